@@ -1,0 +1,72 @@
+// swift-tools-version:6.0
+// Accord: an event-sourced collaboration log for partnerships between distant offices.
+// Layering (Journal/../shared DESIGN): AccordCLI → AccordModel → AccordJournal → CZlib.
+import PackageDescription
+
+let package = Package(
+    name: "Accord",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "accord", targets: ["AccordCLI"]),
+        .library(name: "AccordJournal", targets: ["AccordJournal"]),
+        .library(name: "AccordModel", targets: ["AccordModel"]),
+        .library(name: "AccordTesting", targets: ["AccordTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "AccordJournal",
+            dependencies: ["CZlib"]
+        ),
+        .target(
+            name: "AccordModel",
+            dependencies: [
+                "AccordJournal",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "AccordTesting",
+            dependencies: ["AccordJournal", "AccordModel"]
+        ),
+        .executableTarget(
+            name: "AccordCLI",
+            dependencies: [
+                "AccordJournal",
+                "AccordModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "accord-sample",
+            dependencies: ["AccordJournal", "AccordModel"],
+            path: "Tools/SampleJournal"
+        ),
+        .executableTarget(
+            name: "accord-bench",
+            dependencies: ["AccordJournal", "AccordModel"],
+            path: "Tools/Benchmark"
+        ),
+        .testTarget(
+            name: "AccordJournalTests",
+            dependencies: ["AccordJournal", "AccordTesting"]
+        ),
+        .testTarget(
+            name: "AccordModelTests",
+            dependencies: ["AccordModel", "AccordTesting"]
+        ),
+        .testTarget(
+            name: "AccordCLITests",
+            dependencies: ["AccordModel", "AccordTesting", "AccordCLI"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
