@@ -1,0 +1,117 @@
+import CZlib
+
+/// Raw DEFLATE (RFC 1951) compression of whole buffers through libz, reusing one `z_stream`.
+///
+/// Not thread-safe: use one per writer. Wraps `deflateInit2_`, `deflate`, `deflateReset`.
+final class Deflater {
+    private var stream = z_stream()
+    private var initialized = false
+    let level: Int32
+
+    /// - Parameter level: zlib compression level, 0 (none) to 9 (smallest).
+    init(level: Int32) {
+        self.level = level
+    }
+
+    deinit {
+        if initialized { deflateEnd(&stream) }
+    }
+
+    /// Compresses `input` as one complete raw DEFLATE stream and appends it to `output`.
+    func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) throws {
+        if !initialized {
+            let status = deflateInit2_(
+                &stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
+                zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+            guard status == Z_OK else {
+                throw JournalError(.io, "zlib could not start a compressor (status \(status)).")
+            }
+            initialized = true
+        } else {
+            deflateReset(&stream)
+        }
+        let bound = Int(deflateBound(&stream, uLong(input.count)))
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: bound))
+        let produced: Int = try output.withUnsafeMutableBytes { out in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.avail_in = uInt(input.count)
+            stream.next_out = out.baseAddress!.advanced(by: start).assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(bound)
+            let status = deflate(&stream, Z_FINISH)
+            guard status == Z_STREAM_END else {
+                throw JournalError(.io, "zlib could not compress a batch (status \(status)).")
+            }
+            return bound - Int(stream.avail_out)
+        }
+        output.removeLast(bound - produced)
+    }
+}
+
+/// Raw DEFLATE decompression through libz, reusing one `z_stream`.
+final class Inflater {
+    private var stream = z_stream()
+    private var initialized = false
+
+    deinit {
+        if initialized { inflateEnd(&stream) }
+    }
+
+    enum Outcome {
+        /// The stream ended; `consumed` input bytes were used.
+        case complete(consumed: Int)
+        /// The data is not valid DEFLATE, or does not end within the input.
+        case invalid(String)
+        /// The output would exceed the limit.
+        case tooLarge
+    }
+
+    /// Inflates one raw DEFLATE stream from `input` into `output` (replacing its contents).
+    /// - Parameter limit: the largest output accepted, in bytes.
+    func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int) -> Outcome {
+        if !initialized {
+            let status = inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+            guard status == Z_OK else { return .invalid("zlib could not start a decompressor") }
+            initialized = true
+        } else {
+            inflateReset(&stream)
+        }
+        output.removeAll(keepingCapacity: true)
+        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(input.count)
+        var chunk = max(4096, min(limit, input.count * 4))
+        while true {
+            let start = output.count
+            if start >= limit + 1 { return .tooLarge }
+            let room = min(chunk, limit + 1 - start)
+            output.append(contentsOf: repeatElement(0, count: room))
+            let status: Int32 = output.withUnsafeMutableBytes { out in
+                stream.next_out = out.baseAddress!.advanced(by: start).assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(room)
+                return inflate(&stream, Z_NO_FLUSH)
+            }
+            let produced = room - Int(stream.avail_out)
+            output.removeLast(room - produced)
+            switch status {
+            case Z_STREAM_END:
+                if output.count > limit { return .tooLarge }
+                return .complete(consumed: input.count - Int(stream.avail_in))
+            case Z_OK:
+                if stream.avail_in == 0 && produced == 0 { return .invalid("the compressed data ends early") }
+                chunk = min(chunk * 2, 16 << 20)
+            case Z_BUF_ERROR:
+                if stream.avail_in == 0 { return .invalid("the compressed data ends early") }
+                chunk = min(chunk * 2, 16 << 20)
+            default:
+                let text = stream.msg.map { String(cString: $0) } ?? "status \(status)"
+                return .invalid("invalid compressed data (\(text))")
+            }
+        }
+    }
+}
+
+/// CRC-32 (ISO 3309, as in RFC 1952 §8) of `bytes`, continuing from `crc`.
+func crc32(of bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+    return UInt32(CZlib.crc32(uLong(crc), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
+}

@@ -1,0 +1,237 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What opening a writer did to the journal's tail (Format.md §6).
+public struct RecoveryReport: Sendable, Equatable {
+    /// The segment whose tail was cut, relative to the journal directory.
+    public var segment: String
+    /// The segment's length after the cut: the end of its last complete batch.
+    public var validLength: Int64
+    /// How many bytes were cut off.
+    public var quarantinedBytes: Int64
+    /// Where the cut bytes were kept, relative to the journal directory.
+    public var quarantineFile: String
+    /// Why the first cut batch was invalid.
+    public var reason: String
+
+    public var description: String {
+        "Cut off an incomplete last batch: \(quarantinedBytes) bytes at byte \(validLength) of '\(segment)' (\(reason)), kept in '\(quarantineFile)'."
+    }
+}
+
+/// The single writer of a journal directory.
+///
+/// Opening takes the exclusive lock (Format.md §5) and recovers the tail (§6). ``append(_:)``
+/// writes one batch as one gzip member with one `pwrite` and one `fdatasync`, and returns only
+/// once the batch is durable. If the write or the sync fails, the segment is truncated back to
+/// its previous length, so no partial member stays in front of later batches.
+///
+/// ```swift
+/// let writer = try JournalWriter(directory: journal)
+/// let end = try writer.append([Array("{\"a\":1}".utf8)])
+/// ```
+public final class JournalWriter {
+    /// Settings of a writer.
+    public struct Options: Sendable {
+        /// zlib level for batches, 0–9 (Format.md §4). Default 6.
+        public var compressionLevel: Int32 = 6
+        /// Segment size, in bytes, past which a new segment is begun (Format.md §3).
+        public var segmentLimit: Int64 = JournalFormat.defaultSegmentLimit
+        /// How long to wait for another writer to release the lock, in seconds.
+        public var lockTimeout: Double = 30
+        /// The system calls used on segment files; tests substitute faulty ones.
+        public var io: any SegmentIO = SystemSegmentIO()
+        public init() {}
+    }
+
+    public let directory: JournalDirectory
+    /// What recovery did when the writer opened, or nil when the tail was clean.
+    public let recovery: RecoveryReport?
+    private let options: Options
+    private let lock: WriterLock
+    private let deflater: Deflater
+    private var segmentNumber: Int
+    private var segmentFD: Int32 = -1
+    private var segmentLength: Int64 = 0
+    private var unusable: String?
+
+    /// Opens the writer: takes the lock, then checks the last segment and cuts off a torn tail.
+    /// - Throws: ``JournalError`` `.busy` (lock not released in time), `.corrupt` (damage with
+    ///   valid batches after it in the last segment: the journal is not written to until it is
+    ///   restored), `.io`.
+    public init(directory: JournalDirectory, options: Options = Options()) throws {
+        self.directory = directory
+        self.options = options
+        self.deflater = Deflater(level: options.compressionLevel)
+        lock = try WriterLock(journalPath: directory.path, timeout: options.lockTimeout)
+        let numbers = try directory.segmentNumbers()
+        segmentNumber = numbers.last ?? 0
+        var recovery: RecoveryReport?
+        if segmentNumber > 0 {
+            recovery = try Self.recoverTail(directory: directory, segment: segmentNumber, io: options.io)
+            segmentFD = try Self.openSegment(directory.segmentPath(segmentNumber), create: false)
+            var info = stat()
+            fstat(segmentFD, &info)
+            segmentLength = Int64(info.st_size)
+        }
+        self.recovery = recovery
+    }
+
+    deinit {
+        if segmentFD >= 0 { close(segmentFD) }
+    }
+
+    /// The position just past the last batch.
+    public var end: JournalPosition { JournalPosition(segment: max(segmentNumber, 1), offset: segmentLength) }
+
+    /// Appends one batch durably and atomically: afterwards the batch is wholly on disk, or the
+    /// segment is as it was.
+    /// - Parameter records: the records, each non-empty, without newlines, valid UTF-8 is not
+    ///   checked here (the model does), at most ``JournalFormat/maxRecordBytes`` each and
+    ///   ``JournalFormat/maxBatchBytes`` together.
+    /// - Returns: the position of the new batch.
+    /// - Throws: ``JournalError`` `.invalidRecord`, `.diskFull`, `.io` (the segment is back at
+    ///   its previous length), `.writerUnusable` (an earlier truncate failed; reopen).
+    @discardableResult
+    public func append<Record: Collection<UInt8>>(_ records: [Record]) throws -> JournalPosition {
+        if let unusable {
+            throw JournalError(.writerUnusable, "This journal writer can no longer append: \(unusable) Reopen the journal; recovery will cut off the partial batch.")
+        }
+        guard !records.isEmpty else { throw JournalError(.invalidRecord, "A batch needs at least one record.") }
+        var payload: [UInt8] = []
+        payload.reserveCapacity(records.reduce(0) { $0 + $1.count + 1 })
+        for (index, record) in records.enumerated() {
+            guard !record.isEmpty else { throw JournalError(.invalidRecord, "Record \(index + 1) of the batch is empty.") }
+            guard record.count <= JournalFormat.maxRecordBytes else {
+                throw JournalError(.invalidRecord, "Record \(index + 1) of the batch is \(record.count) bytes; a record may hold at most \(JournalFormat.maxRecordBytes).")
+            }
+            guard !record.contains(0x0a) else { throw JournalError(.invalidRecord, "Record \(index + 1) of the batch contains a newline byte.") }
+            payload.append(contentsOf: record)
+            payload.append(0x0a)
+        }
+        guard payload.count <= JournalFormat.maxBatchBytes else {
+            throw JournalError(.invalidRecord, "The batch is \(payload.count) bytes; a batch may hold at most \(JournalFormat.maxBatchBytes). Split it.")
+        }
+        let member = try payload.withUnsafeBytes {
+            try BatchMember.encode(payload: $0, recordCount: records.count, deflater: deflater)
+        }
+        return try write(member: member)
+    }
+
+    private func write(member: [UInt8]) throws -> JournalPosition {
+        if segmentNumber == 0 || (segmentLength > 0 && segmentLength + Int64(member.count) > options.segmentLimit) {
+            try beginSegment()
+        }
+        let start = segmentLength
+        let relative = JournalDirectory.relativeSegmentPath(segmentNumber)
+        var done = 0
+        let failure: (code: JournalError.Code, errno: Int32, what: String)? = member.withUnsafeBytes { raw in
+            while done < raw.count {
+                let wrote = options.io.write(fd: segmentFD, bytes: UnsafeRawBufferPointer(rebasing: raw[done...]), at: start + Int64(done))
+                if wrote == -Int(EINTR) { continue }
+                if wrote < 0 {
+                    let number = Int32(-wrote)
+                    return (number == ENOSPC ? .diskFull : .io, number, "write")
+                }
+                if wrote == 0 { return (.io, EIO, "write") }
+                done += wrote
+            }
+            let synced = options.io.sync(fd: segmentFD)
+            if synced != 0 { return (.io, -synced, "fdatasync") }
+            return nil
+        }
+        guard let failure else {
+            segmentLength = start + Int64(member.count)
+            return JournalPosition(segment: segmentNumber, offset: start)
+        }
+        // Put the segment back exactly as it was, and make that durable (Format.md §5).
+        let restored = options.io.truncate(fd: segmentFD, to: start) == 0 && options.io.sync(fd: segmentFD) == 0
+        if !restored {
+            unusable = "a failed \(failure.what) could not be undone by truncating '\(relative)' to \(start) bytes."
+        }
+        let cause = Errno(failure.errno)
+        let advice = failure.code == .diskFull ? "Free space on the disk and append again." : "Check the disk and append again."
+        throw JournalError(
+            failure.code,
+            "Could not append a batch to '\(relative)' at byte \(start): \(failure.what) failed (\(cause)); \(restored ? "the segment is back at its previous length and nothing was written." : "the segment could not be restored; the next open will cut the partial batch off.") \(advice)",
+            path: relative, offset: start, underlying: cause)
+    }
+
+    private func beginSegment() throws {
+        let next = segmentNumber + 1
+        let fd = try Self.openSegment(directory.segmentPath(next), create: true)
+        try FileBytes.syncDirectory(directory.path + "/" + JournalFormat.segmentsFolder)
+        if segmentFD >= 0 { close(segmentFD) }
+        segmentFD = fd
+        segmentNumber = next
+        segmentLength = 0
+    }
+
+    private static func openSegment(_ path: String, create: Bool) throws -> Int32 {
+        let flags = create ? (O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC) : (O_RDWR | O_CLOEXEC)
+        let fd = open(path, flags, 0o644)
+        guard fd >= 0 else {
+            throw JournalError(.io, "Cannot open the segment '\(path)' for writing: \(Errno(errno)).", path: path, underlying: Errno(errno))
+        }
+        if create, fsync(fd) != 0 {
+            close(fd)
+            throw JournalError(.io, "Cannot sync the new segment '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno))
+        }
+        return fd
+    }
+
+    /// Format.md §6: walk the last segment; a torn or corrupt last batch (or junk after it) is
+    /// copied to quarantine and cut off; damage with valid batches after it is refused.
+    private static func recoverTail(directory: JournalDirectory, segment: Int, io: any SegmentIO) throws -> RecoveryReport? {
+        let relative = JournalDirectory.relativeSegmentPath(segment)
+        let scanner = try SegmentScanner(path: directory.segmentPath(segment), relativePath: relative)
+        var payload: [UInt8] = []
+        var batches = 0
+        while true {
+            switch try scanner.next(into: &payload) {
+            case .end:
+                return nil
+            case .batch:
+                batches += 1
+                continue
+            case .invalid(let offset, let reason, _):
+                if let resume = try scanner.findValidMember(after: offset) {
+                    throw JournalError(
+                        .corrupt,
+                        "Damaged batch at byte \(offset) of '\(relative)' (\(reason)) with a valid batch after it at byte \(resume); \(batches) earlier batches in the segment are intact. The journal is not written to until the damage is restored from a backup or a peer; run 'accord verify' for details.",
+                        path: relative, offset: offset)
+                }
+                return try quarantine(directory: directory, relative: relative, scanner: scanner, from: offset, reason: reason, io: io)
+            }
+        }
+    }
+
+    private static func quarantine(
+        directory: JournalDirectory, relative: String, scanner: SegmentScanner, from offset: Int64, reason: String, io: any SegmentIO
+    ) throws -> RecoveryReport {
+        let length = scanner.size - offset
+        var tail = [UInt8](repeating: 0, count: Int(length))
+        let got = tail.withUnsafeMutableBytes { pread(scanner.fd, $0.baseAddress, $0.count, off_t(offset)) }
+        guard got == Int(length) else {
+            throw JournalError(.io, "Cannot read the damaged tail of '\(relative)' at byte \(offset) to quarantine it.", path: relative, offset: offset)
+        }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let segmentName = String(relative.split(separator: "/").last ?? "segment").dropLast(3)
+        let name = "\(segmentName)-at-\(offset)-\(now.tv_sec).\(now.tv_nsec).tail"
+        let quarantineRelative = JournalFormat.quarantineFolder + "/" + name
+        let quarantinePath = directory.path + "/" + quarantineRelative
+        unlink(quarantinePath)
+        try FileBytes.writeNew(quarantinePath, bytes: tail, mode: 0o644)
+        let fd = open(directory.path + "/" + relative, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw JournalError(.io, "Cannot open '\(relative)' to cut its damaged tail: \(Errno(errno)).", path: relative, underlying: Errno(errno)) }
+        defer { close(fd) }
+        guard io.truncate(fd: fd, to: offset) == 0, io.sync(fd: fd) == 0 else {
+            throw JournalError(.io, "Cannot cut the damaged tail of '\(relative)' at byte \(offset): \(Errno(errno)).", path: relative, offset: offset, underlying: Errno(errno))
+        }
+        return RecoveryReport(segment: relative, validLength: offset, quarantinedBytes: length, quarantineFile: quarantineRelative, reason: reason)
+    }
+}
