@@ -62,7 +62,7 @@ public struct JournalDirectory: Sendable {
     }
 
     /// Path of a segment, relative to the journal directory.
-    static func relativeSegmentPath(_ number: Int) -> String {
+    public static func relativeSegmentPath(_ number: Int) -> String {
         JournalFormat.segmentsFolder + "/" + JournalFormat.segmentName(number)
     }
 
@@ -209,6 +209,9 @@ public struct IntegrityReport: Sendable {
     public var damages: [Damage] = []
     /// Problems that are not a byte range (a missing segment).
     public var problems: [String] = []
+
+    public init() {}
+
     /// True when nothing at all is wrong.
     public var isClean: Bool { damages.isEmpty && problems.isEmpty }
 }

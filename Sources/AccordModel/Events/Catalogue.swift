@@ -1,0 +1,212 @@
+/// The event catalogue (v1) of DESIGN.md: each type's subject kind and its `data` fields, with
+/// per-type validation. Extend it; never rename what is here.
+public enum Catalogue {
+    /// What a field must hold.
+    public enum FieldKind: Sendable {
+        /// Non-empty text, at most 4,096 bytes, no control characters except none.
+        case text
+        /// A lower-case slug identifier (a stakeholder, action … id).
+        case reference
+        /// A non-empty array of slug identifiers.
+        case references
+        /// One of the listed values.
+        case oneOf([String])
+        /// A non-empty array of values from the list.
+        case listOf([String])
+        /// ISO 3166-1 alpha-2, or `EU`.
+        case country
+        /// `YYYY-MM-DD`.
+        case date
+        /// A decimal string; negative allowed (a correction).
+        case signedDecimal
+        /// A decimal string, zero or more.
+        case decimal
+        /// An ISO 4217 code.
+        case currency
+        /// A JSON integer ≥ 0.
+        case count
+        /// An `http` or `https` URL.
+        case url
+    }
+
+    /// One type of the catalogue.
+    public struct Entry: Sendable {
+        public let type: String
+        /// The subject kind: `stakeholder` in `stakeholder/<id>`.
+        public let subjectKind: String
+        public let required: [(String, FieldKind)]
+        public let optional: [(String, FieldKind)]
+        /// At least one field must be present (for `*.updated.*`, where all are optional).
+        public let needsSomeField: Bool
+    }
+
+    /// Value chains of the partnership.
+    public static let valueChains = ["raw-materials", "batteries", "renewable-hydrogen"]
+    /// The three areas of cooperation of the memorandum of 7 November 2022.
+    public static let pillars = ["value-chain-integration", "supply-chain-resilience", "skills-research-innovation"]
+    public static let stakeholderKinds = ["government", "industrial", "financial", "research", "civil-society"]
+    public static let instruments = ["grant", "loan", "equity", "guarantee"]
+    public static let milestones = ["concept", "feasibility", "fid", "construction", "operational"]
+
+    private static let stakeholderFields: [(String, FieldKind)] = [
+        ("name", .text), ("kind", .oneOf(stakeholderKinds)), ("country", .country),
+    ]
+    private static let stakeholderOptional: [(String, FieldKind)] = [("valueChains", .listOf(valueChains)), ("iatiRef", .text)]
+    private static let financeRequired: [(String, FieldKind)] = [
+        ("provider", .reference), ("receiver", .reference), ("amount", .signedDecimal), ("currency", .currency), ("date", .date),
+    ]
+    private static let financeOptional: [(String, FieldKind)] = [
+        ("instrument", .oneOf(instruments)), ("valueChain", .oneOf(valueChains)), ("action", .reference), ("iatiType", .text),
+    ]
+
+    /// Every known type, by name.
+    public static let entries: [String: Entry] = {
+        var all: [Entry] = [
+            Entry(type: "stakeholder.registered.v1", subjectKind: "stakeholder", required: stakeholderFields, optional: stakeholderOptional, needsSomeField: false),
+            Entry(type: "stakeholder.updated.v1", subjectKind: "stakeholder", required: [], optional: stakeholderFields + stakeholderOptional, needsSomeField: true),
+            Entry(type: "agreement.signed.v1", subjectKind: "agreement", required: [("title", .text), ("parties", .references), ("date", .date)], optional: [("place", .text)], needsSomeField: false),
+            Entry(type: "action.proposed.v1", subjectKind: "action", required: [("title", .text), ("pillar", .oneOf(pillars))],
+                  optional: [("valueChains", .listOf(valueChains)), ("leads", .references), ("due", .date)], needsSomeField: false),
+            Entry(type: "action.cancelled.v1", subjectKind: "action", required: [("reason", .text)], optional: [], needsSomeField: false),
+            Entry(type: "industry.project.registered.v1", subjectKind: "project",
+                  required: [("name", .text), ("sponsor", .reference), ("valueChain", .oneOf(valueChains)), ("country", .country)],
+                  optional: [("capacity", .decimal), ("capacityUnit", .text)], needsSomeField: false),
+            Entry(type: "industry.milestone.reached.v1", subjectKind: "project", required: [("milestone", .oneOf(milestones)), ("date", .date)], optional: [], needsSomeField: false),
+            Entry(type: "industry.offtake.signed.v1", subjectKind: "offtake",
+                  required: [("buyer", .reference), ("seller", .reference), ("commodity", .text), ("quantity", .decimal), ("unit", .text)],
+                  optional: [("from", .date), ("to", .date)], needsSomeField: false),
+            Entry(type: "research.project.started.v1", subjectKind: "research", required: [("title", .text), ("partners", .references)],
+                  optional: [("field", .text), ("budget", .decimal), ("currency", .currency)], needsSomeField: false),
+            Entry(type: "research.output.published.v1", subjectKind: "research", required: [("title", .text), ("date", .date)], optional: [("url", .url)], needsSomeField: false),
+            Entry(type: "skills.programme.delivered.v1", subjectKind: "programme",
+                  required: [("title", .text), ("provider", .reference), ("participants", .count), ("date", .date)], optional: [], needsSomeField: false),
+        ]
+        for step in ["agreed", "started", "completed"] {
+            all.append(Entry(type: "action.\(step).v1", subjectKind: "action", required: [], optional: [("note", .text)], needsSomeField: false))
+        }
+        for step in ["pledged", "committed", "disbursed", "spent"] {
+            all.append(Entry(type: "finance.\(step).v1", subjectKind: "funding", required: financeRequired, optional: financeOptional, needsSomeField: false))
+        }
+        return Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
+    }()
+
+    /// Checks an event's type, subject and data against the catalogue.
+    /// - Throws: ``AccordError`` `.badInput` naming the field (`type`, `subject`, `data.amount` …).
+    public static func validate(type: String, subject: Subject, data: JSONObject) throws {
+        guard let entry = entries[type] else {
+            let known = entries.keys.sorted().joined(separator: ", ")
+            throw AccordError(.badInput, "Field 'type': unknown event type '\(type.prefix(80))'. Known types: \(known).", field: "type")
+        }
+        guard subject.kind == entry.subjectKind else {
+            throw AccordError(.badInput, "Field 'subject': a '\(type)' event is about '\(entry.subjectKind)/<id>', not '\(subject)'.", field: "subject")
+        }
+        let allowed = entry.required + entry.optional
+        for member in data.members where !allowed.contains(where: { $0.0.utf8.elementsEqual(member.key.utf8) }) {
+            let names = allowed.map(\.0).joined(separator: ", ")
+            throw AccordError(.badInput, "Field 'data.\(member.key.prefix(60))' is not a field of '\(type)'; its fields are: \(names).", field: "data.\(member.key)")
+        }
+        for (name, _) in entry.required where data[name] == nil {
+            throw AccordError(.badInput, "Field 'data.\(name)' is missing; '\(type)' requires \(entry.required.map(\.0).joined(separator: ", ")).", field: "data.\(name)")
+        }
+        if entry.needsSomeField, data.members.isEmpty {
+            throw AccordError(.badInput, "Field 'data' is empty; '\(type)' needs at least one of \(entry.optional.map(\.0).joined(separator: ", ")).", field: "data")
+        }
+        for (name, kind) in allowed {
+            if let value = data[name] { try check(value, as: kind, field: "data." + name) }
+        }
+    }
+
+    static func check(_ value: JSONValue, as kind: FieldKind, field: String) throws {
+        func fail(_ expected: String) -> AccordError {
+            AccordError(.badInput, "Field '\(field)' must be \(expected), not \(value.kindDescription)\(preview(value)).", field: field)
+        }
+        func text() throws -> String {
+            guard case .string(let string) = value else {
+                if case .number = value, kind.isDecimal {
+                    throw AccordError(.badInput, "Field '\(field)' is a JSON number; write it as a decimal string, e.g. \"80.60\", so that no digit is lost to binary floating point.", field: field)
+                }
+                throw fail(kind.expectation)
+            }
+            return string
+        }
+        switch kind {
+        case .text:
+            let string = try text()
+            guard !string.isEmpty, string.utf8.count <= 4096, !string.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                throw fail("non-empty text of at most 4,096 bytes without control characters")
+            }
+        case .reference:
+            guard Slug.isValid(try text()) else { throw fail(kind.expectation) }
+        case .references:
+            guard case .array(let items) = value, !items.isEmpty else { throw fail(kind.expectation) }
+            for (index, item) in items.enumerated() { try check(item, as: .reference, field: "\(field)[\(index)]") }
+        case .oneOf(let options):
+            let string = try text()
+            guard options.contains(where: { $0.utf8.elementsEqual(string.utf8) }) else {
+                throw AccordError(.badInput, "Field '\(field)' is '\(string.prefix(60))'; it must be one of: \(options.joined(separator: ", ")).", field: field)
+            }
+        case .listOf(let options):
+            guard case .array(let items) = value, !items.isEmpty else { throw fail(kind.expectation) }
+            for (index, item) in items.enumerated() { try check(item, as: .oneOf(options), field: "\(field)[\(index)]") }
+        case .country:
+            guard Codes.countries.contains(try text()) else { throw fail(kind.expectation) }
+        case .date:
+            _ = try CalendarDate(parsing: try text(), field: field)
+        case .signedDecimal, .decimal:
+            let string = try text()
+            guard DecimalText.isValid(string, allowNegative: kind.isSigned) else { throw fail(kind.expectation) }
+        case .currency:
+            let string = try text()
+            guard Codes.currencies.contains(string) else {
+                throw AccordError(.badInput, "Field '\(field)' is '\(string.prefix(12))', not an ISO 4217 currency code (e.g. EUR, KZT, USD).", field: field)
+            }
+        case .count:
+            guard case .number(let literal) = value, CanonicalJSON.isCanonicalInteger(literal), !literal.hasPrefix("-") else {
+                throw fail(kind.expectation)
+            }
+        case .url:
+            let string = try text()
+            guard string.hasPrefix("https://") || string.hasPrefix("http://"), string.utf8.count <= 2048,
+                  !string.unicodeScalars.contains(where: { $0.value <= 0x20 }) else { throw fail(kind.expectation) }
+        }
+    }
+
+    private static func preview(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let s): return " '\(s.prefix(40))'"
+        case .number(let n): return " \(n.prefix(24))"
+        default: return ""
+        }
+    }
+}
+
+extension Catalogue.FieldKind {
+    var isDecimal: Bool {
+        switch self {
+        case .decimal, .signedDecimal: return true
+        default: return false
+        }
+    }
+
+    var isSigned: Bool {
+        if case .signedDecimal = self { return true }
+        return false
+    }
+
+    var expectation: String {
+        switch self {
+        case .text: return "text"
+        case .reference: return "an identifier (lower-case letters, digits and dashes)"
+        case .references: return "a non-empty array of identifiers"
+        case .oneOf(let options): return "one of \(options.joined(separator: ", "))"
+        case .listOf(let options): return "a non-empty array of \(options.joined(separator: ", "))"
+        case .country: return "an ISO 3166-1 alpha-2 country code or EU"
+        case .date: return "a date YYYY-MM-DD"
+        case .signedDecimal: return "a decimal string such as \"1234567.89\" or \"-250.00\""
+        case .decimal: return "a decimal string such as \"1.5\" (zero or more)"
+        case .currency: return "an ISO 4217 currency code"
+        case .count: return "a whole number, zero or more"
+        case .url: return "an http or https URL"
+        }
+    }
+}

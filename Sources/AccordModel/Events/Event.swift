@@ -1,0 +1,42 @@
+/// One event: the envelope of DESIGN.md and its `data`, together with the exact stored bytes.
+///
+/// The stored record is the truth (DESIGN): ``record`` holds it byte for byte, and every other
+/// property is decoded from it. Sync copies records verbatim; nothing re-encodes them.
+public struct Event: Sendable {
+    /// SHA-256 of the canonical bytes (Format.md §7.3).
+    public let id: EventID
+    /// The site whose feed this event belongs to.
+    public let site: SiteID
+    /// Position in the site's feed: 1, 2, 3 …
+    public let seq: SequenceNumber
+    /// The id of the same site's previous event; nil for `seq` 1.
+    public let prev: EventID?
+    /// When the site recorded the event (UTC).
+    public let time: Timestamp
+    /// The hybrid logical clock reading of the event.
+    public let hlc: HybridTimestamp
+    /// Versioned type, e.g. `finance.committed.v1`.
+    public let type: EventType
+    /// What the event is about, e.g. `funding/eib-kz-h2-2024`.
+    public let subject: Subject
+    /// Who recorded it: an office or role, e.g. `eu-secretariat`.
+    public let actor: String
+    /// The payload, as checked against the catalogue when it was appended.
+    public let data: JSONObject
+    /// The Ed25519 signature carried by the last event of each appended batch (64 bytes); it
+    /// covers this event and, through `prev`, every earlier event of the site (Format.md §7.4).
+    public let signature: [UInt8]?
+    /// The stored record: one line of the journal, without its newline.
+    public let record: [UInt8]
+}
+
+/// Actor names: lower-case slugs, optionally joined by `/` or `.` (`eu-secretariat`,
+/// `astana/kz-secretariat`), at most 128 bytes.
+public enum ActorName {
+    public static func isValid(_ text: String) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 128 else { return false }
+        return text.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
+            part.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { Slug.isValid($0) }
+        }
+    }
+}

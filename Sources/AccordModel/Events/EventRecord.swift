@@ -1,0 +1,186 @@
+import Crypto
+
+/// Encoding and decoding of event records (Format.md §7).
+///
+/// A record is one line: `{"id":…,"site":…,"seq":…,"prev":…,"time":…,"hlc":…,"type":…,
+/// "subject":…,"actor":…,"data":{…}}`, with `,"sig":"…"` before the final `}` on the last event
+/// of a batch. The **canonical bytes** are the same object without `id` and `sig`; the id is the
+/// SHA-256 of the canonical bytes in lower-case hex.
+public enum EventRecord {
+    /// The envelope keys, in their fixed order (Format.md §7.1).
+    public static let keyOrder = ["id", "site", "seq", "prev", "time", "hlc", "type", "subject", "actor", "data"]
+
+    /// The canonical bytes of an event (Format.md §7.2).
+    /// - Throws: ``AccordError`` `.badInput` if `data` holds a non-integer number.
+    public static func canonicalBytes(
+        site: SiteID, seq: SequenceNumber, prev: EventID?, time: Timestamp, hlc: HybridTimestamp,
+        type: EventType, subject: Subject, actor: String, data: JSONObject
+    ) throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out.append(contentsOf: Array("{\"site\":".utf8))
+        CanonicalJSON.appendString(site.rawValue, to: &out)
+        out.append(contentsOf: Array(",\"seq\":".utf8))
+        out.append(contentsOf: Array(String(seq.rawValue).utf8))
+        out.append(contentsOf: Array(",\"prev\":".utf8))
+        if let prev { CanonicalJSON.appendString(prev.hex, to: &out) } else { out.append(contentsOf: Array("null".utf8)) }
+        out.append(contentsOf: Array(",\"time\":".utf8))
+        CanonicalJSON.appendString(time.text, to: &out)
+        out.append(contentsOf: Array(",\"hlc\":".utf8))
+        CanonicalJSON.appendString(hlc.text, to: &out)
+        out.append(contentsOf: Array(",\"type\":".utf8))
+        CanonicalJSON.appendString(type.rawValue, to: &out)
+        out.append(contentsOf: Array(",\"subject\":".utf8))
+        CanonicalJSON.appendString(subject.description, to: &out)
+        out.append(contentsOf: Array(",\"actor\":".utf8))
+        CanonicalJSON.appendString(actor, to: &out)
+        out.append(contentsOf: Array(",\"data\":".utf8))
+        try CanonicalJSON.encode(data, into: &out, path: "data")
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// The id of canonical bytes: SHA-256, lower-case hex (Format.md §7.3).
+    public static func id(ofCanonical bytes: [UInt8]) -> EventID {
+        EventID(digest: SHA256.hash(data: bytes))
+    }
+
+    /// The stored record for canonical bytes, an id and an optional signature.
+    public static func record(canonical: [UInt8], id: EventID, signature: [UInt8]?) -> [UInt8] {
+        var out: [UInt8] = Array("{\"id\":\"".utf8)
+        out.reserveCapacity(canonical.count + 180)
+        out.append(contentsOf: Array(id.hex.utf8))
+        out.append(contentsOf: Array("\",".utf8))
+        out.append(contentsOf: canonical[1..<(canonical.count - 1)])
+        if let signature {
+            out.append(contentsOf: Array(",\"sig\":\"".utf8))
+            out.append(contentsOf: Array(Base64.encode(signature).utf8))
+            out.append(0x22)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Decodes and checks a stored record: its JSON, its keys and their order, every field's
+    /// form, that it is in canonical form, and that its id is the hash of its canonical bytes.
+    /// Signatures and chains are checked by ``EventJournal/verify(progress:)``.
+    /// - Throws: ``AccordError`` `.damaged` naming the field.
+    public static func decode<Bytes: Collection<UInt8>>(_ record: Bytes) throws -> Event {
+        let bytes = Array(record)
+        func damaged(_ why: String, field: String? = nil) -> AccordError {
+            AccordError(.damaged, "The record is not a valid event: \(why).", field: field)
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch let error as JSONParser.SyntaxError {
+            throw damaged("invalid JSON (\(error))")
+        }
+        guard case .object(let object) = value else { throw damaged("it is not a JSON object") }
+        let keys = object.keys
+        let hasSignature = keys.count == keyOrder.count + 1 && keys.last == "sig"
+        guard keys.count == keyOrder.count || hasSignature, zip(keys, keyOrder).allSatisfy({ $0.utf8.elementsEqual($1.utf8) }) else {
+            throw damaged("its keys are \(keys.prefix(12).joined(separator: ",")), expected \(keyOrder.joined(separator: ","))[,sig]")
+        }
+        let members = object.members
+        func string(_ index: Int) throws -> String {
+            guard case .string(let text) = members[index].value else { throw damaged("'\(keyOrder[index])' is not a string", field: keyOrder[index]) }
+            return text
+        }
+        do {
+            let id = try EventID(hex: try string(0))
+            let site = try SiteID(try string(1))
+            guard case .number(let seqText) = members[2].value, CanonicalJSON.isCanonicalInteger(seqText), let seqValue = UInt64(seqText), seqValue >= 1 else {
+                throw damaged("'seq' is not a whole number of at least 1", field: "seq")
+            }
+            let prev: EventID?
+            switch members[3].value {
+            case .null: prev = nil
+            case .string(let text): prev = try EventID(hex: text)
+            default: throw damaged("'prev' is neither an id nor null", field: "prev")
+            }
+            guard (prev == nil) == (seqValue == 1) else { throw damaged("'prev' must be null exactly when 'seq' is 1", field: "prev") }
+            let time = try Timestamp(rfc3339: try string(4))
+            let hlc = try HybridTimestamp(parsing: try string(5))
+            let type = EventType(try string(6))
+            let subject = try Subject(try string(7))
+            let actor = try string(8)
+            guard ActorName.isValid(actor) else { throw damaged("'actor' is not a valid actor name", field: "actor") }
+            guard case .object(let data) = members[9].value else { throw damaged("'data' is not an object", field: "data") }
+            var signature: [UInt8]?
+            if hasSignature {
+                guard case .string(let text) = members[10].value, let decoded = Base64.decode(text), decoded.count == 64 else {
+                    throw damaged("'sig' is not a base64 Ed25519 signature", field: "sig")
+                }
+                signature = decoded
+            }
+            let canonical = try canonicalBytes(
+                site: site, seq: SequenceNumber(seqValue), prev: prev, time: time, hlc: hlc, type: type,
+                subject: subject, actor: actor, data: data)
+            guard self.record(canonical: canonical, id: id, signature: signature) == bytes else {
+                throw damaged("it is not in canonical form (Format.md §7.2)")
+            }
+            guard Self.id(ofCanonical: canonical) == id else {
+                throw damaged("its id does not match the SHA-256 of its content", field: "id")
+            }
+            return Event(
+                id: id, site: site, seq: SequenceNumber(seqValue), prev: prev, time: time, hlc: hlc, type: type,
+                subject: subject, actor: actor, data: data, signature: signature, record: bytes)
+        } catch let error as AccordError where error.code == .badInput {
+            throw damaged(error.message, field: error.field)
+        }
+    }
+}
+
+/// Base64 (RFC 4648 §4, with padding), for signatures and keys.
+public enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index + 3 <= bytes.count {
+            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            out.append(contentsOf: [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]])
+            index += 3
+        }
+        let rest = bytes.count - index
+        if rest == 1 {
+            let n = UInt32(bytes[index]) << 16
+            out.append(contentsOf: [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], 0x3D, 0x3D])
+        } else if rest == 2 {
+            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+            out.append(contentsOf: [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], 0x3D])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes canonical padded base64; nil for anything else (so that one value has one text).
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 4 == 0 else { return nil }
+        var out: [UInt8] = []
+        var index = 0
+        while index < chars.count {
+            var n: UInt32 = 0
+            var padding = 0
+            for offset in 0..<4 {
+                let c = chars[index + offset]
+                if c == 0x3D, index + 4 == chars.count, offset >= 2 {
+                    padding += 1
+                    n <<= 6
+                    continue
+                }
+                guard padding == 0, let value = alphabet.firstIndex(of: c) else { return nil }
+                n = n << 6 | UInt32(value)
+            }
+            out.append(UInt8(n >> 16 & 255))
+            if padding < 2 { out.append(UInt8(n >> 8 & 255)) }
+            if padding < 1 { out.append(UInt8(n & 255)) }
+            index += 4
+        }
+        guard encode(out) == text else { return nil }
+        return out
+    }
+}

@@ -1,0 +1,71 @@
+/// A parsed JSON value (RFC 8259) that keeps text exactly as written.
+///
+/// Strings are compared by their UTF-8 bytes, never by Unicode canonical equivalence: "é" written
+/// as U+00E9 and as "e" + U+0301 are two different values (DESIGN: text is kept byte for byte).
+/// Numbers keep their literal text; the model decides which it accepts.
+public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
+    case null
+    case bool(Bool)
+    /// A number's literal text as written (`42`, `-3`, `80.60`, `1e3`).
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.number(let x), .number(let y)): return x.utf8.elementsEqual(y.utf8)
+        case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
+        case (.array(let x), .array(let y)): return x == y
+        case (.object(let x), .object(let y)): return x == y
+        default: return false
+        }
+    }
+
+    /// The JSON kind, for error messages ("a number", "a string").
+    public var kindDescription: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+
+    public var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
+    public var description: String {
+        (try? String(decoding: CanonicalJSON.encode(self), as: UTF8.self)) ?? "<not canonical JSON>"
+    }
+}
+
+/// A JSON object: its members in the order written, keys unique by UTF-8 bytes.
+public struct JSONObject: Sendable, Equatable {
+    public var members: [(key: String, value: JSONValue)]
+
+    public init(_ members: [(key: String, value: JSONValue)] = []) {
+        self.members = members
+    }
+
+    /// The value for `key`, matched by UTF-8 bytes.
+    public subscript(key: String) -> JSONValue? {
+        members.first { $0.key.utf8.elementsEqual(key.utf8) }?.value
+    }
+
+    public var keys: [String] { members.map(\.key) }
+
+    public static func == (a: JSONObject, b: JSONObject) -> Bool {
+        guard a.members.count == b.members.count else { return false }
+        for (x, y) in zip(a.members, b.members) where !x.key.utf8.elementsEqual(y.key.utf8) || x.value != y.value {
+            return false
+        }
+        return true
+    }
+}

@@ -1,0 +1,154 @@
+import AccordJournal
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A site's journal of events: a ``JournalDirectory`` plus the site's name and keys
+/// (Format.md §1, §8).
+///
+/// ```swift
+/// let journal = try EventJournal.create(at: "/srv/accord", site: SiteID("brussels"))
+/// let writer = try journal.openWriter()
+/// try writer.append([EventDraft(type: "action.proposed.v1", subject: Subject("action/roadmap"), data: data)])
+/// var events = try journal.events()
+/// while let event = try events.next() { print(event.type) }
+/// ```
+public struct EventJournal: Sendable {
+    /// Name of the file holding the site's name (Format.md §1).
+    public static let siteFileName = "SITE"
+    /// Folder of key files (Format.md §8).
+    public static let keysFolder = "keys"
+
+    public let directory: JournalDirectory
+    /// The site this journal belongs to: the only feed it appends to.
+    public let site: SiteID
+
+    public var path: String { directory.path }
+
+    /// Opens an existing journal.
+    /// - Throws: ``JournalError`` (`.notAJournal`, `.unsupportedVersion`) or ``AccordError``
+    ///   (`.io` when `SITE` is unreadable).
+    public init(opening path: String) throws {
+        directory = try JournalDirectory(opening: path)
+        let sitePath = path + "/" + Self.siteFileName
+        guard let bytes = try? FileBytes.read(sitePath, limit: 256) else {
+            throw AccordError(.io, "The journal at '\(path)' has no readable '\(Self.siteFileName)' file naming its site.")
+        }
+        site = try SiteID(String(decoding: bytes, as: UTF8.self).trimmingWhitespace)
+    }
+
+    /// Creates a journal for `site`, with a new Ed25519 key pair (or the key from `seed`, for
+    /// reproducible fixtures only). The private key file is created with mode 0600.
+    /// - Throws: ``JournalError`` `.alreadyExists`, `.io`.
+    public static func create(at path: String, site: SiteID, seed: [UInt8]? = nil) throws -> EventJournal {
+        let key = try seed.map { try SiteKey(seed: $0) } ?? SiteKey()
+        try JournalDirectory.create(at: path)
+        let keys = path + "/" + keysFolder
+        if mkdir(keys, 0o700) != 0, errno != EEXIST {
+            throw AccordError(.io, "Cannot create '\(keys)': \(Errno(errno)).")
+        }
+        try FileBytes.writeNew(keys + "/\(site).key", bytes: Array((Base64.encode(key.seed) + "\n").utf8), mode: 0o600)
+        try FileBytes.writeNew(keys + "/\(site).pub", bytes: Array((key.publicKey.base64 + "\n").utf8), mode: 0o644)
+        try FileBytes.writeAtomically(path + "/" + siteFileName, bytes: Array((site.rawValue + "\n").utf8))
+        return try EventJournal(opening: path)
+    }
+
+    /// The site's own signing key.
+    /// - Throws: ``AccordError`` `.notFound` when the key file is missing or unreadable.
+    public func signingKey() throws -> SiteKey {
+        let keyPath = path + "/" + Self.keysFolder + "/\(site).key"
+        guard let bytes = try? FileBytes.read(keyPath, limit: 1024),
+              let seed = Base64.decode(String(decoding: bytes, as: UTF8.self).trimmingWhitespace), seed.count == 32
+        else {
+            throw AccordError(.notFound, "The private key of site '\(site)' is missing or unreadable at '\(Self.keysFolder)/\(site).key'; this copy of the journal cannot append.")
+        }
+        return try SiteKey(seed: seed)
+    }
+
+    /// The public keys this journal trusts, by site: every `keys/<site>.pub` (Format.md §8).
+    public func trustedKeys() throws -> [SiteID: SitePublicKey] {
+        var keys: [SiteID: SitePublicKey] = [:]
+        let folder = path + "/" + Self.keysFolder
+        guard let dir = opendir(folder) else { return keys }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            guard name.hasSuffix(".pub"), let site = try? SiteID(String(name.dropLast(4))) else { continue }
+            let bytes = try FileBytes.read(folder + "/" + name, limit: 1024)
+            keys[site] = try SitePublicKey(base64: String(decoding: bytes, as: UTF8.self))
+        }
+        return keys
+    }
+
+    /// Trusts `key` for the events of `site` (writes `keys/<site>.pub`).
+    /// - Throws: ``AccordError`` `.badInput` when another key is already trusted for the site.
+    public func trust(_ key: SitePublicKey, for site: SiteID) throws {
+        if let existing = try trustedKeys()[site] {
+            guard existing == key else {
+                throw AccordError(.badInput, "Site '\(site)' already has another trusted key; remove it first if the site has really changed its key.")
+            }
+            return
+        }
+        try FileBytes.writeAtomically(path + "/" + Self.keysFolder + "/\(site).pub", bytes: Array((key.base64 + "\n").utf8))
+    }
+
+    /// Reads the events in journal order, decoding and checking each record.
+    public func events(from position: JournalPosition = .start) throws -> EventIterator {
+        EventIterator(batches: try directory.batches(from: position))
+    }
+
+    /// Opens the journal for appending: takes the writer lock, recovers a torn tail, and reads
+    /// the journal once to find the site's last event and the clock.
+    /// - Throws: see ``JournalWriter/init(directory:options:)``; ``AccordError`` `.notFound`
+    ///   when this copy has no private key.
+    public func openWriter(options: JournalWriter.Options = JournalWriter.Options()) throws -> EventWriter {
+        try EventWriter(journal: self, options: options)
+    }
+}
+
+/// Iterates a journal's events in stored order.
+public struct EventIterator {
+    private var batches: BatchIterator
+    private var pending: [ArraySlice<UInt8>] = []
+    private var pendingIndex = 0
+    private var batch: Batch?
+
+    init(batches: BatchIterator) {
+        self.batches = batches
+    }
+
+    /// The torn tail that ended the last ``next()``, if any (a writer may be appending now).
+    public var tornTail: Damage? { batches.tornTail }
+
+    /// Where the current event's batch starts.
+    public var batchPosition: JournalPosition? { batch?.position }
+
+    /// Whether the event last returned is the last of its batch.
+    public var isLastOfBatch: Bool { pendingIndex == pending.count }
+
+    /// The next event, or nil at the end (calling again later picks up new batches).
+    /// - Throws: ``JournalError`` for damaged batches; ``AccordError`` `.damaged` for a record
+    ///   that is not a valid event, naming its segment, byte offset and position in the batch.
+    public mutating func next() throws -> Event? {
+        while pendingIndex == pending.count {
+            guard let next = try batches.next() else { return nil }
+            batch = next
+            pending = next.records
+            pendingIndex = 0
+        }
+        let record = pending[pendingIndex]
+        pendingIndex += 1
+        do {
+            return try EventRecord.decode(record)
+        } catch var error as AccordError {
+            let where_ = batch.map { "record \(pendingIndex) of the batch at byte \($0.offset) of '\(JournalDirectory.relativeSegmentPath($0.segment))'" } ?? "a record"
+            error.message = "In \(where_): " + error.message
+            throw error
+        }
+    }
+}

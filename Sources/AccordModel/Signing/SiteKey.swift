@@ -1,0 +1,78 @@
+import Crypto
+
+/// A site's Ed25519 signing key (RFC 8032, through swift-crypto's `Curve25519.Signing`).
+///
+/// The private key is stored as the base64 of its 32-byte seed in `keys/<site>.key`, mode 0600,
+/// and is never printed; the public key as base64 of its 32 bytes in `keys/<site>.pub`
+/// (Format.md §8).
+public struct SiteKey: Sendable {
+    /// The 32-byte seed; swift-crypto's key type is not `Sendable`, so it is made on use.
+    let seed: [UInt8]
+
+    private var privateKey: Curve25519.Signing.PrivateKey {
+        // The seed was checked to be a valid key when this value was made.
+        (try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)) ?? Curve25519.Signing.PrivateKey()
+    }
+
+    /// A new random key.
+    public init() { seed = Array(Curve25519.Signing.PrivateKey().rawRepresentation) }
+
+    /// The key with this 32-byte seed (for reproducible fixtures and the sample journal only).
+    /// - Throws: ``AccordError`` `.badInput` unless `seed` is 32 bytes.
+    public init(seed: [UInt8]) throws {
+        guard seed.count == 32, (try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)) != nil else {
+            throw AccordError(.badInput, "A site key seed must be 32 bytes, not \(seed.count).")
+        }
+        self.seed = seed
+    }
+
+    /// The public key, as shared with peers.
+    public var publicKey: SitePublicKey { SitePublicKey(raw: Array(privateKey.publicKey.rawRepresentation)) }
+
+    /// Signs the batch that ends with the event `id` (Format.md §7.4): 64 bytes.
+    public func signature(forBatchEndingAt id: EventID) throws -> [UInt8] {
+        Array(try privateKey.signature(for: SitePublicKey.message(forBatchEndingAt: id)))
+    }
+}
+
+/// A site's Ed25519 public key.
+public struct SitePublicKey: Sendable, Equatable {
+    /// The 32 raw bytes (RFC 8032 §5.1.5).
+    let raw: [UInt8]
+
+    init(raw: [UInt8]) { self.raw = raw }
+
+    /// Parses the base64 text of a 32-byte public key.
+    /// - Throws: ``AccordError`` `.badInput`.
+    public init(base64 text: String) throws {
+        guard let bytes = Base64.decode(text.trimmingWhitespace), bytes.count == 32,
+              (try? Curve25519.Signing.PublicKey(rawRepresentation: bytes)) != nil
+        else {
+            throw AccordError(.badInput, "'\(text.prefix(60))' is not an Ed25519 public key: expected the base64 of 32 bytes (44 characters).", field: "key")
+        }
+        raw = bytes
+    }
+
+    /// Base64 of the 32 raw bytes (44 characters).
+    public var base64: String { Base64.encode(raw) }
+
+    /// True when `signature` signs the batch ending with `id`.
+    public func verifies(_ signature: [UInt8], forBatchEndingAt id: EventID) -> Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
+        return key.isValidSignature(signature, for: Self.message(forBatchEndingAt: id))
+    }
+
+    /// The signed message (Format.md §7.4): the ASCII bytes `accord-batch-v1:` and the id's hex.
+    static func message(forBatchEndingAt id: EventID) -> [UInt8] {
+        Array(("accord-batch-v1:" + id.hex).utf8)
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var text = Substring(self)
+        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,56 @@
+/// A hybrid logical clock reading (Kulkarni et al., "Logical Physical Clocks", 2014): physical
+/// milliseconds since the epoch plus a logical counter. It orders events causally even when the
+/// offices' clocks disagree. Stored as the string `"<milliseconds>:<counter>"` (Format.md §7.1).
+public struct HybridTimestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// Physical part: milliseconds since 1970-01-01T00:00:00Z.
+    public let milliseconds: Int64
+    /// Logical part: counts events within one millisecond.
+    public let counter: UInt32
+
+    public init(milliseconds: Int64, counter: UInt32) {
+        self.milliseconds = milliseconds
+        self.counter = counter
+    }
+
+    /// Parses `"<milliseconds>:<counter>"`, both canonical non-negative decimal integers.
+    /// - Throws: ``AccordError`` `.badInput` naming the field `hlc`.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, CanonicalJSON.isCanonicalInteger(String(parts[0])), CanonicalJSON.isCanonicalInteger(String(parts[1])),
+              let ms = Int64(parts[0]), ms >= 0, let counter = UInt32(parts[1])
+        else {
+            throw AccordError(.badInput, "Field 'hlc' is '\(text.prefix(40))', not a hybrid logical clock reading 'milliseconds:counter'.", field: "hlc")
+        }
+        self.init(milliseconds: ms, counter: counter)
+    }
+
+    public var text: String { "\(milliseconds):\(counter)" }
+    public var description: String { text }
+
+    public static func < (a: Self, b: Self) -> Bool { (a.milliseconds, a.counter) < (b.milliseconds, b.counter) }
+}
+
+/// The clock a site stamps its events with (Format.md §7.1): each reading is greater than every
+/// reading the site has made or seen.
+public struct HybridClock: Sendable {
+    /// The greatest reading made or seen so far.
+    public private(set) var latest: HybridTimestamp
+
+    public init(latest: HybridTimestamp = HybridTimestamp(milliseconds: 0, counter: 0)) {
+        self.latest = latest
+    }
+
+    /// Records a reading seen on another event (on replay or sync).
+    public mutating func observe(_ reading: HybridTimestamp) {
+        if reading > latest { latest = reading }
+    }
+
+    /// A new reading for an event recorded at physical time `milliseconds`.
+    public mutating func tick(physical milliseconds: Int64) -> HybridTimestamp {
+        let next = milliseconds > latest.milliseconds
+            ? HybridTimestamp(milliseconds: milliseconds, counter: 0)
+            : HybridTimestamp(milliseconds: latest.milliseconds, counter: latest.counter + 1)
+        latest = next
+        return next
+    }
+}

@@ -1,0 +1,111 @@
+/// Identifier rules shared by sites, subjects and references: lower-case slugs
+/// `[a-z0-9]+(-[a-z0-9]+)*`, 1 to 64 bytes (DESIGN: "identifiers are lower-case slugs").
+public enum Slug {
+    public static let maxLength = 64
+
+    /// True when `text` is a slug.
+    public static func isValid(_ text: some StringProtocol) -> Bool {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= maxLength, bytes.first != 0x2D, bytes.last != 0x2D else { return false }
+        var previousDash = false
+        for byte in bytes {
+            switch byte {
+            case 0x61...0x7A, 0x30...0x39: previousDash = false
+            case 0x2D:
+                if previousDash { return false }
+                previousDash = true
+            default: return false
+            }
+        }
+        return true
+    }
+}
+
+/// The name of a site (an office): a slug such as `brussels` or `astana`. Each site is the only
+/// writer of its own feed.
+public struct SiteID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    /// - Throws: ``AccordError`` `.badInput` when `rawValue` is not a slug.
+    public init(_ rawValue: String) throws {
+        guard Slug.isValid(rawValue) else {
+            throw AccordError(.badInput, "The site name '\(rawValue.prefix(80))' is not valid: use lower-case letters, digits and single dashes, at most \(Slug.maxLength) characters (e.g. 'astana').", field: "site")
+        }
+        self.rawValue = rawValue
+    }
+    public var description: String { rawValue }
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8) }
+    public static func == (a: Self, b: Self) -> Bool { a.rawValue.utf8.elementsEqual(b.rawValue.utf8) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+}
+
+/// A position in one site's feed: 1, 2, 3 … with no gaps.
+public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    public var next: SequenceNumber { SequenceNumber(rawValue + 1) }
+    public var description: String { String(rawValue) }
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// An event's id: the SHA-256 of its canonical bytes (Format.md §7.3), shown as 64 lower-case
+/// hex digits.
+public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The 64 lower-case hex digits.
+    public let hex: String
+
+    /// - Throws: ``AccordError`` `.badInput` unless `hex` is 64 lower-case hex digits.
+    public init(hex: String) throws {
+        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            throw AccordError(.badInput, "'\(hex.prefix(80))' is not an event id: an id is 64 lower-case hexadecimal digits.", field: "id")
+        }
+        self.hex = hex
+    }
+
+    init(digest bytes: some Sequence<UInt8>) {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 15)])
+        }
+        hex = String(decoding: text, as: UTF8.self)
+    }
+
+    public var description: String { hex }
+    /// The first 12 digits, for tables.
+    public var short: String { String(hex.prefix(12)) }
+    public static func < (a: Self, b: Self) -> Bool { a.hex < b.hex }
+}
+
+/// A versioned event type name such as `finance.committed.v1` (STYLE §4: explicit versioned
+/// strings, never derived from Swift type names).
+public struct EventType: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// The version suffix (`1` for `finance.committed.v1`), or nil if the name has none.
+    public var version: Int? {
+        guard let dot = rawValue.lastIndex(of: "."), rawValue[rawValue.index(after: dot)...].hasPrefix("v") else { return nil }
+        return Int(rawValue[rawValue.index(dot, offsetBy: 2)...])
+    }
+}
+
+/// What an event is about: `kind/id`, e.g. `action/raw-materials-01` (DESIGN, catalogue).
+public struct Subject: Hashable, Sendable, CustomStringConvertible {
+    public let kind: String
+    public let id: String
+
+    /// - Throws: ``AccordError`` `.badInput` unless `text` is `kind/slug` with a lower-case kind.
+    public init(_ text: String) throws {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.allSatisfy({ (0x61...0x7A).contains($0) }), !parts[0].isEmpty, Slug.isValid(parts[1]) else {
+            throw AccordError(.badInput, "The subject '\(text.prefix(80))' is not valid: write 'kind/id' with a lower-case slug id, e.g. 'action/raw-materials-01'.", field: "subject")
+        }
+        kind = String(parts[0])
+        id = String(parts[1])
+    }
+
+    public var description: String { kind + "/" + id }
+}
