@@ -1,0 +1,58 @@
+import AccordJournal
+import AccordModel
+import ArgumentParser
+
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the site's public key.",
+        subcommands: [ShowKey.self])
+
+    struct ShowKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Print the site's name and Ed25519 public key (base64). The private key is never printed.")
+
+        @OptionGroup var options: JournalOptions
+
+        func run() throws {
+            let journal = try options.open()
+            let key = try journal.signingKey().publicKey
+            writeOut("site        \(journal.site)\npublic key  \(key.base64)\nprivate key \(EventJournal.keysFolder)/\(journal.site).key (mode 0600; never printed)\n")
+        }
+    }
+}
+
+struct Peer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the sites whose events this journal trusts.",
+        subcommands: [Add.self, List.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Trust a site's public key: its events are accepted only under this key.",
+            discussion: "Example: accord peer add astana --key 'q1x…=' (the output of 'accord keys show' at that site)")
+        @OptionGroup var options: JournalOptions
+        @Argument(help: "The peer site's name.")
+        var name: String
+        @Option(help: "The peer's Ed25519 public key, base64.")
+        var key: String
+
+        func run() throws {
+            let journal = try options.open()
+            try journal.trust(try SitePublicKey(base64: key), for: try SiteID(name))
+            writeOut("Trusting site '\(name)'.\n")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the trusted sites and their keys.")
+        @OptionGroup var options: JournalOptions
+
+        func run() throws {
+            let journal = try options.open()
+            for (site, key) in try journal.trustedKeys().sorted(by: { $0.key < $1.key }) {
+                writeOut(pad(site.rawValue, 20) + "  " + key.base64 + (site == journal.site ? "  (this site)" : "") + "\n")
+            }
+        }
+    }
+}

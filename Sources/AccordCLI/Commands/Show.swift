@@ -1,0 +1,56 @@
+import AccordJournal
+import AccordModel
+import ArgumentParser
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show one event by its id (or a unique prefix of at least 6 hex digits).",
+        discussion: "Example: accord show 3f1a9c  ·  accord show 3f1a9c --json")
+
+    @OptionGroup var options: JournalOptions
+    @Argument(help: "The event id, or a unique prefix of it.")
+    var id: String
+    @Flag(help: "Print the stored record exactly.")
+    var json = false
+
+    func run() throws {
+        let prefix = id.lowercased()
+        guard prefix.utf8.count >= 6, prefix.utf8.count <= 64, prefix.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            throw AccordError(.badInput, "'\(id.prefix(70))' is not an event id: give 6 to 64 hexadecimal digits.", field: "id")
+        }
+        let journal = try options.open()
+        var events = try journal.events()
+        var found: Event?
+        while let event = try events.next() {
+            guard event.id.hex.hasPrefix(prefix) else { continue }
+            if let found, found.id != event.id {
+                throw AccordError(.badInput, "The prefix '\(prefix)' matches more than one event (\(found.id.short)…, \(event.id.short)…); give more digits.", field: "id")
+            }
+            found = event
+        }
+        guard let event = found else {
+            throw AccordError(.notFound, "No event with id '\(prefix)' in the journal at '\(journal.path)'.", field: "id")
+        }
+        if json {
+            writeOut(event.record + [0x0a])
+            return
+        }
+        var lines = [
+            "id       \(event.id)",
+            "site     \(event.site)",
+            "seq      \(event.seq)",
+            "prev     \(event.prev?.hex ?? "-")",
+            "time     \(event.time)",
+            "hlc      \(event.hlc)",
+            "type     \(event.type)",
+            "subject  \(event.subject)",
+            "actor    \(event.actor)",
+            "signed   \(event.signature == nil ? "no (covered by the signature on a later event of the batch)" : "yes")",
+            "data",
+        ]
+        for member in event.data.members {
+            lines.append("  \(member.key): \(member.value)")
+        }
+        writeOut(lines.joined(separator: "\n") + "\n")
+    }
+}

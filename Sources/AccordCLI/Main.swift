@@ -1,0 +1,58 @@
+import AccordJournal
+import AccordModel
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Entry point: parse, run one command, map errors to exit codes (ExitCodes.swift).
+@main
+enum Main {
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try Accord.parseAsRoot()
+            try command.run()
+            standardOutput.flush()
+            exit(ExitStatus.success.rawValue)
+        } catch {
+            standardOutput.flush()
+            if error is JournalError || error is AccordError || error is CommandFailure {
+                printError("accord: \(error)")
+                exit(ExitStatus.of(error).rawValue)
+            }
+            let code = Accord.exitCode(for: error)
+            if code == .success {
+                Accord.exit(withError: error)  // --help, --version
+            }
+            if code == .validationFailure || error is ValidationError {
+                printError(Accord.fullMessage(for: error))
+                exit(ExitStatus.badInput.rawValue)
+            }
+            printError("accord: \(Accord.fullMessage(for: error))")
+            exit(code == .failure ? ExitStatus.internalError.rawValue : ExitStatus.badInput.rawValue)
+        }
+    }
+}
+
+struct Accord: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "accord",
+        abstract: "An event-sourced record of a partnership between distant offices.",
+        discussion: """
+            The journal is a directory: --journal DIR, else $ACCORD_JOURNAL, else \
+            $XDG_DATA_HOME/accord/journal (~/.local/share/accord/journal).
+
+            Exit codes (the same for every subcommand):
+              0  success
+              1  internal error (a bug)
+              2  bad input or usage; nothing was written
+              3  the journal is damaged (see 'accord verify')
+              4  another process holds the journal's writer lock
+              5  a file could not be read or written (disk full, I/O error)
+            """,
+        version: "0.1.0",
+        subcommands: [Init.self, Append.self, Log.self, Show.self, Verify.self, Keys.self, Peer.self]
+    )
+}

@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Buffered writing to a file descriptor with `write(2)`; the CLI's only output path.
+final class OutputStream: @unchecked Sendable {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private let limit: Int
+
+    init(fd: Int32, limit: Int) {
+        self.fd = fd
+        self.limit = limit
+        buffer.reserveCapacity(limit)
+    }
+
+    func write(_ bytes: some Collection<UInt8>) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= limit { flush() }
+    }
+
+    func flush() {
+        var done = 0
+        buffer.withUnsafeBytes { raw in
+            while done < raw.count {
+                let wrote = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if wrote < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EPIPE { exit(0) }  // the reader has gone (e.g. `accord log | head`)
+                    return
+                }
+                done += wrote
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Standard output, flushed at 64 KiB and at exit.
+let standardOutput = OutputStream(fd: 1, limit: 1 << 16)
+/// Standard error, flushed on every write.
+let standardError = OutputStream(fd: 2, limit: 1)
