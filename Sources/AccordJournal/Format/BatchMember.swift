@@ -100,9 +100,14 @@ enum BatchMember {
         switch inflater.decompress(body, into: &payload, limit: JournalFormat.maxBatchBytes) {
         case .invalid(let why): return why
         case .tooLarge: return "the batch inflates to more than \(JournalFormat.maxBatchBytes) bytes"
-        case .complete(let consumed):
+        case .complete(let consumed, let unusedBits):
             guard consumed == body.count else {
                 return "the compressed data ends \(body.count - consumed) bytes before the trailer"
+            }
+            // The padding bits after the end of the DEFLATE stream must be zero (Format.md §4);
+            // no checksum covers them, so this is what catches a flip there.
+            if unusedBits > 0, let last = body.last, last >> (8 - unusedBits) != 0 {
+                return "the padding bits after the compressed data are not zero"
             }
         }
         let crc = readLE32(member, at: member.count - 8)

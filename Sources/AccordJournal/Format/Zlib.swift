@@ -58,8 +58,9 @@ final class Inflater {
     }
 
     enum Outcome {
-        /// The stream ended; `consumed` input bytes were used.
-        case complete(consumed: Int)
+        /// The stream ended; `consumed` input bytes were used, and the last of them had
+        /// `unusedBits` padding bits (its high bits) after the end of the stream.
+        case complete(consumed: Int, unusedBits: Int)
         /// The data is not valid DEFLATE, or does not end within the input.
         case invalid(String)
         /// The output would exceed the limit.
@@ -80,6 +81,7 @@ final class Inflater {
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.avail_in = uInt(input.count)
         var chunk = max(4096, min(limit, input.count * 4))
+        var unusedBits = 0
         while true {
             let start = output.count
             if start >= limit + 1 { return .tooLarge }
@@ -88,17 +90,21 @@ final class Inflater {
             let status: Int32 = output.withUnsafeMutableBytes { out in
                 stream.next_out = out.baseAddress!.advanced(by: start).assumingMemoryBound(to: Bytef.self)
                 stream.avail_out = uInt(room)
-                return inflate(&stream, Z_NO_FLUSH)
+                // Z_BLOCK stops after each block, so the padding bits of the last byte can be read
+                // (zlib.h: data_type = unused bits + 64 if last block + 128 at a block boundary)
+                // before zlib discards them.
+                return inflate(&stream, Z_BLOCK)
             }
+            if stream.data_type & 192 == 192 { unusedBits = Int(stream.data_type & 7) }
             let produced = room - Int(stream.avail_out)
             output.removeLast(room - produced)
             switch status {
             case Z_STREAM_END:
                 if output.count > limit { return .tooLarge }
-                return .complete(consumed: input.count - Int(stream.avail_in))
+                return .complete(consumed: input.count - Int(stream.avail_in), unusedBits: unusedBits)
             case Z_OK:
-                if stream.avail_in == 0 && produced == 0 { return .invalid("the compressed data ends early") }
-                chunk = min(chunk * 2, 16 << 20)
+                // Progress was made (a block ended, or the output chunk filled up); go on.
+                if stream.avail_out == 0 { chunk = min(chunk * 2, 16 << 20) }
             case Z_BUF_ERROR:
                 if stream.avail_in == 0 { return .invalid("the compressed data ends early") }
                 chunk = min(chunk * 2, 16 << 20)

@@ -51,7 +51,7 @@ public final class JournalWriter {
     /// What recovery did when the writer opened, or nil when the tail was clean.
     public let recovery: RecoveryReport?
     private let options: Options
-    private let lock: WriterLock
+    private var lock: WriterLock?
     private let deflater: Deflater
     private var segmentNumber: Int
     private var segmentFD: Int32 = -1
@@ -81,7 +81,15 @@ public final class JournalWriter {
     }
 
     deinit {
-        if segmentFD >= 0 { close(segmentFD) }
+        if segmentFD >= 0 { Glibc.close(segmentFD) }
+    }
+
+    /// Closes the segment and releases the lock; later appends throw `.writerUnusable`.
+    public func close() {
+        if segmentFD >= 0 { Glibc.close(segmentFD) }
+        segmentFD = -1
+        lock = nil
+        if unusable == nil { unusable = "it was closed." }
     }
 
     /// The position just past the last batch.
@@ -164,7 +172,7 @@ public final class JournalWriter {
         let next = segmentNumber + 1
         let fd = try Self.openSegment(directory.segmentPath(next), create: true)
         try FileBytes.syncDirectory(directory.path + "/" + JournalFormat.segmentsFolder)
-        if segmentFD >= 0 { close(segmentFD) }
+        if segmentFD >= 0 { Glibc.close(segmentFD) }
         segmentFD = fd
         segmentNumber = next
         segmentLength = 0
@@ -177,7 +185,7 @@ public final class JournalWriter {
             throw JournalError(.io, "Cannot open the segment '\(path)' for writing: \(Errno(errno)).", path: path, underlying: Errno(errno))
         }
         if create, fsync(fd) != 0 {
-            close(fd)
+            Glibc.close(fd)
             throw JournalError(.io, "Cannot sync the new segment '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno))
         }
         return fd
@@ -228,7 +236,7 @@ public final class JournalWriter {
         try FileBytes.writeNew(quarantinePath, bytes: tail, mode: 0o644)
         let fd = open(directory.path + "/" + relative, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw JournalError(.io, "Cannot open '\(relative)' to cut its damaged tail: \(Errno(errno)).", path: relative, underlying: Errno(errno)) }
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         guard io.truncate(fd: fd, to: offset) == 0, io.sync(fd: fd) == 0 else {
             throw JournalError(.io, "Cannot cut the damaged tail of '\(relative)' at byte \(offset): \(Errno(errno)).", path: relative, offset: offset, underlying: Errno(errno))
         }

@@ -1,0 +1,68 @@
+import Foundation
+
+/// Runs the built `accord` executable in a child process, for tests of the command line.
+public enum AccordExecutable {
+    /// The path of `accord`: `$ACCORD_BIN`, else beside the test bundle (SwiftPM's products
+    /// directory, e.g. `.build/debug`).
+    public static var path: String {
+        if let override = ProcessInfo.processInfo.environment["ACCORD_BIN"] { return override }
+        var directory = Bundle.main.bundleURL
+        if directory.pathExtension == "xctest" { directory.deleteLastPathComponent() }
+        let candidate = directory.appendingPathComponent("accord").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        return URL(fileURLWithPath: Fixtures.repositoryRoot).appendingPathComponent(".build/debug/accord").path
+    }
+
+    /// What a finished run printed and returned.
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: [UInt8]
+        public var stderr: String
+        public var output: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// Runs `accord` with `arguments`, feeding `input` on standard input, and waits.
+    public static func run(_ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "ACCORD_JOURNAL")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let scratch = TemporaryDirectory("run")
+        let inPath = scratch.child("stdin"), outPath = scratch.child("stdout"), errPath = scratch.child("stderr")
+        FileManager.default.createFile(atPath: inPath, contents: Data(input))
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let stdin = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+        let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        process.waitUntilExit()
+        try? stdin.close()
+        try? stdout.close()
+        try? stderr.close()
+        let outData = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
+        let errorData = (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data()
+        return Result(status: process.terminationStatus, stdout: Array(outData), stderr: String(decoding: errorData, as: UTF8.self))
+    }
+
+    /// Starts `accord` (or any program, with `executable`) without waiting.
+    public static func start(_ arguments: [String], executable: String? = nil, input: FileHandle? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable ?? path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "ACCORD_JOURNAL")
+        process.environment = env
+        if let input { process.standardInput = input }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}

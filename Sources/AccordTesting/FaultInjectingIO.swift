@@ -1,0 +1,76 @@
+import AccordJournal
+import Foundation
+
+/// A ``SegmentIO`` that fails on purpose: a short write followed by an error after a byte
+/// budget, an error on every write, a failed `fdatasync`, or a failed truncate. Faults can be
+/// switched while a writer uses it.
+public final class FaultInjectingIO: SegmentIO, @unchecked Sendable {
+    /// What to do to the next operations.
+    public enum Fault: Sendable, Equatable {
+        /// Behave like the real system calls.
+        case none
+        /// Let `bytes` more bytes through (as a short write), then fail writes with `errno`.
+        case failWrites(afterBytes: Int, errno: Int32)
+        /// Let writes through, fail `fdatasync` with `errno`.
+        case failSync(errno: Int32)
+    }
+
+    private let lock = NSLock()
+    private var fault: Fault = .none
+    private var budget = 0
+    private let real = SystemSegmentIO()
+    /// When true, `ftruncate` fails with `EIO` as well.
+    public var failTruncate = false
+    /// How many faults were injected.
+    public private(set) var injected = 0
+
+    public init() {}
+
+    /// Sets the fault for the operations that follow.
+    public func set(_ fault: Fault) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.fault = fault
+        if case .failWrites(let bytes, _) = fault { budget = bytes }
+    }
+
+    public func write(fd: Int32, bytes: UnsafeRawBufferPointer, at offset: Int64) -> Int {
+        lock.lock()
+        let current = fault
+        lock.unlock()
+        switch current {
+        case .failWrites(_, let error):
+            lock.lock()
+            defer { lock.unlock() }
+            if budget == 0 {
+                injected += 1
+                return -Int(error)
+            }
+            let allowed = min(budget, bytes.count)
+            let wrote = real.write(fd: fd, bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), at: offset)
+            if wrote > 0 { budget -= wrote }
+            return wrote
+        default:
+            return real.write(fd: fd, bytes: bytes, at: offset)
+        }
+    }
+
+    public func sync(fd: Int32) -> Int32 {
+        lock.lock()
+        let current = fault
+        lock.unlock()
+        if case .failSync(let error) = current {
+            lock.lock()
+            injected += 1
+            fault = .none  // the truncate-and-sync that undoes the write then succeeds
+            lock.unlock()
+            return -error
+        }
+        return real.sync(fd: fd)
+    }
+
+    public func truncate(fd: Int32, to length: Int64) -> Int32 {
+        if failTruncate { return -EIO }
+        return real.truncate(fd: fd, to: length)
+    }
+}

@@ -1,0 +1,102 @@
+import AccordJournal
+import AccordTesting
+import Foundation
+import Testing
+
+@Suite("Appending and reading batches")
+struct AppendAndReadTests {
+    @Test func appendedRecordsAreReadBackInOrder() throws {
+        let temp = TemporaryDirectory()
+        let (directory, _) = try makeThreeBatchJournal(at: temp.child("j"))
+        #expect(try readAll(directory) == (1...6).map { "{\"n\":\($0)}" })
+    }
+
+    @Test func readingContinuesAcrossSegmentsAfterRollover() throws {
+        let temp = TemporaryDirectory()
+        let directory = try JournalDirectory.create(at: temp.child("j"))
+        var options = JournalWriter.Options()
+        options.segmentLimit = 200
+        let writer = try JournalWriter(directory: directory, options: options)
+        for n in 0..<40 { try writer.append(records(["{\"record\":\(n),\"padding\":\"\(String(repeating: "x", count: n))\"}"])) }
+        #expect(try directory.segmentNumbers().count > 5)
+        let read = try readAll(directory)
+        #expect(read.count == 40)
+        #expect(read.last == "{\"record\":39,\"padding\":\"\(String(repeating: "x", count: 39))\"}")
+    }
+
+    @Test func aReopenedWriterAppendsAfterTheLastBatch() throws {
+        let temp = TemporaryDirectory()
+        let (directory, ends) = try makeThreeBatchJournal(at: temp.child("j"))
+        let writer = try JournalWriter(directory: directory)
+        #expect(writer.recovery == nil)
+        #expect(writer.end == ends.last)
+        try writer.append(records(["{\"n\":7}"]))
+        #expect(try readAll(directory).count == 7)
+    }
+
+    @Test func segmentsAreStandardGzipThatStockToolsRead() throws {
+        let temp = TemporaryDirectory()
+        let (directory, _) = try makeThreeBatchJournal(at: temp.child("j"))
+        let segment = directory.path + "/segments/00000001.gz"
+        let gzipTest = Process()
+        gzipTest.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzipTest.arguments = ["-c", "gzip -t '\(segment)'"]
+        try gzipTest.run()
+        gzipTest.waitUntilExit()
+        #expect(gzipTest.terminationStatus == 0)
+        let zcat = Process()
+        let out = Pipe()
+        zcat.executableURL = URL(fileURLWithPath: "/bin/sh")
+        zcat.arguments = ["-c", "zcat '\(segment)'"]
+        zcat.standardOutput = out
+        try zcat.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        zcat.waitUntilExit()
+        #expect(text == (1...6).map { "{\"n\":\($0)}\n" }.joined())
+    }
+
+    @Test func recordsWithNewlinesOrEmptyRecordsAreRefused() throws {
+        let temp = TemporaryDirectory()
+        let directory = try JournalDirectory.create(at: temp.child("j"))
+        let writer = try JournalWriter(directory: directory)
+        #expect(throws: JournalError.self) { try writer.append(records(["a\nb"])) }
+        #expect(throws: JournalError.self) { try writer.append(records([""])) }
+        #expect(throws: JournalError.self) { try writer.append([[UInt8]]()) }
+        #expect(try directory.segmentNumbers().isEmpty || (try FileDamage.bytes(directory.path + "/segments/00000001.gz")).isEmpty)
+    }
+
+    @Test func anUnknownFormatVersionIsRefusedBeforeAnythingElse() throws {
+        let temp = TemporaryDirectory()
+        let (directory, _) = try makeThreeBatchJournal(at: temp.child("j"))
+        try FileDamage.write(directory.path + "/FORMAT", Array("accord-journal 2\n".utf8))
+        let error = #expect(throws: JournalError.self) { try JournalDirectory(opening: directory.path) }
+        #expect(error?.code == .unsupportedVersion)
+        #expect(error?.message.contains("version 2") == true)
+    }
+
+    @Test func aDirectoryWithoutFormatFileIsNotAJournal() throws {
+        let temp = TemporaryDirectory()
+        let error = #expect(throws: JournalError.self) { try JournalDirectory(opening: temp.path) }
+        #expect(error?.code == .notAJournal)
+    }
+
+    @Test func aRecordHoldingGzipMagicBytesIsNotSplit() throws {
+        // With compression level 0 the records' bytes stand verbatim in the segment; a record
+        // holding a whole valid member must still be read as one record.
+        let temp = TemporaryDirectory()
+        let inner = TemporaryDirectory("inner")
+        let innerDirectory = try JournalDirectory.create(at: inner.child("j"))
+        try JournalWriter(directory: innerDirectory).append(records(["{\"inner\":true}"]))
+        let member = try FileDamage.bytes(innerDirectory.path + "/segments/00000001.gz").filter { $0 != 0x0a }
+        let directory = try JournalDirectory.create(at: temp.child("j"))
+        var options = JournalWriter.Options()
+        options.compressionLevel = 0
+        let writer = try JournalWriter(directory: directory, options: options)
+        try writer.append([Array("x".utf8) + member + Array("y".utf8), Array("second".utf8)])
+        var batches = try directory.batches()
+        let batch = try #require(try batches.next())
+        #expect(batch.records.count == 2)
+        #expect(Array(batch.records[0]) == Array("x".utf8) + member + Array("y".utf8))
+        #expect(try batches.next() == nil)
+    }
+}
