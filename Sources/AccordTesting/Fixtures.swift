@@ -69,7 +69,7 @@ public enum Fixtures {
         case 1:
             return draft("action.proposed.v1", "action/joint-action-\(n)", #"{"title":"Joint action \#(n): pilot projects and capacity building along the \#(chain) value chain","pillar":"value-chain-integration","valueChains":["\#(chain)"],"leads":["european-commission","kz-miid"],"due":"\#(date)"}"#)
         case 2, 3:
-            return draft("finance.committed.v1", "funding/f-\(n)", #"{"provider":"\#(funder)","receiver":"kz-miid","amount":"\#(amount)","currency":"\#(currencies[n % 3])","date":"\#(date)","instrument":"grant","valueChain":"\#(chain)","action":"joint-action-\(n - 1)","iatiType":"2"}"#)
+            return draft("finance.committed.v1", "funding/f-\(n)", #"{"provider":"\#(funder)","receiver":"kz-miid","amount":"\#(amount)","currency":"\#(currencies[n % 3])","date":"\#(date)","instrument":"grant","valueChain":"\#(chain)","action":"joint-action-\#(n - 1)","iatiType":"2"}"#)
         case 4, 5:
             return draft("finance.disbursed.v1", "funding/f-\(n - 2)", #"{"provider":"\#(funder)","receiver":"kz-miid","amount":"\#(amount)","currency":"\#(currencies[n % 3])","date":"\#(date)","instrument":"loan","valueChain":"\#(chain)","iatiType":"3"}"#)
         case 6:

@@ -12,7 +12,9 @@ public final class EventWriter {
     private let key: SiteKey
     private var clock: HybridClock
     /// The site's last event: its sequence number and id; nil for an empty feed.
-    public private(set) var head: (seq: SequenceNumber, id: EventID)?
+    public var head: (seq: SequenceNumber, id: EventID)? { heads[journal.site] }
+    /// Every feed's last event in this journal: the version vector's entries.
+    public private(set) var heads: [SiteID: (seq: SequenceNumber, id: EventID)] = [:]
     /// The actor recorded when a draft names none. Defaults to the site's name.
     public var defaultActor: String
     /// Events in the journal, of all sites.
@@ -31,13 +33,12 @@ public final class EventWriter {
         while let event = try events.next() {
             eventCount += 1
             clock.observe(event.hlc)
-            if event.site == journal.site {
-                let expected = head.map { $0.seq.next } ?? SequenceNumber(1)
-                guard event.seq == expected, event.prev == head?.id else {
-                    throw AccordError(.damaged, "The feed of site '\(journal.site)' is broken at sequence number \(event.seq) (expected \(expected)); run 'accord verify'. Nothing was appended.")
-                }
-                head = (event.seq, event.id)
+            let previous = heads[event.site]
+            let expected = previous.map { $0.seq.next } ?? SequenceNumber(1)
+            guard event.seq == expected, event.prev == previous?.id else {
+                throw AccordError(.damaged, "The feed of site '\(event.site)' is broken at sequence number \(event.seq) (expected \(expected)); run 'accord verify'. Nothing was appended.")
             }
+            heads[event.site] = (event.seq, event.id)
         }
     }
 
@@ -98,8 +99,61 @@ public final class EventWriter {
         }
         try writer.append(records)
         self.clock = clock
-        self.head = head
+        heads[journal.site] = head
         eventCount += events.count
         return events
+    }
+
+    /// Appends another site's events verbatim, as received from that site (the core of sync).
+    ///
+    /// The records must be one stretch of one site's feed in sequence order. Each is decoded and
+    /// checked (form, id); the stretch must continue the feed's chain here; its last event must
+    /// carry a signature that verifies under the key this journal trusts for the site. Events
+    /// already present (same sequence number and id) are skipped; the rest are written as one
+    /// batch, byte for byte.
+    /// - Returns: how many events were new.
+    /// - Throws: ``AccordError`` `.untrusted` (no trusted key, or a bad signature), `.badInput`
+    ///   (a gap, a broken chain, mixed sites, the own site's feed), `.damaged` (a malformed
+    ///   record or a **fork**: the same sequence number with another id). Nothing is written then.
+    @discardableResult
+    public func appendReplicated<Record: Collection<UInt8>>(_ records: [Record]) throws -> Int {
+        guard !records.isEmpty else { return 0 }
+        let events = try records.map { try EventRecord.decode($0) }
+        let site = events[0].site
+        guard site != journal.site else {
+            throw AccordError(.badInput, "Events of this journal's own site '\(site)' are appended by this site only, not copied in.")
+        }
+        guard let key = try journal.trustedKeys()[site] else {
+            throw AccordError(.untrusted, "Site '\(site)' is not trusted here; add its key with 'accord peer add \(site) --key …'. Nothing was written.")
+        }
+        var head = heads[site]
+        var fresh: [Event] = []
+        for event in events {
+            guard event.site == site else {
+                throw AccordError(.badInput, "A replicated batch mixes the feeds of '\(site)' and '\(event.site)'.")
+            }
+            if let current = head, event.seq <= current.seq, fresh.isEmpty {
+                // Already here? Only if the id matches what this journal holds at that position.
+                if event.seq == current.seq, event.id != current.id {
+                    throw AccordError(.damaged, "Fork in feed '\(site)' at \(event.seq): this journal holds \(current.id.short)…, the incoming event is \(event.id.short)…. Nothing was written.")
+                }
+                continue
+            }
+            let expected = head.map { $0.seq.next } ?? SequenceNumber(1)
+            guard event.seq == expected, event.prev == head?.id else {
+                throw AccordError(.badInput, "The incoming events of '\(site)' do not continue its feed here: expected \(expected) after \(head?.id.short ?? "nothing"), got \(event.seq). Nothing was written.")
+            }
+            fresh.append(event)
+            head = (event.seq, event.id)
+        }
+        guard let last = fresh.last else { return 0 }
+        guard let signature = last.signature, key.verifies(signature, forBatchEndingAt: last.id) else {
+            throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site. Nothing was written.")
+        }
+        try writer.append(fresh.map(\.record))
+        for event in fresh { clock.observe(event.hlc) }
+        heads[site] = head
+        eventCount += fresh.count
+        return fresh.count
     }
 }
