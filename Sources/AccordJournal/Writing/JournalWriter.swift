@@ -232,6 +232,10 @@ public final class JournalWriter {
         let name = "\(segmentName)-at-\(offset)-\(now.tv_sec).\(now.tv_nsec).tail"
         let quarantineRelative = JournalFormat.quarantineFolder + "/" + name
         let quarantinePath = directory.path + "/" + quarantineRelative
+        // The folder may be missing (git, for one, does not keep empty folders).
+        if mkdir(directory.path + "/" + JournalFormat.quarantineFolder, 0o755) == 0 {
+            try FileBytes.syncDirectory(directory.path)
+        }
         unlink(quarantinePath)
         try FileBytes.writeNew(quarantinePath, bytes: tail, mode: 0o644)
         let fd = open(directory.path + "/" + relative, O_RDWR | O_CLOEXEC)
