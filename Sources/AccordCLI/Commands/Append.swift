@@ -42,7 +42,9 @@ struct Append: ParsableCommand {
         let drafts = try from.map(readDrafts(from:)) ?? [singleDraft()]
         if let time { _ = try Timestamp(rfc3339: time, field: "--time") }
         let journal = try options.open()
-        let writer = try journal.openWriter()
+        var writerOptions = JournalWriter.Options()
+        if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { writerOptions.lockTimeout = timeout }
+        let writer = try journal.openWriter(options: writerOptions)
         if let recovery = writer.recovery { printError("accord: \(recovery.description)") }
         if let actor = actor ?? environment("ACCORD_ACTOR") { writer.defaultActor = actor }
         let events = try writer.append(drafts)
