@@ -52,7 +52,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "accord-bench",
-            dependencies: ["AccordJournal", "AccordModel"],
+            dependencies: ["AccordJournal", "AccordModel", "AccordTesting"],
             path: "Tools/Benchmark"
         ),
         .testTarget(

@@ -1,1 +1,129 @@
-print("todo")
+// accord-bench: durable ingest, replay, size on disk and replay memory of the journal.
+//
+//   swift build -c release && .build/release/accord-bench [--events 100000] [--large 1000000] [--out FILE]
+//
+// Figures, never pass/fail: every append is durable (one write + fdatasync per batch of 1,000).
+// Replay runs the real `accord log --json > /dev/null` in a child process, and its peak RSS is
+// the child's ru_maxrss from wait4(2).
+import AccordJournal
+import AccordModel
+import AccordTesting
+import Foundation
+
+struct Options {
+    var events = 100_000
+    var large = 1_000_000
+    var batch = 1_000
+    var out: String?
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--events": events = Int(iterator.next() ?? "") ?? events
+            case "--large": large = Int(iterator.next() ?? "") ?? large
+            case "--batch": batch = Int(iterator.next() ?? "") ?? batch
+            case "--out": out = iterator.next()
+            default:
+                print("usage: accord-bench [--events N] [--large N] [--batch N] [--out FILE]")
+                exit(2)
+            }
+        }
+    }
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// Appends `count` realistic events in durable batches; returns seconds spent in `append`.
+func ingest(_ journal: EventJournal, count: Int, batch: Int) throws -> (seconds: Double, recordBytes: Int) {
+    let writer = try journal.openWriter()
+    var total = 0.0
+    var recordBytes = 0
+    var done = 0
+    let base = Timestamp(seconds: 1_700_000_000, nanoseconds: 0)
+    while done < count {
+        let n = min(batch, count - done)
+        let drafts = Fixtures.realisticDrafts(count: n, startingAt: done)
+        var events: [Event] = []
+        total += try seconds { events = try writer.append(drafts, now: Timestamp(seconds: base.seconds + Int64(done), nanoseconds: 0)) }
+        recordBytes += events.reduce(0) { $0 + $1.record.count + 1 }
+        done += n
+    }
+    return (total, recordBytes)
+}
+
+func bytesOnDisk(_ journal: EventJournal) throws -> Int64 {
+    try journal.directory.scan { _ in }.bytes
+}
+
+/// Runs `accord log --json` on the journal with output to /dev/null; returns seconds and the
+/// child's peak RSS in KiB.
+func replay(_ journal: String, accord: String) throws -> (seconds: Double, peakKiB: Int) {
+    var pid: pid_t = 0
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    let words: [String] = [accord, "log", "--json", "--journal", journal]
+    let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let start = DispatchTime.now().uptimeNanoseconds
+    guard posix_spawn(&pid, accord, &actions, nil, argv, environ) == 0 else {
+        throw CocoaError(.executableLoad)
+    }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    guard status == 0 else { throw CocoaError(.executableRuntimeMismatch) }
+    return (elapsed, Int(usage.ru_maxrss))
+}
+
+let options = Options(CommandLine.arguments)
+let accord = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("accord").path
+guard FileManager.default.isExecutableFile(atPath: accord) else {
+    print("accord-bench: build the 'accord' product first (it is looked for beside this program).")
+    exit(2)
+}
+let scratch = TemporaryDirectory("bench")
+nonisolated(unsafe) var rows: [(String, String)] = []
+func report(_ name: String, _ value: String) {
+    rows.append((name, value))
+    print("\(name): \(value)")
+}
+
+// 1. Durable bulk ingest.
+let journal = try Fixtures.makeJournal(at: scratch.child("small"))
+let (ingestSeconds, recordBytes) = try ingest(journal, count: options.events, batch: options.batch)
+report("durable bulk append, \(options.events) events in batches of \(options.batch)", String(format: "%.0f events/s (%.2f s)", Double(options.events) / ingestSeconds, ingestSeconds))
+let disk = try bytesOnDisk(journal)
+report("bytes per event on disk", String(format: "%.1f (records average %.1f bytes; compression %.2f×)", Double(disk) / Double(options.events), Double(recordBytes) / Double(options.events), Double(recordBytes) / Double(disk)))
+
+// 2. Replay through the CLI.
+let small = try replay(journal.path, accord: accord)
+report("log --json > /dev/null, \(options.events) events", String(format: "%.0f events/s, %.1f MB/s of records (%.2f s)", Double(options.events) / small.seconds, Double(recordBytes) / 1e6 / small.seconds, small.seconds))
+report("replay peak RSS, \(options.events) events", "\(small.peakKiB / 1024) MiB")
+
+// 3. Replay memory at a larger size: it must not grow with the journal.
+if options.large > 0 {
+    let big = try Fixtures.makeJournal(at: scratch.child("large"))
+    let (bigSeconds, _) = try ingest(big, count: options.large, batch: options.batch)
+    report("durable bulk append, \(options.large) events", String(format: "%.0f events/s", Double(options.large) / bigSeconds))
+    let large = try replay(big.path, accord: accord)
+    report("log --json > /dev/null, \(options.large) events", String(format: "%.0f events/s (%.2f s)", Double(options.large) / large.seconds, large.seconds))
+    report("replay peak RSS, \(options.large) events", "\(large.peakKiB / 1024) MiB (\(String(format: "%.2f", Double(large.peakKiB) / Double(small.peakKiB)))× the \(options.events)-event figure)")
+}
+
+var uname = utsname()
+uname_(&uname)
+let machine = withUnsafeBytes(of: uname.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+var table = "| measure | figure |\n|---|---|\n"
+for (name, value) in rows { table += "| \(name) | \(value) |\n" }
+table += "\n\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, \(machine), \(ISO8601DateFormatter().string(from: Date())).\n"
+print("\n" + table)
+if let out = options.out { try table.write(toFile: out, atomically: true, encoding: .utf8) }
+
+func uname_(_ value: inout utsname) { _ = Glibc.uname(&value) }
