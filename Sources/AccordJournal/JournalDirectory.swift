@@ -39,8 +39,11 @@ public struct JournalDirectory: Sendable {
     /// synced, and the `FORMAT` file is written last, so a crash leaves no half-made journal
     /// that opens.
     /// - Throws: ``JournalError`` `.alreadyExists` if a journal is there; `.io` on failure.
+    /// - Parameter prepare: called before the `FORMAT` file is written, to add the files of
+    ///   upper layers (keys, site name); a crash before `FORMAT` leaves no journal that opens,
+    ///   and `create` may be called again.
     @discardableResult
-    public static func create(at path: String) throws -> JournalDirectory {
+    public static func create(at path: String, prepare: (String) throws -> Void = { _ in }) throws -> JournalDirectory {
         var info = stat()
         if stat(path + "/" + JournalFormat.formatFileName, &info) == 0 {
             throw JournalError(.alreadyExists, "A journal already exists at '\(path)'.", path: path)
@@ -48,7 +51,12 @@ public struct JournalDirectory: Sendable {
         try makeDirectory(path)
         try makeDirectory(path + "/" + JournalFormat.segmentsFolder)
         try makeDirectory(path + "/" + JournalFormat.quarantineFolder)
-        try FileBytes.writeNew(path + "/" + JournalFormat.lockFileName, bytes: [], mode: 0o644)
+        let lock = open(path + "/" + JournalFormat.lockFileName, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else {
+            throw JournalError(.io, "Cannot create '\(path)/\(JournalFormat.lockFileName)': \(Errno(errno)).", path: path, underlying: Errno(errno))
+        }
+        close(lock)
+        try prepare(path)
         try FileBytes.syncDirectory(path + "/" + JournalFormat.segmentsFolder)
         try FileBytes.syncDirectory(path + "/" + JournalFormat.quarantineFolder)
         try FileBytes.writeAtomically(path + "/" + JournalFormat.formatFileName, bytes: Array(JournalFormat.formatFileContent.utf8))

@@ -116,6 +116,33 @@ struct RecoveryTests {
         #expect(throws: JournalError.self) { try strict.next() }
     }
 
+    @Test func aCompleteBatchOfAnUnknownVersionIsRefusedNotCutOff() throws {
+        let temp = TemporaryDirectory()
+        let (directory, ends) = try makeThreeBatchJournal(at: temp.child("j"))
+        let segment = directory.path + "/segments/00000001.gz"
+        var bytes = try FileDamage.bytes(segment)
+        let last = Int(ends[1].offset)
+        bytes[last + 16] = 2  // version 2 …
+        let crc = bytes[last..<(last + 28)].withUnsafeBytes { raw -> UInt32 in
+            var c: UInt32 = 0xFFFF_FFFF
+            for byte in raw {
+                c ^= UInt32(byte)
+                for _ in 0..<8 { c = c & 1 == 1 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+            }
+            return ~c
+        }
+        bytes[last + 28] = UInt8(truncatingIfNeeded: crc)  // … with a valid header checksum
+        bytes[last + 29] = UInt8(truncatingIfNeeded: crc >> 8)
+        try FileDamage.write(segment, bytes)
+        let error = #expect(throws: JournalError.self) { try JournalWriter(directory: directory) }
+        #expect(error?.code == .unsupportedVersion)
+        #expect(try FileDamage.bytes(segment) == bytes)
+        var batches = try directory.batches()
+        _ = try batches.next()
+        _ = try batches.next()
+        #expect(throws: JournalError.self) { try batches.next() }
+    }
+
     @Test func aMissingSegmentIsReported() throws {
         let temp = TemporaryDirectory()
         let directory = try JournalDirectory.create(at: temp.child("j"))

@@ -83,6 +83,52 @@ struct EventJournalTests {
         #expect(report.problems.contains { $0.contains("not covered by a valid signature") })
     }
 
+    @Test func anUntrustedSitesUnsignedEventsFailVerification() throws {
+        let temp = TemporaryDirectory()
+        let brussels = try Fixtures.makeJournal(at: temp.child("brussels"), site: "brussels")
+        let astana = try Fixtures.makeJournal(at: temp.child("astana"), site: "astana")
+        let events = try astana.openWriter().append(Fixtures.realisticDrafts(count: 3), now: Fixtures.time())
+        // Copy only the first two (unsigned) events in, bypassing every check.
+        let raw = try JournalWriter(directory: brussels.directory)
+        try raw.append(events.prefix(2).map { Array($0.record) })
+        raw.close()
+        let report = try brussels.verify()
+        #expect(!report.isClean)
+        #expect(report.problems.contains { $0.contains("'astana' has no trusted key") })
+    }
+
+    @Test func appendReplicatedCopiesVerifiedFeedsAndRefusesForgeriesAndForks() throws {
+        let temp = TemporaryDirectory()
+        let brussels = try Fixtures.makeJournal(at: temp.child("brussels"), site: "brussels")
+        let astana = try Fixtures.makeJournal(at: temp.child("astana"), site: "astana")
+        let sent = try astana.openWriter().append(Fixtures.realisticDrafts(count: 3), now: Fixtures.time())
+        let writer = try brussels.openWriter()
+        let untrusted = #expect(throws: AccordError.self) { try writer.appendReplicated(sent.map(\.record)) }
+        #expect(untrusted?.code == .untrusted)
+        try brussels.trust(try astana.signingKey().publicKey, for: SiteID("astana"))
+        let unsignedEnd = #expect(throws: AccordError.self) { try writer.appendReplicated(sent.prefix(2).map(\.record)) }
+        #expect(unsignedEnd?.code == .untrusted)
+        #expect(try writer.appendReplicated(sent.map(\.record)) == 3)
+        #expect(try writer.appendReplicated(sent.map(\.record)) == 0)  // applying twice adds nothing
+        // Another history of astana at the same sequence numbers: a fork.
+        let restored = try EventJournal.create(at: temp.child("astana-restored"), site: SiteID("astana"), seed: Fixtures.seed("astana"))
+        let other = try restored.openWriter().append(Fixtures.realisticDrafts(count: 3, startingAt: 50), now: Fixtures.time())
+        let fork = #expect(throws: AccordError.self) { try writer.appendReplicated(other.map(\.record)) }
+        #expect(fork?.message.contains("Fork in feed 'astana' at 1") == true)
+        #expect(try brussels.verify().isClean)
+    }
+
+    @Test func anInterruptedInitCanBeRunAgain() throws {
+        let temp = TemporaryDirectory()
+        let path = temp.child("j")
+        try FileManager.default.createDirectory(atPath: path + "/keys", withIntermediateDirectories: true)
+        try FileDamage.write(path + "/LOCK", [])
+        try FileDamage.write(path + "/keys/brussels.key", Array("stale\n".utf8))
+        let journal = try Fixtures.makeJournal(at: path)
+        try journal.openWriter().append([Fixtures.realisticDraft(0)])
+        #expect(try journal.verify().isClean)
+    }
+
     @Test func keysAreStoredPrivatelyAndTheSeedReproducesTheKey() throws {
         let temp = TemporaryDirectory()
         let journal = try Fixtures.makeJournal(at: temp.child("j"))

@@ -42,11 +42,11 @@ struct Log: ParsableCommand {
         while true {
             while let event = try events.next() {
                 guard filter.matches(event) else { continue }
-                summary.add(event)
                 if json {
                     writeOut(event.record)
                     writeOut([0x0a])
                 } else {
+                    summary.add(event)
                     writeOut(table.row(event))
                 }
             }

@@ -24,7 +24,7 @@
 enum BatchMember {
     static let headerLength = 30
     static let trailerLength = 8
-    static let minimumLength = headerLength + 3 + trailerLength  // an empty DEFLATE stream has ≥2 bytes
+    static let minimumLength = headerLength + 3 + trailerLength  // a batch's DEFLATE data is at least 3 bytes
     static let magic: [UInt8] = [0x1f, 0x8b, 0x08, 0x06]
 
     /// Fixed header bytes 0..<20; the version is filled in at 16.

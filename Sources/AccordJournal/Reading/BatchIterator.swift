@@ -56,9 +56,12 @@ public struct BatchIterator {
                     continue
                 }
                 return nil
-            case .invalid(let offset, let reason, _):
+            case .invalid(let offset, let reason, let version):
                 lastSegment = try directory.segmentNumbers().last ?? 0
                 let relative = current.relativePath
+                if let version {
+                    throw JournalError(.unsupportedVersion, "The batch at byte \(offset) of '\(relative)' has format version \(version); this program reads version \(JournalFormat.version) only. Use a newer 'accord'.", path: relative, offset: offset)
+                }
                 if position.segment == lastSegment, try current.findValidMember(after: offset) == nil {
                     let damage = Damage(kind: .tornTail, segment: relative, offset: offset, length: current.size - offset, reason: reason)
                     if tolerateTornTail {

@@ -170,7 +170,11 @@ public final class JournalWriter {
 
     private func beginSegment() throws {
         let next = segmentNumber + 1
-        let fd = try Self.openSegment(directory.segmentPath(next), create: true)
+        var info = stat()
+        let path = directory.segmentPath(next)
+        // An empty next segment may be left by an earlier attempt whose directory sync failed.
+        let reuse = stat(path, &info) == 0 && info.st_size == 0
+        let fd = try Self.openSegment(path, create: !reuse)
         try FileBytes.syncDirectory(directory.path + "/" + JournalFormat.segmentsFolder)
         if segmentFD >= 0 { Glibc.close(segmentFD) }
         segmentFD = fd
@@ -205,7 +209,10 @@ public final class JournalWriter {
             case .batch:
                 batches += 1
                 continue
-            case .invalid(let offset, let reason, _):
+            case .invalid(let offset, let reason, let version):
+                if let version {
+                    throw JournalError(.unsupportedVersion, "The batch at byte \(offset) of '\(relative)' has format version \(version); this program writes and reads version \(JournalFormat.version) only. Use a newer 'accord'; nothing was changed.", path: relative, offset: offset)
+                }
                 if let resume = try scanner.findValidMember(after: offset) {
                     throw JournalError(
                         .corrupt,
@@ -229,7 +236,8 @@ public final class JournalWriter {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let segmentName = String(relative.split(separator: "/").last ?? "segment").dropLast(3)
-        let name = "\(segmentName)-at-\(offset)-\(now.tv_sec).\(now.tv_nsec).tail"
+        let nanos = String(now.tv_nsec)
+        let name = "\(segmentName)-at-\(offset)-\(now.tv_sec).\(String(repeating: "0", count: max(0, 9 - nanos.count)) + nanos).tail"
         let quarantineRelative = JournalFormat.quarantineFolder + "/" + name
         let quarantinePath = directory.path + "/" + quarantineRelative
         // The folder may be missing (git, for one, does not keep empty folders).

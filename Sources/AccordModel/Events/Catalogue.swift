@@ -3,7 +3,7 @@
 public enum Catalogue {
     /// What a field must hold.
     public enum FieldKind: Sendable {
-        /// Non-empty text, at most 4,096 bytes, no control characters except none.
+        /// Non-empty text, at most 4,096 bytes, without control characters.
         case text
         /// A lower-case slug identifier (a stakeholder, action … id).
         case reference

@@ -69,6 +69,16 @@ public enum CanonicalJSON {
     /// Appends `text` as a canonical JSON string.
     public static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(0x22)
+        // Fast path: most strings need no escape and are copied whole.
+        let copied: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true {
+            out.append(0x22)
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])

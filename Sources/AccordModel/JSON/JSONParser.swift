@@ -98,7 +98,7 @@ public struct JSONParser {
             guard bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }
             let keyOffset = index
             let key = try parseString()
-            for member in members where member.key.utf8.elementsEqual(key.utf8) {
+            for member in members where sameBytes(member.key, key) {
                 throw fail("the key '\(key)' appears twice in one object", at: keyOffset)
             }
             skipWhitespace()

@@ -16,8 +16,8 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         switch (a, b) {
         case (.null, .null): return true
         case (.bool(let x), .bool(let y)): return x == y
-        case (.number(let x), .number(let y)): return x.utf8.elementsEqual(y.utf8)
-        case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
+        case (.number(let x), .number(let y)): return sameBytes(x, y)
+        case (.string(let x), .string(let y)): return sameBytes(x, y)
         case (.array(let x), .array(let y)): return x == y
         case (.object(let x), .object(let y)): return x == y
         default: return false
@@ -56,16 +56,34 @@ public struct JSONObject: Sendable, Equatable {
 
     /// The value for `key`, matched by UTF-8 bytes.
     public subscript(key: String) -> JSONValue? {
-        members.first { $0.key.utf8.elementsEqual(key.utf8) }?.value
+        members.first { sameBytes($0.key, key) }?.value
     }
 
     public var keys: [String] { members.map(\.key) }
 
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
         guard a.members.count == b.members.count else { return false }
-        for (x, y) in zip(a.members, b.members) where !x.key.utf8.elementsEqual(y.key.utf8) || x.value != y.value {
+        for (x, y) in zip(a.members, b.members) where !sameBytes(x.key, y.key) || x.value != y.value {
             return false
         }
         return true
     }
 }
+
+/// True when two strings hold the same UTF-8 bytes (not merely canonically equivalent text).
+@inlinable
+public func sameBytes(_ a: String, _ b: String) -> Bool {
+    guard a.utf8.count == b.utf8.count else { return false }
+    let fast: Bool? = a.utf8.withContiguousStorageIfAvailable { x in
+        b.utf8.withContiguousStorageIfAvailable { y in
+            x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0
+        }
+    } ?? nil
+    return fast ?? a.utf8.elementsEqual(b.utf8)
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -78,8 +78,14 @@ extension EventJournal {
                 report.feeds[event.site] = feed
             }
         }
-        for (site, feed) in report.feeds.sorted(by: { $0.key < $1.key }) where feed.signedThrough < feed.lastSeq && keys[site] != nil {
-            report.problems.append("Events \(feed.signedThrough.next)…\(feed.lastSeq) of site '\(site)' are not covered by a valid signature.")
+        for (site, feed) in report.feeds.sorted(by: { $0.key < $1.key }) {
+            if keys[site] == nil {
+                if !untrustedSites.contains(site) {
+                    report.problems.append("Site '\(site)' has no trusted key in '\(EventJournal.keysFolder)/'; its events cannot be authenticated. Add it with 'accord peer add'.")
+                }
+            } else if feed.signedThrough < feed.lastSeq {
+                report.problems.append("Events \(feed.signedThrough.next)…\(feed.lastSeq) of site '\(site)' are not covered by a valid signature.")
+            }
         }
         return report
     }

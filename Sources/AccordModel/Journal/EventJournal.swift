@@ -45,14 +45,17 @@ public struct EventJournal: Sendable {
     /// - Throws: ``JournalError`` `.alreadyExists`, `.io`.
     public static func create(at path: String, site: SiteID, seed: [UInt8]? = nil) throws -> EventJournal {
         let key = try seed.map { try SiteKey(seed: $0) } ?? SiteKey()
-        try JournalDirectory.create(at: path)
-        let keys = path + "/" + keysFolder
-        if mkdir(keys, 0o700) != 0, errno != EEXIST {
-            throw AccordError(.io, "Cannot create '\(keys)': \(Errno(errno)).")
+        // Keys and SITE are written before FORMAT (which `JournalDirectory.create` writes last),
+        // so an interrupted `init` leaves nothing that opens, and can be run again.
+        try JournalDirectory.create(at: path) { path in
+            let keys = path + "/" + keysFolder
+            if mkdir(keys, 0o700) != 0, errno != EEXIST {
+                throw AccordError(.io, "Cannot create '\(keys)': \(Errno(errno)).")
+            }
+            try FileBytes.writeAtomically(keys + "/\(site).key", bytes: Array((Base64.encode(key.seed) + "\n").utf8), mode: 0o600)
+            try FileBytes.writeAtomically(keys + "/\(site).pub", bytes: Array((key.publicKey.base64 + "\n").utf8), mode: 0o644)
+            try FileBytes.writeAtomically(path + "/" + siteFileName, bytes: Array((site.rawValue + "\n").utf8))
         }
-        try FileBytes.writeNew(keys + "/\(site).key", bytes: Array((Base64.encode(key.seed) + "\n").utf8), mode: 0o600)
-        try FileBytes.writeNew(keys + "/\(site).pub", bytes: Array((key.publicKey.base64 + "\n").utf8), mode: 0o644)
-        try FileBytes.writeAtomically(path + "/" + siteFileName, bytes: Array((site.rawValue + "\n").utf8))
         return try EventJournal(opening: path)
     }
 

@@ -126,25 +126,32 @@ public final class EventWriter {
         guard let key = try journal.trustedKeys()[site] else {
             throw AccordError(.untrusted, "Site '\(site)' is not trusted here; add its key with 'accord peer add \(site) --key …'. Nothing was written.")
         }
-        var head = heads[site]
-        var fresh: [Event] = []
-        for event in events {
+        for (previous, event) in zip(events, events.dropFirst()) {
             guard event.site == site else {
                 throw AccordError(.badInput, "A replicated batch mixes the feeds of '\(site)' and '\(event.site)'.")
             }
-            if let current = head, event.seq <= current.seq, fresh.isEmpty {
-                // Already here? Only if the id matches what this journal holds at that position.
-                if event.seq == current.seq, event.id != current.id {
-                    throw AccordError(.damaged, "Fork in feed '\(site)' at \(event.seq): this journal holds \(current.id.short)…, the incoming event is \(event.id.short)…. Nothing was written.")
+            guard event.seq == previous.seq.next, event.prev == previous.id else {
+                throw AccordError(.badInput, "The incoming events of '\(site)' are not one unbroken stretch of its feed (at \(event.seq)). Nothing was written.")
+            }
+        }
+        let head = heads[site]
+        let known = events.filter { $0.seq <= (head?.seq ?? SequenceNumber(0)) }
+        let fresh = Array(events.dropFirst(known.count))
+        if let lastKnown = known.last {
+            // Ids chain through `prev`: if the last overlapping event matches, all before it do.
+            let matches = lastKnown.seq == head?.seq ? lastKnown.id == head?.id : false
+            if !matches {
+                let stored = try storedIDs(of: site, in: known[0].seq...lastKnown.seq)
+                if let forked = known.first(where: { stored[$0.seq] != $0.id }) {
+                    throw AccordError(.damaged, "Fork in feed '\(site)' at \(forked.seq): this journal holds \(stored[forked.seq]?.short ?? "another event")…, the incoming event is \(forked.id.short)…. Both stay as they are; nothing was written.")
                 }
-                continue
             }
+        }
+        if let first = fresh.first {
             let expected = head.map { $0.seq.next } ?? SequenceNumber(1)
-            guard event.seq == expected, event.prev == head?.id else {
-                throw AccordError(.badInput, "The incoming events of '\(site)' do not continue its feed here: expected \(expected) after \(head?.id.short ?? "nothing"), got \(event.seq). Nothing was written.")
+            guard first.seq == expected, first.prev == head?.id else {
+                throw AccordError(.badInput, "The incoming events of '\(site)' do not continue its feed here: expected \(expected) after \(head?.id.short ?? "nothing"), got \(first.seq). Nothing was written.")
             }
-            fresh.append(event)
-            head = (event.seq, event.id)
         }
         guard let last = fresh.last else { return 0 }
         guard let signature = last.signature, key.verifies(signature, forBatchEndingAt: last.id) else {
@@ -152,8 +159,19 @@ public final class EventWriter {
         }
         try writer.append(fresh.map(\.record))
         for event in fresh { clock.observe(event.hlc) }
-        heads[site] = head
+        heads[site] = (last.seq, last.id)
         eventCount += fresh.count
         return fresh.count
+    }
+
+    /// The ids this journal holds for `site` at the sequence numbers in `range` (one replay).
+    private func storedIDs(of site: SiteID, in range: ClosedRange<SequenceNumber>) throws -> [SequenceNumber: EventID] {
+        var ids: [SequenceNumber: EventID] = [:]
+        let wanted = Int(range.upperBound.rawValue - range.lowerBound.rawValue + 1)
+        var events = try journal.events()
+        while ids.count < wanted, let event = try events.next() {
+            if event.site == site, range.contains(event.seq) { ids[event.seq] = event.id }
+        }
+        return ids
     }
 }

@@ -17,7 +17,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// - Throws: ``AccordError`` `.badInput` naming `field`.
     public init(rfc3339 input: String, field: String = "time") throws {
         func bad(_ why: String) -> AccordError {
-            AccordError(.badInput, "Field '\(field)' is '\(input.prefix(40))', not an RFC 3339 time: \(why) (e.g. 2022-11-07T10:00:00Z or 2022-11-07T15:00:00+05:00).", field: field)
+            AccordError(.badInput, "Field '\(field)' is '\(input.prefix(40))', not an RFC 3339 time: \(why); e.g. 2022-11-07T10:00:00Z or 2022-11-07T15:00:00+05:00.", field: field)
         }
         let b = Array(input.utf8)
         func number(_ range: Range<Int>) -> Int? {
@@ -69,11 +69,18 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         guard index == b.count else { throw bad("unexpected text after the offset") }
         let days = CalendarDate.daysFromCivil(year: year, month: month, day: day)
         let local = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
-        self.init(seconds: local - Int64(offsetSeconds), nanoseconds: Int32(nanos))
+        let utc = local - Int64(offsetSeconds)
+        guard utc >= Self.earliest, utc <= Self.latest else { throw bad("in UTC it falls outside the years 0000–9999") }
+        self.init(seconds: utc, nanoseconds: Int32(nanos))
     }
 
-    /// An instant from POSIX seconds and nanoseconds.
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in POSIX seconds: the range RFC 3339 can write.
+    static let earliest: Int64 = -62_167_219_200
+    static let latest: Int64 = 253_402_300_799
+
+    /// An instant from POSIX seconds and nanoseconds, clamped to the years 0000–9999.
     public init(seconds: Int64, nanoseconds: Int32) {
+        let seconds = min(max(seconds, Self.earliest), Self.latest)
         self.seconds = seconds
         self.nanoseconds = nanoseconds
         self.text = Self.format(seconds: seconds, nanoseconds: nanoseconds)
