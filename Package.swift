@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Accord: an event-sourced collaboration log for partnerships between distant offices.
-// Layering (Journal/../shared DESIGN): AccordCLI → AccordModel → AccordJournal → CZlib.
+// Layering (DESIGN.md): AccordCLI → AccordProjections → AccordModel → AccordJournal → CZlib.
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "accord", targets: ["AccordCLI"]),
         .library(name: "AccordJournal", targets: ["AccordJournal"]),
         .library(name: "AccordModel", targets: ["AccordModel"]),
+        .library(name: "AccordProjections", targets: ["AccordProjections"]),
         .library(name: "AccordTesting", targets: ["AccordTesting"]),
     ],
     dependencies: [
@@ -34,14 +35,19 @@ let package = Package(
             ]
         ),
         .target(
-            name: "AccordTesting",
+            name: "AccordProjections",
             dependencies: ["AccordJournal", "AccordModel"]
+        ),
+        .target(
+            name: "AccordTesting",
+            dependencies: ["AccordJournal", "AccordModel", "AccordProjections"]
         ),
         .executableTarget(
             name: "AccordCLI",
             dependencies: [
                 "AccordJournal",
                 "AccordModel",
+                "AccordProjections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,7 +58,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "accord-bench",
-            dependencies: ["AccordJournal", "AccordModel", "AccordTesting"],
+            dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordTesting"],
             path: "Tools/Benchmark"
         ),
         .testTarget(
@@ -62,6 +68,10 @@ let package = Package(
         .testTarget(
             name: "AccordModelTests",
             dependencies: ["AccordModel", "AccordTesting"]
+        ),
+        .testTarget(
+            name: "AccordProjectionsTests",
+            dependencies: ["AccordProjections", "AccordTesting"]
         ),
         .testTarget(
             name: "AccordCLITests",

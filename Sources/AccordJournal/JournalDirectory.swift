@@ -60,6 +60,7 @@ public struct JournalDirectory: Sendable {
         try FileBytes.syncDirectory(path + "/" + JournalFormat.segmentsFolder)
         try FileBytes.syncDirectory(path + "/" + JournalFormat.quarantineFolder)
         try FileBytes.writeAtomically(path + "/" + JournalFormat.formatFileName, bytes: Array(JournalFormat.formatFileContent.utf8))
+        try FileBytes.syncDirectory(FileBytes.parent(of: path))
         return try JournalDirectory(opening: path)
     }
 
@@ -144,7 +145,11 @@ public struct JournalDirectory: Sendable {
                     report.records += batch.records.count
                     try visit(batch)
                     continue
-                case .invalid(let offset, let reason, _):
+                case .invalid(let offset, let reason, let version):
+                    if let version {
+                        report.problems.append("The batch at byte \(offset) of '\(relative)' has format version \(version); this program reads version \(JournalFormat.version) only, so the rest of the segment was not checked. Use a newer 'accord'.")
+                        break
+                    }
                     if let resume = try scanner.findValidMember(after: offset) {
                         report.damages.append(Damage(kind: .corrupt, segment: relative, offset: offset, length: resume - offset, reason: reason))
                         scanner.seek(to: resume)
@@ -160,7 +165,7 @@ public struct JournalDirectory: Sendable {
 }
 
 /// Where a batch starts: a segment number and a byte offset in it.
-public struct JournalPosition: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct JournalPosition: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var segment: Int
     public var offset: Int64
     public init(segment: Int, offset: Int64) {

@@ -175,7 +175,12 @@ public final class JournalWriter {
         // An empty next segment may be left by an earlier attempt whose directory sync failed.
         let reuse = stat(path, &info) == 0 && info.st_size == 0
         let fd = try Self.openSegment(path, create: !reuse)
-        try FileBytes.syncDirectory(directory.path + "/" + JournalFormat.segmentsFolder)
+        do {
+            try FileBytes.syncDirectory(directory.path + "/" + JournalFormat.segmentsFolder)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
         if segmentFD >= 0 { Glibc.close(segmentFD) }
         segmentFD = fd
         segmentNumber = next

@@ -27,6 +27,8 @@ public enum Catalogue {
         case count
         /// An `http` or `https` URL.
         case url
+        /// An object `{"amount": decimal string, "currency": ISO 4217 code}`.
+        case money
     }
 
     /// One type of the catalogue.
@@ -87,6 +89,12 @@ public enum Catalogue {
         for step in ["pledged", "committed", "disbursed", "spent"] {
             all.append(Entry(type: "finance.\(step).v1", subjectKind: "funding", required: financeRequired, optional: financeOptional, needsSomeField: false))
         }
+        // v2 of a commitment: the amount and its currency travel together as one `value`, and the
+        // IATI transaction type is explicit. v1 events stay valid and are read through an upcaster.
+        all.append(Entry(type: "finance.committed.v2", subjectKind: "funding",
+                         required: [("provider", .reference), ("receiver", .reference), ("value", .money), ("date", .date), ("iatiType", .text)],
+                         optional: [("instrument", .oneOf(instruments)), ("valueChain", .oneOf(valueChains)), ("action", .reference)],
+                         needsSomeField: false))
         return Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
     }()
 
@@ -164,6 +172,15 @@ public enum Catalogue {
             guard case .number(let literal) = value, CanonicalJSON.isCanonicalInteger(literal), !literal.hasPrefix("-") else {
                 throw fail(kind.expectation)
             }
+        case .money:
+            guard case .object(let money) = value else { throw fail(kind.expectation) }
+            for key in money.keys where key != "amount" && key != "currency" {
+                throw AccordError(.badInput, "Field '\(field).\(key.prefix(40))' is not allowed; a value holds amount and currency.", field: "\(field).\(key)")
+            }
+            guard let amount = money["amount"] else { throw AccordError(.badInput, "Field '\(field).amount' is missing.", field: "\(field).amount") }
+            guard let currency = money["currency"] else { throw AccordError(.badInput, "Field '\(field).currency' is missing.", field: "\(field).currency") }
+            try check(amount, as: .signedDecimal, field: field + ".amount")
+            try check(currency, as: .currency, field: field + ".currency")
         case .url:
             let string = try text()
             guard string.hasPrefix("https://") || string.hasPrefix("http://"), string.utf8.count <= 2048,
@@ -207,6 +224,7 @@ extension Catalogue.FieldKind {
         case .currency: return "an ISO 4217 currency code"
         case .count: return "a whole number, zero or more"
         case .url: return "an http or https URL"
+        case .money: return "an object with \"amount\" (a decimal string) and \"currency\" (ISO 4217)"
         }
     }
 }

@@ -131,6 +131,9 @@ public struct EventIterator {
     /// Where the current event's batch starts.
     public var batchPosition: JournalPosition? { batch?.position }
 
+    /// Where the batch after the current one starts.
+    public var nextPosition: JournalPosition { batches.nextPosition }
+
     /// Whether the event last returned is the last of its batch.
     public var isLastOfBatch: Bool { pendingIndex == pending.count }
 

@@ -1,0 +1,149 @@
+import AccordModel
+
+/// An exact decimal number for sums of money and quantities: an integer count of units of
+/// 10^-scale (`80.60` is 8060 at scale 2). Addition aligns scales; nothing is ever rounded, and
+/// no binary floating point is involved (DESIGN, Money).
+///
+/// Range: |value| < 2^127 units, enough for 10^30 summed a million times.
+public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    /// The value in units of 10^-``scale``.
+    public private(set) var units: Int128
+    /// Digits after the decimal point.
+    public private(set) var scale: Int
+
+    public static let zero = ExactDecimal(units: 0, scale: 0)
+
+    public init(units: Int128, scale: Int) {
+        self.units = units
+        self.scale = scale
+    }
+
+    /// Parses a decimal string of the catalogue's grammar (``DecimalText``).
+    /// - Returns: nil when `text` is not such a string.
+    public init?(_ text: String) {
+        guard DecimalText.isValid(text, allowNegative: true) else { return nil }
+        var negative = false
+        var units: Int128 = 0
+        var scale = 0
+        var afterPoint = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "-"): negative = true
+            case UInt8(ascii: "."): afterPoint = true
+            default:
+                units = units * 10 + Int128(byte - 0x30)
+                if afterPoint { scale += 1 }
+            }
+        }
+        self.init(units: negative ? -units : units, scale: scale)
+    }
+
+    private static func power(_ exponent: Int) -> Int128 {
+        var result: Int128 = 1
+        for _ in 0..<exponent { result *= 10 }
+        return result
+    }
+
+    /// `self` at a larger scale (more digits after the point), same value.
+    public func rescaled(to newScale: Int) -> ExactDecimal {
+        guard newScale > scale else { return self }
+        return ExactDecimal(units: units * Self.power(newScale - scale), scale: newScale)
+    }
+
+    public static func + (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
+        let scale = max(a.scale, b.scale)
+        return ExactDecimal(units: a.rescaled(to: scale).units + b.rescaled(to: scale).units, scale: scale)
+    }
+
+    public static func - (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
+        a + ExactDecimal(units: -b.units, scale: b.scale)
+    }
+
+    public static func += (a: inout ExactDecimal, b: ExactDecimal) { a = a + b }
+
+    public static func < (a: ExactDecimal, b: ExactDecimal) -> Bool {
+        let scale = max(a.scale, b.scale)
+        return a.rescaled(to: scale).units < b.rescaled(to: scale).units
+    }
+
+    public static func == (a: ExactDecimal, b: ExactDecimal) -> Bool {
+        let scale = max(a.scale, b.scale)
+        return a.rescaled(to: scale).units == b.rescaled(to: scale).units
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        // Equal values at different scales must hash alike: hash the value without trailing zeros.
+        var units = self.units
+        var scale = self.scale
+        while scale > 0, units % 10 == 0 {
+            units /= 10
+            scale -= 1
+        }
+        hasher.combine(units)
+        hasher.combine(scale)
+    }
+
+    public var isNegative: Bool { units < 0 }
+    public var isZero: Bool { units == 0 }
+
+    /// The decimal text, with exactly ``scale`` digits after the point (`600.00`).
+    public var description: String {
+        let negative = units < 0
+        let magnitude = negative ? -units : units
+        var digits = String(magnitude)
+        if scale > 0 {
+            if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
+            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+        }
+        return (negative ? "-" : "") + digits
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = ExactDecimal(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a decimal: \(text.prefix(40))"))
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// Sums per ISO 4217 currency: never mixed, never converted (DESIGN, Money).
+public struct CurrencySums: Hashable, Sendable, Codable {
+    /// The sum for each currency code that has appeared.
+    public private(set) var byCurrency: [String: ExactDecimal] = [:]
+
+    public init() {}
+
+    public mutating func add(_ amount: ExactDecimal, _ currency: String) {
+        byCurrency[currency, default: .zero] += amount
+    }
+
+    public static func + (a: CurrencySums, b: CurrencySums) -> CurrencySums {
+        var sum = a
+        for (currency, amount) in b.byCurrency { sum.add(amount, currency) }
+        return sum
+    }
+
+    public static func - (a: CurrencySums, b: CurrencySums) -> CurrencySums {
+        var difference = a
+        for (currency, amount) in b.byCurrency { difference.add(ExactDecimal(units: -amount.units, scale: amount.scale), currency) }
+        return difference
+    }
+
+    /// The currencies in code order.
+    public var currencies: [String] { byCurrency.keys.sorted() }
+
+    public subscript(currency: String) -> ExactDecimal { byCurrency[currency] ?? .zero }
+
+    public var isEmpty: Bool { byCurrency.isEmpty }
+
+    /// "1234567.89 KZT + 80.60 USD".
+    public var description: String {
+        currencies.map { "\(byCurrency[$0]!) \($0)" }.joined(separator: " + ")
+    }
+}
