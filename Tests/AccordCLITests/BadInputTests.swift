@@ -12,7 +12,7 @@ struct BadInputTests {
         var testDescription: String { name }
     }
 
-    static let good = Array((stakeholder + "\n").utf8)
+    static let good = Array((line("action.proposed.v1", "action/fine", #"{"title":"A valid line","pillar":"supply-chain-resilience"}"#) + "\n").utf8)
 
     static let cases: [Case] = [
         Case(name: "unknown type", input: good + Array((line("finance.promised.v1", "funding/x", "{}") + "\n").utf8), mentions: ["Line 2", "type", "finance.promised.v1"]),

@@ -55,7 +55,8 @@ struct ConcurrencyAndCrashTests {
         process.waitUntilExit()
         let acknowledged = process.terminationReason == .exit && process.terminationStatus == 0
         // Whatever the moment: the next append works, the journal verifies, and the batch is all or nothing.
-        #expect(try accord(["append", "--from", "-"], journal: journal, input: stakeholder).status == 0)
+        let next = line("action.proposed.v1", "action/after-the-kill", #"{"title":"After","pillar":"supply-chain-resilience"}"#)
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: next).status == 0)
         let verify = try accord(["verify"], journal: journal)
         #expect(verify.status == 0, "\(verify.output)")
         let count = try eventCount(journal)

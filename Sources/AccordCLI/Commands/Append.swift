@@ -1,5 +1,6 @@
 import AccordJournal
 import AccordModel
+import AccordProjections
 import ArgumentParser
 
 struct Append: ParsableCommand {
@@ -39,13 +40,23 @@ struct Append: ParsableCommand {
     }
 
     func run() throws {
-        let drafts = try from.map(readDrafts(from:)) ?? [singleDraft()]
+        var lineNumbers: [Int] = []
+        let drafts = try from.map { try readDrafts(from: $0, lineNumbers: &lineNumbers) } ?? [singleDraft()]
         if let time { _ = try Timestamp(rfc3339: time, field: "--time") }
         let journal = try options.open()
         var writerOptions = JournalWriter.Options()
         if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { writerOptions.lockTimeout = timeout }
-        let writer = try journal.openWriter(options: writerOptions)
+        var state = PartnershipState()
+        let writer = try journal.openWriter(options: writerOptions) { PartnershipProjection.apply($0, to: &state) }
         if let recovery = writer.recovery { printError("accord: \(recovery.description)") }
+        // Commands are checked against the current state, under the writer lock (DESIGN, Projections).
+        var validator = CommandValidator(state: state)
+        do {
+            try validator.check(drafts)
+        } catch let error as AccordError {
+            let line = error.line.map { lineNumbers.isEmpty ? "" : "Line \(lineNumbers[$0 - 1])\(from == "-" ? " of standard input" : from.map { " of '\($0)'" } ?? ""): " } ?? ""
+            throw AccordError(.badInput, line + error.message.droppingLinePrefix + " Nothing was appended.", line: error.line, field: error.field)
+        }
         if let actor = actor ?? environment("ACCORD_ACTOR") { writer.defaultActor = actor }
         let events = try writer.append(drafts)
         if events.count == 1 {
@@ -72,7 +83,7 @@ struct Append: ParsableCommand {
         return draft
     }
 
-    private func readDrafts(from path: String) throws -> [EventDraft] {
+    private func readDrafts(from path: String, lineNumbers: inout [Int]) throws -> [EventDraft] {
         let bytes = try readInput(path, limit: JournalFormat.maxBatchBytes)
         var drafts: [EventDraft] = []
         var lineNumber = 0
@@ -91,6 +102,7 @@ struct Append: ParsableCommand {
                 let draft = try EventDraft.parse(line: line)
                 try Catalogue.validate(type: draft.type.rawValue, subject: draft.subject, data: draft.data)
                 drafts.append(draft)
+                lineNumbers.append(lineNumber)
             } catch let error as AccordError {
                 throw AccordError(.badInput, "Line \(lineNumber) of \(name): \(error.message) Nothing was appended.", line: lineNumber, field: error.field)
             }
@@ -123,3 +135,11 @@ func printProgress(_ text: String?) {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension String {
+    /// The message without the "Line N: " that ``AccordError/at(line:)`` puts in front.
+    var droppingLinePrefix: String {
+        guard hasPrefix("Line "), let colon = firstIndex(of: ":") else { return self }
+        return String(self[index(colon, offsetBy: 2)...])
+    }
+}

@@ -109,8 +109,10 @@ public struct EventJournal: Sendable {
     /// the journal once to find the site's last event and the clock.
     /// - Throws: see ``JournalWriter/init(directory:options:)``; ``AccordError`` `.notFound`
     ///   when this copy has no private key.
-    public func openWriter(options: JournalWriter.Options = JournalWriter.Options()) throws -> EventWriter {
-        try EventWriter(journal: self, options: options)
+    /// - Parameter observe: called with every event of the journal, in order, during that one
+    ///   read (to build state for command checks without a second pass).
+    public func openWriter(options: JournalWriter.Options = JournalWriter.Options(), observe: ((Event) -> Void)? = nil) throws -> EventWriter {
+        try EventWriter(journal: self, options: options, observe: observe)
     }
 }
 

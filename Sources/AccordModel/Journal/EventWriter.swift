@@ -23,7 +23,7 @@ public final class EventWriter {
     /// What tail recovery did when the writer opened (Format.md §6).
     public var recovery: RecoveryReport? { writer.recovery }
 
-    init(journal: EventJournal, options: JournalWriter.Options) throws {
+    init(journal: EventJournal, options: JournalWriter.Options, observe: ((Event) -> Void)?) throws {
         self.journal = journal
         key = try journal.signingKey()
         writer = try JournalWriter(directory: journal.directory, options: options)
@@ -39,6 +39,7 @@ public final class EventWriter {
                 throw AccordError(.damaged, "The feed of site '\(event.site)' is broken at sequence number \(event.seq) (expected \(expected)); run 'accord verify'. Nothing was appended.")
             }
             heads[event.site] = (event.seq, event.id)
+            observe?(event)
         }
     }
 

@@ -1,0 +1,162 @@
+import AccordJournal
+import AccordModel
+import AccordProjections
+import ArgumentParser
+
+struct StateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "The partnership's current state (or at a past date or event), rebuilt from the journal.",
+        discussion: """
+            Views: \(View.allCases.map(\.rawValue).joined(separator: ", ")) (default: summary).
+            Examples: accord state actions · accord state finance --as-of 2023-12-31 --csv · accord state --digest
+            The state is built from the newest valid snapshot plus the events after it (a snapshot is written \
+            automatically after 10,000 new events; 'accord snapshot' writes one now). Two journals holding \
+            the same events print the same --digest, whatever order the events arrived in.
+            """)
+
+    @OptionGroup var options: JournalOptions
+    @Argument(help: "The view to show.")
+    var view: String = View.summary.rawValue
+    @Option(help: "Only events recorded on or before this date (YYYY-MM-DD, the whole day, UTC) or RFC 3339 time; also the date actions are overdue against.")
+    var asOf: String?
+    @Option(help: "Only this event and the events before it in fold order (an id or unique prefix).")
+    var at: String?
+    @Flag(help: "One JSON object per table row.")
+    var json = false
+    @Flag(help: "CSV (RFC 4180), one table after another, separated by a blank line.")
+    var csv = false
+    @Flag(help: "Print only the SHA-256 digest of the whole state.")
+    var digest = false
+    @Flag(help: "Ignore snapshots and replay the whole journal.")
+    var noSnapshot = false
+
+    func validate() throws {
+        guard View(rawValue: view) != nil else {
+            throw ValidationError("Unknown view '\(view)'; the views are: \(View.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        guard [json, csv, digest].filter({ $0 }).count <= 1 else { throw ValidationError("Give at most one of --json, --csv, --digest.") }
+        guard asOf == nil || at == nil else { throw ValidationError("Give --as-of or --at, not both.") }
+    }
+
+    func run() throws {
+        let journal = try options.open()
+        let (state, reference) = try buildState(journal: journal, asOf: asOf, at: at, noSnapshot: noSnapshot)
+        if digest {
+            writeOut(try state.digest() + "\n")
+            return
+        }
+        let tables = View(rawValue: view)!.tables(of: state, reference: reference)
+        if json {
+            for table in tables { for line in table.jsonLines() { writeOut(line + [0x0a]) } }
+        } else if csv {
+            writeOut(tables.map { $0.csv() }.joined(separator: "\r\n"))
+        } else {
+            writeOut(tables.map { $0.text() }.joined(separator: "\n"))
+        }
+    }
+}
+
+/// Builds the state for `state` and `report`: the cutoff from --as-of / --at, and the reference
+/// date for overdue actions (the --as-of date, else today in UTC).
+func buildState(journal: EventJournal, asOf: String?, at: String?, noSnapshot: Bool) throws -> (PartnershipState, CalendarDate) {
+    var cutoff = StateBuilder.Cutoff.none
+    var reference = Timestamp.now().date
+    if let asOf {
+        let instant = try EventFilter.instant(asOf, field: "--as-of", endOfDay: true)
+        cutoff = .asOf(instant)
+        reference = instant.date
+    }
+    if let at {
+        cutoff = .at(try resolveID(at, in: journal))
+    }
+    let result = try StateBuilder(journal: journal).build(cutoff: cutoff, useSnapshots: !noSnapshot)
+    if let file = result.wroteSnapshot, stderrIsTerminal { printError("accord: wrote snapshot '\(file)'.") }
+    return (result.state, reference)
+}
+
+/// The full id of the one event whose id starts with `prefix`.
+func resolveID(_ prefix: String, in journal: EventJournal) throws -> EventID {
+    let prefix = prefix.lowercased()
+    guard prefix.utf8.count >= 6, prefix.utf8.count <= 64, prefix.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+        throw AccordError(.badInput, "'\(prefix.prefix(70))' is not an event id: give 6 to 64 hexadecimal digits.", field: "id")
+    }
+    var events = try journal.events()
+    var found: EventID?
+    while let event = try events.next() {
+        guard event.id.hex.hasPrefix(prefix) else { continue }
+        if let found, found != event.id {
+            throw AccordError(.badInput, "The prefix '\(prefix)' matches more than one event (\(found.short)…, \(event.id.short)…); give more digits.", field: "id")
+        }
+        found = event.id
+    }
+    guard let found else { throw AccordError(.notFound, "No event with id '\(prefix)' in the journal at '\(journal.path)'.", field: "id") }
+    return found
+}
+
+struct SnapshotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Write a snapshot of the state now, so that later reads replay only what follows.",
+        discussion: "Snapshots live in the journal's snapshots/ folder; they are a cache, safe to delete, and ignored when stale.")
+
+    @OptionGroup var options: JournalOptions
+
+    func run() throws {
+        let journal = try options.open()
+        let (file, events) = try StateBuilder(journal: journal).snapshotNow()
+        writeOut("Wrote '\(file)' covering \(events) events.\n")
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a self-contained status report: HTML with inline SVG charts, or Markdown.",
+        discussion: "Example: accord report --html status.html --title 'EU–Kazakhstan partnership' · accord report --markdown status.md --as-of 2023-12-31")
+
+    @OptionGroup var options: JournalOptions
+    @Option(help: "Write an HTML report to this file.")
+    var html: String?
+    @Option(help: "Write a Markdown report to this file.")
+    var markdown: String?
+    @Option(help: "The report's title.")
+    var title: String = "Partnership status report"
+    @Option(help: "Report as of this date (YYYY-MM-DD) or RFC 3339 time.")
+    var asOf: String?
+    @Option(help: "How many recent events the timeline shows.")
+    var recent: Int = 20
+
+    func validate() throws {
+        guard html != nil || markdown != nil else { throw ValidationError("Give --html FILE or --markdown FILE (or both).") }
+        guard recent >= 0 else { throw ValidationError("--recent must be zero or more.") }
+    }
+
+    func run() throws {
+        let journal = try options.open()
+        let (state, reference) = try buildState(journal: journal, asOf: asOf, at: nil, noSnapshot: false)
+        let limit = try asOf.map { try EventFilter.instant($0, field: "--as-of", endOfDay: true) }
+        var latest: [Event] = []
+        var events = try journal.events()
+        while let event = try events.next() {
+            if let limit, event.time > limit { continue }
+            latest.append(event)
+            if latest.count > recent * 2 + 16 {
+                latest.sort { Stamp($0) > Stamp($1) }
+                latest.removeLast(latest.count - recent)
+            }
+        }
+        latest.sort { Stamp($0) > Stamp($1) }
+        let report = StatusReport(title: title, state: state, reference: reference, recent: Array(latest.prefix(recent)), digest: try state.digest())
+        if let html { try write(report.html(), to: html) }
+        if let markdown { try write(report.markdown(), to: markdown) }
+        writeOut("Wrote \([html, markdown].compactMap { $0 }.map { "'\($0)'" }.joined(separator: " and ")) (\(state.eventCount) events, as of \(reference)).\n")
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        do {
+            try FileBytes.writeAtomically(path, bytes: Array(text.utf8))
+        } catch let error as JournalError {
+            throw CommandFailure(status: .io, message: error.message)
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import AccordModel
+
+/// The built-in views of the state: each turns ``PartnershipState`` into tables.
+public enum View: String, CaseIterable, Sendable {
+    case summary, stakeholders, actions, finance, industry, research
+
+    /// The view's tables. `reference` is the date against which actions are overdue.
+    public func tables(of state: PartnershipState, reference: CalendarDate) -> [Table] {
+        switch self {
+        case .summary: return [Views.summary(state, reference: reference)]
+        case .stakeholders: return [Views.stakeholders(state)]
+        case .actions: return Views.actions(state, reference: reference)
+        case .finance: return Views.finance(state)
+        case .industry: return Views.industry(state)
+        case .research: return Views.research(state)
+        }
+    }
+}
+
+/// Builders of the views' tables. Rows are sorted so that equal states print equal tables.
+public enum Views {
+    static func names(_ ids: [String]?, _ state: PartnershipState) -> String {
+        (ids ?? []).joined(separator: ", ")
+    }
+
+    public static func stakeholders(_ state: PartnershipState) -> Table {
+        let rows = state.stakeholders.values.sorted { $0.id < $1.id }.map { s in
+            [s.id, s.name?.value ?? "", s.kind?.value ?? "", s.country?.value ?? "", (s.valueChains?.value ?? []).joined(separator: " "), String(state.activity[s.id] ?? 0)]
+        }
+        return Table(title: "Stakeholders (\(rows.count))", columns: ["id", "name", "kind", "country", "value chains", "events"], numeric: [5], rows: rows)
+    }
+
+    /// Whether an action is overdue at `reference`: open, with a due date before it.
+    public static func isOverdue(_ action: Action, at reference: CalendarDate) -> Bool {
+        guard let status = action.status?.value, status.isOpen, let due = action.due?.value,
+              let date = try? CalendarDate(parsing: due) else { return false }
+        return date < reference
+    }
+
+    public static func actions(_ state: PartnershipState, reference: CalendarDate) -> [Table] {
+        let pillarOrder = Catalogue.pillars
+        let sorted = state.actions.values.sorted {
+            let a = pillarOrder.firstIndex(of: $0.pillar?.value ?? "") ?? pillarOrder.count
+            let b = pillarOrder.firstIndex(of: $1.pillar?.value ?? "") ?? pillarOrder.count
+            return a != b ? a < b : $0.id < $1.id
+        }
+        let board = sorted.map { action in
+            [action.pillar?.value ?? "?", action.id, action.title?.value ?? "", action.status?.value.rawValue ?? "?",
+             action.due?.value ?? "", isOverdue(action, at: reference) ? "OVERDUE" : ""]
+        }
+        var counts: [[String]] = []
+        var totals = [0, 0, 0, 0, 0, 0, 0]
+        for pillar in pillarOrder + (sorted.contains { !pillarOrder.contains($0.pillar?.value ?? "") } ? ["?"] : []) {
+            let inPillar = sorted.filter { ($0.pillar?.value ?? "?") == pillar }
+            var row = [pillar]
+            for (index, status) in ActionStatus.allCases.enumerated() {
+                let n = inPillar.filter { $0.status?.value == status }.count
+                totals[index] += n
+                row.append(String(n))
+            }
+            let overdue = inPillar.filter { isOverdue($0, at: reference) }.count
+            totals[5] += overdue
+            totals[6] += inPillar.count
+            counts.append(row + [String(overdue), String(inPillar.count)])
+        }
+        return [
+            Table(title: "Roadmap actions by pillar (overdue as of \(reference))", columns: ["pillar", "action", "title", "status", "due", "overdue"], rows: board),
+            Table(title: "Actions by pillar and status", columns: ["pillar"] + ActionStatus.allCases.map(\.rawValue) + ["overdue", "total"],
+                  numeric: Set(1...7), rows: counts, totals: ["total"] + totals.map(String.init)),
+        ]
+    }
+
+    /// All currencies that appear in any funding, in code order.
+    static func currencies(_ state: PartnershipState) -> [String] {
+        var set = Set<String>()
+        for funding in state.fundings.values { for sums in funding.totals.values { set.formUnion(sums.currencies) } }
+        return set.sorted()
+    }
+
+    /// Sums of each stage (and outstanding = committed − disbursed) grouped by `key`.
+    public static func financeTable(_ state: PartnershipState, by dimension: String, key: (Funding) -> String) -> Table {
+        let currencies = currencies(state)
+        var groups: [String: [String: CurrencySums]] = [:]
+        for funding in state.fundings.values {
+            let group = key(funding)
+            for stage in FinanceStage.allCases { groups[group, default: [:]][stage.rawValue, default: CurrencySums()] = (groups[group]?[stage.rawValue] ?? CurrencySums()) + funding.total(stage) }
+        }
+        let stages = FinanceStage.allCases.map(\.rawValue) + ["outstanding"]
+        var rows: [[String]] = []
+        var totals: [String: CurrencySums] = [:]
+        for group in groups.keys.sorted() {
+            var sums = groups[group]!
+            sums["outstanding"] = (sums["committed"] ?? CurrencySums()) - (sums["disbursed"] ?? CurrencySums())
+            for stage in stages {
+                let value = sums[stage] ?? CurrencySums()
+                totals[stage] = (totals[stage] ?? CurrencySums()) + value
+                guard stage == "outstanding" || !value.isEmpty else { continue }
+                rows.append([group, stage] + currencies.map { value.byCurrency[$0].map(\.description) ?? "" })
+            }
+        }
+        let numeric = Set(2..<(2 + currencies.count))
+        var table = Table(title: "Finance by \(dimension) (one column per currency; never converted)", columns: [dimension, "stage"] + currencies, numeric: numeric, rows: rows)
+        if !rows.isEmpty {
+            table.totals = nil
+            table.rows += stages.map { stage in ["TOTAL", stage] + currencies.map { totals[stage]?.byCurrency[$0].map(\.description) ?? "" } }
+        }
+        return table
+    }
+
+    /// Fundings whose disbursements exceed their commitment, per currency.
+    public static func overDisbursed(_ state: PartnershipState) -> [(funding: String, currency: String, committed: ExactDecimal, disbursed: ExactDecimal)] {
+        var flags: [(String, String, ExactDecimal, ExactDecimal)] = []
+        for funding in state.fundings.values.sorted(by: { $0.id < $1.id }) {
+            let committed = funding.total(.committed)
+            let disbursed = funding.total(.disbursed)
+            for currency in disbursed.currencies where committed[currency] < disbursed[currency] {
+                flags.append((funding.id, currency, committed[currency], disbursed[currency]))
+            }
+        }
+        return flags
+    }
+
+    public static func finance(_ state: PartnershipState) -> [Table] {
+        let flags = overDisbursed(state).map { [$0.funding, $0.currency, $0.committed.description, $0.disbursed.description] }
+        return [
+            financeTable(state, by: "funder") { $0.provider.value },
+            financeTable(state, by: "receiver") { $0.receiver.value },
+            financeTable(state, by: "value chain") { $0.valueChain?.value ?? "(none)" },
+            financeTable(state, by: "instrument") { $0.instrument?.value ?? "(none)" },
+            Table(title: "Disbursed beyond commitment (flagged)", columns: ["funding", "currency", "committed", "disbursed"], numeric: [2, 3], rows: flags),
+        ]
+    }
+
+    public static func industry(_ state: PartnershipState) -> [Table] {
+        let projects = state.projects.values.sorted { $0.id < $1.id }.map { p in
+            [p.id, p.name?.value ?? "", p.valueChain?.value ?? "", p.country?.value ?? "", p.milestone?.value.rawValue ?? "(none)",
+             p.milestoneDate?.value ?? "", [p.capacity?.value, p.capacityUnit?.value].compactMap { $0 }.joined(separator: " ")]
+        }
+        var byMilestone: [[String]] = []
+        let chains = Catalogue.valueChains
+        for milestone in ["(none)"] + Milestone.allCases.map(\.rawValue) {
+            let inMilestone = state.projects.values.filter { ($0.milestone?.value.rawValue ?? "(none)") == milestone }
+            guard !inMilestone.isEmpty else { continue }
+            byMilestone.append([milestone] + chains.map { chain in String(inMilestone.filter { $0.valueChain?.value == chain }.count) } + [String(inMilestone.count)])
+        }
+        var commodities: [String: (sum: ExactDecimal, deals: Int)] = [:]
+        for offtake in state.offtakes.values {
+            let key = offtake.commodity.value + "\u{0}" + offtake.unit.value
+            let quantity = ExactDecimal(offtake.quantity.value) ?? .zero
+            commodities[key] = ((commodities[key]?.sum ?? .zero) + quantity, (commodities[key]?.deals ?? 0) + 1)
+        }
+        let offtakes = commodities.keys.sorted().map { key -> [String] in
+            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+            return [parts[0], parts[1], commodities[key]!.sum.description, String(commodities[key]!.deals)]
+        }
+        return [
+            Table(title: "Industrial projects (\(projects.count))", columns: ["project", "name", "value chain", "country", "milestone", "since", "capacity"], rows: projects),
+            Table(title: "Projects by milestone and value chain", columns: ["milestone"] + chains + ["total"], numeric: Set(1...(chains.count + 1)), rows: byMilestone),
+            Table(title: "Offtakes by commodity", columns: ["commodity", "unit", "quantity", "deals"], numeric: [2, 3], rows: offtakes),
+        ]
+    }
+
+    public static func research(_ state: PartnershipState) -> [Table] {
+        let outputsByProject = Dictionary(grouping: state.outputs.values, by: \.research)
+        let projects = state.research.values.sorted { $0.id < $1.id }.map { r in
+            [r.id, r.title?.value ?? "", (r.partners?.value ?? []).joined(separator: " "), r.field?.value ?? "",
+             [r.budget?.value, r.currency?.value].compactMap { $0 }.joined(separator: " "), String(outputsByProject[r.id]?.count ?? 0)]
+        }
+        let outputs = state.outputs.values.sorted { ($0.date, $0.research, $0.title) < ($1.date, $1.research, $1.title) }.map { [$0.date, $0.research, $0.title, $0.url ?? ""] }
+        let byProgramme = Dictionary(grouping: state.deliveries.values, by: \.programme)
+        let programmes = byProgramme.keys.sorted().map { id -> [String] in
+            let deliveries = byProgramme[id]!.sorted { $0.date < $1.date }
+            return [id, deliveries.last!.title, deliveries.last!.provider, String(deliveries.count), String(deliveries.reduce(0) { $0 + $1.participants })]
+        }
+        let participants = state.deliveries.values.reduce(0) { $0 + $1.participants }
+        return [
+            Table(title: "Research projects (\(projects.count))", columns: ["research", "title", "partners", "field", "budget", "outputs"], numeric: [5], rows: projects),
+            Table(title: "Research outputs (\(outputs.count))", columns: ["date", "research", "title", "url"], rows: outputs),
+            Table(title: "Skills programmes", columns: ["programme", "title", "provider", "deliveries", "participants"], numeric: [3, 4], rows: programmes,
+                  totals: programmes.isEmpty ? nil : ["total", "", "", String(state.deliveries.count), String(participants)]),
+        ]
+    }
+
+    public static func summary(_ state: PartnershipState, reference: CalendarDate) -> Table {
+        var rows: [[String]] = []
+        let sites = state.feeds.keys.sorted().map { "\($0) \(state.feeds[$0]!.events)" }.joined(separator: ", ")
+        rows.append(["events", "\(state.eventCount) from \(state.feeds.count) site\(state.feeds.count == 1 ? "" : "s") (\(sites))"])
+        rows.append(["stakeholders", String(state.stakeholders.values.filter { $0.registered != nil }.count)])
+        rows.append(["agreements", String(state.agreements.count)])
+        let statusCounts = ActionStatus.allCases.map { status in "\(state.actions.values.filter { $0.status?.value == status }.count) \(status.rawValue)" }
+        rows.append(["actions", "\(state.actions.count): " + statusCounts.joined(separator: ", ")])
+        rows.append(["overdue actions", String(state.actions.values.filter { isOverdue($0, at: reference) }.count) + " as of \(reference)"])
+        for stage in FinanceStage.allCases {
+            let total = state.fundings.values.reduce(CurrencySums()) { $0 + $1.total(stage) }
+            rows.append(["finance \(stage.rawValue)", total.isEmpty ? "0" : total.description])
+        }
+        rows.append(["disbursed beyond commitment", String(overDisbursed(state).count)])
+        let atFID = state.projects.values.filter { [.fid, .construction, .operational].contains($0.milestone?.value) }.count
+        rows.append(["industrial projects", "\(state.projects.count) (\(atFID) at final investment decision or beyond)"])
+        rows.append(["offtakes", String(state.offtakes.count)])
+        rows.append(["research projects", "\(state.research.count), \(state.outputs.count) outputs"])
+        rows.append(["skills programmes", "\(Set(state.deliveries.values.map(\.programme)).count), \(state.deliveries.values.reduce(0) { $0 + $1.participants }) participants"])
+        return Table(title: "Summary", columns: ["measure", "value"], rows: rows)
+    }
+}

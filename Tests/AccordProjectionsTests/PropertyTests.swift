@@ -1,0 +1,155 @@
+import AccordJournal
+import AccordModel
+import AccordProjections
+import AccordTesting
+import Foundation
+import Testing
+
+/// A small deterministic random generator (SplitMix64), so that every failure can be replayed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A random draft touching a small set of subjects, so that values collide and sums mix.
+func randomDraft(_ random: inout SeededRandom) -> EventDraft {
+    let subjects = ["a", "b", "c"]
+    let subject = subjects.randomElement(using: &random)!
+    let currency = ["EUR", "KZT", "USD"].randomElement(using: &random)!
+    let amount = "\(Int.random(in: -500...5000, using: &random)).\(String(format: "%02d", Int.random(in: 0...99, using: &random)))"
+    switch Int.random(in: 0..<8, using: &random) {
+    case 0: return Fixtures.draft("stakeholder.registered.v1", "stakeholder/\(subject)", #"{"name":"Name \#(Int.random(in: 0...99, using: &random))","kind":"research","country":"KZ"}"#)
+    case 1: return Fixtures.draft("stakeholder.updated.v1", "stakeholder/\(subject)", #"{"country":"\#(["KZ", "NA", "EU"].randomElement(using: &random)!)"}"#)
+    case 2: return Fixtures.draft("action.proposed.v1", "action/\(subject)", #"{"title":"Action \#(subject)","pillar":"supply-chain-resilience","due":"2024-0\#(Int.random(in: 1...9, using: &random))-01"}"#)
+    case 3: return Fixtures.draft(["action.agreed.v1", "action.started.v1", "action.completed.v1"].randomElement(using: &random)!, "action/\(subject)", #"{}"#)
+    case 4: return Fixtures.draft("finance.committed.v1", "funding/\(subject)", money(amount, currency))
+    case 5: return Fixtures.draft("finance.disbursed.v1", "funding/\(subject)", money(amount, currency))
+    case 6: return Fixtures.draft("industry.milestone.reached.v1", "project/\(subject)", #"{"milestone":"\#(["concept", "fid", "operational"].randomElement(using: &random)!)","date":"2024-01-01"}"#)
+    default: return Fixtures.draft("skills.programme.delivered.v1", "programme/\(subject)", #"{"title":"T","provider":"eib","participants":\#(Int.random(in: 1...40, using: &random)),"date":"2024-01-01"}"#)
+    }
+}
+
+@Suite("Properties of the fold")
+struct PropertyTests {
+    /// Three offices record random events in random batches; their clocks are skewed.
+    static func threeFeeds(seed: UInt64) throws -> (TemporaryDirectory, [Office], [[Event]], [[Event]]) {
+        var random = SeededRandom(seed: seed)
+        let temp = TemporaryDirectory()
+        let offices = try ["astana", "brussels", "windhoek"].map { try Office(temp, site: $0) }
+        var batches: [[Event]] = [[], [], []]
+        var all: [[Event]] = [[], [], []]
+        for round in 0..<12 {
+            for (index, office) in offices.enumerated() where Bool.random(using: &random) || round == 0 {
+                office.clock += Int64.random(in: -7200...7200, using: &random)  // skew: clocks disagree
+                let drafts = (0..<Int.random(in: 1...4, using: &random)).map { _ in randomDraft(&random) }
+                let events = try office.record(drafts)
+                batches[index].append(contentsOf: events)
+                all[index].append(contentsOf: events)
+            }
+        }
+        return (temp, offices, batches, all)
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func theSameEventsInAnyArrivalOrderGiveOneDigest(seed: UInt64) throws {
+        let (temp, offices, _, feeds) = try Self.threeFeeds(seed: seed)
+        let reference = try fold(feeds.flatMap { $0 }).digest()
+        var random = SeededRandom(seed: seed &* 7919)
+        for trial in 0..<6 {
+            // Straight folds in any order.
+            #expect(try fold(feeds.flatMap { $0 }.shuffled(using: &random)).digest() == reference)
+            // Through a fourth office's journal, the feeds arriving interleaved at random.
+            let receiver = try Fixtures.makeJournal(at: temp.child("receiver-\(trial)"), site: "lusaka")
+            for office in offices { try receiver.trust(try office.journal.signingKey().publicKey, for: office.journal.site) }
+            let writer = try receiver.openWriter()
+            var cursors = [0, 0, 0]
+            while cursors.enumerated().contains(where: { $0.element < feeds[$0.offset].count }) {
+                let index = (0..<3).filter { cursors[$0] < feeds[$0].count }.randomElement(using: &random)!
+                // Up to the next signed event: a whole original batch (or several).
+                var end = cursors[index]
+                repeat { end += 1 } while end < feeds[index].count && (feeds[index][end - 1].signature == nil || Bool.random(using: &random))
+                try writer.appendReplicated(feeds[index][cursors[index]..<end].map(\.record))
+                cursors[index] = end
+            }
+            #expect(try StateBuilder(journal: receiver).build(useSnapshots: false).state.digest() == reference)
+        }
+    }
+
+    @Test(arguments: [11, 12, 13, 14] as [UInt64])
+    func anIncrementalUpdateEqualsAFullRebuild(seed: UInt64) throws {
+        let (_, _, _, feeds) = try Self.threeFeeds(seed: seed)
+        let events = feeds.flatMap { $0 }
+        var random = SeededRandom(seed: seed)
+        let split = Int.random(in: 0...events.count, using: &random)
+        var incremental = fold(Array(events[..<split]))
+        for event in events[split...] { PartnershipProjection.apply(event, to: &incremental) }
+        #expect(incremental == fold(events))
+        #expect(try incremental.digest() == fold(events).digest())
+    }
+
+    @Test func aSnapshotThenReplayEqualsAFullReplayAndAppliesNothingTwice() throws {
+        let temp = TemporaryDirectory()
+        let office = try Office(temp, site: "brussels")
+        try office.record(register)
+        try office.record("finance.committed.v1", "funding/eu-h2", money("1000.00", "EUR"))
+        for n in 1...6 {
+            try office.record("finance.disbursed.v1", "funding/eu-h2", money("100.00", "EUR"))
+            if n == 4 { _ = try StateBuilder(journal: office.journal).snapshotNow() }
+        }
+        let builder = StateBuilder(journal: office.journal)
+        let fromSnapshot = try builder.build()
+        #expect(fromSnapshot.snapshot != nil)
+        #expect(fromSnapshot.replayed == 2)
+        #expect(fromSnapshot.state.fundings["eu-h2"]?.total(.disbursed)["EUR"].description == "600.00")
+        let full = try builder.build(useSnapshots: false)
+        #expect(full.replayed == 10)
+        #expect(fromSnapshot.state == full.state)
+    }
+
+    @Test func aSnapshotOfAnotherProjectionVersionIsIgnoredAndRebuilt() throws {
+        let temp = TemporaryDirectory()
+        let office = try Office(temp, site: "brussels")
+        try office.record(register)
+        try office.record("finance.committed.v1", "funding/eu-h2", money("1000.00", "EUR"))
+        let (file, _) = try StateBuilder(journal: office.journal).snapshotNow()
+        try office.record("finance.disbursed.v1", "funding/eu-h2", money("100.00", "EUR"))
+        // Rewrite the snapshot as if an older projection version had written it.
+        let path = office.journal.path + "/" + file
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"version\":\(PartnershipProjection.version)", with: "\"version\":0")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try StateBuilder(journal: office.journal).build()
+        #expect(result.snapshot == nil)
+        #expect(result.replayed == 5)
+        #expect(result.state.fundings["eu-h2"]?.total(.disbursed)["EUR"].description == "100.00")
+    }
+
+    @Test func aSnapshotCoveringEventsTheJournalLacksIsIgnored() throws {
+        let temp = TemporaryDirectory()
+        let office = try Office(temp, site: "brussels")
+        try office.record(register)
+        try office.record("finance.committed.v1", "funding/eu-h2", money("1000.00", "EUR"))
+        // A copy of the journal that then goes on; its snapshot covers events the original lacks.
+        try FileDamage.copyDirectory(office.journal.path, to: temp.child("copy"))
+        let copy = try EventJournal(opening: temp.child("copy"))
+        try copy.openWriter().append([Fixtures.draft("finance.disbursed.v1", "funding/eu-h2", money("700.00", "EUR"))], now: Fixtures.time(99_999))
+        let (file, _) = try StateBuilder(journal: copy).snapshotNow()
+        try FileManager.default.createDirectory(atPath: office.journal.path + "/snapshots", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: copy.path + "/" + file, toPath: office.journal.path + "/" + file)
+        let result = try StateBuilder(journal: office.journal).build()
+        #expect(result.snapshot == nil)
+        #expect(result.state.fundings["eu-h2"]?.total(.disbursed).isEmpty == true)
+        // A snapshot whose state was edited (digest mismatch) is ignored too.
+        let own = try StateBuilder(journal: office.journal).snapshotNow().file
+        let path = office.journal.path + "/" + own
+        let edited = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "1000.00", with: "9000.00")
+        try edited.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try StateBuilder(journal: office.journal).build().snapshot == nil)
+    }
+}
