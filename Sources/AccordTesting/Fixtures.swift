@@ -54,8 +54,10 @@ public enum Fixtures {
         (start..<(start + count)).map { realisticDraft($0) }
     }
 
-    /// The `n`-th realistic event: a deterministic mix of all catalogue types.
+    /// The `n`-th realistic event: a deterministic mix of all catalogue types. Subjects repeat
+    /// after 20,000 events, as a long-running partnership revisits the same fundings and projects.
     public static func realisticDraft(_ n: Int) -> EventDraft {
+        let s = n % 20_000  // the subject's number
         let chains = ["raw-materials", "batteries", "renewable-hydrogen"]
         let chain = chains[n % 3]
         let funders = ["eib", "ebrd", "european-commission", "kz-development-bank", "team-europe"]
@@ -65,21 +67,21 @@ public enum Fixtures {
         let date = "20\(23 + n % 3)-\(String(format: "%02d", 1 + n % 12))-\(String(format: "%02d", 1 + n % 28))"
         switch n % 10 {
         case 0:
-            return draft("stakeholder.registered.v1", "stakeholder/org-\(n)", #"{"name":"Organisation \#(n) for \#(chain) cooperation in Central Asia","kind":"industrial","country":"KZ","valueChains":["\#(chain)"],"iatiRef":"XI-IATI-EC_INTPA-\#(n)"}"#)
+            return draft("stakeholder.registered.v1", "stakeholder/org-\(s)", #"{"name":"Organisation \#(n) for \#(chain) cooperation in Central Asia","kind":"industrial","country":"KZ","valueChains":["\#(chain)"],"iatiRef":"XI-IATI-EC_INTPA-\#(n)"}"#)
         case 1:
-            return draft("action.proposed.v1", "action/joint-action-\(n)", #"{"title":"Joint action \#(n): pilot projects and capacity building along the \#(chain) value chain","pillar":"value-chain-integration","valueChains":["\#(chain)"],"leads":["european-commission","kz-miid"],"due":"\#(date)"}"#)
+            return draft("action.proposed.v1", "action/joint-action-\(s)", #"{"title":"Joint action \#(n): pilot projects and capacity building along the \#(chain) value chain","pillar":"value-chain-integration","valueChains":["\#(chain)"],"leads":["european-commission","kz-miid"],"due":"\#(date)"}"#)
         case 2, 3:
-            return draft("finance.committed.v1", "funding/f-\(n)", #"{"provider":"\#(funder)","receiver":"kz-miid","amount":"\#(amount)","currency":"\#(currencies[n % 3])","date":"\#(date)","instrument":"grant","valueChain":"\#(chain)","action":"joint-action-\#(n - 1)","iatiType":"2"}"#)
+            return draft("finance.committed.v1", "funding/f-\(s)", #"{"provider":"\#(funder)","receiver":"kz-miid","amount":"\#(amount)","currency":"\#(currencies[n % 3])","date":"\#(date)","instrument":"grant","valueChain":"\#(chain)","action":"joint-action-\#(n - 1)","iatiType":"2"}"#)
         case 4, 5:
-            return draft("finance.disbursed.v1", "funding/f-\(n - 2)", #"{"provider":"\#(funder)","receiver":"kz-miid","amount":"\#(amount)","currency":"\#(currencies[n % 3])","date":"\#(date)","instrument":"loan","valueChain":"\#(chain)","iatiType":"3"}"#)
+            return draft("finance.disbursed.v1", "funding/f-\(s - 2)", #"{"provider":"\#(funder)","receiver":"kz-miid","amount":"\#(amount)","currency":"\#(currencies[n % 3])","date":"\#(date)","instrument":"loan","valueChain":"\#(chain)","iatiType":"3"}"#)
         case 6:
-            return draft("industry.project.registered.v1", "project/plant-\(n)", #"{"name":"Green hydrogen and ammonia plant \#(n), Mangystau region","sponsor":"org-\#(n - 6)","valueChain":"\#(chain)","country":"KZ","capacity":"\#(n % 2000).5","capacityUnit":"MW"}"#)
+            return draft("industry.project.registered.v1", "project/plant-\(s)", #"{"name":"Green hydrogen and ammonia plant \#(n), Mangystau region","sponsor":"org-\#(n - 6)","valueChain":"\#(chain)","country":"KZ","capacity":"\#(n % 2000).5","capacityUnit":"MW"}"#)
         case 7:
-            return draft("industry.offtake.signed.v1", "offtake/o-\(n)", #"{"buyer":"org-\#(n - 7)","seller":"org-\#(n % 50)","commodity":"lithium carbonate","quantity":"\#(n % 900).25","unit":"kt","from":"\#(date)","to":"2030-12-31"}"#)
+            return draft("industry.offtake.signed.v1", "offtake/o-\(s)", #"{"buyer":"org-\#(n - 7)","seller":"org-\#(n % 50)","commodity":"lithium carbonate","quantity":"\#(n % 900).25","unit":"kt","from":"\#(date)","to":"2030-12-31"}"#)
         case 8:
-            return draft("research.project.started.v1", "research/r-\(n)", #"{"title":"Research project \#(n) on \#(chain) processing and recycling technologies","partners":["nazarbayev-university","kit"],"field":"materials science","budget":"\#(amount)","currency":"EUR"}"#)
+            return draft("research.project.started.v1", "research/r-\(s)", #"{"title":"Research project \#(n) on \#(chain) processing and recycling technologies","partners":["nazarbayev-university","kit"],"field":"materials science","budget":"\#(amount)","currency":"EUR"}"#)
         default:
-            return draft("skills.programme.delivered.v1", "programme/p-\(n)", #"{"title":"Training programme \#(n) for mining and refining engineers on ESG standards","provider":"erma","participants":\#(10 + n % 90),"date":"\#(date)"}"#)
+            return draft("skills.programme.delivered.v1", "programme/p-\(s)", #"{"title":"Training programme \#(n) for mining and refining engineers on ESG standards","provider":"erma","participants":\#(10 + n % 90),"date":"\#(date)"}"#)
         }
     }
 }

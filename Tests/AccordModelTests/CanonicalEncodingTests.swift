@@ -9,16 +9,16 @@ struct CanonicalEncodingTests {
     /// (Format.md §7.2, §7.3).
     static let golden: [(canonical: String, id: String)] = [
         (
-            #"{"site":"brussels","seq":1,"prev":null,"time":"2022-11-07T10:00:00Z","hlc":"1667815200000:0","type":"agreement.signed.v1","subject":"agreement/eu-kz-mou-2022","actor":"eu-secretariat","data":{"date":"2022-11-07","parties":["european-commission","kz-government"],"place":"Sharm el-Sheikh","title":"Memorandum of Understanding on a strategic partnership on raw materials, batteries and renewable hydrogen"}}"#,
-            "df9aba88d69df602746fa81b3dfed75dc1dad0e3fd7f62572d8e68745fa36018"
+            #"{"site":"brussels","seq":1,"prev":null,"time":"2022-11-07T10:00:00Z","hlc":"1667815200000:0","seen":{},"type":"agreement.signed.v1","subject":"agreement/eu-kz-mou-2022","actor":"eu-secretariat","data":{"date":"2022-11-07","parties":["european-commission","kz-government"],"place":"Sharm el-Sheikh","title":"Memorandum of Understanding on a strategic partnership on raw materials, batteries and renewable hydrogen"}}"#,
+            "fbd511b50c09e8f9a21b509237e41e0b40df47e1730575c8e5c7c3665c3e3c4e"
         ),
         (
-            #"{"site":"astana","seq":2,"prev":"0000000000000000000000000000000000000000000000000000000000000000","time":"2023-05-19T08:30:00.5Z","hlc":"1684485000500:3","type":"finance.committed.v1","subject":"funding/h2-feasibility","actor":"kz-secretariat","data":{"amount":"1234567.89","currency":"KZT","date":"2023-05-19","provider":"kz-government","receiver":"kz-miid"}}"#,
-            "68b96733e527fb3839f38bddf4874ce8f65d6dd3917d6168ac18bfa6adde54b0"
+            #"{"site":"astana","seq":2,"prev":"0000000000000000000000000000000000000000000000000000000000000000","time":"2023-05-19T08:30:00.5Z","hlc":"1684485000500:3","seen":{"brussels":5,"windhoek":12},"type":"finance.committed.v1","subject":"funding/h2-feasibility","actor":"kz-secretariat","data":{"amount":"1234567.89","currency":"KZT","date":"2023-05-19","provider":"kz-government","receiver":"kz-miid"}}"#,
+            "ae416f68207cd2c104905d0f2b2c9c9a70d89dabc54be23bd9cadfce4c6036bd"
         ),
         (
-            #"{"site":"astana","seq":3,"prev":"1111111111111111111111111111111111111111111111111111111111111111","time":"2023-05-20T00:00:00Z","hlc":"1684540800000:0","type":"stakeholder.registered.v1","subject":"stakeholder/kz-government","actor":"kz-secretariat","data":{"country":"KZ","kind":"government","name":"Қазақстан Республикасының Үкіметі \"quoted\" \\ tab\t"}}"#,
-            "0d2a5016f56459124c43585c7ebad3c00d9cde2e23a6ec76b5f6de17363c7490"
+            #"{"site":"astana","seq":3,"prev":"1111111111111111111111111111111111111111111111111111111111111111","time":"2023-05-20T00:00:00Z","hlc":"1684540800000:0","seen":{"brussels":7},"type":"stakeholder.registered.v1","subject":"stakeholder/kz-government","actor":"kz-secretariat","data":{"country":"KZ","kind":"government","name":"Қазақстан Республикасының Үкіметі \"quoted\" \\ tab\t"}}"#,
+            "ab4b6bc3483677d00b2263a05f44b783dea186d186d8aac2a77daeb4353f8f8e"
         ),
     ]
 
@@ -34,10 +34,16 @@ struct CanonicalEncodingTests {
         // Shuffle the data's members: canonical order must not depend on input order.
         data = JSONObject(parsedData.members.reversed())
         guard case .number(let seq)? = object["seq"] else { Issue.record("no seq"); return }
+        guard case .object(let seenObject)? = object["seen"] else { Issue.record("no seen"); return }
+        var seen: [SiteID: SequenceNumber] = [:]
+        for member in seenObject.members.reversed() {
+            guard case .number(let value) = member.value else { continue }
+            seen[try SiteID(member.key)] = SequenceNumber(UInt64(value)!)
+        }
         let canonical = try EventRecord.canonicalBytes(
             site: SiteID(object["site"]!.stringValue!), seq: SequenceNumber(UInt64(seq)!),
             prev: try prev.map { try EventID(hex: $0) }, time: Timestamp(rfc3339: object["time"]!.stringValue!),
-            hlc: HybridTimestamp(parsing: object["hlc"]!.stringValue!), type: EventType(object["type"]!.stringValue!),
+            hlc: HybridTimestamp(parsing: object["hlc"]!.stringValue!), seen: seen, type: EventType(object["type"]!.stringValue!),
             subject: Subject(object["subject"]!.stringValue!), actor: object["actor"]!.stringValue!, data: data)
         #expect(canonical == bytes)
         #expect(EventRecord.id(ofCanonical: canonical).hex == vector.id)

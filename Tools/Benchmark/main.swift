@@ -39,7 +39,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 /// Appends `count` realistic events in durable batches; returns seconds spent in `append`.
-func ingest(_ journal: EventJournal, count: Int, batch: Int) throws -> (seconds: Double, recordBytes: Int) {
+func ingest(_ journal: EventJournal, count: Int, batch: Int, from start: Int = 0) throws -> (seconds: Double, recordBytes: Int) {
     let writer = try journal.openWriter()
     var total = 0.0
     var recordBytes = 0
@@ -47,9 +47,9 @@ func ingest(_ journal: EventJournal, count: Int, batch: Int) throws -> (seconds:
     let base = Timestamp(seconds: 1_700_000_000, nanoseconds: 0)
     while done < count {
         let n = min(batch, count - done)
-        let drafts = Fixtures.realisticDrafts(count: n, startingAt: done)
+        let drafts = Fixtures.realisticDrafts(count: n, startingAt: start + done)
         var events: [Event] = []
-        total += try seconds { events = try writer.append(drafts, now: Timestamp(seconds: base.seconds + Int64(done), nanoseconds: 0)) }
+        total += try seconds { events = try writer.append(drafts, now: Timestamp(seconds: base.seconds + Int64(start + done), nanoseconds: 0)) }
         recordBytes += events.reduce(0) { $0 + $1.record.count + 1 }
         done += n
     }
@@ -63,11 +63,16 @@ func bytesOnDisk(_ journal: EventJournal) throws -> Int64 {
 /// Runs `accord log --json` on the journal with output to /dev/null; returns seconds and the
 /// child's peak RSS in KiB.
 func replay(_ journal: String, accord: String) throws -> (seconds: Double, peakKiB: Int) {
+    try child(accord, ["log", "--json", "--journal", journal])
+}
+
+/// Runs `accord ARGUMENTS` with output to /dev/null; returns seconds and the child's peak RSS in KiB.
+func child(_ accord: String, _ arguments: [String]) throws -> (seconds: Double, peakKiB: Int) {
     var pid: pid_t = 0
     var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    let words: [String] = [accord, "log", "--json", "--journal", journal]
+    let words: [String] = [accord] + arguments
     let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     let start = DispatchTime.now().uptimeNanoseconds
@@ -115,6 +120,16 @@ if options.large > 0 {
     let large = try replay(big.path, accord: accord)
     report("log --json > /dev/null, \(options.large) events", String(format: "%.0f events/s (%.2f s)", Double(options.large) / large.seconds, large.seconds))
     report("replay peak RSS, \(options.large) events", "\(large.peakKiB / 1024) MiB (\(String(format: "%.2f", Double(large.peakKiB) / Double(small.peakKiB)))× the \(options.events)-event figure)")
+
+    // 4. Projections: a full rebuild of the state, then opening with a snapshot.
+    let rebuild = try child(accord, ["state", "--digest", "--no-snapshot", "--journal", big.path])
+    report("state rebuild (full replay), \(options.large) events", String(format: "%.0f events/s (%.2f s), peak RSS %d MiB", Double(options.large) / rebuild.seconds, rebuild.seconds, rebuild.peakKiB / 1024))
+    let snapshot = try child(accord, ["snapshot", "--journal", big.path])
+    report("writing a snapshot of that state", String(format: "%.2f s, peak RSS %d MiB", snapshot.seconds, snapshot.peakKiB / 1024))
+    _ = try ingest(big, count: options.batch, batch: options.batch, from: options.large)
+    let withSnapshot = try child(accord, ["state", "--digest", "--journal", big.path])
+    let withoutSnapshot = try child(accord, ["state", "--digest", "--no-snapshot", "--journal", big.path])
+    report("opening the state after \(options.batch) more events", String(format: "with snapshot %.2f s (peak RSS %d MiB), without %.2f s (peak RSS %d MiB): %.1f× faster", withSnapshot.seconds, withSnapshot.peakKiB / 1024, withoutSnapshot.seconds, withoutSnapshot.peakKiB / 1024, withoutSnapshot.seconds / withSnapshot.seconds))
 }
 
 var uname = utsname()

@@ -64,10 +64,16 @@ func buildSample(source: String, output: String, home: String) throws {
 
     let journal = try EventJournal.create(at: output, site: SiteID(home), seed: demoSeed(home))
     var writers: [String: EventWriter] = [home: try journal.openWriter()]
+    var journals = [journal]
     for site in sites.dropFirst() {
         let other = try EventJournal.create(at: scratch + "/" + site, site: SiteID(site), seed: demoSeed(site))
-        try journal.trust(try other.signingKey().publicKey, for: SiteID(site))
+        journals.append(other)
         writers[site] = try other.openWriter()
+    }
+    for receiver in journals {
+        for sender in journals where sender.site != receiver.site {
+            try receiver.trust(try sender.signingKey().publicKey, for: sender.site)
+        }
     }
     var index = 0
     var batches = 0
@@ -81,8 +87,10 @@ func buildSample(source: String, output: String, home: String) throws {
             index += 1
         }
         let events = try writers[first.site]!.append(batch)
-        if first.site != home {
-            try writers[home]!.appendReplicated(events.map(\.record))
+        // Every office receives the batch at once (as if synced the same day), so that each later
+        // event's `seen` records what its office knew.
+        for (site, writer) in writers where site != first.site {
+            try writer.appendReplicated(events.map(\.record))
         }
         batches += 1
     }

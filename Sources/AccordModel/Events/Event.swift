@@ -15,6 +15,11 @@ public struct Event: Sendable {
     public let time: Timestamp
     /// The hybrid logical clock reading of the event.
     public let hlc: HybridTimestamp
+    /// What the writing site had of the other sites' feeds when it wrote this event: for each
+    /// other site, the highest contiguous sequence number (its version vector, without its own
+    /// entry, which `prev` gives). Two events of different sites are concurrent when neither's
+    /// `seen` covers the other (Format.md §7.1).
+    public let seen: [SiteID: SequenceNumber]
     /// Versioned type, e.g. `finance.committed.v1`.
     public let type: EventType
     /// What the event is about, e.g. `funding/eib-kz-h2-2024`.
@@ -28,6 +33,18 @@ public struct Event: Sendable {
     public let signature: [UInt8]?
     /// The stored record: one line of the journal, without its newline.
     public let record: [UInt8]
+
+    /// Whether this event's writer had seen `other` when it wrote this one (its own feed's earlier
+    /// events, or another site's events up to `seen`).
+    public func hasSeen(_ other: Event) -> Bool {
+        if other.site == site { return other.seq < seq }
+        return (seen[other.site]?.rawValue ?? 0) >= other.seq.rawValue
+    }
+
+    /// Whether neither event's writer had seen the other: concurrent changes.
+    public func isConcurrent(with other: Event) -> Bool {
+        other.id != id && !hasSeen(other) && !other.hasSeen(self)
+    }
 }
 
 /// Actor names: lower-case slugs, optionally joined by `/` or `.` (`eu-secretariat`,

@@ -2,19 +2,19 @@ import Crypto
 
 /// Encoding and decoding of event records (Format.md §7).
 ///
-/// A record is one line: `{"id":…,"site":…,"seq":…,"prev":…,"time":…,"hlc":…,"type":…,
+/// A record is one line: `{"id":…,"site":…,"seq":…,"prev":…,"time":…,"hlc":…,"seen":{…},"type":…,
 /// "subject":…,"actor":…,"data":{…}}`, with `,"sig":"…"` before the final `}` on the last event
 /// of a batch. The **canonical bytes** are the same object without `id` and `sig`; the id is the
 /// SHA-256 of the canonical bytes in lower-case hex.
 public enum EventRecord {
     /// The envelope keys, in their fixed order (Format.md §7.1).
-    public static let keyOrder = ["id", "site", "seq", "prev", "time", "hlc", "type", "subject", "actor", "data"]
+    public static let keyOrder = ["id", "site", "seq", "prev", "time", "hlc", "seen", "type", "subject", "actor", "data"]
 
     /// The canonical bytes of an event (Format.md §7.2).
     /// - Throws: ``AccordError`` `.badInput` if `data` holds a non-integer number.
     public static func canonicalBytes(
         site: SiteID, seq: SequenceNumber, prev: EventID?, time: Timestamp, hlc: HybridTimestamp,
-        type: EventType, subject: Subject, actor: String, data: JSONObject
+        seen: [SiteID: SequenceNumber], type: EventType, subject: Subject, actor: String, data: JSONObject
     ) throws -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
@@ -28,7 +28,14 @@ public enum EventRecord {
         CanonicalJSON.appendString(time.text, to: &out)
         out.append(contentsOf: Array(",\"hlc\":".utf8))
         CanonicalJSON.appendString(hlc.text, to: &out)
-        out.append(contentsOf: Array(",\"type\":".utf8))
+        out.append(contentsOf: Array(",\"seen\":{".utf8))
+        for (index, entry) in seen.filter({ $0.key != site && $0.value.rawValue > 0 }).sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            CanonicalJSON.appendString(entry.key.rawValue, to: &out)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: Array(String(entry.value.rawValue).utf8))
+        }
+        out.append(contentsOf: Array("},\"type\":".utf8))
         CanonicalJSON.appendString(type.rawValue, to: &out)
         out.append(contentsOf: Array(",\"subject\":".utf8))
         CanonicalJSON.appendString(subject.description, to: &out)
@@ -102,20 +109,28 @@ public enum EventRecord {
             guard (prev == nil) == (seqValue == 1) else { throw damaged("'prev' must be null exactly when 'seq' is 1", field: "prev") }
             let time = try Timestamp(rfc3339: try string(4))
             let hlc = try HybridTimestamp(parsing: try string(5))
-            let type = EventType(try string(6))
-            let subject = try Subject(try string(7))
-            let actor = try string(8)
+            guard case .object(let seenObject) = members[6].value else { throw damaged("'seen' is not an object", field: "seen") }
+            var seen: [SiteID: SequenceNumber] = [:]
+            for member in seenObject.members {
+                guard case .number(let literal) = member.value, CanonicalJSON.isCanonicalInteger(literal), let value = UInt64(literal), value >= 1 else {
+                    throw damaged("'seen' holds a value that is not a sequence number", field: "seen")
+                }
+                seen[try SiteID(member.key)] = SequenceNumber(value)
+            }
+            let type = EventType(try string(7))
+            let subject = try Subject(try string(8))
+            let actor = try string(9)
             guard ActorName.isValid(actor) else { throw damaged("'actor' is not a valid actor name", field: "actor") }
-            guard case .object(let data) = members[9].value else { throw damaged("'data' is not an object", field: "data") }
+            guard case .object(let data) = members[10].value else { throw damaged("'data' is not an object", field: "data") }
             var signature: [UInt8]?
             if hasSignature {
-                guard case .string(let text) = members[10].value, let decoded = Base64.decode(text), decoded.count == 64 else {
+                guard case .string(let text) = members[11].value, let decoded = Base64.decode(text), decoded.count == 64 else {
                     throw damaged("'sig' is not a base64 Ed25519 signature", field: "sig")
                 }
                 signature = decoded
             }
             let canonical = try canonicalBytes(
-                site: site, seq: SequenceNumber(seqValue), prev: prev, time: time, hlc: hlc, type: type,
+                site: site, seq: SequenceNumber(seqValue), prev: prev, time: time, hlc: hlc, seen: seen, type: type,
                 subject: subject, actor: actor, data: data)
             guard self.record(canonical: canonical, id: id, signature: signature) == bytes else {
                 throw damaged("it is not in canonical form (Format.md §7.2)")
@@ -124,7 +139,7 @@ public enum EventRecord {
                 throw damaged("its id does not match the SHA-256 of its content", field: "id")
             }
             return Event(
-                id: id, site: site, seq: SequenceNumber(seqValue), prev: prev, time: time, hlc: hlc, type: type,
+                id: id, site: site, seq: SequenceNumber(seqValue), prev: prev, time: time, hlc: hlc, seen: seen, type: type,
                 subject: subject, actor: actor, data: data, signature: signature, record: bytes)
         } catch let error as AccordError where error.code == .badInput {
             throw damaged(error.message, field: error.field)

@@ -70,6 +70,8 @@ public final class EventWriter {
         var events: [Event] = []
         var records: [[UInt8]] = []
         events.reserveCapacity(drafts.count)
+        var seen: [SiteID: SequenceNumber] = [:]
+        for (site, head) in heads where site != journal.site { seen[site] = head.seq }
         for (index, draft) in drafts.enumerated() {
             do {
                 try Catalogue.validate(type: draft.type.rawValue, subject: draft.subject, data: draft.data)
@@ -81,7 +83,7 @@ public final class EventWriter {
                 let seq = head.map { $0.seq.next } ?? SequenceNumber(1)
                 let hlc = clock.tick(physical: time.milliseconds)
                 let canonical = try EventRecord.canonicalBytes(
-                    site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, type: draft.type,
+                    site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, seen: seen, type: draft.type,
                     subject: draft.subject, actor: actor, data: draft.data)
                 let id = EventRecord.id(ofCanonical: canonical)
                 let signature = index == drafts.count - 1 ? try key.signature(forBatchEndingAt: id) : nil
@@ -91,7 +93,7 @@ public final class EventWriter {
                 }
                 records.append(record)
                 events.append(Event(
-                    id: id, site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, type: draft.type,
+                    id: id, site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, seen: seen, type: draft.type,
                     subject: draft.subject, actor: actor, data: draft.data, signature: signature, record: record))
                 head = (seq, id)
             } catch let error as AccordError {
