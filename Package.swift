@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "AccordJournal", targets: ["AccordJournal"]),
         .library(name: "AccordModel", targets: ["AccordModel"]),
         .library(name: "AccordProjections", targets: ["AccordProjections"]),
+        .library(name: "AccordSync", targets: ["AccordSync"]),
         .library(name: "AccordTesting", targets: ["AccordTesting"]),
     ],
     dependencies: [
@@ -39,8 +40,12 @@ let package = Package(
             dependencies: ["AccordJournal", "AccordModel"]
         ),
         .target(
-            name: "AccordTesting",
+            name: "AccordSync",
             dependencies: ["AccordJournal", "AccordModel", "AccordProjections"]
+        ),
+        .target(
+            name: "AccordTesting",
+            dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync"]
         ),
         .executableTarget(
             name: "AccordCLI",
@@ -48,6 +53,7 @@ let package = Package(
                 "AccordJournal",
                 "AccordModel",
                 "AccordProjections",
+                "AccordSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +78,10 @@ let package = Package(
         .testTarget(
             name: "AccordProjectionsTests",
             dependencies: ["AccordProjections", "AccordTesting"]
+        ),
+        .testTarget(
+            name: "AccordSyncTests",
+            dependencies: ["AccordSync", "AccordTesting"]
         ),
         .testTarget(
             name: "AccordCLITests",

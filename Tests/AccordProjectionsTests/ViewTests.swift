@@ -95,6 +95,18 @@ struct ViewTests {
         }
     }
 
+    @Test func extremeButValidAmountsSumWithoutOverflowAndInvalidOnesAreIgnored() throws {
+        var total = ExactDecimal.zero
+        for _ in 0..<1000 {
+            total += ExactDecimal("999999999999999999.999999999")!
+            total += ExactDecimal("0.000000001")!
+        }
+        #expect(total.description == "1000000000000000000000.000000000")
+        #expect(ExactDecimal("0.0000000000000000000000000001") == nil)  // beyond 9 decimals: not a catalogue amount
+        let saturated = ExactDecimal(units: Int128.max, scale: 0) + ExactDecimal(units: 1, scale: 0)
+        #expect(saturated.units == Int128.max)
+    }
+
     @Test func tablesRenderAsAlignedTextCSVAndJSONLines() throws {
         let table = Table(title: "T", columns: ["name", "amount"], numeric: [1], rows: [["a, \"b\"", "1.00"], ["Қазақ", "10.00"]], totals: ["total", "11.00"])
         #expect(table.text() == "T\nNAME    AMOUNT\na, \"b\"    1.00\nҚазақ    10.00\n──────  ──────\ntotal    11.00\n")

@@ -62,11 +62,11 @@ func buildSample(source: String, output: String, home: String) throws {
     try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: scratch) }
 
-    let journal = try EventJournal.create(at: output, site: SiteID(home), seed: demoSeed(home))
+    let journal = try EventJournal.create(at: output, site: SiteID(home), seed: demoSeed(home), partnership: "eu-kz-2022")
     var writers: [String: EventWriter] = [home: try journal.openWriter()]
     var journals = [journal]
     for site in sites.dropFirst() {
-        let other = try EventJournal.create(at: scratch + "/" + site, site: SiteID(site), seed: demoSeed(site))
+        let other = try EventJournal.create(at: scratch + "/" + site, site: SiteID(site), seed: demoSeed(site), partnership: "eu-kz-2022")
         journals.append(other)
         writers[site] = try other.openWriter()
     }

@@ -14,12 +14,14 @@ struct Init: ParsableCommand {
     @OptionGroup var options: JournalOptions
     @Option(help: "The site's name: lower-case letters, digits and dashes (e.g. brussels).")
     var site: String
+    @Option(help: "The partnership's identifier, the same at every office (e.g. eu-kz-2022). Journals of different partnerships never exchange events.")
+    var partnership: String = EventJournal.defaultPartnership
 
     func run() throws {
         let site = try SiteID(site)
         let path = options.path
         try makeParents(of: path)
-        let journal = try EventJournal.create(at: path, site: site)
+        let journal = try EventJournal.create(at: path, site: site, partnership: partnership)
         let key = try journal.signingKey().publicKey
         writeOut("Created the journal of site '\(site)' at '\(path)'.\nPublic key (give it to your peers): \(key.base64)\n")
     }

@@ -169,7 +169,7 @@ public enum Catalogue {
                 throw AccordError(.badInput, "Field '\(field)' is '\(string.prefix(12))', not an ISO 4217 currency code (e.g. EUR, KZT, USD).", field: field)
             }
         case .count:
-            guard case .number(let literal) = value, CanonicalJSON.isCanonicalInteger(literal), !literal.hasPrefix("-") else {
+            guard case .number(let literal) = value, CanonicalJSON.isCanonicalInteger(literal), !literal.hasPrefix("-"), literal.count <= 9 else {
                 throw fail(kind.expectation)
             }
         case .money:
@@ -219,10 +219,10 @@ extension Catalogue.FieldKind {
         case .listOf(let options): return "a non-empty array of \(options.joined(separator: ", "))"
         case .country: return "an ISO 3166-1 alpha-2 country code or EU"
         case .date: return "a date YYYY-MM-DD"
-        case .signedDecimal: return "a decimal string such as \"1234567.89\" or \"-250.00\""
+        case .signedDecimal: return "a decimal string such as \"1234567.89\" or \"-250.00\" (at most 18 digits before the point, 9 after)"
         case .decimal: return "a decimal string such as \"1.5\" (zero or more)"
         case .currency: return "an ISO 4217 currency code"
-        case .count: return "a whole number, zero or more"
+        case .count: return "a whole number from 0 to 999,999,999"
         case .url: return "an http or https URL"
         case .money: return "an object with \"amount\" (a decimal string) and \"currency\" (ISO 4217)"
         }

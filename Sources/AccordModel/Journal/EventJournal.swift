@@ -22,9 +22,17 @@ public struct EventJournal: Sendable {
     /// Folder of key files (Format.md §8).
     public static let keysFolder = "keys"
 
+    /// Name of the file holding the partnership's identifier (Format.md §1).
+    public static let partnershipFileName = "PARTNERSHIP"
+    /// The partnership of a journal without a `PARTNERSHIP` file.
+    public static let defaultPartnership = "default"
+
     public let directory: JournalDirectory
     /// The site this journal belongs to: the only feed it appends to.
     public let site: SiteID
+    /// The partnership this journal records (a slug); journals of different partnerships never
+    /// exchange events.
+    public let partnership: String
 
     public var path: String { directory.path }
 
@@ -38,12 +46,21 @@ public struct EventJournal: Sendable {
             throw AccordError(.io, "The journal at '\(path)' has no readable '\(Self.siteFileName)' file naming its site.")
         }
         site = try SiteID(String(decoding: bytes, as: UTF8.self).trimmingWhitespace)
+        if let bytes = try? FileBytes.read(path + "/" + Self.partnershipFileName, limit: 256) {
+            partnership = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
+        } else {
+            partnership = Self.defaultPartnership
+        }
     }
 
     /// Creates a journal for `site`, with a new Ed25519 key pair (or the key from `seed`, for
     /// reproducible fixtures only). The private key file is created with mode 0600.
     /// - Throws: ``JournalError`` `.alreadyExists`, `.io`.
-    public static func create(at path: String, site: SiteID, seed: [UInt8]? = nil) throws -> EventJournal {
+    /// - Parameter partnership: the partnership's identifier, a slug (default `default`).
+    public static func create(at path: String, site: SiteID, seed: [UInt8]? = nil, partnership: String = defaultPartnership) throws -> EventJournal {
+        guard Slug.isValid(partnership) else {
+            throw AccordError(.badInput, "The partnership identifier '\(partnership.prefix(80))' is not valid: use lower-case letters, digits and single dashes (e.g. 'eu-kz-2022').", field: "partnership")
+        }
         let key = try seed.map { try SiteKey(seed: $0) } ?? SiteKey()
         // Keys and SITE are written before FORMAT (which `JournalDirectory.create` writes last),
         // so an interrupted `init` leaves nothing that opens, and can be run again.
@@ -55,6 +72,7 @@ public struct EventJournal: Sendable {
             try FileBytes.writeAtomically(keys + "/\(site).key", bytes: Array((Base64.encode(key.seed) + "\n").utf8), mode: 0o600)
             try FileBytes.writeAtomically(keys + "/\(site).pub", bytes: Array((key.publicKey.base64 + "\n").utf8), mode: 0o644)
             try FileBytes.writeAtomically(path + "/" + siteFileName, bytes: Array((site.rawValue + "\n").utf8))
+            try FileBytes.writeAtomically(path + "/" + partnershipFileName, bytes: Array((partnership + "\n").utf8))
         }
         return try EventJournal(opening: path)
     }
@@ -98,6 +116,23 @@ public struct EventJournal: Sendable {
             return
         }
         try FileBytes.writeAtomically(path + "/" + Self.keysFolder + "/\(site).pub", bytes: Array((key.base64 + "\n").utf8))
+    }
+
+    /// Name of the file that marks a journal restored from a backup (Format.md §1).
+    public static let restoredFileName = "RESTORED"
+
+    /// Whether the journal is marked as restored from a backup: its own appends are refused
+    /// until its own feed has been pulled back from a peer (SyncProtocol.md §6).
+    public var isRestoreHeld: Bool { access(path + "/" + Self.restoredFileName, F_OK) == 0 }
+
+    /// Marks (or unmarks) the journal as restored from a backup.
+    public func setRestoreHeld(_ held: Bool) throws {
+        let marker = path + "/" + Self.restoredFileName
+        if held {
+            try FileBytes.writeAtomically(marker, bytes: Array("restored from a backup; pull the own feed back from a peer before appending\n".utf8))
+        } else if unlink(marker) == 0 {
+            try FileBytes.syncDirectory(path)
+        }
     }
 
     /// Reads the events in journal order, decoding and checking each record.

@@ -55,6 +55,9 @@ public final class EventWriter {
     @discardableResult
     public func append(_ drafts: [EventDraft], expecting expected: ExpectedSequence = .any, now: Timestamp? = nil) throws -> [Event] {
         guard !drafts.isEmpty else { throw AccordError(.badInput, "There is nothing to append: the batch is empty.") }
+        if journal.isRestoreHeld {
+            throw AccordError(.badInput, "This journal was marked as restored from a backup: its own appends are refused until its own feed has been pulled back from a peer ('accord sync --with PEER' or 'accord bundle apply FILE'), so that no sequence number is used twice.")
+        }
         switch expected {
         case .any: break
         case .noEvents:
@@ -118,12 +121,14 @@ public final class EventWriter {
     /// - Throws: ``AccordError`` `.untrusted` (no trusted key, or a bad signature), `.badInput`
     ///   (a gap, a broken chain, mixed sites, the own site's feed), `.damaged` (a malformed
     ///   record or a **fork**: the same sequence number with another id). Nothing is written then.
+    /// - Parameter allowOwnSite: accept this journal's own feed back from a peer (only while
+    ///   the journal is marked as restored from a backup).
     @discardableResult
-    public func appendReplicated<Record: Collection<UInt8>>(_ records: [Record]) throws -> Int {
+    public func appendReplicated<Record: Collection<UInt8>>(_ records: [Record], allowOwnSite: Bool = false) throws -> Int {
         guard !records.isEmpty else { return 0 }
         let events = try records.map { try EventRecord.decode($0) }
         let site = events[0].site
-        guard site != journal.site else {
+        guard site != journal.site || allowOwnSite else {
             throw AccordError(.badInput, "Events of this journal's own site '\(site)' are appended by this site only, not copied in.")
         }
         guard let key = try journal.trustedKeys()[site] else {
@@ -168,7 +173,7 @@ public final class EventWriter {
     }
 
     /// The ids this journal holds for `site` at the sequence numbers in `range` (one replay).
-    private func storedIDs(of site: SiteID, in range: ClosedRange<SequenceNumber>) throws -> [SequenceNumber: EventID] {
+    public func storedIDs(of site: SiteID, in range: ClosedRange<SequenceNumber>) throws -> [SequenceNumber: EventID] {
         var ids: [SequenceNumber: EventID] = [:]
         let wanted = Int(range.upperBound.rawValue - range.lowerBound.rawValue + 1)
         var events = try journal.events()

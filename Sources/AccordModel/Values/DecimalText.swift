@@ -1,10 +1,12 @@
 /// Decimal numbers written as strings, as money is (DESIGN: "a decimal string plus an ISO 4217
 /// code, never a binary floating-point number").
 ///
-/// The grammar is `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 30 digits; the text is kept exactly
-/// as written (`"80.60"` stays `"80.60"`), so it round-trips byte for byte.
+/// The grammar is `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 18 digits before the point and 9
+/// after; the text is kept exactly as written (`"80.60"` stays `"80.60"`), so it round-trips byte
+/// for byte.
 public enum DecimalText {
-    public static let maxDigits = 30
+    public static let maxIntegerDigits = 18
+    public static let maxFractionDigits = 9
 
     /// True when `text` matches the grammar; `allowNegative` admits a leading `-` (a correction).
     public static func isValid(_ text: String, allowNegative: Bool) -> Bool {
@@ -31,7 +33,7 @@ public enum DecimalText {
             }
             previous = byte
         }
-        return digits <= maxDigits && (!seenPoint || digitsAfterPoint > 0)
+        return digits - digitsAfterPoint <= maxIntegerDigits && digitsAfterPoint <= maxFractionDigits && (!seenPoint || digitsAfterPoint > 0)
     }
 }
 
@@ -45,7 +47,7 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: ``AccordError`` `.badInput` naming `amount` or `currency`.
     public init(decimal: String, currency: String) throws {
         guard DecimalText.isValid(decimal, allowNegative: true) else {
-            throw AccordError(.badInput, "Field 'amount' is '\(decimal.prefix(40))', not a decimal string: write digits with an optional '-' and '.', e.g. \"1234567.89\".", field: "amount")
+            throw AccordError(.badInput, "Field 'amount' is '\(decimal.prefix(40))', not a decimal string: write digits with an optional '-' and '.', at most 18 before the point and 9 after, e.g. \"1234567.89\".", field: "amount")
         }
         guard Codes.currencies.contains(currency) else {
             throw AccordError(.badInput, "Field 'currency' is '\(currency.prefix(12))', not an ISO 4217 currency code (e.g. EUR, KZT, USD).", field: "currency")

@@ -18,10 +18,20 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
         self.scale = scale
     }
 
+    /// Most digits before and after the point that a value may have (DecimalText's limits):
+    /// |value| < 10^18 at a scale of at most 9 keeps every sum of up to 10^11 values inside
+    /// Int128, so addition never overflows in practice; it saturates if it ever would.
+    public static let maxIntegerDigits = 18
+    public static let maxScale = 9
+
     /// Parses a decimal string of the catalogue's grammar (``DecimalText``).
-    /// - Returns: nil when `text` is not such a string.
+    /// - Returns: nil when `text` is not such a string or exceeds the limits above.
     public init?(_ text: String) {
         guard DecimalText.isValid(text, allowNegative: true) else { return nil }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let integerDigits = parts[0].filter(\.isNumber).count
+        let fractionDigits = parts.count > 1 ? parts[1].count : 0
+        guard integerDigits <= Self.maxIntegerDigits, fractionDigits <= Self.maxScale else { return nil }
         var negative = false
         var units: Int128 = 0
         var scale = 0
@@ -47,16 +57,19 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
     /// `self` at a larger scale (more digits after the point), same value.
     public func rescaled(to newScale: Int) -> ExactDecimal {
         guard newScale > scale else { return self }
-        return ExactDecimal(units: units * Self.power(newScale - scale), scale: newScale)
+        let (product, overflow) = units.multipliedReportingOverflow(by: Self.power(newScale - scale))
+        return ExactDecimal(units: overflow ? (units < 0 ? Int128.min : Int128.max) : product, scale: newScale)
     }
 
     public static func + (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
         let scale = max(a.scale, b.scale)
-        return ExactDecimal(units: a.rescaled(to: scale).units + b.rescaled(to: scale).units, scale: scale)
+        let x = a.rescaled(to: scale).units, y = b.rescaled(to: scale).units
+        let (sum, overflow) = x.addingReportingOverflow(y)
+        return ExactDecimal(units: overflow ? (x < 0 ? Int128.min : Int128.max) : sum, scale: scale)
     }
 
     public static func - (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
-        a + ExactDecimal(units: -b.units, scale: b.scale)
+        a + ExactDecimal(units: b.units == Int128.min ? Int128.max : -b.units, scale: b.scale)
     }
 
     public static func += (a: inout ExactDecimal, b: ExactDecimal) { a = a + b }
@@ -89,8 +102,7 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
     /// The decimal text, with exactly ``scale`` digits after the point (`600.00`).
     public var description: String {
         let negative = units < 0
-        let magnitude = negative ? -units : units
-        var digits = String(magnitude)
+        var digits = String(units.magnitude)
         if scale > 0 {
             if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
             digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
@@ -131,7 +143,7 @@ public struct CurrencySums: Hashable, Sendable, Codable {
 
     public static func - (a: CurrencySums, b: CurrencySums) -> CurrencySums {
         var difference = a
-        for (currency, amount) in b.byCurrency { difference.add(ExactDecimal(units: -amount.units, scale: amount.scale), currency) }
+        for (currency, amount) in b.byCurrency { difference.add(ExactDecimal.zero - amount, currency) }
         return difference
     }
 

@@ -147,7 +147,8 @@ public enum PartnershipProjection {
 
         case "skills.programme.delivered.v1":
             guard let title = fields.string("title"), let provider = fields.string("provider"), let date = fields.string("date"),
-                  case .number(let literal)? = data["participants"], let participants = Int(literal) else { return }
+                  case .number(let literal)? = data["participants"], let participants = Int(literal),
+                  (0...999_999_999).contains(participants) else { return }
             state.deliveries[event.id.hex] = ProgrammeDelivery(programme: id, title: title, provider: provider, participants: participants, date: date)
 
         default:

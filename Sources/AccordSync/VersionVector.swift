@@ -1,0 +1,92 @@
+import AccordJournal
+import AccordModel
+
+/// What a journal holds (SyncProtocol.md §2): for each site, the highest contiguous sequence
+/// number and that event's id.
+public struct VersionVector: Sendable, Equatable, Codable, CustomStringConvertible {
+    public struct Entry: Sendable, Equatable, Codable {
+        public var seq: UInt64
+        public var id: String
+        public init(seq: UInt64, id: String) {
+            self.seq = seq
+            self.id = id
+        }
+    }
+
+    /// Entries by site name.
+    public var entries: [String: Entry]
+
+    public init(entries: [String: Entry] = [:]) { self.entries = entries }
+
+    /// The vector of a writer's heads.
+    public init(heads: [SiteID: (seq: SequenceNumber, id: EventID)]) {
+        entries = [:]
+        for (site, head) in heads { entries[site.rawValue] = Entry(seq: head.seq.rawValue, id: head.id.hex) }
+    }
+
+    /// The highest sequence number held for `site` (0 for none).
+    public func seq(_ site: String) -> UInt64 { entries[site]?.seq ?? 0 }
+
+    /// Whether this vector holds at least everything `other` holds.
+    public func covers(_ other: VersionVector) -> Bool {
+        other.entries.allSatisfy { seq($0.key) >= $0.value.seq }
+    }
+
+    /// "astana 3, brussels 21".
+    public var description: String {
+        entries.isEmpty ? "nothing" : entries.keys.sorted().map { "\($0) \(entries[$0]!.seq)" }.joined(separator: ", ")
+    }
+
+    /// Canonical JSON `{"site":{"id":"…","seq":N},…}`.
+    public func json() -> JSONValue {
+        .object(JSONObject(entries.keys.sorted().map { site in
+            (site, .object(JSONObject([("id", .string(entries[site]!.id)), ("seq", .number(String(entries[site]!.seq)))])))
+        }))
+    }
+
+    /// Parses ``json()``'s form.
+    /// - Throws: ``AccordError`` `.badInput` naming the field.
+    public init(json value: JSONValue, field: String = "vector") throws {
+        guard case .object(let object) = value else {
+            throw AccordError(.badInput, "Field '\(field)' must be an object of sites.", field: field)
+        }
+        entries = [:]
+        for member in object.members {
+            _ = try SiteID(member.key)
+            guard case .object(let entry) = member.value, case .number(let literal)? = entry["seq"],
+                  CanonicalJSON.isCanonicalInteger(literal), let seq = UInt64(literal),
+                  let id = entry["id"]?.stringValue, (try? EventID(hex: id)) != nil
+            else {
+                throw AccordError(.badInput, "Field '\(field).\(member.key.prefix(64))' must be {\"seq\": N, \"id\": \"64 hex digits\"}.", field: "\(field).\(member.key)")
+            }
+            entries[member.key] = Entry(seq: seq, id: id)
+        }
+    }
+}
+
+extension EventJournal {
+    /// The journal's version vector, by one replay.
+    /// - Complexity: O(journal).
+    public func versionVector() throws -> VersionVector {
+        var vector = VersionVector()
+        var events = try events()
+        while let event = try events.next() {
+            guard event.seq.rawValue > vector.seq(event.site.rawValue) else { continue }
+            vector.entries[event.site.rawValue] = .init(seq: event.seq.rawValue, id: event.id.hex)
+        }
+        return vector
+    }
+
+    /// The records this journal holds that a journal with `vector` lacks, per site in sequence
+    /// order (sites in name order), ready for ``SyncSession/apply(_:)``.
+    /// - Complexity: O(journal) to read; memory O(delta).
+    public func records(lacking vector: VersionVector) throws -> [[UInt8]] {
+        var bySite: [String: [[UInt8]]] = [:]
+        var events = try events()
+        while let event = try events.next() {
+            guard event.seq.rawValue > vector.seq(event.site.rawValue) else { continue }
+            bySite[event.site.rawValue, default: []].append(event.record)
+        }
+        return bySite.keys.sorted().flatMap { bySite[$0]! }
+    }
+}
