@@ -55,6 +55,7 @@ struct Accord: ParsableCommand {
             Environment: ACCORD_JOURNAL (the journal), ACCORD_ACTOR (who records),             ACCORD_LOCK_TIMEOUT (seconds to wait for another writer; default 30).
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Append.self, Log.self, Show.self, Verify.self, StateCommand.self, SnapshotCommand.self, Report.self, Keys.self, Peer.self]
+        subcommands: [Init.self, Append.self, Log.self, Show.self, Verify.self, StateCommand.self, SnapshotCommand.self, Report.self, Conflicts.self,
+                      SyncCommand.self, BundleCommand.self, Status.self, Peer.self, Keys.self, Restored.self]
     )
 }

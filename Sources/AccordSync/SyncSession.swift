@@ -54,11 +54,17 @@ public final class SyncSession {
         pending = PendingStore(journal: journal)
     }
 
+    /// Releases the writer lock.
+    public func close() { writer.close() }
+
     /// What this journal holds.
     public var vector: VersionVector { VersionVector(heads: writer.heads) }
 
-    /// Events held pending, per site.
+    /// Events held pending.
     public func pendingCount() throws -> Int { try pending.count() }
+
+    /// Events held pending in `journal`, without taking its lock.
+    public static func pendingCount(of journal: EventJournal) throws -> Int { try PendingStore(journal: journal).count() }
 
     /// Merges `records` (events of any sites, in any order).
     /// - Throws: ``AccordError`` `.untrusted` (an unknown site, a bad signature), `.damaged` (a

@@ -1,5 +1,6 @@
 import AccordJournal
 import AccordModel
+import AccordSync
 import ArgumentParser
 
 struct Keys: ParsableCommand {
@@ -25,7 +26,7 @@ struct Keys: ParsableCommand {
 struct Peer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage the sites whose events this journal trusts.",
-        subcommands: [Add.self, List.self])
+        subcommands: [Add.self, List.self, Remove.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -36,11 +37,13 @@ struct Peer: ParsableCommand {
         var name: String
         @Option(help: "The peer's Ed25519 public key, base64.")
         var key: String
+        @Option(help: "http://HOST:PORT of the peer's 'accord serve', for 'accord sync'.")
+        var url: String?
 
         func run() throws {
             let journal = try options.open()
-            try journal.trust(try SitePublicKey(base64: key), for: try SiteID(name))
-            writeOut("Trusting site '\(name)'.\n")
+            try PeerStore(journal: journal).add(site: try SiteID(name), key: try SitePublicKey(base64: key), url: url)
+            writeOut("Trusting site '\(name)'\(url.map { " at \($0)" } ?? "").\n")
         }
     }
 
@@ -51,8 +54,22 @@ struct Peer: ParsableCommand {
         func run() throws {
             let journal = try options.open()
             for (site, key) in try journal.trustedKeys().sorted(by: { $0.key < $1.key }) {
-                writeOut(pad(site.rawValue, 20) + "  " + key.base64 + (site == journal.site ? "  (this site)" : "") + "\n")
+                let url = (try? PeerStore(journal: journal).load(site.rawValue).url) ?? nil
+                writeOut(pad(site.rawValue, 20) + "  " + key.base64 + (site == journal.site ? "  (this site)" : "") + (url.map { "  " + $0 } ?? "") + "\n")
             }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop trusting a site: its further events are refused; those already here stay.")
+        @OptionGroup var options: JournalOptions
+        @Argument(help: "The peer site's name.")
+        var name: String
+
+        func run() throws {
+            let journal = try options.open()
+            try PeerStore(journal: journal).remove(site: try SiteID(name))
+            writeOut("No longer trusting site '\(name)'.\n")
         }
     }
 }

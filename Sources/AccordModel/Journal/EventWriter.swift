@@ -20,6 +20,9 @@ public final class EventWriter {
     /// Events in the journal, of all sites.
     public private(set) var eventCount = 0
 
+    /// Releases the writer lock; later appends fail.
+    public func close() { writer.close() }
+
     /// What tail recovery did when the writer opened (Format.md §6).
     public var recovery: RecoveryReport? { writer.recovery }
 
