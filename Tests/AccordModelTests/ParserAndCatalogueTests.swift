@@ -66,3 +66,16 @@ struct ParserAndCatalogueTests {
         #expect(throws: AccordError.self) { try SiteID(name) }
     }
 }
+
+@Suite("Large JSON objects")
+struct LargeObjectTests {
+    @Test func duplicateKeysAreFoundInLargeObjectsToo() throws {
+        let keys = (0..<5000).map { "\"k\($0)\":\($0)" }
+        #expect(throws: Never.self) { try JSONParser.parse(Array(("{" + keys.joined(separator: ",") + "}").utf8)) }
+        let duplicated = keys + ["\"k4321\":0"]
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(Array(("{" + duplicated.joined(separator: ",") + "}").utf8)) }
+        // Canonically equivalent but different bytes: two keys, not a duplicate.
+        let unicode = keys + ["\"Caf\u{E9}\":1", "\"Cafe\u{301}\":2"]
+        #expect(throws: Never.self) { try JSONParser.parse(Array(("{" + unicode.joined(separator: ",") + "}").utf8)) }
+    }
+}

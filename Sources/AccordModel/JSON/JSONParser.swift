@@ -87,6 +87,7 @@ public struct JSONParser {
         guard depth <= Self.maxDepth else { throw fail("nesting is deeper than \(Self.maxDepth) levels") }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
+        var keyBytes: Set<[UInt8]> = []  // for large objects: duplicate keys found in O(1), by bytes
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -98,8 +99,15 @@ public struct JSONParser {
             guard bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }
             let keyOffset = index
             let key = try parseString()
-            for member in members where sameBytes(member.key, key) {
-                throw fail("the key '\(key)' appears twice in one object", at: keyOffset)
+            if members.count < 16 {
+                for member in members where sameBytes(member.key, key) {
+                    throw fail("the key '\(key)' appears twice in one object", at: keyOffset)
+                }
+            } else {
+                if keyBytes.isEmpty { keyBytes = Set(members.map { Array($0.key.utf8) }) }
+                guard keyBytes.insert(Array(key.utf8)).inserted else {
+                    throw fail("the key '\(key)' appears twice in one object", at: keyOffset)
+                }
             }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
