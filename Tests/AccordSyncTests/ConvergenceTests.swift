@@ -1,0 +1,120 @@
+import AccordJournal
+import AccordModel
+import AccordProjections
+import AccordSync
+import AccordTesting
+import Foundation
+import Testing
+
+/// SplitMix64, so that a failing seed can be replayed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Offices converge")
+struct ConvergenceTests {
+    @Test(arguments: Array(1...12) as [UInt64])
+    func threeSitesWithRandomAppendsAndRandomPairwiseSyncsConverge(seed: UInt64) throws {
+        var random = SeededRandom(state: seed)
+        let sites = ["astana", "brussels", "windhoek"]
+        let partnership = try Partnership(sites)
+        var n = Int(seed) * 1000
+        for _ in 0..<25 {
+            if Int.random(in: 0..<3, using: &random) > 0 {
+                let site = sites.randomElement(using: &random)!
+                let drafts = (0..<Int.random(in: 1...3, using: &random)).map { _ -> EventDraft in
+                    n += 1
+                    return Fixtures.realisticDraft(n)
+                }
+                try partnership.append(site, drafts, skew: Int64.random(in: -3600...3600, using: &random))
+            } else {
+                let pair = sites.shuffled(using: &random).prefix(2)
+                if Bool.random(using: &random) {
+                    _ = try DirectorySync.sync(partnership[pair.first!], with: partnership[pair.last!])
+                } else {
+                    try partnership.bundle(from: pair.first!, to: pair.last!)
+                }
+            }
+        }
+        // Finish with a round of syncs: everyone ends up with everything.
+        for _ in 0..<2 {
+            for a in sites { for b in sites where a < b { _ = try DirectorySync.sync(partnership[a], with: partnership[b]) } }
+        }
+        let total = partnership.appended.values.reduce(0, +)
+        let reference = try partnership.ids("astana")
+        let digest = try partnership.digest("astana")
+        for site in sites {
+            let held = try partnership.ids(site)
+            #expect(held.count == total, "\(site) holds \(held.count) records of \(total): lost or duplicated")
+            #expect(held.ids == reference.ids)
+            #expect(try partnership.digest(site) == digest)
+            #expect(try partnership[site].verify().isClean)
+            #expect(try SyncSession.pendingCount(of: partnership[site]) == 0)
+        }
+    }
+
+    @Test func aClockTwoHoursFastDoesNotWinOverALaterChangeThatSawIt() throws {
+        let partnership = try Partnership(["astana", "brussels"])
+        try partnership.append("brussels", [Fixtures.draft("stakeholder.registered.v1", "stakeholder/eib", #"{"name":"EIB","kind":"financial","country":"EU"}"#)])
+        _ = try DirectorySync.sync(partnership["astana"], with: partnership["brussels"])
+        // Astana's clock is two hours fast.
+        try partnership.append("astana", [Fixtures.draft("stakeholder.updated.v1", "stakeholder/eib", #"{"name":"EIB (Astana's spelling)"}"#)], skew: 7200)
+        _ = try DirectorySync.sync(partnership["brussels"], with: partnership["astana"])
+        // Brussels, having received it, changes the same field: its clock is behind, but it has seen Astana's change.
+        let later = try partnership.append("brussels", [Fixtures.draft("stakeholder.updated.v1", "stakeholder/eib", #"{"name":"European Investment Bank"}"#)])
+        #expect(later[0].hlc > HybridTimestamp(milliseconds: Fixtures.time(7200).milliseconds, counter: 0))
+        _ = try DirectorySync.sync(partnership["astana"], with: partnership["brussels"])
+        for site in ["astana", "brussels"] {
+            let state = try StateBuilder(journal: partnership[site]).build(useSnapshots: false).state
+            #expect(state.stakeholders["eib"]?.name?.value == "European Investment Bank")
+            var scanner = ConflictScanner()
+            var events = try partnership[site].events()
+            while let event = try events.next() { scanner.add(event) }
+            #expect(scanner.conflicts().isEmpty)
+        }
+    }
+
+    @Test func concurrentChangesAreListedAsConflictsUntilALaterEventResolvesThem() throws {
+        let partnership = try Partnership(["astana", "brussels"])
+        try partnership.append("brussels", [
+            Fixtures.draft("action.proposed.v1", "action/roadmap", #"{"title":"Roadmap","pillar":"value-chain-integration"}"#),
+            Fixtures.draft("finance.committed.v1", "funding/h2", #"{"provider":"eib","receiver":"kz","amount":"100.00","currency":"EUR","date":"2024-01-01"}"#),
+        ])
+        _ = try DirectorySync.sync(partnership["astana"], with: partnership["brussels"])
+        try partnership.append("astana", [
+            Fixtures.draft("action.agreed.v1", "action/roadmap", "{}"),
+            Fixtures.draft("finance.disbursed.v1", "funding/h2", #"{"provider":"eib","receiver":"kz","amount":"60.00","currency":"EUR","date":"2024-02-01"}"#),
+        ])
+        try partnership.append("brussels", [
+            Fixtures.draft("action.cancelled.v1", "action/roadmap", #"{"reason":"superseded"}"#),
+            Fixtures.draft("finance.disbursed.v1", "funding/h2", #"{"provider":"eib","receiver":"kz","amount":"70.00","currency":"EUR","date":"2024-02-02"}"#),
+        ])
+        _ = try DirectorySync.sync(partnership["astana"], with: partnership["brussels"])
+        func conflicts(_ site: String) throws -> [ConflictScanner.Conflict] {
+            var scanner = ConflictScanner()
+            var events = try partnership[site].events()
+            while let event = try events.next() { scanner.add(event) }
+            return scanner.conflicts()
+        }
+        let listed = try conflicts("astana")
+        #expect(listed.map(\.field).sorted() == ["money", "status"])
+        #expect(try conflicts("brussels").map(\.description) == listed.map(\.description))
+        let money = try #require(listed.first { $0.field == "money" })
+        #expect(money.note.contains("130.00 EUR"))
+        // The projection still picks one winner, the same everywhere.
+        #expect(try partnership.digest("astana") == partnership.digest("brussels"))
+        // Astana, having seen both, sets the status again and records a correction: resolved.
+        try partnership.append("astana", [
+            Fixtures.draft("action.cancelled.v1", "action/roadmap", #"{"reason":"agreed to cancel"}"#),
+            Fixtures.draft("finance.disbursed.v1", "funding/h2", #"{"provider":"eib","receiver":"kz","amount":"-30.00","currency":"EUR","date":"2024-03-01"}"#),
+        ])
+        #expect(try conflicts("astana").isEmpty)
+    }
+}
