@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -44,6 +45,14 @@ let package = Package(
             dependencies: ["AccordJournal", "AccordModel", "AccordProjections"]
         ),
         .target(
+            name: "AccordServer",
+            dependencies: [
+                "AccordModel",
+                "AccordSync",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .target(
             name: "AccordTesting",
             dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync"]
         ),
@@ -54,6 +63,7 @@ let package = Package(
                 "AccordModel",
                 "AccordProjections",
                 "AccordSync",
+                "AccordServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

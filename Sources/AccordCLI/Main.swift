@@ -56,6 +56,6 @@ struct Accord: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Init.self, Append.self, Log.self, Show.self, Verify.self, StateCommand.self, SnapshotCommand.self, Report.self, Conflicts.self,
-                      SyncCommand.self, BundleCommand.self, Status.self, Peer.self, Keys.self, Restored.self]
+                      SyncCommand.self, BundleCommand.self, Serve.self, Status.self, Peer.self, Keys.self, Restored.self]
     )
 }

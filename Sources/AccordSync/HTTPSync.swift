@@ -1,9 +1,118 @@
 import AccordJournal
 import AccordModel
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
-/// Sync over HTTP with a peer's `accord serve` (SyncProtocol.md §4.3).
+/// Sync over HTTP with a peer's `accord serve` (SyncProtocol.md §4.3): read its vector, pull
+/// what we lack (a bundle, verified and merged like any other), push what it lacks.
 public enum HTTPSync {
-    public static func sync(_ journal: EventJournal, with url: PeerURL) throws -> DirectorySync.Result {
-        throw AccordError(.badInput, "Sync over HTTP is not available in this build; use a journal directory or a bundle.")
+    /// A failed exchange with the server.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var status: Int
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Syncs `journal` with the server at `url`, both ways.
+    /// - Throws: ``Failure`` for a refused request (with the server's reason) or no answer;
+    ///   ``AccordError`` for what the pulled bundle holds (see ``Bundle/verify(against:)``).
+    public static func sync(_ journal: EventJournal, with url: PeerURL, timeout: TimeInterval = 60) throws -> DirectorySync.Result {
+        let client = Client(journal: journal, url: url, timeout: timeout)
+        let info = try client.call("GET", "/v1/vector", body: [])
+        guard case .object(let object)? = try? JSONParser.parse(info), let partnership = object["partnership"]?.stringValue,
+              let siteText = object["site"]?.stringValue, let vectorValue = object["vector"] else {
+            throw Failure(status: 0, message: "\(url.text) did not answer like an Accord server.")
+        }
+        guard partnership == journal.partnership else {
+            throw AccordError(.badInput, "\(url.text) records partnership '\(partnership)', this journal '\(journal.partnership)'; they never exchange events.")
+        }
+        let remoteVector = try VersionVector(json: vectorValue)
+        // Pull.
+        let session = try SyncSession(journal: journal)
+        let request = try CanonicalJSON.encode(.object(JSONObject([("vector", session.vector.json())])))
+        session.close()
+        let bundleBytes = try client.call("POST", "/v1/pull", body: request)
+        let bundle = try Bundle.parse(bytes: bundleBytes)
+        _ = try bundle.verify(against: journal)
+        let here = try SyncSession(journal: journal)
+        let pulled = try here.apply(bundle.records)
+        try here.releaseRestoreHold()
+        here.close()
+        // Push.
+        var pushed = SyncSummary()
+        let outgoing = try Bundle.make(from: journal, beyond: remoteVector)
+        if !outgoing.records.isEmpty {
+            let answer = try client.call("POST", "/v1/push", body: try outgoing.encoded())
+            if case .object(let summary)? = try? JSONParser.parse(answer) {
+                func number(_ key: String) -> Int { if case .number(let n)? = summary[key] { return Int(n) ?? 0 }; return 0 }
+                pushed.received = number("received")
+                pushed.appended = number("appended")
+                pushed.alreadyKnown = number("alreadyKnown")
+                pushed.pending = number("pending")
+            }
+        }
+        var have = remoteVector
+        for (site, span) in outgoing.brings { have.entries[site] = .init(seq: span.last, id: span.lastID) }
+        try PeerStore(journal: journal).noteExchange(with: siteText, have: have)
+        return DirectorySync.Result(pulled: pulled, pushed: pushed)
+    }
+
+    /// A minimal blocking client over URLSession.
+    struct Client {
+        let journal: EventJournal
+        let url: PeerURL
+        let timeout: TimeInterval
+
+        func call(_ method: String, _ path: String, body: [UInt8]) throws -> [UInt8] {
+            var request = URLRequest(url: URL(string: url.text + path)!, timeoutInterval: timeout)
+            request.httpMethod = method
+            for (name, value) in try RequestSigning.headers(for: journal, method: method, path: path, body: body) {
+                request.setValue(value, forHTTPHeaderField: name)
+            }
+            if method == "POST" {
+                request.httpBody = Data(body)
+                request.setValue(path == "/v1/push" ? "application/vnd.accord.bundle" : "application/json", forHTTPHeaderField: "Content-Type")
+            }
+            let box = ResultBox()
+            let semaphore = DispatchSemaphore(value: 0)
+            let task = URLSession.shared.dataTask(with: request) { data, response, error in
+                box.set(data: data, status: (response as? HTTPURLResponse)?.statusCode, error: error)
+                semaphore.signal()
+            }
+            task.resume()
+            semaphore.wait()
+            let (data, status, error) = box.get()
+            guard let status else {
+                throw Failure(status: 0, message: "No answer from \(url.text)\(path): \(error.map { "\($0.localizedDescription)" } ?? "unknown error").")
+            }
+            let bytes = Array(data ?? Data())
+            guard status == 200 else {
+                var reason = "status \(status)"
+                if case .object(let object)? = try? JSONParser.parse(bytes), let text = object["error"]?.stringValue { reason = text }
+                throw Failure(status: status, message: "\(url.text) refused \(method) \(path) (\(status)): \(reason)")
+            }
+            return bytes
+        }
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data: Data?
+        private var status: Int?
+        private var error: (any Error)?
+        func set(data: Data?, status: Int?, error: (any Error)?) {
+            lock.lock()
+            defer { lock.unlock() }
+            self.data = data
+            self.status = status
+            self.error = error
+        }
+        func get() -> (Data?, Int?, (any Error)?) {
+            lock.lock()
+            defer { lock.unlock() }
+            return (data, status, error)
+        }
     }
 }

@@ -29,6 +29,11 @@ public struct SiteKey: Sendable {
     /// The public key, as shared with peers.
     public var publicKey: SitePublicKey { SitePublicKey(raw: Array(privateKey.publicKey.rawRepresentation)) }
 
+    /// Signs an arbitrary message (a sync request, SyncProtocol.md §4.3.1): 64 bytes.
+    public func sign(_ message: [UInt8]) throws -> [UInt8] {
+        Array(try privateKey.signature(for: message))
+    }
+
     /// Signs the batch that ends with the event `id` (Format.md §7.4): 64 bytes.
     public func signature(forBatchEndingAt id: EventID) throws -> [UInt8] {
         Array(try privateKey.signature(for: SitePublicKey.message(forBatchEndingAt: id)))
@@ -55,6 +60,12 @@ public struct SitePublicKey: Sendable, Equatable {
 
     /// Base64 of the 32 raw bytes (44 characters).
     public var base64: String { Base64.encode(raw) }
+
+    /// True when `signature` signs `message` under this key.
+    public func verifies(_ signature: [UInt8], message: [UInt8]) -> Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
+        return key.isValidSignature(signature, for: message)
+    }
 
     /// True when `signature` signs the batch ending with `id`.
     public func verifies(_ signature: [UInt8], forBatchEndingAt id: EventID) -> Bool {

@@ -1,0 +1,123 @@
+import AccordJournal
+import AccordModel
+import Foundation
+
+/// The server side of HTTP sync (SyncProtocol.md §4.3), independent of any HTTP library: a
+/// request in, a response out. `AccordServer` adapts it to Hummingbird; tests call it directly.
+///
+/// Endpoints (all requests signed, ``RequestSigning``):
+/// - `GET /v1/vector` → 200 `{"partnership":…,"site":…,"vector":{…}}`
+/// - `POST /v1/pull` body `{"vector":{…}}` → 200 a bundle of what the caller lacks
+/// - `POST /v1/push` body a bundle → 200 `{"appended":N,"alreadyKnown":N,"pending":N,"received":N}`
+///
+/// Refusals: 400 malformed (or another partnership), 401 unsigned or bad signature, 403
+/// untrusted site (or events of an untrusted site), 404 unknown path, 405 wrong method, 409 a
+/// fork, 413 body over the limit, 500 a failed write (nothing partial is left: the journal
+/// writes whole batches). Error bodies are `{"error":…}` and never echo the request.
+public final class SyncService: Sendable {
+    /// A request as the HTTP layer saw it.
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        public var headers: [String: String]
+        public var body: [UInt8]
+        public init(method: String, path: String, headers: [String: String], body: [UInt8]) {
+            self.method = method
+            self.path = path
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var contentType: String
+        public var body: [UInt8]
+        /// One line for the log: no payload.
+        public var logLine: String
+    }
+
+    public let journal: EventJournal
+    /// The largest request body accepted, in bytes.
+    public let maxBody: Int
+    private let queue = DispatchQueue(label: "accord.sync.journal")
+
+    public init(journal: EventJournal, maxBody: Int = 64 << 20) {
+        self.journal = journal
+        self.maxBody = maxBody
+    }
+
+    /// Handles one request; never throws: every failure becomes a response.
+    public func handle(_ request: Request) -> Response {
+        queue.sync { respond(to: request) }
+    }
+
+    private func respond(to request: Request) -> Response {
+        func refuse(_ status: Int, _ message: String, site: String = "-") -> Response {
+            let body = (try? CanonicalJSON.encode(.object(JSONObject([("error", .string(message))])))) ?? []
+            return Response(status: status, contentType: "application/json", body: body + [0x0a], logLine: "\(request.method) \(request.path) \(status) site=\(site)")
+        }
+        let routes = ["/v1/vector": "GET", "/v1/pull": "POST", "/v1/push": "POST"]
+        guard let method = routes[request.path] else { return refuse(404, "No such endpoint; the endpoints are /v1/vector, /v1/pull and /v1/push.") }
+        guard method == request.method else { return refuse(405, "\(request.path) takes \(method).") }
+        guard request.body.count <= maxBody else { return refuse(413, "The body is larger than this server's limit of \(maxBody) bytes; send smaller bundles.") }
+        let site: SiteID
+        do {
+            site = try RequestSigning.verify(headers: request.headers, method: request.method, path: request.path, body: request.body, trusted: try journal.trustedKeys())
+        } catch let refusal as RequestSigning.Refusal {
+            return refuse(refusal.status, refusal.message)
+        } catch {
+            return refuse(500, "The server could not read its trusted keys.")
+        }
+        do {
+            switch request.path {
+            case "/v1/vector":
+                let vector = try journal.versionVector()
+                let body = try CanonicalJSON.encode(.object(JSONObject([
+                    ("partnership", .string(journal.partnership)), ("site", .string(journal.site.rawValue)), ("vector", vector.json()),
+                ])))
+                return Response(status: 200, contentType: "application/json", body: body + [0x0a], logLine: "GET /v1/vector 200 site=\(site)")
+            case "/v1/pull":
+                guard case .object(let object)? = try? JSONParser.parse(request.body), let vectorValue = object["vector"] else {
+                    return refuse(400, "The pull body must be a JSON object {\"vector\": {…}}.", site: site.rawValue)
+                }
+                let vector = try VersionVector(json: vectorValue)
+                let bundle = try Bundle.make(from: journal, beyond: vector)
+                try PeerStore(journal: journal).noteExchange(with: site.rawValue, have: vector)
+                return Response(status: 200, contentType: "application/vnd.accord.bundle", body: try bundle.encoded(), logLine: "POST /v1/pull 200 site=\(site) events=\(bundle.records.count)")
+            default:
+                let bundle: Bundle
+                do {
+                    bundle = try Bundle.parse(bytes: request.body, limit: maxBody)
+                } catch {
+                    return refuse(400, "The push body is not a valid bundle: \(error)", site: site.rawValue)
+                }
+                guard bundle.source == site.rawValue else {
+                    return refuse(400, "The bundle says it comes from '\(bundle.source)', but the request is signed by '\(site)'.", site: site.rawValue)
+                }
+                _ = try bundle.verify(against: journal)
+                let session = try SyncSession(journal: journal)
+                defer { session.close() }
+                let summary = try session.apply(bundle.records)
+                if !summary.forks.isEmpty {
+                    return refuse(409, summary.forks.joined(separator: "; "), site: site.rawValue)
+                }
+                let body = try CanonicalJSON.encode(.object(JSONObject([
+                    ("appended", .number(String(summary.appended))), ("alreadyKnown", .number(String(summary.alreadyKnown))),
+                    ("pending", .number(String(summary.pending))), ("received", .number(String(summary.received))),
+                ])))
+                return Response(status: 200, contentType: "application/json", body: body + [0x0a], logLine: "POST /v1/push 200 site=\(site) appended=\(summary.appended)")
+            }
+        } catch let error as AccordError {
+            switch error.code {
+            case .untrusted: return refuse(403, error.message, site: site.rawValue)
+            case .damaged: return refuse(error.message.contains("Fork") ? 409 : 400, error.message, site: site.rawValue)
+            default: return refuse(400, error.message, site: site.rawValue)
+            }
+        } catch let error as JournalError {
+            return refuse(error.code == .busy ? 503 : 500, error.message, site: site.rawValue)
+        } catch {
+            return refuse(500, "The server failed: \(error)", site: site.rawValue)
+        }
+    }
+}
