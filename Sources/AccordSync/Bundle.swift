@@ -36,7 +36,7 @@ public struct Bundle: Sendable {
     /// to hold; empty for everything).
     public static func make(from journal: EventJournal, beyond base: VersionVector = VersionVector()) throws -> Bundle {
         var bySite: [String: [Event]] = [:]
-        var events = try journal.events()
+        var events = try journal.events(from: journal.deltaStart(lacking: base))
         while let event = try events.next() {
             guard event.seq.rawValue > base.seq(event.site.rawValue) else { continue }
             bySite[event.site.rawValue, default: []].append(event)

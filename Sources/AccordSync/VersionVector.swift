@@ -65,24 +65,29 @@ public struct VersionVector: Sendable, Equatable, Codable, CustomStringConvertib
 }
 
 extension EventJournal {
-    /// The journal's version vector, by one replay.
-    /// - Complexity: O(journal).
+    /// The journal's version vector, from the heads cache and the events after it.
+    /// - Complexity: O(events after the cache), O(journal) without one.
     public func versionVector() throws -> VersionVector {
         var vector = VersionVector()
-        var events = try events()
-        while let event = try events.next() {
-            guard event.seq.rawValue > vector.seq(event.site.rawValue) else { continue }
-            vector.entries[event.site.rawValue] = .init(seq: event.seq.rawValue, id: event.id.hex)
+        for (site, feed) in try HeadsCache.current(self).feeds {
+            vector.entries[site] = .init(seq: feed.seq, id: feed.id)
         }
         return vector
     }
 
+    /// Where to start reading to find what a journal with `vector` lacks (a checkpoint of the
+    /// heads cache before it; the start without a cache).
+    public func deltaStart(lacking vector: VersionVector) -> JournalPosition {
+        guard let cache = try? HeadsCache.current(self) else { return .start }
+        return cache.start(lacking: vector.entries.mapValues(\.seq))
+    }
+
     /// The records this journal holds that a journal with `vector` lacks, per site in sequence
     /// order (sites in name order), ready for ``SyncSession/apply(_:)``.
-    /// - Complexity: O(journal) to read; memory O(delta).
+    /// - Complexity: O(events after the nearest checkpoint before the delta); memory O(delta).
     public func records(lacking vector: VersionVector) throws -> [[UInt8]] {
         var bySite: [String: [[UInt8]]] = [:]
-        var events = try events()
+        var events = try events(from: deltaStart(lacking: vector))
         while let event = try events.next() {
             guard event.seq.rawValue > vector.seq(event.site.rawValue) else { continue }
             bySite[event.site.rawValue, default: []].append(event.record)

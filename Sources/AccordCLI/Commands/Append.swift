@@ -46,9 +46,10 @@ struct Append: ParsableCommand {
         let journal = try options.open()
         var writerOptions = JournalWriter.Options()
         if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { writerOptions.lockTimeout = timeout }
-        var state = PartnershipState()
-        let writer = try journal.openWriter(options: writerOptions) { PartnershipProjection.apply($0, to: &state) }
+        let writer = try journal.openWriter(options: writerOptions)
         if let recovery = writer.recovery { printError("accord: \(recovery.description)") }
+        // Under the writer lock, the state is the newest snapshot plus the events after it.
+        let state = try StateBuilder(journal: journal).build().state
         // Commands are checked against the current state, under the writer lock (DESIGN, Projections).
         var validator = CommandValidator(state: state)
         do {

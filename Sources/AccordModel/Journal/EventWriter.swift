@@ -32,7 +32,18 @@ public final class EventWriter {
         writer = try JournalWriter(directory: journal.directory, options: options)
         defaultActor = journal.site.rawValue
         clock = HybridClock()
-        var events = try journal.events()
+        // Start from the heads cache when it still matches the journal (and no observer needs
+        // every event); replay only what follows it.
+        var cache = observe == nil ? HeadsCache.load(journal) ?? .empty() : .empty()
+        if cache.end > writer.end { cache = .empty() }
+        for (site, feed) in cache.feeds {
+            heads[try SiteID(site)] = (SequenceNumber(feed.seq), try EventID(hex: feed.id))
+        }
+        clock.observe(HybridTimestamp(milliseconds: cache.clockMilliseconds, counter: cache.clockCounter))
+        eventCount = cache.events
+        var events = try journal.events(from: cache.end)
+        var batch: [Event] = []
+        var replayed = false
         while let event = try events.next() {
             eventCount += 1
             clock.observe(event.hlc)
@@ -43,8 +54,19 @@ public final class EventWriter {
             }
             heads[event.site] = (event.seq, event.id)
             observe?(event)
+            batch.append(event)
+            if events.isLastOfBatch, let start = events.batchPosition {
+                cache.add(batch: start, end: events.nextPosition, events: batch)
+                replayed = true
+                batch = []
+            }
         }
+        self.cache = cache
+        if replayed { cache.save(journal) }
     }
+
+    /// The heads cache as of the last append.
+    public private(set) var cache: HeadsCache = .empty()
 
     /// Appends `drafts` as one batch.
     /// - Parameters:
@@ -106,10 +128,12 @@ public final class EventWriter {
                 throw error.at(line: index + 1)
             }
         }
-        try writer.append(records)
+        let position = try writer.append(records)
         self.clock = clock
         heads[journal.site] = head
         eventCount += events.count
+        cache.add(batch: position, end: writer.end, events: events)
+        cache.save(journal)
         return events
     }
 
@@ -168,10 +192,12 @@ public final class EventWriter {
         guard let signature = last.signature, key.verifies(signature, forBatchEndingAt: last.id) else {
             throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site. Nothing was written.")
         }
-        try writer.append(fresh.map(\.record))
+        let position = try writer.append(fresh.map(\.record))
         for event in fresh { clock.observe(event.hlc) }
         heads[site] = (last.seq, last.id)
         eventCount += fresh.count
+        cache.add(batch: position, end: writer.end, events: fresh)
+        cache.save(journal)
         return fresh.count
     }
 

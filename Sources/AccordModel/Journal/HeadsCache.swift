@@ -1,0 +1,131 @@
+import AccordJournal
+import Foundation
+
+/// A derived cache of what a journal holds (Format.md §1, `cache/heads.json`): each feed's last
+/// event, the clock, the event count, and sparse checkpoints saying from which batch on each
+/// feed's later events lie. It lets a writer open, and a sync find a delta, without replaying
+/// the whole journal.
+///
+/// It is never the truth: it is used only if the journal still ends where the cache says and the
+/// last batch there still ends with the recorded event id; otherwise (a cut tail, an edited
+/// journal, a garbled file) the journal is replayed from the last point the cache still
+/// matches, or from the start. Writing it is not synced to disk: a stale cache is only slower.
+public struct HeadsCache: Codable, Sendable, Equatable {
+    public static let folder = "cache"
+    public static let fileName = "heads.json"
+    /// A checkpoint is added for a feed every this many of its events.
+    public static let checkpointEvery: UInt64 = 5_000
+
+    /// One position in one feed.
+    public struct Checkpoint: Codable, Sendable, Equatable {
+        /// A sequence number of the feed …
+        public var seq: UInt64
+        /// … and the batch that holds it: every later event of the feed is at or after it.
+        public var batch: JournalPosition
+    }
+
+    public struct Feed: Codable, Sendable, Equatable {
+        public var seq: UInt64
+        public var id: String
+        public var checkpoints: [Checkpoint]
+    }
+
+    /// The journal's end when the cache was written.
+    public var end: JournalPosition
+    /// The last batch and its last event's id, to check that the journal is still the same.
+    public var lastBatch: JournalPosition?
+    public var lastID: String?
+    public var events: Int
+    public var clockMilliseconds: Int64
+    public var clockCounter: UInt32
+    public var feeds: [String: Feed]
+
+    static func empty() -> HeadsCache {
+        HeadsCache(end: .start, lastBatch: nil, lastID: nil, events: 0, clockMilliseconds: 0, clockCounter: 0, feeds: [:])
+    }
+
+    /// Folds one batch's events into the cache.
+    mutating func add(batch: JournalPosition, end: JournalPosition, events: [Event]) {
+        for event in events {
+            let site = event.site.rawValue
+            var feed = feeds[site] ?? Feed(seq: 0, id: "", checkpoints: [])
+            if feed.checkpoints.last.map({ event.seq.rawValue >= $0.seq + Self.checkpointEvery }) ?? true {
+                feed.checkpoints.append(Checkpoint(seq: event.seq.rawValue, batch: batch))
+            }
+            feed.seq = event.seq.rawValue
+            feed.id = event.id.hex
+            feeds[site] = feed
+            if event.hlc > HybridTimestamp(milliseconds: clockMilliseconds, counter: clockCounter) {
+                clockMilliseconds = event.hlc.milliseconds
+                clockCounter = event.hlc.counter
+            }
+        }
+        self.events += events.count
+        self.end = end
+        if let last = events.last {
+            lastBatch = batch
+            lastID = last.id.hex
+        }
+    }
+
+    /// Where to start reading to find every event of `site` after `seq`.
+    public func start(for site: String, after seq: UInt64) -> JournalPosition {
+        feeds[site]?.checkpoints.last { $0.seq <= seq + 1 }?.batch ?? .start
+    }
+
+    /// Where to start reading to find everything a journal holding `vector` lacks.
+    public func start(lacking vector: [String: UInt64]) -> JournalPosition {
+        var start: JournalPosition?
+        for (site, feed) in feeds where feed.seq > vector[site] ?? 0 {
+            let position = self.start(for: site, after: vector[site] ?? 0)
+            start = start.map { min($0, position) } ?? position
+        }
+        return start ?? end
+    }
+
+    /// The cache brought up to the journal's current end: loaded if it still matches, then the
+    /// events after it folded in (usually none). Reads no lock.
+    /// - Complexity: O(events after the cache), O(journal) without a cache.
+    public static func current(_ journal: EventJournal) throws -> HeadsCache {
+        var cache = load(journal) ?? .empty()
+        var events = try journal.events(from: cache.end)
+        var batch: [Event] = []
+        while let event = try events.next() {
+            batch.append(event)
+            if events.isLastOfBatch, let start = events.batchPosition {
+                cache.add(batch: start, end: events.nextPosition, events: batch)
+                batch = []
+            }
+        }
+        return cache
+    }
+
+    static func path(_ journal: EventJournal) -> String { journal.path + "/" + folder + "/" + fileName }
+
+    /// Reads the cache and checks that the journal still ends where it says.
+    /// - Returns: nil when there is no usable cache.
+    public static func load(_ journal: EventJournal) -> HeadsCache? {
+        guard let bytes = try? FileBytes.read(path(journal), limit: 64 << 20),
+              let cache = try? JSONDecoder().decode(HeadsCache.self, from: Data(bytes)) else { return nil }
+        return cache.matches(journal) ? cache : nil
+    }
+
+    /// Whether the journal still has, at ``lastBatch``, a batch ending at ``end`` whose last
+    /// event is ``lastID`` (or is empty, for an empty cache).
+    func matches(_ journal: EventJournal) -> Bool {
+        guard let lastBatch, let lastID else { return end == .start }
+        guard var batches = try? journal.directory.batches(from: lastBatch), let batch = try? batches.next(),
+              batch.end == end, let record = batch.records.last, let event = try? EventRecord.decode(record) else { return false }
+        return event.id.hex == lastID
+    }
+
+    /// Writes the cache (not synced: see the type's discussion).
+    func save(_ journal: EventJournal) {
+        let folder = journal.path + "/" + Self.folder
+        mkdir(folder, 0o755)
+        guard let bytes = try? JSONEncoder().encode(self) else { return }
+        let temporary = Self.path(journal) + ".tmp-\(getpid())"
+        FileManager.default.createFile(atPath: temporary, contents: bytes)
+        rename(temporary, Self.path(journal))
+    }
+}
