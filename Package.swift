@@ -74,7 +74,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "accord-bench",
-            dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordTesting"],
+            dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync", "AccordTesting"],
             path: "Tools/Benchmark"
         ),
         .testTarget(

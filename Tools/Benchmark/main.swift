@@ -7,6 +7,7 @@
 // the child's ru_maxrss from wait4(2).
 import AccordJournal
 import AccordModel
+import AccordSync
 import AccordTesting
 import Foundation
 
@@ -130,6 +131,82 @@ if options.large > 0 {
     let withSnapshot = try child(accord, ["state", "--digest", "--journal", big.path])
     let withoutSnapshot = try child(accord, ["state", "--digest", "--no-snapshot", "--journal", big.path])
     report("opening the state after \(options.batch) more events", String(format: "with snapshot %.2f s (peak RSS %d MiB), without %.2f s (peak RSS %d MiB): %.1f× faster", withSnapshot.seconds, withSnapshot.peakKiB / 1024, withoutSnapshot.seconds, withoutSnapshot.peakKiB / 1024, withoutSnapshot.seconds / withSnapshot.seconds))
+}
+
+// 5. Sync over loopback HTTP.
+/// Makes `path` a journal of site `site` holding a copy of `source`'s events (a file copy, then a
+/// new site name and key), and makes the two trust each other.
+func replica(of source: EventJournal, at path: String, site: String) throws -> EventJournal {
+    try FileManager.default.copyItem(atPath: source.path, toPath: path)
+    try? FileManager.default.removeItem(atPath: path + "/snapshots")
+    let key = try SiteKey(seed: Fixtures.seed(site))
+    try FileBytes.writeAtomically(path + "/keys/\(site).key", bytes: Array((Base64.encode(Array(Fixtures.seed(site))) + "\n").utf8), mode: 0o600)
+    try FileBytes.writeAtomically(path + "/keys/\(site).pub", bytes: Array((key.publicKey.base64 + "\n").utf8))
+    try FileBytes.writeAtomically(path + "/SITE", bytes: Array((site + "\n").utf8))
+    let copy = try EventJournal(opening: path)
+    try source.trust(key.publicKey, for: SiteID(site))
+    return copy
+}
+
+/// Starts `accord serve` on a free port; returns the process and its URL.
+func serve(_ journal: EventJournal) throws -> (Process, PeerURL) {
+    let out = journal.path + "/../serve-\(journal.site).out"
+    FileManager.default.createFile(atPath: out, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: accord)
+    process.arguments = ["serve", "--listen", "127.0.0.1:0", "--journal", journal.path]
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    for _ in 0..<400 {
+        usleep(50_000)
+        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        if let range = text.range(of: "http://127.0.0.1:") {
+            return (process, try PeerURL("http://127.0.0.1:" + text[range.upperBound...].prefix { $0.isNumber }))
+        }
+    }
+    throw CocoaError(.executableLoad)
+}
+
+do {
+    // A 10k-event delta: Astana serves 10,000 events Brussels lacks.
+    let astana = try Fixtures.makeJournal(at: scratch.child("sync-astana"), site: "astana")
+    _ = try ingest(astana, count: 10_000, batch: options.batch, from: 5_000_000)
+    let brussels = try Fixtures.makeJournal(at: scratch.child("sync-brussels"), site: "brussels")
+    try brussels.trust(try astana.signingKey().publicKey, for: SiteID("astana"))
+    try astana.trust(try brussels.signingKey().publicKey, for: SiteID("brussels"))
+    let bundlePath = scratch.child("delta.bundle")
+    try Bundle.make(from: astana).write(to: bundlePath)
+    let bundleBytes = (try FileManager.default.attributesOfItem(atPath: bundlePath)[.size] as? Int) ?? 0
+    report("bundle bytes per event (10,000 events)", String(format: "%.1f", Double(bundleBytes) / 10_000))
+    let (server, url) = try serve(astana)
+    var pulled = 0
+    let delta = try seconds { pulled = try HTTPSync.sync(brussels, with: url).pulled.appended }
+    server.terminate()
+    server.waitUntilExit()
+    report("sync of a 10,000-event delta over loopback HTTP", String(format: "%.0f events/s (%.2f s, %d events)", Double(pulled) / delta, delta, pulled))
+
+    // A 100-event delta on top of 10k and of \(options.large) events of history.
+    for history in [10_000, options.large] where history > 0 {
+        let source = try Fixtures.makeJournal(at: scratch.child("history-\(history)"), site: "brussels")
+        if history == options.large, options.large > 0 {
+            try FileManager.default.removeItem(atPath: source.path)
+            try FileManager.default.copyItem(atPath: scratch.child("large"), toPath: source.path)
+            try? FileManager.default.removeItem(atPath: source.path + "/snapshots")
+        } else {
+            _ = try ingest(source, count: history, batch: options.batch, from: 6_000_000)
+        }
+        let peer = try replica(of: try EventJournal(opening: source.path), at: scratch.child("history-\(history)-astana"), site: "astana")
+        _ = try ingest(try EventJournal(opening: source.path), count: 100, batch: 100, from: 7_000_000)
+        let (server, url) = try serve(peer)
+        var pushed = 0
+        let time = try seconds { pushed = try HTTPSync.sync(try EventJournal(opening: source.path), with: url).pushed.appended }
+        server.terminate()
+        server.waitUntilExit()
+        report("sync of a 100-event delta with \(history) events of history", String(format: "%.3f s (%d events pushed)", time, pushed))
+    }
+} catch {
+    report("sync benchmark", "failed: \(error)")
 }
 
 var uname = utsname()

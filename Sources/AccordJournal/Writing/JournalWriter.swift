@@ -44,6 +44,11 @@ public final class JournalWriter {
         public var lockTimeout: Double = 30
         /// The system calls used on segment files; tests substitute faulty ones.
         public var io: any SegmentIO = SystemSegmentIO()
+        /// Called under the lock, before recovery: a position up to which the caller knows the
+        /// journal to be made of complete batches (its own cache of the last append). Recovery
+        /// then checks only what follows it; if anything there is invalid, it checks the whole
+        /// last segment before cutting anything (Format.md §6).
+        public var recoveryHint: (@Sendable () -> JournalPosition?)?
         public init() {}
     }
 
@@ -71,7 +76,9 @@ public final class JournalWriter {
         segmentNumber = numbers.last ?? 0
         var recovery: RecoveryReport?
         if segmentNumber > 0 {
-            recovery = try Self.recoverTail(directory: directory, segment: segmentNumber, io: options.io)
+            let last = numbers.last ?? 0
+            let hint = options.recoveryHint?().flatMap { $0.segment == last ? $0.offset : nil } ?? 0
+            recovery = try Self.recoverTail(directory: directory, segment: segmentNumber, io: options.io, from: hint)
             segmentFD = try Self.openSegment(directory.segmentPath(segmentNumber), create: false)
             var info = stat()
             fstat(segmentFD, &info)
@@ -202,11 +209,12 @@ public final class JournalWriter {
 
     /// Format.md §6: walk the last segment; a torn or corrupt last batch (or junk after it) is
     /// copied to quarantine and cut off; damage with valid batches after it is refused.
-    private static func recoverTail(directory: JournalDirectory, segment: Int, io: any SegmentIO) throws -> RecoveryReport? {
+    private static func recoverTail(directory: JournalDirectory, segment: Int, io: any SegmentIO, from start: Int64 = 0) throws -> RecoveryReport? {
         let relative = JournalDirectory.relativeSegmentPath(segment)
         let scanner = try SegmentScanner(path: directory.segmentPath(segment), relativePath: relative)
         var payload: [UInt8] = []
         var batches = 0
+        if start > 0, start <= scanner.size { scanner.seek(to: start) }
         while true {
             switch try scanner.next(into: &payload) {
             case .end:
@@ -214,6 +222,9 @@ public final class JournalWriter {
             case .batch:
                 batches += 1
                 continue
+            case .invalid where start > 0:
+                // Never cut on the strength of a hint: classify from the segment's start.
+                return try recoverTail(directory: directory, segment: segment, io: io, from: 0)
             case .invalid(let offset, let reason, let version):
                 if let version {
                     throw JournalError(.unsupportedVersion, "The batch at byte \(offset) of '\(relative)' has format version \(version); this program writes and reads version \(JournalFormat.version) only. Use a newer 'accord'; nothing was changed.", path: relative, offset: offset)

@@ -29,6 +29,10 @@ public final class EventWriter {
     init(journal: EventJournal, options: JournalWriter.Options, observe: ((Event) -> Void)?) throws {
         self.journal = journal
         key = try journal.signingKey()
+        var options = options
+        if options.recoveryHint == nil {
+            options.recoveryHint = { HeadsCache.load(journal)?.end }
+        }
         writer = try JournalWriter(directory: journal.directory, options: options)
         defaultActor = journal.site.rawValue
         clock = HybridClock()
