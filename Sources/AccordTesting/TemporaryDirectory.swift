@@ -2,19 +2,50 @@ import AccordJournal
 import Foundation
 
 /// A fresh directory under the system's temporary folder, removed with everything in it when
-/// the value is deinitialised.
+/// the process exits.
+///
+/// Not at deinitialisation: Swift may end a value's lifetime right after its last use, which in
+/// a test is often `temp.child("j")` — long before the test is done with the files.
 public final class TemporaryDirectory: @unchecked Sendable {
     /// The directory's absolute path.
     public let path: String
 
+    private static let registry = Registry()
+
     /// Creates `…/accord-test-<label>-<random>`.
     public init(_ label: String = "journal") {
         let base = NSTemporaryDirectory()
-        path = (base.hasSuffix("/") ? base : base + "/") + "accord-test-\(label)-\(UUID().uuidString.prefix(8))"
+        path = (base.hasSuffix("/") ? base : base + "/") + "accord-test-\(label)-\(UUID().uuidString.prefix(12))"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        Self.registry.add(path)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// Removes the directory now.
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    final class Registry: @unchecked Sendable {
+        private let lock = NSLock()
+        private var paths: [String] = []
+        private var installed = false
+
+        func add(_ path: String) {
+            lock.lock()
+            defer { lock.unlock() }
+            paths.append(path)
+            if !installed {
+                installed = true
+                atexit { TemporaryDirectory.registry.removeAll() }
+            }
+        }
+
+        func removeAll() {
+            lock.lock()
+            let all = paths
+            paths = []
+            lock.unlock()
+            for path in all { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }
 
     /// A path inside the directory.
     public func child(_ name: String) -> String { path + "/" + name }
