@@ -107,6 +107,8 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 tail -n 1 "$work/serve.out"
+# The server logs one line per request (method, path, status, signing site), never a payload.
+sed -nE 's/^.*\[AccordServer\] /  served: /p' "$work/serve.log"
 
 step "Astana sends a bundle file to Brussels"
 run bundle create --for brussels --out "$work/astana-to-brussels.bundle" --journal "$astana"

@@ -5,19 +5,6 @@ import AccordTesting
 import Foundation
 import Testing
 
-/// A small deterministic random generator (SplitMix64), so that every failure can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A random draft touching a small set of subjects, so that values collide and sums mix.
 func randomDraft(_ random: inout SeededRandom) -> EventDraft {
     let subjects = ["a", "b", "c"]

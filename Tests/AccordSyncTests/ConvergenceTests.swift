@@ -6,23 +6,11 @@ import AccordTesting
 import Foundation
 import Testing
 
-/// SplitMix64, so that a failing seed can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("Offices converge")
 struct ConvergenceTests {
     @Test(arguments: Array(1...12) as [UInt64])
     func threeSitesWithRandomAppendsAndRandomPairwiseSyncsConverge(seed: UInt64) throws {
-        var random = SeededRandom(state: seed)
+        var random = SeededRandom(seed: seed)
         let sites = ["astana", "brussels", "windhoek"]
         let partnership = try Partnership(sites)
         var n = Int(seed) * 1000

@@ -14,22 +14,15 @@ struct Show: ParsableCommand {
     var json = false
 
     func run() throws {
-        let prefix = id.lowercased()
-        guard prefix.utf8.count >= 6, prefix.utf8.count <= 64, prefix.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
-            throw AccordError(.badInput, "'\(id.prefix(70))' is not an event id: give 6 to 64 hexadecimal digits.", field: "id")
-        }
         let journal = try options.open()
+        let wanted = try resolveID(id, in: journal)
         var events = try journal.events()
         var found: Event?
-        while let event = try events.next() {
-            guard event.id.hex.hasPrefix(prefix) else { continue }
-            if let found, found.id != event.id {
-                throw AccordError(.badInput, "The prefix '\(prefix)' matches more than one event (\(found.id.short)…, \(event.id.short)…); give more digits.", field: "id")
-            }
-            found = event
+        while found == nil, let event = try events.next() {
+            if event.id == wanted { found = event }
         }
         guard let event = found else {
-            throw AccordError(.notFound, "No event with id '\(prefix)' in the journal at '\(journal.path)'.", field: "id")
+            throw AccordError(.notFound, "No event with id '\(wanted)' in the journal at '\(journal.path)'.", field: "id")
         }
         if json {
             writeOut(event.record + [0x0a])

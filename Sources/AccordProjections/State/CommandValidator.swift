@@ -68,12 +68,7 @@ public struct CommandValidator {
             }
             statuses[id] = .proposed
         case "action.agreed.v1", "action.started.v1", "action.completed.v1", "action.cancelled.v1":
-            let next: ActionStatus = switch type {
-            case "action.agreed.v1": .agreed
-            case "action.started.v1": .started
-            case "action.completed.v1": .completed
-            default: .cancelled
-            }
+            let next = ActionStatus(eventType: type) ?? .cancelled
             guard let current = status(of: id) else {
                 throw AccordError(.badInput, "Action '\(id)' does not exist; it cannot become '\(next.rawValue)'. Propose it first.", field: "subject")
             }

@@ -67,7 +67,7 @@ public struct ConflictScanner: Sendable {
         var fields: [(String, JSONValue)] = []
         switch type {
         case "action.agreed.v1", "action.started.v1", "action.completed.v1", "action.cancelled.v1":
-            fields = [("status", .string(String(type.dropFirst("action.".count).dropLast(3))))]
+            fields = [("status", .string(ActionStatus(eventType: type)?.rawValue ?? type))]
         case "action.proposed.v1":
             fields = data.members.map { ($0.key, $0.value) } + [("status", .string("proposed"))]
         case "industry.milestone.reached.v1":

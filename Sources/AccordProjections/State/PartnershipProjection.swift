@@ -69,12 +69,7 @@ public enum PartnershipProjection {
             state.actions[id] = action
 
         case "action.agreed.v1", "action.started.v1", "action.completed.v1", "action.cancelled.v1":
-            let status: ActionStatus = switch type {
-            case "action.agreed.v1": .agreed
-            case "action.started.v1": .started
-            case "action.completed.v1": .completed
-            default: .cancelled
-            }
+            let status = ActionStatus(eventType: type) ?? .cancelled
             var action = state.actions[id] ?? Action(id: id)
             action.status.offer(status, stamp)
             action.statusDate.offer(event.time.date.text, stamp)

@@ -58,6 +58,18 @@ public enum ActionStatus: String, Codable, Sendable, CaseIterable, Comparable {
 
     public var isOpen: Bool { self != .completed && self != .cancelled }
 
+    /// The status a lifecycle event type sets (`action.agreed.v1` → agreed), or nil.
+    public init?(eventType: String) {
+        switch eventType {
+        case "action.proposed.v1": self = .proposed
+        case "action.agreed.v1": self = .agreed
+        case "action.started.v1": self = .started
+        case "action.completed.v1": self = .completed
+        case "action.cancelled.v1": self = .cancelled
+        default: return nil
+        }
+    }
+
     public static func < (a: Self, b: Self) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
