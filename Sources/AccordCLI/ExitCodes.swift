@@ -1,5 +1,6 @@
 import AccordJournal
 import AccordModel
+import AccordSync
 import ArgumentParser
 
 #if canImport(Glibc)
@@ -41,6 +42,8 @@ enum ExitStatus: Int32 {
             }
         case let failure as CommandFailure:
             return failure.status
+        case let failure as HTTPSync.Failure:
+            return (400..<500).contains(failure.status) ? .badInput : .io
         default:
             return .internalError
         }

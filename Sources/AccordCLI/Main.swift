@@ -1,5 +1,6 @@
 import AccordJournal
 import AccordModel
+import AccordSync
 import ArgumentParser
 
 #if canImport(Glibc)
@@ -18,7 +19,7 @@ enum Main {
             exit(ExitStatus.success.rawValue)
         } catch {
             standardOutput.flush()
-            if error is JournalError || error is AccordError || error is CommandFailure {
+            if error is JournalError || error is AccordError || error is CommandFailure || error is HTTPSync.Failure {
                 printError("accord: \(error)")
                 exit(ExitStatus.of(error).rawValue)
             }

@@ -37,18 +37,25 @@ public enum MemberFile {
     /// - Parameter limit: the largest file accepted, in bytes.
     /// - Throws: ``JournalError`` `.corrupt` naming the byte offset of the first invalid member
     ///   (a changed byte, a torn end, junk after the last member), `.io`.
-    public static func read(_ path: String, limit: Int64 = 1 << 30) throws -> [Batch] {
+    /// - Parameter inflatedLimit: the most uncompressed bytes accepted in all (a small file may
+    ///   inflate enormously); beyond it the file is refused.
+    public static func read(_ path: String, limit: Int64 = 1 << 30, inflatedLimit: Int = 1 << 30) throws -> [Batch] {
         let scanner = try SegmentScanner(path: path, relativePath: path)
         guard scanner.size <= limit else {
             throw JournalError(.invalidRecord, "'\(path)' is \(scanner.size) bytes, more than the \(limit) accepted.", path: path)
         }
         var batches: [Batch] = []
+        var inflated = 0
         while true {
             var payload: [UInt8] = []
             switch try scanner.next(into: &payload) {
             case .end:
                 return batches
             case .batch(let offset, let length, _):
+                inflated += payload.count
+                guard inflated <= inflatedLimit else {
+                    throw JournalError(.invalidRecord, "'\(path)' inflates to more than \(inflatedLimit) bytes; it is refused.", path: path, offset: offset)
+                }
                 batches.append(Batch(segment: 0, offset: offset, length: length, payload: payload))
             case .invalid(let offset, let reason, _):
                 throw JournalError(.corrupt, "'\(path)' is damaged at byte \(offset) (\(reason)); nothing in it was used.", path: path, offset: offset)

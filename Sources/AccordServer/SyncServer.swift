@@ -1,5 +1,6 @@
 import AccordModel
 import AccordSync
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -56,10 +57,11 @@ public enum SyncServer {
     }
 
     static func response(_ answer: SyncService.Response) -> Response {
-        Response(
-            status: HTTPResponse.Status(code: answer.status),
-            headers: [.contentType: answer.contentType],
-            body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        var headers: HTTPFields = [.contentType: answer.contentType]
+        for (name, value) in answer.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        return Response(status: HTTPResponse.Status(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 }
 

@@ -38,8 +38,12 @@ public struct Bundle: Sendable {
         var bySite: [String: [Event]] = [:]
         var events = try journal.events(from: journal.deltaStart(lacking: base))
         while let event = try events.next() {
-            guard event.seq.rawValue > base.seq(event.site.rawValue) else { continue }
+            // The receiver's last known event overlaps, so that it can compare ids (a fork).
+            guard event.seq.rawValue >= max(base.seq(event.site.rawValue), 1) else { continue }
             bySite[event.site.rawValue, default: []].append(event)
+        }
+        for (site, feed) in bySite where feed.count == 1 && feed[0].seq.rawValue == base.seq(site) && base.entries[site]?.id == feed[0].id.hex {
+            bySite[site] = nil  // only the overlap, and it matches: nothing to bring
         }
         let requires = base
         var brings: [String: Span] = [:]
@@ -88,6 +92,32 @@ public struct Bundle: Sendable {
         return try MemberFile.encode(batches)
     }
 
+    /// The bundle cut into bundles of at most about `maxBytes` of records each, every one ending
+    /// with a signed event of its feed (for transports with a size limit).
+    public func split(maxBytes: Int) throws -> [Bundle] {
+        var parts: [Bundle] = []
+        var current: [[UInt8]] = []
+        var size = 0
+        func flush() throws {
+            guard !current.isEmpty else { return }
+            var part = Bundle(partnership: partnership, source: source, created: created, requires: requires, brings: [:], records: current)
+            var bySite: [String: [Event]] = [:]
+            for record in current { let event = try EventRecord.decode(record); bySite[event.site.rawValue, default: []].append(event) }
+            for (site, feed) in bySite { part.brings[site] = Span(first: feed.first!.seq.rawValue, last: feed.last!.seq.rawValue, lastID: feed.last!.id.hex) }
+            parts.append(part)
+            current = []
+            size = 0
+        }
+        for record in records {
+            let event = try EventRecord.decode(record)
+            current.append(record)
+            size += record.count + 1
+            if event.signature != nil, size >= maxBytes { try flush() }
+        }
+        try flush()
+        return parts
+    }
+
     /// Writes the bundle durably and atomically.
     public func write(to path: String) throws {
         try FileBytes.writeAtomically(path, bytes: try encoded())
@@ -122,13 +152,14 @@ public struct Bundle: Sendable {
         guard case .number(let version)? = header["version"], version == String(Self.version) else {
             throw AccordError(.badInput, "\(name) is a bundle of format version \(header["version"].map { "\($0)" } ?? "?"); this program reads version \(Self.version) only.")
         }
-        guard let partnership = header["partnership"]?.stringValue, let source = header["source"]?.stringValue,
+        guard let partnership = header["partnership"]?.stringValue, Slug.isValid(partnership),
+              let source = header["source"]?.stringValue, Slug.isValid(source),
               let created = header["created"]?.stringValue, let requiresValue = header["requires"],
               case .object(let broughtObject)? = header["brings"], case .number(let countText)? = header["events"], let count = Int(countText)
         else { throw AccordError(.badInput, "\(name) has an incomplete bundle header.") }
         var brings: [String: Span] = [:]
         for member in broughtObject.members {
-            guard case .object(let span) = member.value, case .number(let first)? = span["first"], case .number(let last)? = span["last"],
+            guard Slug.isValid(member.key), case .object(let span) = member.value, case .number(let first)? = span["first"], case .number(let last)? = span["last"],
                   let lastID = span["lastID"]?.stringValue, let firstSeq = UInt64(first), let lastSeq = UInt64(last)
             else { throw AccordError(.badInput, "\(name) has an invalid 'brings' entry for '\(member.key.prefix(64))'.") }
             brings[member.key] = Span(first: firstSeq, last: lastSeq, lastID: lastID)

@@ -15,6 +15,9 @@ public enum HTTPSync {
         public var description: String { message }
     }
 
+    /// Pushes are sent as bundles of about this many bytes (servers accept 64 MiB by default).
+    public static let pushBytes = 8 << 20
+
     /// Syncs `journal` with the server at `url`, both ways.
     /// - Throws: ``Failure`` for a refused request (with the server's reason) or no answer;
     ///   ``AccordError`` for what the pulled bundle holds (see ``Bundle/verify(against:)``).
@@ -43,13 +46,13 @@ public enum HTTPSync {
         // Push.
         var pushed = SyncSummary()
         let outgoing = try Bundle.make(from: journal, beyond: remoteVector)
-        if !outgoing.records.isEmpty {
-            let answer = try client.call("POST", "/v1/push", body: try outgoing.encoded())
+        for part in try outgoing.split(maxBytes: pushBytes) where !part.records.isEmpty {
+            let answer = try client.call("POST", "/v1/push", body: try part.encoded())
             if case .object(let summary)? = try? JSONParser.parse(answer) {
                 func number(_ key: String) -> Int { if case .number(let n)? = summary[key] { return Int(n) ?? 0 }; return 0 }
-                pushed.received = number("received")
-                pushed.appended = number("appended")
-                pushed.alreadyKnown = number("alreadyKnown")
+                pushed.received += number("received")
+                pushed.appended += number("appended")
+                pushed.alreadyKnown += number("alreadyKnown")
                 pushed.pending = number("pending")
             }
         }
@@ -68,9 +71,8 @@ public enum HTTPSync {
         func call(_ method: String, _ path: String, body: [UInt8]) throws -> [UInt8] {
             var request = URLRequest(url: URL(string: url.text + path)!, timeoutInterval: timeout)
             request.httpMethod = method
-            for (name, value) in try RequestSigning.headers(for: journal, method: method, path: path, body: body) {
-                request.setValue(value, forHTTPHeaderField: name)
-            }
+            let signed = try RequestSigning.headers(for: journal, method: method, path: path, body: body)
+            for (name, value) in signed { request.setValue(value, forHTTPHeaderField: name) }
             if method == "POST" {
                 request.httpBody = Data(body)
                 request.setValue(path == "/v1/push" ? "application/vnd.accord.bundle" : "application/json", forHTTPHeaderField: "Content-Type")
@@ -78,16 +80,25 @@ public enum HTTPSync {
             let box = ResultBox()
             let semaphore = DispatchSemaphore(value: 0)
             let task = URLSession.shared.dataTask(with: request) { data, response, error in
-                box.set(data: data, status: (response as? HTTPURLResponse)?.statusCode, error: error)
+                let http = response as? HTTPURLResponse
+                var headers: [String: String] = [:]
+                for (name, value) in http?.allHeaderFields ?? [:] { headers["\(name)"] = "\(value)" }
+                box.set(data: data, status: http?.statusCode, headers: headers, error: error)
                 semaphore.signal()
             }
             task.resume()
             semaphore.wait()
-            let (data, status, error) = box.get()
+            let (data, status, headers, error) = box.get()
             guard let status else {
                 throw Failure(status: 0, message: "No answer from \(url.text)\(path): \(error.map { "\($0.localizedDescription)" } ?? "unknown error").")
             }
             let bytes = Array(data ?? Data())
+            // The server must be a trusted site and sign its answer (SyncProtocol.md §4.3.1).
+            do {
+                _ = try RequestSigning.verifyResponse(headers: headers, status: status, path: path, requestTime: signed[RequestSigning.timeHeader] ?? "", body: bytes, trusted: try journal.trustedKeys())
+            } catch let refusal as RequestSigning.Refusal {
+                throw Failure(status: 0, message: "\(url.text): \(refusal.message)")
+            }
             guard status == 200 else {
                 var reason = "status \(status)"
                 if case .object(let object)? = try? JSONParser.parse(bytes), let text = object["error"]?.stringValue { reason = text }
@@ -101,18 +112,20 @@ public enum HTTPSync {
         private let lock = NSLock()
         private var data: Data?
         private var status: Int?
+        private var headers: [String: String] = [:]
         private var error: (any Error)?
-        func set(data: Data?, status: Int?, error: (any Error)?) {
+        func set(data: Data?, status: Int?, headers: [String: String], error: (any Error)?) {
             lock.lock()
             defer { lock.unlock() }
             self.data = data
             self.status = status
+            self.headers = headers
             self.error = error
         }
-        func get() -> (Data?, Int?, (any Error)?) {
+        func get() -> (Data?, Int?, [String: String], (any Error)?) {
             lock.lock()
             defer { lock.unlock() }
-            return (data, status, error)
+            return (data, status, headers, error)
         }
     }
 }

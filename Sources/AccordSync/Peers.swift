@@ -58,7 +58,7 @@ public struct PeerStore: Sendable {
 
     /// Records what a peer holds after an exchange.
     public func noteExchange(with site: String, have: VersionVector) throws {
-        guard site != journal.site.rawValue else { return }
+        guard site != journal.site.rawValue, Slug.isValid(site) else { return }
         var record = (try? load(site)) ?? PeerRecord(site: site)
         record.have = have
         record.lastExchange = Timestamp.now().text

@@ -26,6 +26,33 @@ public enum RequestSigning {
         return [siteHeader: journal.site.rawValue, timeHeader: time, signatureHeader: Base64.encode(signature)]
     }
 
+    /// The text a server signs for its response (SyncProtocol.md §4.3.1): it binds the status,
+    /// the path, the request's own time and the body, so that an old answer cannot be replayed.
+    static func responseMessage(status: Int, path: String, requestTime: String, body: [UInt8]) -> [UInt8] {
+        Array("accord-response-v1\n\(status)\n\(path)\n\(requestTime)\n\(Digest.sha256Hex(body))".utf8)
+    }
+
+    /// The headers a server adds to a response: its site and its signature.
+    public static func responseHeaders(for journal: EventJournal, status: Int, path: String, requestTime: String, body: [UInt8]) -> [String: String] {
+        guard let signature = try? journal.signingKey().sign(responseMessage(status: status, path: path, requestTime: requestTime, body: body)) else { return [:] }
+        return [siteHeader: journal.site.rawValue, signatureHeader: Base64.encode(signature)]
+    }
+
+    /// Checks a response's signature; returns the answering site.
+    /// - Throws: ``Refusal`` with status 0 when the server is not a trusted site or its
+    ///   signature does not verify.
+    public static func verifyResponse(headers: [String: String], status: Int, path: String, requestTime: String, body: [UInt8], trusted: [SiteID: SitePublicKey]) throws -> SiteID {
+        func header(_ name: String) -> String? { headers.first { $0.key.lowercased() == name.lowercased() }?.value }
+        guard let siteText = header(siteHeader), let site = try? SiteID(siteText), let key = trusted[site] else {
+            throw Refusal(status: 0, message: "The server did not identify itself as a site this journal trusts; nothing was sent to it.")
+        }
+        guard let signatureText = header(signatureHeader), let signature = Base64.decode(signatureText),
+              key.verifies(signature, message: responseMessage(status: status, path: path, requestTime: requestTime, body: body)) else {
+            throw Refusal(status: 0, message: "The server's answer is not signed by the key trusted for '\(site)'.")
+        }
+        return site
+    }
+
     /// Why a request is refused, with its HTTP status.
     public struct Refusal: Error, Sendable, Equatable {
         public var status: Int

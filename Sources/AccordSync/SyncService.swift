@@ -35,6 +35,8 @@ public final class SyncService: Sendable {
         public var body: [UInt8]
         /// One line for the log: no payload.
         public var logLine: String
+        /// The server's site and signature (``RequestSigning/responseHeaders``).
+        public var headers: [String: String] = [:]
     }
 
     public let journal: EventJournal
@@ -49,7 +51,10 @@ public final class SyncService: Sendable {
 
     /// Handles one request; never throws: every failure becomes a response.
     public func handle(_ request: Request) -> Response {
-        queue.sync { respond(to: request) }
+        var response = queue.sync { respond(to: request) }
+        let time = request.headers.first { $0.key.lowercased() == RequestSigning.timeHeader.lowercased() }?.value ?? ""
+        response.headers = RequestSigning.responseHeaders(for: journal, status: response.status, path: request.path, requestTime: time, body: response.body)
+        return response
     }
 
     private func respond(to request: Request) -> Response {

@@ -137,21 +137,47 @@ public final class SyncSession {
             }
             summary.alreadyKnown += known.filter { e in incoming.contains { $0.id == e.id } }.count
         }
-        // The contiguous run after the head, cut after its last signed event.
+        // The run that continues the feed here: consecutive sequence numbers, each linking to
+        // the one before (an event that does not link to our head is a fork).
         var run: [Event] = []
         var expected = headSeq.next
-        for event in fresh where event.seq == expected {
+        var lastID = head?.id
+        var forked = false
+        for event in fresh {
+            guard event.seq == expected else { break }  // a gap: the rest waits as pending
+            guard event.prev == lastID else {
+                // It does not link to what precedes it here: another branch of the feed.
+                summary.forks.append(try quarantineFork(site: site, seq: event.seq.rawValue > 1 ? SequenceNumber(event.seq.rawValue - 1) : event.seq, theirs: event.record))
+                forked = true
+                break
+            }
             run.append(event)
             expected = event.seq.next
+            lastID = event.id
         }
-        if let lastSigned = run.lastIndex(where: { $0.signature != nil }) {
-            let stretch = Array(run[...lastSigned])
-            summary.appended += try writer.appendReplicated(stretch.map(\.record), allowOwnSite: site == journal.site)
+        // Written as durable batches that each end with a signed event and stay well under the
+        // batch limit; an unsigned end of the run waits as pending for the rest of its batch.
+        var chunk: [Event] = []
+        var bytes = 0
+        for event in run {
+            chunk.append(event)
+            bytes += event.record.count + 1
+            if event.signature != nil, bytes >= chunkBytes {
+                summary.appended += try writer.appendReplicated(chunk.map(\.record), allowOwnSite: site == journal.site)
+                chunk = []
+                bytes = 0
+            }
+        }
+        if let lastSigned = chunk.lastIndex(where: { $0.signature != nil }) {
+            summary.appended += try writer.appendReplicated(chunk[...lastSigned].map(\.record), allowOwnSite: site == journal.site)
         }
         let newHead = writer.heads[site]?.seq ?? SequenceNumber(0)
-        try pending.replace(site: site, with: fresh.filter { $0.seq > newHead })
+        try pending.replace(site: site, with: forked ? [] : fresh.filter { $0.seq > newHead })
         return summary
     }
+
+    /// Replicated events are written in batches of about this many bytes (Format.md §4 allows 64 MiB).
+    public var chunkBytes = 16 << 20
 
     /// Keeps both versions of a forked event in quarantine and returns the report line.
     private func quarantineFork(site: SiteID, seq: SequenceNumber, theirs: [UInt8]) throws -> String {

@@ -83,13 +83,16 @@ extension EventJournal {
     }
 
     /// The records this journal holds that a journal with `vector` lacks, per site in sequence
-    /// order (sites in name order), ready for ``SyncSession/apply(_:)``.
+    /// order (sites in name order), ready for ``SyncSession/apply(_:)`` — starting with the
+    /// receiver's own last event of each feed, which lets it detect a fork.
     /// - Complexity: O(events after the nearest checkpoint before the delta); memory O(delta).
     public func records(lacking vector: VersionVector) throws -> [[UInt8]] {
         var bySite: [String: [[UInt8]]] = [:]
         var events = try events(from: deltaStart(lacking: vector))
         while let event = try events.next() {
-            guard event.seq.rawValue > vector.seq(event.site.rawValue) else { continue }
+            // From the receiver's own last event on: that one overlaps, so that the receiver can
+            // compare ids and find a fork (SyncProtocol.md §3.1).
+            guard event.seq.rawValue >= max(vector.seq(event.site.rawValue), 1) else { continue }
             bySite[event.site.rawValue, default: []].append(event.record)
         }
         return bySite.keys.sorted().flatMap { bySite[$0]! }

@@ -63,7 +63,7 @@ struct CommandValidationTests {
     @Test(arguments: [
         ("action.agreed.v1", "proposed", true), ("action.started.v1", "proposed", false), ("action.completed.v1", "proposed", false),
         ("action.cancelled.v1", "proposed", true), ("action.started.v1", "agreed", true), ("action.completed.v1", "started", true),
-        ("action.agreed.v1", "completed", false), ("action.cancelled.v1", "completed", false),
+        ("action.agreed.v1", "completed", false), ("action.cancelled.v1", "completed", false), ("action.completed.v1", "completed", true),
     ])
     func theActionLifecycleIsEnforced(type: String, from status: String, allowed: Bool) throws {
         let path: [String: [String]] = ["proposed": [], "agreed": ["action.agreed.v1"], "started": ["action.agreed.v1", "action.started.v1"],

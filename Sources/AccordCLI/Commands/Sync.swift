@@ -95,7 +95,6 @@ struct BundleCommand: ParsableCommand {
             _ = try bundle.verify(against: journal)
             let session = try SyncSession(journal: journal)
             let summary = try session.apply(bundle.records)
-            try session.releaseRestoreHold()
             var have = bundle.requires
             for (site, span) in bundle.brings { have.entries[site] = .init(seq: span.last, id: span.lastID) }
             session.close()
@@ -137,13 +136,17 @@ struct Status: ParsableCommand {
 struct Restored: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mark this journal as restored from a backup: refuse its own appends until its own feed is pulled back from a peer.",
-        discussion: "Run it right after restoring a journal from a backup, then 'accord sync --with PEER' (or 'accord bundle apply'): the pull brings back any events this site wrote after the backup, and only then may it append again, so no sequence number is used twice.")
+        discussion: """
+            Run it right after restoring a journal from a backup, then 'accord sync --with PEER' (a directory or             URL): the pull brings back any events this site wrote after the backup, and the mark is lifted when it             completes, so no sequence number is used twice. A bundle does not lift the mark (its header is not             signed); an office that only exchanges files applies a full bundle from every peer ('accord bundle             create' without --for) and then runs 'accord restored --done'.
+            """)
     @OptionGroup var options: JournalOptions
+    @Flag(help: "Lift the mark by hand, after applying a full bundle from every peer.")
+    var done = false
 
     func run() throws {
         let journal = try options.open()
-        try journal.setRestoreHeld(true)
-        writeOut("Marked '\(journal.path)' as restored. Pull from a peer next: accord sync --with PEER.\n")
+        try journal.setRestoreHeld(!done)
+        writeOut(done ? "'\(journal.path)' may append again.\n" : "Marked '\(journal.path)' as restored. Pull from a peer next: accord sync --with PEER.\n")
     }
 }
 

@@ -73,11 +73,13 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         feeds[site]?.checkpoints.last { $0.seq <= seq + 1 }?.batch ?? .start
     }
 
-    /// Where to start reading to find everything a journal holding `vector` lacks.
+    /// Where to start reading to find everything a journal holding `vector` lacks, and the
+    /// receiver's own last event of each feed.
     public func start(lacking vector: [String: UInt64]) -> JournalPosition {
         var start: JournalPosition?
-        for (site, feed) in feeds where feed.seq > vector[site] ?? 0 {
-            let position = self.start(for: site, after: vector[site] ?? 0)
+        for (site, feed) in feeds where feed.seq >= vector[site] ?? 0 {
+            // From the receiver's last event on (it overlaps, to detect a fork).
+            let position = self.start(for: site, after: max(vector[site] ?? 0, 1) - 1)
             start = start.map { min($0, position) } ?? position
         }
         return start ?? end

@@ -17,12 +17,15 @@ public struct HybridTimestamp: Hashable, Comparable, Sendable, CustomStringConve
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, CanonicalJSON.isCanonicalInteger(String(parts[0])), CanonicalJSON.isCanonicalInteger(String(parts[1])),
-              let ms = Int64(parts[0]), ms >= 0, let counter = UInt32(parts[1])
+              let ms = Int64(parts[0]), ms >= 0, ms <= Self.latestMilliseconds, let counter = UInt32(parts[1])
         else {
             throw AccordError(.badInput, "Field 'hlc' is '\(text.prefix(40))', not a hybrid logical clock reading 'milliseconds:counter'.", field: "hlc")
         }
         self.init(milliseconds: ms, counter: counter)
     }
+
+    /// 9999-12-31T23:59:59.999Z: no reading may be later (so that a tick can never overflow).
+    public static let latestMilliseconds: Int64 = 253_402_300_799_999 - 1
 
     public var text: String { "\(milliseconds):\(counter)" }
     public var description: String { text }
@@ -47,9 +50,14 @@ public struct HybridClock: Sendable {
 
     /// A new reading for an event recorded at physical time `milliseconds`.
     public mutating func tick(physical milliseconds: Int64) -> HybridTimestamp {
-        let next = milliseconds > latest.milliseconds
-            ? HybridTimestamp(milliseconds: milliseconds, counter: 0)
-            : HybridTimestamp(milliseconds: latest.milliseconds, counter: latest.counter + 1)
+        let next: HybridTimestamp
+        if milliseconds > latest.milliseconds {
+            next = HybridTimestamp(milliseconds: milliseconds, counter: 0)
+        } else if latest.counter == UInt32.max {
+            next = HybridTimestamp(milliseconds: latest.milliseconds + 1, counter: 0)  // the counter is full: move on a millisecond
+        } else {
+            next = HybridTimestamp(milliseconds: latest.milliseconds, counter: latest.counter + 1)
+        }
         latest = next
         return next
     }

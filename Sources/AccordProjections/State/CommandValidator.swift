@@ -2,7 +2,8 @@ import AccordModel
 
 /// Checks new events against the current state before they are appended (DESIGN, Projections):
 /// an action's lifecycle (proposed → agreed → started → completed; cancelled from any open
-/// state; nothing leaves completed or cancelled), that disbursements and expenditure follow a
+/// state; nothing leaves completed or cancelled, though either may be recorded again, which
+/// resolves a conflict over it), that disbursements and expenditure follow a
 /// commitment, and that referenced stakeholders, actions and projects exist.
 ///
 /// Only local commands are checked: events that arrive from another site by sync are never
@@ -75,8 +76,8 @@ public struct CommandValidator {
             let allowed: Bool = switch next {
             case .agreed: current == .proposed
             case .started: current == .agreed
-            case .completed: current == .started
-            case .cancelled: current.isOpen
+            case .completed: current == .started || current == .completed
+            case .cancelled: current.isOpen || current == .cancelled
             case .proposed: false
             }
             guard allowed else {
