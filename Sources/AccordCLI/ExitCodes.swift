@@ -43,7 +43,12 @@ enum ExitStatus: Int32 {
         case let failure as CommandFailure:
             return failure.status
         case let failure as HTTPSync.Failure:
-            return (400..<500).contains(failure.status) ? .badInput : .io
+            switch failure.status {
+            case 409: return .damaged  // a fork
+            case 503: return .busy
+            case 400..<500: return .badInput
+            default: return .io  // no answer, a server failure, an untrusted server
+            }
         default:
             return .internalError
         }

@@ -53,7 +53,8 @@ struct Accord: ParsableCommand {
               4  another process holds the journal's writer lock
               5  a file could not be read or written (disk full, I/O error)
 
-            Environment: ACCORD_JOURNAL (the journal), ACCORD_ACTOR (who records),             ACCORD_LOCK_TIMEOUT (seconds to wait for another writer; default 30).
+            Environment: ACCORD_JOURNAL (the journal), ACCORD_ACTOR (who records), \
+            ACCORD_LOCK_TIMEOUT (seconds to wait for another writer; default 30).
             """,
         version: "0.1.0",
         subcommands: [Init.self, Append.self, Log.self, Show.self, Verify.self, StateCommand.self, SnapshotCommand.self, Report.self, Conflicts.self,

@@ -160,6 +160,12 @@ public final class SyncSession {
         var chunk: [Event] = []
         var bytes = 0
         for event in run {
+            // Before a chunk could pass the batch limit, write it up to its last signed event.
+            if bytes + event.record.count + 1 > chunkBytes * 3, let lastSigned = chunk.lastIndex(where: { $0.signature != nil }) {
+                summary.appended += try writer.appendReplicated(chunk[...lastSigned].map(\.record), allowOwnSite: site == journal.site)
+                chunk.removeFirst(lastSigned + 1)
+                bytes = chunk.reduce(0) { $0 + $1.record.count + 1 }
+            }
             chunk.append(event)
             bytes += event.record.count + 1
             if event.signature != nil, bytes >= chunkBytes {

@@ -137,7 +137,11 @@ struct Restored: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mark this journal as restored from a backup: refuse its own appends until its own feed is pulled back from a peer.",
         discussion: """
-            Run it right after restoring a journal from a backup, then 'accord sync --with PEER' (a directory or             URL): the pull brings back any events this site wrote after the backup, and the mark is lifted when it             completes, so no sequence number is used twice. A bundle does not lift the mark (its header is not             signed); an office that only exchanges files applies a full bundle from every peer ('accord bundle             create' without --for) and then runs 'accord restored --done'.
+            Run it right after restoring a journal from a backup, then 'accord sync --with PEER' (a directory or \
+            URL): the pull brings back any events this site wrote after the backup, and the mark is lifted when it \
+            completes, so no sequence number is used twice. A bundle does not lift the mark (its header is not \
+            signed); an office that only exchanges files applies a full bundle from every peer ('accord bundle \
+            create' without --for) and then runs 'accord restored --done'.
             """)
     @OptionGroup var options: JournalOptions
     @Flag(help: "Lift the mark by hand, after applying a full bundle from every peer.")

@@ -48,6 +48,9 @@ public struct EventJournal: Sendable {
         site = try SiteID(String(decoding: bytes, as: UTF8.self).trimmingWhitespace)
         if let bytes = try? FileBytes.read(path + "/" + Self.partnershipFileName, limit: 256) {
             partnership = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
+            guard Slug.isValid(partnership) else {
+                throw AccordError(.badInput, "'\(path)/\(Self.partnershipFileName)' does not hold a partnership identifier (a lower-case slug).")
+            }
         } else {
             partnership = Self.defaultPartnership
         }

@@ -85,7 +85,7 @@ public final class EventWriter {
     public func append(_ drafts: [EventDraft], expecting expected: ExpectedSequence = .any, now: Timestamp? = nil) throws -> [Event] {
         guard !drafts.isEmpty else { throw AccordError(.badInput, "There is nothing to append: the batch is empty.") }
         if journal.isRestoreHeld {
-            throw AccordError(.badInput, "This journal was marked as restored from a backup: its own appends are refused until its own feed has been pulled back from a peer ('accord sync --with PEER' or 'accord bundle apply FILE'), so that no sequence number is used twice.")
+            throw AccordError(.badInput, "This journal was marked as restored from a backup: its own appends are refused until its own feed has been pulled back from a peer ('accord sync --with PEER'; after only bundles, 'accord restored --done'), so that no sequence number is used twice.")
         }
         switch expected {
         case .any: break

@@ -24,8 +24,9 @@ public struct HybridTimestamp: Hashable, Comparable, Sendable, CustomStringConve
         self.init(milliseconds: ms, counter: counter)
     }
 
-    /// 9999-12-31T23:59:59.999Z: no reading may be later (so that a tick can never overflow).
-    public static let latestMilliseconds: Int64 = 253_402_300_799_999 - 1
+    /// The latest reading accepted: far beyond the year 9999 (the latest time an event may
+    /// carry), yet so far from `Int64.max` that a tick can never overflow.
+    public static let latestMilliseconds: Int64 = Int64.max / 2
 
     public var text: String { "\(milliseconds):\(counter)" }
     public var description: String { text }
