@@ -51,6 +51,28 @@ public enum AccordExecutable {
         return Result(status: process.terminationStatus, stdout: Array(outData), stderr: String(decoding: errorData, as: UTF8.self))
     }
 
+    /// Starts `accord serve --listen 127.0.0.1:0` on `journal` and waits for the port it binds.
+    /// - Returns: the server process (stop it with `terminate()`, SIGTERM) and `http://127.0.0.1:PORT`.
+    public static func serve(journal: String, scratch: String) throws -> (process: Process, url: String) {
+        let outPath = scratch + "/serve-\(UUID().uuidString.prefix(8)).out"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--journal", journal]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<400 {
+            usleep(50_000)
+            let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+            if let range = text.range(of: "http://127.0.0.1:") {
+                return (process, "http://127.0.0.1:" + text[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        process.terminate()
+        throw CocoaError(.executableLoad)
+    }
+
     /// Starts `accord` (or any program, with `executable`) without waiting.
     public static func start(_ arguments: [String], executable: String? = nil, input: FileHandle? = nil) throws -> Process {
         let process = Process()

@@ -78,25 +78,9 @@ struct HTTPTests {
         let partnership = try Partnership(["astana", "brussels"])
         try partnership.append("astana", Fixtures.realisticDrafts(count: 40))
         try partnership.append("brussels", Fixtures.realisticDrafts(count: 25, startingAt: 100))
-        let outPath = partnership.temp.child("serve.out")
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: AccordExecutable.path)
-        server.arguments = ["serve", "--listen", "127.0.0.1:0", "--journal", partnership["astana"].path]
-        server.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, url) = try AccordExecutable.serve(journal: partnership["astana"].path, scratch: partnership.temp.path)
         defer { if server.isRunning { server.terminate() } }
-        var port: String?
-        for _ in 0..<200 where port == nil {
-            usleep(50_000)
-            let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "http://127.0.0.1:") {
-                port = String(text[range.upperBound...].prefix { $0.isNumber })
-            }
-        }
-        let bound = try #require(port)
-        let result = try HTTPSync.sync(partnership["brussels"], with: try PeerURL("http://127.0.0.1:\(bound)"))
+        let result = try HTTPSync.sync(partnership["brussels"], with: try PeerURL(url))
         #expect(result.pulled.appended == 40)
         #expect(result.pushed.appended == 25)
         server.terminate()  // SIGTERM: graceful shutdown

@@ -101,22 +101,9 @@ struct RegressionTests {
         // An impostor server: a journal whose site Brussels does not trust, though it trusts Brussels.
         let impostor = try EventJournal.create(at: partnership.temp.child("impostor"), site: SiteID("lusaka"), partnership: "eu-kz-2022")
         try impostor.trust(try partnership["brussels"].signingKey().publicKey, for: SiteID("brussels"))
-        let outPath = partnership.temp.child("serve.out")
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: AccordExecutable.path)
-        server.arguments = ["serve", "--listen", "127.0.0.1:0", "--journal", impostor.path]
-        server.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, address) = try AccordExecutable.serve(journal: impostor.path, scratch: partnership.temp.path)
         defer { server.terminate() }
-        var port: String?
-        for _ in 0..<200 where port == nil {
-            usleep(50_000)
-            let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "http://127.0.0.1:") { port = String(text[range.upperBound...].prefix { $0.isNumber }) }
-        }
-        let url = try PeerURL("http://127.0.0.1:\(try #require(port))")
+        let url = try PeerURL(address)
         let error = #expect(throws: HTTPSync.Failure.self) { try HTTPSync.sync(partnership["brussels"], with: url) }
         #expect(error?.message.contains("trusts") == true)
         #expect(try impostor.versionVector().entries.isEmpty)  // nothing was pushed
