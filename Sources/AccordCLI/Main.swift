@@ -12,6 +12,13 @@ import Glibc
 enum Main {
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have started us with signals blocked (a blocked mask is inherited):
+        // SIGINT and SIGTERM must stop 'log --follow' and 'serve'.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
         do {
             var command = try Accord.parseAsRoot()
             try command.run()

@@ -27,6 +27,11 @@ final class OutputStream: @unchecked Sendable {
                 if wrote < 0 {
                     if errno == EINTR { continue }
                     if errno == EPIPE { exit(0) }  // the reader has gone (e.g. `accord log | head`)
+                    if fd == 1 {
+                        let message = "accord: cannot write the output (\(String(cString: strerror(errno)))); it is incomplete.\n"
+                        _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+                        exit(ExitStatus.io.rawValue)
+                    }
                     return
                 }
                 done += wrote

@@ -85,7 +85,10 @@ struct CommandLineTests {
         process.arguments = ["log", "--json", "--follow", "--journal", journal]
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         try process.run()
-        defer { process.terminate() }
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         #expect(try accord(["append", "--from", "-"], journal: journal, input: stakeholder).status == 0)
         var seen = ""
         for _ in 0..<100 where !seen.contains("stakeholder/eib") {

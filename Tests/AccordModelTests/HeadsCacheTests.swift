@@ -27,29 +27,50 @@ struct HeadsCacheTests {
         #expect(try journal.verify().isClean)
     }
 
-    @Test func aCacheAheadOfACutTailOrFromAnotherJournalIsIgnored() throws {
+    @Test func aJournalThatLostAcknowledgedBatchesRefusesToAppendUntilTheLossIsAccepted() throws {
         let temp = TemporaryDirectory()
         let journal = try Fixtures.makeJournal(at: temp.child("j"))
         try journal.openWriter().append(Fixtures.realisticDrafts(count: 3))
         try journal.openWriter().append(Fixtures.realisticDrafts(count: 3, startingAt: 3))
-        // The last batch is cut off (as recovery would after bit rot): the cache now points past the end.
+        // The last acknowledged batch disappears (a truncated copy, a cut-off damaged batch).
         let segment = journal.path + "/segments/00000001.gz"
         let ends = try batchEnds(of: journal.path)
         try FileDamage.truncate(segment, to: Int(ends[0]))
         #expect(HeadsCache.load(journal) == nil)
+        let refused = #expect(throws: AccordError.self) { try journal.openWriter() }
+        #expect(refused?.message.contains("acknowledged batches are missing") == true)
+        #expect(try journal.verify().problems.contains { $0.contains("acknowledged batches are missing") })
+        // A deleted segment is noticed the same way.
+        try FileDamage.copyDirectory(journal.path, to: temp.child("copy"))
+        try FileManager.default.removeItem(atPath: temp.child("copy") + "/segments/00000001.gz")
+        #expect(throws: AccordError.self) { try EventJournal(opening: temp.child("copy")).openWriter() }
+        #expect(try !EventJournal(opening: temp.child("copy")).verify().isClean)
+        // Accepting the loss: delete the cache; the writer then continues from what is there.
+        try FileManager.default.removeItem(atPath: journal.path + "/cache/heads.json")
         let writer = try journal.openWriter()
         #expect(writer.head?.seq.rawValue == 3)
         writer.close()
-        // Another journal's cache copied in does not match either.
-        let other = try Fixtures.makeJournal(at: temp.child("other"))
-        try other.openWriter().append(Fixtures.realisticDrafts(count: 9, startingAt: 50))
-        try FileManager.default.removeItem(atPath: journal.path + "/cache/heads.json")
-        try FileManager.default.copyItem(atPath: other.path + "/cache/heads.json", toPath: journal.path + "/cache/heads.json")
-        #expect(HeadsCache.load(journal) == nil)
-        #expect(try journal.openWriter().head?.seq.rawValue == 3)
         // A garbled cache is ignored.
         try FileDamage.write(journal.path + "/cache/heads.json", Array("{garbage".utf8))
         #expect(try journal.openWriter().head?.seq.rawValue == 3)
+    }
+
+    @Test func aWriterWhosePrivateKeyDoesNotMatchThePublishedKeyRefusesToAppend() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let other = try EventJournal.create(at: temp.child("other"), site: SiteID("brussels"))
+        try FileManager.default.removeItem(atPath: journal.path + "/keys/brussels.key")
+        try FileManager.default.copyItem(atPath: other.path + "/keys/brussels.key", toPath: journal.path + "/keys/brussels.key")
+        let error = #expect(throws: AccordError.self) { try journal.openWriter() }
+        #expect(error?.message.contains("does not match the public key") == true)
+    }
+
+    @Test func eventsTimedMoreThanADayAheadAreRefused() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let future = Timestamp(seconds: Timestamp.now().seconds + 3 * 86_400, nanoseconds: 0)
+        let error = #expect(throws: AccordError.self) { try journal.openWriter().append([Fixtures.realisticDraft(0)], now: future) }
+        #expect(error?.field == "time")
     }
 
     @Test func checkpointsPointAtOrBeforeEveryLaterEventOfTheirFeed() throws {

@@ -72,6 +72,7 @@ func buildState(journal: EventJournal, asOf: String?, at: String?, noSnapshot: B
     }
     let result = try StateBuilder(journal: journal).build(cutoff: cutoff, useSnapshots: !noSnapshot)
     if let file = result.wroteSnapshot, stderrIsTerminal { printError("accord: wrote snapshot '\(file)'.") }
+    if let torn = result.tornTail { printError("accord: note: \(torn.description) The state does not include it; run 'accord verify'.") }
     return (result.state, reference)
 }
 

@@ -78,6 +78,9 @@ extension EventJournal {
                 report.feeds[event.site] = feed
             }
         }
+        if let recorded = HeadsCache.loadUnchecked(self), recorded.events > report.events {
+            report.problems.append("An earlier append reached \(recorded.events) events (\(HeadsCache.folder)/\(HeadsCache.fileName)), but the journal now holds \(report.events): acknowledged batches are missing (a deleted or truncated segment?).")
+        }
         for (site, feed) in report.feeds.sorted(by: { $0.key < $1.key }) {
             if keys[site] == nil {
                 if !untrustedSites.contains(site) {

@@ -29,6 +29,10 @@ public final class EventWriter {
     init(journal: EventJournal, options: JournalWriter.Options, observe: ((Event) -> Void)?) throws {
         self.journal = journal
         key = try journal.signingKey()
+        // The private key must be the one this journal publishes for its site.
+        if let published = try journal.trustedKeys()[journal.site], published != key.publicKey {
+            throw AccordError(.damaged, "The private key in '\(EventJournal.keysFolder)/\(journal.site).key' does not match the public key '\(EventJournal.keysFolder)/\(journal.site).pub' that peers trust; events signed with it would be refused. Restore the right key. Nothing was appended.")
+        }
         var options = options
         if options.recoveryHint == nil {
             options.recoveryHint = { HeadsCache.load(journal)?.end }
@@ -38,6 +42,12 @@ public final class EventWriter {
         clock = HybridClock()
         // Start from the heads cache when it still matches the journal (and no observer needs
         // every event); replay only what follows it.
+        // The cache only ever describes appends that were durable: a journal that now ends before
+        // it has lost acknowledged batches (a deleted or truncated segment, a damaged last batch
+        // cut off). Appending would reuse their sequence numbers, so refuse.
+        if let recorded = HeadsCache.loadUnchecked(journal), recorded.end > writer.end {
+            throw AccordError(.damaged, "The journal ends at \(writer.end) but an earlier append reached \(recorded.end) (\(recorded.events) events, recorded in '\(HeadsCache.folder)/\(HeadsCache.fileName)'): acknowledged batches are missing. Restore them from a backup, or run 'accord restored' and pull the own feed back from a peer; to accept the loss, delete '\(HeadsCache.folder)/\(HeadsCache.fileName)'. Nothing was appended.")
+        }
         var cache = observe == nil ? HeadsCache.load(journal) ?? .empty() : .empty()
         if cache.end > writer.end { cache = .empty() }
         for (site, feed) in cache.feeds {
@@ -112,6 +122,9 @@ public final class EventWriter {
                     throw AccordError(.badInput, "Field 'actor' is '\(actor.prefix(60))'; an actor is a lower-case name such as 'eu-secretariat', optionally with '/' or '.'.", field: "actor")
                 }
                 let time = draft.time ?? recordedAt
+                guard time.seconds <= Timestamp.now().seconds + 86_400 else {
+                    throw AccordError(.badInput, "Field 'time' is \(time), more than a day in the future; an event records what has happened (and a future time would drag every office's clock ahead).", field: "time")
+                }
                 let seq = head.map { $0.seq.next } ?? SequenceNumber(1)
                 let hlc = clock.tick(physical: time.milliseconds)
                 let canonical = try EventRecord.canonicalBytes(

@@ -104,6 +104,12 @@ public struct HeadsCache: Codable, Sendable, Equatable {
 
     static func path(_ journal: EventJournal) -> String { journal.path + "/" + folder + "/" + fileName }
 
+    /// Reads the cache file without checking it against the journal (nil if absent or garbled).
+    public static func loadUnchecked(_ journal: EventJournal) -> HeadsCache? {
+        guard let bytes = try? FileBytes.read(path(journal), limit: 64 << 20) else { return nil }
+        return try? JSONDecoder().decode(HeadsCache.self, from: Data(bytes))
+    }
+
     /// Reads the cache and checks that the journal still ends where it says.
     /// - Returns: nil when there is no usable cache.
     public static func load(_ journal: EventJournal) -> HeadsCache? {
@@ -127,7 +133,7 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         mkdir(folder, 0o755)
         guard let bytes = try? JSONEncoder().encode(self) else { return }
         let temporary = Self.path(journal) + ".tmp-\(getpid())"
-        FileManager.default.createFile(atPath: temporary, contents: bytes)
+        guard FileManager.default.createFile(atPath: temporary, contents: bytes) else { return }
         rename(temporary, Self.path(journal))
     }
 }

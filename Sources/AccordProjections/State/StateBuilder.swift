@@ -38,6 +38,8 @@ public struct StateBuilder {
         public var coverage: Coverage?
         /// The file of a snapshot written by this build, if any.
         public var wroteSnapshot: String?
+        /// An incomplete or damaged last batch that ended the replay (not in the state).
+        public var tornTail: Damage?
     }
 
     public let journal: EventJournal
@@ -73,6 +75,7 @@ public struct StateBuilder {
                 }
             }
             var result = Result(state: state, replayed: replayed, snapshot: snapshot, coverage: coverage)
+            result.tornTail = events.tornTail
             if useSnapshots, let every = snapshotEvery, replayed >= every, let coverage {
                 result.wroteSnapshot = try? snapshots.write(state: state, coverage: coverage)
             }
