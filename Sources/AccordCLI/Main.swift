@@ -19,6 +19,10 @@ enum Main {
         sigaddset(&unblock, SIGINT)
         sigaddset(&unblock, SIGTERM)
         sigprocmask(SIG_UNBLOCK, &unblock, nil)
+        // … or with them ignored (an ignored disposition is inherited too). 'serve' installs its
+        // own handlers for a graceful shutdown.
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
         do {
             var command = try Accord.parseAsRoot()
             try command.run()

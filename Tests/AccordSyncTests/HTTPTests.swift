@@ -80,9 +80,12 @@ struct HTTPTests {
         try partnership.append("brussels", Fixtures.realisticDrafts(count: 25, startingAt: 100))
         let (server, url) = try AccordExecutable.serve(journal: partnership["astana"].path, scratch: partnership.temp.path)
         defer { if server.isRunning { server.terminate() } }
-        let result = try HTTPSync.sync(partnership["brussels"], with: try PeerURL(url))
-        #expect(result.pulled.appended == 40)
-        #expect(result.pushed.appended == 25)
+        // The client runs in its own process, as an office would run it (and so that
+        // FoundationNetworking's URLSession never runs inside the test process).
+        let result = try AccordExecutable.run(["sync", "--with", url, "--journal", partnership["brussels"].path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output.contains("Pulled: received 40, appended 40"))
+        #expect(result.output.contains("Pushed: received 25, appended 25"))
         server.terminate()  // SIGTERM: graceful shutdown
         server.waitUntilExit()
         #expect(server.terminationStatus == 0)

@@ -103,9 +103,9 @@ struct RegressionTests {
         try impostor.trust(try partnership["brussels"].signingKey().publicKey, for: SiteID("brussels"))
         let (server, address) = try AccordExecutable.serve(journal: impostor.path, scratch: partnership.temp.path)
         defer { server.terminate() }
-        let url = try PeerURL(address)
-        let error = #expect(throws: HTTPSync.Failure.self) { try HTTPSync.sync(partnership["brussels"], with: url) }
-        #expect(error?.message.contains("trusts") == true)
+        let refused = try AccordExecutable.run(["sync", "--with", address, "--journal", partnership["brussels"].path])
+        #expect(refused.status == 5)
+        #expect(refused.stderr.contains("trusts"), "\(refused.stderr)")
         #expect(try impostor.versionVector().entries.isEmpty)  // nothing was pushed
         let cli = try AccordExecutable.run(["sync", "--with", "http://127.0.0.1:1", "--journal", partnership["brussels"].path])
         #expect(cli.status == 5)  // no answer: an I/O failure, not an internal error
