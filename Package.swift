@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // Accord: an event-sourced collaboration log for partnerships between distant offices.
-// Layering (DESIGN.md): AccordCLI → AccordProjections → AccordModel → AccordJournal → CZlib.
+// Layering (DESIGN.md): AccordCLI → AccordProjections → AccordModel → AccordJournal → CZlib;
+// AccordInterchange (IATI, CSV, CloudEvents import and export) sits beside AccordSync.
 import PackageDescription
 
 let package = Package(
@@ -13,12 +14,14 @@ let package = Package(
         .library(name: "AccordProjections", targets: ["AccordProjections"]),
         .library(name: "AccordSync", targets: ["AccordSync"]),
         .library(name: "AccordTesting", targets: ["AccordTesting"]),
+        .library(name: "AccordInterchange", targets: ["AccordInterchange"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -46,6 +49,14 @@ let package = Package(
             dependencies: ["AccordJournal", "AccordModel", "AccordProjections"]
         ),
         .target(
+            name: "AccordInterchange",
+            dependencies: [
+                "AccordJournal", "AccordModel", "AccordProjections", "AccordSync",
+                .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "AccordServer",
             dependencies: [
                 "AccordModel",
@@ -66,6 +77,7 @@ let package = Package(
                 "AccordProjections",
                 "AccordSync",
                 "AccordServer",
+                "AccordInterchange",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -94,6 +106,10 @@ let package = Package(
         .testTarget(
             name: "AccordSyncTests",
             dependencies: ["AccordSync", "AccordTesting"]
+        ),
+        .testTarget(
+            name: "AccordInterchangeTests",
+            dependencies: ["AccordInterchange", "AccordTesting", "AccordCLI"]
         ),
         .testTarget(
             name: "AccordCLITests",

@@ -59,7 +59,14 @@ public enum Catalogue {
     ]
     private static let financeOptional: [(String, FieldKind)] = [
         ("instrument", .oneOf(instruments)), ("valueChain", .oneOf(valueChains)), ("action", .reference), ("iatiType", .text),
+        ("valueDate", .date),
     ]
+    /// IATI organisation roles (codelist `OrganisationRole`): 1 funding, 2 accountable,
+    /// 3 extending, 4 implementing.
+    public static let organisationRoles = ["1", "2", "3", "4"]
+    /// Every type may carry `source`: the identity of the record it was imported from
+    /// (Journal/Import.md), which makes imports idempotent.
+    public static let sourceField = "source"
 
     /// Every known type, by name.
     public static let entries: [String: Entry] = {
@@ -93,8 +100,18 @@ public enum Catalogue {
         // IATI transaction type is explicit. v1 events stay valid and are read through an upcaster.
         all.append(Entry(type: "finance.committed.v2", subjectKind: "funding",
                          required: [("provider", .reference), ("receiver", .reference), ("value", .money), ("date", .date), ("iatiType", .text)],
-                         optional: [("instrument", .oneOf(instruments)), ("valueChain", .oneOf(valueChains)), ("action", .reference)],
+                         optional: [("instrument", .oneOf(instruments)), ("valueChain", .oneOf(valueChains)), ("action", .reference), ("valueDate", .date)],
                          needsSomeField: false))
+        // Imported finance transactions of the IATI types that are none of the four stages
+        // (1 incoming funds, 5 interest, 6 loan repayment, 7 reimbursement, 8 and 9 equity,
+        // 10 credit guarantee): kept with their code (Journal/Import.md).
+        all.append(Entry(type: "finance.transaction.recorded.v1", subjectKind: "funding",
+                         required: financeRequired + [("iatiType", .text)],
+                         optional: financeOptional.filter { $0.0 != "iatiType" }, needsSomeField: false))
+        // An organisation taking part in a funding (an IATI participating-org), with its role.
+        all.append(Entry(type: "stakeholder.participated.v1", subjectKind: "stakeholder",
+                         required: [("name", .text), ("funding", .reference), ("role", .oneOf(organisationRoles))],
+                         optional: [("iatiRef", .text), ("iatiType", .text)], needsSomeField: false))
         return Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
     }()
 
@@ -108,7 +125,7 @@ public enum Catalogue {
         guard subject.kind == entry.subjectKind else {
             throw AccordError(.badInput, "Field 'subject': a '\(type)' event is about '\(entry.subjectKind)/<id>', not '\(subject)'.", field: "subject")
         }
-        let allowed = entry.required + entry.optional
+        let allowed = entry.required + entry.optional + [(sourceField, FieldKind.text)]
         for member in data.members where !allowed.contains(where: { $0.0.utf8.elementsEqual(member.key.utf8) }) {
             let names = allowed.map(\.0).joined(separator: ", ")
             throw AccordError(.badInput, "Field 'data.\(member.key.prefix(60))' is not a field of '\(type)'; its fields are: \(names).", field: "data.\(member.key)")

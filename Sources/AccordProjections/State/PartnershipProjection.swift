@@ -14,7 +14,7 @@ public enum PartnershipProjection {
     public static let name = "partnership"
     /// Its version: raised whenever ``apply(_:to:)`` changes what it computes, so that older
     /// snapshots are ignored and rebuilt.
-    public static let version = 1
+    public static let version = 2
 
     /// Folds one event into `state`.
     /// - Complexity: O(1) dictionary updates, plus the size of the event's data.
@@ -76,12 +76,14 @@ public enum PartnershipProjection {
             action.note.offer(fields.string("note") ?? fields.string("reason") ?? "", stamp)
             state.actions[id] = action
 
-        case "finance.pledged.v1", "finance.committed.v2", "finance.disbursed.v1", "finance.spent.v1":
-            let stage: FinanceStage = switch type {
-            case "finance.pledged.v1": .pledged
-            case "finance.committed.v2": .committed
-            case "finance.disbursed.v1": .disbursed
-            default: .spent
+        case "finance.pledged.v1", "finance.committed.v2", "finance.disbursed.v1", "finance.spent.v1", "finance.transaction.recorded.v1":
+            let stage: String = switch type {
+            case "finance.pledged.v1": FinanceStage.pledged.rawValue
+            case "finance.committed.v2": FinanceStage.committed.rawValue
+            case "finance.disbursed.v1": FinanceStage.disbursed.rawValue
+            case "finance.spent.v1": FinanceStage.spent.rawValue
+            // Other IATI transaction types are summed apart, under "iati-<code>".
+            default: "iati-" + (fields.string("iatiType") ?? "unknown")
             }
             let value = fields.object("value").map(Fields.init) ?? fields
             guard let provider = fields.string("provider"), let receiver = fields.string("receiver"),
@@ -93,9 +95,26 @@ public enum PartnershipProjection {
             if let chain = fields.string("valueChain") { funding.valueChain.offer(chain, stamp) }
             if let instrument = fields.string("instrument") { funding.instrument.offer(instrument, stamp) }
             if let action = fields.string("action") { funding.action.offer(action, stamp) }
-            funding.totals[stage.rawValue, default: CurrencySums()].add(amount, currency)
-            funding.transactions[stage.rawValue, default: 0] += 1
+            funding.totals[stage, default: CurrencySums()].add(amount, currency)
+            funding.transactions[stage, default: 0] += 1
             state.fundings[id] = funding
+
+        case "stakeholder.participated.v1":
+            var stakeholder = state.stakeholders[id] ?? Stakeholder(id: id)
+            if let name = fields.string("name") { stakeholder.name.offer(name, stamp) }
+            if let ref = fields.string("iatiRef") { stakeholder.iatiRef.offer(ref, stamp) }
+            if stakeholder.registered.map({ stamp < $0 }) ?? true { stakeholder.registered = stamp }
+            state.stakeholders[id] = stakeholder
+            if let funding = fields.string("funding"), let role = fields.string("role") {
+                var participants = state.participants ?? [:]
+                var roles = participants[funding]?[id] ?? []
+                if !roles.contains(role) {
+                    roles.append(role)
+                    roles.sort()
+                }
+                participants[funding, default: [:]][id] = roles
+                state.participants = participants
+            }
 
         case "industry.project.registered.v1":
             var project = state.projects[id] ?? IndustrialProject(id: id)

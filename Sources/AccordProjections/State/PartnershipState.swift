@@ -20,6 +20,11 @@ public struct PartnershipState: Codable, Sendable, Equatable {
     public var feeds: [String: Feed] = [:]
     /// How many events each stakeholder appears in (as subject or as a reference).
     public var activity: [String: Int] = [:]
+    /// Organisations taking part in each funding, with their IATI organisation role codes
+    /// (1 funding, 2 accountable, 3 extending, 4 implementing): funding id → stakeholder id →
+    /// sorted role codes. Nil until a `stakeholder.participated.v1` event is folded, so that
+    /// states without one encode (and digest) as before.
+    public var participants: [String: [String: [String]]]?
 
     public init() {}
 
@@ -102,7 +107,8 @@ public struct Funding: Codable, Sendable, Equatable {
     public var valueChain: Register<String>?
     public var instrument: Register<String>?
     public var action: Register<String>?
-    /// Exact sums per stage and currency; negative amounts (corrections) included.
+    /// Exact sums per stage and currency; negative amounts (corrections) included. Keys are the
+    /// ``FinanceStage`` names, and `iati-<code>` for other IATI transaction types.
     public var totals: [String: CurrencySums] = [:]
     /// Transactions folded, per stage.
     public var transactions: [String: Int] = [:]

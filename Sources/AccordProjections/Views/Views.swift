@@ -128,7 +128,49 @@ public enum Views {
             financeTable(state, by: "value chain") { $0.valueChain?.value ?? "(none)" },
             financeTable(state, by: "instrument") { $0.instrument?.value ?? "(none)" },
             Table(title: "Disbursed beyond commitment (flagged)", columns: ["funding", "currency", "committed", "disbursed"], numeric: [2, 3], rows: flags),
+            transactionsByStage(state),
+            fundings(state),
         ]
+    }
+
+    /// The stage keys present in `state`, the four stages first, then `iati-<code>` in code order.
+    static func stageKeys(_ state: PartnershipState) -> [String] {
+        var keys = Set<String>()
+        for funding in state.fundings.values { keys.formUnion(funding.totals.keys) }
+        let stages = FinanceStage.allCases.map(\.rawValue).filter(keys.contains)
+        let others = keys.subtracting(stages).sorted { (Int($0.dropFirst(5)) ?? .max, $0) < (Int($1.dropFirst(5)) ?? .max, $1) }
+        return stages + others
+    }
+
+    /// Transactions and exact sums per stage (and other IATI transaction type) and currency.
+    public static func transactionsByStage(_ state: PartnershipState) -> Table {
+        let currencies = currencies(state)
+        let rows = stageKeys(state).map { stage -> [String] in
+            var count = 0
+            var sums = CurrencySums()
+            for funding in state.fundings.values {
+                count += funding.transactions[stage] ?? 0
+                sums = sums + (funding.totals[stage] ?? CurrencySums())
+            }
+            return [stage, String(count)] + currencies.map { sums.byCurrency[$0].map(\.description) ?? "" }
+        }
+        return Table(title: "Transactions by stage (other IATI types as iati-<code>)", columns: ["stage", "transactions"] + currencies,
+                     numeric: Set(1..<(2 + currencies.count)), rows: rows)
+    }
+
+    /// One row per funding and stage: its provider, receiver, count and sums per currency.
+    public static func fundings(_ state: PartnershipState) -> Table {
+        let currencies = currencies(state)
+        var rows: [[String]] = []
+        for funding in state.fundings.values.sorted(by: { $0.id < $1.id }) {
+            for stage in stageKeys(state) where funding.transactions[stage] != nil {
+                let sums = funding.totals[stage] ?? CurrencySums()
+                rows.append([funding.id, funding.provider.value, funding.receiver.value, stage, String(funding.transactions[stage] ?? 0)]
+                            + currencies.map { sums.byCurrency[$0].map(\.description) ?? "" })
+            }
+        }
+        return Table(title: "Fundings", columns: ["funding", "provider", "receiver", "stage", "transactions"] + currencies,
+                     numeric: Set(4..<(5 + currencies.count)), rows: rows)
     }
 
     public static func industry(_ state: PartnershipState) -> [Table] {

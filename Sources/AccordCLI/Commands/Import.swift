@@ -1,0 +1,217 @@
+import AccordInterchange
+import AccordJournal
+import AccordModel
+import AccordSync
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Import events from IATI activity files, CSV tables or CloudEvents.",
+        discussion: """
+            Importing is idempotent: every imported event carries the identity of what it came from \
+            (data.source), and what the journal already holds is not written again. A file with any \
+            bad item is refused whole (each problem is printed as FILE:LINE: …), and nothing of it is \
+            written. Journal/Import.md documents the mappings and the policy.
+            """,
+        subcommands: [ImportIATI.self, ImportCSV.self, ImportCloudEvents.self])
+}
+
+/// Options every import takes.
+struct ImportOptions: ParsableArguments {
+    @Flag(help: "Print timing and peak memory to standard error.")
+    var stats = false
+}
+
+/// Shared steps of the imports: reading without the lock, then writing under it.
+enum ImportRun {
+    /// Writes the groups of the files without problems; prints each report and problem.
+    /// - Throws: ``CommandFailure`` (exit 2) when any file was refused, after writing the others.
+    static func write(_ files: [(report: ImportReport, groups: [[ImportedEvent]])], journal: EventJournal, stats: Bool, started: Double) throws {
+        let readDone = monotonicSeconds()
+        var refused = 0
+        var written = 0
+        var pending = files.filter { $0.report.problems.isEmpty && !$0.groups.isEmpty }
+        if !pending.isEmpty {
+            var options = JournalWriter.Options()
+            if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { options.lockTimeout = timeout }
+            let writer = try journal.openWriter(options: options)
+            defer { writer.close() }
+            if let recovery = writer.recovery { printError("accord: \(recovery.description)") }
+            if let actor = environment("ACCORD_ACTOR") { writer.defaultActor = actor }
+            // Under the writer lock: what the journal holds now decides what is new.
+            var known = try SourceIndex.load(journal)
+            for index in pending.indices {
+                let result = try ImportWriter.write(pending[index].groups, to: writer, known: &known)
+                pending[index].report.new = result.new
+                pending[index].report.alreadyKnown = result.known
+                pending[index].report.batches = result.batches
+                written += result.new
+            }
+        }
+        for file in files {
+            let report = pending.first { $0.report.file == file.report.file }?.report ?? file.report
+            writeOut(report.summary + "\n")
+            if !report.problems.isEmpty {
+                refused += 1
+                for problem in report.problems.prefix(50) { printError(problem.description) }
+                if report.problems.count > 50 { printError("\(report.file): … and \(report.problems.count - 50) more problems.") }
+                writeOut("  refused: \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s") (on standard error); nothing of this file was imported\n")
+            }
+        }
+        if stats {
+            let end = monotonicSeconds()
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            let total = end - started
+            printError(String(format: "accord: read %.2f s, wrote %.2f s; %d events, %.0f events/s; peak RSS %.1f MiB",
+                              readDone - started, end - readDone, written, Double(written) / max(total, 1e-9), Double(usage.ru_maxrss) / 1024))
+        }
+        if refused > 0 {
+            throw CommandFailure(status: .badInput, message: "\(refused) of \(files.count) file\(files.count == 1 ? " was" : "s were") refused; see the problems above.")
+        }
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+struct ImportIATI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "iati",
+        abstract: "Import IATI 2.0x activity files: participating organisations and transactions.",
+        discussion: """
+            Example: accord import iati eu-intpa-activities.xml
+            Transactions become finance events by IATI transaction type (2 and 11 committed, 3 disbursed, \
+            4 spent, 12 and 13 pledged, others finance.transaction.recorded.v1 with their code); \
+            participating organisations become stakeholders with their role (1–4). See Journal/Import.md.
+            """)
+
+    @OptionGroup var options: JournalOptions
+    @OptionGroup var importOptions: ImportOptions
+    @Argument(help: "IATI activity files (XML).")
+    var files: [String]
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("Give at least one IATI activity file.") }
+    }
+
+    func run() throws {
+        let started = monotonicSeconds()
+        let journal = try options.open()
+        var results: [(ImportReport, [[ImportedEvent]])] = []
+        for file in files {
+            var importer = IATIImporter(file: file)
+            importer.read()
+            results.append((importer.report, importer.groups))
+        }
+        try ImportRun.write(results, journal: journal, stats: importOptions.stats, started: started)
+    }
+}
+
+struct ImportCSV: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "csv",
+        abstract: "Import the rows of CSV tables by a mapping file.",
+        discussion: """
+            Example: accord import csv --map Tools/mappings/iea-h2-projects.json H2Projects.csv
+            The file is read as RFC 4180 CSV (quoted fields, CRLF or LF, UTF-8) with a header row. \
+            The mapping (JSON) names the event types and which column fills which field; \
+            Journal/Import.md documents it.
+            """)
+
+    @OptionGroup var options: JournalOptions
+    @OptionGroup var importOptions: ImportOptions
+    @Option(help: "The mapping file (JSON, format accord-csv-mapping/1).")
+    var map: String
+    @Argument(help: "CSV files.")
+    var files: [String]
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("Give at least one CSV file.") }
+    }
+
+    func run() throws {
+        let started = monotonicSeconds()
+        let mapping = try CSVMapping(json: try readInput(map, limit: 1 << 20), file: map)
+        let journal = try options.open()
+        var results: [(ImportReport, [[ImportedEvent]])] = []
+        for file in files {
+            var importer = CSVImporter(file: file, mapping: mapping)
+            importer.read { row in
+                if stderrIsTerminal, row % 500 == 0 { printProgress("\(file): \(row) rows") }
+            }
+            if stderrIsTerminal { printProgress(nil) }
+            results.append((importer.report, importer.groups))
+        }
+        try ImportRun.write(results, journal: journal, stats: importOptions.stats, started: started)
+    }
+}
+
+struct ImportCloudEvents: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cloudevents",
+        abstract: "Import CloudEvents 1.0 (a JSON batch or JSON Lines, structured mode).",
+        discussion: """
+            Events exported by 'accord export cloudevents' (with the accordsite … extensions) are \
+            copied in byte for byte, as sync does: their sites' keys must be trusted here ('accord peer add'). \
+            Other CloudEvents are recorded as new events of this site: their type, subject and data must \
+            fit the catalogue; 'source' and 'id' make their identity, so importing twice adds nothing.
+            """)
+
+    @OptionGroup var options: JournalOptions
+    @OptionGroup var importOptions: ImportOptions
+    @Argument(help: "A file of CloudEvents, or - for standard input.")
+    var file: String
+
+    func run() throws {
+        let started = monotonicSeconds()
+        let journal = try options.open()
+        let bytes = try readInput(file, limit: 1 << 30)
+        let (events, parseProblems) = CloudEvents.parse(bytes, file: file)
+        var report = ImportReport(file: file)
+        report.problems = parseProblems
+        report.count("cloudevents", events.count + parseProblems.count)
+        var records: [[UInt8]] = []
+        var foreign: [ImportedEvent] = []
+        for event in events {
+            let item = "event \(event.position)"
+            do {
+                if event.extensions["accordsite"] != nil {
+                    records.append(try CloudEvents.record(of: event))
+                } else {
+                    foreign.append(try CloudEvents.draft(of: event))
+                }
+            } catch let error as AccordError {
+                report.problems.append(ImportProblem(file: file, line: event.line > 0 ? event.line : nil, item: event.line > 0 ? "" : item, message: error.message))
+            }
+        }
+        guard report.problems.isEmpty else {
+            try ImportRun.write([(report, [])], journal: journal, stats: importOptions.stats, started: started)
+            return
+        }
+        if !records.isEmpty {
+            report.count("accord events", records.count)
+            var writerOptions = JournalWriter.Options()
+            if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { writerOptions.lockTimeout = timeout }
+            let session = try SyncSession(journal: journal, options: writerOptions)
+            let summary = try session.apply(records)
+            session.close()
+            writeOut("\(file): \(records.count) Accord events: \(summary).\n")
+            if !summary.forks.isEmpty {
+                throw CommandFailure(status: .damaged, message: summary.forks.joined(separator: "; ") + ".")
+            }
+        }
+        if !foreign.isEmpty || records.isEmpty {
+            report.count("other events", foreign.count)
+            try ImportRun.write([(report, foreign.isEmpty ? [] : [foreign])], journal: journal, stats: importOptions.stats, started: started)
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// An organisation named in an IATI activity (`reporting-org`, `participating-org`,
+/// `provider-org`, `receiver-org`; IATI Activity Standard 2.03).
+public struct IATIOrganisation: Sendable {
+    /// `@ref`, the organisation identifier (e.g. `XI-IATI-EC_INTPA`), trimmed; nil if absent or empty.
+    public var ref: String?
+    /// The text of its first non-empty `narrative`.
+    public var name: String?
+    /// `@role` (codelist OrganisationRole: 1–4), participating organisations only.
+    public var role: String?
+    /// `@type` (codelist OrganisationType, e.g. 10 government, 40 multilateral).
+    public var type: String?
+    /// The line of its start tag.
+    public var line: Int
+}
+
+/// One `transaction` element, as written (IATI Activity Standard 2.03, `iati-activity/transaction`).
+public struct IATITransaction: Sendable {
+    /// 1-based position among the activity's transactions.
+    public var position: Int
+    public var line: Int
+    /// `@ref`, the publisher's own reference, if any.
+    public var ref: String?
+    /// `transaction-type/@code` (codelist TransactionType: 1–13).
+    public var typeCode: String?
+    /// `transaction-date/@iso-date`.
+    public var date: String?
+    /// The text of `value`: an `xsd:decimal`, possibly negative (a correction).
+    public var value: String?
+    /// `value/@currency` (ISO 4217), else nil: the activity's `@default-currency` applies.
+    public var currency: String?
+    /// `value/@value-date`: the date for currency conversion.
+    public var valueDate: String?
+    public var provider: IATIOrganisation?
+    public var receiver: IATIOrganisation?
+}
+
+/// One `iati-activity` element with what the importer uses of it.
+public struct IATIActivity: Sendable {
+    public var line: Int
+    /// `iati-identifier`, trimmed.
+    public var identifier: String?
+    /// `@default-currency` (ISO 4217).
+    public var defaultCurrency: String?
+    public var reportingOrg: IATIOrganisation?
+    public var participants: [IATIOrganisation] = []
+    public var transactions: [IATITransaction] = []
+    /// The first non-empty `title/narrative`.
+    public var title: String?
+    /// `recipient-country/@code` values (ISO 3166-1 alpha-2).
+    public var recipientCountries: [String] = []
+}
+
+/// Reads an IATI activity file (root `iati-activities`) as a stream with Foundation's
+/// `XMLParser` (libxml2's push parser underneath): memory holds one activity at a time,
+/// whatever the file's size.
+public final class IATIActivityReader: NSObject, XMLParserDelegate {
+    /// Why reading stopped early.
+    public enum Failure: Error, Sendable {
+        /// The file is not well-formed XML (also: truncated, empty, not XML at all).
+        case malformed(line: Int, column: Int, message: String)
+        /// The root element is not `iati-activities`.
+        case wrongRoot(line: Int, name: String)
+        /// `iati-activities/@version` is a 1.x version, whose elements differ.
+        case unsupportedVersion(line: Int, version: String)
+        /// The file cannot be opened.
+        case unreadable(String)
+    }
+
+    private let onActivity: (IATIActivity) -> Void
+    private weak var parser: XMLParser?
+    private var stack: [String] = []
+    private var activity: IATIActivity?
+    private var organisation: IATIOrganisation?
+    private var organisationElement: String?
+    private var transaction: IATITransaction?
+    private var text = ""
+    private var collecting = false
+    private var failure: Failure?
+    /// `iati-activities/@version`, once read.
+    public private(set) var version: String?
+    /// Activities read so far.
+    public private(set) var activityCount = 0
+
+    private init(onActivity: @escaping (IATIActivity) -> Void) {
+        self.onActivity = onActivity
+    }
+
+    /// Streams the activities of the file at `path` to `onActivity`, in document order.
+    /// - Returns: the file's `iati-activities/@version` (nil when absent).
+    /// - Throws: ``Failure``; activities already passed to `onActivity` stay passed.
+    @discardableResult
+    public static func read(path: String, onActivity: @escaping (IATIActivity) -> Void) throws -> String? {
+        guard let stream = InputStream(fileAtPath: path) else { throw Failure.unreadable(path) }
+        let parser = XMLParser(stream: stream)
+        parser.shouldProcessNamespaces = false
+        parser.shouldResolveExternalEntities = false
+        let reader = IATIActivityReader(onActivity: onActivity)
+        reader.parser = parser
+        parser.delegate = reader
+        let ok = parser.parse()
+        if let failure = reader.failure { throw failure }
+        if !ok || reader.stack.count > 0 || reader.version == nil && reader.rootSeen == false {
+            let error = parser.parserError.map { "\($0.localizedDescription)" } ?? "the document ends early or is empty"
+            throw Failure.malformed(line: parser.lineNumber, column: parser.columnNumber, message: error)
+        }
+        return reader.version
+    }
+
+    private var rootSeen = false
+    private var line: Int { parser?.lineNumber ?? 0 }
+
+    public func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        func attribute(_ key: String) -> String? {
+            guard let value = attributes[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+            return value
+        }
+        if !rootSeen {
+            rootSeen = true
+            guard name == "iati-activities" else {
+                failure = .wrongRoot(line: line, name: name)
+                parser.abortParsing()
+                return
+            }
+            version = attribute("version")
+            if let version, version.hasPrefix("1.") {
+                failure = .unsupportedVersion(line: line, version: version)
+                parser.abortParsing()
+                return
+            }
+            stack.append(name)
+            return
+        }
+        let parent = stack.last
+        stack.append(name)
+        switch name {
+        case "iati-activity" where parent == "iati-activities":
+            activity = IATIActivity(line: line, defaultCurrency: attribute("default-currency"))
+        case "iati-identifier" where parent == "iati-activity", "value" where parent == "transaction":
+            begin()
+            if name == "value" {
+                transaction?.currency = attribute("currency")
+                transaction?.valueDate = attribute("value-date")
+            }
+        case "reporting-org" where parent == "iati-activity", "participating-org" where parent == "iati-activity",
+             "provider-org" where parent == "transaction", "receiver-org" where parent == "transaction":
+            organisation = IATIOrganisation(ref: attribute("ref"), role: attribute("role"), type: attribute("type"), line: line)
+            organisationElement = name
+        case "narrative":
+            if organisation != nil || (parent == "title" && stack.count >= 3 && stack[stack.count - 3] == "iati-activity") { begin() }
+        case "transaction" where parent == "iati-activity":
+            transaction = IATITransaction(position: (activity?.transactions.count ?? 0) + 1, line: line, ref: attribute("ref"))
+        case "transaction-type" where parent == "transaction":
+            transaction?.typeCode = attribute("code")
+        case "transaction-date" where parent == "transaction":
+            transaction?.date = attribute("iso-date")
+        case "recipient-country" where parent == "iati-activity":
+            if let code = attribute("code") { activity?.recipientCountries.append(code) }
+        default:
+            break
+        }
+    }
+
+    private func begin() {
+        collecting = true
+        text = ""
+    }
+
+    private func collected() -> String? {
+        collecting = false
+        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.isEmpty ? nil : value
+    }
+
+    public func parser(_ parser: XMLParser, foundCharacters string: String) {
+        if collecting { text += string }
+    }
+
+    public func parser(_ parser: XMLParser, foundCDATA block: Data) {
+        if collecting { text += String(decoding: block, as: UTF8.self) }
+    }
+
+    public func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        stack.removeLast()
+        let parent = stack.last
+        switch name {
+        case "iati-identifier" where parent == "iati-activity":
+            if let value = collected(), activity?.identifier == nil { activity?.identifier = value }
+        case "value" where parent == "transaction":
+            transaction?.value = collected()
+        case "narrative" where collecting:
+            let value = collected()
+            if organisation != nil {
+                if organisation?.name == nil { organisation?.name = value }
+            } else if parent == "title", activity?.title == nil {
+                activity?.title = value
+            }
+        case "reporting-org", "participating-org", "provider-org", "receiver-org":
+            guard let organisation, organisationElement == name else { break }
+            switch name {
+            case "reporting-org": activity?.reportingOrg = organisation
+            case "participating-org": activity?.participants.append(organisation)
+            case "provider-org": transaction?.provider = organisation
+            default: transaction?.receiver = organisation
+            }
+            self.organisation = nil
+            organisationElement = nil
+        case "transaction" where parent == "iati-activity":
+            if let transaction { activity?.transactions.append(transaction) }
+            transaction = nil
+        case "iati-activity" where parent == "iati-activities":
+            if let activity {
+                activityCount += 1
+                onActivity(activity)
+            }
+            activity = nil
+        default:
+            break
+        }
+    }
+
+    public func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) {
+        if failure == nil {
+            failure = .malformed(line: parser.lineNumber, column: parser.columnNumber, message: Self.describe(parseError))
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        let nsError = error as NSError
+        return "XML error \(nsError.code) (\(nsError.localizedDescription))"
+    }
+}

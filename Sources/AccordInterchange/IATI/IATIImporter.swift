@@ -1,0 +1,200 @@
+import AccordModel
+
+/// Turns IATI activities into events (Journal/Import.md, "IATI activity files").
+///
+/// - A funding per activity: subject `funding/<slug of iati-identifier>`.
+/// - Each `participating-org` → `stakeholder.participated.v1` (`stakeholder/<slug of @ref>`, else
+///   of its name), keeping its role code (1–4) and organisation type.
+/// - Each `transaction` → one finance event by its type code (``IATITransactionType``) with the
+///   value exactly as written (normalised `xsd:decimal`; negative values are corrections and
+///   kept), its currency (`value/@currency`, else the activity's `@default-currency`), its date
+///   (`transaction-date/@iso-date`, else `value/@value-date`), `valueDate`, provider and receiver.
+///
+/// Every event carries `data.source`, the identity of the item it came from, so importing the
+/// same file again, or a later file of the same publisher that overlaps it, adds only what is new.
+public struct IATIImporter {
+    public let file: String
+    public private(set) var report: ImportReport
+    /// Groups of events, one per activity, in file order.
+    public private(set) var groups: [[ImportedEvent]] = []
+
+    public init(file: String) {
+        self.file = file
+        report = ImportReport(file: file)
+    }
+
+    /// Reads the whole file; afterwards ``report`` holds the counts and any problems, and
+    /// ``groups`` the events (meaningful only when there are no problems).
+    public mutating func read() {
+        do {
+            // The reader streams; activities are converted as they come, so only the events are kept.
+            var converted: [[ImportedEvent]] = []
+            var report = self.report
+            let file = self.file
+            try IATIActivityReader.read(path: file) { activity in
+                let group = Self.convert(activity, file: file, report: &report)
+                if !group.isEmpty { converted.append(group) }
+            }
+            self.report = report
+            groups = converted
+        } catch let failure as IATIActivityReader.Failure {
+            let problem: ImportProblem = switch failure {
+            case .malformed(let line, let column, let message):
+                ImportProblem(file: file, line: line, item: "", message: "not a well-formed XML document (column \(column)): \(message). Nothing of the file was imported.")
+            case .wrongRoot(let line, let name):
+                ImportProblem(file: file, line: line, item: "", message: "the root element is <\(name)>; an IATI activity file has <iati-activities>. Nothing of the file was imported.")
+            case .unsupportedVersion(let line, let version):
+                ImportProblem(file: file, line: line, item: "", message: "IATI version \(version): only 2.0x activity files are read (1.x elements differ). Nothing of the file was imported.")
+            case .unreadable(let path):
+                ImportProblem(file: file, line: nil, item: "", message: "cannot open '\(path)'.")
+            }
+            report.problems.append(problem)
+        } catch {
+            report.problems.append(ImportProblem(file: file, line: nil, item: "", message: "\(error)"))
+        }
+    }
+
+    /// The events of one activity; problems and skipped items go to `report`.
+    static func convert(_ activity: IATIActivity, file: String, report: inout ImportReport) -> [ImportedEvent] {
+        report.count("activities")
+        let hasContent = !activity.transactions.isEmpty || !activity.participants.isEmpty
+        guard let identifier = activity.identifier, let funding = ImportSlug.make(identifier) else {
+            if hasContent {
+                report.problems.append(ImportProblem(file: file, line: activity.line, item: "activity",
+                    message: "it has \(activity.transactions.count) transactions and \(activity.participants.count) participating organisations but no iati-identifier, so they cannot be told apart from any other activity's; give it one."))
+            } else {
+                report.skipped["activity without iati-identifier, transactions or participating organisations", default: 0] += 1
+            }
+            return []
+        }
+        var events: [ImportedEvent] = []
+        var occurrences: [String: Int] = [:]
+        func identity(_ base: String) -> String {
+            occurrences[base, default: 0] += 1
+            let n = occurrences[base]!
+            return n == 1 ? base : base + " #\(n)"
+        }
+        let reporting = activity.reportingOrg.flatMap(Self.stakeholderID) ?? "unspecified"
+
+        // Participating organisations → stakeholders with their role in this funding.
+        var participations = Set<String>()
+        for (index, organisation) in activity.participants.enumerated() {
+            report.count("participating organisations")
+            let item = "participating-org \(index + 1) of activity \(identifier)"
+            guard let stakeholder = stakeholderID(organisation) else {
+                report.skipped["participating-org with neither @ref nor a name", default: 0] += 1
+                continue
+            }
+            guard let role = organisation.role else {
+                report.skipped["participating-org without @role", default: 0] += 1
+                continue
+            }
+            guard Catalogue.organisationRoles.contains(role) else {
+                report.problems.append(ImportProblem(file: file, line: organisation.line, item: item,
+                    message: "@role is '\(role.prefix(20))'; the OrganisationRole codelist has 1 (funding), 2 (accountable), 3 (extending), 4 (implementing)."))
+                continue
+            }
+            let base = "iati:\(clean(identifier)) participating-org \(organisation.ref.map { "ref=\(clean($0))" } ?? "name=\(clean(organisation.name ?? ""))") role=\(role)"
+            guard participations.insert(base).inserted else {
+                report.skipped["participating-org listed twice with the same role", default: 0] += 1
+                continue
+            }
+            var data: [(key: String, value: JSONValue)] = [
+                ("name", .string(importText(organisation.name ?? "") ?? organisation.ref ?? stakeholder)),
+                ("funding", .string(funding)), ("role", .string(role)),
+            ]
+            if let ref = organisation.ref.flatMap(importText) { data.append(("iatiRef", .string(ref))) }
+            if let type = organisation.type.flatMap(importText) { data.append(("iatiType", .string(type))) }
+            if let event = make("stakeholder.participated.v1", "stakeholder/" + stakeholder, data, identity: base, line: organisation.line, item: item, file: file, report: &report) {
+                events.append(event)
+            }
+        }
+
+        // Transactions → finance events.
+        for transaction in activity.transactions {
+            let item = "transaction \(transaction.position) of activity \(identifier)"
+            func refuse(_ message: String) {
+                report.problems.append(ImportProblem(file: file, line: transaction.line, item: item, message: message))
+            }
+            guard let code = transaction.typeCode else { refuse("it has no transaction-type/@code."); continue }
+            guard let type = IATITransactionType.eventType(for: code) else {
+                refuse("transaction-type code '\(code.prefix(20))' is not in the IATI TransactionType codelist (1–13).")
+                continue
+            }
+            report.count("transactions")
+            report.count("transactions of type \(code)")
+            guard let raw = transaction.value else { refuse("it has no value."); continue }
+            guard let amount = normalizedDecimal(raw) else {
+                refuse("the value '\(raw.prefix(40))' is not a decimal number with at most 18 digits before the point and 9 after it.")
+                continue
+            }
+            guard let currency = transaction.currency ?? activity.defaultCurrency else {
+                refuse("no currency: neither value/@currency nor the activity's @default-currency is given.")
+                continue
+            }
+            guard Codes.currencies.contains(currency) else {
+                refuse("the currency '\(currency.prefix(12))' is not an ISO 4217 code.")
+                continue
+            }
+            guard let dateText = transaction.date ?? transaction.valueDate else {
+                refuse("no date: neither transaction-date/@iso-date nor value/@value-date is given.")
+                continue
+            }
+            guard (try? CalendarDate(parsing: dateText)) != nil else {
+                refuse("the date '\(dateText.prefix(40))' is not a date YYYY-MM-DD.")
+                continue
+            }
+            if let valueDate = transaction.valueDate, (try? CalendarDate(parsing: valueDate)) == nil {
+                refuse("value/@value-date '\(valueDate.prefix(40))' is not a date YYYY-MM-DD.")
+                continue
+            }
+            let incoming = IATITransactionType.incoming.contains(code)
+            let provider = transaction.provider.flatMap(stakeholderID) ?? (incoming ? "unspecified" : reporting)
+            let receiver = transaction.receiver.flatMap(stakeholderID) ?? (incoming ? reporting : "unspecified")
+            var data: [(key: String, value: JSONValue)] = [("provider", .string(provider)), ("receiver", .string(receiver))]
+            if type == "finance.committed.v2" {
+                data.append(("value", .object(JSONObject([("amount", .string(amount)), ("currency", .string(currency))]))))
+            } else {
+                data += [("amount", .string(amount)), ("currency", .string(currency))]
+            }
+            data += [("date", .string(dateText)), ("iatiType", .string(code))]
+            if let valueDate = transaction.valueDate { data.append(("valueDate", .string(valueDate))) }
+            let base = "iati:\(clean(identifier)) transaction \(transaction.ref.map { "ref=\(clean($0))" } ?? "position=\(transaction.position)") type=\(code) date=\(dateText) value=\(amount) \(currency)"
+            if let event = make(type, "funding/" + funding, data, identity: identity(base), line: transaction.line, item: item, file: file, report: &report) {
+                events.append(event)
+            }
+        }
+        return events
+    }
+
+    /// Text as it goes into an identity: white space runs as one space, no control characters.
+    static func clean(_ text: String) -> String { importText(text) ?? "" }
+
+    /// The stakeholder id of an organisation: the slug of its `@ref`, else of its name.
+    static func stakeholderID(_ organisation: IATIOrganisation) -> String? {
+        if let ref = organisation.ref, let slug = ImportSlug.make(ref) { return slug }
+        if let name = organisation.name.flatMap(importText) { return ImportSlug.make(name) }
+        return nil
+    }
+
+    /// A checked event, or nil with a problem recorded.
+    static func make(_ type: String, _ subject: String, _ data: [(key: String, value: JSONValue)], identity: String,
+                     line: Int, item: String, file: String, report: inout ImportReport) -> ImportedEvent? {
+        guard let source = importText(identity), source == identity else {
+            report.problems.append(ImportProblem(file: file, line: line, item: item, message: "its identifiers hold control characters or exceed 4,096 bytes."))
+            return nil
+        }
+        do {
+            let object = JSONObject(data + [(Catalogue.sourceField, .string(source))])
+            let subject = try Subject(subject)
+            try Catalogue.validate(type: type, subject: subject, data: object)
+            return ImportedEvent(draft: EventDraft(type: EventType(type), subject: subject, data: object), identity: source)
+        } catch let error as AccordError {
+            report.problems.append(ImportProblem(file: file, line: line, item: item, message: error.message))
+            return nil
+        } catch {
+            report.problems.append(ImportProblem(file: file, line: line, item: item, message: "\(error)"))
+            return nil
+        }
+    }
+}

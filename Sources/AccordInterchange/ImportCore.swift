@@ -1,0 +1,222 @@
+import AccordJournal
+import AccordModel
+import Crypto
+
+/// One problem found in an input file: where it is and what is wrong with it.
+public struct ImportProblem: Sendable, CustomStringConvertible {
+    /// The input file's path as given.
+    public var file: String
+    /// The 1-based line of the file (XML), or nil when the input has no useful line.
+    public var line: Int?
+    /// The item concerned, e.g. `transaction 3 of activity XI-IATI-EC_INTPA-2018/40697/0`.
+    public var item: String
+    /// What is wrong, one sentence.
+    public var message: String
+
+    public init(file: String, line: Int?, item: String, message: String) {
+        self.file = file
+        self.line = line
+        self.item = item
+        self.message = message
+    }
+
+    /// `FILE:LINE: ITEM: MESSAGE`, the form compilers use, so editors can jump to it.
+    public var description: String {
+        "\(file)\(line.map { ":\($0)" } ?? ""): \(item.isEmpty ? "" : item + ": ")\(message)"
+    }
+}
+
+/// What an import found and did, per file: printed as its summary.
+public struct ImportReport: Sendable {
+    public var file: String
+    /// Items read, by kind (`activities`, `transactions`, `transactions of type 2`, `rows` …).
+    public var counts: [(String, Int)] = []
+    /// Events written now.
+    public var new = 0
+    /// Events whose source identity the journal already held (not written again).
+    public var alreadyKnown = 0
+    /// Items not imported, with the reason, by reason.
+    public var skipped: [String: Int] = [:]
+    /// Problems that refused the file (nothing of it was written).
+    public var problems: [ImportProblem] = []
+    /// Batches written.
+    public var batches = 0
+
+    public init(file: String) { self.file = file }
+
+    public mutating func count(_ kind: String, _ n: Int = 1) {
+        if let index = counts.firstIndex(where: { $0.0 == kind }) {
+            counts[index].1 += n
+        } else {
+            counts.append((kind, n))
+        }
+    }
+
+    public func count(of kind: String) -> Int { counts.first { $0.0 == kind }?.1 ?? 0 }
+
+    /// A few lines for a terminal: counts, new, already known, skipped with reasons.
+    public var summary: String {
+        var lines = ["\(file): " + counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")]
+        if problems.isEmpty {
+            lines.append("  \(new) new events in \(batches) batch\(batches == 1 ? "" : "es"), \(alreadyKnown) already known")
+        }
+        for reason in skipped.keys.sorted() {
+            lines.append("  skipped \(skipped[reason]!): \(reason)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// One event an import wants to write, with the identity of what it came from.
+public struct ImportedEvent: Sendable {
+    public var draft: EventDraft
+    /// The source identity, also stored in the event's `data.source`.
+    public var identity: String
+
+    public init(draft: EventDraft, identity: String) {
+        self.draft = draft
+        self.identity = identity
+    }
+}
+
+/// The source identities (`data.source`) of the events a journal holds (Journal/Import.md).
+public enum SourceIndex {
+    /// Reads every event once and collects each `data.source` text.
+    /// - Throws: journal read errors (``JournalError``, ``AccordError`` `.damaged`).
+    public static func load(_ journal: EventJournal) throws -> Set<String> {
+        var sources = Set<String>()
+        var events = try journal.events()
+        while let event = try events.next() {
+            if case .string(let source)? = event.data[Catalogue.sourceField] { sources.insert(source) }
+        }
+        return sources
+    }
+}
+
+/// Writes imported events: those whose identity is not yet known, in batches of whole groups.
+public enum ImportWriter {
+    /// At most this many events go into one batch (Journal/Import.md, "Batches").
+    public static let maxEventsPerBatch = 10_000
+
+    /// Appends the events of `groups` (each group is kept whole in one batch, e.g. one IATI
+    /// activity) that are not in `known`, then adds their identities to `known`.
+    /// - Returns: (new events written, events already known, batches written).
+    /// - Throws: what ``EventWriter/append(_:expecting:now:)`` throws; batches written before
+    ///   the failure stay (each is whole), and importing the file again adds only the rest.
+    public static func write(_ groups: [[ImportedEvent]], to writer: EventWriter, known: inout Set<String>) throws -> (new: Int, known: Int, batches: Int) {
+        var batch: [ImportedEvent] = []
+        var new = 0, alreadyKnown = 0, batches = 0
+        var seenNow = Set<String>()
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            _ = try writer.append(batch.map(\.draft))
+            for event in batch { known.insert(event.identity) }
+            new += batch.count
+            batches += 1
+            batch = []
+        }
+        for group in groups {
+            let fresh = group.filter { !known.contains($0.identity) && seenNow.insert($0.identity).inserted }
+            alreadyKnown += group.count - fresh.count
+            if batch.count + fresh.count > maxEventsPerBatch { try flush() }
+            batch += fresh
+        }
+        try flush()
+        return (new, alreadyKnown, batches)
+    }
+}
+
+/// Identifiers for imported things: lower-case slugs (Format.md §7.1) derived from source text.
+public enum ImportSlug {
+    /// `text` as a slug: ASCII letters lower-cased, digits kept, every other run of characters a
+    /// single dash; nil when nothing is left. Longer than 64 bytes: cut to 55 and ended with
+    /// `-` and 8 hex digits of the SHA-256 of `text`, so that distinct long texts stay distinct.
+    public static func make(_ text: String) -> String? {
+        var out: [UInt8] = []
+        var dash = false
+        for byte in text.utf8 {
+            switch byte {
+            case 0x41...0x5A:
+                if dash, !out.isEmpty { out.append(0x2D) }
+                dash = false
+                out.append(byte + 0x20)
+            case 0x61...0x7A, 0x30...0x39:
+                if dash, !out.isEmpty { out.append(0x2D) }
+                dash = false
+                out.append(byte)
+            default:
+                dash = true
+            }
+        }
+        guard !out.isEmpty else { return nil }
+        if out.count > Slug.maxLength {
+            var cut = Array(out.prefix(55))
+            while cut.last == 0x2D { cut.removeLast() }
+            return String(decoding: cut, as: UTF8.self) + "-" + hash8(text)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A readable slug of `text` made unique by 8 hex digits of the SHA-256 of `identity`.
+    public static func unique(_ text: String, identity: String) -> String {
+        var base = Array((make(text) ?? "item").utf8.prefix(55))
+        while base.last == 0x2D { base.removeLast() }
+        return String(decoding: base, as: UTF8.self) + "-" + hash8(identity)
+    }
+
+    static func hash8(_ text: String) -> String {
+        String(Digest.sha256Hex(Array(text.utf8)).prefix(8))
+    }
+}
+
+/// Text cleaned for a catalogue `text` field: runs of white space (including line breaks and
+/// tabs) become one space, other control characters are dropped, and the ends are trimmed;
+/// longer than 4,096 bytes, it is cut at a character boundary and ended with "…".
+public func importText(_ raw: String) -> String? {
+    var out = ""
+    var space = false
+    for scalar in raw.unicodeScalars {
+        if scalar.properties.isWhitespace {
+            space = true
+            continue
+        }
+        if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value) { continue }
+        if space, !out.isEmpty { out.unicodeScalars.append(" ") }
+        space = false
+        out.unicodeScalars.append(scalar)
+    }
+    guard !out.isEmpty else { return nil }
+    if out.utf8.count > 4096 {
+        var cut = ""
+        for character in out {
+            if cut.utf8.count + character.utf8.count > 4093 { break }
+            cut.append(character)
+        }
+        out = cut + "…"
+    }
+    return out
+}
+
+/// An `xsd:decimal` lexical form (`[+-]?(digits[.digits]|.digits)`, as IATI `value` holds) in
+/// the catalogue's decimal form: no `+`, no leading zeros, `.5` → `0.5`, `5.` → `5`; the
+/// fraction's digits kept as written. Nil when it is not a decimal or exceeds 18 integer or
+/// 9 fraction digits (``DecimalText``).
+public func normalizedDecimal(_ raw: String) -> String? {
+    var text = Substring(raw)
+    var negative = false
+    if text.first == "+" || text.first == "-" {
+        negative = text.first == "-"
+        text = text.dropFirst()
+    }
+    let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+    let integer = parts[0]
+    let fraction = parts.count > 1 ? parts[1] : ""
+    guard !(integer.isEmpty && fraction.isEmpty),
+          integer.utf8.allSatisfy({ (0x30...0x39).contains($0) }), fraction.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+    var digits = integer.drop { $0 == "0" }
+    if digits.isEmpty { digits = "0" }
+    var result = String(digits) + (fraction.isEmpty ? "" : "." + fraction)
+    let isZero = result.utf8.allSatisfy { $0 == 0x30 || $0 == 0x2E }
+    if negative, !isZero { result = "-" + result }
+    return DecimalText.isValid(result, allowNegative: true) ? result : nil
+}
