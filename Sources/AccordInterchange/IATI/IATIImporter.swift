@@ -59,9 +59,11 @@ public struct IATIImporter {
         report.count("activities")
         let hasContent = !activity.transactions.isEmpty || !activity.participants.isEmpty
         guard let identifier = activity.identifier, let funding = ImportSlug.make(identifier) else {
+            // Without an identifier nothing of the activity can be told apart from another
+            // activity's on a later import: it is skipped whole, and said so.
             if hasContent {
-                report.problems.append(ImportProblem(file: file, line: activity.line, item: "activity",
-                    message: "it has \(activity.transactions.count) transactions and \(activity.participants.count) participating organisations but no iati-identifier, so they cannot be told apart from any other activity's; give it one."))
+                report.skipped["activity without iati-identifier (its transactions and participating organisations are not imported)", default: 0] += 1
+                report.count("transactions skipped with their activity", activity.transactions.count)
             } else {
                 report.skipped["activity without iati-identifier, transactions or participating organisations", default: 0] += 1
             }
