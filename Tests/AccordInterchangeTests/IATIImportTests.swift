@@ -227,3 +227,25 @@ struct IATIImportTests {
         #expect(a == b)
     }
 }
+
+@Suite("Imports at two offices", .serialized)
+struct TwoOfficeImportTests {
+    @Test func theSameFileImportedAtTwoOfficesBeforeTheySyncIsCountedOnce() throws {
+        let temp = TemporaryDirectory("iati-two")
+        let brussels = try newJournal(temp, name: "brussels", site: "brussels")
+        let astana = try newJournal(temp, name: "astana", site: "astana")
+        for (here, there, site) in [(brussels, astana, "astana"), (astana, brussels, "brussels")] {
+            let key = try accord(["keys", "show"], journal: there).output.split(separator: "\n").first { $0.contains("public key") }?.split(separator: " ").last
+            #expect(try accord(["peer", "add", site, "--key", String(try #require(key))], journal: here).status == 0)
+        }
+        #expect(try accord(["import", "iati", IATIImportTests.eu], journal: brussels).status == 0)
+        let single = try stateRows(brussels, view: "finance", keys: ["stage", "transactions"], without: ["funding"])
+        #expect(try accord(["import", "iati", IATIImportTests.eu], journal: astana).status == 0)
+        let sync = try accord(["sync", "--with", astana], journal: brussels)
+        #expect(sync.status == 0, "\(sync.stderr)")
+        for journal in [brussels, astana] {
+            #expect(try stateRows(journal, view: "finance", keys: ["stage", "transactions"], without: ["funding"]) == single)
+        }
+        #expect(try accord(["state", "--digest"], journal: brussels).output == (try accord(["state", "--digest"], journal: astana)).output)
+    }
+}

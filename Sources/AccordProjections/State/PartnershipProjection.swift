@@ -95,8 +95,25 @@ public enum PartnershipProjection {
             if let chain = fields.string("valueChain") { funding.valueChain.offer(chain, stamp) }
             if let instrument = fields.string("instrument") { funding.instrument.offer(instrument, stamp) }
             if let action = fields.string("action") { funding.action.offer(action, stamp) }
-            funding.totals[stage, default: CurrencySums()].add(amount, currency)
-            funding.transactions[stage, default: 0] += 1
+            // The same imported item recorded by two offices (each imported the same file before
+            // they synced) is summed once: both carry the same source identity and, by
+            // construction, the same amounts (Decision 0005). Registers above take both (their
+            // stamps decide), the sums only the first: membership, so order does not matter.
+            var counted = true
+            if let source = fields.string(Catalogue.sourceField) {
+                let key = String(Digest.sha256Hex(Array(source.utf8)).prefix(32))
+                if state.financeSources?[key] != nil {
+                    counted = false
+                } else {
+                    var sources = state.financeSources ?? [:]
+                    sources[key] = id
+                    state.financeSources = sources
+                }
+            }
+            if counted {
+                funding.totals[stage, default: CurrencySums()].add(amount, currency)
+                funding.transactions[stage, default: 0] += 1
+            }
             state.fundings[id] = funding
 
         case "stakeholder.participated.v1":

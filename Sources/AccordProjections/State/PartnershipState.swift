@@ -25,6 +25,9 @@ public struct PartnershipState: Codable, Sendable, Equatable {
     /// sorted role codes. Nil until a `stakeholder.participated.v1` event is folded, so that
     /// states without one encode (and digest) as before.
     public var participants: [String: [String: [String]]]?
+    /// Imported finance items already counted: the first 32 hex digits of the SHA-256 of each
+    /// `data.source` → the funding id. Nil until an imported finance event is folded.
+    public var financeSources: [String: String]?
 
     public init() {}
 
