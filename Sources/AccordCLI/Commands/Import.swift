@@ -109,7 +109,10 @@ struct ImportIATI: ParsableCommand {
         var results: [(ImportReport, [[ImportedEvent]])] = []
         for file in files {
             var importer = IATIImporter(file: file)
-            importer.read()
+            importer.read { activities in
+                if stderrIsTerminal, activities % 50 == 0 { printProgress("\(file): \(activities) activities") }
+            }
+            if stderrIsTerminal { printProgress(nil) }
             results.append((importer.report, importer.groups))
         }
         try ImportRun.write(results, journal: journal, stats: importOptions.stats, started: started)

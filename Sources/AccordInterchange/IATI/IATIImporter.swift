@@ -25,7 +25,8 @@ public struct IATIImporter {
 
     /// Reads the whole file; afterwards ``report`` holds the counts and any problems, and
     /// ``groups`` the events (meaningful only when there are no problems).
-    public mutating func read() {
+    /// - Parameter progress: called after each activity with the number read so far.
+    public mutating func read(progress: ((Int) -> Void)? = nil) {
         do {
             // The reader streams; activities are converted as they come, so only the events are kept.
             var converted: [[ImportedEvent]] = []
@@ -34,6 +35,7 @@ public struct IATIImporter {
             try IATIActivityReader.read(path: file) { activity in
                 let group = Self.convert(activity, file: file, report: &report)
                 if !group.isEmpty { converted.append(group) }
+                progress?(report.count(of: "activities"))
             }
             self.report = report
             groups = converted
