@@ -93,36 +93,54 @@ public enum SourceIndex {
     }
 }
 
-/// Writes imported events: those whose identity is not yet known, in batches of whole groups.
-public enum ImportWriter {
+/// Writes imported events: those whose identity is not yet known, in batches of whole groups
+/// (an IATI activity, a CSV row), as they are handed over, so memory holds one batch at most.
+public final class ImportWriter {
     /// At most this many events go into one batch (Journal/Import.md, "Batches").
     public static let maxEventsPerBatch = 10_000
 
-    /// Appends the events of `groups` (each group is kept whole in one batch, e.g. one IATI
-    /// activity) that are not in `known`, then adds their identities to `known`.
-    /// - Returns: (new events written, events already known, batches written).
+    private let writer: EventWriter
+    /// Identities the journal holds, and those written since.
+    public private(set) var known: Set<String>
+    public private(set) var new = 0
+    public private(set) var alreadyKnown = 0
+    public private(set) var batches = 0
+    private var batch: [ImportedEvent] = []
+    private var inBatch = Set<String>()
+
+    public init(writer: EventWriter, known: Set<String>) {
+        self.writer = writer
+        self.known = known
+    }
+
+    /// Takes one group; writes the batch first if the group would not fit in it.
     /// - Throws: what ``EventWriter/append(_:expecting:now:)`` throws; batches written before
-    ///   the failure stay (each is whole), and importing the file again adds only the rest.
+    ///   stay (each is whole), and importing the file again adds only the rest.
+    public func add(_ group: [ImportedEvent]) throws {
+        let fresh = group.filter { !known.contains($0.identity) && inBatch.insert($0.identity).inserted }
+        alreadyKnown += group.count - fresh.count
+        if batch.count + fresh.count > Self.maxEventsPerBatch { try flush() }
+        batch += fresh
+    }
+
+    /// Writes what is left.
+    public func flush() throws {
+        guard !batch.isEmpty else { return }
+        _ = try writer.append(batch.map(\.draft))
+        for event in batch { known.insert(event.identity) }
+        new += batch.count
+        batches += 1
+        batch = []
+        inBatch = []
+    }
+
+    /// Writes `groups` and returns the counts: (new events, already known, batches).
     public static func write(_ groups: [[ImportedEvent]], to writer: EventWriter, known: inout Set<String>) throws -> (new: Int, known: Int, batches: Int) {
-        var batch: [ImportedEvent] = []
-        var new = 0, alreadyKnown = 0, batches = 0
-        var seenNow = Set<String>()
-        func flush() throws {
-            guard !batch.isEmpty else { return }
-            _ = try writer.append(batch.map(\.draft))
-            for event in batch { known.insert(event.identity) }
-            new += batch.count
-            batches += 1
-            batch = []
-        }
-        for group in groups {
-            let fresh = group.filter { !known.contains($0.identity) && seenNow.insert($0.identity).inserted }
-            alreadyKnown += group.count - fresh.count
-            if batch.count + fresh.count > maxEventsPerBatch { try flush() }
-            batch += fresh
-        }
-        try flush()
-        return (new, alreadyKnown, batches)
+        let importer = ImportWriter(writer: writer, known: known)
+        for group in groups { try importer.add(group) }
+        try importer.flush()
+        known = importer.known
+        return (importer.new, importer.alreadyKnown, importer.batches)
     }
 }
 

@@ -27,16 +27,24 @@ struct ImportOptions: ParsableArguments {
     var stats = false
 }
 
+/// One input file of an import, checked whole: its report, and its events — in memory, or
+/// handed out again by `replay` (a second streaming pass, so memory does not grow with the file).
+struct ImportFile {
+    var report: ImportReport
+    var groups: [[ImportedEvent]] = []
+    var replay: (((([ImportedEvent]) throws -> Void)) throws -> Void)?
+}
+
 /// Shared steps of the imports: reading without the lock, then writing under it.
 enum ImportRun {
-    /// Writes the groups of the files without problems; prints each report and problem.
+    /// Writes the events of the files without problems; prints each report and problem.
     /// - Throws: ``CommandFailure`` (exit 2) when any file was refused, after writing the others.
-    static func write(_ files: [(report: ImportReport, groups: [[ImportedEvent]])], journal: EventJournal, stats: Bool, started: Double) throws {
+    static func write(_ files: [ImportFile], journal: EventJournal, stats: Bool, started: Double) throws {
         let readDone = monotonicSeconds()
-        var refused = 0
+        var reports = files.map(\.report)
         var written = 0
-        var pending = files.filter { $0.report.problems.isEmpty && !$0.groups.isEmpty }
-        if !pending.isEmpty {
+        let clean = files.indices.filter { files[$0].report.problems.isEmpty && (!files[$0].groups.isEmpty || files[$0].replay != nil) }
+        if !clean.isEmpty {
             var options = JournalWriter.Options()
             if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { options.lockTimeout = timeout }
             let writer = try journal.openWriter(options: options)
@@ -45,16 +53,23 @@ enum ImportRun {
             if let actor = environment("ACCORD_ACTOR") { writer.defaultActor = actor }
             // Under the writer lock: what the journal holds now decides what is new.
             var known = try SourceIndex.load(journal)
-            for index in pending.indices {
-                let result = try ImportWriter.write(pending[index].groups, to: writer, known: &known)
-                pending[index].report.new = result.new
-                pending[index].report.alreadyKnown = result.known
-                pending[index].report.batches = result.batches
-                written += result.new
+            for index in clean {
+                let importer = ImportWriter(writer: writer, known: known)
+                if let replay = files[index].replay {
+                    try replay { try importer.add($0) }
+                } else {
+                    for group in files[index].groups { try importer.add(group) }
+                }
+                try importer.flush()
+                known = importer.known
+                reports[index].new = importer.new
+                reports[index].alreadyKnown = importer.alreadyKnown
+                reports[index].batches = importer.batches
+                written += importer.new
             }
         }
-        for file in files {
-            let report = pending.first { $0.report.file == file.report.file }?.report ?? file.report
+        var refused = 0
+        for report in reports {
             writeOut(report.summary + "\n")
             if !report.problems.isEmpty {
                 refused += 1
@@ -106,14 +121,17 @@ struct ImportIATI: ParsableCommand {
     func run() throws {
         let started = monotonicSeconds()
         let journal = try options.open()
-        var results: [(ImportReport, [[ImportedEvent]])] = []
+        var results: [ImportFile] = []
         for file in files {
+            // First pass: check everything and count; the events are dropped. Second pass, under
+            // the lock: read again and write as we go. Memory does not grow with the file.
             var importer = IATIImporter(file: file)
-            importer.read { activities in
+            importer.read(keepGroups: false) { activities in
                 if stderrIsTerminal, activities % 50 == 0 { printProgress("\(file): \(activities) activities") }
             }
             if stderrIsTerminal { printProgress(nil) }
-            results.append((importer.report, importer.groups))
+            let checked = importer
+            results.append(ImportFile(report: importer.report, replay: { sink in try checked.replay(into: sink) }))
         }
         try ImportRun.write(results, journal: journal, stats: importOptions.stats, started: started)
     }
@@ -145,14 +163,14 @@ struct ImportCSV: ParsableCommand {
         let started = monotonicSeconds()
         let mapping = try CSVMapping(json: try readInput(map, limit: 1 << 20), file: map)
         let journal = try options.open()
-        var results: [(ImportReport, [[ImportedEvent]])] = []
+        var results: [ImportFile] = []
         for file in files {
             var importer = CSVImporter(file: file, mapping: mapping)
             importer.read { row in
                 if stderrIsTerminal, row % 500 == 0 { printProgress("\(file): \(row) rows") }
             }
             if stderrIsTerminal { printProgress(nil) }
-            results.append((importer.report, importer.groups))
+            results.append(ImportFile(report: importer.report, groups: importer.groups))
         }
         try ImportRun.write(results, journal: journal, stats: importOptions.stats, started: started)
     }
@@ -197,7 +215,7 @@ struct ImportCloudEvents: ParsableCommand {
             }
         }
         guard report.problems.isEmpty else {
-            try ImportRun.write([(report, [])], journal: journal, stats: importOptions.stats, started: started)
+            try ImportRun.write([ImportFile(report: report)], journal: journal, stats: importOptions.stats, started: started)
             return
         }
         if !records.isEmpty {
@@ -214,7 +232,7 @@ struct ImportCloudEvents: ParsableCommand {
         }
         if !foreign.isEmpty || records.isEmpty {
             report.count("other events", foreign.count)
-            try ImportRun.write([(report, foreign.isEmpty ? [] : [foreign])], journal: journal, stats: importOptions.stats, started: started)
+            try ImportRun.write([ImportFile(report: report, groups: foreign.isEmpty ? [] : [foreign])], journal: journal, stats: importOptions.stats, started: started)
         }
     }
 }

@@ -1,4 +1,5 @@
 import AccordModel
+import Foundation
 
 /// Turns IATI activities into events (Journal/Import.md, "IATI activity files").
 ///
@@ -24,35 +25,78 @@ public struct IATIImporter {
     }
 
     /// Reads the whole file; afterwards ``report`` holds the counts and any problems, and
-    /// ``groups`` the events (meaningful only when there are no problems).
+    /// ``groups`` the events (meaningful only when there are no problems), unless `keepGroups`
+    /// is false: then the events are checked and dropped, and ``replay(into:)`` hands them out
+    /// again later, so that memory does not grow with the file.
     /// - Parameter progress: called after each activity with the number read so far.
-    public mutating func read(progress: ((Int) -> Void)? = nil) {
+    public mutating func read(keepGroups: Bool = true, progress: ((Int) -> Void)? = nil) {
+        var converted: [[ImportedEvent]] = []
+        var report = ImportReport(file: file)
+        let file = self.file
         do {
-            // The reader streams; activities are converted as they come, so only the events are kept.
-            var converted: [[ImportedEvent]] = []
-            var report = self.report
-            let file = self.file
             try IATIActivityReader.read(path: file) { activity in
                 let group = Self.convert(activity, file: file, report: &report)
-                if !group.isEmpty { converted.append(group) }
+                if keepGroups, !group.isEmpty { converted.append(group) }
                 progress?(report.count(of: "activities"))
             }
-            self.report = report
-            groups = converted
         } catch let failure as IATIActivityReader.Failure {
-            let problem: ImportProblem = switch failure {
-            case .malformed(let line, let column, let message):
-                ImportProblem(file: file, line: line, item: "", message: "not a well-formed XML document (column \(column)): \(message). Nothing of the file was imported.")
-            case .wrongRoot(let line, let name):
-                ImportProblem(file: file, line: line, item: "", message: "the root element is <\(name)>; an IATI activity file has <iati-activities>. Nothing of the file was imported.")
-            case .unsupportedVersion(let line, let version):
-                ImportProblem(file: file, line: line, item: "", message: "IATI version \(version): only 2.0x activity files are read (1.x elements differ). Nothing of the file was imported.")
-            case .unreadable(let path):
-                ImportProblem(file: file, line: nil, item: "", message: "cannot open '\(path)'.")
-            }
-            report.problems.append(problem)
+            report.problems.append(Self.problem(failure, file: file))
         } catch {
             report.problems.append(ImportProblem(file: file, line: nil, item: "", message: "\(error)"))
+        }
+        self.report = report
+        groups = converted
+        fileStamp = Self.stamp(file)
+    }
+
+    /// Size and modification time when read, to notice a file changed before ``replay(into:)``.
+    private var fileStamp: [Int]?
+
+    static func stamp(_ path: String) -> [Int]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
+    }
+
+    /// Reads the file again and hands each activity's events to `sink`, in file order: the
+    /// second pass of an import that checked the whole file first (``read(keepGroups:progress:)``).
+    /// - Throws: ``AccordError`` `.badInput` when the file changed since it was checked, or now
+    ///   has problems; what `sink` throws (reading stops there).
+    public func replay(into sink: ([ImportedEvent]) throws -> Void) throws {
+        guard Self.stamp(file) == fileStamp else {
+            throw AccordError(.badInput, "'\(file)' changed while it was being imported; import it again (what was written is kept, and only the rest will be added).")
+        }
+        var report = ImportReport(file: file)
+        var failure: (any Error)?
+        let file = self.file
+        do {
+            try withoutActuallyEscaping(sink) { sink in
+                try IATIActivityReader.read(path: file) { activity in
+                    guard failure == nil else { return }
+                    let group = Self.convert(activity, file: file, report: &report)
+                    guard report.problems.isEmpty else { return }
+                    do { try sink(group) } catch { failure = error }
+                }
+            }
+        } catch let error as IATIActivityReader.Failure {
+            report.problems.append(Self.problem(error, file: file))
+        }
+        if let failure { throw failure }
+        if let problem = report.problems.first {
+            throw AccordError(.badInput, "'\(file)' changed while it was being imported: \(problem)")
+        }
+    }
+
+    static func problem(_ failure: IATIActivityReader.Failure, file: String) -> ImportProblem {
+        switch failure {
+        case .malformed(let line, let column, let message):
+            ImportProblem(file: file, line: line, item: "", message: "not a well-formed XML document (column \(column)): \(message). Nothing of the file was imported.")
+        case .wrongRoot(let line, let name):
+            ImportProblem(file: file, line: line, item: "", message: "the root element is <\(name)>; an IATI activity file has <iati-activities>. Nothing of the file was imported.")
+        case .unsupportedVersion(let line, let version):
+            ImportProblem(file: file, line: line, item: "", message: "IATI version \(version): only 2.0x activity files are read (1.x elements differ). Nothing of the file was imported.")
+        case .unreadable(let path):
+            ImportProblem(file: file, line: nil, item: "", message: "cannot open '\(path)'.")
         }
     }
 
