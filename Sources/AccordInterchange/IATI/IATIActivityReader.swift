@@ -104,8 +104,9 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
         parser.delegate = reader
         let ok = parser.parse()
         if let failure = reader.failure { throw failure }
-        if !ok || reader.stack.count > 0 || reader.version == nil && reader.rootSeen == false {
-            let error = parser.parserError.map { "\($0.localizedDescription)" } ?? "the document ends early or is empty"
+        // A document that ends early, or has no root element, is not well-formed (XML 1.0 §2.1).
+        if !ok || !reader.rootSeen || !reader.stack.isEmpty {
+            let error = parser.parserError.map(describe) ?? "the document ends early or is empty"
             throw Failure.malformed(line: parser.lineNumber, column: parser.columnNumber, message: error)
         }
         return reader.version
