@@ -191,6 +191,20 @@ public enum ImportSlug {
 /// tabs) become one space, other control characters are dropped, and the ends are trimmed;
 /// longer than 4,096 bytes, it is cut at a character boundary and ended with "…".
 public func importText(_ raw: String) -> String? {
+    // Most text is printable ASCII with single inner spaces: kept as it is, without the
+    // Unicode property lookups below.
+    var previousSpace = true
+    var plain = raw.utf8.count <= 4096
+    for byte in raw.utf8 where plain {
+        if byte == 0x20 {
+            if previousSpace { plain = false }
+            previousSpace = true
+        } else {
+            plain = byte > 0x20 && byte < 0x7F
+            previousSpace = false
+        }
+    }
+    if plain, !raw.isEmpty, !previousSpace { return raw }
     var out = ""
     var space = false
     for scalar in raw.unicodeScalars {

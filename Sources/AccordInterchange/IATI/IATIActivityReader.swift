@@ -117,7 +117,7 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
 
     public func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
         func attribute(_ key: String) -> String? {
-            guard let value = attributes[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+            guard let value = attributes[key].map(Self.trimmed), !value.isEmpty else { return nil }
             return value
         }
         if !rootSeen {
@@ -173,7 +173,7 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
 
     private func collected() -> String? {
         collecting = false
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = Self.trimmed(text)
         return value.isEmpty ? nil : value
     }
 
@@ -228,6 +228,16 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
         if failure == nil {
             failure = .malformed(line: parser.lineNumber, column: parser.columnNumber, message: Self.describe(parseError))
         }
+    }
+
+    /// `text` without the XML white space (space, tab, CR, LF: XML 1.0 §2.3 `S`) at its ends.
+    static func trimmed(_ text: String) -> String {
+        let bytes = text.utf8
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = bytes.lastIndex(where: { !isSpace($0) })!
+        if first == bytes.startIndex, bytes.index(after: last) == bytes.endIndex { return text }
+        return String(text[first...last])
     }
 
     static func describe(_ error: Error) -> String {

@@ -71,7 +71,7 @@ public struct IATIImporter {
         let file = self.file
         do {
             try withoutActuallyEscaping(sink) { sink in
-                try IATIActivityReader.read(path: file) { activity in
+                _ = try IATIActivityReader.read(path: file) { activity in
                     guard failure == nil else { return }
                     let group = Self.convert(activity, file: file, report: &report)
                     guard report.problems.isEmpty else { return }
