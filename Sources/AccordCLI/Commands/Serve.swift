@@ -18,6 +18,12 @@ struct Serve: ParsableCommand {
     var listen: String = "127.0.0.1:8740"
     @Option(help: "The largest request body accepted, in bytes.")
     var maxBody: Int = 64 << 20
+    @Option(help: "Seconds a connection may stay silent (idle, or sending its headers) before it is closed.")
+    var idleTimeout: Double = 30
+    @Option(help: "Seconds a request's body may take to arrive after its headers (then 408).")
+    var requestTimeout: Double = 60
+    @Option(help: "Bytes of request bodies held at once across all connections (default: 4 × --max-body, at least 256 MiB); beyond it, 503.")
+    var maxBuffered: Int?
 
     func run() throws {
         let journal = try options.open()
@@ -27,10 +33,15 @@ struct Serve: ParsableCommand {
         let host = String(listen[..<colon])
         let box = ServeOutcome()
         let done = DispatchSemaphore(value: 0)
-        let maxBody = self.maxBody
+        guard maxBody > 0, idleTimeout > 0, requestTimeout > 0, (maxBuffered ?? maxBody) >= maxBody else {
+            throw ValidationError("--max-body, --idle-timeout and --request-timeout must be positive, and --max-buffered at least --max-body.")
+        }
+        var limits = SyncServer.Limits(maxBody: maxBody, maxBufferedBytes: maxBuffered)
+        limits.idleTimeout = idleTimeout
+        limits.requestTimeout = requestTimeout
         Task {
             do {
-                try await SyncServer.run(journal: journal, host: host, port: port, maxBody: maxBody) { bound in
+                try await SyncServer.run(journal: journal, host: host, port: port, limits: limits) { bound in
                     writeOut("Listening on http://\(host):\(bound) (site '\(journal.site)', partnership '\(journal.partnership)').\n")
                     standardOutput.flush()
                 }

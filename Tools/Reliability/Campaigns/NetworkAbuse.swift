@@ -32,6 +32,10 @@ public enum NetworkAbuse {
         public var slowConnectionsPerClient = 10
         /// Seconds between two bytes of a slow connection.
         public var dripInterval = 1.0
+        /// The server's `--idle-timeout` and `--request-timeout`, in seconds: short, so that a
+        /// short run sees slow connections cut.
+        public var idleTimeout = 5.0
+        public var requestTimeout = 10.0
         public var log: @Sendable (String) -> Void = { _ in }
 
         public init(accord: String, scratch: String) {
@@ -75,6 +79,8 @@ public enum NetworkAbuse {
         public var converged = false
         public var digests = 0
         public var failures: [String] = []
+        /// The first few reasons valid syncs failed (busy answers under load are allowed).
+        public var notes: [String] = []
 
         public var passed: Bool {
             serverCrashes == 0 && serverAnsweredAtEnd && acknowledgedButMissing == 0 && converged && hubVerifiedClean && failures.isEmpty
@@ -95,6 +101,7 @@ public enum NetworkAbuse {
             for (kind, table) in hostileByKind.sorted(by: { $0.key < $1.key }) {
                 lines.append("  \(kind): \(table.values.reduce(0, +)) sent; \(statuses(table))")
             }
+            for note in notes { lines.append("  note: " + note) }
             for failure in failures.prefix(20) { lines.append("  FAILED: " + failure) }
             return lines.joined(separator: "\n")
         }
@@ -132,7 +139,7 @@ public enum NetworkAbuse {
         }
         writeBytes(root + "/intruder/keys/hub.pub", readBytes(root + "/hub/keys/hub.pub"))
 
-        let server = try ChildProcess(settings.accord, ["serve", "--listen", "127.0.0.1:0", "--journal", root + "/hub", "--max-body", String(settings.maxBody)], stdout: root + "/serve.out", stderr: root + "/serve.err")
+        let server = try ChildProcess(settings.accord, ["serve", "--listen", "127.0.0.1:0", "--journal", root + "/hub", "--max-body", String(settings.maxBody), "--idle-timeout", String(settings.idleTimeout), "--request-timeout", String(settings.requestTimeout)], stdout: root + "/serve.out", stderr: root + "/serve.err")
         var port = 0
         for _ in 0..<600 where port == 0 {
             sleepSeconds(0.05)
@@ -188,7 +195,7 @@ public enum NetworkAbuse {
         }
         for _ in 0..<slow {
             workers.append(Worker {
-                slowDrip(port: boundPort, connections: settings.slowConnectionsPerClient, interval: settings.dripInterval, deadline: deadline, tally: tally)
+                slowDrip(port: boundPort, connections: settings.slowConnectionsPerClient, interval: settings.dripInterval, deadline: deadline, signer: signer, tally: tally)
             })
         }
         var lastReport = Clock.now
@@ -229,6 +236,11 @@ public enum NetworkAbuse {
         }
         report.digests = sites.count
         report.converged = digests.count == 1
+        // No slow connection may outlive the server's limits (plus a drip and some slack).
+        let bound = settings.idleTimeout + settings.requestTimeout + settings.dripInterval + 5
+        if report.slowLongestHeldSeconds > bound, settings.seconds > bound {
+            report.failures.append("a slow-drip connection was held \(Int(report.slowLongestHeldSeconds)) s, beyond the server's idle and request timeouts (\(Int(bound)) s with slack)")
+        }
         server.kill(SIGTERM)
         let (stopped, timedOut) = server.wait(atMost: 30)
         if timedOut || stopped != .exited(0) { report.failures.append("the server did not stop cleanly on SIGTERM: \(stopped)\(timedOut ? " (killed after 30 s)" : "")") }
@@ -286,6 +298,7 @@ public enum NetworkAbuse {
             let started = Clock.now
             guard let sync = try? ChildProcess.run(accord, ["sync", "--with", url, "--journal", journal], scratch: scratch, environment: ["ACCORD_LOCK_TIMEOUT": "120"]) else { continue }
             tally.synced(status: sync.status, seconds: Clock.now - started, acknowledged: sync.status == 0 ? pending : [])
+            if sync.status != 0 { tally.note("\(site): accord sync exited \(sync.status): \(sync.stderr.prefix(200))") }
             if sync.status == 0 { pending = [] }
         }
     }
@@ -294,8 +307,11 @@ public enum NetworkAbuse {
     static let hostileKinds = [
         "garbage", "broken-request-line", "huge-header", "unknown-path", "wrong-method", "unsigned", "bad-signature",
         "stale-time", "untrusted-site", "bad-pull-body", "bad-bundle", "oversized-body", "oversized-chunked",
-        "oversized-announced", "replay-vector", "replay-pull", "replay-push",
+        "oversized-announced", "max-size-unsigned", "max-size-untrusted", "replay-vector", "replay-pull", "replay-push",
     ]
+
+    /// A body of `count` bytes is sent from this one buffer, a MiB at a time.
+    static let filler = [UInt8](repeating: 0x7b, count: 1 << 20)
 
     static func hostileRequest(_ rng: inout SeededRandom, port: Int, maxBody: Int, signer: EventJournal, intruder: EventJournal, replays: [[UInt8]], tally: Tally) {
         let kind = hostileKinds.randomElement(using: &rng)!
@@ -305,6 +321,7 @@ public enum NetworkAbuse {
         func random(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) } }
         var request: [UInt8]
         var closeAfter: Double?
+        var streamed = 0
         switch kind {
         case "garbage": request = random(Int.random(in: 1...4096, using: &rng))
         case "broken-request-line": request = Array("GET\r\nAccord-Site: office-1\r\n\r\n".utf8)
@@ -330,7 +347,9 @@ public enum NetworkAbuse {
             let body = [UInt8](repeating: 0x41, count: maxBody + 1)
             request = httpRequest("POST", "/v1/push", headers: signed(signer, "POST", "/v1/push", body), body: body)
         case "oversized-chunked":
-            var text = "POST /v1/push HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            var text = "POST /v1/push HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+            for (name, value) in signed(signer, "POST", "/v1/push", []) { text += "\(name): \(value)\r\n" }
+            text += "\r\n"
             let chunk = String(repeating: "B", count: 65536)
             for _ in 0..<(maxBody / 65536 + 2) { text += "10000\r\n" + chunk + "\r\n" }
             request = Array((text + "0\r\n\r\n").utf8)
@@ -338,6 +357,13 @@ public enum NetworkAbuse {
             // Announces 10 GB, sends 64 KiB, then gives up after 2 s unless answered.
             request = httpRequest("POST", "/v1/push", headers: signed(signer, "POST", "/v1/push", []), body: random(65536), contentLength: 10_000_000_000)
             closeAfter = 2
+        case "max-size-unsigned":
+            // A body the server may accept by size, from nobody: refusable from the headers.
+            request = httpRequest("POST", "/v1/push", contentLength: maxBody)
+            streamed = maxBody
+        case "max-size-untrusted":
+            request = httpRequest("POST", "/v1/push", headers: signed(intruder, "POST", "/v1/push", []), contentLength: maxBody)
+            streamed = maxBody
         case "replay-vector": request = replays[0]
         case "replay-pull": request = replays[1]
         default: request = replays[2]
@@ -347,7 +373,12 @@ public enum NetworkAbuse {
             sleepSeconds(0.05)
             return
         }
-        connection.send(request)
+        var sending = connection.send(request)
+        while sending, streamed > 0, !connection.serverClosedOrAnswered() {
+            let part = min(streamed, filler.count)
+            sending = connection.send(part == filler.count ? filler : Array(filler[0..<part]))
+            streamed -= part
+        }
         let answer = connection.readResponse()
         tally.hostile(kind, status: answer?.status ?? 0)
         if kind.hasPrefix("replay"), let status = answer?.status, status != 200 {
@@ -361,7 +392,7 @@ public enum NetworkAbuse {
     /// Holds `connections` connections that send a request one byte per `interval`: half never
     /// finish their headers, half announce a body and drip it. A connection the server closes is
     /// replaced by a new one.
-    static func slowDrip(port: Int, connections: Int, interval: Double, deadline: Double, tally: Tally) {
+    static func slowDrip(port: Int, connections: Int, interval: Double, deadline: Double, signer: EventJournal, tally: Tally) {
         struct Slow {
             var connection: RawConnection
             var bytes: [UInt8]
@@ -373,9 +404,15 @@ public enum NetworkAbuse {
             serial += 1
             guard let connection = RawConnection(port: port, timeout: 5) else { return nil }
             tally.slowOpened()
-            let bytes = serial % 2 == 0
-                ? Array("POST /v1/pull HTTP/1.1\r\nHost: 127.0.0.1\r\nAccord-Site: office-1\r\nX-Slow: \(String(repeating: "z", count: 4000))\r\n\r\n".utf8)
-                : httpRequest("POST", "/v1/push", body: [UInt8](repeating: 0x7b, count: 100_000))
+            // A third never finish their headers; a third drip an unsigned body; a third drip a
+            // body whose signature (by a trusted site) can only be checked once it has arrived.
+            let body = [UInt8](repeating: 0x7b, count: 100_000)
+            let bytes: [UInt8]
+            switch serial % 3 {
+            case 0: bytes = Array("POST /v1/pull HTTP/1.1\r\nHost: 127.0.0.1\r\nAccord-Site: office-1\r\nX-Slow: \(String(repeating: "z", count: 4000))\r\n\r\n".utf8)
+            case 1: bytes = httpRequest("POST", "/v1/push", body: body)
+            default: bytes = httpRequest("POST", "/v1/push", headers: (try? RequestSigning.headers(for: signer, method: "POST", path: "/v1/push", body: body)) ?? [:], body: body)
+            }
             return Slow(connection: connection, bytes: bytes, opened: Clock.now)
         }
         var slows: [Slow] = (0..<connections).compactMap { _ in open() }
@@ -435,6 +472,9 @@ public enum NetworkAbuse {
             }
         }
         func fail(_ message: String) { locked { if failures.count < 100 { failures.append(message) } } }
+        private var notes: [String] = []
+        /// Something worth showing that is not a failure (e.g. why a valid sync was refused).
+        func note(_ message: String) { locked { if notes.count < 5 { notes.append(message) } } }
         func slowOpened() { locked { slowOpen += 1 } }
         func slowClosed(after seconds: Double) {
             locked {
@@ -483,6 +523,7 @@ public enum NetworkAbuse {
                 report.hwmKiB = hwm
                 report.rssSamples = samples
                 report.failures += failures
+                report.notes = notes
             }
         }
     }
