@@ -11,6 +11,9 @@ struct NetworkAbuseTests {
         settings.clients = 10
         settings.seconds = 5
         settings.slowConnectionsPerClient = 5
+        // Short server timeouts, so that five seconds see slow connections cut.
+        settings.idleTimeout = 1
+        settings.requestTimeout = 2
         let report = try NetworkAbuse.run(settings)
         print("Network abuse (CI):\n\(report)")
         #expect(report.serverCrashes == 0)
@@ -20,6 +23,8 @@ struct NetworkAbuseTests {
         #expect(report.hubVerifiedClean)
         #expect(report.validSyncs > 0)
         #expect(report.rssPeakKiB < 512 * 1024)
+        #expect(report.slowConnectionsClosedByServer > 0)
+        #expect(report.slowLongestHeldSeconds < 5)
         #expect(report.failures.isEmpty, "\(report.failures)")
     }
 }

@@ -10,7 +10,9 @@ struct Serve: ParsableCommand {
         discussion: """
             Peers run 'accord sync --with http://HOST:PORT'. Every request must be signed by a site this \
             journal trusts ('accord peer add'); see Journal/SyncProtocol.md. Port 0 picks a free port; the \
-            first line printed names it. Example: accord serve --listen 127.0.0.1:8740
+            first line printed names it. Slow or idle connections are closed (--idle-timeout, --request-timeout) and \
+            request bodies in flight are bounded (--max-buffered); see SyncProtocol.md §4.3.3. \
+            Example: accord serve --listen 127.0.0.1:8740
             """)
 
     @OptionGroup var options: JournalOptions
