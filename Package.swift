@@ -91,6 +91,23 @@ let package = Package(
             dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync", "AccordTesting"],
             path: "Tools/Benchmark"
         ),
+        // Reliability campaigns (Tools/Reliability.md): the library holds the drivers' logic so
+        // that the short CI runs in Tests/ReliabilityTests call the same code.
+        .target(
+            name: "AccordReliability",
+            dependencies: ["AccordModel", "AccordSync", "AccordTesting"],
+            path: "Tools/Reliability/Campaigns"
+        ),
+        .executableTarget(
+            name: "accord-crash",
+            dependencies: ["AccordReliability"],
+            path: "Tools/Reliability/CrashMain"
+        ),
+        .executableTarget(
+            name: "accord-abuse",
+            dependencies: ["AccordReliability"],
+            path: "Tools/Reliability/AbuseMain"
+        ),
         .testTarget(
             name: "AccordJournalTests",
             dependencies: ["AccordJournal", "AccordTesting"]
@@ -114,6 +131,10 @@ let package = Package(
         .testTarget(
             name: "AccordCLITests",
             dependencies: ["AccordModel", "AccordTesting", "AccordCLI"]
+        ),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["AccordReliability", "AccordTesting", "AccordJournal", "AccordCLI"]
         ),
     ],
     swiftLanguageModes: [.v6]

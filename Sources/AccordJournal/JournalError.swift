@@ -25,7 +25,7 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
         public static let busy = Code("busy")
         /// A read, write, sync or truncate failed.
         public static let io = Code("io")
-        /// A write failed because the device is full (`ENOSPC`).
+        /// A write or `fdatasync` failed because the device or a quota is full (`ENOSPC`, `EDQUOT`).
         public static let diskFull = Code("disk-full")
         /// A record or batch breaks a rule of the format (empty, contains a newline, too large).
         public static let invalidRecord = Code("invalid-record")

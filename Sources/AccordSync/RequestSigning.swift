@@ -59,11 +59,15 @@ public enum RequestSigning {
         public var message: String
     }
 
-    /// Checks a request's headers; returns the sending site.
-    /// - Throws: ``Refusal`` 401 (missing, malformed, stale or bad signature), 403 (untrusted site).
-    public static func verify(headers: [String: String], method: String, path: String, body: [UInt8], trusted: [SiteID: SitePublicKey], now: Timestamp = .now()) throws -> SiteID {
+    /// Checks everything in a request's headers that does not need its body: the three headers
+    /// are there, the site is a trusted slug, the time is within ``window``. A server runs this
+    /// before it reads the body, so that an unsigned, stale or untrusted request never makes it
+    /// buffer one (SyncProtocol.md §4.3.2).
+    /// - Returns: the sending site and its trusted key.
+    /// - Throws: ``Refusal`` 401 (missing or malformed headers, stale time), 403 (untrusted site).
+    public static func checkHeaders(_ headers: [String: String], trusted: [SiteID: SitePublicKey], now: Timestamp = .now()) throws -> (site: SiteID, key: SitePublicKey) {
         func header(_ name: String) -> String? { headers.first { $0.key.lowercased() == name.lowercased() }?.value }
-        guard let siteText = header(siteHeader), let time = header(timeHeader), let signatureText = header(signatureHeader) else {
+        guard let siteText = header(siteHeader), let time = header(timeHeader), header(signatureHeader) != nil else {
             throw Refusal(status: 401, message: "The request is not signed: it needs \(siteHeader), \(timeHeader) and \(signatureHeader) headers.")
         }
         guard let site = try? SiteID(siteText) else { throw Refusal(status: 401, message: "The \(siteHeader) header is not a site name.") }
@@ -73,6 +77,15 @@ public enum RequestSigning {
         guard let key = trusted[site] else {
             throw Refusal(status: 403, message: "Site '\(site)' is not trusted by this server; add it with 'accord peer add'.")
         }
+        return (site, key)
+    }
+
+    /// Checks a request's headers; returns the sending site.
+    /// - Throws: ``Refusal`` 401 (missing, malformed, stale or bad signature), 403 (untrusted site).
+    public static func verify(headers: [String: String], method: String, path: String, body: [UInt8], trusted: [SiteID: SitePublicKey], now: Timestamp = .now()) throws -> SiteID {
+        func header(_ name: String) -> String? { headers.first { $0.key.lowercased() == name.lowercased() }?.value }
+        let (site, key) = try checkHeaders(headers, trusted: trusted, now: now)
+        let time = header(timeHeader) ?? "", signatureText = header(signatureHeader) ?? ""
         guard let signature = Base64.decode(signatureText), key.verifies(signature, message: message(method: method, path: path, time: time, body: body)) else {
             throw Refusal(status: 401, message: "The request's signature does not verify under the key trusted for '\(site)'.")
         }

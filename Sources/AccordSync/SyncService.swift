@@ -51,21 +51,63 @@ public final class SyncService: Sendable {
 
     /// Handles one request; never throws: every failure becomes a response.
     public func handle(_ request: Request) -> Response {
-        var response = queue.sync { respond(to: request) }
+        sign(queue.sync { respond(to: request) }, for: request)
+    }
+
+    /// Decides from the method, path and headers alone — before any byte of the body is read —
+    /// whether the request is refused: an unknown path (404), another method (405), an announced
+    /// `Content-Length` over ``maxBody`` (413), missing or malformed signing headers or a stale
+    /// time (401), an untrusted site (403). The HTTP edge calls this first, so that such a
+    /// request never makes the server buffer a body (SyncProtocol.md §4.3.2); ``handle(_:)``
+    /// makes the same checks again, then checks the signature over the body.
+    /// - Parameter announcedLength: the request's `Content-Length`, if it has one.
+    /// - Returns: the signed refusal, or nil when the body must be read to decide.
+    public func refusalBeforeBody(method: String, path: String, headers: [String: String], announcedLength: Int?) -> Response? {
+        let request = Request(method: method, path: path, headers: headers, body: [])
+        if let refusal = routeRefusal(request, bodyLength: announcedLength ?? 0) { return sign(refusal, for: request) }
+        do {
+            _ = try RequestSigning.checkHeaders(headers, trusted: try journal.trustedKeys())
+            return nil
+        } catch let refusal as RequestSigning.Refusal {
+            return sign(Self.refusal(refusal.status, refusal.message, request), for: request)
+        } catch {
+            return nil  // decided (500) once the body is read
+        }
+    }
+
+    /// A refusal that the HTTP edge makes itself (408 a body too slow, 503 too many bodies in
+    /// flight), signed like every answer.
+    public func refusal(_ status: Int, _ message: String, method: String, path: String, headers: [String: String]) -> Response {
+        let request = Request(method: method, path: path, headers: headers, body: [])
+        return sign(Self.refusal(status, message, request), for: request)
+    }
+
+    private func sign(_ response: Response, for request: Request) -> Response {
+        var response = response
         let time = request.headers.first { $0.key.lowercased() == RequestSigning.timeHeader.lowercased() }?.value ?? ""
         response.headers = RequestSigning.responseHeaders(for: journal, status: response.status, path: request.path, requestTime: time, body: response.body)
         return response
     }
 
+    private static func refusal(_ status: Int, _ message: String, _ request: Request, site: String = "-") -> Response {
+        let body = (try? CanonicalJSON.encode(.object(JSONObject([("error", .string(message))])))) ?? []
+        return Response(status: status, contentType: "application/json", body: body + [0x0a], logLine: "\(request.method) \(request.path) \(status) site=\(site)")
+    }
+
+    /// Path, method and size, in that order (SyncProtocol.md §4.3.2).
+    private func routeRefusal(_ request: Request, bodyLength: Int) -> Response? {
+        let routes = ["/v1/vector": "GET", "/v1/pull": "POST", "/v1/push": "POST"]
+        guard let method = routes[request.path] else { return Self.refusal(404, "No such endpoint; the endpoints are /v1/vector, /v1/pull and /v1/push.", request) }
+        guard method == request.method else { return Self.refusal(405, "\(request.path) takes \(method).", request) }
+        guard bodyLength <= maxBody else { return Self.refusal(413, "The body is larger than this server's limit of \(maxBody) bytes; send smaller bundles.", request) }
+        return nil
+    }
+
     private func respond(to request: Request) -> Response {
         func refuse(_ status: Int, _ message: String, site: String = "-") -> Response {
-            let body = (try? CanonicalJSON.encode(.object(JSONObject([("error", .string(message))])))) ?? []
-            return Response(status: status, contentType: "application/json", body: body + [0x0a], logLine: "\(request.method) \(request.path) \(status) site=\(site)")
+            Self.refusal(status, message, request, site: site)
         }
-        let routes = ["/v1/vector": "GET", "/v1/pull": "POST", "/v1/push": "POST"]
-        guard let method = routes[request.path] else { return refuse(404, "No such endpoint; the endpoints are /v1/vector, /v1/pull and /v1/push.") }
-        guard method == request.method else { return refuse(405, "\(request.path) takes \(method).") }
-        guard request.body.count <= maxBody else { return refuse(413, "The body is larger than this server's limit of \(maxBody) bytes; send smaller bundles.") }
+        if let refusal = routeRefusal(request, bodyLength: request.body.count) { return refusal }
         let site: SiteID
         do {
             site = try RequestSigning.verify(headers: request.headers, method: request.method, path: request.path, body: request.body, trusted: try journal.trustedKeys())

@@ -2,8 +2,8 @@ import AccordJournal
 import Foundation
 
 /// A ``SegmentIO`` that fails on purpose: a short write followed by an error after a byte
-/// budget, an error on every write, a failed `fdatasync`, or a failed truncate. Faults can be
-/// switched while a writer uses it.
+/// budget, an error on every write, short writes that succeed (at most N bytes a call), a
+/// failed `fdatasync`, or a failed truncate. Faults can be switched while a writer uses it.
 public final class FaultInjectingIO: SegmentIO, @unchecked Sendable {
     /// What to do to the next operations.
     public enum Fault: Sendable, Equatable {
@@ -13,6 +13,9 @@ public final class FaultInjectingIO: SegmentIO, @unchecked Sendable {
         case failWrites(afterBytes: Int, errno: Int32)
         /// Let writes through, fail `fdatasync` with `errno`.
         case failSync(errno: Int32)
+        /// Write at most `maxBytes` bytes a call (a short write, as `pwrite` may do), without
+        /// failing: the writer must loop until the whole batch is written.
+        case shortWrites(maxBytes: Int)
     }
 
     private let lock = NSLock()
@@ -21,7 +24,7 @@ public final class FaultInjectingIO: SegmentIO, @unchecked Sendable {
     private let real = SystemSegmentIO()
     /// When true, `ftruncate` fails with `EIO` as well.
     public var failTruncate = false
-    /// How many faults were injected.
+    /// How many faults were injected (failed calls, and shortened writes).
     public private(set) var injected = 0
 
     public init() {}
@@ -50,6 +53,14 @@ public final class FaultInjectingIO: SegmentIO, @unchecked Sendable {
             let wrote = real.write(fd: fd, bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), at: offset)
             if wrote > 0 { budget -= wrote }
             return wrote
+        case .shortWrites(let maxBytes):
+            let allowed = max(1, min(maxBytes, bytes.count))
+            if allowed < bytes.count {
+                lock.lock()
+                injected += 1
+                lock.unlock()
+            }
+            return real.write(fd: fd, bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), at: offset)
         default:
             return real.write(fd: fd, bytes: bytes, at: offset)
         }

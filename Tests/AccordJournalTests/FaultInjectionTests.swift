@@ -35,6 +35,63 @@ struct FaultInjectionTests {
         #expect(try directory.scan { _ in }.isClean)
     }
 
+    /// The fault campaign (issue 5, part 2): ENOSPC and EIO after every byte budget of a batch
+    /// (a short write, then the error), short writes of every size (which must succeed), and a
+    /// failed `fdatasync` with each errno a disk may give. After each: the right error code,
+    /// the segment at its previous length, the next append works, the journal scans clean and
+    /// holds exactly the records appended. Prints the counts.
+    @Test func everyFaultAtEveryByteOfABatchLeavesAnUncorruptedJournal() throws {
+        let length = Self.memberLength
+        #expect(length > 40)
+        var cases: [(name: String, fault: FaultInjectingIO.Fault, code: JournalError.Code?)] = []
+        for budget in 0..<length {
+            cases.append(("ENOSPC after \(budget) bytes", .failWrites(afterBytes: budget, errno: ENOSPC), .diskFull))
+            cases.append(("EDQUOT after \(budget) bytes", .failWrites(afterBytes: budget, errno: EDQUOT), .diskFull))
+            cases.append(("EIO after \(budget) bytes", .failWrites(afterBytes: budget, errno: EIO), .io))
+        }
+        for size in 1...length { cases.append(("short writes of \(size) bytes", .shortWrites(maxBytes: size), nil)) }
+        for number in [EIO, ENOSPC, EDQUOT, EROFS, EINVAL] {
+            cases.append(("fdatasync failing with errno \(number)", .failSync(errno: number), number == ENOSPC || number == EDQUOT ? .diskFull : .io))
+        }
+        var injected = 0, corrupted = 0
+        for trial in cases {
+            let temp = TemporaryDirectory("fault")
+            let (directory, ends) = try makeThreeBatchJournal(at: temp.child("j"))
+            let io = FaultInjectingIO()
+            var options = JournalWriter.Options()
+            options.io = io
+            let writer = try JournalWriter(directory: directory, options: options)
+            io.set(trial.fault)
+            var expected = 6
+            var intact = true
+            do {
+                try writer.append(Self.batch)
+                expected += 2
+                if trial.code != nil { intact = false }
+            } catch let error as JournalError {
+                if error.code != trial.code { intact = false }
+                if !error.message.contains("at byte \(ends.last!.offset)") || !error.message.contains("nothing was written") { intact = false }
+            }
+            injected += io.injected
+            if trial.code != nil, try FileDamage.bytes(directory.path + "/segments/00000001.gz").count != Int(ends.last!.offset) { intact = false }
+            io.set(.none)
+            try writer.append(Self.batch)
+            expected += 2
+            writer.close()
+            let reopened = try JournalWriter(directory: directory)
+            if reopened.recovery != nil { intact = false }
+            reopened.close()
+            let all = try readAll(directory)
+            let clean = try directory.scan { _ in }.isClean
+            if all.count != expected || all.suffix(2) != ["{\"n\":7}", "{\"n\":8}"] || !clean { intact = false }
+            if !intact { corrupted += 1 }
+            #expect(intact, "\(trial.name)")
+        }
+        print("Fault injection: \(cases.count) trials on a \(length)-byte batch, \(injected) faults injected, \(corrupted) corrupted journals.")
+        #expect(corrupted == 0)
+        #expect(injected >= cases.count - 1)
+    }
+
     @Test func anIOErrorOnWriteIsReportedAndUndone() throws {
         let temp = TemporaryDirectory()
         let (directory, ends) = try makeThreeBatchJournal(at: temp.child("j"))

@@ -10,7 +10,9 @@ struct Serve: ParsableCommand {
         discussion: """
             Peers run 'accord sync --with http://HOST:PORT'. Every request must be signed by a site this \
             journal trusts ('accord peer add'); see Journal/SyncProtocol.md. Port 0 picks a free port; the \
-            first line printed names it. Example: accord serve --listen 127.0.0.1:8740
+            first line printed names it. Slow or idle connections are closed (--idle-timeout, --request-timeout) and \
+            request bodies in flight are bounded (--max-buffered); see SyncProtocol.md §4.3.3. \
+            Example: accord serve --listen 127.0.0.1:8740
             """)
 
     @OptionGroup var options: JournalOptions
@@ -18,6 +20,12 @@ struct Serve: ParsableCommand {
     var listen: String = "127.0.0.1:8740"
     @Option(help: "The largest request body accepted, in bytes.")
     var maxBody: Int = 64 << 20
+    @Option(help: "Seconds a connection may stay silent (idle, or sending its headers) before it is closed.")
+    var idleTimeout: Double = 30
+    @Option(help: "Seconds a request's body may take to arrive after its headers (then 408).")
+    var requestTimeout: Double = 60
+    @Option(help: "Bytes of request bodies held at once across all connections (default: 4 × --max-body, at least 256 MiB); beyond it, 503.")
+    var maxBuffered: Int?
 
     func run() throws {
         let journal = try options.open()
@@ -27,10 +35,15 @@ struct Serve: ParsableCommand {
         let host = String(listen[..<colon])
         let box = ServeOutcome()
         let done = DispatchSemaphore(value: 0)
-        let maxBody = self.maxBody
+        guard maxBody > 0, idleTimeout > 0, requestTimeout > 0, (maxBuffered ?? maxBody) >= maxBody else {
+            throw ValidationError("--max-body, --idle-timeout and --request-timeout must be positive, and --max-buffered at least --max-body.")
+        }
+        var limits = SyncServer.Limits(maxBody: maxBody, maxBufferedBytes: maxBuffered)
+        limits.idleTimeout = idleTimeout
+        limits.requestTimeout = requestTimeout
         Task {
             do {
-                try await SyncServer.run(journal: journal, host: host, port: port, maxBody: maxBody) { bound in
+                try await SyncServer.run(journal: journal, host: host, port: port, limits: limits) { bound in
                     writeOut("Listening on http://\(host):\(bound) (site '\(journal.site)', partnership '\(journal.partnership)').\n")
                     standardOutput.flush()
                 }

@@ -149,13 +149,14 @@ public final class JournalWriter {
                 if wrote == -Int(EINTR) { continue }
                 if wrote < 0 {
                     let number = Int32(-wrote)
-                    return (number == ENOSPC ? .diskFull : .io, number, "write")
+                    return (Self.isDiskFull(number) ? .diskFull : .io, number, "write")
                 }
                 if wrote == 0 { return (.io, EIO, "write") }
                 done += wrote
             }
             let synced = options.io.sync(fd: segmentFD)
-            if synced != 0 { return (.io, -synced, "fdatasync") }
+            // A full disk or quota can surface at fdatasync too (NFS, thin provisioning).
+            if synced != 0 { return (Self.isDiskFull(-synced) ? .diskFull : .io, -synced, "fdatasync") }
             return nil
         }
         guard let failure else {
@@ -174,6 +175,9 @@ public final class JournalWriter {
             "Could not append a batch to '\(relative)' at byte \(start): \(failure.what) failed (\(cause)); \(restored ? "the segment is back at its previous length and nothing was written." : "the segment could not be restored; the next open will cut the partial batch off.") \(advice)",
             path: relative, offset: start, underlying: cause)
     }
+
+    /// `ENOSPC` (no space) and `EDQUOT` (quota exceeded) both mean "free space and retry".
+    private static func isDiskFull(_ number: Int32) -> Bool { number == ENOSPC || number == EDQUOT }
 
     private func beginSegment() throws {
         let next = segmentNumber + 1
