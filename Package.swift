@@ -79,6 +79,12 @@ let package = Package(
             dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync", "AccordTesting"],
             path: "Tools/Benchmark"
         ),
+        .executableTarget(
+            name: "accord-fuzz",
+            dependencies: ["AccordJournal", "AccordModel", "AccordSync", "AccordTesting"],
+            path: "Tools/Fuzz",
+            exclude: ["README.md"]
+        ),
         .testTarget(
             name: "AccordJournalTests",
             dependencies: ["AccordJournal", "AccordTesting"]
