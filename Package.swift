@@ -108,6 +108,12 @@ let package = Package(
             dependencies: ["AccordReliability"],
             path: "Tools/Reliability/AbuseMain"
         ),
+        .executableTarget(
+            name: "accord-fuzz",
+            dependencies: ["AccordJournal", "AccordModel", "AccordSync", "AccordTesting"],
+            path: "Tools/Fuzz",
+            exclude: ["README.md"]
+        ),
         .testTarget(
             name: "AccordJournalTests",
             dependencies: ["AccordJournal", "AccordTesting"]

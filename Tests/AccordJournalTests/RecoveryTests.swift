@@ -42,11 +42,11 @@ struct RecoveryTests {
     }
 
     @Test(arguments: 0..<threeBatchLength)
-    func everySingleByteFlipIsDetected(offset: Int) throws {
+    func everySingleBitFlipAndByteInversionIsDetected(offset: Int) throws {
         let temp = TemporaryDirectory()
         let (directory, ends) = try makeThreeBatchJournal(at: temp.child("j"))
         let segment = directory.path + "/segments/00000001.gz"
-        for mask: UInt8 in [0x01, 0x80, 0xFF] {
+        for mask: UInt8 in [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xFF] {
             let original = try FileDamage.bytes(segment)
             try FileDamage.flip(segment, at: offset, mask: mask)
             let report = try directory.scan { _ in }

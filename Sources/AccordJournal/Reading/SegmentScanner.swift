@@ -136,7 +136,9 @@ final class SegmentScanner {
         var scratch: [UInt8] = []
         let window = 1 << 20
         var start = position + 1
-        var buffer = [UInt8](repeating: 0, count: window + 3)
+        // Never more than what is left to search: zeroing a whole window for a small file
+        // (a bundle, a damaged fixture) cost more than the search itself.
+        var buffer = [UInt8](repeating: 0, count: Int(min(Int64(window), max(0, size - start))) + 3)
         while start + Int64(BatchMember.minimumLength) <= size {
             let count = Int(min(Int64(buffer.count), size - start))
             try readFully(&buffer, count: count, at: start)
