@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "AccordModel", targets: ["AccordModel"]),
         .library(name: "AccordProjections", targets: ["AccordProjections"]),
         .library(name: "AccordSync", targets: ["AccordSync"]),
+        // For Tools/Benchmarks (a nested package), which serves journals over HTTP in a child process.
+        .library(name: "AccordServer", targets: ["AccordServer"]),
         .library(name: "AccordTesting", targets: ["AccordTesting"]),
     ],
     dependencies: [
@@ -73,11 +75,6 @@ let package = Package(
             name: "accord-sample",
             dependencies: ["AccordJournal", "AccordModel"],
             path: "Tools/SampleJournal"
-        ),
-        .executableTarget(
-            name: "accord-bench",
-            dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync", "AccordTesting"],
-            path: "Tools/Benchmark"
         ),
         .testTarget(
             name: "AccordJournalTests",
