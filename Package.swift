@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "AccordModel", targets: ["AccordModel"]),
         .library(name: "AccordProjections", targets: ["AccordProjections"]),
         .library(name: "AccordSync", targets: ["AccordSync"]),
+        // For Tools/Benchmarks (a nested package), which serves journals over HTTP in a child process.
+        .library(name: "AccordServer", targets: ["AccordServer"]),
         .library(name: "AccordTesting", targets: ["AccordTesting"]),
         .library(name: "AccordInterchange", targets: ["AccordInterchange"]),
     ],
@@ -85,11 +87,6 @@ let package = Package(
             name: "accord-sample",
             dependencies: ["AccordJournal", "AccordModel"],
             path: "Tools/SampleJournal"
-        ),
-        .executableTarget(
-            name: "accord-bench",
-            dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync", "AccordTesting"],
-            path: "Tools/Benchmark"
         ),
         // Reliability campaigns (Tools/Reliability.md): the library holds the drivers' logic so
         // that the short CI runs in Tests/ReliabilityTests call the same code.

@@ -55,6 +55,34 @@ struct AppendAndReadTests {
         #expect(text == (1...6).map { "{\"n\":\($0)}\n" }.joined())
     }
 
+    @Test func aLargeBatchCompressedInTwoHalvesReadsBackAndStockGzipAcceptsIt() throws {
+        let temp = TemporaryDirectory()
+        let directory = try JournalDirectory.create(at: temp.child("j"))
+        let writer = try JournalWriter(directory: directory)
+        // About 300 KiB: above the 64 KiB from which the two halves are deflated on two threads.
+        let texts = (0..<3_000).map { "{\"record\":\($0),\"text\":\"\(String(repeating: "accord ", count: 10 + $0 % 7))\"}" }
+        try writer.append(records(texts))
+        var serial = JournalWriter.Options()
+        serial.parallelCompression = false
+        let other = try JournalDirectory.create(at: temp.child("serial"))
+        try JournalWriter(directory: other, options: serial).append(records(texts))
+        #expect(try readAll(directory) == texts)
+        #expect(try directory.scan { _ in }.isClean)
+        let segment = directory.path + "/segments/00000001.gz"
+        // Not the bytes of one serial deflate, yet a stock gzip reads the same text.
+        #expect(try FileDamage.bytes(segment) != FileDamage.bytes(other.path + "/segments/00000001.gz"))
+        let zcat = Process()
+        let out = Pipe()
+        zcat.executableURL = URL(fileURLWithPath: "/bin/sh")
+        zcat.arguments = ["-c", "gzip -t '\(segment)' && zcat '\(segment)'"]
+        zcat.standardOutput = out
+        try zcat.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        zcat.waitUntilExit()
+        #expect(zcat.terminationStatus == 0)
+        #expect(text == texts.map { $0 + "\n" }.joined())
+    }
+
     @Test func recordsWithNewlinesOrEmptyRecordsAreRefused() throws {
         let temp = TemporaryDirectory()
         let directory = try JournalDirectory.create(at: temp.child("j"))

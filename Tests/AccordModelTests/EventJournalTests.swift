@@ -24,6 +24,31 @@ struct EventJournalTests {
         #expect(report.feeds[try SiteID("brussels")]?.signedThrough == SequenceNumber(5))
     }
 
+    @Test func aDamagedRecordInALargeBatchIsReportedAtItsTurnAfterTheEventsBeforeIt() throws {
+        // Batches of 64 records or more are decoded ahead on two threads; what the iterator
+        // returns and throws must not change.
+        let temp = TemporaryDirectory()
+        let source = try Fixtures.makeJournal(at: temp.child("source"))
+        let events = try source.openWriter().append(Fixtures.realisticDrafts(count: 100), now: Fixtures.time())
+        var records = events.map(\.record)
+        records[79] = Array(String(decoding: records[79], as: UTF8.self).replacingOccurrences(of: "\"seq\":80", with: "\"seq\":81").utf8)
+        let damaged = try JournalDirectory.create(at: temp.child("damaged"))
+        try JournalWriter(directory: damaged).append(records)
+        let journal = try EventJournal.create(at: temp.child("j"), site: SiteID("brussels"), seed: Fixtures.seed("brussels"))
+        try FileManager.default.removeItem(atPath: journal.path + "/segments")
+        try FileManager.default.copyItem(atPath: damaged.path + "/segments", toPath: journal.path + "/segments")
+        var read = try journal.events()
+        var seqs: [UInt64] = []
+        let error = #expect(throws: AccordError.self) {
+            while let event = try read.next() { seqs.append(event.seq.rawValue) }
+        }
+        #expect(seqs == Array(1...79))
+        #expect(error?.message.contains("record 80 of the batch") == true)
+        // The records after it are still returned, one by one.
+        #expect(try read.next()?.seq.rawValue == 81)
+        #expect(EventRecord.decodeAll(events.map(\.record)).map { try? $0.get().id } == events.map(\.id))
+    }
+
     @Test func aReopenedWriterContinuesTheChain() throws {
         let temp = TemporaryDirectory()
         let journal = try Fixtures.makeJournal(at: temp.child("j"))

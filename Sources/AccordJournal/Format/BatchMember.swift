@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Encoding and decoding of one batch as one gzip member (RFC 1952), as `Journal/Format.md` §4
 /// lays it out byte by byte:
 ///
@@ -36,16 +38,33 @@ enum BatchMember {
         ]
     }
 
+    /// Batches at least this large are compressed in two halves on two threads.
+    static let parallelThreshold = 64 << 10
+
     /// Builds the member for `payload` (the records, each followed by `\n`).
+    ///
+    /// With a `second` deflater and a payload of at least ``parallelThreshold`` bytes, the two
+    /// halves are compressed at once on two threads: the first ends with a sync flush (byte
+    /// aligned, not final), the second starts with the first's last 32 KiB as its preset
+    /// dictionary and ends the stream. Joined, they are one raw DEFLATE stream (Format.md §4,
+    /// "Compression"), as `pigz` makes them; readers see no difference.
     static func encode(
-        payload: UnsafeRawBufferPointer, recordCount: Int, deflater: Deflater
+        payload: UnsafeRawBufferPointer, recordCount: Int, deflater: Deflater, second: Deflater? = nil
     ) throws -> [UInt8] {
         var member = fixedHeader(version: JournalFormat.version)
         member.reserveCapacity(payload.count / 2 + 64)
         member.append(contentsOf: [0, 0, 0, 0])  // memberLength, patched below
         appendLE32(UInt32(recordCount), to: &member)
         member.append(contentsOf: [0, 0])  // HCRC, patched below
-        try deflater.compress(payload, appendingTo: &member)
+        if let second, payload.count >= parallelThreshold {
+            let work = ParallelDeflate(payload: payload, first: deflater, second: second)
+            DispatchQueue.concurrentPerform(iterations: 2) { work.run(part: $0) }
+            if let error = work.errors[0] ?? work.errors[1] { throw error }
+            member.append(contentsOf: work.outputs[0])
+            member.append(contentsOf: work.outputs[1])
+        } else {
+            try deflater.compress(payload, appendingTo: &member)
+        }
         appendLE32(crc32(of: payload), to: &member)
         appendLE32(UInt32(truncatingIfNeeded: payload.count), to: &member)
         let length = UInt32(member.count)
@@ -148,5 +167,37 @@ enum BatchMember {
     private static func hex(_ byte: UInt8) -> String {
         let digits = Array("0123456789abcdef")
         return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+}
+
+/// The two halves of one batch compressed at once (see ``BatchMember/encode(payload:recordCount:deflater:second:)``).
+/// Each half is touched by one thread only; the caller reads the results after both finished.
+private final class ParallelDeflate: @unchecked Sendable {
+    let payload: UnsafeRawBufferPointer
+    let deflaters: [Deflater]
+    let middle: Int
+    var outputs: [[UInt8]] = [[], []]
+    var errors: [Error?] = [nil, nil]
+
+    init(payload: UnsafeRawBufferPointer, first: Deflater, second: Deflater) {
+        self.payload = payload
+        deflaters = [first, second]
+        middle = payload.count / 2
+    }
+
+    func run(part: Int) {
+        var output: [UInt8] = []
+        do {
+            if part == 0 {
+                try deflaters[0].compress(UnsafeRawBufferPointer(rebasing: payload[..<middle]), appendingTo: &output, dictionary: nil, final: false)
+            } else {
+                try deflaters[1].compress(
+                    UnsafeRawBufferPointer(rebasing: payload[middle...]), appendingTo: &output,
+                    dictionary: UnsafeRawBufferPointer(rebasing: payload[..<middle]), final: true)
+            }
+        } catch {
+            errors[part] = error
+        }
+        outputs[part] = output
     }
 }

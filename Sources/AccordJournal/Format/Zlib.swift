@@ -19,6 +19,16 @@ final class Deflater {
 
     /// Compresses `input` as one complete raw DEFLATE stream and appends it to `output`.
     func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) throws {
+        try compress(input, appendingTo: &output, dictionary: nil, final: true)
+    }
+
+    /// Compresses `input` as part of a raw DEFLATE stream and appends it to `output`.
+    /// - Parameters:
+    ///   - dictionary: the bytes that precede `input` in the stream (at most the last 32 KiB are
+    ///     used), so back-references may reach into them (`deflateSetDictionary`); nil for none.
+    ///   - final: true to end the stream (`Z_FINISH`); false to end with a sync flush: byte-aligned,
+    ///     no final block, so that another part may follow and the whole is still one stream.
+    func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], dictionary: UnsafeRawBufferPointer?, final: Bool) throws {
         if !initialized {
             let status = deflateInit2_(
                 &stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
@@ -30,7 +40,13 @@ final class Deflater {
         } else {
             deflateReset(&stream)
         }
-        let bound = Int(deflateBound(&stream, uLong(input.count)))
+        if let dictionary, let base = dictionary.baseAddress, dictionary.count > 0 {
+            let window = min(dictionary.count, 32 << 10)
+            let status = deflateSetDictionary(&stream, base.advanced(by: dictionary.count - window).assumingMemoryBound(to: Bytef.self), uInt(window))
+            guard status == Z_OK else { throw JournalError(.io, "zlib could not set a dictionary (status \(status)).") }
+        }
+        // deflateBound covers a finished stream; a sync flush adds at most an empty stored block.
+        let bound = Int(deflateBound(&stream, uLong(input.count))) + 16
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: bound))
         let produced: Int = try output.withUnsafeMutableBytes { out in
@@ -38,8 +54,8 @@ final class Deflater {
             stream.avail_in = uInt(input.count)
             stream.next_out = out.baseAddress!.advanced(by: start).assumingMemoryBound(to: Bytef.self)
             stream.avail_out = uInt(bound)
-            let status = deflate(&stream, Z_FINISH)
-            guard status == Z_STREAM_END else {
+            let status = deflate(&stream, final ? Z_FINISH : Z_SYNC_FLUSH)
+            guard final ? status == Z_STREAM_END : (status == Z_OK && stream.avail_in == 0 && stream.avail_out > 0) else {
                 throw JournalError(.io, "zlib could not compress a batch (status \(status)).")
             }
             return bound - Int(stream.avail_out)

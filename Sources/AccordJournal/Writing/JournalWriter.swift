@@ -42,6 +42,9 @@ public final class JournalWriter {
         public var segmentLimit: Int64 = JournalFormat.defaultSegmentLimit
         /// How long to wait for another writer to release the lock, in seconds.
         public var lockTimeout: Double = 30
+        /// Compress batches of 64 KiB or more in two halves on two threads (Format.md §4,
+        /// "Compression"). Default true.
+        public var parallelCompression = true
         /// The system calls used on segment files; tests substitute faulty ones.
         public var io: any SegmentIO = SystemSegmentIO()
         /// Called under the lock, before recovery: a position up to which the caller knows the
@@ -58,6 +61,8 @@ public final class JournalWriter {
     private let options: Options
     private var lock: WriterLock?
     private let deflater: Deflater
+    /// For the second half of large batches, compressed on another thread.
+    private let secondDeflater: Deflater?
     private var segmentNumber: Int
     private var segmentFD: Int32 = -1
     private var segmentLength: Int64 = 0
@@ -71,6 +76,7 @@ public final class JournalWriter {
         self.directory = directory
         self.options = options
         self.deflater = Deflater(level: options.compressionLevel)
+        self.secondDeflater = options.parallelCompression ? Deflater(level: options.compressionLevel) : nil
         lock = try WriterLock(journalPath: directory.path, timeout: options.lockTimeout)
         let numbers = try directory.segmentNumbers()
         segmentNumber = numbers.last ?? 0
@@ -123,15 +129,26 @@ public final class JournalWriter {
             guard record.count <= JournalFormat.maxRecordBytes else {
                 throw JournalError(.invalidRecord, "Record \(index + 1) of the batch is \(record.count) bytes; a record may hold at most \(JournalFormat.maxRecordBytes).")
             }
-            guard !record.contains(0x0a) else { throw JournalError(.invalidRecord, "Record \(index + 1) of the batch contains a newline byte.") }
-            payload.append(contentsOf: record)
+            // This method is generic and not specialised for its callers: scan and copy through
+            // contiguous storage (memchr, memcpy), not byte by byte through the protocol.
+            let newline: Bool? = record.withContiguousStorageIfAvailable { bytes in
+                if memchr(bytes.baseAddress!, 0x0a, bytes.count) != nil { return true }
+                payload.append(contentsOf: bytes)
+                return false
+            }
+            if newline == nil {
+                guard !record.contains(0x0a) else { throw JournalError(.invalidRecord, "Record \(index + 1) of the batch contains a newline byte.") }
+                payload.append(contentsOf: record)
+            } else if newline == true {
+                throw JournalError(.invalidRecord, "Record \(index + 1) of the batch contains a newline byte.")
+            }
             payload.append(0x0a)
         }
         guard payload.count <= JournalFormat.maxBatchBytes else {
             throw JournalError(.invalidRecord, "The batch is \(payload.count) bytes; a batch may hold at most \(JournalFormat.maxBatchBytes). Split it.")
         }
         let member = try payload.withUnsafeBytes {
-            try BatchMember.encode(payload: $0, recordCount: records.count, deflater: deflater)
+            try BatchMember.encode(payload: $0, recordCount: records.count, deflater: deflater, second: secondDeflater)
         }
         return try write(member: member)
     }

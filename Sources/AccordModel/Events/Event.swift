@@ -52,8 +52,24 @@ public struct Event: Sendable {
 public enum ActorName {
     public static func isValid(_ text: String) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 128 else { return false }
-        return text.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
-            part.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { Slug.isValid($0) }
+        // Parts separated by '/' or '.', each a slug (``Slug``): one pass over the bytes.
+        var length = 0
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            switch byte {
+            case 0x2F, 0x2E:
+                guard length > 0, previous != 0x2D else { return false }
+                length = 0
+                previous = 0
+                continue
+            case 0x61...0x7A, 0x30...0x39: break
+            case 0x2D: guard length > 0, previous != 0x2D else { return false }
+            default: return false
+            }
+            length += 1
+            previous = byte
+            if length > Slug.maxLength { return false }
         }
+        return length > 0 && previous != 0x2D
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 
 /// Encoding and decoding of event records (Format.md §7).
 ///
@@ -17,31 +18,45 @@ public enum EventRecord {
         seen: [SiteID: SequenceNumber], type: EventType, subject: Subject, actor: String, data: JSONObject
     ) throws -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
-        out.append(contentsOf: Array("{\"site\":".utf8))
+        out.reserveCapacity(512)
+        CanonicalJSON.appendASCII("{\"site\":", to: &out)
         CanonicalJSON.appendString(site.rawValue, to: &out)
-        out.append(contentsOf: Array(",\"seq\":".utf8))
-        out.append(contentsOf: Array(String(seq.rawValue).utf8))
-        out.append(contentsOf: Array(",\"prev\":".utf8))
-        if let prev { CanonicalJSON.appendString(prev.hex, to: &out) } else { out.append(contentsOf: Array("null".utf8)) }
-        out.append(contentsOf: Array(",\"time\":".utf8))
+        CanonicalJSON.appendASCII(",\"seq\":", to: &out)
+        CanonicalJSON.appendDecimal(seq.rawValue, to: &out)
+        CanonicalJSON.appendASCII(",\"prev\":", to: &out)
+        if let prev { CanonicalJSON.appendString(prev.hex, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+        CanonicalJSON.appendASCII(",\"time\":", to: &out)
         CanonicalJSON.appendString(time.text, to: &out)
-        out.append(contentsOf: Array(",\"hlc\":".utf8))
-        CanonicalJSON.appendString(hlc.text, to: &out)
-        out.append(contentsOf: Array(",\"seen\":{".utf8))
-        for (index, entry) in seen.filter({ $0.key != site && $0.value.rawValue > 0 }).sorted(by: { $0.key < $1.key }).enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            CanonicalJSON.appendString(entry.key.rawValue, to: &out)
+        CanonicalJSON.appendASCII(",\"hlc\":", to: &out)
+        if hlc.milliseconds >= 0 {
+            // The hlc's text, "<milliseconds>:<counter>", written without building it.
+            out.append(0x22)
+            CanonicalJSON.appendDecimal(UInt64(hlc.milliseconds), to: &out)
             out.append(UInt8(ascii: ":"))
-            out.append(contentsOf: Array(String(entry.value.rawValue).utf8))
+            CanonicalJSON.appendDecimal(UInt64(hlc.counter), to: &out)
+            out.append(0x22)
+        } else {
+            CanonicalJSON.appendString(hlc.text, to: &out)
         }
-        out.append(contentsOf: Array("},\"type\":".utf8))
+        CanonicalJSON.appendASCII(",\"seen\":{", to: &out)
+        if !seen.isEmpty {
+            for (index, entry) in seen.filter({ $0.key != site && $0.value.rawValue > 0 }).sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                CanonicalJSON.appendString(entry.key.rawValue, to: &out)
+                out.append(UInt8(ascii: ":"))
+                CanonicalJSON.appendDecimal(entry.value.rawValue, to: &out)
+            }
+        }
+        CanonicalJSON.appendASCII("},\"type\":", to: &out)
         CanonicalJSON.appendString(type.rawValue, to: &out)
-        out.append(contentsOf: Array(",\"subject\":".utf8))
-        CanonicalJSON.appendString(subject.description, to: &out)
-        out.append(contentsOf: Array(",\"actor\":".utf8))
+        CanonicalJSON.appendASCII(",\"subject\":\"", to: &out)
+        // The subject's text, "kind/id" (both slugs: nothing to escape).
+        out.append(contentsOf: subject.kind.utf8)
+        out.append(UInt8(ascii: "/"))
+        out.append(contentsOf: subject.id.utf8)
+        CanonicalJSON.appendASCII("\",\"actor\":", to: &out)
         CanonicalJSON.appendString(actor, to: &out)
-        out.append(contentsOf: Array(",\"data\":".utf8))
+        CanonicalJSON.appendASCII(",\"data\":", to: &out)
         try CanonicalJSON.encode(data, into: &out, path: "data")
         out.append(UInt8(ascii: "}"))
         return out
@@ -54,14 +69,15 @@ public enum EventRecord {
 
     /// The stored record for canonical bytes, an id and an optional signature.
     public static func record(canonical: [UInt8], id: EventID, signature: [UInt8]?) -> [UInt8] {
-        var out: [UInt8] = Array("{\"id\":\"".utf8)
+        var out: [UInt8] = []
         out.reserveCapacity(canonical.count + 180)
-        out.append(contentsOf: Array(id.hex.utf8))
-        out.append(contentsOf: Array("\",".utf8))
-        out.append(contentsOf: canonical[1..<(canonical.count - 1)])
+        CanonicalJSON.appendASCII("{\"id\":\"", to: &out)
+        out.append(contentsOf: id.hex.utf8)
+        CanonicalJSON.appendASCII("\",", to: &out)
+        canonical.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[1..<($0.count - 1)])) }
         if let signature {
-            out.append(contentsOf: Array(",\"sig\":\"".utf8))
-            out.append(contentsOf: Array(Base64.encode(signature).utf8))
+            CanonicalJSON.appendASCII(",\"sig\":\"", to: &out)
+            out.append(contentsOf: Base64.encode(signature).utf8)
             out.append(0x22)
         }
         out.append(UInt8(ascii: "}"))
@@ -205,5 +221,36 @@ public enum Digest {
     /// The SHA-256 of `bytes`, 64 lower-case hex digits.
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
         EventID(digest: SHA256.hash(data: bytes)).hex
+    }
+}
+
+extension EventRecord {
+    /// Batches of at least this many records are decoded on two threads.
+    static let parallelDecodeThreshold = 64
+
+    /// Decodes every record (``decode(_:)``), the two halves of a large batch on two threads at
+    /// once. Each result is what ``decode(_:)`` gives for that record, in order.
+    public static func decodeAll<Bytes: Collection<UInt8>>(_ records: [Bytes]) -> [Result<Event, Error>] {
+        guard records.count >= parallelDecodeThreshold else {
+            return records.map { record in Result { try decode(record) } }
+        }
+        let work = ParallelDecode(records)
+        DispatchQueue.concurrentPerform(iterations: 2) { work.run(part: $0) }
+        return work.results[0] + work.results[1]
+    }
+}
+
+/// The two halves of one batch decoded at once; each half is touched by one thread only, and the
+/// caller reads the results after both finished.
+private final class ParallelDecode<Bytes: Collection<UInt8>>: @unchecked Sendable {
+    let records: [Bytes]
+    var results: [[Result<Event, Error>]] = [[], []]
+
+    init(_ records: [Bytes]) { self.records = records }
+
+    func run(part: Int) {
+        let middle = records.count / 2
+        let range = part == 0 ? 0..<middle : middle..<records.count
+        results[part] = records[range].map { record in Result { try EventRecord.decode(record) } }
     }
 }

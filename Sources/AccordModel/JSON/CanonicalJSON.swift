@@ -46,6 +46,15 @@ public enum CanonicalJSON {
 
     /// Appends the canonical encoding of an object (members sorted by key bytes).
     public static func encode(_ object: JSONObject, into out: inout [UInt8], path: String) throws {
+        // Fast path: no error paths built (they cost a string per member); only when a number
+        // is not canonical is the object encoded again by the path-tracking encoder, to throw.
+        let mark = out.count
+        if appendFast(object, to: &out) { return }
+        out.removeSubrange(mark...)
+        try encodeTracking(object, into: &out, path: path)
+    }
+
+    private static func encodeTracking(_ object: JSONObject, into out: inout [UInt8], path: String) throws {
         out.append(UInt8(ascii: "{"))
         let sorted = object.members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         for (position, member) in sorted.enumerated() {
@@ -57,12 +66,112 @@ public enum CanonicalJSON {
         out.append(UInt8(ascii: "}"))
     }
 
+    /// Appends `value` canonically; false (with `out` partly written) at the first number that
+    /// is not a canonical integer.
+    static func appendFast(_ value: JSONValue, to out: inout [UInt8]) -> Bool {
+        switch value {
+        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(let flag): flag ? appendASCII("true", to: &out) : appendASCII("false", to: &out)
+        case .number(let literal):
+            guard isCanonicalInteger(literal) else { return false }
+            out.append(contentsOf: literal.utf8)
+        case .string(let text): appendString(text, to: &out)
+        case .array(let elements):
+            out.append(UInt8(ascii: "["))
+            for (position, element) in elements.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                if !appendFast(element, to: &out) { return false }
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object):
+            return appendFast(object, to: &out)
+        }
+        return true
+    }
+
+    static func appendFast(_ object: JSONObject, to out: inout [UInt8]) -> Bool {
+        out.append(UInt8(ascii: "{"))
+        let members = object.members
+        // Objects read from stored records are already in canonical order: check before sorting.
+        var inOrder = true
+        if members.count > 1 {
+            for index in 1..<members.count where !keyPrecedes(members[index - 1].key, members[index].key) {
+                inOrder = false
+                break
+            }
+        }
+        if inOrder {
+            for index in members.indices {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendString(members[index].key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                if !appendFast(members[index].value, to: &out) { return false }
+            }
+        } else {
+            let order = members.indices.sorted { keyPrecedes(members[$0].key, members[$1].key) }
+            for (position, index) in order.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                appendString(members[index].key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                if !appendFast(members[index].value, to: &out) { return false }
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        return true
+    }
+
+    /// Byte-wise order of keys (like `memcmp`, a shorter prefix first).
+    @inline(__always)
+    static func keyPrecedes(_ a: String, _ b: String) -> Bool {
+        let fast: Bool?? = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                let common = min(x.count, y.count)
+                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+                return order != 0 ? order < 0 : x.count < y.count
+            }
+        }
+        if let fast = fast ?? nil { return fast }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    /// Appends the bytes of an ASCII literal.
+    @inline(__always)
+    static func appendASCII(_ literal: StaticString, to out: inout [UInt8]) {
+        literal.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    /// Appends the decimal digits of `value`.
+    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        if value < 10 {
+            out.append(0x30 + UInt8(value))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[23 - count] = 0x30 + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
+        }
+    }
+
     /// True for `-?(0|[1-9][0-9]*)` with at most 18 digits, excluding `-0`.
     public static func isCanonicalInteger(_ literal: String) -> Bool {
-        var digits = Substring(literal)
-        if digits.hasPrefix("-") { digits = digits.dropFirst() }
-        guard !digits.isEmpty, digits.count <= 18, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
-        if digits.first == "0" { return digits.count == 1 && !literal.hasPrefix("-") }
+        if let checked = literal.utf8.withContiguousStorageIfAvailable({ isCanonicalInteger(bytes: $0) }) { return checked }
+        return Array(literal.utf8).withUnsafeBufferPointer { isCanonicalInteger(bytes: $0) }
+    }
+
+    private static func isCanonicalInteger(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var start = 0
+        if bytes.count > 0, bytes[0] == 0x2D { start = 1 }
+        let digits = bytes.count - start
+        guard digits >= 1, digits <= 18 else { return false }
+        for index in start..<bytes.count where bytes[index] < 0x30 || bytes[index] > 0x39 { return false }
+        if bytes[start] == 0x30 { return digits == 1 && start == 0 }
         return true
     }
 
@@ -97,3 +206,9 @@ public enum CanonicalJSON {
         out.append(0x22)
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -157,7 +157,9 @@ public struct EventJournal: Sendable {
 /// Iterates a journal's events in stored order.
 public struct EventIterator {
     private var batches: BatchIterator
-    private var pending: [ArraySlice<UInt8>] = []
+    /// The current batch's records, decoded ahead (on two threads for large batches); errors
+    /// are thrown only when their record's turn comes, as if decoded one by one.
+    private var pending: [Result<Event, Error>] = []
     private var pendingIndex = 0
     private var batch: Batch?
 
@@ -184,13 +186,13 @@ public struct EventIterator {
         while pendingIndex == pending.count {
             guard let next = try batches.next() else { return nil }
             batch = next
-            pending = next.records
+            pending = EventRecord.decodeAll(next.records)
             pendingIndex = 0
         }
-        let record = pending[pendingIndex]
+        let decoded = pending[pendingIndex]
         pendingIndex += 1
         do {
-            return try EventRecord.decode(record)
+            return try decoded.get()
         } catch var error as AccordError {
             let where_ = batch.map { "record \(pendingIndex) of the batch at byte \($0.offset) of '\(JournalDirectory.relativeSegmentPath($0.segment))'" } ?? "a record"
             error.message = "In \(where_): " + error.message

@@ -133,7 +133,26 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         mkdir(folder, 0o755)
         guard let bytes = try? JSONEncoder().encode(self) else { return }
         let temporary = Self.path(journal) + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: bytes) else { return }
+        // Plain open/write/close, then rename: atomic for readers, and not synced. (Foundation's
+        // `createFile` fsyncs and renames once more, which cost more than the batch's own
+        // fdatasync: 2–8 ms on every single-event append.)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        var done = 0
+        let complete: Bool = bytes.withUnsafeBytes { raw in
+            while done < raw.count {
+                let wrote = write(fd, raw.baseAddress! + done, raw.count - done)
+                if wrote < 0, errno == EINTR { continue }
+                if wrote <= 0 { return false }
+                done += wrote
+            }
+            return true
+        }
+        close(fd)
+        guard complete else {
+            unlink(temporary)
+            return
+        }
         rename(temporary, Self.path(journal))
     }
 }

@@ -15,7 +15,9 @@ public struct HybridTimestamp: Hashable, Comparable, Sendable, CustomStringConve
     /// Parses `"<milliseconds>:<counter>"`, both canonical non-negative decimal integers.
     /// - Throws: ``AccordError`` `.badInput` naming the field `hlc`.
     public init(parsing text: String) throws {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        let colon = text.utf8.firstIndex(of: 0x3A)
+        let parts = colon.map { [text[..<$0], text[text.utf8.index(after: $0)...]] } ?? [Substring(text)]
+        // (A second ':' is refused by the integer check of the counter.)
         guard parts.count == 2, CanonicalJSON.isCanonicalInteger(String(parts[0])), CanonicalJSON.isCanonicalInteger(String(parts[1])),
               let ms = Int64(parts[0]), ms >= 0, ms <= Self.latestMilliseconds, let counter = UInt32(parts[1])
         else {

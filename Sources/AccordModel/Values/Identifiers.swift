@@ -5,8 +5,8 @@ public enum Slug {
 
     /// True when `text` is a slug.
     public static func isValid(_ text: some StringProtocol) -> Bool {
-        let bytes = Array(text.utf8)
-        guard !bytes.isEmpty, bytes.count <= maxLength, bytes.first != 0x2D, bytes.last != 0x2D else { return false }
+        let bytes = text.utf8
+        guard !bytes.isEmpty, bytes.count <= maxLength, bytes.first != 0x2D else { return false }
         var previousDash = false
         for byte in bytes {
             switch byte {
@@ -17,7 +17,7 @@ public enum Slug {
             default: return false
             }
         }
-        return true
+        return !previousDash  // no dash at the end
     }
 }
 
@@ -99,7 +99,9 @@ public struct Subject: Hashable, Sendable, CustomStringConvertible {
 
     /// - Throws: ``AccordError`` `.badInput` unless `text` is `kind/slug` with a lower-case kind.
     public init(_ text: String) throws {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        let slash = text.utf8.firstIndex(of: 0x2F)
+        let parts = slash.map { [text[..<$0], text[text.utf8.index(after: $0)...]] } ?? [Substring(text)]
+        // (A second '/' is refused by the slug check of the id.)
         guard parts.count == 2, parts[0].utf8.allSatisfy({ (0x61...0x7A).contains($0) }), !parts[0].isEmpty, Slug.isValid(parts[1]) else {
             throw AccordError(.badInput, "The subject '\(text.prefix(80))' is not valid: write 'kind/id' with a lower-case slug id, e.g. 'action/raw-materials-01'.", field: "subject")
         }

@@ -111,14 +111,40 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let days = Int(floorDiv(seconds, 86_400))
         let secondOfDay = Int(seconds - Int64(days) * 86_400)
         let (y, m, d) = CalendarDate.civil(fromDays: days)
-        var text = CalendarDate(year: y, month: m, day: d).text + "T" + pad(secondOfDay / 3600) + ":" + pad(secondOfDay / 60 % 60) + ":" + pad(secondOfDay % 60)
-        if nanoseconds > 0 {
-            var fraction = String(nanoseconds)
-            fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
-            while fraction.hasSuffix("0") { fraction.removeLast() }
-            text += "." + fraction
+        // Written into one buffer (this runs for every event read): YYYY-MM-DDTHH:MM:SS[.f]Z.
+        var text: [UInt8] = []
+        text.reserveCapacity(30)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                text.append(0x30 + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
         }
-        return text + "Z"
+        digits(y, 4)
+        text.append(0x2D)
+        digits(m, 2)
+        text.append(0x2D)
+        digits(d, 2)
+        text.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2)
+        text.append(0x3A)
+        digits(secondOfDay / 60 % 60, 2)
+        text.append(0x3A)
+        digits(secondOfDay % 60, 2)
+        if nanoseconds > 0 {
+            text.append(UInt8(ascii: "."))
+            var fraction = Int(nanoseconds)
+            var width = 9
+            while fraction % 10 == 0 {
+                fraction /= 10
+                width -= 1
+            }
+            digits(fraction, width)
+        }
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

@@ -1,0 +1,345 @@
+// The phases, each run in its own child process so that its peak RSS is its own.
+import AccordJournal
+import AccordModel
+import AccordProjections
+import AccordServer
+import AccordSync
+import AccordTesting
+import CSQLite
+import Foundation
+
+/// The workload: batches of up to 1,000 events; batch `i` belongs to site `sites[i % 3]`, and
+/// holds the realistic drafts numbered `i * 1000 ..< i * 1000 + count`.
+enum Workload {
+    static let batch = 1_000
+    static let sites = ["brussels", "astana", "almaty"]
+    static let base: Int64 = 1_700_000_000
+
+    static func batches(_ events: Int) -> [(index: Int, site: String, first: Int, count: Int)] {
+        stride(from: 0, to: events, by: batch).enumerated().map { index, first in
+            (index, sites[index % sites.count], first, min(batch, events - first))
+        }
+    }
+
+    static func now(_ first: Int) -> Timestamp { Timestamp(seconds: base + Int64(first), nanoseconds: 0) }
+
+    /// A journal for `site` that trusts every workload site.
+    static func makeJournal(at path: String, site: String) throws -> EventJournal {
+        let journal = try Fixtures.makeJournal(at: path, site: site)
+        for other in sites where other != site {
+            try journal.trust(try SiteKey(seed: Fixtures.seed(other)).publicKey, for: SiteID(other))
+        }
+        return journal
+    }
+}
+
+enum Phases {
+    static func run(_ name: String, _ arguments: Arguments) throws {
+        let result = try arguments.string("result")
+        var figures: Figures = [:]
+        switch name {
+        case "gen-remote": figures = try genRemote(arguments)
+        case "ingest-accord": figures = try ingestAccord(arguments)
+        case "ingest-sqlite": figures = try ingestSQLite(arguments)
+        case "ingest-gzip": figures = try ingestGzip(arguments)
+        case "replay-accord": figures = try replayAccord(arguments)
+        case "replay-sqlite": figures = try replaySQLite(arguments)
+        case "replay-floor": figures = try replayFloor(arguments)
+        case "append1-all": figures = try appendOneAll(arguments)
+        case "state-accord": figures = try stateAccord(arguments)
+        case "snapshot-accord": figures = try snapshotAccord(arguments)
+        case "state-sqlite": figures = try stateSQLite(arguments)
+        case "append-more": figures = try appendMore(arguments)
+        case "sync-client": figures = try syncClient(arguments)
+        case "serve": try serve(arguments)
+        default: throw BenchError.failed("unknown phase \(name)")
+        }
+        try writeFigures(figures, to: result)
+    }
+
+    /// The other sites' batches, signed by them: `DIR/remote-SITE.lines`, one record a line.
+    static func genRemote(_ a: Arguments) throws -> Figures {
+        let dir = try a.string("dir"), events = try a.int("events")
+        for site in Workload.sites.dropFirst() {
+            let journal = try Workload.makeJournal(at: dir + "/remote-" + site, site: site)
+            let writer = try journal.openWriter()
+            let out = try LineWriter(dir + "/remote-\(site).lines")
+            for batch in Workload.batches(events) where batch.site == site {
+                for event in try writer.append(Fixtures.realisticDrafts(count: batch.count, startingAt: batch.first), now: Workload.now(batch.first)) {
+                    out.write(event.record)
+                    out.write("\n")
+                }
+            }
+            writer.close()
+        }
+        return [:]
+    }
+
+    /// Accord's durable ingest: own batches through `append` (validate, canonicalise, hash,
+    /// sign, compress, write, fdatasync), the other sites' through `appendReplicated` (decode,
+    /// check, verify the signature, compress, write, fdatasync). Only those calls are timed.
+    /// Writes every stored record, in journal order, to the workload file the peers ingest.
+    static func ingestAccord(_ a: Arguments) throws -> Figures {
+        let dir = try a.string("dir"), events = try a.int("events"), path = try a.string("journal")
+        var options = JournalWriter.Options()
+        if let level = a.values["level"].flatMap(Int32.init) { options.compressionLevel = level }
+        let journal = try Workload.makeJournal(at: path, site: Workload.sites[0])
+        let writer = try journal.openWriter(options: options)
+        let workload = try LineWriter(try a.string("workload"))
+        var readers: [String: LineReader] = [:]
+        for site in Workload.sites.dropFirst() where FileManager.default.fileExists(atPath: dir + "/remote-\(site).lines") {
+            readers[site] = try LineReader(dir + "/remote-\(site).lines")
+        }
+        var timed: UInt64 = 0
+        var recordBytes = 0
+        for batch in Workload.batches(events) {
+            let stored: [Event]
+            if batch.site == Workload.sites[0] {
+                let drafts = Fixtures.realisticDrafts(count: batch.count, startingAt: batch.first)
+                let start = nanos()
+                stored = try writer.append(drafts, now: Workload.now(batch.first))
+                timed += nanos() - start
+            } else {
+                guard let reader = readers[batch.site] else { throw BenchError.failed("no remote lines for \(batch.site)") }
+                var records: [[UInt8]] = []
+                for _ in 0..<batch.count { if let line = reader.next({ Array($0) }) { records.append(line) } }
+                let start = nanos()
+                _ = try writer.appendReplicated(records)
+                timed += nanos() - start
+                stored = try records.map { try EventRecord.decode($0) }
+            }
+            for event in stored {
+                workload.write("\(event.site.rawValue)\t\(event.seq.rawValue)\t")
+                workload.write(event.record)
+                workload.write("\n")
+                recordBytes += event.record.count + 1
+            }
+        }
+        writer.close()
+        return ["seconds": Double(timed) / 1e9, "bytes": Double(bytesOnDisk(path + "/segments")), "recordBytes": Double(recordBytes)]
+    }
+
+    /// Reads up to `count` workload lines: (site, seq, record) spans into one buffer.
+    static func readBatch(_ reader: LineReader, count: Int) -> [(site: [UInt8], seq: Int64, record: [UInt8])] {
+        var rows: [(site: [UInt8], seq: Int64, record: [UInt8])] = []
+        rows.reserveCapacity(count)
+        for _ in 0..<count {
+            guard let row = reader.next({ line -> (site: [UInt8], seq: Int64, record: [UInt8]) in
+                let tab1 = line.firstIndex(of: 9)!
+                let tab2 = line[(tab1 + 1)...].firstIndex(of: 9)!
+                let seq = Int64(String(decoding: UnsafeBufferPointer(rebasing: line[(tab1 + 1)..<tab2]), as: UTF8.self))!
+                return (Array(line[..<tab1]), seq, Array(line[(tab2 + 1)...]))
+            }) else { break }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    static func ingestSQLite(_ a: Arguments) throws -> Figures {
+        let path = try a.string("db")
+        let reader = try LineReader(try a.string("workload"))
+        let db = try SQLiteDB(path: path)
+        try db.createSchema()
+        let insert = try db.prepare("INSERT INTO events(site, seq, record) VALUES (?, ?, ?)")
+        var timed: UInt64 = 0
+        var events = 0
+        while true {
+            let rows = readBatch(reader, count: Workload.batch)
+            if rows.isEmpty { break }
+            let start = nanos()
+            try db.exec("BEGIN")
+            for row in rows {
+                try row.site.withUnsafeBufferPointer { site in
+                    try row.record.withUnsafeBufferPointer { record in try insert.insert(site: site, seq: row.seq, record: record) }
+                }
+            }
+            try db.exec("COMMIT")
+            timed += nanos() - start
+            events += rows.count
+        }
+        _ = insert
+        db.close()
+        let bytes = bytesOnDisk(path) + bytesOnDisk(path + "-wal")
+        return ["seconds": Double(timed) / 1e9, "bytes": Double(bytes), "events": Double(events)]
+    }
+
+    static func ingestGzip(_ a: Arguments) throws -> Figures {
+        let path = try a.string("file")
+        let reader = try LineReader(try a.string("workload"))
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BenchError.failed("open \(path)") }
+        defer { close(fd) }
+        let gzip = try GzipMemberWriter(level: 6)
+        var timed: UInt64 = 0
+        while true {
+            let rows = readBatch(reader, count: Workload.batch)
+            if rows.isEmpty { break }
+            var text: [UInt8] = []
+            for row in rows { text += row.record; text.append(0x0a) }
+            let start = nanos()
+            let member = try text.withUnsafeBytes { try gzip.member($0) }
+            try member.withUnsafeBytes { try writeAll(fd, $0, sync: true) }
+            timed += nanos() - start
+        }
+        return ["seconds": Double(timed) / 1e9, "bytes": Double(bytesOnDisk(path))]
+    }
+
+    /// Replay: every event read and decoded (parsed, checked canonical, id re-hashed).
+    static func replayAccord(_ a: Arguments) throws -> Figures {
+        let journal = try EventJournal(opening: try a.string("journal"))
+        var count = 0
+        let time = try seconds {
+            var events = try journal.events()
+            while try events.next() != nil { count += 1 }
+        }
+        return ["seconds": time, "events": Double(count)]
+    }
+
+    static func replaySQLite(_ a: Arguments) throws -> Figures {
+        let db = try SQLiteDB(path: try a.string("db"))
+        var count = 0
+        let time = try seconds {
+            let select = try db.prepare("SELECT record FROM events ORDER BY id")
+            try select.forEachRow { row in
+                _ = try EventRecord.decode(columnBytes(row, 0))
+                count += 1
+            }
+        }
+        return ["seconds": time, "events": Double(count)]
+    }
+
+    static func replayFloor(_ a: Arguments) throws -> Figures {
+        var result = (lines: 0, bytes: 0)
+        let time = try seconds { result = try inflateAndSplit(try a.string("file")) }
+        return ["seconds": time, "events": Double(result.lines)]
+    }
+
+    /// Single-event durable appends of the three peers, interleaved (Accord, SQLite, bare,
+    /// Accord, …) so that all three see the same disk and the same neighbours' load: `count`
+    /// measured appends each, after 20 unmeasured ones. Figures prefixed `accord.`, `sqlite.`,
+    /// `bare.`: p50ms, p99ms, perSecond (appends per second of time spent appending).
+    static func appendOneAll(_ a: Arguments) throws -> Figures {
+        let dir = try a.string("dir"), count = try a.int("count")
+        let records = try sampleRecords(a)
+        // Accord: one draft per call (validated, chained, hashed, signed, compressed, written, fdatasync).
+        let journal = try Workload.makeJournal(at: dir + "/accord", site: Workload.sites[0])
+        let writer = try journal.openWriter()
+        let drafts = Fixtures.realisticDrafts(count: 1_000)
+        // SQLite: one transaction per row.
+        let db = try SQLiteDB(path: dir + "/sqlite.db")
+        try db.createSchema()
+        let insert = try db.prepare("INSERT INTO events(site, seq, record) VALUES (?, ?, ?)")
+        let site = Array("brussels".utf8)
+        // Bare: write(2) of the record and its newline at the end of a file, then fdatasync.
+        let fd = open(dir + "/bare.jsonl", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BenchError.failed("open bare.jsonl") }
+        defer { close(fd) }
+        let peers: [(String, (Int) throws -> Void)] = [
+            ("accord", { n in try writer.append([drafts[n % drafts.count]], now: Workload.now(n)) }),
+            ("sqlite", { n in
+                try db.exec("BEGIN")
+                try site.withUnsafeBufferPointer { s in
+                    try records[n % records.count].withUnsafeBufferPointer { r in try insert.insert(site: s, seq: Int64(n + 1), record: r) }
+                }
+                try db.exec("COMMIT")
+            }),
+            ("bare", { n in
+                let line = records[n % records.count] + [0x0a]
+                try line.withUnsafeBytes { try writeAll(fd, $0, sync: true) }
+            }),
+        ]
+        var samples: [[Double]] = Array(repeating: [], count: peers.count)
+        for n in 0..<(20 + count) {
+            for (index, peer) in peers.enumerated() {
+                let start = nanos()
+                try peer.1(n)
+                if n >= 20 { samples[index].append(Double(nanos() - start) / 1e6) }
+            }
+        }
+        var figures: Figures = [:]
+        for (index, peer) in peers.enumerated() {
+            let total = samples[index].reduce(0, +) / 1e3
+            let sorted = samples[index].sorted()
+            figures[peer.0 + ".p50ms"] = percentile(sorted, 50)
+            figures[peer.0 + ".p99ms"] = percentile(sorted, 99)
+            figures[peer.0 + ".perSecond"] = Double(count) / total
+        }
+        return figures
+    }
+
+    /// The first 1,000 records of the workload file (the same text the peers store).
+    static func sampleRecords(_ a: Arguments) throws -> [[UInt8]] {
+        let rows = readBatch(try LineReader(try a.string("workload")), count: 1_000)
+        return rows.map(\.record)
+    }
+
+    static func stateAccord(_ a: Arguments) throws -> Figures {
+        let journal = try EventJournal(opening: try a.string("journal"))
+        var builder = StateBuilder(journal: journal)
+        builder.snapshotEvery = nil
+        let useSnapshots = a.values["snapshot"] == "yes"
+        var result: StateBuilder.Result?
+        let time = try seconds { result = try builder.build(useSnapshots: useSnapshots) }
+        return ["seconds": time, "replayed": Double(result?.replayed ?? 0), "events": Double(result?.state.eventCount ?? 0)]
+    }
+
+    static func snapshotAccord(_ a: Arguments) throws -> Figures {
+        let journal = try EventJournal(opening: try a.string("journal"))
+        var events = 0
+        let time = try seconds { events = try StateBuilder(journal: journal).snapshotNow().events }
+        return ["seconds": time, "events": Double(events)]
+    }
+
+    static func stateSQLite(_ a: Arguments) throws -> Figures {
+        let db = try SQLiteDB(path: try a.string("db"))
+        var rows = 0
+        let time = try seconds {
+            for query in stateQueries {
+                try db.prepare(query).forEachRow { _ in rows += 1 }
+            }
+        }
+        return ["seconds": time, "rows": Double(rows)]
+    }
+
+    /// Appends `events` more own events (untimed set-up for later phases).
+    static func appendMore(_ a: Arguments) throws -> Figures {
+        let journal = try EventJournal(opening: try a.string("journal"))
+        let writer = try journal.openWriter()
+        let events = try a.int("events"), from = try a.int("from")
+        var done = 0
+        while done < events {
+            let n = min(Workload.batch, events - done)
+            try writer.append(Fixtures.realisticDrafts(count: n, startingAt: from + done), now: Workload.now(from + done))
+            done += n
+        }
+        writer.close()
+        return [:]
+    }
+
+    static func syncClient(_ a: Arguments) throws -> Figures {
+        let journal = try EventJournal(opening: try a.string("journal"))
+        let url = try PeerURL(try a.string("url"))
+        var result: DirectorySync.Result?
+        let time = try seconds { result = try HTTPSync.sync(journal, with: url) }
+        return ["seconds": time, "pulled": Double(result?.pulled.appended ?? 0), "pushed": Double(result?.pushed.appended ?? 0)]
+    }
+
+    /// Serves a journal on a free loopback port until SIGTERM; writes the port to `--port-file`.
+    static func serve(_ a: Arguments) throws {
+        let journal = try EventJournal(opening: try a.string("journal"))
+        let portFile = try a.string("port-file")
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                try await SyncServer.run(journal: journal, host: "127.0.0.1", port: 0, maxBody: 64 << 20) { port in
+                    try? "\(port)\n".write(toFile: portFile + ".tmp", atomically: false, encoding: .utf8)
+                    rename(portFile + ".tmp", portFile)
+                }
+            } catch {
+                FileHandle.standardError.write("serve: \(error)\n".data(using: .utf8)!)
+            }
+            done.signal()
+        }
+        done.wait()
+    }
+}
