@@ -77,6 +77,20 @@ extension CrashCampaign {
             writeBytes(file, Array(text.utf8))
             return Attempt(arguments: ["append", "--from", file, "--journal", world.path(target)], touched: [target], submitted: [Batch(origin: target, subjects: subjects)])
         },
+        // `accord import cloudevents FILE`: 1…3000 CloudEvents of another system, recorded as one
+        // batch (an import of at most 10,000 new events is one batch, Journal/Import.md).
+        Operation(name: "import-cloudevents", weight: 2) { world, rng, tag in
+            let target = ["a", "b", "c"].randomElement(using: &rng)!
+            let count = Bool.random(using: &rng) ? Int.random(in: 1...50, using: &rng) : Int.random(in: 51...3000, using: &rng)
+            let subjects = (0..<count).map { "action/\(tag)-\($0)" }
+            var text = ""
+            for (index, subject) in subjects.enumerated() {
+                text += #"{"specversion":"1.0","id":"\#(tag)-\#(index)","source":"urn:crash-campaign","type":"action.proposed.v1","subject":"\#(subject)","datacontenttype":"application/json","data":\#(actionData("\(tag)-\(index)", &rng))}"# + "\n"
+            }
+            let file = world.root + "/events.ndjson"
+            writeBytes(file, Array(text.utf8))
+            return Attempt(arguments: ["import", "cloudevents", file, "--journal", world.path(target)], touched: [target], submitted: [Batch(origin: target, subjects: subjects)])
+        },
         // `accord sync --with DIR` between a and b, either way round.
         Operation(name: "sync-directory", weight: 2) { world, rng, _ in
             let (here, there) = Bool.random(using: &rng) ? ("a", "b") : ("b", "a")
