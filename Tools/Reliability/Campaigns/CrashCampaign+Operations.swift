@@ -8,7 +8,7 @@ extension CrashCampaign {
     /// One kind of command the campaign kills.
     ///
     /// **Adding an operation** (for example `accord import`) is one entry in ``operations``: a
-    /// name, a weight (how often it is drawn), and `make`, which prepares the input files in
+    /// name, a weight (how often it is drawn; 0: only with `--only`), and `make`, which prepares the input files in
     /// the world, registers the events the command will submit with ``Batch`` (subjects it will
     /// create, all or nothing, in which journal), and returns the command's arguments and the
     /// journals it touches. The campaign kills it, then runs every check on those journals.
@@ -33,6 +33,10 @@ extension CrashCampaign {
         public var delivered: (receiver: String, subjects: Set<String>)?
         /// True when the command talks to the world's `accord serve` (it may be killed instead).
         public var usesServer = false
+        /// When set, the kill is timed to the write instead of a random delay: the campaign
+        /// polls the size of this journal's segments and kills 0–2 ms after they start to grow,
+        /// which lands inside the `pwrite` of a large batch or its `fdatasync`.
+        public var killWhenSegmentsGrow: String?
     }
 
     /// Events submitted together: all or nothing.
@@ -90,6 +94,24 @@ extension CrashCampaign {
             let file = world.root + "/events.ndjson"
             writeBytes(file, Array(text.utf8))
             return Attempt(arguments: ["import", "cloudevents", file, "--journal", world.path(target)], touched: [target], submitted: [Batch(origin: target, subjects: subjects)])
+        },
+        // A large batch (2000–4000 events, a member of about 150–300 KB) killed as its write
+        // begins, so that the kill lands inside the write (a torn tail) or the fdatasync.
+        // Weight 0: drawn only when asked for (`--only append-batch-at-write`); it is slow in a
+        // debug build, and in trials here the kernel finished the write before the kill landed.
+        Operation(name: "append-batch-at-write", weight: 0) { world, rng, tag in
+            let target = ["a", "b", "c"].randomElement(using: &rng)!
+            let count = Int.random(in: 2000...4000, using: &rng)
+            let subjects = (0..<count).map { "action/\(tag)-\($0)" }
+            var text = ""
+            for (index, subject) in subjects.enumerated() {
+                text += #"{"type":"action.proposed.v1","subject":"\#(subject)","data":\#(actionData("\(tag)-\(index)", &rng))}"# + "\n"
+            }
+            let file = world.root + "/batch.jsonl"
+            writeBytes(file, Array(text.utf8))
+            var attempt = Attempt(arguments: ["append", "--from", file, "--journal", world.path(target)], touched: [target], submitted: [Batch(origin: target, subjects: subjects)])
+            attempt.killWhenSegmentsGrow = world.path(target) + "/segments"
+            return attempt
         },
         // `accord sync --with DIR` between a and b, either way round.
         Operation(name: "sync-directory", weight: 2) { world, rng, _ in

@@ -38,6 +38,8 @@ public struct CrashCampaign {
         public var runsPerSeed: Int
         /// The share of HTTP syncs in which the server, not the client, is killed.
         public var serverKillShare: Double = 0.15
+        /// The operations to draw from, by name (default: all of ``CrashCampaign/operations``).
+        public var only: Set<String>?
         /// Keep worlds in which a check failed (default true); clean ones are removed.
         public var keepFailedWorlds = true
         /// Where progress lines go.
@@ -59,6 +61,8 @@ public struct CrashCampaign {
         public var kills = 0
         /// Kills that found their process still running (it ended by the signal).
         public var killedMidOperation = 0
+        /// Kills of the `accord serve` an HTTP sync was talking to (counted in ``kills``).
+        public var serverKills = 0
         /// Operations that finished before their kill came.
         public var finishedBeforeKill = 0
         /// Operations that exited 0 (acknowledged).
@@ -96,7 +100,7 @@ public struct CrashCampaign {
 
         public var description: String {
             var lines = [
-                "runs \(runs), kills \(kills) (\(killedMidOperation) mid-operation, \(finishedBeforeKill) after the operation had finished), acknowledged \(acknowledged)",
+                "runs \(runs), kills \(kills) (\(killedMidOperation) mid-operation, \(finishedBeforeKill) after the operation had finished; \(serverKills) of the server during an HTTP sync), acknowledged \(acknowledged)",
                 "events submitted \(eventsSubmitted); batches written but unacknowledged \(writtenUnacknowledged); torn tails recovered \(tornTailsRecovered)",
                 "lost \(lost), phantom \(phantom), duplicates \(duplicates), partial batches \(partialBatches), id mismatches \(idMismatches), verify failures \(verifyFailures)",
                 "worlds \(worlds), converged at the end \(worldsConverged)",
@@ -115,13 +119,15 @@ public struct CrashCampaign {
     public static func run(_ settings: Settings) throws -> Counts {
         var counts = Counts()
         var typical: [String: Double] = [:]
+        let drawn = operations.filter { settings.only?.contains($0.name) ?? true }
+        guard !drawn.isEmpty else { throw SetupError(message: "No operation is named \(settings.only?.sorted() ?? []); the operations are \(operations.map(\.name)).") }
         for seed in settings.seeds {
             let world = try World(root: settings.scratch + "/seed-\(seed)", accord: settings.accord, seed: seed)
             defer { world.stopServer() }
             var rng = SeededRandom(seed: seed &* 0x9E37_79B9 &+ 17)
             let failuresBefore = counts.failures.count
             for run in 0..<settings.runsPerSeed {
-                let operation = pick(operations, &rng)
+                let operation = pick(drawn, &rng)
                 var attempt = try operation.make(world, &rng, "s\(seed)r\(run)")
                 counts.runs += 1
                 counts.eventsSubmitted += attempt.submitted.reduce(0) { $0 + $1.subjects.count }
@@ -130,12 +136,21 @@ public struct CrashCampaign {
                 let killServer = attempt.usesServer && Double.random(in: 0..<1, using: &rng) < settings.serverKillShare
                 let started = Clock.now
                 let child = try ChildProcess(settings.accord, attempt.arguments, stdout: world.root + "/op.out", stderr: world.root + "/op.err", environment: ["ACCORD_LOCK_TIMEOUT": "60"])
-                sleepSeconds(delay)
+                if let segments = attempt.killWhenSegmentsGrow {
+                    let before = segmentBytes(segments)
+                    let deadline = Clock.now + max(30, expected * 4)
+                    while Clock.now < deadline, child.poll() == nil, segmentBytes(segments) == before { usleep(20) }
+                    // At once half the time (inside the write), else within 2 ms (its fdatasync).
+                    if Bool.random(using: &rng) { sleepSeconds(Double.random(in: 0...0.002, using: &rng)) }
+                } else {
+                    sleepSeconds(delay)
+                }
                 var midOperation = false
                 if killServer, let server = world.server {
                     midOperation = server.poll() == nil && child.poll() == nil
                     server.kill(SIGKILL)
                     server.wait()
+                    counts.serverKills += 1
                     world.server = nil
                     _ = child.wait(atMost: 120)
                 } else {
@@ -181,11 +196,12 @@ public struct CrashCampaign {
     }
 
     private static func pick(_ operations: [Operation], _ rng: inout SeededRandom) -> Operation {
-        let total = operations.reduce(0) { $0 + $1.weight }
-        var roll = Int.random(in: 0..<total, using: &rng)
-        for operation in operations {
-            if roll < operation.weight { return operation }
-            roll -= operation.weight
+        // Operations of weight 0 are drawn only when nothing else is on offer (`--only`).
+        let weights = operations.contains { $0.weight > 0 } ? operations.map(\.weight) : operations.map { _ in 1 }
+        var roll = Int.random(in: 0..<weights.reduce(0, +), using: &rng)
+        for (operation, weight) in zip(operations, weights) {
+            if roll < weight { return operation }
+            roll -= weight
         }
         return operations[0]
     }
@@ -195,6 +211,20 @@ public struct CrashCampaign {
         public var message: String
         public var description: String { message }
     }
+}
+
+/// The total size of the files in a journal's `segments/` folder, in bytes.
+func segmentBytes(_ folder: String) -> Int {
+    guard let directory = opendir(folder) else { return 0 }
+    defer { closedir(directory) }
+    var total = 0
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard name.hasSuffix(".gz") else { continue }
+        var info = stat()
+        if stat(folder + "/" + name, &info) == 0 { total += Int(info.st_size) }
+    }
+    return total
 }
 
 func sleepSeconds(_ seconds: Double) {
