@@ -73,6 +73,18 @@ struct HeadsCacheTests {
         #expect(error?.field == "time")
     }
 
+    @Test func theCacheFileReadsBackAsTheCacheThatWroteIt() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        for round in 0..<7 { try writer.append(Fixtures.realisticDrafts(count: 1000, startingAt: round * 1000)) }
+        let written = writer.cache
+        let bytes = try FileDamage.bytes(journal.path + "/cache/heads.json")
+        #expect(try JSONDecoder().decode(HeadsCache.self, from: Data(bytes)) == written)
+        #expect(HeadsCache.load(journal) == written)
+        #expect(written.feeds["brussels"]?.checkpoints.count == 2)
+    }
+
     @Test func checkpointsPointAtOrBeforeEveryLaterEventOfTheirFeed() throws {
         let temp = TemporaryDirectory()
         let journal = try Fixtures.makeJournal(at: temp.child("j"))
