@@ -107,7 +107,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "accord-fuzz",
-            dependencies: ["AccordJournal", "AccordModel", "AccordSync", "AccordTesting"],
+            dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync", "AccordTesting"],
             path: "Tools/Fuzz",
             exclude: ["README.md"]
         ),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets and fuzzes one of them for SECONDS (Tools/Fuzz/README.md).
 #
-#   Tools/fuzz.sh TARGET [SECONDS] [libFuzzer flags …]     TARGET: segment | record | bundle | http
+#   Tools/fuzz.sh TARGET [SECONDS] [libFuzzer flags …]     TARGET: segment | record | bundle | http | projection
 #
 # Prints libFuzzer's progress lines, then one summary line: executions, exec/s, coverage, corpus
 # size and findings. The corpus grows in .build-fuzz/corpus/TARGET (seeded from the fixtures on
@@ -9,7 +9,7 @@
 # if anything was found. Runs under `nice -n 10`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: Tools/fuzz.sh segment|record|bundle|http [SECONDS] [libFuzzer flags]}
+target=${1:?usage: Tools/fuzz.sh segment|record|bundle|http|projection [SECONDS] [libFuzzer flags]}
 seconds=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))
 scratch=.build-fuzz

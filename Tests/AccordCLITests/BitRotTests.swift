@@ -122,6 +122,6 @@ struct BitRotTests {
         let summary = exitCodes.keys.sorted().map { name in
             "\(name) " + exitCodes[name]!.keys.sorted().map { "exit \($0)×\(exitCodes[name]![$0]!)" }.joined(separator: ", ")
         }.joined(separator: "; ")
-        print("bit rot through the CLI: every \(every)th bit, \(runs) runs: \(summary)")
+        print("bit rot through the CLI: one bit in \(every) flipped, \(runs) runs: \(summary)")
     }
 }

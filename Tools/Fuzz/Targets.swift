@@ -1,5 +1,6 @@
 import AccordJournal
 import AccordModel
+import AccordProjections
 import AccordSync
 import AccordTesting
 import Foundation
@@ -17,7 +18,7 @@ protocol FuzzTarget: AnyObject {
 
 /// The targets by name, as given on the command line.
 enum FuzzTargets {
-    static let names = ["segment", "record", "bundle", "http"]
+    static let names = ["segment", "record", "bundle", "http", "projection"]
 
     static func make(_ name: String) -> FuzzTarget? {
         switch name {
@@ -25,6 +26,7 @@ enum FuzzTargets {
         case "record": return RecordTarget()
         case "bundle": return BundleTarget()
         case "http": return HTTPTarget()
+        case "projection": return ProjectionTarget()
         default: return nil
         }
     }
@@ -305,5 +307,80 @@ final class HTTPTarget: FuzzTarget {
             ("stale", Self.text(sign: false, "GET", "/v1/vector", headers: [RequestSigning.siteHeader: "brussels", RequestSigning.timeHeader: "2022-11-07T10:00:00Z", RequestSigning.signatureHeader: "AAAA"])),
         ]
         for (name, bytes) in seeds { Scratch.write(bytes, to: folder + "/" + name + ".req") }
+    }
+}
+
+/// (e) What a decoded record goes through next: the state fold and its views. Records read from
+/// a journal or a peer are checked for form, id and signature but not against this catalogue
+/// (a newer peer may write fields this one does not know), so the projection must take any data.
+/// One input is up to 64 lines, each `{"type":…,"subject":…,"data":{…}}`; each becomes an event
+/// of `brussels` or `astana` (alternating, one minute apart). Properties: folding the events in
+/// reverse order gives the same state digest (the fold is order-independent); every view renders
+/// in every format.
+final class ProjectionTarget: FuzzTarget {
+    static let sites = [try! SiteID("brussels"), try! SiteID("astana")]
+
+    static func events(_ input: [UInt8]) -> [Event] {
+        var events: [Event] = []
+        var seqs: [UInt64] = [0, 0]
+        var previous: [EventID?] = [nil, nil]
+        for (index, line) in input.split(separator: 0x0a, omittingEmptySubsequences: true).prefix(64).enumerated() {
+            guard case .object(let object)? = try? JSONParser.parse(line), let type = object["type"]?.stringValue,
+                  let subjectText = object["subject"]?.stringValue, let subject = try? Subject(subjectText),
+                  case .object(let data)? = object["data"] else { continue }
+            let feed = index % 2
+            let time = Fixtures.time(Int64(index) * 60)
+            guard let canonical = try? EventRecord.canonicalBytes(
+                site: sites[feed], seq: SequenceNumber(seqs[feed] + 1), prev: previous[feed], time: time,
+                hlc: HybridTimestamp(milliseconds: time.seconds * 1000, counter: 0), seen: [:], type: EventType(type),
+                subject: subject, actor: "fuzz", data: data) else { continue }
+            let id = EventRecord.id(ofCanonical: canonical)
+            guard let event = try? EventRecord.decode(EventRecord.record(canonical: canonical, id: id, signature: nil)) else {
+                fatalError("an event made by canonicalBytes does not decode")
+            }
+            seqs[feed] += 1
+            previous[feed] = id
+            events.append(event)
+        }
+        return events
+    }
+
+    func run(_ input: [UInt8]) {
+        let events = Self.events(input)
+        var forward = PartnershipState()
+        for event in events { PartnershipProjection.apply(event, to: &forward) }
+        var backward = PartnershipState()
+        for event in events.reversed() { PartnershipProjection.apply(event, to: &backward) }
+        let digest = try? forward.digest()
+        guard digest == (try? backward.digest()) else { fatalError("the state depends on the order events are applied in") }
+        for view in View.allCases {
+            for table in view.tables(of: forward, reference: Fixtures.time(86_400 * 400).date) {
+                _ = table.text()
+                _ = table.csv()
+                _ = table.jsonLines()
+            }
+        }
+    }
+
+    func writeSeeds(to folder: String) throws {
+        for journal in ["Fixtures/v1-three-batches", "sample"] {
+            let batches = try MemberFile.read(Fixtures.repositoryRoot + "/Journal/" + journal + "/segments/00000001.gz")
+            var lines: [UInt8] = []
+            for (count, record) in batches.flatMap(\.records).enumerated() {
+                if case .object(let object)? = try? JSONParser.parse(record), let type = object["type"], let subject = object["subject"], let data = object["data"] {
+                    lines += try CanonicalJSON.encode(.object(JSONObject([("type", type), ("subject", subject), ("data", data)]))) + [0x0a]
+                }
+                if count % 32 == 31 {
+                    Scratch.write(lines, to: folder + "/\(journal.replacingOccurrences(of: "/", with: "-"))-\(count / 32).jsonl")
+                    lines = []
+                }
+            }
+            if !lines.isEmpty { Scratch.write(lines, to: folder + "/\(journal.replacingOccurrences(of: "/", with: "-"))-last.jsonl") }
+        }
+        var realistic: [UInt8] = []
+        for draft in Fixtures.realisticDrafts(count: 30) {
+            realistic += try CanonicalJSON.encode(.object(JSONObject([("type", .string(draft.type.rawValue)), ("subject", .string(draft.subject.description)), ("data", .object(draft.data))]))) + [0x0a]
+        }
+        Scratch.write(realistic, to: folder + "/realistic.jsonl")
     }
 }

@@ -5,7 +5,7 @@
 //   accord-fuzz TARGET [libFuzzer flags] CORPUS…   fuzz (only when built with -DACCORD_FUZZ
 //                                          and -sanitize=fuzzer,address; see Tools/fuzz.sh)
 //
-// TARGET is one of segment, record, bundle, http. SwiftPM gives an executable its own `main`,
+// TARGET is one of segment, record, bundle, http, projection. SwiftPM gives an executable its own `main`,
 // so libFuzzer's `main` is not used: this file calls `LLVMFuzzerRunDriver` itself.
 import Foundation
 
