@@ -56,7 +56,7 @@ public struct ImportReport: Sendable {
 
     /// A few lines for a terminal: counts, new, already known, skipped with reasons.
     public var summary: String {
-        var lines = ["\(file): " + counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")]
+        var lines = ["\(file): " + (counts.isEmpty ? "nothing read" : counts.map { "\($0.1) \($0.0)" }.joined(separator: ", "))]
         if problems.isEmpty {
             lines.append("  \(new) new events in \(batches) batch\(batches == 1 ? "" : "es"), \(alreadyKnown) already known")
         }

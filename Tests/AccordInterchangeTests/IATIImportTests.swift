@@ -172,6 +172,20 @@ struct IATIImportTests {
         #expect(try FileDamage.snapshot(of: journal) == before)
     }
 
+    @Test func aMissingFileOrADirectoryIsRefusedSayingSo() throws {
+        let temp = TemporaryDirectory("iati")
+        let journal = try newJournal(temp)
+        let before = try FileDamage.snapshot(of: journal)
+        let missing = try accord(["import", "iati", temp.child("no-such.xml")], journal: journal)
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no-such.xml: cannot open it: No such file or directory"), "\(missing.stderr)")
+        let directory = try accord(["import", "csv", "--map", Fixtures.repositoryRoot + "/Tools/mappings/iea-h2-projects.json", temp.path], journal: journal)
+        #expect(directory.status == 2)
+        #expect(directory.stderr.contains("it is a directory"), "\(directory.stderr)")
+        #expect(!directory.stderr.contains("CoreFoundation"))
+        #expect(try FileDamage.snapshot(of: journal) == before)
+    }
+
     @Test func aTruncatedFileIsRefusedAtEveryCutAndNothingIsWritten() throws {
         let temp = TemporaryDirectory("iati")
         let journal = try newJournal(temp)

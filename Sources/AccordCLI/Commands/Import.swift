@@ -92,6 +92,22 @@ enum ImportRun {
     }
 }
 
+/// Why `path` cannot be read as an input file (missing, a directory, unreadable), or nil.
+func unreadableReason(_ path: String) -> String? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return "cannot open it: \(String(cString: strerror(errno)))." }
+    if (info.st_mode & S_IFMT) == S_IFDIR { return "it is a directory; give the files in it." }
+    guard access(path, R_OK) == 0 else { return "cannot read it: \(String(cString: strerror(errno)))." }
+    return nil
+}
+
+/// An import file refused before reading, for a reason of ``unreadableReason(_:)``.
+func unreadableFile(_ path: String, _ reason: String) -> ImportFile {
+    var report = ImportReport(file: path)
+    report.problems.append(ImportProblem(file: path, line: nil, item: "", message: reason))
+    return ImportFile(report: report)
+}
+
 func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
@@ -123,6 +139,10 @@ struct ImportIATI: ParsableCommand {
         let journal = try options.open()
         var results: [ImportFile] = []
         for file in files {
+            if let reason = unreadableReason(file) {
+                results.append(unreadableFile(file, reason))
+                continue
+            }
             // First pass: check everything and count; the events are dropped. Second pass, under
             // the lock: read again and write as we go. Memory does not grow with the file.
             var importer = IATIImporter(file: file)
@@ -165,6 +185,10 @@ struct ImportCSV: ParsableCommand {
         let journal = try options.open()
         var results: [ImportFile] = []
         for file in files {
+            if let reason = unreadableReason(file) {
+                results.append(unreadableFile(file, reason))
+                continue
+            }
             var importer = CSVImporter(file: file, mapping: mapping)
             importer.read { row in
                 if stderrIsTerminal, row % 500 == 0 { printProgress("\(file): \(row) rows") }
