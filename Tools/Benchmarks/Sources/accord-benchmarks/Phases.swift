@@ -331,7 +331,7 @@ enum Phases {
         let done = DispatchSemaphore(value: 0)
         Task {
             do {
-                try await SyncServer.run(journal: journal, host: "127.0.0.1", port: 0, maxBody: 64 << 20) { port in
+                try await SyncServer.run(journal: journal, host: "127.0.0.1", port: 0, limits: SyncServer.Limits(maxBody: 64 << 20)) { port in
                     try? "\(port)\n".write(toFile: portFile + ".tmp", atomically: false, encoding: .utf8)
                     rename(portFile + ".tmp", portFile)
                 }
