@@ -176,8 +176,8 @@ public enum ImportSlug {
     }
 
     /// A readable slug of `text` made unique by 8 hex digits of the SHA-256 of `identity`.
-    public static func unique(_ text: String, identity: String) -> String {
-        var base = Array((make(text) ?? "item").utf8.prefix(55))
+    public static func unique(_ text: String, identity: String, fallback: String = "item") -> String {
+        var base = Array((make(text) ?? fallback).utf8.prefix(55))
         while base.last == 0x2D { base.removeLast() }
         return String(decoding: base, as: UTF8.self) + "-" + hash8(identity)
     }

@@ -10,7 +10,7 @@ struct CloudEventsTests {
 
     /// A journal of another office (Windhoek) that trusts the sample's two sites.
     static func trustingPeer(_ temp: TemporaryDirectory) throws -> String {
-        let journal = try newJournal(temp, name: "windhoek", site: "windhoek")
+        let journal = try newJournal(temp, name: "windhoek", site: "windhoek", partnership: "eu-kz-2022")
         for site in ["brussels", "astana"] {
             let key = try String(contentsOfFile: sample + "/keys/\(site).pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(try accord(["peer", "add", site, "--key", key], journal: journal).status == 0)
@@ -74,11 +74,45 @@ struct CloudEventsTests {
         let temp = TemporaryDirectory("ce")
         let out = temp.child("events.json")
         #expect(try accord(["export", "cloudevents", "--out", out], journal: Self.sample).status == 0)
-        let stranger = try newJournal(temp, name: "stranger", site: "stranger")
+        let stranger = try newJournal(temp, name: "stranger", site: "stranger", partnership: "eu-kz-2022")
         let result = try accord(["import", "cloudevents", out], journal: stranger)
         #expect(result.status == 3)
         #expect(result.stderr.contains("does not trust"), "\(result.stderr)")
         #expect(try accord(["log", "--json"], journal: stranger).stdout.isEmpty)
+    }
+
+    @Test func eventsOfAnotherPartnershipOrCutInsideABatchAreRefusedAndNothingIsWritten() throws {
+        let temp = TemporaryDirectory("ce")
+        let export = try accord(["export", "cloudevents", "--ndjson"], journal: Self.sample)
+        let lines = export.output.split(separator: "\n").map(String.init)
+        // Another partnership: the peer was created for another one.
+        let other = try newJournal(temp, name: "other", site: "windhoek", partnership: "eu-na-2022")
+        for site in ["brussels", "astana"] {
+            let key = try String(contentsOfFile: Self.sample + "/keys/\(site).pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try accord(["peer", "add", site, "--key", key], journal: other).status == 0)
+        }
+        try FileDamage.write(temp.child("all.ndjson"), Array(export.stdout))
+        let before = try FileDamage.snapshot(of: other)
+        let refused = try accord(["import", "cloudevents", temp.child("all.ndjson")], journal: other)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("partnership 'eu-na-2022'"), "\(refused.stderr)")
+        #expect(try FileDamage.snapshot(of: other) == before)
+        // Cut inside a batch, or stripped of a signature: refused, not left waiting in pending/.
+        let peer = try Self.trustingPeer(temp)
+        let unsignedEnd = lines.lastIndex { !$0.contains("\"accordsig\"") }!
+        try FileDamage.write(temp.child("cut.ndjson"), Array((lines[...unsignedEnd].joined(separator: "\n") + "\n").utf8))
+        let peerBefore = try FileDamage.snapshot(of: peer)
+        let cut = try accord(["import", "cloudevents", temp.child("cut.ndjson")], journal: peer)
+        #expect(cut.status == 2)
+        #expect(cut.stderr.contains("inside a batch"), "\(cut.stderr)")
+        #expect(try FileDamage.snapshot(of: peer) == peerBefore)
+        // An exported event with its accordsite nulled is not taken for a foreign one.
+        let nulled = lines.map { $0.contains("\"accordseq\":3,") ? $0.replacingOccurrences(of: "\"accordsite\":\"", with: "\"accordsite\":null,\"x\":\"") : $0 }
+        try FileDamage.write(temp.child("nulled.ndjson"), Array((nulled.joined(separator: "\n") + "\n").utf8))
+        let nulledResult = try accord(["import", "cloudevents", temp.child("nulled.ndjson")], journal: peer)
+        #expect(nulledResult.status == 2)
+        #expect(nulledResult.stderr.contains("no 'accordsite'"), "\(nulledResult.stderr)")
+        #expect(try FileDamage.snapshot(of: peer) == peerBefore)
     }
 
     static let foreign = #"{"specversion":"1.0","id":"evt-1","source":"https://example.org/registry","type":"stakeholder.registered.v1","subject":"stakeholder/kaz-hydrogen-association","time":"2023-03-01T09:00:00Z","datacontenttype":"application/json","dataschema":null,"data":{"name":"Kazakhstan Hydrogen Association","kind":"civil-society","country":"KZ"}}"#

@@ -15,9 +15,9 @@ func accord(_ arguments: [String], journal: String? = nil, input: String = "") t
 }
 
 /// A new journal made with `accord init`, in `temp`.
-func newJournal(_ temp: TemporaryDirectory, name: String = "journal", site: String = "brussels") throws -> String {
+func newJournal(_ temp: TemporaryDirectory, name: String = "journal", site: String = "brussels", partnership: String? = nil) throws -> String {
     let path = temp.child(name)
-    let result = try accord(["init", "--site", site], journal: path)
+    let result = try accord(["init", "--site", site] + (partnership.map { ["--partnership", $0] } ?? []), journal: path)
     #expect(result.status == 0, "\(result.stderr)")
     return path
 }

@@ -149,8 +149,12 @@ public struct CSVMapping: Sendable {
                 fields.append(Field(name: member.key, column: column, value: constant, convert: convert, map: map,
                                     otherwise: otherwise, optional: optional, with: with))
             }
+            let known = (entry.required + entry.optional).map(\.0) + [Catalogue.sourceField]
             for field in fields {
-                if let with = field.with, !fields.contains(where: { $0.name == with }) {
+                guard known.contains(field.name) else {
+                    throw bad(path + "fields." + field.name, "'\(type)' has no field '\(field.name)'; its fields are \(known.joined(separator: ", ")).")
+                }
+                if let with = field.with, with == field.name || !fields.contains(where: { $0.name == with }) {
                     throw bad(path + "fields." + field.name + ".with", "names '\(with)', which is not a field of this event.")
                 }
             }

@@ -31,10 +31,21 @@ public enum IATIExporter {
     /// The activity identifier a funding came from (its events' `iati:<identifier> …` source),
     /// else `<reportingOrg>-<funding id>` (IATI: identifiers begin with the reporting org's ref).
     static func activityIdentifier(funding: String, sources: [String], reportingOrg: String) -> String {
-        for source in sources where source.hasPrefix("iati:") {
-            if let space = source.firstIndex(of: " ") { return String(source[source.index(source.startIndex, offsetBy: 5)..<space]) }
+        for source in sources {
+            if let parsed = parseTransactionSource(source) { return parsed.activity }
         }
         return reportingOrg + "-" + funding
+    }
+
+    /// The activity identifier and transaction `@ref` in a transaction's source identity
+    /// `iati:<activity> transaction ref=<ref> type=<code> date=… value=…` (either may hold spaces:
+    /// the activity ends at the last " transaction ", the ref at the last " type=").
+    static func parseTransactionSource(_ source: String) -> (activity: String, ref: String?)? {
+        guard source.hasPrefix("iati:"), let marker = source.range(of: " transaction ", options: .backwards) else { return nil }
+        let activity = String(source[source.index(source.startIndex, offsetBy: 5)..<marker.lowerBound])
+        let rest = source[marker.upperBound...]
+        guard rest.hasPrefix("ref="), let type = rest.range(of: " type=", options: .backwards) else { return (activity, nil) }
+        return (activity, String(rest[rest.index(rest.startIndex, offsetBy: 4)..<type.lowerBound]))
     }
 
     /// The IATI XML for the finance events of `journal`.
@@ -90,9 +101,8 @@ public enum IATIExporter {
                 guard let amount = (value?["amount"] ?? data["amount"])?.stringValue, let currency = (value?["currency"] ?? data["currency"])?.stringValue,
                       let date = data["date"]?.stringValue else { continue }
                 var attributes: [(String, String)] = []
-                if let source = transaction.source, let range = source.range(of: " ref=") {
-                    let rest = source[range.upperBound...]
-                    attributes.append(("ref", String(rest.prefix { $0 != " " })))
+                if let source = transaction.source, let ref = parseTransactionSource(source)?.ref {
+                    attributes.append(("ref", ref))
                 }
                 let node = element("transaction", attributes)
                 node.addChild(element("transaction-type", [("code", transaction.code)]))

@@ -34,7 +34,18 @@ public struct IATIImporter {
         var report = ImportReport(file: file)
         let file = self.file
         do {
+            var identifiers: [String: Int] = [:]
             try IATIActivityReader.read(path: file) { activity in
+                // The same identifier twice in one file (IATI: identifiers are unique) would merge
+                // two activities and make their transactions' identities collide: refused.
+                if let identifier = activity.identifier.map(Self.clean), !identifier.isEmpty {
+                    if let first = identifiers[identifier] {
+                        report.problems.append(ImportProblem(file: file, line: activity.line, item: "activity \(identifier)",
+                            message: "this iati-identifier was already used by the activity at line \(first); identifiers must be unique in a file."))
+                    } else {
+                        identifiers[identifier] = activity.line
+                    }
+                }
                 let group = Self.convert(activity, file: file, report: &report)
                 if keepGroups, !group.isEmpty { converted.append(group) }
                 progress?(report.count(of: "activities"))
@@ -104,7 +115,7 @@ public struct IATIImporter {
     static func convert(_ activity: IATIActivity, file: String, report: inout ImportReport) -> [ImportedEvent] {
         report.count("activities")
         let hasContent = !activity.transactions.isEmpty || !activity.participants.isEmpty
-        guard let identifier = activity.identifier, let funding = ImportSlug.make(identifier) else {
+        guard let identifier = activity.identifier else {
             // Without an identifier nothing of the activity can be told apart from another
             // activity's on a later import: it is skipped whole, and said so.
             if hasContent {
@@ -115,6 +126,7 @@ public struct IATIImporter {
             }
             return []
         }
+        let funding = fundingID(identifier)
         var events: [ImportedEvent] = []
         var occurrences: [String: Int] = [:]
         func identity(_ base: String) -> String {
@@ -142,7 +154,7 @@ public struct IATIImporter {
                     message: "@role is '\(role.prefix(20))'; the OrganisationRole codelist has 1 (funding), 2 (accountable), 3 (extending), 4 (implementing)."))
                 continue
             }
-            let base = "iati:\(clean(identifier)) participating-org \(organisation.ref.map { "ref=\(clean($0))" } ?? "name=\(clean(organisation.name ?? ""))") role=\(role)"
+            let base = "iati:\(clean(identifier)) participating-org id=\(stakeholder) role=\(role)"
             guard participations.insert(base).inserted else {
                 report.skipped["participating-org listed twice with the same role", default: 0] += 1
                 continue
@@ -218,10 +230,22 @@ public struct IATIImporter {
     /// Text as it goes into an identity: white space runs as one space, no control characters.
     static func clean(_ text: String) -> String { importText(text) ?? "" }
 
-    /// The stakeholder id of an organisation: the slug of its `@ref`, else of its name.
-    static func stakeholderID(_ organisation: IATIOrganisation) -> String? {
-        if let ref = organisation.ref, let slug = ImportSlug.make(ref) { return slug }
-        if let name = organisation.name.flatMap(importText) { return ImportSlug.make(name) }
+    /// The funding id of an activity: a readable slug of its `iati-identifier` ended with 8 hex
+    /// digits of the SHA-256 of the identifier, so that identifiers that slug alike
+    /// (`XX_1`, `XX-1`; `КЗ-1`, `ҚР-1`) stay distinct.
+    public static func fundingID(_ identifier: String) -> String {
+        ImportSlug.unique(clean(identifier), identity: "iati-activity " + clean(identifier), fallback: "activity")
+    }
+
+    /// The stakeholder id of an organisation: from its `@ref`, else from its name (any script),
+    /// each made unique as ``fundingID(_:)`` is.
+    public static func stakeholderID(_ organisation: IATIOrganisation) -> String? {
+        if let ref = organisation.ref.map(clean), !ref.isEmpty {
+            return ImportSlug.unique(ref, identity: "iati-org " + ref, fallback: "org")
+        }
+        if let name = organisation.name.flatMap(importText) {
+            return ImportSlug.unique(name, identity: "iati-org-name " + name, fallback: "org")
+        }
         return nil
     }
 
@@ -229,7 +253,7 @@ public struct IATIImporter {
     static func make(_ type: String, _ subject: String, _ data: [(key: String, value: JSONValue)], identity: String,
                      line: Int, item: String, file: String, report: inout ImportReport) -> ImportedEvent? {
         guard let source = importText(identity), source == identity else {
-            report.problems.append(ImportProblem(file: file, line: line, item: item, message: "its identifiers hold control characters or exceed 4,096 bytes."))
+            report.problems.append(ImportProblem(file: file, line: line, item: item, message: "its identifiers (activity identifier, @ref) together exceed 4,000 bytes, so it cannot be told apart on a later import."))
             return nil
         }
         do {

@@ -112,7 +112,9 @@ if sorted.count >= 2, let small = bySize[sorted[sorted.count - 2]], let large = 
 do {
     let dir = scratch + "/singles"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let workload = bySize[sorted[0]]!.journal.replacingOccurrences(of: "/accord", with: "/workload.tsv")
+    // The workload file sits beside the journal (`<dir>/accord`, `<dir>/workload.tsv`).
+    let smallest = bySize[sorted[0]]!.journal
+    let workload = String(smallest[..<smallest.lastIndex(of: "/")!]) + "/workload.tsv"
     log("single appends")
     let all = try runPhase("append1-all", ["--dir", dir, "--count", "\(singles)", "--workload", workload], scratch: scratch)
     func peer(_ name: String) -> Figures { Dictionary(uniqueKeysWithValues: all.figures.compactMap { $0.key.hasPrefix(name + ".") ? (String($0.key.dropFirst(name.count + 1)), $0.value) : nil }) }
