@@ -92,6 +92,17 @@ enum ImportRun {
     }
 }
 
+extension ImportRun {
+    /// Checks each file with `read`, without the writer lock; a missing, unreadable file or a
+    /// directory is refused saying so, before any parser opens it.
+    static func check(_ files: [String], read: (String) -> ImportFile) -> [ImportFile] {
+        files.map { file in
+            if let reason = unreadableReason(file) { return unreadableFile(file, reason) }
+            return read(file)
+        }
+    }
+}
+
 /// Why `path` cannot be read as an input file (missing, a directory, unreadable), or nil.
 func unreadableReason(_ path: String) -> String? {
     var info = stat()
@@ -137,12 +148,7 @@ struct ImportIATI: ParsableCommand {
     func run() throws {
         let started = monotonicSeconds()
         let journal = try options.open()
-        var results: [ImportFile] = []
-        for file in files {
-            if let reason = unreadableReason(file) {
-                results.append(unreadableFile(file, reason))
-                continue
-            }
+        let results = ImportRun.check(files) { file in
             // First pass: check everything and count; the events are dropped. Second pass, under
             // the lock: read again and write as we go. Memory does not grow with the file.
             var importer = IATIImporter(file: file)
@@ -151,7 +157,7 @@ struct ImportIATI: ParsableCommand {
             }
             if stderrIsTerminal { printProgress(nil) }
             let checked = importer
-            results.append(ImportFile(report: importer.report, replay: { sink in try checked.replay(into: sink) }))
+            return ImportFile(report: importer.report, replay: { sink in try checked.replay(into: sink) })
         }
         try ImportRun.write(results, journal: journal, stats: importOptions.stats, started: started)
     }
@@ -183,18 +189,13 @@ struct ImportCSV: ParsableCommand {
         let started = monotonicSeconds()
         let mapping = try CSVMapping(json: try readInput(map, limit: 1 << 20), file: map)
         let journal = try options.open()
-        var results: [ImportFile] = []
-        for file in files {
-            if let reason = unreadableReason(file) {
-                results.append(unreadableFile(file, reason))
-                continue
-            }
+        let results = ImportRun.check(files) { file in
             var importer = CSVImporter(file: file, mapping: mapping)
             importer.read { row in
                 if stderrIsTerminal, row % 500 == 0 { printProgress("\(file): \(row) rows") }
             }
             if stderrIsTerminal { printProgress(nil) }
-            results.append(ImportFile(report: importer.report, groups: importer.groups))
+            return ImportFile(report: importer.report, groups: importer.groups)
         }
         try ImportRun.write(results, journal: journal, stats: importOptions.stats, started: started)
     }
