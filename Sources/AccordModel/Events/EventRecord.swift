@@ -87,8 +87,24 @@ public enum EventRecord {
     /// Decodes and checks a stored record: its JSON, its keys and their order, every field's
     /// form, that it is in canonical form, and that its id is the hash of its canonical bytes.
     /// Signatures and chains are checked by ``EventJournal/verify(progress:)``.
+    ///
+    /// Valid records are read in one pass that accepts only canonical bytes (see
+    /// `CanonicalRecordDecoder`); any other record goes through ``decodeByReencoding(_:)``,
+    /// which says what is wrong with it.
     /// - Throws: ``AccordError`` `.damaged` naming the field.
     public static func decode<Bytes: Collection<UInt8>>(_ record: Bytes) throws -> Event {
+        let fast: Event?? = record.withContiguousStorageIfAvailable { CanonicalRecordDecoder.decode(UnsafeRawBufferPointer($0)) }
+        if let event = fast ?? Array(record).withUnsafeBytes({ CanonicalRecordDecoder.decode($0) }) {
+            return event
+        }
+        return try decodeByReencoding(record)
+    }
+
+    /// The reference decoder: parses the record as JSON (``JSONParser``), checks its keys and
+    /// every field, re-encodes it canonically and compares the bytes, then re-hashes the id.
+    /// Slower than ``decode(_:)``, whose answer it defines; its errors name the fault.
+    /// - Throws: ``AccordError`` `.damaged` naming the field.
+    public static func decodeByReencoding<Bytes: Collection<UInt8>>(_ record: Bytes) throws -> Event {
         let bytes = Array(record)
         func damaged(_ why: String, field: String? = nil) -> AccordError {
             AccordError(.damaged, "The record is not a valid event: \(why).", field: field)

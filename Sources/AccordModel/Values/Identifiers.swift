@@ -61,6 +61,11 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.hex = hex
     }
 
+    /// An id from digits already checked to be 64 lower-case hex digits.
+    init(validatedHex hex: String) {
+        self.hex = hex
+    }
+
     init(digest bytes: some Sequence<UInt8>) {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
@@ -107,6 +112,13 @@ public struct Subject: Hashable, Sendable, CustomStringConvertible {
         }
         kind = String(parts[0])
         id = String(parts[1])
+    }
+
+    /// A subject from its two parts; nil unless `kind` is lower-case letters and `id` a slug.
+    init?(kind: String, id: String) {
+        guard !kind.isEmpty, kind.utf8.allSatisfy({ (0x61...0x7A).contains($0) }), Slug.isValid(id) else { return nil }
+        self.kind = kind
+        self.id = id
     }
 
     public var description: String { kind + "/" + id }

@@ -74,6 +74,47 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         self.init(seconds: utc, nanoseconds: Int32(nanos))
     }
 
+    /// Parses the stored form only (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, upper-case `T` and `Z`,
+    /// the fraction without trailing zeros): the text that ``text`` would give back. Nil for
+    /// anything else, including valid RFC 3339 text in another form.
+    init?(canonical text: String) {
+        var text = text
+        let parsed = text.withUTF8 { b -> (seconds: Int64, nanoseconds: Int32)? in
+            func number(_ range: Range<Int>) -> Int? {
+                var value = 0
+                for i in range {
+                    guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                    value = value * 10 + Int(b[i] - 0x30)
+                }
+                return value
+            }
+            guard b.count >= 20, b.count <= 30, b[b.count - 1] == UInt8(ascii: "Z"),
+                  let year = number(0..<4), b[4] == 0x2D, let month = number(5..<7), b[7] == 0x2D,
+                  let day = number(8..<10), b[10] == UInt8(ascii: "T"),
+                  let hour = number(11..<13), b[13] == 0x3A, let minute = number(14..<16), b[16] == 0x3A,
+                  let second = number(17..<19),
+                  (1...12).contains(month), day >= 1, day <= CalendarDate.daysInMonth(year: year, month: month),
+                  hour < 24, minute < 60, second < 60
+            else { return nil }
+            var nanos = 0
+            if b.count > 20 {
+                // `.` then 1–9 digits, the last not 0.
+                let digits = b.count - 21
+                guard b[19] == UInt8(ascii: "."), digits >= 1, digits <= 9, b[b.count - 2] != 0x30,
+                      let fraction = number(20..<(b.count - 1))
+                else { return nil }
+                nanos = fraction
+                for _ in digits..<9 { nanos *= 10 }
+            }
+            let days = CalendarDate.daysFromCivil(year: year, month: month, day: day)
+            return (Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second), Int32(nanos))
+        }
+        guard let parsed else { return nil }
+        self.seconds = parsed.seconds
+        self.nanoseconds = parsed.nanoseconds
+        self.text = text
+    }
+
     /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in POSIX seconds: the range RFC 3339 can write.
     static let earliest: Int64 = -62_167_219_200
     static let latest: Int64 = 253_402_300_799

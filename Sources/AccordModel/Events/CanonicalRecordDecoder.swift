@@ -1,0 +1,327 @@
+import Crypto
+
+/// The fast path of ``EventRecord/decode(_:)``: one pass over a stored record that accepts only
+/// the canonical form (Format.md §7.2) and builds the ``Event`` as it goes.
+///
+/// A record is valid exactly when re-encoding its decoded fields gives its own bytes back and
+/// its id is the SHA-256 of its canonical bytes. Rather than parse into a tree, re-encode and
+/// compare, this reader accepts only what the canonical encoder can write, byte for byte:
+///
+/// - the envelope's keys as fixed literals in their fixed order, no whitespace;
+/// - strings with exactly the escapes ``CanonicalJSON/appendString(_:to:)`` writes (`\"` `\\`
+///   `\b` `\t` `\n` `\f` `\r`, other control characters as `\u00xx` in lower-case hex), valid
+///   UTF-8 (RFC 3629) and nothing else;
+/// - numbers that are canonical integers; object keys in strictly increasing byte order (which
+///   also rules out duplicates); nesting at most ``JSONParser/maxDepth`` levels, as the parser;
+/// - `time` in its canonical UTC form, `hlc` as `<milliseconds>:<counter>` without leading
+///   zeros, `seen` sorted, without the event's own site and without zeros.
+///
+/// The id is then checked by hashing the canonical bytes in place: they are the record from
+/// `"site"` to the end of `data`, between braces, so nothing is copied or re-encoded.
+///
+/// Anything it does not accept returns nil, and ``EventRecord/decode(_:)`` runs the reference
+/// decoder, which names the fault (or, should this reader ever be stricter than the rule,
+/// accepts the record). Tests compare the two on damaged records.
+struct CanonicalRecordDecoder {
+    private let bytes: UnsafeRawBufferPointer
+    private var index = 0
+
+    private init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    /// The event stored in `record`, or nil when the record is not a valid canonical event.
+    static func decode(_ record: UnsafeRawBufferPointer) -> Event? {
+        var reader = CanonicalRecordDecoder(record)
+        return reader.readEvent()
+    }
+
+    /// Offset of `"site"`: after `{"id":"`, 64 hex digits and `",`.
+    private static let canonicalStart = 73
+
+    private mutating func readEvent() -> Event? {
+        guard literal("{\"id\":\""), let id = hexDigest(), literal("\",\"site\":"),
+              let site = string(), Slug.isValid(site),
+              literal(",\"seq\":"), let seq = integer(), seq >= 1,
+              literal(",\"prev\":")
+        else { return nil }
+        let prev: EventID?
+        if literal("null") {
+            prev = nil
+        } else {
+            guard byte(0x22), let digest = hexDigest(), byte(0x22) else { return nil }
+            prev = digest
+        }
+        guard (prev == nil) == (seq == 1),
+              literal(",\"time\":"), let timeText = string(), let time = Timestamp(canonical: timeText),
+              literal(",\"hlc\":"), let hlcText = string(), let hlc = Self.hybridTimestamp(hlcText),
+              literal(",\"seen\":{"), let seen = seenEntries(site: site),
+              literal(",\"type\":"), let type = string(),
+              literal(",\"subject\":\""), let subject = subjectText(),
+              literal(",\"actor\":"), let actor = string(), ActorName.isValid(actor),
+              literal(",\"data\":"), byte(UInt8(ascii: "{")), let data = object(depth: 2)
+        else { return nil }
+        let canonicalEnd = index
+        var signature: [UInt8]?
+        if literal(",\"sig\":") {
+            guard let text = string(), let decoded = Base64.decode(text), decoded.count == 64 else { return nil }
+            signature = decoded
+        }
+        guard byte(UInt8(ascii: "}")), index == bytes.count else { return nil }
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(ascii: "{")) { hasher.update(bufferPointer: $0) }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[Self.canonicalStart..<canonicalEnd]))
+        withUnsafeBytes(of: UInt8(ascii: "}")) { hasher.update(bufferPointer: $0) }
+        // The id's digits start after `{"id":"`.
+        guard hasher.finalize().withUnsafeBytes({ hexSpells($0, at: 7) }), let siteID = try? SiteID(site),
+              let subjectValue = Subject(kind: subject.kind, id: subject.id)
+        else { return nil }
+        return Event(
+            id: id, site: siteID, seq: SequenceNumber(seq), prev: prev, time: time, hlc: hlc, seen: seen,
+            type: EventType(type), subject: subjectValue, actor: actor, data: data, signature: signature,
+            record: Array(bytes))
+    }
+
+    // MARK: Bytes and literals
+
+    @inline(__always)
+    private mutating func byte(_ expected: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == expected else { return false }
+        index += 1
+        return true
+    }
+
+    @inline(__always)
+    private mutating func literal(_ text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard index + count <= bytes.count, memcmp(bytes.baseAddress! + index, text.utf8Start, count) == 0 else { return false }
+        index += count
+        return true
+    }
+
+    // MARK: Values of the envelope
+
+    /// 64 lower-case hex digits, as an ``EventID``.
+    private mutating func hexDigest() -> EventID? {
+        guard index + 64 <= bytes.count else { return nil }
+        let start = index
+        for offset in start..<(start + 64) {
+            let c = bytes[offset]
+            guard (0x30...0x39).contains(c) || (0x61...0x66).contains(c) else { return nil }
+        }
+        index += 64
+        return EventID(validatedHex: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+    }
+
+    /// Whether `digest` (32 bytes) is what the 64 hex digits at `offset` spell.
+    private func hexSpells(_ digest: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        guard digest.count == 32 else { return false }
+        for position in 0..<32 where digest[position] != Self.nibble(bytes[offset + 2 * position]) << 4 | Self.nibble(bytes[offset + 2 * position + 1]) {
+            return false
+        }
+        return true
+    }
+
+    @inline(__always)
+    private static func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : c - 0x61 + 10 }
+
+    /// A canonical integer (`-?(0|[1-9][0-9]*)`, at most 18 digits, not `-0`) as its value;
+    /// here only non-negative ones are asked for.
+    private mutating func integer() -> UInt64? {
+        let start = index
+        var value: UInt64 = 0
+        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+            value = value &* 10 &+ UInt64(bytes[index] - 0x30)
+            index += 1
+        }
+        let digits = index - start
+        guard digits >= 1, digits <= 18, digits == 1 || bytes[start] != 0x30 else { return nil }
+        return value
+    }
+
+    /// `"<milliseconds>:<counter>"`, both canonical non-negative integers (Format.md §7.1).
+    private static func hybridTimestamp(_ text: String) -> HybridTimestamp? {
+        var text = text
+        return text.withUTF8 { utf8 -> HybridTimestamp? in
+            var position = 0
+            func number(maxDigits: Int) -> UInt64? {
+                let start = position
+                var value: UInt64 = 0
+                while position < utf8.count, utf8[position] >= 0x30, utf8[position] <= 0x39 {
+                    value = value &* 10 &+ UInt64(utf8[position] - 0x30)
+                    position += 1
+                }
+                let digits = position - start
+                guard digits >= 1, digits <= maxDigits, digits == 1 || utf8[start] != 0x30 else { return nil }
+                return value
+            }
+            guard let milliseconds = number(maxDigits: 18), milliseconds <= UInt64(HybridTimestamp.latestMilliseconds),
+                  position < utf8.count, utf8[position] == 0x3A
+            else { return nil }
+            position += 1
+            guard let counter = number(maxDigits: 10), counter <= UInt64(UInt32.max), position == utf8.count else { return nil }
+            return HybridTimestamp(milliseconds: Int64(milliseconds), counter: UInt32(counter))
+        }
+    }
+
+    /// The members of `seen` after its `{`, through its `}`: site slugs in strictly increasing
+    /// byte order, none the event's own site, each with a sequence number of at least 1.
+    private mutating func seenEntries(site: String) -> [SiteID: SequenceNumber]? {
+        var seen: [SiteID: SequenceNumber] = [:]
+        if byte(UInt8(ascii: "}")) { return seen }
+        var previous: String?
+        while true {
+            guard let key = string(), Slug.isValid(key), !sameBytes(key, site),
+                  previous.map({ CanonicalJSON.keyPrecedes($0, key) }) ?? true,
+                  byte(UInt8(ascii: ":")), let value = integer(), value >= 1,
+                  let siteID = try? SiteID(key)
+            else { return nil }
+            seen[siteID] = SequenceNumber(value)
+            previous = key
+            if byte(UInt8(ascii: ",")) { continue }
+            guard byte(UInt8(ascii: "}")) else { return nil }
+            return seen
+        }
+    }
+
+    /// The subject's text up to its closing quote, written without escapes: `kind/slug`.
+    private mutating func subjectText() -> (kind: String, id: String)? {
+        let start = index
+        var slash: Int?
+        while index < bytes.count, bytes[index] != 0x22 {
+            let c = bytes[index]
+            if c == 0x2F {
+                guard slash == nil else { return nil }
+                slash = index
+            } else if c == 0x5C || c < 0x20 || c >= 0x80 {
+                return nil
+            }
+            index += 1
+        }
+        guard let slash, index < bytes.count, slash > start else { return nil }
+        let kind = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<slash]), as: UTF8.self)
+        let id = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(slash + 1)..<index]), as: UTF8.self)
+        index += 1
+        return (kind, id)
+    }
+
+    // MARK: Canonical JSON
+
+    /// A canonical string, from its opening quote through its closing one.
+    private mutating func string() -> String? {
+        guard byte(0x22) else { return nil }
+        let start = index
+        var ascii = true
+        while index < bytes.count {
+            let c = bytes[index]
+            if c == 0x22 {
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                return ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self)
+            }
+            if c == 0x5C { break }
+            if c < 0x20 { return nil }
+            if c >= 0x80 { ascii = false }
+            index += 1
+        }
+        // Escapes: only those the canonical encoder writes.
+        var buffer = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+        while index < bytes.count {
+            let c = bytes[index]
+            index += 1
+            if c == 0x22 { return String(validating: buffer, as: UTF8.self) }
+            if c < 0x20 { return nil }
+            if c != 0x5C {
+                buffer.append(c)
+                continue
+            }
+            guard index < bytes.count else { return nil }
+            let escape = bytes[index]
+            index += 1
+            switch escape {
+            case UInt8(ascii: "\""): buffer.append(0x22)
+            case UInt8(ascii: "\\"): buffer.append(0x5C)
+            case UInt8(ascii: "b"): buffer.append(0x08)
+            case UInt8(ascii: "t"): buffer.append(0x09)
+            case UInt8(ascii: "n"): buffer.append(0x0A)
+            case UInt8(ascii: "f"): buffer.append(0x0C)
+            case UInt8(ascii: "r"): buffer.append(0x0D)
+            case UInt8(ascii: "u"):
+                // `\u00xx` for the control characters that have no short form.
+                guard index + 4 <= bytes.count, bytes[index] == 0x30, bytes[index + 1] == 0x30 else { return nil }
+                let high = bytes[index + 2], low = bytes[index + 3]
+                guard high == 0x30 || high == 0x31, (0x30...0x39).contains(low) || (0x61...0x66).contains(low) else { return nil }
+                let value = (high - 0x30) << 4 | Self.nibble(low)
+                guard value != 0x08, value != 0x09, value != 0x0A, value != 0x0C, value != 0x0D else { return nil }
+                buffer.append(value)
+                index += 4
+            default:
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// A canonical value (`depth` is the nesting level of the container it is in).
+    private mutating func value(depth: Int) -> JSONValue? {
+        guard index < bytes.count else { return nil }
+        switch bytes[index] {
+        case 0x22: return string().map(JSONValue.string)
+        case UInt8(ascii: "{"):
+            index += 1
+            return object(depth: depth + 1).map(JSONValue.object)
+        case UInt8(ascii: "["):
+            index += 1
+            return array(depth: depth + 1).map(JSONValue.array)
+        case UInt8(ascii: "t"): return literal("true") ? .bool(true) : nil
+        case UInt8(ascii: "f"): return literal("false") ? .bool(false) : nil
+        case UInt8(ascii: "n"): return literal("null") ? .null : nil
+        case UInt8(ascii: "-"), 0x30...0x39:
+            let start = index
+            if bytes[index] == UInt8(ascii: "-") { index += 1 }
+            let digitsStart = index
+            guard integer() != nil, !(bytes[digitsStart] == 0x30 && digitsStart > start) else { return nil }  // not -0
+            // A fraction or an exponent has no canonical form (Format.md §7.2).
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] | 0x20 == UInt8(ascii: "e") { return nil }
+            return .number(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+        default:
+            return nil
+        }
+    }
+
+    /// An object's members after its `{`, through its `}`, keys in strictly increasing byte order.
+    private mutating func object(depth: Int) -> JSONObject? {
+        guard depth <= JSONParser.maxDepth else { return nil }
+        var members: [(key: String, value: JSONValue)] = []
+        if byte(UInt8(ascii: "}")) { return JSONObject(members) }
+        while true {
+            guard let key = string() else { return nil }
+            if let last = members.last, !CanonicalJSON.keyPrecedes(last.key, key) { return nil }
+            guard byte(UInt8(ascii: ":")), let value = value(depth: depth) else { return nil }
+            members.append((key, value))
+            if byte(UInt8(ascii: ",")) { continue }
+            guard byte(UInt8(ascii: "}")) else { return nil }
+            return JSONObject(members)
+        }
+    }
+
+    /// An array's elements after its `[`, through its `]`.
+    private mutating func array(depth: Int) -> [JSONValue]? {
+        guard depth <= JSONParser.maxDepth else { return nil }
+        var elements: [JSONValue] = []
+        if byte(UInt8(ascii: "]")) { return elements }
+        while true {
+            guard let element = value(depth: depth) else { return nil }
+            elements.append(element)
+            if byte(UInt8(ascii: ",")) { continue }
+            guard byte(UInt8(ascii: "]")) else { return nil }
+            return elements
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,223 @@
+import AccordTesting
+import Crypto
+import Testing
+
+@testable import AccordModel
+
+/// The one-pass decoder (`CanonicalRecordDecoder`) must accept exactly the records that the
+/// reference decoder (`EventRecord.decodeByReencoding`: parse, re-encode, compare, re-hash)
+/// accepts, and decode them to the same event. These tests compare the two on generated
+/// records of every shape and on records damaged on purpose, many of them re-hashed so that
+/// the id still matches and only the canonical-form checks stand between them and acceptance.
+@Suite("One-pass record decoder against the reference")
+struct RecordDecoderTests {
+    /// A small deterministic generator (SplitMix64), so that a failure names a reproducible case.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let alphabet: [String] = ["a", "z", "0", "-", " ", "\"", "\\", "/", "\n", "\t", "\u{1}", "\u{1F}", "\u{7F}", "é", "Қ", "€", "😀", "e\u{301}", "\u{8}", "\u{C}", "\r"]
+
+    static func text(_ g: inout Generator, maxLength: Int = 12) -> String {
+        String((0..<Int.random(in: 0...maxLength, using: &g)).map { _ in alphabet.randomElement(using: &g)! }.joined())
+    }
+
+    static func value(_ g: inout Generator, depth: Int) -> JSONValue {
+        switch Int.random(in: 0..<(depth > 3 ? 6 : 8), using: &g) {
+        case 0: return .null
+        case 1: return .bool(Bool.random(using: &g))
+        case 2: return .number(String(Int64.random(in: -999_999_999_999_999_999...999_999_999_999_999_999, using: &g) >> Int.random(in: 0...60, using: &g)))
+        case 3, 4: return .string(text(&g))
+        case 5: return .string(String(Int.random(in: 0...1_000_000, using: &g)) + "." + String(Int.random(in: 0...99, using: &g)))
+        case 6: return .array((0..<Int.random(in: 0...3, using: &g)).map { _ in value(&g, depth: depth + 1) })
+        default: return .object(object(&g, depth: depth + 1))
+        }
+    }
+
+    static func object(_ g: inout Generator, depth: Int) -> JSONObject {
+        var members: [(key: String, value: JSONValue)] = []
+        for _ in 0..<Int.random(in: 0...5, using: &g) {
+            let key = text(&g, maxLength: 6)
+            if members.contains(where: { sameBytes($0.key, key) }) { continue }
+            members.append((key, value(&g, depth: depth)))
+        }
+        return JSONObject(members)
+    }
+
+    /// Data nested `levels` objects deep inside `data` (data itself is level 2 of the record).
+    static func nested(_ levels: Int) -> JSONObject {
+        var inner = JSONObject([("leaf", .string("x"))])
+        for _ in 0..<levels { inner = JSONObject([("n", .object(inner))]) }
+        return inner
+    }
+
+    /// A valid stored record with generated fields.
+    static func record(_ g: inout Generator, data: JSONObject? = nil) throws -> [UInt8] {
+        let sites = ["brussels", "astana", "windhoek", "a", "site-9"]
+        let site = try SiteID(sites.randomElement(using: &g)!)
+        let seq = UInt64.random(in: 1...3, using: &g) == 1 ? 1 : UInt64.random(in: 2...999_999_999_999_999_999, using: &g)
+        let prev = seq == 1 ? nil : EventID(digest: SHA256.hash(data: Array(String(seq).utf8)))
+        let nanos: Int32 = [0, 500_000_000, 1, 120_000_000, Int32.random(in: 0..<1_000_000_000, using: &g)].randomElement(using: &g)!
+        let time = Timestamp(seconds: Int64.random(in: -62_167_219_200...253_402_300_799, using: &g), nanoseconds: nanos)
+        let hlc = HybridTimestamp(milliseconds: Int64.random(in: 0...999_999_999_999_999_999, using: &g) >> Int.random(in: 0...62, using: &g),
+                                  counter: UInt32.random(in: 0...UInt32.max, using: &g) >> UInt32.random(in: 0...31, using: &g))
+        var seen: [SiteID: SequenceNumber] = [:]
+        for other in sites where Bool.random(using: &g) { seen[try SiteID(other)] = SequenceNumber(UInt64.random(in: 0...99, using: &g)) }
+        let canonical = try EventRecord.canonicalBytes(
+            site: site, seq: SequenceNumber(seq), prev: prev, time: time, hlc: hlc, seen: seen,
+            type: EventType(["finance.committed.v2", "x", "type \"quoted\"", "é.v1"].randomElement(using: &g)!),
+            subject: try Subject(["funding/eib-kz-h2", "a/b", "project/x-1"].randomElement(using: &g)!),
+            actor: ["eu-secretariat", "astana/kz-secretariat", "a.b"].randomElement(using: &g)!,
+            data: data ?? object(&g, depth: 2))
+        let signature = Bool.random(using: &g) ? (0..<64).map { _ in UInt8.random(in: 0...255, using: &g) } : nil
+        return EventRecord.record(canonical: canonical, id: EventRecord.id(ofCanonical: canonical), signature: signature)
+    }
+
+    /// The record for canonical bytes that may have been damaged: the id is their SHA-256, so
+    /// only the canonical-form checks can refuse it.
+    static func rehashed(_ canonical: [UInt8]) -> [UInt8] {
+        guard canonical.count >= 2 else { return canonical }
+        let id = EventRecord.id(ofCanonical: canonical)
+        return Array("{\"id\":\"\(id.hex)\",".utf8) + canonical[1..<(canonical.count - 1)] + [UInt8(ascii: "}")]
+    }
+
+    /// The canonical bytes of a stored record (dropping `"id":…,` and `,"sig":…`).
+    static func canonical(of record: [UInt8]) -> [UInt8] {
+        var body = Array(record[73...])
+        if let range = String(decoding: body, as: UTF8.self).range(of: ",\"sig\":\"") {
+            body = Array(String(decoding: body, as: UTF8.self)[..<range.lowerBound].utf8)
+        } else {
+            body.removeLast()
+        }
+        return [UInt8(ascii: "{")] + body + [UInt8(ascii: "}")]
+    }
+
+    /// Both decoders on `record`: they must agree on acceptance and, when accepting, on every field.
+    /// Returns whether the reference accepted the record.
+    @discardableResult
+    static func expectAgreement(_ record: [UInt8], _ label: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        let fast = record.withUnsafeBytes { CanonicalRecordDecoder.decode($0) }
+        let reference = try? EventRecord.decodeByReencoding(record)
+        guard let fast, let reference else {
+            #expect(fast == nil && reference == nil,
+                    "\(label()): fast \(fast == nil ? "refused" : "accepted"), reference \(reference == nil ? "refused" : "accepted"): \(String(decoding: record, as: UTF8.self))",
+                    sourceLocation: sourceLocation)
+            return reference != nil
+        }
+        let same = fast.id == reference.id && fast.site == reference.site && fast.seq == reference.seq && fast.prev == reference.prev
+            && fast.time == reference.time && sameBytes(fast.time.text, reference.time.text) && fast.hlc == reference.hlc
+            && fast.seen == reference.seen && fast.type == reference.type && fast.subject == reference.subject
+            && sameBytes(fast.actor, reference.actor) && fast.data == reference.data && fast.signature == reference.signature
+            && fast.record == reference.record
+        #expect(same, "\(label()): the decoders disagree on \(String(decoding: record, as: UTF8.self))", sourceLocation: sourceLocation)
+        return true
+    }
+
+    @Test func generatedRecordsOfEveryShapeAreAcceptedByBothAlike() throws {
+        var g = Generator(state: 1)
+        for n in 0..<2_000 {
+            let record = try Self.record(&g)
+            #expect(record.withUnsafeBytes { CanonicalRecordDecoder.decode($0) } != nil,
+                    "record \(n) refused by the one-pass decoder: \(String(describing: Result { try EventRecord.decodeByReencoding(record) }))")
+            Self.expectAgreement(record, "generated record \(n)")
+        }
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        for event in try journal.openWriter().append(Fixtures.realisticDrafts(count: 300), now: Fixtures.time()) {
+            Self.expectAgreement(event.record, "realistic event \(event.seq)")
+        }
+    }
+
+    @Test(arguments: [61, 62, 63])
+    func nestingIsLimitedAtTheParsersDepth(levels: Int) throws {
+        var g = Generator(state: UInt64(levels))
+        // `data` is level 2 of the record: 62 more levels reach the limit of 64.
+        let accepted = Self.expectAgreement(try Self.record(&g, data: Self.nested(levels)), "data nested \(levels) levels")
+        #expect(accepted == (levels <= 62))
+        // Arrays count as levels too.
+        var inner = JSONValue.array([])
+        for _ in 0..<levels { inner = .array([inner]) }
+        let arrays = Self.expectAgreement(try Self.record(&g, data: JSONObject([("a", inner)])), "arrays nested \(levels) levels")
+        #expect(arrays == (levels <= 61))
+    }
+
+    @Test func damagedRecordsAreRefusedOrAcceptedByBothAlike() throws {
+        var g = Generator(state: 7)
+        let interesting: [UInt8] = Array("\"\\/{}[],:019-.eEtnuafAFZT ".utf8) + [0x00, 0x08, 0x1F, 0x7F, 0x80, 0xBF, 0xC3, 0xE2, 0xED, 0xF0, 0xF4, 0xFF]
+        var cases = 0, accepted = 0
+        for n in 0..<400 {
+            let record = try Self.record(&g)
+            let canonical = Self.canonical(of: record)
+            for _ in 0..<12 {
+                var damaged = canonical
+                let position = Int.random(in: 0..<damaged.count, using: &g)
+                switch Int.random(in: 0..<4, using: &g) {
+                case 0: damaged[position] = interesting.randomElement(using: &g)!
+                case 1: damaged.remove(at: position)
+                case 2: damaged.insert(interesting.randomElement(using: &g)!, at: position)
+                default: damaged[position] ^= 1 << UInt8.random(in: 0...7, using: &g)
+                }
+                // Re-hashed: only the form checks can refuse it.
+                if Self.expectAgreement(Self.rehashed(damaged), "record \(n), canonical bytes damaged at \(position), re-hashed") { accepted += 1 }
+                cases += 1
+            }
+            // Damage to the stored record itself, id and signature included.
+            var damaged = record
+            damaged[Int.random(in: 0..<damaged.count, using: &g)] = interesting.randomElement(using: &g)!
+            Self.expectAgreement(damaged, "record \(n) damaged")
+            cases += 1
+        }
+        #expect(cases == 400 * 13)
+        // Both outcomes occur often: damage inside a string's text keeps a valid record.
+        #expect(accepted > 200 && cases - accepted > 2_000, "\(accepted) of \(cases) accepted")
+    }
+
+    @Test func everyTruncationIsRefusedByBoth() throws {
+        var g = Generator(state: 11)
+        for n in 0..<5 {
+            let record = try Self.record(&g)
+            for cut in 0..<record.count {
+                let truncated = Array(record[..<cut])
+                #expect(truncated.withUnsafeBytes { CanonicalRecordDecoder.decode($0) } == nil, "record \(n) cut at \(cut) accepted")
+                #expect((try? EventRecord.decodeByReencoding(truncated)) == nil)
+            }
+        }
+    }
+
+    @Test func textThatIsValidJSONButNotTheStoredFormIsRefusedByBoth() throws {
+        let canonical = Array(#"{"site":"astana","seq":2,"prev":"0000000000000000000000000000000000000000000000000000000000000000","time":"2023-05-19T08:30:00.5Z","hlc":"1684485000500:3","seen":{"brussels":5},"type":"t","subject":"a/b","actor":"a","data":{"a":"\u001f","b":[1,-2]}}"#.utf8)
+        Self.expectAgreement(Self.rehashed(canonical), "canonical")
+        #expect(Self.rehashed(canonical).withUnsafeBytes { CanonicalRecordDecoder.decode($0) } != nil)
+        let variants: [(String, String)] = [
+            (#""data":{"a":"\u001f""#, #""data":{"a":"\u001F""#),           // upper-case hex
+            (#""data":{"a":"\u001f""#, #""data":{"a":"\u0041""#),           // an escape with no canonical use
+            (#""subject":"a/b""#, #""subject":"a\/b""#),                   // an escaped slash
+            (#""data":{"a":"\u001f","b":[1,-2]}"#, #""data":{"b":[1,-2],"a":"\u001f"}"#),  // keys out of order
+            (#""b":[1,-2]"#, #""b":[1,-2.0]"#),                              // a fraction
+            (#""b":[1,-2]"#, #""b":[1,-0]"#),                                // minus zero
+            (#""b":[1,-2]"#, #""b":[1, -2]"#),                               // whitespace
+            (#""time":"2023-05-19T08:30:00.5Z""#, #""time":"2023-05-19T08:30:00.50Z""#),  // a trailing zero
+            (#""time":"2023-05-19T08:30:00.5Z""#, #""time":"2023-05-19t08:30:00.5Z""#),
+            (#""time":"2023-05-19T08:30:00.5Z""#, #""time":"2023-05-19T11:30:00.5+03:00""#),
+            (#""hlc":"1684485000500:3""#, #""hlc":"1684485000500:03""#),
+            (#""seen":{"brussels":5}"#, #""seen":{"astana":5,"brussels":5}"#),  // its own site
+            (#""seen":{"brussels":5}"#, #""seen":{"brussels":0}"#),
+            (#""seq":2"#, #""seq":02"#),
+        ]
+        for (original, replacement) in variants {
+            let text = String(decoding: canonical, as: UTF8.self)
+            #expect(text.contains(original), "\(original) not found")
+            let changed = Array(text.replacingOccurrences(of: original, with: replacement).utf8)
+            let record = Self.rehashed(changed)
+            #expect(record.withUnsafeBytes { CanonicalRecordDecoder.decode($0) } == nil, "\(replacement) accepted")
+            Self.expectAgreement(record, replacement)
+        }
+    }
+}
