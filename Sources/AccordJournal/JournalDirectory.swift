@@ -197,10 +197,22 @@ public struct Batch: Sendable {
         self.length = length
         self.payload = payload
         var records: [ArraySlice<UInt8>] = []
+        let newlines = payload.withUnsafeBytes { bytes -> [Int] in
+            var found: [Int] = []
+            guard let base = bytes.baseAddress else { return found }
+            var start = 0
+            while start < bytes.count, let hit = memchr(base + start, 0x0a, bytes.count - start) {
+                let newline = base.distance(to: UnsafeRawPointer(hit))
+                found.append(newline)
+                start = newline + 1
+            }
+            return found
+        }
+        records.reserveCapacity(newlines.count)
         var start = 0
-        for index in payload.indices where payload[index] == 0x0a {
-            records.append(payload[start..<index])
-            start = index + 1
+        for newline in newlines {
+            records.append(payload[start..<newline])
+            start = newline + 1
         }
         self.records = records
     }

@@ -135,17 +135,20 @@ enum BatchMember {
         guard crc == computed else { return "the CRC-32 of the batch does not match" }
         guard isize == UInt32(truncatingIfNeeded: payload.count) else { return "the batch length (ISIZE) does not match" }
         guard payload.last == 0x0a else { return "the batch does not end with a newline" }
+        // Lines counted with memchr (a byte loop here cost a tenth of a replay).
         var lines = 0
-        var previousWasNewline = true
-        for byte in payload {
-            if byte == 0x0a {
-                if previousWasNewline { return "the batch holds an empty record" }
+        let empty = payload.withUnsafeBytes { bytes -> Bool in
+            let base = bytes.baseAddress!
+            var start = 0
+            while start < bytes.count, let found = memchr(base + start, 0x0a, bytes.count - start) {
+                let newline = base.distance(to: UnsafeRawPointer(found))
+                if newline == start { return true }
                 lines += 1
-                previousWasNewline = true
-            } else {
-                previousWasNewline = false
+                start = newline + 1
             }
+            return false
         }
+        if empty { return "the batch holds an empty record" }
         guard lines == header.recordCount else {
             return "the batch holds \(lines) records, its header says \(header.recordCount)"
         }
@@ -201,3 +204,9 @@ private final class ParallelDeflate: @unchecked Sendable {
         outputs[part] = output
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -36,8 +36,10 @@ public struct RecoveryReport: Sendable, Equatable {
 public final class JournalWriter {
     /// Settings of a writer.
     public struct Options: Sendable {
-        /// zlib level for batches, 0–9 (Format.md §4). Default 6.
-        public var compressionLevel: Int32 = 6
+        /// zlib level for batches, 0–9 (Format.md §4, "Compression", which gives the measured
+        /// trade between levels). Default 1: the fastest durable ingest; 6 stores about 22 %
+        /// fewer bytes for about 37 % fewer events per second.
+        public var compressionLevel: Int32 = 1
         /// Segment size, in bytes, past which a new segment is begun (Format.md §3).
         public var segmentLimit: Int64 = JournalFormat.defaultSegmentLimit
         /// How long to wait for another writer to release the lock, in seconds.

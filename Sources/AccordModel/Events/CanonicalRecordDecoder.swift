@@ -41,7 +41,7 @@ struct CanonicalRecordDecoder {
 
     private mutating func readEvent() -> Event? {
         guard literal("{\"id\":\""), let id = hexDigest(), literal("\",\"site\":"),
-              let site = string(), Slug.isValid(site),
+              let site = string(), let siteID = try? SiteID(site),
               literal(",\"seq\":"), let seq = integer(), seq >= 1,
               literal(",\"prev\":")
         else { return nil }
@@ -73,7 +73,7 @@ struct CanonicalRecordDecoder {
         hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[Self.canonicalStart..<canonicalEnd]))
         withUnsafeBytes(of: UInt8(ascii: "}")) { hasher.update(bufferPointer: $0) }
         // The id's digits start after `{"id":"`.
-        guard hasher.finalize().withUnsafeBytes({ hexSpells($0, at: 7) }), let siteID = try? SiteID(site),
+        guard hasher.finalize().withUnsafeBytes({ hexSpells($0, at: 7) }),
               let subjectValue = Subject(kind: subject.kind, id: subject.id)
         else { return nil }
         return Event(
@@ -116,11 +116,16 @@ struct CanonicalRecordDecoder {
     /// Whether `digest` (32 bytes) is what the 64 hex digits at `offset` spell.
     private func hexSpells(_ digest: UnsafeRawBufferPointer, at offset: Int) -> Bool {
         guard digest.count == 32 else { return false }
-        for position in 0..<32 where digest[position] != Self.nibble(bytes[offset + 2 * position]) << 4 | Self.nibble(bytes[offset + 2 * position + 1]) {
-            return false
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { hex in
+            for position in 0..<32 {
+                hex[2 * position] = Self.hexDigits[Int(digest[position] >> 4)]
+                hex[2 * position + 1] = Self.hexDigits[Int(digest[position] & 15)]
+            }
+            return memcmp(hex.baseAddress!, bytes.baseAddress! + offset, 64) == 0
         }
-        return true
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     @inline(__always)
     private static func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : c - 0x61 + 10 }
@@ -171,10 +176,9 @@ struct CanonicalRecordDecoder {
         if byte(UInt8(ascii: "}")) { return seen }
         var previous: String?
         while true {
-            guard let key = string(), Slug.isValid(key), !sameBytes(key, site),
+            guard let key = string(), let siteID = try? SiteID(key), !sameBytes(key, site),
                   previous.map({ CanonicalJSON.keyPrecedes($0, key) }) ?? true,
-                  byte(UInt8(ascii: ":")), let value = integer(), value >= 1,
-                  let siteID = try? SiteID(key)
+                  byte(UInt8(ascii: ":")), let value = integer(), value >= 1
             else { return nil }
             seen[siteID] = SequenceNumber(value)
             previous = key

@@ -241,32 +241,67 @@ public enum Digest {
 }
 
 extension EventRecord {
-    /// Batches of at least this many records are decoded on two threads.
+    /// Batches of at least this many records are decoded on several threads.
     static let parallelDecodeThreshold = 64
+    /// Records per chunk handed to a thread: small enough that the threads finish together.
+    static let decodeChunk = 128
 
-    /// Decodes every record (``decode(_:)``), the two halves of a large batch on two threads at
-    /// once. Each result is what ``decode(_:)`` gives for that record, in order.
-    public static func decodeAll<Bytes: Collection<UInt8>>(_ records: [Bytes]) -> [Result<Event, Error>] {
+    /// Decodes every record (``decode(_:)``); a large batch in chunks on every core at once.
+    /// Each result is what ``decode(_:)`` gives for that record, in order.
+    ///
+    /// - Parameter alongside: work to run at the same time on one of those threads (the
+    ///   iterator reads and inflates the next batch there); it has finished when this returns.
+    public static func decodeAll<Bytes: Collection<UInt8>>(_ records: [Bytes], alongside: (() -> Void)? = nil) -> [Result<Event, Error>] {
         guard records.count >= parallelDecodeThreshold else {
+            alongside?()
             return records.map { record in Result { try decode(record) } }
         }
-        let work = ParallelDecode(records)
-        DispatchQueue.concurrentPerform(iterations: 2) { work.run(part: $0) }
-        return work.results[0] + work.results[1]
+        let work = ParallelDecode(records, chunk: decodeChunk, alongside: alongside)
+        DispatchQueue.concurrentPerform(iterations: work.tasks) { work.run(task: $0) }
+        return work.results()
     }
 }
 
-/// The two halves of one batch decoded at once; each half is touched by one thread only, and the
-/// caller reads the results after both finished.
+/// The chunks of one batch decoded at once, and optionally one other task: each task writes
+/// only its own slot, and the caller reads the slots after every task finished.
 private final class ParallelDecode<Bytes: Collection<UInt8>>: @unchecked Sendable {
     let records: [Bytes]
-    var results: [[Result<Event, Error>]] = [[], []]
+    let chunk: Int
+    let chunks: Int
+    let alongside: (() -> Void)?
+    let slots: UnsafeMutableBufferPointer<[Result<Event, Error>]>
 
-    init(_ records: [Bytes]) { self.records = records }
+    init(_ records: [Bytes], chunk: Int, alongside: (() -> Void)?) {
+        self.records = records
+        self.chunk = chunk
+        chunks = (records.count + chunk - 1) / chunk
+        self.alongside = alongside
+        slots = .allocate(capacity: chunks)
+        slots.initialize(repeating: [])
+    }
 
-    func run(part: Int) {
-        let middle = records.count / 2
-        let range = part == 0 ? 0..<middle : middle..<records.count
-        results[part] = records[range].map { record in Result { try EventRecord.decode(record) } }
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    /// The other task, when there is one, is task 0: started first, as it is the longest.
+    var tasks: Int { chunks + (alongside == nil ? 0 : 1) }
+
+    func run(task: Int) {
+        var part = task
+        if let alongside {
+            if task == 0 { return alongside() }
+            part -= 1
+        }
+        let range = (part * chunk)..<min(records.count, (part + 1) * chunk)
+        slots[part] = records[range].map { record in Result { try EventRecord.decode(record) } }
+    }
+
+    func results() -> [Result<Event, Error>] {
+        var all: [Result<Event, Error>] = []
+        all.reserveCapacity(records.count)
+        for slot in slots { all.append(contentsOf: slot) }
+        return all
     }
 }

@@ -155,26 +155,37 @@ public struct EventJournal: Sendable {
 }
 
 /// Iterates a journal's events in stored order.
+///
+/// While one batch is decoded, the next is read and inflated on another thread; whatever that
+/// read finds (a batch, the end, a torn tail, an error) is reported only when its turn comes,
+/// exactly as if the batches were read one after the other.
 public struct EventIterator {
     private var batches: BatchIterator
-    /// The current batch's records, decoded ahead (on two threads for large batches); errors
-    /// are thrown only when their record's turn comes, as if decoded one by one.
+    /// The current batch's records, decoded ahead (on several threads for large batches);
+    /// errors are thrown only when their record's turn comes, as if decoded one by one.
     private var pending: [Result<Event, Error>] = []
     private var pendingIndex = 0
     private var batch: Batch?
+    /// The batch after the current one, read while the current one was decoded, with the
+    /// iterator's position and torn tail as they were right after reading it.
+    private var readAhead: (batch: Result<Batch?, Error>, next: JournalPosition, tornTail: Damage?)?
+    /// Where the batch after the current one starts (the iterator may have read further).
+    private var afterCurrent: JournalPosition
+    private var currentTornTail: Damage?
 
     init(batches: BatchIterator) {
         self.batches = batches
+        afterCurrent = batches.nextPosition
     }
 
     /// The torn tail that ended the last ``next()``, if any (a writer may be appending now).
-    public var tornTail: Damage? { batches.tornTail }
+    public var tornTail: Damage? { currentTornTail }
 
     /// Where the current event's batch starts.
     public var batchPosition: JournalPosition? { batch?.position }
 
     /// Where the batch after the current one starts.
-    public var nextPosition: JournalPosition { batches.nextPosition }
+    public var nextPosition: JournalPosition { afterCurrent }
 
     /// Whether the event last returned is the last of its batch.
     public var isLastOfBatch: Bool { pendingIndex == pending.count }
@@ -184,10 +195,26 @@ public struct EventIterator {
     ///   that is not a valid event, naming its segment, byte offset and position in the batch.
     public mutating func next() throws -> Event? {
         while pendingIndex == pending.count {
-            guard let next = try batches.next() else { return nil }
+            let read = readAhead ?? (Result { try batches.next() }, batches.nextPosition, batches.tornTail)
+            readAhead = nil
+            afterCurrent = read.next
+            currentTornTail = read.tornTail
+            guard let next = try read.batch.get() else { return nil }
             batch = next
-            pending = EventRecord.decodeAll(next.records)
             pendingIndex = 0
+            if next.records.count >= EventRecord.parallelDecodeThreshold {
+                // Read the next batch while this one is decoded. At the end of the journal the
+                // read finds nothing and is not kept, so that `--follow` sees later appends.
+                var batches = self.batches
+                var ahead: (batch: Result<Batch?, Error>, next: JournalPosition, tornTail: Damage?)?
+                pending = EventRecord.decodeAll(next.records) {
+                    ahead = (Result { try batches.next() }, batches.nextPosition, batches.tornTail)
+                }
+                self.batches = batches
+                if case .success(nil) = ahead?.batch {} else { readAhead = ahead }
+            } else {
+                pending = EventRecord.decodeAll(next.records)
+            }
         }
         let decoded = pending[pendingIndex]
         pendingIndex += 1
