@@ -80,9 +80,66 @@ struct HeadsCacheTests {
         for round in 0..<7 { try writer.append(Fixtures.realisticDrafts(count: 1000, startingAt: round * 1000)) }
         let written = writer.cache
         let bytes = try FileDamage.bytes(journal.path + "/cache/heads.json")
-        #expect(try JSONDecoder().decode(HeadsCache.self, from: Data(bytes)) == written)
+        // The JSON object on the first line, its SHA-256 on the second (Format.md §1).
+        let lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
+        #expect(try JSONDecoder().decode(HeadsCache.self, from: Data(lines[0])) == written)
+        #expect(String(decoding: lines[1], as: UTF8.self) == "sha256:" + Digest.sha256Hex(Array(lines[0])))
         #expect(HeadsCache.load(journal) == written)
         #expect(written.feeds["brussels"]?.checkpoints.count == 2)
+    }
+
+    @Test func aCacheRewrittenInPlaceNeverKeepsStaleBytesAndATornWriteIsIgnored() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let path = journal.path + "/cache/heads.json"
+        let writer = try journal.openWriter()
+        for round in 0..<3 { try writer.append(Fixtures.realisticDrafts(count: 10, startingAt: round * 10)) }
+        let inode = try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64
+        let longer = try FileDamage.bytes(path)
+        try writer.append(Fixtures.realisticDrafts(count: 1, startingAt: 99))
+        let after = try FileDamage.bytes(path)
+        // Rewritten in place (same file), padded to at least the earlier length.
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64 == inode)
+        #expect(after.count >= longer.count)
+        #expect(HeadsCache.load(journal) == writer.cache)
+        writer.close()
+
+        // A save torn at every point against the one before it: either the old cache, the new
+        // one, or none (replay) — never a mixture.
+        let old = longer, new = after
+        var ignored = 0
+        for cut in stride(from: 0, through: new.count, by: 7) {
+            var torn = new[..<cut] + old.dropFirst(cut)
+            if torn.count < new.count { torn += new[torn.count...] }
+            try FileDamage.write(path, Array(torn))
+            let loaded = HeadsCache.loadUnchecked(journal)
+            #expect(loaded == nil || loaded == HeadsCache.decode(file: old) || loaded == writer.cache, "cut at \(cut)")
+            if loaded == nil { ignored += 1 }
+            // Whatever the file holds, a writer opens on the journal's truth.
+            let reopened = try journal.openWriter()
+            #expect(heads(reopened) == heads(writer))
+            reopened.close()
+        }
+        #expect(ignored > 0)
+    }
+
+    @Test func aCacheFileOfTheEarlierFormIsStillRead() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        try writer.append(Fixtures.realisticDrafts(count: 20))
+        let cache = writer.cache
+        writer.close()
+        // One JSON object and nothing else, as versions before the checksum wrote it.
+        let bytes = try FileDamage.bytes(journal.path + "/cache/heads.json")
+        let json = Array(bytes.split(separator: 0x0a)[0])
+        try FileDamage.write(journal.path + "/cache/heads.json", json)
+        #expect(HeadsCache.load(journal) == cache)
+        // A writer replaces it by a file of the current form on its first save.
+        let reopened = try journal.openWriter()
+        try reopened.append(Fixtures.realisticDrafts(count: 1, startingAt: 20))
+        #expect(try FileDamage.bytes(journal.path + "/cache/heads.json").contains(0x0a))
+        #expect(HeadsCache.load(journal) == reopened.cache)
     }
 
     @Test func checkpointsPointAtOrBeforeEveryLaterEventOfTheirFeed() throws {

@@ -107,15 +107,33 @@ public struct HeadsCache: Codable, Sendable, Equatable {
     /// Reads the cache file without checking it against the journal (nil if absent or garbled).
     public static func loadUnchecked(_ journal: EventJournal) -> HeadsCache? {
         guard let bytes = try? FileBytes.read(path(journal), limit: 64 << 20) else { return nil }
-        return try? JSONDecoder().decode(HeadsCache.self, from: Data(bytes))
+        return decode(file: bytes)
     }
 
     /// Reads the cache and checks that the journal still ends where it says.
     /// - Returns: nil when there is no usable cache.
     public static func load(_ journal: EventJournal) -> HeadsCache? {
-        guard let bytes = try? FileBytes.read(path(journal), limit: 64 << 20),
-              let cache = try? JSONDecoder().decode(HeadsCache.self, from: Data(bytes)) else { return nil }
+        guard let cache = loadUnchecked(journal) else { return nil }
         return cache.matches(journal) ? cache : nil
+    }
+
+    /// The cache in a file's bytes (Format.md §1, `cache/heads.json`): the JSON object on the
+    /// first line, then `sha256:` and the 64 hex digits of that line's SHA-256, then padding
+    /// (spaces and newlines). A file of one JSON object and nothing else is the earlier form,
+    /// written only by renaming a complete file into place, and is read as it is.
+    /// - Returns: nil when the checksum does not match (a torn or concurrent write), or the
+    ///   JSON does not decode.
+    public static func decode(file bytes: [UInt8]) -> HeadsCache? {
+        guard let newline = bytes.firstIndex(of: 0x0a) else {
+            return try? JSONDecoder().decode(HeadsCache.self, from: Data(bytes))
+        }
+        let json = Array(bytes[..<newline])
+        let checksum = Array("sha256:".utf8) + Array(Digest.sha256Hex(json).utf8)
+        let rest = bytes[(newline + 1)...]
+        guard rest.starts(with: checksum),
+              rest.dropFirst(checksum.count).allSatisfy({ $0 == 0x20 || $0 == 0x0a })
+        else { return nil }
+        return try? JSONDecoder().decode(HeadsCache.self, from: Data(json))
     }
 
     /// Whether the journal still has, at ``lastBatch``, a batch ending at ``end`` whose last
@@ -132,7 +150,10 @@ public struct HeadsCache: Codable, Sendable, Equatable {
     func jsonBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512 + feeds.count * 160)
-        func number<N: BinaryInteger>(_ value: N) { out.append(contentsOf: String(value).utf8) }
+        func number<N: BinaryInteger>(_ value: N) {
+            if value < 0 { out.append(UInt8(ascii: "-")) }
+            CanonicalJSON.appendDecimal(UInt64(value.magnitude), to: &out)
+        }
         func position(_ value: JournalPosition) {
             CanonicalJSON.appendASCII("{\"segment\":", to: &out)
             number(value.segment)
@@ -180,29 +201,64 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         return out
     }
 
-    /// Writes the cache (not synced: see the type's discussion).
-    func save(_ journal: EventJournal) {
-        let folder = journal.path + "/" + Self.folder
-        mkdir(folder, 0o755)
-        let bytes = jsonBytes()
-        let temporary = Self.path(journal) + ".tmp-\(getpid())"
-        // Plain open/write/close, then rename: never half-written for readers, and not synced. (Foundation's
-        // `createFile` fsyncs and renames once more, which cost more than the batch's own
-        // fdatasync: 2–8 ms on every single-event append.)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
-        var done = 0
-        let complete: Bool = bytes.withUnsafeBytes { raw in
-            while done < raw.count {
-                let wrote = write(fd, raw.baseAddress! + done, raw.count - done)
-                if wrote < 0, errno == EINTR { continue }
-                if wrote <= 0 { return false }
-                done += wrote
+}
+
+/// The writer's `cache/heads.json`, kept open and rewritten in place after every append.
+///
+/// The first save writes a new file and renames it into place (so a file of the earlier form is
+/// never partly overwritten); later saves are one `pwrite` at offset 0 of the JSON line and its
+/// checksum line, padded with spaces to the longest content written so far, so the file never
+/// shrinks and no stale bytes outlive a save. Nothing is synced: a stale or lost cache costs only
+/// a replay. A reader that catches a save half done, or a crash that tore one, sees a checksum
+/// that does not match, and replays.
+final class HeadsCacheFile {
+    private let journal: EventJournal
+    private var fd: Int32 = -1
+    /// The file's length: the longest content written to it.
+    private var length = 0
+
+    init(journal: EventJournal) {
+        self.journal = journal
+    }
+
+    deinit { closeFile() }
+
+    func closeFile() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
+
+    /// The bytes of a file holding `cache`, padded to at least `minimum` bytes.
+    static func fileBytes(_ cache: HeadsCache, minimum: Int = 0) -> [UInt8] {
+        var out = cache.jsonBytes()
+        let digest = Digest.sha256Hex(out)
+        out.append(0x0a)
+        out.append(contentsOf: "sha256:".utf8)
+        out.append(contentsOf: digest.utf8)
+        out.append(0x0a)
+        if out.count < minimum { out.append(contentsOf: repeatElement(0x20, count: minimum - out.count)) }
+        return out
+    }
+
+    /// Writes `cache` (not synced). Failures are ignored: the cache is only a shortcut.
+    func save(_ cache: HeadsCache) {
+        if fd >= 0 {
+            let bytes = Self.fileBytes(cache, minimum: length)
+            if writeAll(fd, bytes, at: 0) {
+                length = bytes.count
+                return
             }
-            return true
+            closeFile()
         }
-        close(fd)
-        guard complete else {
+        let folder = journal.path + "/" + HeadsCache.folder
+        mkdir(folder, 0o755)
+        let bytes = Self.fileBytes(cache)
+        let path = HeadsCache.path(journal)
+        let temporary = path + ".tmp-\(getpid())"
+        let created = open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard created >= 0 else { return }
+        guard writeAll(created, bytes, at: 0) else {
+            close(created)
             unlink(temporary)
             return
         }
@@ -210,7 +266,26 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         // data back at once when it is renamed over an existing file, which made every append
         // pay a second disk write. In between there is briefly no cache: readers replay
         // instead (slower, never wrong), and a writer never looks then (it holds the lock).
-        unlink(Self.path(journal))
-        rename(temporary, Self.path(journal))
+        unlink(path)
+        guard rename(temporary, path) == 0 else {
+            close(created)
+            unlink(temporary)
+            return
+        }
+        fd = created
+        length = bytes.count
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let wrote = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
+                if wrote < 0, errno == EINTR { continue }
+                if wrote <= 0 { return false }
+                done += wrote
+            }
+            return true
+        }
     }
 }

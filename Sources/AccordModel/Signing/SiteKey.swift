@@ -6,24 +6,29 @@ import Crypto
 /// and is never printed; the public key as base64 of its 32 bytes in `keys/<site>.pub`
 /// (Format.md §8).
 public struct SiteKey: Sendable {
-    /// The 32-byte seed; swift-crypto's key type is not `Sendable`, so it is made on use.
+    /// The 32-byte seed.
     let seed: [UInt8]
+    /// The key made from the seed once: making it is a scalar multiplication, which cost a
+    /// tenth of a single-event append when it was done for every signature.
+    private let box: PrivateKeyBox
 
-    private var privateKey: Curve25519.Signing.PrivateKey {
-        // The seed was checked to be a valid key when this value was made.
-        (try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)) ?? Curve25519.Signing.PrivateKey()
-    }
+    private var privateKey: Curve25519.Signing.PrivateKey { box.key }
 
     /// A new random key.
-    public init() { seed = Array(Curve25519.Signing.PrivateKey().rawRepresentation) }
+    public init() {
+        let key = Curve25519.Signing.PrivateKey()
+        seed = Array(key.rawRepresentation)
+        box = PrivateKeyBox(key)
+    }
 
     /// The key with this 32-byte seed (for reproducible fixtures and the sample journal only).
     /// - Throws: ``AccordError`` `.badInput` unless `seed` is 32 bytes.
     public init(seed: [UInt8]) throws {
-        guard seed.count == 32, (try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)) != nil else {
+        guard seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
             throw AccordError(.badInput, "A site key seed must be 32 bytes, not \(seed.count).")
         }
         self.seed = seed
+        box = PrivateKeyBox(key)
     }
 
     /// The public key, as shared with peers.
@@ -38,6 +43,13 @@ public struct SiteKey: Sendable {
     public func signature(forBatchEndingAt id: EventID) throws -> [UInt8] {
         Array(try privateKey.signature(for: SitePublicKey.message(forBatchEndingAt: id)))
     }
+}
+
+/// swift-crypto's private key is an immutable value that is not marked `Sendable`; it is only
+/// read (to sign), so sharing it between threads is safe.
+private final class PrivateKeyBox: @unchecked Sendable {
+    let key: Curve25519.Signing.PrivateKey
+    init(_ key: Curve25519.Signing.PrivateKey) { self.key = key }
 }
 
 /// A site's Ed25519 public key.
