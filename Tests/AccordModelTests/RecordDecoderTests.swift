@@ -135,6 +135,25 @@ struct RecordDecoderTests {
         }
     }
 
+    @Test func decodingWithValuesRememberedFromEarlierRecordsGivesTheSameEvents() throws {
+        var g = Generator(state: 5)
+        // Records that share times and types, as a batch's do, and some that differ.
+        var records: [[UInt8]] = []
+        for n in 0..<500 { records.append(try Self.record(&g, data: n % 3 == 0 ? nil : JSONObject([("n", .number(String(n)))]))) }
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        records += try journal.openWriter().append(Fixtures.realisticDrafts(count: 300), now: Fixtures.time()).map(\.record)
+        var memo = CanonicalRecordDecoder.Memo()
+        for (n, record) in records.enumerated() {
+            let alone = try EventRecord.decodeByReencoding(record)
+            let remembered = try EventRecord.decode(record, memo: &memo)
+            #expect(remembered.time == alone.time && sameBytes(remembered.time.text, alone.time.text) && remembered.type == alone.type
+                    && remembered.id == alone.id && remembered.data == alone.data, "record \(n)")
+        }
+        // Decoded in chunks on several threads, with one memo per chunk: the same again.
+        #expect(EventRecord.decodeAll(records).map { try? $0.get().id } == records.map { try? EventRecord.decodeByReencoding($0).id })
+    }
+
     @Test(arguments: [61, 62, 63])
     func nestingIsLimitedAtTheParsersDepth(levels: Int) throws {
         var g = Generator(state: UInt64(levels))

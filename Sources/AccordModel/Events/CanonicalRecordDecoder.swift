@@ -30,16 +30,32 @@ struct CanonicalRecordDecoder {
         self.bytes = bytes
     }
 
+    /// Values decoded from earlier records of the same run, reused when a field's bytes repeat:
+    /// the events of one batch usually share their `time` and a handful of `type`s, and reusing
+    /// the value saves parsing it and allocating its text again. A value is reused only for
+    /// identical bytes, so the result is the same as without it.
+    struct Memo {
+        fileprivate var time: (text: [UInt8], value: Timestamp)?
+        fileprivate var types: [(text: [UInt8], value: EventType)] = []
+        init() {}
+    }
+
     /// The event stored in `record`, or nil when the record is not a valid canonical event.
     static func decode(_ record: UnsafeRawBufferPointer) -> Event? {
+        var memo = Memo()
+        return decode(record, memo: &memo)
+    }
+
+    /// The same, reusing (and adding to) `memo`.
+    static func decode(_ record: UnsafeRawBufferPointer, memo: inout Memo) -> Event? {
         var reader = CanonicalRecordDecoder(record)
-        return reader.readEvent()
+        return reader.readEvent(memo: &memo)
     }
 
     /// Offset of `"site"`: after `{"id":"`, 64 hex digits and `",`.
     private static let canonicalStart = 73
 
-    private mutating func readEvent() -> Event? {
+    private mutating func readEvent(memo: inout Memo) -> Event? {
         guard literal("{\"id\":\""), let id = hexDigest(), literal("\",\"site\":"),
               let site = string(), let siteID = try? SiteID(site),
               literal(",\"seq\":"), let seq = integer(), seq >= 1,
@@ -53,10 +69,10 @@ struct CanonicalRecordDecoder {
             prev = digest
         }
         guard (prev == nil) == (seq == 1),
-              literal(",\"time\":"), let timeText = string(), let time = Timestamp(canonical: timeText),
+              literal(",\"time\":"), let time = timestamp(memo: &memo),
               literal(",\"hlc\":"), let hlcText = string(), let hlc = Self.hybridTimestamp(hlcText),
               literal(",\"seen\":{"), let seen = seenEntries(site: site),
-              literal(",\"type\":"), let type = string(),
+              literal(",\"type\":"), let type = eventType(memo: &memo),
               literal(",\"subject\":\""), let subject = subjectText(),
               literal(",\"actor\":"), let actor = string(), ActorName.isValid(actor),
               literal(",\"data\":"), byte(UInt8(ascii: "{")), let data = object(depth: 2)
@@ -78,7 +94,7 @@ struct CanonicalRecordDecoder {
         else { return nil }
         return Event(
             id: id, site: siteID, seq: SequenceNumber(seq), prev: prev, time: time, hlc: hlc, seen: seen,
-            type: EventType(type), subject: subjectValue, actor: actor, data: data, signature: signature,
+            type: type, subject: subjectValue, actor: actor, data: data, signature: signature,
             record: Array(bytes))
     }
 
@@ -100,6 +116,51 @@ struct CanonicalRecordDecoder {
     }
 
     // MARK: Values of the envelope
+
+    /// The bytes of a string without escapes or control characters, from its opening quote
+    /// through its closing one (the quotes excluded); nil, with nothing consumed, otherwise.
+    private mutating func plainString() -> UnsafeRawBufferPointer? {
+        guard index < bytes.count, bytes[index] == 0x22 else { return nil }
+        var end = index + 1
+        while end < bytes.count {
+            let c = bytes[end]
+            if c == 0x22 {
+                let text = UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<end])
+                index = end + 1
+                return text
+            }
+            if c == 0x5C || c < 0x20 { return nil }
+            end += 1
+        }
+        return nil
+    }
+
+    private static func same(_ memo: [UInt8], _ text: UnsafeRawBufferPointer) -> Bool {
+        memo.count == text.count && memo.withUnsafeBytes { memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0 }
+    }
+
+    /// `time`, in its canonical form (the stored form has no escapes).
+    private mutating func timestamp(memo: inout Memo) -> Timestamp? {
+        guard let text = plainString(), text.count > 0 else { return nil }
+        if let last = memo.time, Self.same(last.text, text) { return last.value }
+        guard let value = Timestamp(canonical: String(decoding: text, as: UTF8.self)) else { return nil }
+        memo.time = (Array(text), value)
+        return value
+    }
+
+    /// `type`: any canonical string; the last 16 distinct ones are remembered.
+    private mutating func eventType(memo: inout Memo) -> EventType? {
+        let start = index
+        guard let text = plainString(), text.count > 0 else {
+            index = start
+            return string().map(EventType.init)
+        }
+        for known in memo.types where Self.same(known.text, text) { return known.value }
+        guard let value = String(validating: text, as: UTF8.self).map(EventType.init) else { return nil }
+        if memo.types.count == 16 { memo.types.removeFirst() }
+        memo.types.append((Array(text), value))
+        return value
+    }
 
     /// 64 lower-case hex digits, as an ``EventID``.
     private mutating func hexDigest() -> EventID? {

@@ -93,8 +93,14 @@ public enum EventRecord {
     /// which says what is wrong with it.
     /// - Throws: ``AccordError`` `.damaged` naming the field.
     public static func decode<Bytes: Collection<UInt8>>(_ record: Bytes) throws -> Event {
-        let fast: Event?? = record.withContiguousStorageIfAvailable { CanonicalRecordDecoder.decode(UnsafeRawBufferPointer($0)) }
-        if let event = fast ?? Array(record).withUnsafeBytes({ CanonicalRecordDecoder.decode($0) }) {
+        var memo = CanonicalRecordDecoder.Memo()
+        return try decode(record, memo: &memo)
+    }
+
+    /// ``decode(_:)``, reusing values decoded from earlier records of the same run.
+    static func decode<Bytes: Collection<UInt8>>(_ record: Bytes, memo: inout CanonicalRecordDecoder.Memo) throws -> Event {
+        let fast: Event?? = record.withContiguousStorageIfAvailable { CanonicalRecordDecoder.decode(UnsafeRawBufferPointer($0), memo: &memo) }
+        if let event = fast ?? Array(record).withUnsafeBytes({ CanonicalRecordDecoder.decode($0, memo: &memo) }) {
             return event
         }
         return try decodeByReencoding(record)
@@ -254,7 +260,8 @@ extension EventRecord {
     public static func decodeAll<Bytes: Collection<UInt8>>(_ records: [Bytes], alongside: (() -> Void)? = nil) -> [Result<Event, Error>] {
         guard records.count >= parallelDecodeThreshold else {
             alongside?()
-            return records.map { record in Result { try decode(record) } }
+            var memo = CanonicalRecordDecoder.Memo()
+            return records.map { record in Result { try decode(record, memo: &memo) } }
         }
         let work = ParallelDecode(records, chunk: decodeChunk, alongside: alongside)
         DispatchQueue.concurrentPerform(iterations: work.tasks) { work.run(task: $0) }
@@ -295,7 +302,8 @@ private final class ParallelDecode<Bytes: Collection<UInt8>>: @unchecked Sendabl
             part -= 1
         }
         let range = (part * chunk)..<min(records.count, (part + 1) * chunk)
-        slots[part] = records[range].map { record in Result { try EventRecord.decode(record) } }
+        var memo = CanonicalRecordDecoder.Memo()
+        slots[part] = records[range].map { record in Result { try EventRecord.decode(record, memo: &memo) } }
     }
 
     func results() -> [Result<Event, Error>] {

@@ -42,6 +42,7 @@ enum Phases {
         case "ingest-accord": figures = try ingestAccord(arguments)
         case "ingest-sqlite": figures = try ingestSQLite(arguments)
         case "ingest-gzip": figures = try ingestGzip(arguments)
+        case "deflate-ceiling": figures = try deflateCeiling(arguments)
         case "replay-accord": figures = try replayAccord(arguments)
         case "replay-sqlite": figures = try replaySQLite(arguments)
         case "replay-floor": figures = try replayFloor(arguments)
@@ -182,6 +183,43 @@ enum Phases {
             timed += nanos() - start
         }
         return ["seconds": Double(timed) / 1e9, "bytes": Double(bytesOnDisk(path))]
+    }
+
+    /// The ceiling of any zlib journal on this machine: each batch's records only deflated, at
+    /// the journal's level, in two halves on the two cores, as the writer does; no decode,
+    /// signature, checksum, write or sync. Only the deflating is timed.
+    static func deflateCeiling(_ a: Arguments) throws -> Figures {
+        let level = Int32(try a.int("level", default: Int(JournalWriter.Options().compressionLevel)))
+        let reader = try LineReader(try a.string("workload"))
+        let halves = [try GzipMemberWriter(level: level), try GzipMemberWriter(level: level)]
+        var timed: UInt64 = 0
+        var events = 0
+        while true {
+            let rows = readBatch(reader, count: Workload.batch)
+            if rows.isEmpty { break }
+            var text: [UInt8] = []
+            for row in rows { text += row.record; text.append(0x0a) }
+            let start = nanos()
+            text.withUnsafeBytes { payload in
+                let middle = payload.count / 2
+                let work = TwoHalves(writers: halves, parts: [UnsafeRawBufferPointer(rebasing: payload[..<middle]), UnsafeRawBufferPointer(rebasing: payload[middle...])])
+                DispatchQueue.concurrentPerform(iterations: 2) { work.run($0) }
+            }
+            timed += nanos() - start
+            events += rows.count
+        }
+        return ["seconds": Double(timed) / 1e9, "events": Double(events), "level": Double(level)]
+    }
+
+    /// One half per thread; each thread touches only its own writer and part.
+    final class TwoHalves: @unchecked Sendable {
+        let writers: [GzipMemberWriter]
+        let parts: [UnsafeRawBufferPointer]
+        init(writers: [GzipMemberWriter], parts: [UnsafeRawBufferPointer]) {
+            self.writers = writers
+            self.parts = parts
+        }
+        func run(_ index: Int) { _ = try? writers[index].member(parts[index]) }
     }
 
     /// Replay: every event read and decoded (parsed, checked canonical, id re-hashed).

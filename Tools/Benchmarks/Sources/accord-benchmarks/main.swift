@@ -57,7 +57,7 @@ func verdict(_ ok: Bool) -> String { ok ? "met" : "**missed**" }
 func rss(_ name: String, _ run: ChildRun) { rssRows.append((name, "\(f0(run.peakMiB)) MiB")) }
 
 struct SizeRuns {
-    var accord, sqlite, gzip, replayAccord, replaySQLite, replayFloor: ChildRun
+    var accord, sqlite, gzip, ceiling, replayAccord, replaySQLite, replayFloor: ChildRun
     var journal, db, gz: String
 }
 var bySize: [Int: SizeRuns] = [:]
@@ -74,6 +74,8 @@ func runSize(_ n: Int) throws -> SizeRuns {
     let sqlite = try runPhase("ingest-sqlite", ["--db", db, "--workload", workload], scratch: scratch)
     log("\(n): ingest gzip")
     let gzip = try runPhase("ingest-gzip", ["--file", gz, "--workload", workload], scratch: scratch)
+    log("\(n): deflate ceiling")
+    let ceiling = try runPhase("deflate-ceiling", ["--workload", workload] + levelArguments, scratch: scratch)
     log("\(n): replays")
     let replayAccord = try runPhase("replay-accord", ["--journal", journal], scratch: scratch)
     let replaySQLite = try runPhase("replay-sqlite", ["--db", db], scratch: scratch)
@@ -81,7 +83,7 @@ func runSize(_ n: Int) throws -> SizeRuns {
     for run in [replayAccord, replaySQLite, replayFloor] where Int(run["events"]) != n {
         throw BenchError.failed("a replay of \(n) events read \(run["events"])")
     }
-    return SizeRuns(accord: accord, sqlite: sqlite, gzip: gzip, replayAccord: replayAccord, replaySQLite: replaySQLite, replayFloor: replayFloor, journal: journal, db: db, gz: gz)
+    return SizeRuns(accord: accord, sqlite: sqlite, gzip: gzip, ceiling: ceiling, replayAccord: replayAccord, replaySQLite: replaySQLite, replayFloor: replayFloor, journal: journal, db: db, gz: gz)
 }
 
 for n in sizes {
@@ -90,6 +92,9 @@ for n in sizes {
     let a = Double(n) / runs.accord["seconds"], s = Double(n) / runs.sqlite["seconds"], g = Double(n) / runs.gzip["seconds"]
     rows.append(Row(measure: "durable ingest, \(n) events, batches of 1,000 (events/s)", accord: f0(a), peers: "SQLite \(f0(s)); gzip \(f0(g))",
                     ratio: "\(f2(a / s))× SQLite; \(f2(a / g))× gzip", target: "≥ 1.5× SQLite", met: verdict(a / s >= 1.5)))
+    let c = Double(n) / runs.ceiling["seconds"]
+    rows.append(Row(measure: "ceiling: deflate alone at level \(f0(runs.ceiling["level"])) on both cores, \(n) events (events/s)", accord: f0(c), peers: "SQLite \(f0(s))",
+                    ratio: "\(f2(c / s))× SQLite; Accord ingest reaches \(f2(a / c))× of it", target: "–", met: "–"))
     let ab = runs.accord["bytes"] / Double(n), sb = runs.sqlite["bytes"] / Double(n), gb = runs.gzip["bytes"] / Double(n)
     rows.append(Row(measure: "bytes per event on disk, \(n) events (records average \(f0(runs.accord["recordBytes"] / Double(n))) B)", accord: f1(ab), peers: "SQLite \(f1(sb)); gzip \(f1(gb))",
                     ratio: "\(f2(ab / sb))× SQLite; \(f2(ab / gb))× gzip", target: "≤ 0.3× SQLite", met: verdict(ab / sb <= 0.3)))
