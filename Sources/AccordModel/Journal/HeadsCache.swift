@@ -46,20 +46,28 @@ public struct HeadsCache: Codable, Sendable, Equatable {
 
     /// Folds one batch's events into the cache.
     mutating func add(batch: JournalPosition, end: JournalPosition, events: [Event]) {
-        for event in events {
-            let site = event.site.rawValue
-            var feed = feeds[site] ?? Feed(seq: 0, id: "", checkpoints: [])
-            if feed.checkpoints.last.map({ event.seq.rawValue >= $0.seq + Self.checkpointEvery }) ?? true {
-                feed.checkpoints.append(Checkpoint(seq: event.seq.rawValue, batch: batch))
+        var clock = HybridTimestamp(milliseconds: clockMilliseconds, counter: clockCounter)
+        var index = 0
+        // A run of one site's events (a batch is usually one run) updates its feed once.
+        while index < events.count {
+            let site = events[index].site
+            var feed = feeds.removeValue(forKey: site.rawValue) ?? Feed(seq: 0, id: "", checkpoints: [])
+            var last = events[index]
+            while index < events.count, events[index].site == site {
+                let event = events[index]
+                if feed.checkpoints.last.map({ event.seq.rawValue >= $0.seq + Self.checkpointEvery }) ?? true {
+                    feed.checkpoints.append(Checkpoint(seq: event.seq.rawValue, batch: batch))
+                }
+                if event.hlc > clock { clock = event.hlc }
+                last = event
+                index += 1
             }
-            feed.seq = event.seq.rawValue
-            feed.id = event.id.hex
-            feeds[site] = feed
-            if event.hlc > HybridTimestamp(milliseconds: clockMilliseconds, counter: clockCounter) {
-                clockMilliseconds = event.hlc.milliseconds
-                clockCounter = event.hlc.counter
-            }
+            feed.seq = last.seq.rawValue
+            feed.id = last.id.hex
+            feeds[site.rawValue] = feed
         }
+        clockMilliseconds = clock.milliseconds
+        clockCounter = clock.counter
         self.events += events.count
         self.end = end
         if let last = events.last {

@@ -34,7 +34,7 @@ public struct SiteID: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
     public var description: String { rawValue }
     public static func < (a: Self, b: Self) -> Bool { a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8) }
-    public static func == (a: Self, b: Self) -> Bool { a.rawValue.utf8.elementsEqual(b.rawValue.utf8) }
+    public static func == (a: Self, b: Self) -> Bool { sameBytes(a.rawValue, b.rawValue) }
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
