@@ -116,7 +116,9 @@ enum BatchMember {
         _ member: UnsafeRawBufferPointer, header: Header, inflater: Inflater, into payload: inout [UInt8]
     ) -> String? {
         let body = UnsafeRawBufferPointer(rebasing: member[headerLength..<(member.count - trailerLength)])
-        switch inflater.decompress(body, into: &payload, limit: JournalFormat.maxBatchBytes) {
+        // ISIZE (the trailer's last 4 bytes) says how long the batch should be; checked below.
+        let expected = Int(readLE32(member, at: member.count - 4))
+        switch inflater.decompress(body, into: &payload, limit: JournalFormat.maxBatchBytes, expectedSize: expected) {
         case .invalid(let why): return why
         case .tooLarge: return "the batch inflates to more than \(JournalFormat.maxBatchBytes) bytes"
         case .complete(let consumed, let unusedBits):

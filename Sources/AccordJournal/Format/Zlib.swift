@@ -84,8 +84,56 @@ final class Inflater {
     }
 
     /// Inflates one raw DEFLATE stream from `input` into `output` (replacing its contents).
-    /// - Parameter limit: the largest output accepted, in bytes.
-    func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int) -> Outcome {
+    /// - Parameters:
+    ///   - limit: the largest output accepted, in bytes.
+    ///   - expectedSize: what the output's size should be (a gzip member's ISIZE): the output is
+    ///     then made that size at once, without zeroing it first or growing it. If the stream
+    ///     turns out any other size, or fails, it is inflated again the general way, so the
+    ///     outcome is the same as without the hint.
+    func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int, expectedSize: Int? = nil) -> Outcome {
+        if let expectedSize, expectedSize > 0, expectedSize <= limit, let outcome = decompressExactly(input, into: &output, size: expectedSize) {
+            return outcome
+        }
+        return decompressGrowing(input, into: &output, limit: limit)
+    }
+
+    /// One pass into an output of exactly `size` bytes; nil when the stream is not exactly that
+    /// long or is not valid (the caller then goes the general way, which reports why).
+    private func decompressExactly(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], size: Int) -> Outcome? {
+        guard start() else { return nil }
+        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(input.count)
+        var unusedBits = 0
+        var ended = false
+        // One byte more than expected, so that a longer stream shows as not ending.
+        let inflated = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, count in
+            stream.next_out = buffer.baseAddress!
+            stream.avail_out = uInt(size + 1)
+            while true {
+                // Z_BLOCK, as below: so that the padding bits of the last byte can be read.
+                let status = inflate(&stream, Z_BLOCK)
+                if stream.data_type & 192 == 192 { unusedBits = Int(stream.data_type & 7) }
+                if status == Z_STREAM_END { ended = true; break }
+                if status != Z_OK || stream.avail_out == 0 { break }
+            }
+            count = size + 1 - Int(stream.avail_out)
+        }
+        guard ended, inflated.count == size else { return nil }
+        output = inflated
+        return .complete(consumed: input.count - Int(stream.avail_in), unusedBits: unusedBits)
+    }
+
+    private func start() -> Bool {
+        if !initialized {
+            guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return false }
+            initialized = true
+        } else {
+            inflateReset(&stream)
+        }
+        return true
+    }
+
+    private func decompressGrowing(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int) -> Outcome {
         if !initialized {
             let status = inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
             guard status == Z_OK else { return .invalid("zlib could not start a decompressor") }
