@@ -44,8 +44,11 @@ public enum Catalogue {
         var allowed: [(String, FieldKind)] { required + optional + [(Catalogue.sourceField, FieldKind.text)] }
     }
 
-    /// Each type's allowed fields, joined once (`Entry.allowed`).
+    /// Each type's allowed fields, joined once (`Entry.allowed`), and by name.
     private static let allowedFields: [String: [(String, FieldKind)]] = entries.mapValues(\.allowed)
+    private static let fieldKinds: [String: [String: (name: String, kind: FieldKind)]] = entries.mapValues { entry in
+        Dictionary(entry.allowed.map { ($0.0, (name: $0.0, kind: $0.1)) }, uniquingKeysWith: { first, _ in first })
+    }
 
     /// Value chains of the partnership.
     public static let valueChains = ["raw-materials", "batteries", "renewable-hydrogen"]
@@ -131,9 +134,17 @@ public enum Catalogue {
             throw AccordError(.badInput, "Field 'subject': a '\(type)' event is about '\(entry.subjectKind)/<id>', not '\(subject)'.", field: "subject")
         }
         let allowed = allowedFields[type] ?? entry.allowed
-        for member in data.members where !allowed.contains(where: { sameBytes($0.0, member.key) }) {
-            let names = allowed.map(\.0).joined(separator: ", ")
-            throw AccordError(.badInput, "Field 'data.\(member.key.prefix(60))' is not a field of '\(type)'; its fields are: \(names).", field: "data.\(member.key)")
+        let kinds = fieldKinds[type] ?? [:]
+        // Field names are looked up by hash (Swift's `String` equality is canonical equivalence),
+        // then compared by bytes: another normalisation of a field's name is not that field.
+        var memberKinds: [FieldKind] = []
+        memberKinds.reserveCapacity(data.members.count)
+        for member in data.members {
+            guard let field = kinds[member.key], sameBytes(field.name, member.key) else {
+                let names = allowed.map(\.0).joined(separator: ", ")
+                throw AccordError(.badInput, "Field 'data.\(member.key.prefix(60))' is not a field of '\(type)'; its fields are: \(names).", field: "data.\(member.key)")
+            }
+            memberKinds.append(field.kind)
         }
         for (name, _) in entry.required where data[name] == nil {
             throw AccordError(.badInput, "Field 'data.\(name)' is missing; '\(type)' requires \(entry.required.map(\.0).joined(separator: ", ")).", field: "data.\(name)")
@@ -141,8 +152,8 @@ public enum Catalogue {
         if entry.needsSomeField, data.members.isEmpty {
             throw AccordError(.badInput, "Field 'data' is empty; '\(type)' needs at least one of \(entry.optional.map(\.0).joined(separator: ", ")).", field: "data")
         }
-        for (name, kind) in allowed {
-            if let value = data[name] { try check(value, as: kind, field: "data." + name) }
+        for (member, kind) in zip(data.members, memberKinds) {
+            try check(member.value, as: kind, field: "data." + member.key)
         }
     }
 

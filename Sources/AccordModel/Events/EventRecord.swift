@@ -17,8 +17,22 @@ public enum EventRecord {
         site: SiteID, seq: SequenceNumber, prev: EventID?, time: Timestamp, hlc: HybridTimestamp,
         seen: [SiteID: SequenceNumber], type: EventType, subject: Subject, actor: String, data: JSONObject
     ) throws -> [UInt8] {
+        var encoded: [UInt8] = []
+        try CanonicalJSON.encode(data, into: &encoded, path: "data")
+        return canonicalBytes(
+            site: site, seq: seq, prev: prev, time: time, hlc: hlc, seen: seen, type: type, subject: subject,
+            actor: actor, encodedData: encoded)
+    }
+
+    /// The canonical bytes of an event whose `data` is already canonically encoded (`data`'s
+    /// bytes from ``CanonicalJSON/encode(_:into:path:)``), so that a batch's payloads can be
+    /// encoded in parallel before its events are chained one after the other.
+    static func canonicalBytes(
+        site: SiteID, seq: SequenceNumber, prev: EventID?, time: Timestamp, hlc: HybridTimestamp,
+        seen: [SiteID: SequenceNumber], type: EventType, subject: Subject, actor: String, encodedData: [UInt8]
+    ) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(512)
+        out.reserveCapacity(300 + encodedData.count)
         CanonicalJSON.appendASCII("{\"site\":", to: &out)
         CanonicalJSON.appendString(site.rawValue, to: &out)
         CanonicalJSON.appendASCII(",\"seq\":", to: &out)
@@ -57,7 +71,7 @@ public enum EventRecord {
         CanonicalJSON.appendASCII("\",\"actor\":", to: &out)
         CanonicalJSON.appendString(actor, to: &out)
         CanonicalJSON.appendASCII(",\"data\":", to: &out)
-        try CanonicalJSON.encode(data, into: &out, path: "data")
+        out.append(contentsOf: encodedData)
         out.append(UInt8(ascii: "}"))
         return out
     }

@@ -1,4 +1,5 @@
 import AccordJournal
+import Dispatch
 
 /// Appends events to the site's own feed; see ``EventJournal/openWriter(options:)``.
 ///
@@ -139,9 +140,14 @@ public final class EventWriter {
         events.reserveCapacity(drafts.count)
         var seen: [SiteID: SequenceNumber] = [:]
         for (site, head) in heads where site != journal.site { seen[site] = head.seq }
+        // What does not depend on the chain — the catalogue check and the canonical encoding of
+        // `data` — is done for all drafts first, on both cores for a large batch; the events are
+        // then chained one after the other. Errors still surface in draft order, and for one
+        // draft in the order of the checks below.
+        let prepared = Self.prepare(drafts)
         for (index, draft) in drafts.enumerated() {
             do {
-                try Catalogue.validate(type: draft.type.rawValue, subject: draft.subject, data: draft.data)
+                let encodedData = try prepared[index].get()
                 let actor = draft.actor ?? defaultActor
                 guard ActorName.isValid(actor) else {
                     throw AccordError(.badInput, "Field 'actor' is '\(actor.prefix(60))'; an actor is a lower-case name such as 'eu-secretariat', optionally with '/' or '.'.", field: "actor")
@@ -152,9 +158,9 @@ public final class EventWriter {
                 }
                 let seq = head.map { $0.seq.next } ?? SequenceNumber(1)
                 let hlc = clock.tick(physical: time.milliseconds)
-                let canonical = try EventRecord.canonicalBytes(
+                let canonical = EventRecord.canonicalBytes(
                     site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, seen: seen, type: draft.type,
-                    subject: draft.subject, actor: actor, data: draft.data)
+                    subject: draft.subject, actor: actor, encodedData: try encodedData.get())
                 let id = EventRecord.id(ofCanonical: canonical)
                 let signature = index == drafts.count - 1 ? try key.signature(forBatchEndingAt: id) : nil
                 let record = EventRecord.record(canonical: canonical, id: id, signature: signature)
@@ -177,6 +183,25 @@ public final class EventWriter {
         cache.add(batch: position, end: writer.end, events: events)
         cacheFile.save(cache)
         return events
+    }
+
+    /// For each draft: its catalogue check, then (if that passed) its `data` canonically
+    /// encoded or the error encoding gave. The outer result fails when the catalogue check did.
+    private static func prepare(_ drafts: [EventDraft]) -> [Result<Result<[UInt8], Error>, Error>] {
+        func one(_ draft: EventDraft) -> Result<Result<[UInt8], Error>, Error> {
+            Result {
+                try Catalogue.validate(type: draft.type.rawValue, subject: draft.subject, data: draft.data)
+                return Result {
+                    var encoded: [UInt8] = []
+                    try CanonicalJSON.encode(draft.data, into: &encoded, path: "data")
+                    return encoded
+                }
+            }
+        }
+        guard drafts.count >= 64 else { return drafts.map(one) }
+        let work = PreparedDrafts(drafts, one)
+        DispatchQueue.concurrentPerform(iterations: work.chunks) { work.run(chunk: $0) }
+        return work.results()
     }
 
     /// Appends another site's events verbatim, as received from that site (the core of sync).
@@ -260,3 +285,39 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// The drafts of one batch prepared in chunks on several threads; each chunk writes only its own
+/// slot, read after every chunk finished.
+private final class PreparedDrafts: @unchecked Sendable {
+    typealias Outcome = Result<Result<[UInt8], Error>, Error>
+    static let chunk = 128
+    let drafts: [EventDraft]
+    let body: (EventDraft) -> Outcome
+    let chunks: Int
+    let slots: UnsafeMutableBufferPointer<[Outcome]>
+
+    init(_ drafts: [EventDraft], _ body: @escaping (EventDraft) -> Outcome) {
+        self.drafts = drafts
+        self.body = body
+        chunks = (drafts.count + Self.chunk - 1) / Self.chunk
+        slots = .allocate(capacity: chunks)
+        slots.initialize(repeating: [])
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    func run(chunk: Int) {
+        let range = (chunk * Self.chunk)..<min(drafts.count, (chunk + 1) * Self.chunk)
+        slots[chunk] = drafts[range].map(body)
+    }
+
+    func results() -> [Outcome] {
+        var all: [Outcome] = []
+        all.reserveCapacity(drafts.count)
+        for slot in slots { all.append(contentsOf: slot) }
+        return all
+    }
+}
