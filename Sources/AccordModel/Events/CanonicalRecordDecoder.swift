@@ -194,14 +194,20 @@ struct CanonicalRecordDecoder {
     /// A canonical integer (`-?(0|[1-9][0-9]*)`, at most 18 digits, not `-0`) as its value;
     /// here only non-negative ones are asked for.
     private mutating func integer() -> UInt64? {
-        let start = index
+        Self.digits(bytes, at: &index, maxDigits: 18)
+    }
+
+    /// The non-negative canonical integer of at most `maxDigits` digits at `position` in
+    /// `bytes` (no leading zero), moving `position` past it; nil if there is none.
+    private static func digits(_ bytes: UnsafeRawBufferPointer, at position: inout Int, maxDigits: Int) -> UInt64? {
+        let start = position
         var value: UInt64 = 0
-        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
-            value = value &* 10 &+ UInt64(bytes[index] - 0x30)
-            index += 1
+        while position < bytes.count, bytes[position] >= 0x30, bytes[position] <= 0x39 {
+            value = value &* 10 &+ UInt64(bytes[position] - 0x30)
+            position += 1
         }
-        let digits = index - start
-        guard digits >= 1, digits <= 18, digits == 1 || bytes[start] != 0x30 else { return nil }
+        let count = position - start
+        guard count >= 1, count <= maxDigits, count == 1 || bytes[start] != 0x30 else { return nil }
         return value
     }
 
@@ -209,18 +215,9 @@ struct CanonicalRecordDecoder {
     private static func hybridTimestamp(_ text: String) -> HybridTimestamp? {
         var text = text
         return text.withUTF8 { utf8 -> HybridTimestamp? in
+            let raw = UnsafeRawBufferPointer(utf8)
             var position = 0
-            func number(maxDigits: Int) -> UInt64? {
-                let start = position
-                var value: UInt64 = 0
-                while position < utf8.count, utf8[position] >= 0x30, utf8[position] <= 0x39 {
-                    value = value &* 10 &+ UInt64(utf8[position] - 0x30)
-                    position += 1
-                }
-                let digits = position - start
-                guard digits >= 1, digits <= maxDigits, digits == 1 || utf8[start] != 0x30 else { return nil }
-                return value
-            }
+            func number(maxDigits: Int) -> UInt64? { digits(raw, at: &position, maxDigits: maxDigits) }
             guard let milliseconds = number(maxDigits: 18), milliseconds <= UInt64(HybridTimestamp.latestMilliseconds),
                   position < utf8.count, utf8[position] == 0x3A
             else { return nil }
