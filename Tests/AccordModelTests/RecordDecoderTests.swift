@@ -105,6 +105,20 @@ struct RecordDecoderTests {
     static func expectAgreement(_ record: [UInt8], _ label: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
         let fast = record.withUnsafeBytes { CanonicalRecordDecoder.decode($0) }
         let reference = try? EventRecord.decodeByReencoding(record)
+        // The envelope-only decoding (sync's) accepts and refuses alike, and agrees on all but `data`.
+        var memo = CanonicalRecordDecoder.Memo()
+        let envelope = try? EventRecord.decode(record, memo: &memo, envelopeOnly: true)
+        #expect((envelope == nil) == (reference == nil),
+                "\(label()): envelope-only \(envelope == nil ? "refused" : "accepted"), reference \(reference == nil ? "refused" : "accepted"): \(String(decoding: record, as: UTF8.self))",
+                sourceLocation: sourceLocation)
+        if let envelope, let reference {
+            let same = envelope.id == reference.id && envelope.site == reference.site && envelope.seq == reference.seq
+                && envelope.prev == reference.prev && sameBytes(envelope.time.text, reference.time.text) && envelope.hlc == reference.hlc
+                && envelope.seen == reference.seen && envelope.type == reference.type && envelope.subject == reference.subject
+                && sameBytes(envelope.actor, reference.actor) && envelope.signature == reference.signature && envelope.record == reference.record
+                && (envelope.data.members.isEmpty || envelope.data == reference.data)
+            #expect(same, "\(label()): the envelope-only decoding disagrees", sourceLocation: sourceLocation)
+        }
         guard let fast, let reference else {
             #expect(fast == nil && reference == nil,
                     "\(label()): fast \(fast == nil ? "refused" : "accepted"), reference \(reference == nil ? "refused" : "accepted"): \(String(decoding: record, as: UTF8.self))",
@@ -132,6 +146,9 @@ struct RecordDecoderTests {
         let journal = try Fixtures.makeJournal(at: temp.child("j"))
         for event in try journal.openWriter().append(Fixtures.realisticDrafts(count: 300), now: Fixtures.time()) {
             Self.expectAgreement(event.record, "realistic event \(event.seq)")
+            // Sync's envelope-only decoding really leaves the payload unbuilt.
+            var memo = CanonicalRecordDecoder.Memo()
+            #expect(try EventRecord.decode(event.record, memo: &memo, envelopeOnly: true).data.members.isEmpty)
         }
     }
 

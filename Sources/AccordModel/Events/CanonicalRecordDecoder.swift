@@ -25,9 +25,12 @@ import Crypto
 struct CanonicalRecordDecoder {
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
+    /// Whether `data` is built; when false it is only checked, and the event's `data` is empty.
+    private let buildsData: Bool
 
-    private init(_ bytes: UnsafeRawBufferPointer) {
+    private init(_ bytes: UnsafeRawBufferPointer, buildsData: Bool = true) {
         self.bytes = bytes
+        self.buildsData = buildsData
     }
 
     /// Values decoded from earlier records of the same run, reused when a field's bytes repeat:
@@ -49,6 +52,16 @@ struct CanonicalRecordDecoder {
     /// The same, reusing (and adding to) `memo`.
     static func decode(_ record: UnsafeRawBufferPointer, memo: inout Memo) -> Event? {
         var reader = CanonicalRecordDecoder(record)
+        return reader.readEvent(memo: &memo)
+    }
+
+    /// The event stored in `record` with its `data` checked exactly as ``decode(_:memo:)``
+    /// checks it, but not built: the result's `data` is empty. For callers that need only the
+    /// envelope of a record they copy verbatim (sync). Nil when the record is not a valid
+    /// canonical event, and also when its `data` has an object key with an escape, which only
+    /// the building path compares; callers then decode it in full.
+    static func decodeEnvelope(_ record: UnsafeRawBufferPointer, memo: inout Memo) -> Event? {
+        var reader = CanonicalRecordDecoder(record, buildsData: false)
         return reader.readEvent(memo: &memo)
     }
 
@@ -75,7 +88,8 @@ struct CanonicalRecordDecoder {
               literal(",\"type\":"), let type = eventType(memo: &memo),
               literal(",\"subject\":\""), let subject = subjectText(),
               literal(",\"actor\":"), let actor = string(), ActorName.isValid(actor),
-              literal(",\"data\":"), byte(UInt8(ascii: "{")), let data = object(depth: 2)
+              literal(",\"data\":"), byte(UInt8(ascii: "{")),
+              let data = buildsData ? object(depth: 2) : (skipObject(depth: 2) ? JSONObject() : nil)
         else { return nil }
         let canonicalEnd = index
         var signature: [UInt8]?
@@ -364,6 +378,71 @@ struct CanonicalRecordDecoder {
             if byte(UInt8(ascii: ",")) { continue }
             guard byte(UInt8(ascii: "}")) else { return nil }
             return JSONObject(members)
+        }
+    }
+
+    // MARK: Canonical JSON, checked without being built
+
+    /// A string checked as ``string()`` checks it; only one with escapes is built (to check
+    /// what they decode to), and only a non-ASCII one is validated as UTF-8 through `String`.
+    private mutating func skipString() -> Bool {
+        let start = index
+        if let text = plainString() {
+            for byte in text where byte >= 0x80 { return String(validating: text, as: UTF8.self) != nil }
+            return true
+        }
+        index = start
+        return string() != nil
+    }
+
+    /// A value checked as ``value(depth:)`` checks it.
+    private mutating func skipValue(depth: Int) -> Bool {
+        guard index < bytes.count else { return false }
+        switch bytes[index] {
+        case 0x22: return skipString()
+        case UInt8(ascii: "{"):
+            index += 1
+            return skipObject(depth: depth + 1)
+        case UInt8(ascii: "["):
+            index += 1
+            return skipArray(depth: depth + 1)
+        default:
+            return value(depth: depth) != nil  // literals and numbers: nothing to allocate
+        }
+    }
+
+    /// An object checked as ``object(depth:)`` checks it: keys in strictly increasing byte
+    /// order. A key with an escape is not compared here: false, and the caller decodes in full.
+    private mutating func skipObject(depth: Int) -> Bool {
+        guard depth <= JSONParser.maxDepth else { return false }
+        if byte(UInt8(ascii: "}")) { return true }
+        var previous: UnsafeRawBufferPointer?
+        while true {
+            guard let key = plainString() else { return false }
+            for byte in key where byte >= 0x80 {
+                guard String(validating: key, as: UTF8.self) != nil else { return false }
+                break
+            }
+            if let previous {
+                let common = min(previous.count, key.count)
+                let order = common == 0 ? 0 : memcmp(previous.baseAddress!, key.baseAddress!, common)
+                guard order < 0 || (order == 0 && previous.count < key.count) else { return false }
+            }
+            previous = key
+            guard byte(UInt8(ascii: ":")), skipValue(depth: depth) else { return false }
+            if byte(UInt8(ascii: ",")) { continue }
+            return byte(UInt8(ascii: "}"))
+        }
+    }
+
+    /// An array checked as ``array(depth:)`` checks it.
+    private mutating func skipArray(depth: Int) -> Bool {
+        guard depth <= JSONParser.maxDepth else { return false }
+        if byte(UInt8(ascii: "]")) { return true }
+        while true {
+            guard skipValue(depth: depth) else { return false }
+            if byte(UInt8(ascii: ",")) { continue }
+            return byte(UInt8(ascii: "]"))
         }
     }
 

@@ -112,7 +112,15 @@ public enum EventRecord {
     }
 
     /// ``decode(_:)``, reusing values decoded from earlier records of the same run.
-    static func decode<Bytes: Collection<UInt8>>(_ record: Bytes, memo: inout CanonicalRecordDecoder.Memo) throws -> Event {
+    /// - Parameter envelopeOnly: check `data` fully but leave the event's `data` empty (for
+    ///   records copied verbatim, whose payload is never read: sync).
+    static func decode<Bytes: Collection<UInt8>>(
+        _ record: Bytes, memo: inout CanonicalRecordDecoder.Memo, envelopeOnly: Bool = false
+    ) throws -> Event {
+        if envelopeOnly {
+            let fast: Event?? = record.withContiguousStorageIfAvailable { CanonicalRecordDecoder.decodeEnvelope(UnsafeRawBufferPointer($0), memo: &memo) }
+            if let event = fast ?? nil { return event }
+        }
         let fast: Event?? = record.withContiguousStorageIfAvailable { CanonicalRecordDecoder.decode(UnsafeRawBufferPointer($0), memo: &memo) }
         if let event = fast ?? Array(record).withUnsafeBytes({ CanonicalRecordDecoder.decode($0, memo: &memo) }) {
             return event
@@ -272,12 +280,23 @@ extension EventRecord {
     /// - Parameter alongside: work to run at the same time on one of those threads (the
     ///   iterator reads and inflates the next batch there); it has finished when this returns.
     public static func decodeAll<Bytes: Collection<UInt8>>(_ records: [Bytes], alongside: (() -> Void)? = nil) -> [Result<Event, Error>] {
+        decodeAll(records, envelopeOnly: false, alongside: alongside)
+    }
+
+    /// ``decodeAll(_:alongside:)`` for records that are copied verbatim: each is checked in
+    /// full — the same records are accepted and refused — but the events' `data` is left
+    /// empty, saving the building and freeing of every payload (sync, Format.md §7).
+    static func decodeAllEnvelopes<Bytes: Collection<UInt8>>(_ records: [Bytes]) -> [Result<Event, Error>] {
+        decodeAll(records, envelopeOnly: true, alongside: nil)
+    }
+
+    private static func decodeAll<Bytes: Collection<UInt8>>(_ records: [Bytes], envelopeOnly: Bool, alongside: (() -> Void)?) -> [Result<Event, Error>] {
         guard records.count >= parallelDecodeThreshold else {
             alongside?()
             var memo = CanonicalRecordDecoder.Memo()
-            return records.map { record in Result { try decode(record, memo: &memo) } }
+            return records.map { record in Result { try decode(record, memo: &memo, envelopeOnly: envelopeOnly) } }
         }
-        let work = ParallelDecode(records, chunk: decodeChunk, alongside: alongside)
+        let work = ParallelDecode(records, chunk: decodeChunk, envelopeOnly: envelopeOnly, alongside: alongside)
         DispatchQueue.concurrentPerform(iterations: work.tasks) { work.run(task: $0) }
         return work.results()
     }
@@ -290,11 +309,13 @@ private final class ParallelDecode<Bytes: Collection<UInt8>>: @unchecked Sendabl
     let chunk: Int
     let chunks: Int
     let alongside: (() -> Void)?
+    let envelopeOnly: Bool
     let slots: UnsafeMutableBufferPointer<[Result<Event, Error>]>
 
-    init(_ records: [Bytes], chunk: Int, alongside: (() -> Void)?) {
+    init(_ records: [Bytes], chunk: Int, envelopeOnly: Bool, alongside: (() -> Void)?) {
         self.records = records
         self.chunk = chunk
+        self.envelopeOnly = envelopeOnly
         chunks = (records.count + chunk - 1) / chunk
         self.alongside = alongside
         slots = .allocate(capacity: chunks)
@@ -317,7 +338,7 @@ private final class ParallelDecode<Bytes: Collection<UInt8>>: @unchecked Sendabl
         }
         let range = (part * chunk)..<min(records.count, (part + 1) * chunk)
         var memo = CanonicalRecordDecoder.Memo()
-        slots[part] = records[range].map { record in Result { try EventRecord.decode(record, memo: &memo) } }
+        slots[part] = records[range].map { record in Result { try EventRecord.decode(record, memo: &memo, envelopeOnly: envelopeOnly) } }
     }
 
     func results() -> [Result<Event, Error>] {

@@ -220,7 +220,8 @@ public final class EventWriter {
     @discardableResult
     public func appendReplicated<Record: Collection<UInt8>>(_ records: [Record], allowOwnSite: Bool = false) throws -> Int {
         guard !records.isEmpty else { return 0 }
-        let events = try EventRecord.decodeAll(records).map { try $0.get() }
+        // Checked in full, but their payloads are not built: they are copied, never read here.
+        let events = try EventRecord.decodeAllEnvelopes(records).map { try $0.get() }
         let site = events[0].site
         guard site != journal.site || allowOwnSite else {
             throw AccordError(.badInput, "Events of this journal's own site '\(site)' are appended by this site only, not copied in.")
