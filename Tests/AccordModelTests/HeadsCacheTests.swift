@@ -83,7 +83,7 @@ struct HeadsCacheTests {
         // The JSON object on the first line, its SHA-256 on the second (Format.md §1).
         let lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
         #expect(try JSONDecoder().decode(HeadsCache.self, from: Data(lines[0])) == written)
-        #expect(String(decoding: lines[1], as: UTF8.self) == "sha256:" + Digest.sha256Hex(Array(lines[0])))
+        #expect(String(decoding: lines[1], as: UTF8.self) == "v2 sha256:" + Digest.sha256Hex(Array(lines[0])))
         #expect(HeadsCache.load(journal) == written)
         #expect(written.feeds["brussels"]?.checkpoints.count == 2)
     }
@@ -121,6 +121,24 @@ struct HeadsCacheTests {
             reopened.close()
         }
         #expect(ignored > 0)
+    }
+
+    @Test func aCacheFileOfAnotherFormIsIgnoredAndTheWriterOpensOnTheJournal() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        try writer.append(Fixtures.realisticDrafts(count: 20))
+        let expected = heads(writer)
+        writer.close()
+        // A newer program's form: the same JSON line under another tag.
+        let path = journal.path + "/cache/heads.json"
+        let lines = try FileDamage.bytes(path).split(separator: 0x0a)
+        let json = Array(lines[0])
+        try FileDamage.write(path, json + Array("\nv3 sha256:\(Digest.sha256Hex(json))\n".utf8))
+        #expect(HeadsCache.loadUnchecked(journal) == nil)
+        let reopened = try journal.openWriter()
+        #expect(heads(reopened) == expected)
+        reopened.close()
     }
 
     @Test func aCacheFileOfTheEarlierFormIsStillRead() throws {

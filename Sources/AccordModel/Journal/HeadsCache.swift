@@ -125,18 +125,25 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         return cache.matches(journal) ? cache : nil
     }
 
-    /// The cache in a file's bytes (Format.md §1, `cache/heads.json`): the JSON object on the
-    /// first line, then `sha256:` and the 64 hex digits of that line's SHA-256, then padding
-    /// (spaces and newlines). A file of one JSON object and nothing else is the earlier form,
-    /// written only by renaming a complete file into place, and is read as it is.
-    /// - Returns: nil when the checksum does not match (a torn or concurrent write), or the
-    ///   JSON does not decode.
+    /// The form of the cache file this program writes (Format.md §1): 2. Form 1 is one JSON
+    /// object and nothing else.
+    public static let fileVersion = 2
+
+    /// The second line's start in form 2: `v2 sha256:`, then 64 hex digits.
+    static let checksumPrefix = Array("v\(fileVersion) sha256:".utf8)
+
+    /// The cache in a file's bytes (Format.md §1, `cache/heads.json`). Form 2: the JSON object
+    /// on the first line, then `v2 sha256:` and the 64 hex digits of that line's SHA-256, then
+    /// padding (spaces and newlines). Form 1, one JSON object and nothing else (written only by
+    /// renaming a complete file into place), is read as it is.
+    /// - Returns: nil when the checksum does not match (a torn or concurrent write), the second
+    ///   line names another form (a newer program's), or the JSON does not decode.
     public static func decode(file bytes: [UInt8]) -> HeadsCache? {
         guard let newline = bytes.firstIndex(of: 0x0a) else {
             return try? JSONDecoder().decode(HeadsCache.self, from: Data(bytes))
         }
         let json = Array(bytes[..<newline])
-        let checksum = Array("sha256:".utf8) + Array(Digest.sha256Hex(json).utf8)
+        let checksum = checksumPrefix + Array(Digest.sha256Hex(json).utf8)
         let rest = bytes[(newline + 1)...]
         guard rest.starts(with: checksum),
               rest.dropFirst(checksum.count).allSatisfy({ $0 == 0x20 || $0 == 0x0a })
@@ -241,7 +248,7 @@ final class HeadsCacheFile {
         var out = cache.jsonBytes()
         let digest = Digest.sha256Hex(out)
         out.append(0x0a)
-        out.append(contentsOf: "sha256:".utf8)
+        out.append(contentsOf: HeadsCache.checksumPrefix)
         out.append(contentsOf: digest.utf8)
         out.append(0x0a)
         if out.count < minimum { out.append(contentsOf: repeatElement(0x20, count: minimum - out.count)) }
