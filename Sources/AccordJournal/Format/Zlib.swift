@@ -123,6 +123,7 @@ final class Inflater {
         return .complete(consumed: input.count - Int(stream.avail_in), unusedBits: unusedBits)
     }
 
+    /// Initialises the stream on first use, resets it afterwards; false if zlib cannot start.
     private func start() -> Bool {
         if !initialized {
             guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return false }
@@ -134,13 +135,7 @@ final class Inflater {
     }
 
     private func decompressGrowing(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int) -> Outcome {
-        if !initialized {
-            let status = inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-            guard status == Z_OK else { return .invalid("zlib could not start a decompressor") }
-            initialized = true
-        } else {
-            inflateReset(&stream)
-        }
+        guard start() else { return .invalid("zlib could not start a decompressor") }
         output.removeAll(keepingCapacity: true)
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.avail_in = uInt(input.count)

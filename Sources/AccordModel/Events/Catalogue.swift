@@ -40,12 +40,11 @@ public enum Catalogue {
         public let optional: [(String, FieldKind)]
         /// At least one field must be present (for `*.updated.*`, where all are optional).
         public let needsSomeField: Bool
-        /// `required`, `optional` and `source`, joined once rather than for every event.
+        /// `required`, `optional` and `source`.
         var allowed: [(String, FieldKind)] { required + optional + [(Catalogue.sourceField, FieldKind.text)] }
     }
 
-    /// Each type's allowed fields, joined once (`Entry.allowed`), and by name.
-    private static let allowedFields: [String: [(String, FieldKind)]] = entries.mapValues(\.allowed)
+    /// Each type's allowed fields by name, built once (`Entry.allowed`).
     private static let fieldKinds: [String: [String: (name: String, kind: FieldKind)]] = entries.mapValues { entry in
         Dictionary(entry.allowed.map { ($0.0, (name: $0.0, kind: $0.1)) }, uniquingKeysWith: { first, _ in first })
     }
@@ -133,7 +132,6 @@ public enum Catalogue {
         guard subject.kind == entry.subjectKind else {
             throw AccordError(.badInput, "Field 'subject': a '\(type)' event is about '\(entry.subjectKind)/<id>', not '\(subject)'.", field: "subject")
         }
-        let allowed = allowedFields[type] ?? entry.allowed
         let kinds = fieldKinds[type] ?? [:]
         // Field names are looked up by hash (Swift's `String` equality is canonical equivalence),
         // then compared by bytes: another normalisation of a field's name is not that field.
@@ -141,7 +139,7 @@ public enum Catalogue {
         memberKinds.reserveCapacity(data.members.count)
         for member in data.members {
             guard let field = kinds[member.key], sameBytes(field.name, member.key) else {
-                let names = allowed.map(\.0).joined(separator: ", ")
+                let names = entry.allowed.map(\.0).joined(separator: ", ")
                 throw AccordError(.badInput, "Field 'data.\(member.key.prefix(60))' is not a field of '\(type)'; its fields are: \(names).", field: "data.\(member.key)")
             }
             memberKinds.append(field.kind)

@@ -138,6 +138,13 @@ enum Phases {
         return rows
     }
 
+    /// The rows' records, each followed by a newline: one batch of JSON Lines.
+    static func payload(_ rows: [(site: [UInt8], seq: Int64, record: [UInt8])]) -> [UInt8] {
+        var text: [UInt8] = []
+        for row in rows { text += row.record; text.append(0x0a) }
+        return text
+    }
+
     static func ingestSQLite(_ a: Arguments) throws -> Figures {
         let path = try a.string("db")
         let reader = try LineReader(try a.string("workload"))
@@ -177,8 +184,7 @@ enum Phases {
         while true {
             let rows = readBatch(reader, count: Workload.batch)
             if rows.isEmpty { break }
-            var text: [UInt8] = []
-            for row in rows { text += row.record; text.append(0x0a) }
+            let text = payload(rows)
             let start = nanos()
             let member = try text.withUnsafeBytes { try gzip.member($0) }
             try member.withUnsafeBytes { try writeAll(fd, $0, sync: true) }
@@ -199,8 +205,7 @@ enum Phases {
         while true {
             let rows = readBatch(reader, count: Workload.batch)
             if rows.isEmpty { break }
-            var text: [UInt8] = []
-            for row in rows { text += row.record; text.append(0x0a) }
+            let text = payload(rows)
             let start = nanos()
             text.withUnsafeBytes { payload in
                 let middle = payload.count / 2
