@@ -1,16 +1,34 @@
 // swift-tools-version:6.0
 // Accord: an event-sourced collaboration log for partnerships between distant offices.
-// Layering (DESIGN.md): AccordCLI → AccordProjections → AccordModel → AccordJournal → CZlib;
-// AccordInterchange (IATI, CSV, CloudEvents import and export) sits beside AccordSync.
+//
+// Module graph (an arrow means "imports"; nothing imports upward; README "Modules"):
+//
+//   AccordCLI ──► AccordServer ──► AccordSync ──► AccordStore ──► AccordSegments ──► CZlib
+//       │                              │               │
+//       ├──► AccordInterchange ──► AccordProjections ──┤──► AccordModel
+//       └──────────────────────────────────────────────┘
+//
+// - AccordSegments: gzip-member framing, segment files, the locked durable writer, recovery
+//   (Format.md §1–§6). Knows bytes, not events.
+// - AccordModel: values (identifiers, times, money), JSON, records, the catalogue, keys. No I/O.
+// - AccordStore: the event store: a site's journal of events over its segments, own and
+//   replicated appends, the heads cache, verification.
+// - AccordProjections: folds events into the partnership's state, views, reports, snapshots.
+// - AccordSync: version vectors, bundles, directory and HTTP sync, request signing.
+// - AccordInterchange: IATI, CSV and CloudEvents import and export.
+// - AccordServer: `accord serve` (Hummingbird). AccordCLI: the `accord` executable.
+//
+// Each target declares exactly the modules it imports; CI builds with
+// `--explicit-target-dependency-import-check error` so that this stays true.
 import PackageDescription
 
 let package = Package(
     name: "Accord",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "accord", targets: ["AccordCLI"]),
-        .library(name: "AccordJournal", targets: ["AccordJournal"]),
+        .library(name: "AccordSegments", targets: ["AccordSegments"]),
         .library(name: "AccordModel", targets: ["AccordModel"]),
+        .library(name: "AccordStore", targets: ["AccordStore"]),
         .library(name: "AccordProjections", targets: ["AccordProjections"]),
         .library(name: "AccordSync", targets: ["AccordSync"]),
         // For Tools/Benchmarks (a nested package), which serves journals over HTTP in a child process.
@@ -21,6 +39,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
@@ -32,28 +52,31 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
-            name: "AccordJournal",
+            name: "AccordSegments",
             dependencies: ["CZlib"]
         ),
         .target(
             name: "AccordModel",
             dependencies: [
-                "AccordJournal",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
+            name: "AccordStore",
+            dependencies: ["AccordSegments", "AccordModel"]
+        ),
+        .target(
             name: "AccordProjections",
-            dependencies: ["AccordJournal", "AccordModel"]
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
         ),
         .target(
             name: "AccordSync",
-            dependencies: ["AccordJournal", "AccordModel", "AccordProjections"]
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
         ),
         .target(
             name: "AccordInterchange",
             dependencies: [
-                "AccordJournal", "AccordModel", "AccordProjections", "AccordSync",
+                "AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordSync",
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -62,20 +85,25 @@ let package = Package(
             name: "AccordServer",
             dependencies: [
                 "AccordModel",
+                "AccordStore",
                 "AccordSync",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(
             name: "AccordTesting",
-            dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync"]
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
         ),
         .executableTarget(
             name: "AccordCLI",
             dependencies: [
-                "AccordJournal",
+                "AccordSegments",
                 "AccordModel",
+                "AccordStore",
                 "AccordProjections",
                 "AccordSync",
                 "AccordServer",
@@ -85,14 +113,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "accord-sample",
-            dependencies: ["AccordJournal", "AccordModel"],
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore"],
             path: "Tools/SampleJournal"
         ),
         // Reliability campaigns (Tools/Reliability.md): the library holds the drivers' logic so
         // that the short CI runs in Tests/ReliabilityTests call the same code.
         .target(
             name: "AccordReliability",
-            dependencies: ["AccordModel", "AccordSync", "AccordTesting"],
+            dependencies: ["AccordModel", "AccordStore", "AccordSync", "AccordTesting"],
             path: "Tools/Reliability/Campaigns"
         ),
         .executableTarget(
@@ -107,37 +135,52 @@ let package = Package(
         ),
         .executableTarget(
             name: "accord-fuzz",
-            dependencies: ["AccordJournal", "AccordModel", "AccordProjections", "AccordSync", "AccordTesting"],
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordSync", "AccordTesting"],
             path: "Tools/Fuzz",
             exclude: ["README.md"]
         ),
         .testTarget(
-            name: "AccordJournalTests",
-            dependencies: ["AccordJournal", "AccordTesting"]
+            name: "AccordSegmentsTests",
+            dependencies: ["AccordSegments", "AccordTesting"]
         ),
         .testTarget(
             name: "AccordModelTests",
-            dependencies: ["AccordModel", "AccordTesting"]
+            dependencies: [
+                "AccordModel", "AccordTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "AccordStoreTests",
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordTesting"]
         ),
         .testTarget(
             name: "AccordProjectionsTests",
-            dependencies: ["AccordProjections", "AccordTesting"]
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordTesting"]
         ),
         .testTarget(
             name: "AccordSyncTests",
-            dependencies: ["AccordSync", "AccordTesting"]
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordSync", "AccordTesting"]
         ),
+        // Test targets that run the built `accord` binary declare AccordCLI so that it is built first.
         .testTarget(
             name: "AccordInterchangeTests",
-            dependencies: ["AccordInterchange", "AccordTesting", "AccordCLI"]
+            dependencies: [
+                "AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordInterchange",
+                "AccordTesting", "AccordCLI",
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
         ),
         .testTarget(
             name: "AccordCLITests",
-            dependencies: ["AccordModel", "AccordTesting", "AccordCLI"]
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordTesting", "AccordCLI"]
         ),
         .testTarget(
             name: "ReliabilityTests",
-            dependencies: ["AccordReliability", "AccordTesting", "AccordJournal", "AccordCLI"]
+            dependencies: [
+                "AccordSegments", "AccordModel", "AccordStore", "AccordSync", "AccordReliability",
+                "AccordTesting", "AccordCLI",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

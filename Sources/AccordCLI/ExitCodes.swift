@@ -1,11 +1,8 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
 import AccordSync
 import ArgumentParser
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The exit codes of every `accord` subcommand, in one place (README, "Exit codes").
 enum ExitStatus: Int32 {
@@ -25,7 +22,7 @@ enum ExitStatus: Int32 {
     /// Maps any error to its exit status.
     static func of(_ error: any Error) -> ExitStatus {
         switch error {
-        case let error as JournalError:
+        case let error as SegmentError:
             switch error.code {
             case .corrupt, .tornTail: return .damaged
             case .busy: return .busy

@@ -1,10 +1,8 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import ArgumentParser
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The `--journal DIR` option shared by every subcommand.
 struct JournalOptions: ParsableArguments {
@@ -28,7 +26,7 @@ func readInput(_ path: String, limit: Int) throws -> [UInt8] {
     if path != "-" {
         do {
             return try FileBytes.read(path, limit: limit)
-        } catch let error as JournalError {
+        } catch let error as SegmentError {
             throw CommandFailure(status: .badInput, message: error.message)
         }
     }

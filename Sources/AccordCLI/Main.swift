@@ -1,11 +1,8 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
 import AccordSync
 import ArgumentParser
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Entry point: parse, run one command, map errors to exit codes (ExitCodes.swift).
 @main
@@ -30,7 +27,7 @@ enum Main {
             exit(ExitStatus.success.rawValue)
         } catch {
             standardOutput.flush()
-            if error is JournalError || error is AccordError || error is CommandFailure || error is HTTPSync.Failure {
+            if error is SegmentError || error is AccordError || error is CommandFailure || error is HTTPSync.Failure {
                 printError("accord: \(error)")
                 exit(ExitStatus.of(error).rawValue)
             }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Buffered writing to a file descriptor with `write(2)`; the CLI's only output path.
 final class OutputStream: @unchecked Sendable {

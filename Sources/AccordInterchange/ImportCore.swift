@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Crypto
 
 /// One problem found in an input file: where it is and what is wrong with it.
@@ -82,7 +83,7 @@ public struct ImportedEvent: Sendable {
 /// The source identities (`data.source`) of the events a journal holds (Journal/Import.md).
 public enum SourceIndex {
     /// Reads every event once and collects each `data.source` text.
-    /// - Throws: journal read errors (``JournalError``, ``AccordError`` `.damaged`).
+    /// - Throws: journal read errors (``SegmentError``, ``AccordError`` `.damaged`).
     public static func load(_ journal: EventJournal) throws -> Set<String> {
         var sources = Set<String>()
         var events = try journal.events()

@@ -1,5 +1,7 @@
 import AccordModel
+import AccordStore
 import AccordSync
+import Dispatch
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -198,5 +200,3 @@ final class BodyBudget: Sendable {
 
     func release(_ bytes: Int) { used.withLockedValue { $0 -= bytes } }
 }
-
-import Dispatch

@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
 
 /// A bundle: the file offices exchange instead of connecting (SyncProtocol.md §4), like a git
@@ -124,7 +125,7 @@ public struct Bundle: Sendable {
     }
 
     /// Reads a bundle file: every member's checksums, then the header.
-    /// - Throws: ``JournalError`` `.corrupt` for a changed byte (with its offset);
+    /// - Throws: ``SegmentError`` `.corrupt` for a changed byte (with its offset);
     ///   ``AccordError`` `.badInput` for a file that is not a bundle or of an unknown version.
     public static func read(_ path: String, limit: Int64 = 1 << 30) throws -> Bundle {
         let batches = try MemberFile.read(path, limit: limit)
@@ -138,7 +139,7 @@ public struct Bundle: Sendable {
         defer { unlink(scratch) }
         do {
             return try read(scratch, limit: Int64(limit))
-        } catch var error as JournalError {
+        } catch var error as SegmentError {
             error.message = error.message.replacingOccurrences(of: "'\(scratch)'", with: "The bundle")
             throw error
         }

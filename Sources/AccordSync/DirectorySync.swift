@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 
 /// Sync with another journal directory on this machine or a shared drive (SyncProtocol.md §4.1):
 /// pull what it has that we lack, then push what we have that it lacks. Each side is written
@@ -14,7 +15,7 @@ public enum DirectorySync {
     /// Syncs `local` with `remote`, both ways.
     /// - Throws: ``AccordError`` `.badInput` when the journals record different partnerships;
     ///   any error of ``SyncSession/apply(_:)`` (the side being written stays unchanged).
-    public static func sync(_ local: EventJournal, with remote: EventJournal, options: JournalWriter.Options = JournalWriter.Options()) throws -> Result {
+    public static func sync(_ local: EventJournal, with remote: EventJournal, options: SegmentWriter.Options = SegmentWriter.Options()) throws -> Result {
         guard local.partnership == remote.partnership else {
             throw AccordError(.badInput, "'\(remote.path)' records partnership '\(remote.partnership)', this journal '\(local.partnership)'; they never exchange events.")
         }

@@ -1,9 +1,8 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
 
 /// Sync over HTTP with a peer's `accord serve` (SyncProtocol.md §4.3): read its vector, pull
 /// what we lack (a bundle, verified and merged like any other), push what it lacks.

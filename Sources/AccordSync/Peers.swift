@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
 
 /// What a journal knows of a peer site, in `peers/<site>.json` (SyncProtocol.md §5): where to

@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
 
 /// Events whose predecessor has not arrived yet, kept durably in `pending/<site>.jsonl`

@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
 
 /// Signed requests between sites (SyncProtocol.md §4.3.1). A request carries three headers:

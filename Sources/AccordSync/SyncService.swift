@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
 
 /// The server side of HTTP sync (SyncProtocol.md §4.3), independent of any HTTP library: a
@@ -161,7 +162,7 @@ public final class SyncService: Sendable {
             case .damaged: return refuse(error.message.contains("Fork") ? 409 : 400, error.message, site: site.rawValue)
             default: return refuse(400, error.message, site: site.rawValue)
             }
-        } catch let error as JournalError {
+        } catch let error as SegmentError {
             return refuse(error.code == .busy ? 503 : 500, error.message, site: site.rawValue)
         } catch {
             return refuse(500, "The server failed: \(error)", site: site.rawValue)

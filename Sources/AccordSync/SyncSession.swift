@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
 
 /// What one merge did (SyncProtocol.md §3).
@@ -48,7 +49,7 @@ public final class SyncSession {
     private let pending: PendingStore
 
     /// Opens a session: takes the writer lock and reads the journal once.
-    public init(journal: EventJournal, options: JournalWriter.Options = JournalWriter.Options()) throws {
+    public init(journal: EventJournal, options: SegmentWriter.Options = SegmentWriter.Options()) throws {
         self.journal = journal
         writer = try journal.openWriter(options: options)
         pending = PendingStore(journal: journal)
@@ -69,7 +70,7 @@ public final class SyncSession {
     /// Merges `records` (events of any sites, in any order).
     /// - Throws: ``AccordError`` `.untrusted` (an unknown site, a bad signature), `.damaged` (a
     ///   malformed record), `.badInput` (a site's records do not chain) — nothing was written;
-    ///   ``JournalError`` for a failed write (what was written before it is durable and counted
+    ///   ``SegmentError`` for a failed write (what was written before it is durable and counted
     ///   in the journal; the rest can be sent again).
     @discardableResult
     public func apply<Record: Collection<UInt8>>(_ records: [Record]) throws -> SyncSummary {
@@ -195,10 +196,10 @@ public final class SyncSession {
                 break
             }
         }
-        let folder = journal.path + "/" + JournalFormat.quarantineFolder
+        let folder = journal.path + "/" + SegmentFormat.quarantineFolder
         if mkdir(folder, 0o755) != 0, errno != EEXIST { throw AccordError(.io, "Cannot create '\(folder)'.") }
         let name = "fork-\(site)-\(seq)-\(Timestamp.now().seconds).jsonl"
         try FileBytes.writeAtomically(folder + "/" + name, bytes: ours + [0x0a] + theirs + [0x0a])
-        return "fork in feed '\(site)' at \(seq) (both versions kept in '\(JournalFormat.quarantineFolder)/\(name)')"
+        return "fork in feed '\(site)' at \(seq) (both versions kept in '\(SegmentFormat.quarantineFolder)/\(name)')"
     }
 }

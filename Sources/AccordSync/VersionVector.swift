@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 
 /// What a journal holds (SyncProtocol.md §2): for each site, the highest contiguous sequence
 /// number and that event's id.
@@ -77,7 +78,7 @@ extension EventJournal {
 
     /// Where to start reading to find what a journal with `vector` lacks (a checkpoint of the
     /// heads cache before it; the start without a cache).
-    public func deltaStart(lacking vector: VersionVector) -> JournalPosition {
+    public func deltaStart(lacking vector: VersionVector) -> SegmentPosition {
         guard let cache = try? HeadsCache.current(self) else { return .start }
         return cache.start(lacking: vector.entries.mapValues(\.seq))
     }

@@ -1,4 +1,4 @@
-import AccordJournal
+import AccordSegments
 import Foundation
 
 /// A ``SegmentIO`` that fails on purpose: a short write followed by an error after a byte

@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
 
 /// Fixtures for tests: fixed keys, fixed times, realistic events, and the paths of the

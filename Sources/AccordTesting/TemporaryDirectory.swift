@@ -1,4 +1,4 @@
-import AccordJournal
+import AccordSegments
 import Foundation
 
 /// A fresh directory under the system's temporary folder, removed with everything in it when

@@ -1,7 +1,8 @@
 @testable import AccordCLI
-import AccordJournal
 import AccordModel
 import AccordProjections
+import AccordSegments
+import AccordStore
 import AccordTesting
 import Foundation
 import Testing

@@ -1,9 +1,7 @@
 import AccordTesting
 import Foundation
-import Testing
-#if canImport(FoundationXML)
 import FoundationXML
-#endif
+import Testing
 
 /// Counts sections and the SVG elements inside each, while checking the document is well-formed.
 final class ReportStructure: NSObject, XMLParserDelegate {

@@ -3,11 +3,8 @@ import AccordModel
 import AccordProjections
 import AccordTesting
 import Foundation
-import Testing
-
-#if canImport(FoundationXML)
 import FoundationXML
-#endif
+import Testing
 
 @Suite("Importing IATI activity files", .serialized)
 struct IATIImportTests {

@@ -1,13 +1,11 @@
 import AccordInterchange
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import AccordTesting
 import Foundation
-import Testing
-
-#if canImport(FoundationXML)
 import FoundationXML
-#endif
+import Testing
 
 /// The IATI schema's own activity tests (IATI-Schemas `tests/activity-tests/`, copied to
 /// shared/data/iati/schema-tests) run through the importer: a peer's test suite for ours.

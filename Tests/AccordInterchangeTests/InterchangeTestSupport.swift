@@ -2,11 +2,8 @@ import AccordModel
 import AccordProjections
 import AccordTesting
 import Foundation
-import Testing
-
-#if canImport(FoundationXML)
 import FoundationXML
-#endif
+import Testing
 
 /// Runs `accord` against `journal` and returns the result.
 @discardableResult

@@ -1,8 +1,7 @@
+@testable import AccordModel
 import AccordTesting
 import Crypto
 import Testing
-
-@testable import AccordModel
 
 /// The one-pass decoder (`CanonicalRecordDecoder`) must accept exactly the records that the
 /// reference decoder (`EventRecord.decodeByReencoding`: parse, re-encode, compare, re-hash)

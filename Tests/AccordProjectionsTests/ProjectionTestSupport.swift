@@ -1,5 +1,6 @@
 import AccordModel
 import AccordProjections
+import AccordStore
 import AccordTesting
 import Testing
 

@@ -1,6 +1,6 @@
-import AccordJournal
 import AccordModel
 import AccordProjections
+import AccordSegments
 import AccordSync
 import AccordTesting
 import Foundation

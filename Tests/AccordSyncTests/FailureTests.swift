@@ -1,6 +1,7 @@
-import AccordJournal
 import AccordModel
 import AccordProjections
+import AccordSegments
+import AccordStore
 import AccordSync
 import AccordTesting
 import Foundation
@@ -38,13 +39,13 @@ struct FailureTests {
         // Brussels receives from Astana's copy of everything, and the disk fills after one feed.
         _ = try DirectorySync.sync(partnership["astana"], with: partnership["windhoek"])
         let io = FaultInjectingIO()
-        var options = JournalWriter.Options()
+        var options = SegmentWriter.Options()
         options.io = io
         let session = try SyncSession(journal: partnership["brussels"], options: options)
         let records = try partnership["astana"].records(lacking: session.vector)
         #expect(records.count == 31)  // Astana's 30, and the overlap of Windhoek's last event
         io.set(.failWrites(afterBytes: 0, errno: ENOSPC))
-        #expect(throws: JournalError.self) { try session.apply(records) }
+        #expect(throws: SegmentError.self) { try session.apply(records) }
         session.close()
         #expect(try partnership.ids("brussels").count == 60)
         let again = try DirectorySync.sync(partnership["brussels"], with: partnership["astana"])

@@ -1,6 +1,7 @@
-import AccordJournal
 import AccordModel
 import AccordProjections
+import AccordSegments
+import AccordStore
 import AccordSync
 import AccordTesting
 import Foundation
@@ -91,7 +92,7 @@ struct RegressionTests {
         let line = [UInt8](repeating: 0x61, count: 1 << 20)  // one 1 MiB record, compresses to ~1 KiB
         try MemberFile.write(Array(repeating: [line], count: 20), to: path)
         #expect(try FileDamage.bytes(path).count < 100_000)
-        let error = #expect(throws: JournalError.self) { try MemberFile.read(path, inflatedLimit: 8 << 20) }
+        let error = #expect(throws: SegmentError.self) { try MemberFile.read(path, inflatedLimit: 8 << 20) }
         #expect(error?.message.contains("inflates to more than") == true)
     }
 

@@ -1,6 +1,7 @@
-import AccordJournal
 import AccordModel
 import AccordProjections
+import AccordSegments
+import AccordStore
 import AccordSync
 import AccordTesting
 import Foundation

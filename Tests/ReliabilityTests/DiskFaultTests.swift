@@ -1,10 +1,11 @@
-import AccordJournal
+@testable import AccordCLI
 import AccordModel
 import AccordReliability
+import AccordSegments
+import AccordStore
 import AccordTesting
 import Foundation
 import Testing
-@testable import AccordCLI
 
 @Suite("Disk faults surface with the right error and exit code, and leave the journal as it was")
 struct DiskFaultTests {
@@ -32,11 +33,11 @@ struct DiskFaultTests {
         let segment = temp.child("j") + "/segments/00000001.gz"
         let before = try FileDamage.bytes(segment)
         let io = FaultInjectingIO()
-        var options = JournalWriter.Options()
+        var options = SegmentWriter.Options()
         options.io = io
         let writer = try journal.openWriter(options: options)
         io.set(fault)
-        let error = #expect(throws: JournalError.self) { try writer.append([Self.drafts[1], Self.drafts[2]]) }
+        let error = #expect(throws: SegmentError.self) { try writer.append([Self.drafts[1], Self.drafts[2]]) }
         #expect(error?.code.name == code)
         #expect(error?.message.contains(words) == true, "\(error?.message ?? "")")
         #expect(ExitStatus.of(error!) == .io)
@@ -75,7 +76,7 @@ struct DiskFaultTests {
         let memberLength = try FileDamage.bytes(temp.child("probe") + "/segments/00000001.gz").count - before.count
         #expect(memberLength > 500)
         let io = FaultInjectingIO()
-        var options = JournalWriter.Options()
+        var options = SegmentWriter.Options()
         options.io = io
         let writer = try journal.openWriter(options: options)
         var trials = 0, injected = 0, corrupted = 0
@@ -86,7 +87,7 @@ struct DiskFaultTests {
                 do {
                     _ = try writer.append(batch, now: now)
                     corrupted += 1  // a fault that did not surface
-                } catch let error as JournalError {
+                } catch let error as SegmentError {
                     if ExitStatus.of(error) != .io || error.code != (number == ENOSPC ? .diskFull : .io) { corrupted += 1 }
                 } catch {
                     corrupted += 1

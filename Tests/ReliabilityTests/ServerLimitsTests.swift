@@ -1,5 +1,6 @@
 import AccordModel
 import AccordReliability
+import AccordStore
 import AccordSync
 import AccordTesting
 import Foundation

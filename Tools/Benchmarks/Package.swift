@@ -16,8 +16,9 @@ let package = Package(
             dependencies: [
                 "CSQLite",
                 "BenchZlib",
-                .product(name: "AccordJournal", package: "Accord"),
+                .product(name: "AccordSegments", package: "Accord"),
                 .product(name: "AccordModel", package: "Accord"),
+                .product(name: "AccordStore", package: "Accord"),
                 .product(name: "AccordProjections", package: "Accord"),
                 .product(name: "AccordSync", package: "Accord"),
                 .product(name: "AccordServer", package: "Accord"),

@@ -1,6 +1,7 @@
-import AccordJournal
 import AccordModel
 import AccordProjections
+import AccordSegments
+import AccordStore
 import AccordSync
 import AccordTesting
 import Foundation
@@ -103,7 +104,7 @@ enum Scratch {
 }
 
 /// (a) The segment reader: arbitrary bytes as the only segment of a journal, read by
-/// `JournalDirectory.scan` (what `verify` uses), the `BatchIterator` (what `log`/`state` use)
+/// `SegmentDirectory.scan` (what `verify` uses), the `BatchIterator` (what `log`/`state` use)
 /// with and without a tolerated torn tail, `EventJournal.verify` and the event iterator.
 final class SegmentTarget: FuzzTarget {
     let path = Scratch.emptyFixtureJournal("segment")
@@ -111,7 +112,7 @@ final class SegmentTarget: FuzzTarget {
     func run(_ input: [UInt8]) {
         Scratch.write(input, to: path + "/segments/00000001.gz")
         try? FileManager.default.removeItem(atPath: path + "/cache")
-        guard let directory = try? JournalDirectory(opening: path) else { fatalError("the fixture copy does not open") }
+        guard let directory = try? SegmentDirectory(opening: path) else { fatalError("the fixture copy does not open") }
         var batchCount = 0
         let report = try? directory.scan { _ in batchCount += 1 }
         if let report, report.batches != batchCount { fatalError("scan counted \(report.batches) batches but visited \(batchCount)") }

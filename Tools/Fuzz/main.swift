@@ -1,3 +1,6 @@
+import Foundation
+import Glibc
+
 // accord-fuzz: libFuzzer targets for Accord's readers (Tools/Fuzz/README.md).
 //
 //   accord-fuzz TARGET [FILE|DIR …]       replay inputs through TARGET (a regression run)
@@ -7,11 +10,6 @@
 //
 // TARGET is one of segment, record, bundle, http, projection. SwiftPM gives an executable its own `main`,
 // so libFuzzer's `main` is not used: this file calls `LLVMFuzzerRunDriver` itself.
-import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 var arguments = CommandLine.arguments
 // libFuzzer re-executes the program (-fork, -minimize_crash) with its own flags only, so the

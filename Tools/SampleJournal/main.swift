@@ -1,3 +1,8 @@
+import AccordModel
+import AccordSegments
+import AccordStore
+import Foundation
+
 // accord-sample: builds the sample partnership journal, reproducibly, from its readable source,
 // and the golden fixture journals of Journal/Fixtures.
 //
@@ -7,9 +12,6 @@
 //
 // The keys are derived from fixed, public seeds: the sample and the fixtures are demonstrations,
 // and anyone may rebuild them byte for byte. Never use these keys for a real site.
-import AccordJournal
-import AccordModel
-import Foundation
 
 /// The public seed of a demonstration site's key.
 func demoSeed(_ site: String) -> [UInt8] {

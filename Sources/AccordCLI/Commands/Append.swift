@@ -1,7 +1,8 @@
-import AccordJournal
 import AccordModel
 import AccordProjections
+import AccordSegments
 import ArgumentParser
+import Glibc
 
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,7 +45,7 @@ struct Append: ParsableCommand {
         let drafts = try from.map { try readDrafts(from: $0, lineNumbers: &lineNumbers) } ?? [singleDraft()]
         if let time { _ = try Timestamp(rfc3339: time, field: "--time") }
         let journal = try options.open()
-        var writerOptions = JournalWriter.Options()
+        var writerOptions = SegmentWriter.Options()
         if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { writerOptions.lockTimeout = timeout }
         let writer = try journal.openWriter(options: writerOptions)
         if let recovery = writer.recovery { printError("accord: \(recovery.description)") }
@@ -85,7 +86,7 @@ struct Append: ParsableCommand {
     }
 
     private func readDrafts(from path: String, lineNumbers: inout [Int]) throws -> [EventDraft] {
-        let bytes = try readInput(path, limit: JournalFormat.maxBatchBytes)
+        let bytes = try readInput(path, limit: SegmentFormat.maxBatchBytes)
         var drafts: [EventDraft] = []
         var lineNumber = 0
         var start = 0
@@ -96,8 +97,8 @@ struct Append: ParsableCommand {
             let line = bytes[start..<end]
             start = end + 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }) { continue }
-            guard line.count <= JournalFormat.maxRecordBytes else {
-                throw AccordError(.badInput, "Line \(lineNumber) of \(name) is \(line.count) bytes; an event may hold at most \(JournalFormat.maxRecordBytes) bytes. Nothing was appended.", line: lineNumber)
+            guard line.count <= SegmentFormat.maxRecordBytes else {
+                throw AccordError(.badInput, "Line \(lineNumber) of \(name) is \(line.count) bytes; an event may hold at most \(SegmentFormat.maxRecordBytes) bytes. Nothing was appended.", line: lineNumber)
             }
             do {
                 let draft = try EventDraft.parse(line: line)
@@ -132,10 +133,6 @@ func printProgress(_ text: String?) {
     let line = text.map { "\r\u{1B}[2K" + $0 } ?? "\r\u{1B}[2K"
     standardError.write(Array(line.utf8))
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension String {
     /// The message without the "Line N: " that ``AccordError/at(line:)`` puts in front.

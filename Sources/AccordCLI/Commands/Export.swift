@@ -1,6 +1,6 @@
 import AccordInterchange
-import AccordJournal
 import AccordModel
+import AccordSegments
 import ArgumentParser
 import Foundation
 

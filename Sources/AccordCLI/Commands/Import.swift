@@ -1,13 +1,11 @@
 import AccordInterchange
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import AccordSync
 import ArgumentParser
 import Foundation
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,7 +43,7 @@ enum ImportRun {
         var written = 0
         let clean = files.indices.filter { files[$0].report.problems.isEmpty && (!files[$0].groups.isEmpty || files[$0].replay != nil) }
         if !clean.isEmpty {
-            var options = JournalWriter.Options()
+            var options = SegmentWriter.Options()
             if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { options.lockTimeout = timeout }
             let writer = try journal.openWriter(options: options)
             defer { writer.close() }
@@ -270,7 +268,7 @@ struct ImportCloudEvents: ParsableCommand {
         }
         if !records.isEmpty {
             report.count("accord events", records.count)
-            var writerOptions = JournalWriter.Options()
+            var writerOptions = SegmentWriter.Options()
             if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { writerOptions.lockTimeout = timeout }
             let session = try SyncSession(journal: journal, options: writerOptions)
             let summary = try session.apply(records)

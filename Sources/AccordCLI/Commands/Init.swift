@@ -1,10 +1,8 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import ArgumentParser
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(

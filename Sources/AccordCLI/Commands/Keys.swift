@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import AccordSync
 import ArgumentParser
 

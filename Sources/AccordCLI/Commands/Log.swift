@@ -1,10 +1,7 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
 import ArgumentParser
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(

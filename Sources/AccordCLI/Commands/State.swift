@@ -1,6 +1,7 @@
-import AccordJournal
 import AccordModel
 import AccordProjections
+import AccordSegments
+import AccordStore
 import ArgumentParser
 
 struct StateCommand: ParsableCommand {
@@ -156,7 +157,7 @@ struct Report: ParsableCommand {
     private func write(_ text: String, to path: String) throws {
         do {
             try FileBytes.writeAtomically(path, bytes: Array(text.utf8))
-        } catch let error as JournalError {
+        } catch let error as SegmentError {
             throw CommandFailure(status: .io, message: error.message)
         }
     }

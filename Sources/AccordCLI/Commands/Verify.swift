@@ -1,5 +1,5 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
 import ArgumentParser
 
 struct Verify: ParsableCommand {

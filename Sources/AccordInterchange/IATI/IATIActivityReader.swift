@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationXML)
 import FoundationXML
-#endif
 
 /// An organisation named in an IATI activity (`reporting-org`, `participating-org`,
 /// `provider-org`, `receiver-org`; IATI Activity Standard 2.03).

@@ -1,9 +1,8 @@
 import AccordModel
 import AccordProjections
+import AccordStore
 import Foundation
-#if canImport(FoundationXML)
 import FoundationXML
-#endif
 
 /// Writes the finance events of a journal as an IATI 2.03 activity file (Journal/Import.md,
 /// "IATI export"): one `iati-activity` per funding, one `transaction` per finance event, with

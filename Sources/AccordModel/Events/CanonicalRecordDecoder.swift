@@ -1,4 +1,5 @@
 import Crypto
+import Glibc
 
 /// The fast path of ``EventRecord/decode(_:)``: one pass over a stored record that accepts only
 /// the canonical form (Format.md §7.2) and builds the ``Event`` as it goes.
@@ -460,9 +461,3 @@ struct CanonicalRecordDecoder {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -34,6 +34,28 @@ public struct Event: Sendable {
     /// The stored record: one line of the journal, without its newline.
     public let record: [UInt8]
 
+    /// An event from its decoded parts; `record` must be the stored bytes they were decoded from
+    /// (or, for the writer, the bytes it is about to store).
+    package init(
+        id: EventID, site: SiteID, seq: SequenceNumber, prev: EventID?, time: Timestamp, hlc: HybridTimestamp,
+        seen: [SiteID: SequenceNumber], type: EventType, subject: Subject, actor: String, data: JSONObject,
+        signature: [UInt8]?, record: [UInt8]
+    ) {
+        self.id = id
+        self.site = site
+        self.seq = seq
+        self.prev = prev
+        self.time = time
+        self.hlc = hlc
+        self.seen = seen
+        self.type = type
+        self.subject = subject
+        self.actor = actor
+        self.data = data
+        self.signature = signature
+        self.record = record
+    }
+
     /// Whether this event's writer had seen `other` when it wrote this one (its own feed's earlier
     /// events, or another site's events up to `seen`).
     public func hasSeen(_ other: Event) -> Bool {

@@ -27,7 +27,7 @@ public enum EventRecord {
     /// The canonical bytes of an event whose `data` is already canonically encoded (`data`'s
     /// bytes from ``CanonicalJSON/encode(_:into:path:)``), so that a batch's payloads can be
     /// encoded in parallel before its events are chained one after the other.
-    static func canonicalBytes(
+    package static func canonicalBytes(
         site: SiteID, seq: SequenceNumber, prev: EventID?, time: Timestamp, hlc: HybridTimestamp,
         seen: [SiteID: SequenceNumber], type: EventType, subject: Subject, actor: String, encodedData: [UInt8]
     ) -> [UInt8] {
@@ -270,7 +270,7 @@ public enum Digest {
 
 extension EventRecord {
     /// Batches of at least this many records are decoded on several threads.
-    static let parallelDecodeThreshold = 64
+    package static let parallelDecodeThreshold = 64
     /// Records per chunk handed to a thread: small enough that the threads finish together.
     static let decodeChunk = 128
 
@@ -286,7 +286,7 @@ extension EventRecord {
     /// ``decodeAll(_:alongside:)`` for records that are copied verbatim: each is checked in
     /// full — the same records are accepted and refused — but the events' `data` is left
     /// empty, saving the building and freeing of every payload (sync, Format.md §7).
-    static func decodeAllEnvelopes<Bytes: Collection<UInt8>>(_ records: [Bytes]) -> [Result<Event, Error>] {
+    package static func decodeAllEnvelopes<Bytes: Collection<UInt8>>(_ records: [Bytes]) -> [Result<Event, Error>] {
         decodeAll(records, envelopeOnly: true, alongside: nil)
     }
 

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The canonical JSON encoding of Accord (Format.md §7.2): the bytes that event ids hash.
 ///
 /// - Objects: members sorted by the UTF-8 bytes of their keys (byte-wise, like `memcmp`), no
@@ -136,12 +138,12 @@ public enum CanonicalJSON {
 
     /// Appends the bytes of an ASCII literal.
     @inline(__always)
-    static func appendASCII(_ literal: StaticString, to out: inout [UInt8]) {
+    package static func appendASCII(_ literal: StaticString, to out: inout [UInt8]) {
         literal.withUTF8Buffer { out.append(contentsOf: $0) }
     }
 
     /// Appends the decimal digits of `value`.
-    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+    package static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
         if value < 10 {
             out.append(0x30 + UInt8(value))
             return
@@ -206,9 +208,3 @@ public enum CanonicalJSON {
         out.append(0x22)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

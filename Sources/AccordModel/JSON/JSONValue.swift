@@ -1,3 +1,5 @@
+import Glibc
+
 /// A parsed JSON value (RFC 8259) that keeps text exactly as written.
 ///
 /// Strings are compared by their UTF-8 bytes, never by Unicode canonical equivalence: "é" written
@@ -81,9 +83,3 @@ public func sameBytes(_ a: String, _ b: String) -> Bool {
     } ?? nil
     return fast ?? a.utf8.elementsEqual(b.utf8)
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -7,7 +7,7 @@ import Crypto
 /// (Format.md §8).
 public struct SiteKey: Sendable {
     /// The 32-byte seed.
-    let seed: [UInt8]
+    package let seed: [UInt8]
     /// The key made from the seed once: making it is a scalar multiplication, which cost a
     /// tenth of a single-event append when it was done for every signature.
     private let box: PrivateKeyBox
@@ -92,7 +92,7 @@ public struct SitePublicKey: Sendable, Equatable {
 }
 
 extension String {
-    var trimmingWhitespace: String {
+    package var trimmingWhitespace: String {
         var text = Substring(self)
         while let first = text.first, first.isWhitespace { text = text.dropFirst() }
         while let last = text.last, last.isWhitespace { text = text.dropLast() }

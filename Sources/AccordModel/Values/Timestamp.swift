@@ -1,3 +1,5 @@
+import Glibc
+
 /// A UTC instant with up to nanosecond precision, stored as RFC 3339 text in UTC.
 ///
 /// Parsing accepts RFC 3339 (§5.6) `date-time`: `YYYY-MM-DDTHH:MM:SS`, an optional fraction of
@@ -268,9 +270,3 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
 
 /// Snapshots of ``PartnershipState`` in the journal's `snapshots/` folder (Format.md §9.4).

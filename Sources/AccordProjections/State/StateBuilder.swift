@@ -1,5 +1,6 @@
-import AccordJournal
 import AccordModel
+import AccordSegments
+import AccordStore
 import Foundation
 
 /// Rebuilds ``PartnershipState`` from a journal: from the newest valid snapshot and the events
@@ -22,8 +23,8 @@ public struct StateBuilder {
 
     /// The last batch a state covers: where it starts and ends, and its last event's id.
     public struct Coverage: Sendable, Codable, Equatable {
-        public var batch: JournalPosition
-        public var end: JournalPosition
+        public var batch: SegmentPosition
+        public var end: SegmentPosition
         public var lastID: String
     }
 
@@ -56,7 +57,7 @@ public struct StateBuilder {
     /// - Parameters:
     ///   - cutoff: time travel; snapshots are used only without a cutoff.
     ///   - useSnapshots: false forces a full replay and writes no snapshot.
-    /// - Throws: ``JournalError`` or ``AccordError`` for a damaged journal; ``AccordError``
+    /// - Throws: ``SegmentError`` or ``AccordError`` for a damaged journal; ``AccordError``
     ///   `.notFound` for an `at` id that is not in the journal.
     /// - Complexity: O(events after the snapshot) without a cutoff, else O(journal).
     public func build(cutoff: Cutoff = .none, useSnapshots: Bool = true) throws -> Result {

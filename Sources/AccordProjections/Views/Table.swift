@@ -1,3 +1,5 @@
+import AccordModel
+
 /// A rectangular view of the state, rendered as an aligned text table, CSV (RFC 4180) or JSON
 /// Lines.
 public struct Table: Sendable, Equatable {
@@ -83,5 +85,3 @@ extension String {
         return out
     }
 }
-
-import AccordModel

@@ -1,11 +1,9 @@
+import AccordReliability
+import Glibc
+
 // accord-abuse: the network abuse campaign (Tools/Reliability.md). Many concurrent clients —
 // valid syncing offices, hostile raw-socket requests and slow-drip connections — against one
 // `accord serve`; checks that it stays up, bounded and durable, and that journals converge.
-import AccordReliability
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 let usage = """
     usage: accord-abuse [--clients N] [--seconds S] [--max-body BYTES] [--slow-connections N]

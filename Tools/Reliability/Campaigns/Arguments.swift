@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The small command-line parsing the campaign drivers need: `--name value` pairs and flags.
 public struct DriverArguments {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A child process started with `posix_spawn(3)`, whose standard streams go to files.
 ///

@@ -1,8 +1,5 @@
 import AccordTesting
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension CrashCampaign {
     /// One kind of command the campaign kills.

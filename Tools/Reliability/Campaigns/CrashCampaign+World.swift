@@ -1,9 +1,6 @@
 import AccordModel
 import AccordTesting
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension CrashCampaign {
     /// Three journals that trust one another, one of them served over HTTP, and the ledger of

@@ -1,9 +1,6 @@
 import AccordModel
 import AccordTesting
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The crash campaign (issue 5, part 1): runs `accord` commands that write journals in child
 /// processes, kills each with SIGKILL at a random moment, and checks after every kill that

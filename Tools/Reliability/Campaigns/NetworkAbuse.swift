@@ -1,4 +1,5 @@
 import AccordModel
+import AccordStore
 import AccordSync
 import AccordTesting
 import Foundation

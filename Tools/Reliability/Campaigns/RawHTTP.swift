@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A TCP connection to 127.0.0.1 over plain POSIX sockets, so that a hostile client controls
 /// every byte and its timing (no HTTP library in between).

@@ -1,11 +1,9 @@
+import AccordReliability
+import Glibc
+
 // accord-crash: the crash campaign (Tools/Reliability.md). Kills `accord append`,
 // `append --from`, `sync` (directory and HTTP) and `bundle apply` with SIGKILL at random
 // moments and checks that nothing acknowledged is lost and nothing is invented.
-import AccordReliability
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 let usage = """
     usage: accord-crash [--kills N] [--runs-per-seed N] [--first-seed S] [--server-kill-share F] [--only A,B]

@@ -1,10 +1,8 @@
+import BenchZlib
+import Glibc
+
 // The gzip'd JSON Lines peer: each batch of lines one gzip member (zlib level 6, gzip's default),
 // appended with write + fdatasync; and the replay floor: inflate + line split, nothing else.
-import BenchZlib
-#if canImport(Glibc)
-import Glibc
-#endif
-
 final class GzipMemberWriter {
     private var stream = z_stream()
     let level: Int32

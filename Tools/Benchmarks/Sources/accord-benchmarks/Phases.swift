@@ -1,12 +1,14 @@
-// The phases, each run in its own child process so that its peak RSS is its own.
-import AccordJournal
 import AccordModel
 import AccordProjections
+import AccordSegments
 import AccordServer
+import AccordStore
 import AccordSync
 import AccordTesting
 import CSQLite
 import Foundation
+
+// The phases, each run in its own child process so that its peak RSS is its own.
 
 /// The workload: batches of up to 1,000 events; batch `i` belongs to site `sites[i % 3]`, and
 /// holds the realistic drafts numbered `i * 1000 ..< i * 1000 + count`.
@@ -82,7 +84,7 @@ enum Phases {
     /// Writes every stored record, in journal order, to the workload file the peers ingest.
     static func ingestAccord(_ a: Arguments) throws -> Figures {
         let dir = try a.string("dir"), events = try a.int("events"), path = try a.string("journal")
-        var options = JournalWriter.Options()
+        var options = SegmentWriter.Options()
         if let level = a.values["level"].flatMap(Int32.init) { options.compressionLevel = level }
         let journal = try Workload.makeJournal(at: path, site: Workload.sites[0])
         let writer = try journal.openWriter(options: options)
@@ -197,7 +199,7 @@ enum Phases {
     /// the journal's level, in two halves on the two cores, as the writer does; no decode,
     /// signature, checksum, write or sync. Only the deflating is timed.
     static func deflateCeiling(_ a: Arguments) throws -> Figures {
-        let level = Int32(try a.int("level", default: Int(JournalWriter.Options().compressionLevel)))
+        let level = Int32(try a.int("level", default: Int(SegmentWriter.Options().compressionLevel)))
         let reader = try LineReader(try a.string("workload"))
         let halves = [try GzipMemberWriter(level: level), try GzipMemberWriter(level: level)]
         var timed: UInt64 = 0

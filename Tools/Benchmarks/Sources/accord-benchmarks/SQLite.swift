@@ -1,6 +1,7 @@
+import CSQLite
+
 // The SQLite peer, through its C API: WAL, synchronous=FULL, one row per event holding the same
 // record text as Accord's journal, a unique index on (site, seq).
-import CSQLite
 
 final class SQLiteDB {
     private(set) var handle: OpaquePointer?

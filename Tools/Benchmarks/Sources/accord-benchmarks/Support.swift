@@ -1,9 +1,7 @@
-// Process plumbing, timing, files and lines: what every phase shares.
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
+// Process plumbing, timing, files and lines: what every phase shares.
 /// Monotonic nanoseconds.
 func nanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 

@@ -1,3 +1,10 @@
+import AccordModel
+import AccordSegments
+import AccordStore
+import AccordSync
+import AccordTesting
+import Foundation
+
 // accord-benchmarks: Accord beside SQLite (C API) and gzip'd JSON Lines, on one generated
 // workload, in one run; prints a markdown table of figures and ratios and writes it to a file.
 //
@@ -9,11 +16,6 @@
 // each peak RSS (ru_maxrss from wait4, i.e. the child's VmHWM) belongs to that phase alone.
 // Every append of every peer is durable: Accord one write + fdatasync per batch (and a
 // directory fsync per new segment), SQLite WAL with synchronous=FULL, gzip write + fdatasync.
-import AccordJournal
-import AccordModel
-import AccordSync
-import AccordTesting
-import Foundation
 
 if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "phase" {
     do {

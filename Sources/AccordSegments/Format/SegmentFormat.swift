@@ -1,0 +1,39 @@
+/// Constants of the on-disk format. Each cites its section of `Journal/Format.md`.
+public enum SegmentFormat {
+    /// The format version this code writes and reads (Format.md §2).
+    public static let version: UInt16 = 1
+    /// The exact content of the `FORMAT` file for ``version`` (Format.md §2).
+    public static let formatFileContent = "accord-journal 1\n"
+    /// Name of the version file at the root of a journal directory (Format.md §1).
+    public static let formatFileName = "FORMAT"
+    /// Name of the writer lock file (Format.md §1, §5).
+    public static let lockFileName = "LOCK"
+    /// Folder of segment files (Format.md §1, §3).
+    public static let segmentsFolder = "segments"
+    /// Folder where cut-off bytes are kept (Format.md §6).
+    public static let quarantineFolder = "quarantine"
+    /// Default size at which a segment is sealed and a new one begun, in bytes (Format.md §3).
+    public static let defaultSegmentLimit: Int64 = 64 << 20
+    /// Largest uncompressed batch, in bytes (Format.md §4).
+    public static let maxBatchBytes = 64 << 20
+    /// Largest single record, in bytes, without its newline (Format.md §4).
+    public static let maxRecordBytes = 1 << 20
+
+    /// Segment file name for a segment number: eight decimal digits and `.gz` (Format.md §3).
+    public static func segmentName(_ number: Int) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".gz"
+    }
+
+    /// The segment number of a file name, or nil when the name is not a segment name.
+    public static func segmentNumber(ofName name: String) -> Int? {
+        let utf8 = Array(name.utf8)
+        guard utf8.count == 11, name.hasSuffix(".gz") else { return nil }
+        var value = 0
+        for byte in utf8.prefix(8) {
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value > 0 ? value : nil
+    }
+}

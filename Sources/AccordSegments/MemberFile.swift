@@ -1,0 +1,61 @@
+import Glibc
+
+/// A standalone file of batches in the journal's member format (Format.md §4): what a bundle is
+/// made of (SyncProtocol.md). Unlike a segment, a member file is written whole and read whole:
+/// any invalid byte, a torn end included, makes the whole file invalid.
+public enum MemberFile {
+    /// Encodes `batches` (each a non-empty list of records) as consecutive gzip members.
+    /// - Throws: ``SegmentError`` `.invalidRecord` for an empty batch or record, or a newline.
+    public static func encode(_ batches: [[[UInt8]]], compressionLevel: Int32 = 6) throws -> [UInt8] {
+        let deflater = Deflater(level: compressionLevel)
+        var out: [UInt8] = []
+        for (index, records) in batches.enumerated() {
+            guard !records.isEmpty else { throw SegmentError(.invalidRecord, "Batch \(index + 1) of the file is empty.") }
+            var payload: [UInt8] = []
+            for record in records {
+                guard !record.isEmpty, !record.contains(0x0a) else {
+                    throw SegmentError(.invalidRecord, "A record of batch \(index + 1) is empty or contains a newline.")
+                }
+                payload += record
+                payload.append(0x0a)
+            }
+            out += try payload.withUnsafeBytes { try BatchMember.encode(payload: $0, recordCount: records.count, deflater: deflater) }
+        }
+        return out
+    }
+
+    /// Writes a member file durably and atomically (temporary file, `fsync`, rename).
+    public static func write(_ batches: [[[UInt8]]], to path: String) throws {
+        try FileBytes.writeAtomically(path, bytes: try encode(batches))
+    }
+
+    /// Reads every batch of a member file.
+    /// - Parameter limit: the largest file accepted, in bytes.
+    /// - Throws: ``SegmentError`` `.corrupt` naming the byte offset of the first invalid member
+    ///   (a changed byte, a torn end, junk after the last member), `.io`.
+    /// - Parameter inflatedLimit: the most uncompressed bytes accepted in all (a small file may
+    ///   inflate enormously); beyond it the file is refused.
+    public static func read(_ path: String, limit: Int64 = 1 << 30, inflatedLimit: Int = 1 << 30) throws -> [Batch] {
+        let scanner = try SegmentScanner(path: path, relativePath: path)
+        guard scanner.size <= limit else {
+            throw SegmentError(.invalidRecord, "'\(path)' is \(scanner.size) bytes, more than the \(limit) accepted.", path: path)
+        }
+        var batches: [Batch] = []
+        var inflated = 0
+        while true {
+            var payload: [UInt8] = []
+            switch try scanner.next(into: &payload) {
+            case .end:
+                return batches
+            case .batch(let offset, let length, _):
+                inflated += payload.count
+                guard inflated <= inflatedLimit else {
+                    throw SegmentError(.invalidRecord, "'\(path)' inflates to more than \(inflatedLimit) bytes; it is refused.", path: path, offset: offset)
+                }
+                batches.append(Batch(segment: 0, offset: offset, length: length, payload: payload))
+            case .invalid(let offset, let reason, _):
+                throw SegmentError(.corrupt, "'\(path)' is damaged at byte \(offset) (\(reason)); nothing in it was used.", path: path, offset: offset)
+            }
+        }
+    }
+}

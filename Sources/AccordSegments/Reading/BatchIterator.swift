@@ -1,0 +1,80 @@
+/// Iterates a journal's batches in order; see ``SegmentDirectory/batches(from:tolerateTornTail:)``.
+///
+/// At the end it returns nil but keeps its place: calling ``next()`` again later picks up
+/// batches appended since (what `accord log --follow` does).
+public struct BatchIterator {
+    private let directory: SegmentDirectory
+    private let tolerateTornTail: Bool
+    private var position: SegmentPosition
+    private var scanner: SegmentScanner?
+    private var lastSegment: Int
+    /// Records returned so far, for error messages ("N earlier records are intact").
+    public private(set) var recordsRead = 0
+    /// The torn tail that ended the last ``next()``, if any.
+    public private(set) var tornTail: Damage?
+
+    init(directory: SegmentDirectory, position: SegmentPosition, tolerateTornTail: Bool) throws {
+        self.directory = directory
+        self.position = position
+        self.tolerateTornTail = tolerateTornTail
+        lastSegment = try directory.segmentNumbers().last ?? 0
+    }
+
+    /// Where the next batch will be read from.
+    public var nextPosition: SegmentPosition { position }
+
+    /// The next complete batch, or nil at the end of the journal.
+    /// - Throws: ``SegmentError`` `.corrupt` (damage with valid data after it), `.tornTail`
+    ///   (when not tolerated), `.io`.
+    public mutating func next() throws -> Batch? {
+        tornTail = nil
+        while true {
+            if position.segment > lastSegment {
+                lastSegment = try directory.segmentNumbers().last ?? 0
+                if position.segment > lastSegment { return nil }
+            }
+            if scanner == nil {
+                scanner = try SegmentScanner(
+                    path: directory.segmentPath(position.segment),
+                    relativePath: SegmentDirectory.relativeSegmentPath(position.segment))
+                scanner!.seek(to: position.offset)
+            }
+            let current = scanner!
+            current.refreshSize()
+            var payload: [UInt8] = []
+            switch try current.next(into: &payload) {
+            case .batch(let offset, let length, _):
+                let batch = Batch(segment: position.segment, offset: offset, length: length, payload: payload)
+                position.offset = offset + Int64(length)
+                recordsRead += batch.records.count
+                return batch
+            case .end:
+                lastSegment = try directory.segmentNumbers().last ?? 0
+                if position.segment < lastSegment {
+                    position = SegmentPosition(segment: position.segment + 1, offset: 0)
+                    scanner = nil
+                    continue
+                }
+                return nil
+            case .invalid(let offset, let reason, let version):
+                lastSegment = try directory.segmentNumbers().last ?? 0
+                let relative = current.relativePath
+                if let version {
+                    throw SegmentError(.unsupportedVersion, "The batch at byte \(offset) of '\(relative)' has format version \(version); this program reads version \(SegmentFormat.version) only. Use a newer 'accord'.", path: relative, offset: offset)
+                }
+                if position.segment == lastSegment, try current.findValidMember(after: offset) == nil {
+                    let damage = Damage(kind: .tornTail, segment: relative, offset: offset, length: current.size - offset, reason: reason)
+                    if tolerateTornTail {
+                        tornTail = damage
+                        return nil
+                    }
+                    throw SegmentError(.tornTail, damage.description, path: relative, offset: offset)
+                }
+                throw SegmentError(
+                    .corrupt,
+                    "Damaged batch at byte \(offset) of '\(relative)' (\(reason)); \(recordsRead) earlier records are intact. Run 'accord verify' to see every damaged range.",
+                    path: relative, offset: offset)
+            }
+        }
+    }
+}

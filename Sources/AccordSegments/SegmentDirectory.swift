@@ -1,0 +1,238 @@
+import Glibc
+
+/// A journal directory on disk: its `FORMAT` file, `segments/` and `quarantine/` (Format.md §1).
+///
+/// Opening one checks the format version first and refuses an unknown one before reading
+/// anything else. Reading takes no lock: readers see only complete batches.
+public struct SegmentDirectory: Sendable {
+    /// The directory's path as given.
+    public let path: String
+
+    /// Opens an existing journal directory for reading.
+    /// - Parameter path: the journal directory.
+    /// - Throws: ``SegmentError`` `.notAJournal` when `FORMAT` is missing or not a journal's,
+    ///   `.unsupportedVersion` when it names another version.
+    public init(opening path: String) throws {
+        self.path = path
+        let formatPath = path + "/" + SegmentFormat.formatFileName
+        guard let content = try? FileBytes.read(formatPath, limit: 256) else {
+            var info = stat()
+            if stat(path, &info) != 0 {
+                throw SegmentError(.notAJournal, "No journal at '\(path)': the directory does not exist. Create one with 'accord init --site NAME'.", path: path)
+            }
+            throw SegmentError(.notAJournal, "'\(path)' is not an Accord journal: it has no readable '\(SegmentFormat.formatFileName)' file.", path: path)
+        }
+        let text = String(decoding: content, as: UTF8.self)
+        guard text != SegmentFormat.formatFileContent else { return }
+        if text.hasPrefix("accord-journal "), text.hasSuffix("\n") {
+            let version = text.dropFirst("accord-journal ".count).dropLast()
+            throw SegmentError(.unsupportedVersion, "The journal at '\(path)' has format version \(version); this program reads version \(SegmentFormat.version) only. Use a newer 'accord'.", path: SegmentFormat.formatFileName)
+        }
+        throw SegmentError(.notAJournal, "'\(path)/\(SegmentFormat.formatFileName)' does not name an Accord journal format.", path: SegmentFormat.formatFileName)
+    }
+
+    /// Creates an empty journal directory (Format.md §1), durably: every file and folder is
+    /// synced, and the `FORMAT` file is written last, so a crash leaves no half-made journal
+    /// that opens.
+    /// - Throws: ``SegmentError`` `.alreadyExists` if a journal is there; `.io` on failure.
+    /// - Parameter prepare: called before the `FORMAT` file is written, to add the files of
+    ///   upper layers (keys, site name); a crash before `FORMAT` leaves no journal that opens,
+    ///   and `create` may be called again.
+    @discardableResult
+    public static func create(at path: String, prepare: (String) throws -> Void = { _ in }) throws -> SegmentDirectory {
+        var info = stat()
+        if stat(path + "/" + SegmentFormat.formatFileName, &info) == 0 {
+            throw SegmentError(.alreadyExists, "A journal already exists at '\(path)'.", path: path)
+        }
+        try makeDirectory(path)
+        try makeDirectory(path + "/" + SegmentFormat.segmentsFolder)
+        try makeDirectory(path + "/" + SegmentFormat.quarantineFolder)
+        let lock = open(path + "/" + SegmentFormat.lockFileName, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else {
+            throw SegmentError(.io, "Cannot create '\(path)/\(SegmentFormat.lockFileName)': \(Errno(errno)).", path: path, underlying: Errno(errno))
+        }
+        close(lock)
+        try prepare(path)
+        try FileBytes.syncDirectory(path + "/" + SegmentFormat.segmentsFolder)
+        try FileBytes.syncDirectory(path + "/" + SegmentFormat.quarantineFolder)
+        try FileBytes.writeAtomically(path + "/" + SegmentFormat.formatFileName, bytes: Array(SegmentFormat.formatFileContent.utf8))
+        try FileBytes.syncDirectory(FileBytes.parent(of: path))
+        return try SegmentDirectory(opening: path)
+    }
+
+    private static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw SegmentError(.io, "Cannot create the directory '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno))
+        }
+    }
+
+    /// Path of a segment, relative to the journal directory.
+    public static func relativeSegmentPath(_ number: Int) -> String {
+        SegmentFormat.segmentsFolder + "/" + SegmentFormat.segmentName(number)
+    }
+
+    func segmentPath(_ number: Int) -> String { path + "/" + Self.relativeSegmentPath(number) }
+
+    /// The segment numbers present, in order. Files that are not segment names are ignored.
+    /// - Throws: `.corrupt` when a segment is missing from the sequence 1, 2, 3 …
+    public func segmentNumbers() throws -> [Int] {
+        let folder = path + "/" + SegmentFormat.segmentsFolder
+        guard let dir = opendir(folder) else {
+            throw SegmentError(.io, "Cannot list '\(folder)': \(Errno(errno)).", path: SegmentFormat.segmentsFolder, underlying: Errno(errno))
+        }
+        defer { closedir(dir) }
+        var numbers: [Int] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if let number = SegmentFormat.segmentNumber(ofName: name) { numbers.append(number) }
+        }
+        numbers.sort()
+        for (index, number) in numbers.enumerated() where number != index + 1 {
+            throw SegmentError(.corrupt, "Segment '\(Self.relativeSegmentPath(index + 1))' is missing: segments must be numbered 1, 2, 3 … without gaps. Restore it from a backup or a peer.", path: Self.relativeSegmentPath(index + 1))
+        }
+        return numbers
+    }
+
+    /// Reads batches from `position` on, in order, across members and segments, in memory
+    /// bounded by one batch.
+    ///
+    /// ```swift
+    /// var batches = try journal.batches()
+    /// while let batch = try batches.next() { for record in batch.records { … } }
+    /// ```
+    /// - Parameter tolerateTornTail: when true, an incomplete last batch (a writer may be
+    ///   writing it now) ends the iteration and is reported in ``BatchIterator/tornTail``;
+    ///   when false it throws `.tornTail`.
+    public func batches(from position: SegmentPosition = .start, tolerateTornTail: Bool = true) throws -> BatchIterator {
+        try BatchIterator(directory: self, position: position, tolerateTornTail: tolerateTornTail)
+    }
+
+    /// Checks every batch of every segment and reports all damage, continuing past it.
+    ///
+    /// `visit` sees each valid batch in order. Unlike ``batches(from:tolerateTornTail:)`` this
+    /// never stops at damage: after an invalid batch it looks for the next valid one so that
+    /// every damaged range is reported with its segment and byte offset.
+    /// - Complexity: O(journal size); memory bounded by one batch.
+    public func scan(_ visit: (Batch) throws -> Void) throws -> IntegrityReport {
+        var report = IntegrityReport()
+        let numbers: [Int]
+        do {
+            numbers = try segmentNumbers()
+        } catch let error as SegmentError where error.code == .corrupt {
+            report.problems.append(error.message)
+            numbers = []
+        }
+        for number in numbers {
+            let relative = Self.relativeSegmentPath(number)
+            let scanner = try SegmentScanner(path: segmentPath(number), relativePath: relative)
+            report.segments += 1
+            report.bytes += scanner.size
+            let isLast = number == numbers.last
+            while true {
+                var payload: [UInt8] = []
+                switch try scanner.next(into: &payload) {
+                case .end:
+                    break
+                case .batch(let offset, let length, _):
+                    let batch = Batch(segment: number, offset: offset, length: length, payload: payload)
+                    report.batches += 1
+                    report.records += batch.records.count
+                    try visit(batch)
+                    continue
+                case .invalid(let offset, let reason, let version):
+                    if let version {
+                        report.problems.append("The batch at byte \(offset) of '\(relative)' has format version \(version); this program reads version \(SegmentFormat.version) only, so the rest of the segment was not checked. Use a newer 'accord'.")
+                        break
+                    }
+                    if let resume = try scanner.findValidMember(after: offset) {
+                        report.damages.append(Damage(kind: .corrupt, segment: relative, offset: offset, length: resume - offset, reason: reason))
+                        scanner.seek(to: resume)
+                        continue
+                    }
+                    report.damages.append(Damage(kind: isLast ? .tornTail : .corrupt, segment: relative, offset: offset, length: scanner.size - offset, reason: reason))
+                }
+                break
+            }
+        }
+        return report
+    }
+}
+
+/// Where a batch starts: a segment number and a byte offset in it.
+public struct SegmentPosition: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var segment: Int
+    public var offset: Int64
+    public init(segment: Int, offset: Int64) {
+        self.segment = segment
+        self.offset = offset
+    }
+    /// The first byte of the first segment.
+    public static let start = SegmentPosition(segment: 1, offset: 0)
+    public static func < (a: Self, b: Self) -> Bool { (a.segment, a.offset) < (b.segment, b.offset) }
+    public var description: String { "\(SegmentDirectory.relativeSegmentPath(segment))@\(offset)" }
+}
+
+/// One batch as read from disk: the records of one gzip member, in order.
+public struct Batch: Sendable {
+    /// The segment number the batch is in.
+    public let segment: Int
+    /// Byte offset of the batch's member in its segment.
+    public let offset: Int64
+    /// Length of the member on disk, in bytes (compressed, with header and trailer).
+    public let length: Int
+    /// The uncompressed batch: every record followed by `\n`.
+    public let payload: [UInt8]
+    /// The records, without their newlines, as slices of ``payload``.
+    public let records: [ArraySlice<UInt8>]
+
+    init(segment: Int, offset: Int64, length: Int, payload: [UInt8]) {
+        self.segment = segment
+        self.offset = offset
+        self.length = length
+        self.payload = payload
+        var records: [ArraySlice<UInt8>] = []
+        let newlines = payload.withUnsafeBytes { bytes -> [Int] in
+            var found: [Int] = []
+            guard let base = bytes.baseAddress else { return found }
+            var start = 0
+            while start < bytes.count, let hit = memchr(base + start, 0x0a, bytes.count - start) {
+                let newline = base.distance(to: UnsafeRawPointer(hit))
+                found.append(newline)
+                start = newline + 1
+            }
+            return found
+        }
+        records.reserveCapacity(newlines.count)
+        var start = 0
+        for newline in newlines {
+            records.append(payload[start..<newline])
+            start = newline + 1
+        }
+        self.records = records
+    }
+
+    /// Where this batch starts.
+    public var position: SegmentPosition { SegmentPosition(segment: segment, offset: offset) }
+    /// Where the batch after this one starts (or would start).
+    public var end: SegmentPosition { SegmentPosition(segment: segment, offset: offset + Int64(length)) }
+}
+
+/// What ``SegmentDirectory/scan(_:)`` found.
+public struct IntegrityReport: Sendable {
+    public var segments = 0
+    public var batches = 0
+    public var records = 0
+    /// Bytes on disk in all segments.
+    public var bytes: Int64 = 0
+    /// Damaged ranges, in journal order.
+    public var damages: [Damage] = []
+    /// Problems that are not a byte range (a missing segment).
+    public var problems: [String] = []
+
+    public init() {}
+
+    /// True when nothing at all is wrong.
+    public var isClean: Bool { damages.isEmpty && problems.isEmpty }
+}

@@ -1,0 +1,80 @@
+import Glibc
+
+/// Small, durable whole-file operations over POSIX calls (`open`, `write`, `fsync`, `rename`).
+public enum FileBytes {
+    /// Reads a whole file.
+    /// - Parameter limit: the largest size accepted, in bytes.
+    /// - Throws: ``SegmentError`` `.io` when the file cannot be read or is larger than `limit`.
+    public static func read(_ path: String, limit: Int = 64 << 20) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SegmentError(.io, "Cannot open '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let got = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw SegmentError(.io, "Cannot read '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno))
+            }
+            if got == 0 { return result }
+            result.append(contentsOf: chunk[0..<got])
+            if result.count > limit {
+                throw SegmentError(.io, "'\(path)' is larger than \(limit) bytes.", path: path)
+            }
+        }
+    }
+
+    /// Creates a new file (failing if it exists) with `bytes`, synced to disk.
+    /// - Parameter mode: permission bits, e.g. `0o600` for a private key.
+    public static func writeNew(_ path: String, bytes: [UInt8], mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SegmentError(.io, "Cannot create '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }
+        defer { close(fd) }
+        _ = fchmod(fd, mode)  // the umask must not widen or narrow what was asked for
+        try writeAll(fd, bytes, path: path)
+        guard fsync(fd) == 0 else { throw SegmentError(.io, "Cannot sync '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }
+        try syncDirectory(parent(of: path))
+    }
+
+    /// Replaces `path` with `bytes` atomically: write a temporary file, sync it, rename it over
+    /// the old one, sync the directory. A crash leaves either the old or the new content.
+    public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        unlink(temporary)
+        try writeNew(temporary, bytes: bytes, mode: mode)
+        guard rename(temporary, path) == 0 else {
+            let error = Errno(errno)
+            unlink(temporary)
+            throw SegmentError(.io, "Cannot rename '\(temporary)' to '\(path)': \(error).", path: path, underlying: error)
+        }
+        try syncDirectory(parent(of: path))
+    }
+
+    /// `fsync` on a directory, so that a file created or renamed in it survives power loss.
+    public static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SegmentError(.io, "Cannot open the directory '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SegmentError(.io, "Cannot sync the directory '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        var done = 0
+        try bytes.withUnsafeBytes { raw in
+            while done < raw.count {
+                let wrote = write(fd, raw.baseAddress! + done, raw.count - done)
+                if wrote < 0 {
+                    if errno == EINTR { continue }
+                    throw SegmentError(errno == ENOSPC ? .diskFull : .io, "Cannot write '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno))
+                }
+                done += wrote
+            }
+        }
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

@@ -1,0 +1,225 @@
+import AccordModel
+import AccordSegments
+import Glibc
+
+/// A site's journal of events: a ``SegmentDirectory`` plus the site's name and keys
+/// (Format.md §1, §8).
+///
+/// ```swift
+/// let journal = try EventJournal.create(at: "/srv/accord", site: SiteID("brussels"))
+/// let writer = try journal.openWriter()
+/// try writer.append([EventDraft(type: "action.proposed.v1", subject: Subject("action/roadmap"), data: data)])
+/// var events = try journal.events()
+/// while let event = try events.next() { print(event.type) }
+/// ```
+public struct EventJournal: Sendable {
+    /// Name of the file holding the site's name (Format.md §1).
+    public static let siteFileName = "SITE"
+    /// Folder of key files (Format.md §8).
+    public static let keysFolder = "keys"
+
+    /// Name of the file holding the partnership's identifier (Format.md §1).
+    public static let partnershipFileName = "PARTNERSHIP"
+    /// The partnership of a journal without a `PARTNERSHIP` file.
+    public static let defaultPartnership = "default"
+
+    public let directory: SegmentDirectory
+    /// The site this journal belongs to: the only feed it appends to.
+    public let site: SiteID
+    /// The partnership this journal records (a slug); journals of different partnerships never
+    /// exchange events.
+    public let partnership: String
+
+    public var path: String { directory.path }
+
+    /// Opens an existing journal.
+    /// - Throws: ``SegmentError`` (`.notAJournal`, `.unsupportedVersion`) or ``AccordError``
+    ///   (`.io` when `SITE` is unreadable).
+    public init(opening path: String) throws {
+        directory = try SegmentDirectory(opening: path)
+        let sitePath = path + "/" + Self.siteFileName
+        guard let bytes = try? FileBytes.read(sitePath, limit: 256) else {
+            throw AccordError(.io, "The journal at '\(path)' has no readable '\(Self.siteFileName)' file naming its site.")
+        }
+        site = try SiteID(String(decoding: bytes, as: UTF8.self).trimmingWhitespace)
+        if let bytes = try? FileBytes.read(path + "/" + Self.partnershipFileName, limit: 256) {
+            partnership = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
+            guard Slug.isValid(partnership) else {
+                throw AccordError(.badInput, "'\(path)/\(Self.partnershipFileName)' does not hold a partnership identifier (a lower-case slug).")
+            }
+        } else {
+            partnership = Self.defaultPartnership
+        }
+    }
+
+    /// Creates a journal for `site`, with a new Ed25519 key pair (or the key from `seed`, for
+    /// reproducible fixtures only). The private key file is created with mode 0600.
+    /// - Throws: ``SegmentError`` `.alreadyExists`, `.io`.
+    /// - Parameter partnership: the partnership's identifier, a slug (default `default`).
+    public static func create(at path: String, site: SiteID, seed: [UInt8]? = nil, partnership: String = defaultPartnership) throws -> EventJournal {
+        guard Slug.isValid(partnership) else {
+            throw AccordError(.badInput, "The partnership identifier '\(partnership.prefix(80))' is not valid: use lower-case letters, digits and single dashes (e.g. 'eu-kz-2022').", field: "partnership")
+        }
+        let key = try seed.map { try SiteKey(seed: $0) } ?? SiteKey()
+        // Keys and SITE are written before FORMAT (which `SegmentDirectory.create` writes last),
+        // so an interrupted `init` leaves nothing that opens, and can be run again.
+        try SegmentDirectory.create(at: path) { path in
+            let keys = path + "/" + keysFolder
+            if mkdir(keys, 0o700) != 0, errno != EEXIST {
+                throw AccordError(.io, "Cannot create '\(keys)': \(Errno(errno)).")
+            }
+            try FileBytes.writeAtomically(keys + "/\(site).key", bytes: Array((Base64.encode(key.seed) + "\n").utf8), mode: 0o600)
+            try FileBytes.writeAtomically(keys + "/\(site).pub", bytes: Array((key.publicKey.base64 + "\n").utf8), mode: 0o644)
+            try FileBytes.writeAtomically(path + "/" + siteFileName, bytes: Array((site.rawValue + "\n").utf8))
+            try FileBytes.writeAtomically(path + "/" + partnershipFileName, bytes: Array((partnership + "\n").utf8))
+        }
+        return try EventJournal(opening: path)
+    }
+
+    /// The site's own signing key.
+    /// - Throws: ``AccordError`` `.notFound` when the key file is missing or unreadable.
+    public func signingKey() throws -> SiteKey {
+        let keyPath = path + "/" + Self.keysFolder + "/\(site).key"
+        guard let bytes = try? FileBytes.read(keyPath, limit: 1024),
+              let seed = Base64.decode(String(decoding: bytes, as: UTF8.self).trimmingWhitespace), seed.count == 32
+        else {
+            throw AccordError(.notFound, "The private key of site '\(site)' is missing or unreadable at '\(Self.keysFolder)/\(site).key'; this copy of the journal cannot append.")
+        }
+        return try SiteKey(seed: seed)
+    }
+
+    /// The public keys this journal trusts, by site: every `keys/<site>.pub` (Format.md §8).
+    public func trustedKeys() throws -> [SiteID: SitePublicKey] {
+        var keys: [SiteID: SitePublicKey] = [:]
+        let folder = path + "/" + Self.keysFolder
+        guard let dir = opendir(folder) else { return keys }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            guard name.hasSuffix(".pub"), let site = try? SiteID(String(name.dropLast(4))) else { continue }
+            let bytes = try FileBytes.read(folder + "/" + name, limit: 1024)
+            keys[site] = try SitePublicKey(base64: String(decoding: bytes, as: UTF8.self))
+        }
+        return keys
+    }
+
+    /// Trusts `key` for the events of `site` (writes `keys/<site>.pub`).
+    /// - Throws: ``AccordError`` `.badInput` when another key is already trusted for the site.
+    public func trust(_ key: SitePublicKey, for site: SiteID) throws {
+        if let existing = try trustedKeys()[site] {
+            guard existing == key else {
+                throw AccordError(.badInput, "Site '\(site)' already has another trusted key; remove it first if the site has really changed its key.")
+            }
+            return
+        }
+        try FileBytes.writeAtomically(path + "/" + Self.keysFolder + "/\(site).pub", bytes: Array((key.base64 + "\n").utf8))
+    }
+
+    /// Name of the file that marks a journal restored from a backup (Format.md §1).
+    public static let restoredFileName = "RESTORED"
+
+    /// Whether the journal is marked as restored from a backup: its own appends are refused
+    /// until its own feed has been pulled back from a peer (SyncProtocol.md §6).
+    public var isRestoreHeld: Bool { access(path + "/" + Self.restoredFileName, F_OK) == 0 }
+
+    /// Marks (or unmarks) the journal as restored from a backup.
+    public func setRestoreHeld(_ held: Bool) throws {
+        let marker = path + "/" + Self.restoredFileName
+        if held {
+            try FileBytes.writeAtomically(marker, bytes: Array("restored from a backup; pull the own feed back from a peer before appending\n".utf8))
+        } else if unlink(marker) == 0 {
+            try FileBytes.syncDirectory(path)
+        }
+    }
+
+    /// Reads the events in journal order, decoding and checking each record.
+    public func events(from position: SegmentPosition = .start) throws -> EventIterator {
+        EventIterator(batches: try directory.batches(from: position))
+    }
+
+    /// Opens the journal for appending: takes the writer lock, recovers a torn tail, and reads
+    /// the journal once to find the site's last event and the clock.
+    /// - Throws: see ``SegmentWriter/init(directory:options:)``; ``AccordError`` `.notFound`
+    ///   when this copy has no private key.
+    /// - Parameter observe: called with every event of the journal, in order, during that one
+    ///   read (to build state for command checks without a second pass).
+    public func openWriter(options: SegmentWriter.Options = SegmentWriter.Options(), observe: ((Event) -> Void)? = nil) throws -> EventWriter {
+        try EventWriter(journal: self, options: options, observe: observe)
+    }
+}
+
+/// Iterates a journal's events in stored order.
+///
+/// While one batch is decoded, the next is read and inflated on another thread; whatever that
+/// read finds (a batch, the end, a torn tail, an error) is reported only when its turn comes,
+/// exactly as if the batches were read one after the other.
+public struct EventIterator {
+    private var batches: BatchIterator
+    /// The current batch's records, decoded ahead (on several threads for large batches);
+    /// errors are thrown only when their record's turn comes, as if decoded one by one.
+    private var pending: [Result<Event, Error>] = []
+    private var pendingIndex = 0
+    private var batch: Batch?
+    /// The batch after the current one, read while the current one was decoded, with the
+    /// iterator's position and torn tail as they were right after reading it.
+    private var readAhead: (batch: Result<Batch?, Error>, next: SegmentPosition, tornTail: Damage?)?
+    /// Where the batch after the current one starts (the iterator may have read further).
+    private var afterCurrent: SegmentPosition
+    private var currentTornTail: Damage?
+
+    init(batches: BatchIterator) {
+        self.batches = batches
+        afterCurrent = batches.nextPosition
+    }
+
+    /// The torn tail that ended the last ``next()``, if any (a writer may be appending now).
+    public var tornTail: Damage? { currentTornTail }
+
+    /// Where the current event's batch starts.
+    public var batchPosition: SegmentPosition? { batch?.position }
+
+    /// Where the batch after the current one starts.
+    public var nextPosition: SegmentPosition { afterCurrent }
+
+    /// Whether the event last returned is the last of its batch.
+    public var isLastOfBatch: Bool { pendingIndex == pending.count }
+
+    /// The next event, or nil at the end (calling again later picks up new batches).
+    /// - Throws: ``SegmentError`` for damaged batches; ``AccordError`` `.damaged` for a record
+    ///   that is not a valid event, naming its segment, byte offset and position in the batch.
+    public mutating func next() throws -> Event? {
+        while pendingIndex == pending.count {
+            let read = readAhead ?? (Result { try batches.next() }, batches.nextPosition, batches.tornTail)
+            readAhead = nil
+            afterCurrent = read.next
+            currentTornTail = read.tornTail
+            guard let next = try read.batch.get() else { return nil }
+            batch = next
+            pendingIndex = 0
+            if next.records.count >= EventRecord.parallelDecodeThreshold {
+                // Read the next batch while this one is decoded. At the end of the journal the
+                // read finds nothing and is not kept, so that `--follow` sees later appends.
+                var batches = self.batches
+                var ahead: (batch: Result<Batch?, Error>, next: SegmentPosition, tornTail: Damage?)?
+                pending = EventRecord.decodeAll(next.records) {
+                    ahead = (Result { try batches.next() }, batches.nextPosition, batches.tornTail)
+                }
+                self.batches = batches
+                if case .success(nil) = ahead?.batch {} else { readAhead = ahead }
+            } else {
+                pending = EventRecord.decodeAll(next.records)
+            }
+        }
+        let decoded = pending[pendingIndex]
+        pendingIndex += 1
+        do {
+            return try decoded.get()
+        } catch var error as AccordError {
+            let where_ = batch.map { "record \(pendingIndex) of the batch at byte \($0.offset) of '\(SegmentDirectory.relativeSegmentPath($0.segment))'" } ?? "a record"
+            error.message = "In \(where_): " + error.message
+            throw error
+        }
+    }
+}

@@ -1,0 +1,316 @@
+import AccordModel
+import AccordSegments
+import Dispatch
+import Glibc
+
+/// Appends events to the site's own feed; see ``EventJournal/openWriter(options:)``.
+///
+/// Each ``append(_:expecting:)`` is one batch: all its events are checked against the
+/// catalogue, chained (`seq`, `prev`), stamped with the hybrid logical clock, and the last one
+/// signed; then the batch is written with one write and one `fdatasync`. Either every event of
+/// the batch is durable when the call returns, or none was written.
+public final class EventWriter {
+    public let journal: EventJournal
+    private let writer: SegmentWriter
+    private let key: SiteKey
+    private var clock: HybridClock
+    /// The site's last event: its sequence number and id; nil for an empty feed.
+    public var head: (seq: SequenceNumber, id: EventID)? { heads[journal.site] }
+    /// Every feed's last event in this journal: the version vector's entries.
+    public private(set) var heads: [SiteID: (seq: SequenceNumber, id: EventID)] = [:]
+    /// The actor recorded when a draft names none. Defaults to the site's name.
+    public var defaultActor: String
+    /// Events in the journal, of all sites.
+    public private(set) var eventCount = 0
+
+    /// Releases the writer lock; later appends fail.
+    public func close() {
+        cacheFile.closeFile()
+        writer.close()
+    }
+
+    /// `cache/heads.json`, rewritten in place after each append.
+    private let cacheFile: HeadsCacheFile
+    /// The journal directory, held open so that the `RESTORED` check before each append looks
+    /// up one name rather than a whole path (a quarter of the CPU time of an append otherwise
+    /// went to its lookup and the signature).
+    private let directoryFD: Int32
+
+    /// ``EventJournal/isRestoreHeld``, through the held directory.
+    private var isRestoreHeld: Bool {
+        directoryFD >= 0 ? faccessat(directoryFD, EventJournal.restoredFileName, F_OK, 0) == 0 : journal.isRestoreHeld
+    }
+
+    deinit {
+        if directoryFD >= 0 { Glibc.close(directoryFD) }
+    }
+
+    /// What tail recovery did when the writer opened (Format.md §6).
+    public var recovery: RecoveryReport? { writer.recovery }
+
+    init(journal: EventJournal, options: SegmentWriter.Options, observe: ((Event) -> Void)?) throws {
+        self.journal = journal
+        cacheFile = HeadsCacheFile(journal: journal)
+        directoryFD = open(journal.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        key = try journal.signingKey()
+        // The private key must be the one this journal publishes for its site.
+        if let published = try journal.trustedKeys()[journal.site], published != key.publicKey {
+            throw AccordError(.damaged, "The private key in '\(EventJournal.keysFolder)/\(journal.site).key' does not match the public key '\(EventJournal.keysFolder)/\(journal.site).pub' that peers trust; events signed with it would be refused. Restore the right key. Nothing was appended.")
+        }
+        var options = options
+        if options.recoveryHint == nil {
+            options.recoveryHint = { HeadsCache.load(journal)?.end }
+        }
+        writer = try SegmentWriter(directory: journal.directory, options: options)
+        defaultActor = journal.site.rawValue
+        clock = HybridClock()
+        // Start from the heads cache when it still matches the journal (and no observer needs
+        // every event); replay only what follows it.
+        // The cache only ever describes appends that were durable: a journal that now ends before
+        // it has lost acknowledged batches (a deleted or truncated segment, a damaged last batch
+        // cut off). Appending would reuse their sequence numbers, so refuse.
+        if let recorded = HeadsCache.loadUnchecked(journal), recorded.end > writer.end {
+            throw AccordError(.damaged, "The journal ends at \(writer.end) but an earlier append reached \(recorded.end) (\(recorded.events) events, recorded in '\(HeadsCache.folder)/\(HeadsCache.fileName)'): acknowledged batches are missing. Restore them from a backup, or run 'accord restored' and pull the own feed back from a peer; to accept the loss, delete '\(HeadsCache.folder)/\(HeadsCache.fileName)'. Nothing was appended.")
+        }
+        var cache = observe == nil ? HeadsCache.load(journal) ?? .empty() : .empty()
+        if cache.end > writer.end { cache = .empty() }
+        for (site, feed) in cache.feeds {
+            heads[try SiteID(site)] = (SequenceNumber(feed.seq), try EventID(hex: feed.id))
+        }
+        clock.observe(HybridTimestamp(milliseconds: cache.clockMilliseconds, counter: cache.clockCounter))
+        eventCount = cache.events
+        var events = try journal.events(from: cache.end)
+        var batch: [Event] = []
+        var replayed = false
+        while let event = try events.next() {
+            eventCount += 1
+            clock.observe(event.hlc)
+            let previous = heads[event.site]
+            let expected = previous.map { $0.seq.next } ?? SequenceNumber(1)
+            guard event.seq == expected, event.prev == previous?.id else {
+                throw AccordError(.damaged, "The feed of site '\(event.site)' is broken at sequence number \(event.seq) (expected \(expected)); run 'accord verify'. Nothing was appended.")
+            }
+            heads[event.site] = (event.seq, event.id)
+            observe?(event)
+            batch.append(event)
+            if events.isLastOfBatch, let start = events.batchPosition {
+                cache.add(batch: start, end: events.nextPosition, events: batch)
+                replayed = true
+                batch = []
+            }
+        }
+        self.cache = cache
+        if replayed { cacheFile.save(cache) }
+    }
+
+    /// The heads cache as of the last append.
+    public private(set) var cache: HeadsCache = .empty()
+
+    /// Appends `drafts` as one batch.
+    /// - Parameters:
+    ///   - drafts: the events, in order; at least one.
+    ///   - expected: what the feed must hold first (``ExpectedSequence``).
+    ///   - now: the time used for drafts without a time (tests and fixtures fix it).
+    /// - Returns: the events as stored.
+    /// - Throws: ``AccordError`` `.badInput` naming the draft (`line` is its 1-based position)
+    ///   and field — nothing is written; `.badInput` when `expected` does not hold;
+    ///   ``SegmentError`` `.diskFull`, `.io` — the journal is unchanged.
+    @discardableResult
+    public func append(_ drafts: [EventDraft], expecting expected: ExpectedSequence = .any, now: Timestamp? = nil) throws -> [Event] {
+        guard !drafts.isEmpty else { throw AccordError(.badInput, "There is nothing to append: the batch is empty.") }
+        if isRestoreHeld {
+            throw AccordError(.badInput, "This journal was marked as restored from a backup: its own appends are refused until its own feed has been pulled back from a peer ('accord sync --with PEER'; after only bundles, 'accord restored --done'), so that no sequence number is used twice.")
+        }
+        switch expected {
+        case .any: break
+        case .noEvents:
+            if let head { throw AccordError(.badInput, "Expected the feed of '\(journal.site)' to be empty, but it ends at \(head.seq).") }
+        case .exactly(let seq):
+            guard head?.seq == seq else {
+                throw AccordError(.badInput, "Expected the feed of '\(journal.site)' to end at \(seq), but it ends at \(head.map { String($0.seq.rawValue) } ?? "nothing").")
+            }
+        }
+        let recordedAt = now ?? Timestamp.now()
+        var clock = self.clock
+        var head = self.head
+        var events: [Event] = []
+        var records: [[UInt8]] = []
+        events.reserveCapacity(drafts.count)
+        var seen: [SiteID: SequenceNumber] = [:]
+        for (site, head) in heads where site != journal.site { seen[site] = head.seq }
+        // What does not depend on the chain — the catalogue check and the canonical encoding of
+        // `data` — is done for all drafts first, on both cores for a large batch; the events are
+        // then chained one after the other. Errors still surface in draft order, and for one
+        // draft in the order of the checks below.
+        let prepared = Self.prepare(drafts)
+        for (index, draft) in drafts.enumerated() {
+            do {
+                let encodedData = try prepared[index].get()
+                let actor = draft.actor ?? defaultActor
+                guard ActorName.isValid(actor) else {
+                    throw AccordError(.badInput, "Field 'actor' is '\(actor.prefix(60))'; an actor is a lower-case name such as 'eu-secretariat', optionally with '/' or '.'.", field: "actor")
+                }
+                let time = draft.time ?? recordedAt
+                guard time.seconds <= Timestamp.now().seconds + 86_400 else {
+                    throw AccordError(.badInput, "Field 'time' is \(time), more than a day in the future; an event records what has happened (and a future time would drag every office's clock ahead).", field: "time")
+                }
+                let seq = head.map { $0.seq.next } ?? SequenceNumber(1)
+                let hlc = clock.tick(physical: time.milliseconds)
+                let canonical = EventRecord.canonicalBytes(
+                    site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, seen: seen, type: draft.type,
+                    subject: draft.subject, actor: actor, encodedData: try encodedData.get())
+                let id = EventRecord.id(ofCanonical: canonical)
+                let signature = index == drafts.count - 1 ? try key.signature(forBatchEndingAt: id) : nil
+                let record = EventRecord.record(canonical: canonical, id: id, signature: signature)
+                guard record.count <= SegmentFormat.maxRecordBytes else {
+                    throw AccordError(.badInput, "The event is \(record.count) bytes once stored; an event may hold at most \(SegmentFormat.maxRecordBytes) bytes.", field: "data")
+                }
+                records.append(record)
+                events.append(Event(
+                    id: id, site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, seen: seen, type: draft.type,
+                    subject: draft.subject, actor: actor, data: draft.data, signature: signature, record: record))
+                head = (seq, id)
+            } catch let error as AccordError {
+                throw error.at(line: index + 1)
+            }
+        }
+        let position = try writer.append(records)
+        self.clock = clock
+        heads[journal.site] = head
+        eventCount += events.count
+        cache.add(batch: position, end: writer.end, events: events)
+        cacheFile.save(cache)
+        return events
+    }
+
+    /// For each draft: its catalogue check, then (if that passed) its `data` canonically
+    /// encoded or the error encoding gave. The outer result fails when the catalogue check did.
+    private static func prepare(_ drafts: [EventDraft]) -> [Result<Result<[UInt8], Error>, Error>] {
+        func one(_ draft: EventDraft) -> Result<Result<[UInt8], Error>, Error> {
+            Result {
+                try Catalogue.validate(type: draft.type.rawValue, subject: draft.subject, data: draft.data)
+                return Result {
+                    var encoded: [UInt8] = []
+                    try CanonicalJSON.encode(draft.data, into: &encoded, path: "data")
+                    return encoded
+                }
+            }
+        }
+        guard drafts.count >= 64 else { return drafts.map(one) }
+        let work = PreparedDrafts(drafts, one)
+        DispatchQueue.concurrentPerform(iterations: work.chunks) { work.run(chunk: $0) }
+        return work.results()
+    }
+
+    /// Appends another site's events verbatim, as received from that site (the core of sync).
+    ///
+    /// The records must be one stretch of one site's feed in sequence order. Each is decoded and
+    /// checked (form, id); the stretch must continue the feed's chain here; its last event must
+    /// carry a signature that verifies under the key this journal trusts for the site. Events
+    /// already present (same sequence number and id) are skipped; the rest are written as one
+    /// batch, byte for byte.
+    /// - Returns: how many events were new.
+    /// - Throws: ``AccordError`` `.untrusted` (no trusted key, or a bad signature), `.badInput`
+    ///   (a gap, a broken chain, mixed sites, the own site's feed), `.damaged` (a malformed
+    ///   record or a **fork**: the same sequence number with another id). Nothing is written then.
+    /// - Parameter allowOwnSite: accept this journal's own feed back from a peer (only while
+    ///   the journal is marked as restored from a backup).
+    @discardableResult
+    public func appendReplicated<Record: Collection<UInt8>>(_ records: [Record], allowOwnSite: Bool = false) throws -> Int {
+        guard !records.isEmpty else { return 0 }
+        // Checked in full, but their payloads are not built: they are copied, never read here.
+        let events = try EventRecord.decodeAllEnvelopes(records).map { try $0.get() }
+        let site = events[0].site
+        guard site != journal.site || allowOwnSite else {
+            throw AccordError(.badInput, "Events of this journal's own site '\(site)' are appended by this site only, not copied in.")
+        }
+        guard let key = try journal.trustedKeys()[site] else {
+            throw AccordError(.untrusted, "Site '\(site)' is not trusted here; add its key with 'accord peer add \(site) --key …'. Nothing was written.")
+        }
+        for (previous, event) in zip(events, events.dropFirst()) {
+            guard event.site == site else {
+                throw AccordError(.badInput, "A replicated batch mixes the feeds of '\(site)' and '\(event.site)'.")
+            }
+            guard event.seq == previous.seq.next, event.prev == previous.id else {
+                throw AccordError(.badInput, "The incoming events of '\(site)' are not one unbroken stretch of its feed (at \(event.seq)). Nothing was written.")
+            }
+        }
+        let head = heads[site]
+        let known = events.filter { $0.seq <= (head?.seq ?? SequenceNumber(0)) }
+        let fresh = Array(events.dropFirst(known.count))
+        if let lastKnown = known.last {
+            // Ids chain through `prev`: if the last overlapping event matches, all before it do.
+            let matches = lastKnown.seq == head?.seq ? lastKnown.id == head?.id : false
+            if !matches {
+                let stored = try storedIDs(of: site, in: known[0].seq...lastKnown.seq)
+                if let forked = known.first(where: { stored[$0.seq] != $0.id }) {
+                    throw AccordError(.damaged, "Fork in feed '\(site)' at \(forked.seq): this journal holds \(stored[forked.seq]?.short ?? "another event")…, the incoming event is \(forked.id.short)…. Both stay as they are; nothing was written.")
+                }
+            }
+        }
+        if let first = fresh.first {
+            let expected = head.map { $0.seq.next } ?? SequenceNumber(1)
+            guard first.seq == expected, first.prev == head?.id else {
+                throw AccordError(.badInput, "The incoming events of '\(site)' do not continue its feed here: expected \(expected) after \(head?.id.short ?? "nothing"), got \(first.seq). Nothing was written.")
+            }
+        }
+        guard let last = fresh.last else { return 0 }
+        guard let signature = last.signature, key.verifies(signature, forBatchEndingAt: last.id) else {
+            throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site. Nothing was written.")
+        }
+        let position = try writer.append(fresh.map(\.record))
+        for event in fresh { clock.observe(event.hlc) }
+        heads[site] = (last.seq, last.id)
+        eventCount += fresh.count
+        cache.add(batch: position, end: writer.end, events: fresh)
+        cacheFile.save(cache)
+        return fresh.count
+    }
+
+    /// The ids this journal holds for `site` at the sequence numbers in `range` (one replay).
+    public func storedIDs(of site: SiteID, in range: ClosedRange<SequenceNumber>) throws -> [SequenceNumber: EventID] {
+        var ids: [SequenceNumber: EventID] = [:]
+        let wanted = Int(range.upperBound.rawValue - range.lowerBound.rawValue + 1)
+        var events = try journal.events()
+        while ids.count < wanted, let event = try events.next() {
+            if event.site == site, range.contains(event.seq) { ids[event.seq] = event.id }
+        }
+        return ids
+    }
+}
+
+/// The drafts of one batch prepared in chunks on several threads; each chunk writes only its own
+/// slot, read after every chunk finished.
+private final class PreparedDrafts: @unchecked Sendable {
+    typealias Outcome = Result<Result<[UInt8], Error>, Error>
+    static let chunk = 128
+    let drafts: [EventDraft]
+    let body: (EventDraft) -> Outcome
+    let chunks: Int
+    let slots: UnsafeMutableBufferPointer<[Outcome]>
+
+    init(_ drafts: [EventDraft], _ body: @escaping (EventDraft) -> Outcome) {
+        self.drafts = drafts
+        self.body = body
+        chunks = (drafts.count + Self.chunk - 1) / Self.chunk
+        slots = .allocate(capacity: chunks)
+        slots.initialize(repeating: [])
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    func run(chunk: Int) {
+        let range = (chunk * Self.chunk)..<min(drafts.count, (chunk + 1) * Self.chunk)
+        slots[chunk] = drafts[range].map(body)
+    }
+
+    func results() -> [Outcome] {
+        var all: [Outcome] = []
+        all.reserveCapacity(drafts.count)
+        for slot in slots { all.append(contentsOf: slot) }
+        return all
+    }
+}

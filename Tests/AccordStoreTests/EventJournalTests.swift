@@ -1,0 +1,167 @@
+import AccordModel
+import AccordSegments
+import AccordStore
+import AccordTesting
+import Foundation
+import Testing
+
+@Suite("Chained, signed feeds")
+struct EventJournalTests {
+    @Test func appendedEventsFormAChainThatVerifies() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        let first = try writer.append(Fixtures.realisticDrafts(count: 3), now: Fixtures.time())
+        let second = try writer.append(Fixtures.realisticDrafts(count: 2, startingAt: 3), now: Fixtures.time(60))
+        #expect(first.map(\.seq.rawValue) == [1, 2, 3])
+        #expect(first[0].prev == nil)
+        #expect(first[1].prev == first[0].id)
+        #expect(second[0].prev == first[2].id)
+        #expect(first.map { $0.signature != nil } == [false, false, true])
+        #expect(second.last!.hlc > first.last!.hlc)
+        let report = try journal.verify()
+        #expect(report.isClean, "\(report.problems)")
+        #expect(report.events == 5)
+        #expect(report.feeds[try SiteID("brussels")]?.signedThrough == SequenceNumber(5))
+    }
+
+    @Test func aDamagedRecordInALargeBatchIsReportedAtItsTurnAfterTheEventsBeforeIt() throws {
+        // Batches of 64 records or more are decoded ahead on two threads; what the iterator
+        // returns and throws must not change.
+        let temp = TemporaryDirectory()
+        let source = try Fixtures.makeJournal(at: temp.child("source"))
+        let events = try source.openWriter().append(Fixtures.realisticDrafts(count: 100), now: Fixtures.time())
+        var records = events.map(\.record)
+        records[79] = Array(String(decoding: records[79], as: UTF8.self).replacingOccurrences(of: "\"seq\":80", with: "\"seq\":81").utf8)
+        let damaged = try SegmentDirectory.create(at: temp.child("damaged"))
+        try SegmentWriter(directory: damaged).append(records)
+        let journal = try EventJournal.create(at: temp.child("j"), site: SiteID("brussels"), seed: Fixtures.seed("brussels"))
+        try FileManager.default.removeItem(atPath: journal.path + "/segments")
+        try FileManager.default.copyItem(atPath: damaged.path + "/segments", toPath: journal.path + "/segments")
+        var read = try journal.events()
+        var seqs: [UInt64] = []
+        let error = #expect(throws: AccordError.self) {
+            while let event = try read.next() { seqs.append(event.seq.rawValue) }
+        }
+        #expect(seqs == Array(1...79))
+        #expect(error?.message.contains("record 80 of the batch") == true)
+        // The records after it are still returned, one by one.
+        #expect(try read.next()?.seq.rawValue == 81)
+        #expect(EventRecord.decodeAll(events.map(\.record)).map { try? $0.get().id } == events.map(\.id))
+    }
+
+    @Test func aReopenedWriterContinuesTheChain() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        var last: Event?
+        for round in 0..<3 {
+            let writer = try journal.openWriter()
+            last = try writer.append([Fixtures.realisticDraft(round)]).last
+        }
+        #expect(last?.seq == SequenceNumber(3))
+        #expect(try journal.verify().isClean)
+    }
+
+    @Test func expectedSequenceNumbersGuardConcurrentIntent() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        try writer.append([Fixtures.realisticDraft(0)], expecting: .noEvents)
+        #expect(throws: AccordError.self) { try writer.append([Fixtures.realisticDraft(1)], expecting: .noEvents) }
+        #expect(throws: AccordError.self) { try writer.append([Fixtures.realisticDraft(1)], expecting: .exactly(SequenceNumber(5))) }
+        try writer.append([Fixtures.realisticDraft(1)], expecting: .exactly(SequenceNumber(1)))
+    }
+
+    @Test func aBadEventAnywhereInABatchWritesNothing() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        try writer.append([Fixtures.realisticDraft(0)])
+        let before = try FileDamage.snapshot(of: journal.path)
+        var drafts = Fixtures.realisticDrafts(count: 5, startingAt: 1)
+        drafts[3] = Fixtures.draft("finance.committed.v1", "funding/x", #"{"provider":"a","receiver":"b","amount":"1.00","currency":"ZZZ","date":"2023-01-01"}"#)
+        let error = #expect(throws: AccordError.self) { try writer.append(drafts) }
+        #expect(error?.line == 4)
+        #expect(error?.field == "data.currency")
+        #expect(try FileDamage.snapshot(of: journal.path) == before)
+        try writer.append([Fixtures.realisticDraft(9)])
+        #expect(try journal.verify().isClean)
+    }
+
+    @Test func aForgedSignatureAndAnUnknownSiteAreReported() throws {
+        let temp = TemporaryDirectory()
+        let brussels = try Fixtures.makeJournal(at: temp.child("brussels"), site: "brussels")
+        try brussels.openWriter().append(Fixtures.realisticDrafts(count: 2), now: Fixtures.time())
+        let astana = try Fixtures.makeJournal(at: temp.child("astana"), site: "astana")
+        try astana.openWriter().append(Fixtures.realisticDrafts(count: 2), now: Fixtures.time())
+        // Copy astana's batch into brussels' journal verbatim, as sync will.
+        var batches = try astana.directory.batches()
+        let batch = try #require(try batches.next())
+        let raw = try SegmentWriter(directory: brussels.directory)
+        try raw.append(batch.records.map { Array($0) })
+        raw.close()
+        var report = try brussels.verify()
+        #expect(report.problems.contains { $0.contains("no trusted key") && $0.contains("astana") })
+        // Trust a different key for astana: its signature no longer verifies.
+        try brussels.trust(try SiteKey(seed: Fixtures.seed("impostor")).publicKey, for: SiteID("astana"))
+        report = try brussels.verify()
+        #expect(report.problems.contains { $0.contains("does not verify") })
+        #expect(report.problems.contains { $0.contains("not covered by a valid signature") })
+    }
+
+    @Test func anUntrustedSitesUnsignedEventsFailVerification() throws {
+        let temp = TemporaryDirectory()
+        let brussels = try Fixtures.makeJournal(at: temp.child("brussels"), site: "brussels")
+        let astana = try Fixtures.makeJournal(at: temp.child("astana"), site: "astana")
+        let events = try astana.openWriter().append(Fixtures.realisticDrafts(count: 3), now: Fixtures.time())
+        // Copy only the first two (unsigned) events in, bypassing every check.
+        let raw = try SegmentWriter(directory: brussels.directory)
+        try raw.append(events.prefix(2).map { Array($0.record) })
+        raw.close()
+        let report = try brussels.verify()
+        #expect(!report.isClean)
+        #expect(report.problems.contains { $0.contains("'astana' has no trusted key") })
+    }
+
+    @Test func appendReplicatedCopiesVerifiedFeedsAndRefusesForgeriesAndForks() throws {
+        let temp = TemporaryDirectory()
+        let brussels = try Fixtures.makeJournal(at: temp.child("brussels"), site: "brussels")
+        let astana = try Fixtures.makeJournal(at: temp.child("astana"), site: "astana")
+        let sent = try astana.openWriter().append(Fixtures.realisticDrafts(count: 3), now: Fixtures.time())
+        let writer = try brussels.openWriter()
+        let untrusted = #expect(throws: AccordError.self) { try writer.appendReplicated(sent.map(\.record)) }
+        #expect(untrusted?.code == .untrusted)
+        try brussels.trust(try astana.signingKey().publicKey, for: SiteID("astana"))
+        let unsignedEnd = #expect(throws: AccordError.self) { try writer.appendReplicated(sent.prefix(2).map(\.record)) }
+        #expect(unsignedEnd?.code == .untrusted)
+        #expect(try writer.appendReplicated(sent.map(\.record)) == 3)
+        #expect(try writer.appendReplicated(sent.map(\.record)) == 0)  // applying twice adds nothing
+        // Another history of astana at the same sequence numbers: a fork.
+        let restored = try EventJournal.create(at: temp.child("astana-restored"), site: SiteID("astana"), seed: Fixtures.seed("astana"))
+        let other = try restored.openWriter().append(Fixtures.realisticDrafts(count: 3, startingAt: 50), now: Fixtures.time())
+        let fork = #expect(throws: AccordError.self) { try writer.appendReplicated(other.map(\.record)) }
+        #expect(fork?.message.contains("Fork in feed 'astana' at 1") == true)
+        #expect(try brussels.verify().isClean)
+    }
+
+    @Test func anInterruptedInitCanBeRunAgain() throws {
+        let temp = TemporaryDirectory()
+        let path = temp.child("j")
+        try FileManager.default.createDirectory(atPath: path + "/keys", withIntermediateDirectories: true)
+        try FileDamage.write(path + "/LOCK", [])
+        try FileDamage.write(path + "/keys/brussels.key", Array("stale\n".utf8))
+        let journal = try Fixtures.makeJournal(at: path)
+        try journal.openWriter().append([Fixtures.realisticDraft(0)])
+        #expect(try journal.verify().isClean)
+    }
+
+    @Test func keysAreStoredPrivatelyAndTheSeedReproducesTheKey() throws {
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        var info = stat()
+        #expect(stat(journal.path + "/keys/brussels.key", &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+        #expect(try journal.signingKey().publicKey == (try SiteKey(seed: Fixtures.seed("brussels")).publicKey))
+        #expect(try journal.trustedKeys().keys.map(\.rawValue) == ["brussels"])
+    }
+}
