@@ -15,9 +15,13 @@ public enum AccordExecutable {
 
     /// What a finished run printed and returned.
     public struct Result: Sendable {
+        /// The exit status (README, "Exit codes").
         public var status: Int32
+        /// Everything written to standard output, byte for byte.
         public var stdout: [UInt8]
+        /// Everything written to standard error, as UTF-8 text.
         public var stderr: String
+        /// Standard output as UTF-8 text.
         public var output: String { String(decoding: stdout, as: UTF8.self) }
     }
 

@@ -27,6 +27,7 @@ public final class FaultInjectingIO: SegmentIO, @unchecked Sendable {
     /// How many faults were injected (failed calls, and shortened writes).
     public private(set) var injected = 0
 
+    /// An I/O that behaves like the real system calls until a fault is set.
     public init() {}
 
     /// Sets the fault for the operations that follow.
@@ -37,6 +38,8 @@ public final class FaultInjectingIO: SegmentIO, @unchecked Sendable {
         if case .failWrites(let bytes, _) = fault { budget = bytes }
     }
 
+    /// `pwrite(2)`, unless the current fault shortens or fails it.
+    /// - Returns: the bytes written, or `-errno`.
     public func write(fd: Int32, bytes: UnsafeRawBufferPointer, at offset: Int64) -> Int {
         lock.lock()
         let current = fault
@@ -66,6 +69,8 @@ public final class FaultInjectingIO: SegmentIO, @unchecked Sendable {
         }
     }
 
+    /// `fdatasync(2)`, unless the current fault fails it.
+    /// - Returns: 0, or `-errno`.
     public func sync(fd: Int32) -> Int32 {
         lock.lock()
         let current = fault
@@ -80,6 +85,8 @@ public final class FaultInjectingIO: SegmentIO, @unchecked Sendable {
         return real.sync(fd: fd)
     }
 
+    /// `ftruncate(2)`, unless ``failTruncate`` is set (then `-EIO`).
+    /// - Returns: 0, or `-errno`.
     public func truncate(fd: Int32, to length: Int64) -> Int32 {
         if failTruncate { return -EIO }
         return real.truncate(fd: fd, to: length)

@@ -1,10 +1,13 @@
 /// A small deterministic random generator (SplitMix64, Steele et al. 2014), so that a failing
 /// property test's seed can be replayed on any platform.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
+    /// The generator's whole state; copy it to replay a sequence.
     public var state: UInt64
 
+    /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits of the sequence.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

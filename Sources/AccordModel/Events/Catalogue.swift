@@ -33,10 +33,13 @@ public enum Catalogue {
 
     /// One type of the catalogue.
     public struct Entry: Sendable {
+        /// The event type's name, e.g. `finance.committed.v1`.
         public let type: String
         /// The subject kind: `stakeholder` in `stakeholder/<id>`.
         public let subjectKind: String
+        /// The fields `data` must hold, with their kinds, in catalogue order.
         public let required: [(String, FieldKind)]
+        /// The fields `data` may hold, with their kinds; any other field is refused.
         public let optional: [(String, FieldKind)]
         /// At least one field must be present (for `*.updated.*`, where all are optional).
         public let needsSomeField: Bool
@@ -53,8 +56,11 @@ public enum Catalogue {
     public static let valueChains = ["raw-materials", "batteries", "renewable-hydrogen"]
     /// The three areas of cooperation of the memorandum of 7 November 2022.
     public static let pillars = ["value-chain-integration", "supply-chain-resilience", "skills-research-innovation"]
+    /// The values of a stakeholder's `kind` (Format.md §7.5).
     public static let stakeholderKinds = ["government", "industrial", "financial", "research", "civil-society"]
+    /// The values of a finance event's `instrument` (Format.md §7.5).
     public static let instruments = ["grant", "loan", "equity", "guarantee"]
+    /// The values of a project milestone, in the order a project passes them (Format.md §7.5).
     public static let milestones = ["concept", "feasibility", "fid", "construction", "operational"]
 
     private static let stakeholderFields: [(String, FieldKind)] = [

@@ -72,6 +72,7 @@ public struct Event: Sendable {
 /// Actor names: lower-case slugs, optionally joined by `/` or `.` (`eu-secretariat`,
 /// `astana/kz-secretariat`), at most 128 bytes.
 public enum ActorName {
+    /// True when `text` is an actor name: 1 to 128 bytes of slugs joined by `/` or `.`.
     public static func isValid(_ text: String) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 128 else { return false }
         // Parts separated by '/' or '.', each a slug (``Slug``): one pass over the bytes.

@@ -1,14 +1,18 @@
 /// An event to append: what the user supplies. The writer adds the envelope (`site`, `seq`,
 /// `prev`, `hlc`, `id`, signature).
 public struct EventDraft: Sendable {
+    /// The event's versioned type, checked against the catalogue when appended.
     public var type: EventType
+    /// What the event is about, e.g. `funding/eib-kz-h2-2024`.
     public var subject: Subject
+    /// The payload, checked against the catalogue entry of ``type`` when appended.
     public var data: JSONObject
     /// When the event was recorded (UTC); nil means now.
     public var time: Timestamp?
     /// Who recorded it; nil means the writer's default actor.
     public var actor: String?
 
+    /// A draft from its parts; nothing is checked until it is appended.
     public init(type: EventType, subject: Subject, data: JSONObject, time: Timestamp? = nil, actor: String? = nil) {
         self.type = type
         self.subject = subject

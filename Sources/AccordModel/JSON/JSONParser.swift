@@ -12,7 +12,9 @@ public struct JSONParser {
     public struct SyntaxError: Error, Sendable, CustomStringConvertible {
         /// 0-based byte offset in the input.
         public var offset: Int
+        /// What is wrong, e.g. `unterminated string`.
         public var reason: String
+        /// The reason and the 1-based byte position.
         public var description: String { "\(reason) at byte \(offset + 1)" }
     }
 

@@ -14,6 +14,8 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     case array([JSONValue])
     case object(JSONObject)
 
+    /// Equal when of the same kind with the same bytes: strings and number literals by UTF-8 bytes,
+    /// objects member by member in order, arrays element by element.
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
@@ -38,11 +40,14 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The text of a string value; nil for any other kind.
     public var stringValue: String? {
         if case .string(let text) = self { return text }
         return nil
     }
 
+    /// The value's canonical JSON (Format.md §7.2), or `<not canonical JSON>` when it has none
+    /// (a number that is not an integer).
     public var description: String {
         (try? String(decoding: CanonicalJSON.encode(self), as: UTF8.self)) ?? "<not canonical JSON>"
     }
@@ -50,8 +55,10 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
 
 /// A JSON object: its members in the order written, keys unique by UTF-8 bytes.
 public struct JSONObject: Sendable, Equatable {
+    /// The members in the order written.
     public var members: [(key: String, value: JSONValue)]
 
+    /// An object of these members, in this order (the caller keeps keys unique).
     public init(_ members: [(key: String, value: JSONValue)] = []) {
         self.members = members
     }
@@ -61,8 +68,10 @@ public struct JSONObject: Sendable, Equatable {
         members.first { sameBytes($0.key, key) }?.value
     }
 
+    /// The keys in the order written.
     public var keys: [String] { members.map(\.key) }
 
+    /// Equal when the members are equal in the same order (keys by UTF-8 bytes).
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
         guard a.members.count == b.members.count else { return false }
         for (x, y) in zip(a.members, b.members) where !sameBytes(x.key, y.key) || x.value != y.value {

@@ -5,7 +5,9 @@
 /// after; the text is kept exactly as written (`"80.60"` stays `"80.60"`), so it round-trips byte
 /// for byte.
 public enum DecimalText {
+    /// The most digits before the decimal point (18 digits always fit a signed 64-bit integer).
     public static let maxIntegerDigits = 18
+    /// The most digits after the decimal point.
     public static let maxFractionDigits = 9
 
     /// True when `text` matches the grammar; `allowNegative` admits a leading `-` (a correction).
@@ -56,5 +58,6 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible {
         self.currency = currency
     }
 
+    /// The amount and its currency, e.g. `80.60 KZT`.
     public var description: String { decimal + " " + currency }
 }

@@ -7,6 +7,7 @@ public struct HybridTimestamp: Hashable, Comparable, Sendable, CustomStringConve
     /// Logical part: counts events within one millisecond.
     public let counter: UInt32
 
+    /// A reading from its two parts (not checked against ``latestMilliseconds``).
     public init(milliseconds: Int64, counter: UInt32) {
         self.milliseconds = milliseconds
         self.counter = counter
@@ -30,9 +31,12 @@ public struct HybridTimestamp: Hashable, Comparable, Sendable, CustomStringConve
     /// carry), yet so far from `Int64.max` that a tick can never overflow.
     public static let latestMilliseconds: Int64 = Int64.max / 2
 
+    /// The stored form, `"<milliseconds>:<counter>"` (Format.md §7.1).
     public var text: String { "\(milliseconds):\(counter)" }
+    /// The stored form, as ``text``.
     public var description: String { text }
 
+    /// Orders by milliseconds, then by counter.
     public static func < (a: Self, b: Self) -> Bool { (a.milliseconds, a.counter) < (b.milliseconds, b.counter) }
 }
 
@@ -42,6 +46,7 @@ public struct HybridClock: Sendable {
     /// The greatest reading made or seen so far.
     public private(set) var latest: HybridTimestamp
 
+    /// A clock whose readings will all be greater than `latest`.
     public init(latest: HybridTimestamp = HybridTimestamp(milliseconds: 0, counter: 0)) {
         self.latest = latest
     }

@@ -1,6 +1,7 @@
 /// Identifier rules shared by sites, subjects and references: lower-case slugs
 /// `[a-z0-9]+(-[a-z0-9]+)*`, 1 to 64 bytes (DESIGN: "identifiers are lower-case slugs").
 public enum Slug {
+    /// The longest slug, in bytes.
     public static let maxLength = 64
 
     /// True when `text` is a slug.
@@ -24,6 +25,7 @@ public enum Slug {
 /// The name of a site (an office): a slug such as `brussels` or `astana`. Each site is the only
 /// writer of its own feed.
 public struct SiteID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The site's name, a slug (ASCII).
     public let rawValue: String
     /// - Throws: ``AccordError`` `.badInput` when `rawValue` is not a slug.
     public init(_ rawValue: String) throws {
@@ -32,18 +34,27 @@ public struct SiteID: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
         self.rawValue = rawValue
     }
+    /// The site's name.
     public var description: String { rawValue }
+    /// Orders by the names' bytes (the order of `seen` in records, Format.md §7.2).
     public static func < (a: Self, b: Self) -> Bool { a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8) }
+    /// Equal when the names' bytes are equal (never by Unicode equivalence).
     public static func == (a: Self, b: Self) -> Bool { sameBytes(a.rawValue, b.rawValue) }
+    /// Hashes the name.
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
 /// A position in one site's feed: 1, 2, 3 … with no gaps.
 public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The number: 1 for a feed's first event; 0 stands for "no event yet" in vectors.
     public let rawValue: UInt64
+    /// A sequence number from its value.
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    /// The number after this one.
     public var next: SequenceNumber { SequenceNumber(rawValue + 1) }
+    /// The number in decimal.
     public var description: String { String(rawValue) }
+    /// Orders numerically.
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -77,17 +88,22 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
         hex = String(decoding: text, as: UTF8.self)
     }
 
+    /// The 64 hex digits.
     public var description: String { hex }
     /// The first 12 digits, for tables.
     public var short: String { String(hex.prefix(12)) }
+    /// Orders by the hex digits (ASCII, so the same as by the digest's bytes).
     public static func < (a: Self, b: Self) -> Bool { a.hex < b.hex }
 }
 
 /// A versioned event type name such as `finance.committed.v1` (STYLE §4: explicit versioned
 /// strings, never derived from Swift type names).
 public struct EventType: Hashable, Sendable, CustomStringConvertible {
+    /// The type's name, e.g. `finance.committed.v1`.
     public let rawValue: String
+    /// A type from its name (not checked against the catalogue).
     public init(_ rawValue: String) { self.rawValue = rawValue }
+    /// The type's name.
     public var description: String { rawValue }
 
     /// The version suffix (`1` for `finance.committed.v1`), or nil if the name has none.
@@ -99,7 +115,9 @@ public struct EventType: Hashable, Sendable, CustomStringConvertible {
 
 /// What an event is about: `kind/id`, e.g. `action/raw-materials-01` (DESIGN, catalogue).
 public struct Subject: Hashable, Sendable, CustomStringConvertible {
+    /// The part before `/`: lower-case letters, e.g. `action`.
     public let kind: String
+    /// The part after `/`: a slug, e.g. `raw-materials-01`.
     public let id: String
 
     /// - Throws: ``AccordError`` `.badInput` unless `text` is `kind/slug` with a lower-case kind.
@@ -121,5 +139,6 @@ public struct Subject: Hashable, Sendable, CustomStringConvertible {
         self.id = id
     }
 
+    /// The subject as stored: `kind/id`.
     public var description: String { kind + "/" + id }
 }

@@ -146,8 +146,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return CalendarDate(year: y, month: m, day: d)
     }
 
+    /// The stored RFC 3339 form, as ``text``.
     public var description: String { text }
 
+    /// Orders by time: seconds, then nanoseconds.
     public static func < (a: Self, b: Self) -> Bool { (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds) }
 
     private static func format(seconds: Int64, nanoseconds: Int32) -> String {
@@ -203,8 +205,11 @@ func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
 
 /// A calendar date `YYYY-MM-DD` (proleptic Gregorian, as ISO 8601 and RFC 3339 `full-date`).
 public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The year, 1 to 9999.
     public let year: Int
+    /// The month, 1 to 12.
     public let month: Int
+    /// The day of the month, 1 to 31 (valid for the month and year).
     public let day: Int
 
     init(year: Int, month: Int, day: Int) {
@@ -233,8 +238,11 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         self.init(year: y, month: m, day: d)
     }
 
+    /// The date as `YYYY-MM-DD` (ISO 8601 calendar date).
     public var text: String { pad(year, 4) + "-" + pad(month) + "-" + pad(day) }
+    /// The date as `YYYY-MM-DD`, as ``text``.
     public var description: String { text }
+    /// Orders by calendar date.
     public static func < (a: Self, b: Self) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 
     static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
