@@ -219,55 +219,13 @@ struct ImportCloudEvents: ParsableCommand {
         let started = monotonicSeconds()
         let journal = try options.open()
         let bytes = try readInput(file, limit: 1 << 30)
-        let (events, parseProblems) = CloudEvents.parse(bytes, file: file)
-        var report = ImportReport(file: file)
-        report.problems = parseProblems
-        report.count("cloudevents", events.count + parseProblems.count)
-        var records: [[UInt8]] = []
-        var foreign: [ImportedEvent] = []
-        // Per site, the last Accord event seen and whether it carried the batch signature.
-        var lastOfSite: [String: (seq: String, signed: Bool, line: Int?)] = [:]
-        for event in events {
-            let item = "event \(event.position)"
-            do {
-                let exported = event.extensions.keys.contains { $0.hasPrefix("accord") } || event.source.hasPrefix("urn:accord:")
-                if let site = event.extensions["accordsite"]?.stringValue {
-                    // An Accord event belongs to one partnership and one site: its source says which.
-                    let expected = "urn:accord:\(journal.partnership):\(site)"
-                    guard event.source == expected else {
-                        throw AccordError(.badInput, "source is '\(event.source.prefix(80))'; events of site '\(site.prefix(40))' for this journal's partnership '\(journal.partnership)' have source '\(expected)'. Events of another partnership are never merged (SyncProtocol.md).", field: "source")
-                    }
-                    records.append(try CloudEvents.record(of: event))
-                    let seq: String = switch event.extensions["accordseq"] {
-                    case .number(let literal)?: literal
-                    case .string(let literal)?: literal
-                    default: "?"
-                    }
-                    lastOfSite[site] = (seq, event.extensions["accordsig"] != nil, event.line > 0 ? event.line : nil)
-                } else if exported {
-                    throw AccordError(.badInput, "it carries Accord's envelope (source urn:accord:… or accord… extensions) but no 'accordsite'; an exported event is imported whole or not at all.", field: "accordsite")
-                } else {
-                    guard !event.source.contains(where: { $0.isWhitespace }) else {
-                        throw AccordError(.badInput, "source '\(event.source.prefix(80))' holds white space; a CloudEvents source is a URI-reference.", field: "source")
-                    }
-                    foreign.append(try CloudEvents.draft(of: event))
-                }
-            } catch let error as AccordError {
-                report.problems.append(ImportProblem(file: file, line: event.line > 0 ? event.line : nil, item: event.line > 0 ? "" : item, message: error.message))
-            }
-        }
-        // Each feed's events must end with a signed event: a file cut inside a batch, or stripped
-        // of signatures, would leave events waiting in pending/ for a signature that never comes.
-        for (site, last) in lastOfSite.sorted(by: { $0.key < $1.key }) where !last.signed {
-            report.problems.append(ImportProblem(file: file, line: last.line, item: "",
-                message: "the events of site '\(site)' end at sequence number \(last.seq) inside a batch: no signature follows (the file was cut, or 'accordsig' removed). Export again, whole."))
-        }
-        guard report.problems.isEmpty else {
-            try ImportRun.write([ImportFile(report: report)], journal: journal, stats: importOptions.stats, started: started)
+        let checked = try CloudEventsImporter.check(bytes, file: file, partnership: journal.partnership)
+        guard checked.report.problems.isEmpty else {
+            try ImportRun.write([ImportFile(report: checked.report)], journal: journal, stats: importOptions.stats, started: started)
             return
         }
+        let records = checked.records
         if !records.isEmpty {
-            report.count("accord events", records.count)
             var writerOptions = SegmentWriter.Options()
             if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { writerOptions.lockTimeout = timeout }
             let session = try SyncSession(journal: journal, options: writerOptions)
@@ -278,9 +236,9 @@ struct ImportCloudEvents: ParsableCommand {
                 throw CommandFailure(status: .damaged, message: summary.forks.joined(separator: "; ") + ".")
             }
         }
-        if !foreign.isEmpty || records.isEmpty {
-            report.count("other events", foreign.count)
-            try ImportRun.write([ImportFile(report: report, groups: foreign.isEmpty ? [] : [foreign])], journal: journal, stats: importOptions.stats, started: started)
+        if !checked.foreign.isEmpty || records.isEmpty {
+            let groups = checked.foreign.isEmpty ? [] : [checked.foreign]
+            try ImportRun.write([ImportFile(report: checked.report, groups: groups)], journal: journal, stats: importOptions.stats, started: started)
         }
     }
 }

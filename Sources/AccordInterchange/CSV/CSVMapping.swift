@@ -25,14 +25,19 @@ public struct CSVMapping: Sendable {
 
     /// One `data` field: from a column or a constant, converted, mapped.
     public struct Field: Sendable {
+        /// The `data` member it fills.
         public var name: String
+        /// The column it is read from (`column`), or nil for a constant.
         public var column: String?
+        /// The constant it holds (`value`), or nil when read from a column.
         public var value: String?
         /// `iso3166-alpha3` (a 3-letter country code to the catalogue's 2-letter one), `decimal`
         /// (an `xsd:decimal`, normalised), `slug` (text to an identifier), `count` (a whole
         /// number, as a JSON integer).
         public var convert: String?
+        /// Cell text → the text to use (`map`).
         public var map: [String: String]?
+        /// What to do with a cell that ``map`` does not list.
         public var otherwise: Otherwise
         /// An empty cell leaves the field out instead of refusing the row.
         public var optional: Bool
@@ -40,21 +45,28 @@ public struct CSVMapping: Sendable {
         public var with: String?
     }
 
+    /// One event made of each row: its type and fields.
     public struct EventTemplate: Sendable {
+        /// The event type, from the catalogue.
         public var type: String
+        /// Its `data` fields, in order.
         public var fields: [Field]
     }
 
+    /// The `format` a mapping file names.
     public static let formatName = "accord-csv-mapping/1"
+    /// The values `convert` may take (see ``Field/convert``).
     public static let conversions = ["iso3166-alpha3", "decimal", "slug", "count"]
 
     /// Prefix of the source identities (`csv:<source> …`).
     public var source: String
     /// Columns that identify a row; empty: all columns.
     public var key: [String]
+    /// The kind of the events' subject (`subject.kind`).
     public var subjectKind: String
     /// The column whose text makes the readable part of the subject id.
     public var subjectName: String
+    /// The events made of each row.
     public var events: [EventTemplate]
 
     /// Every column the mapping reads.

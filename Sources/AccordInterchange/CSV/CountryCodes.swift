@@ -2,6 +2,7 @@
 /// Debian iso-codes data that `pycountry` 26.2 carries; generated once, restricted to the
 /// alpha-2 codes of ``Codes/countries``). Used by CSV mappings (`"convert": "iso3166-alpha3"`).
 public enum CountryCodes {
+    /// ISO 3166-1 alpha-3 code → alpha-2 code, upper case.
     public static let alpha3ToAlpha2: [String: String] = [
         "ABW": "AW", "AFG": "AF", "AGO": "AO", "AIA": "AI", "ALA": "AX", "ALB": "AL", "AND": "AD", "ARE": "AE",
         "ARG": "AR", "ARM": "AM", "ASM": "AS", "ATA": "AQ", "ATF": "TF", "ATG": "AG", "AUS": "AU", "AUT": "AT",

@@ -10,7 +10,9 @@ import FoundationXML
 public enum IATIExporter {
     /// What the export holds.
     public struct Summary: Sendable {
+        /// `iati-activity` elements written: one per funding.
         public var activities = 0
+        /// `transaction` elements written: one per finance event.
         public var transactions = 0
     }
 

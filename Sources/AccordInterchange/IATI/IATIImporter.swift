@@ -14,11 +14,14 @@ import Foundation
 /// Every event carries `data.source`, the identity of the item it came from, so importing the
 /// same file again, or a later file of the same publisher that overlaps it, adds only what is new.
 public struct IATIImporter {
+    /// The file's path as given.
     public let file: String
+    /// Counts, skipped items and problems of the last read.
     public private(set) var report: ImportReport
     /// Groups of events, one per activity, in file order.
     public private(set) var groups: [[ImportedEvent]] = []
 
+    /// An importer of `file`; nothing is read until ``read(keepGroups:progress:)``.
     public init(file: String) {
         self.file = file
         report = ImportReport(file: file)
@@ -109,122 +112,6 @@ public struct IATIImporter {
         case .unreadable(let path):
             ImportProblem(file: file, line: nil, item: "", message: "cannot open '\(path)'.")
         }
-    }
-
-    /// The events of one activity; problems and skipped items go to `report`.
-    static func convert(_ activity: IATIActivity, file: String, report: inout ImportReport) -> [ImportedEvent] {
-        report.count("activities")
-        let hasContent = !activity.transactions.isEmpty || !activity.participants.isEmpty
-        guard let identifier = activity.identifier else {
-            // Without an identifier nothing of the activity can be told apart from another
-            // activity's on a later import: it is skipped whole, and said so.
-            if hasContent {
-                report.skipped["activity without iati-identifier (its transactions and participating organisations are not imported)", default: 0] += 1
-                report.count("transactions skipped with their activity", activity.transactions.count)
-            } else {
-                report.skipped["activity without iati-identifier, transactions or participating organisations", default: 0] += 1
-            }
-            return []
-        }
-        let funding = fundingID(identifier)
-        var events: [ImportedEvent] = []
-        var occurrences: [String: Int] = [:]
-        func identity(_ base: String) -> String {
-            occurrences[base, default: 0] += 1
-            let n = occurrences[base]!
-            return n == 1 ? base : base + " #\(n)"
-        }
-        let reporting = activity.reportingOrg.flatMap(Self.stakeholderID) ?? "unspecified"
-
-        // Participating organisations → stakeholders with their role in this funding.
-        var participations = Set<String>()
-        for (index, organisation) in activity.participants.enumerated() {
-            report.count("participating organisations")
-            let item = "participating-org \(index + 1) of activity \(identifier)"
-            guard let stakeholder = stakeholderID(organisation) else {
-                report.skipped["participating-org with neither @ref nor a name", default: 0] += 1
-                continue
-            }
-            guard let role = organisation.role else {
-                report.skipped["participating-org without @role", default: 0] += 1
-                continue
-            }
-            guard Catalogue.organisationRoles.contains(role) else {
-                report.problems.append(ImportProblem(file: file, line: organisation.line, item: item,
-                    message: "@role is '\(role.prefix(20))'; the OrganisationRole codelist has 1 (funding), 2 (accountable), 3 (extending), 4 (implementing)."))
-                continue
-            }
-            let base = "iati:\(clean(identifier)) participating-org id=\(stakeholder) role=\(role)"
-            guard participations.insert(base).inserted else {
-                report.skipped["participating-org listed twice with the same role", default: 0] += 1
-                continue
-            }
-            var data: [(key: String, value: JSONValue)] = [
-                ("name", .string(importText(organisation.name ?? "") ?? organisation.ref ?? stakeholder)),
-                ("funding", .string(funding)), ("role", .string(role)),
-            ]
-            if let ref = organisation.ref.flatMap(importText) { data.append(("iatiRef", .string(ref))) }
-            if let type = organisation.type.flatMap(importText) { data.append(("iatiType", .string(type))) }
-            if let event = make("stakeholder.participated.v1", "stakeholder/" + stakeholder, data, identity: base, line: organisation.line, item: item, file: file, report: &report) {
-                events.append(event)
-            }
-        }
-
-        // Transactions → finance events.
-        for transaction in activity.transactions {
-            let item = "transaction \(transaction.position) of activity \(identifier)"
-            func refuse(_ message: String) {
-                report.problems.append(ImportProblem(file: file, line: transaction.line, item: item, message: message))
-            }
-            guard let code = transaction.typeCode else { refuse("it has no transaction-type/@code."); continue }
-            guard let type = IATITransactionType.eventType(for: code) else {
-                refuse("transaction-type code '\(code.prefix(20))' is not in the IATI TransactionType codelist (1–13).")
-                continue
-            }
-            report.count("transactions")
-            report.count("transactions of type \(code)")
-            guard let raw = transaction.value else { refuse("it has no value."); continue }
-            guard let amount = normalizedDecimal(raw) else {
-                refuse("the value '\(raw.prefix(40))' is not a decimal number with at most 18 digits before the point and 9 after it.")
-                continue
-            }
-            guard let currency = transaction.currency ?? activity.defaultCurrency else {
-                refuse("no currency: neither value/@currency nor the activity's @default-currency is given.")
-                continue
-            }
-            guard Codes.currencies.contains(currency) else {
-                refuse("the currency '\(currency.prefix(12))' is not an ISO 4217 code.")
-                continue
-            }
-            guard let dateText = transaction.date ?? transaction.valueDate else {
-                refuse("no date: neither transaction-date/@iso-date nor value/@value-date is given.")
-                continue
-            }
-            guard (try? CalendarDate(parsing: dateText)) != nil else {
-                refuse("the date '\(dateText.prefix(40))' is not a date YYYY-MM-DD.")
-                continue
-            }
-            if let valueDate = transaction.valueDate, (try? CalendarDate(parsing: valueDate)) == nil {
-                refuse("value/@value-date '\(valueDate.prefix(40))' is not a date YYYY-MM-DD.")
-                continue
-            }
-            let incoming = IATITransactionType.incoming.contains(code)
-            let provider = transaction.provider.flatMap(stakeholderID) ?? (incoming ? "unspecified" : reporting)
-            let receiver = transaction.receiver.flatMap(stakeholderID) ?? (incoming ? reporting : "unspecified")
-            var data: [(key: String, value: JSONValue)] = [("provider", .string(provider)), ("receiver", .string(receiver))]
-            if type == "finance.committed.v2" {
-                data.append(("value", .object(JSONObject([("amount", .string(amount)), ("currency", .string(currency))]))))
-            } else {
-                data += [("amount", .string(amount)), ("currency", .string(currency))]
-            }
-            data += [("date", .string(dateText)), ("iatiType", .string(code))]
-            if let valueDate = transaction.valueDate { data.append(("valueDate", .string(valueDate))) }
-            let base = "iati:\(clean(identifier)) transaction \(transaction.ref.map { "ref=\(clean($0))" } ?? "position=\(transaction.position)") type=\(code) date=\(dateText) value=\(amount) \(currency)"
-            if let event = make(type, "funding/" + funding, data, identity: identity(base), line: transaction.line, item: item, file: file, report: &report) {
-                events.append(event)
-            }
-        }
-        return events
     }
 
     /// Text as it goes into an identity: white space runs as one space, no control characters.

@@ -5,7 +5,9 @@ import AccordModel
 /// recent events. Rendered as one self-contained HTML file (inline CSS and SVG charts; no
 /// scripts, no network) or as Markdown.
 public struct StatusReport: Sendable {
+    /// The report's title, at its top.
     public var title: String
+    /// The state it reports on.
     public var state: PartnershipState
     /// The date the report speaks of: overdue actions are counted against it.
     public var reference: CalendarDate
@@ -14,6 +16,7 @@ public struct StatusReport: Sendable {
     /// The state's digest, printed in the footer so two offices can compare.
     public var digest: String
 
+    /// A report of `state` as of `reference`, with the `recent` events (newest first) and the state's `digest`.
     public init(title: String, state: PartnershipState, reference: CalendarDate, recent: [Event], digest: String) {
         self.title = title
         self.state = state

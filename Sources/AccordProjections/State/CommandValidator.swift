@@ -17,6 +17,7 @@ public struct CommandValidator {
     private var projects: Set<String> = []
     private var research: Set<String> = []
 
+    /// A validator of drafts against `state`, the state before them.
     public init(state: PartnershipState) {
         self.state = state
     }

@@ -11,8 +11,10 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
     /// Digits after the decimal point.
     public private(set) var scale: Int
 
+    /// Zero, at scale 0.
     public static let zero = ExactDecimal(units: 0, scale: 0)
 
+    /// The value `units` × 10^-`scale`.
     public init(units: Int128, scale: Int) {
         self.units = units
         self.scale = scale
@@ -22,6 +24,7 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
     /// |value| < 10^18 at a scale of at most 9 keeps every sum of up to 10^11 values inside
     /// Int128, so addition never overflows in practice; it saturates if it ever would.
     public static let maxIntegerDigits = 18
+    /// Most digits after the point (see ``maxIntegerDigits``).
     public static let maxScale = 9
 
     /// Parses a decimal string of the catalogue's grammar (``DecimalText``).
@@ -61,6 +64,7 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
         return ExactDecimal(units: overflow ? (units < 0 ? Int128.min : Int128.max) : product, scale: newScale)
     }
 
+    /// The exact sum, at the greater scale; saturates at the bounds of Int128 units.
     public static func + (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
         let scale = max(a.scale, b.scale)
         let x = a.rescaled(to: scale).units, y = b.rescaled(to: scale).units
@@ -68,22 +72,27 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
         return ExactDecimal(units: overflow ? (x < 0 ? Int128.min : Int128.max) : sum, scale: scale)
     }
 
+    /// The exact difference, at the greater scale; saturates as ``+(_:_:)`` does.
     public static func - (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
         a + ExactDecimal(units: b.units == Int128.min ? Int128.max : -b.units, scale: b.scale)
     }
 
+    /// Adds `b` to `a` exactly.
     public static func += (a: inout ExactDecimal, b: ExactDecimal) { a = a + b }
 
+    /// Compares values, whatever their scales.
     public static func < (a: ExactDecimal, b: ExactDecimal) -> Bool {
         let scale = max(a.scale, b.scale)
         return a.rescaled(to: scale).units < b.rescaled(to: scale).units
     }
 
+    /// Whether the values are equal, whatever their scales (`1.50` == `1.5`).
     public static func == (a: ExactDecimal, b: ExactDecimal) -> Bool {
         let scale = max(a.scale, b.scale)
         return a.rescaled(to: scale).units == b.rescaled(to: scale).units
     }
 
+    /// Hashes the value so that equal values at different scales hash alike.
     public func hash(into hasher: inout Hasher) {
         // Equal values at different scales must hash alike: hash the value without trailing zeros.
         var units = self.units
@@ -96,7 +105,9 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
         hasher.combine(scale)
     }
 
+    /// Whether the value is below zero.
     public var isNegative: Bool { units < 0 }
+    /// Whether the value is zero.
     public var isZero: Bool { units == 0 }
 
     /// The decimal text, with exactly ``scale`` digits after the point (`600.00`).
@@ -110,6 +121,8 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
         return (negative ? "-" : "") + digits
     }
 
+    /// Decodes the decimal text of ``description``.
+    /// - Throws: `DecodingError.dataCorrupted` when the text is not a decimal of the catalogue's grammar.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let value = ExactDecimal(text) else {
@@ -118,6 +131,7 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
         self = value
     }
 
+    /// Encodes the value as its decimal text (``description``).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
@@ -129,18 +143,22 @@ public struct CurrencySums: Hashable, Sendable, Codable {
     /// The sum for each currency code that has appeared.
     public private(set) var byCurrency: [String: ExactDecimal] = [:]
 
+    /// No sums.
     public init() {}
 
+    /// Adds `amount` to the sum of `currency` (an ISO 4217 code).
     public mutating func add(_ amount: ExactDecimal, _ currency: String) {
         byCurrency[currency, default: .zero] += amount
     }
 
+    /// The sums of both, per currency.
     public static func + (a: CurrencySums, b: CurrencySums) -> CurrencySums {
         var sum = a
         for (currency, amount) in b.byCurrency { sum.add(amount, currency) }
         return sum
     }
 
+    /// The sums of `a` less those of `b`, per currency.
     public static func - (a: CurrencySums, b: CurrencySums) -> CurrencySums {
         var difference = a
         for (currency, amount) in b.byCurrency { difference.add(ExactDecimal.zero - amount, currency) }
@@ -150,8 +168,10 @@ public struct CurrencySums: Hashable, Sendable, Codable {
     /// The currencies in code order.
     public var currencies: [String] { byCurrency.keys.sorted() }
 
+    /// The sum of `currency`, zero when it has not appeared.
     public subscript(currency: String) -> ExactDecimal { byCurrency[currency] ?? .zero }
 
+    /// Whether no currency has appeared.
     public var isEmpty: Bool { byCurrency.isEmpty }
 
     /// "1234567.89 KZT + 80.60 USD".

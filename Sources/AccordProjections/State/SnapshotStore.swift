@@ -13,21 +13,29 @@ import Foundation
 /// from another journal or covering events this journal lacks — is ignored, and the state is
 /// rebuilt. Events after the covered batch are replayed; none before it is applied again.
 public struct SnapshotStore: Sendable {
+    /// The folder of snapshot files, in the journal's directory.
     public static let folder = "snapshots"
 
     /// A snapshot file's content.
     public struct Snapshot: Codable, Sendable {
+        /// The projection's name (``PartnershipProjection/name``).
         public var projection: String
+        /// The projection's version (``PartnershipProjection/version``).
         public var version: Int
+        /// The digest of ``state`` (``PartnershipState/digest()``).
         public var digest: String
         /// Version vector: for each site, the last sequence number and id covered.
         public var vector: [String: PartnershipState.Feed]
+        /// The last batch the state covers.
         public var coverage: StateBuilder.Coverage
+        /// The state.
         public var state: PartnershipState
     }
 
+    /// The journal whose snapshots these are.
     public let journal: EventJournal
 
+    /// The snapshots of `journal`; nothing is read yet.
     public init(journal: EventJournal) { self.journal = journal }
 
     private var folderPath: String { journal.path + "/" + Self.folder }

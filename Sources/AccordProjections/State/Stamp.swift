@@ -4,11 +4,16 @@ import AccordModel
 /// sequence number. Where two events set the same value, the one with the greater stamp wins,
 /// whatever order they arrived in — so every site computes the same state from the same events.
 public struct Stamp: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// The hybrid logical clock's milliseconds since 1970 (UTC).
     public var milliseconds: Int64
+    /// The hybrid logical clock's counter within the millisecond.
     public var counter: UInt32
+    /// The site that recorded the event.
     public var site: String
+    /// The event's sequence number in its site's feed.
     public var seq: UInt64
 
+    /// The stamp of `event`.
     public init(_ event: Event) {
         milliseconds = event.hlc.milliseconds
         counter = event.hlc.counter
@@ -16,6 +21,7 @@ public struct Stamp: Hashable, Comparable, Sendable, Codable, CustomStringConver
         seq = event.seq.rawValue
     }
 
+    /// Fold order: clock, then site (by UTF-8 bytes), then sequence number.
     public static func < (a: Stamp, b: Stamp) -> Bool {
         if a.milliseconds != b.milliseconds { return a.milliseconds < b.milliseconds }
         if a.counter != b.counter { return a.counter < b.counter }
@@ -23,14 +29,18 @@ public struct Stamp: Hashable, Comparable, Sendable, Codable, CustomStringConver
         return a.seq < b.seq
     }
 
+    /// `SITE:SEQ@MILLISECONDS:COUNTER`.
     public var description: String { "\(site):\(seq)@\(milliseconds):\(counter)" }
 }
 
 /// A last-writer-wins register: keeps the value set by the event with the greatest ``Stamp``.
 public struct Register<Value: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    /// The value of the greatest stamp offered.
     public private(set) var value: Value
+    /// The stamp that set ``value``.
     public private(set) var stamp: Stamp
 
+    /// A register holding `value`, set at `stamp`.
     public init(_ value: Value, _ stamp: Stamp) {
         self.value = value
         self.stamp = stamp

@@ -23,13 +23,17 @@ public struct StateBuilder {
 
     /// The last batch a state covers: where it starts and ends, and its last event's id.
     public struct Coverage: Sendable, Codable, Equatable {
+        /// Where the batch starts.
         public var batch: SegmentPosition
+        /// Where it ends.
         public var end: SegmentPosition
+        /// The id (64 hex digits) of its last event.
         public var lastID: String
     }
 
     /// What a build did.
     public struct Result: Sendable {
+        /// The state built.
         public var state: PartnershipState
         /// Events folded by this build (not counting those the snapshot covered).
         public var replayed: Int
@@ -43,11 +47,14 @@ public struct StateBuilder {
         public var tornTail: Damage?
     }
 
+    /// The journal to read.
     public let journal: EventJournal
+    /// Where snapshots are read and written: the journal's `snapshots/` folder.
     public var snapshots: SnapshotStore
     /// Write a new snapshot when at least this many events were replayed (nil: never).
     public var snapshotEvery: Int? = 10_000
 
+    /// A builder of `journal`'s state, with its snapshots.
     public init(journal: EventJournal) {
         self.journal = journal
         snapshots = SnapshotStore(journal: journal)

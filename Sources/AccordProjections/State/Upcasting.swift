@@ -13,6 +13,7 @@ public struct Upcaster: Sendable {
     /// Maps the old data to the new shape.
     public let transform: @Sendable (JSONObject) -> JSONObject
 
+    /// An upcaster of type `from` to type `to`, mapping the data with `transform`.
     public init(from: String, to: String, transform: @escaping @Sendable (JSONObject) -> JSONObject) {
         self.from = from
         self.to = to

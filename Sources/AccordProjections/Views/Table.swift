@@ -3,14 +3,18 @@ import AccordModel
 /// A rectangular view of the state, rendered as an aligned text table, CSV (RFC 4180) or JSON
 /// Lines.
 public struct Table: Sendable, Equatable {
+    /// The title line.
     public var title: String
+    /// The column names.
     public var columns: [String]
     /// Columns that hold numbers (right-aligned in text).
     public var numeric: Set<Int>
+    /// The rows, one cell per column.
     public var rows: [[String]]
     /// An optional totals row, printed under a rule.
     public var totals: [String]?
 
+    /// A table of `rows` under `columns`; `numeric` holds the indices of number columns.
     public init(title: String, columns: [String], numeric: Set<Int> = [], rows: [[String]], totals: [String]? = nil) {
         self.title = title
         self.columns = columns

@@ -1,28 +1,12 @@
 import AccordModel
 
-/// The built-in views of the state: each turns ``PartnershipState`` into tables.
-public enum View: String, CaseIterable, Sendable {
-    case summary, stakeholders, actions, finance, industry, research
-
-    /// The view's tables. `reference` is the date against which actions are overdue.
-    public func tables(of state: PartnershipState, reference: CalendarDate) -> [Table] {
-        switch self {
-        case .summary: return [Views.summary(state, reference: reference)]
-        case .stakeholders: return [Views.stakeholders(state)]
-        case .actions: return Views.actions(state, reference: reference)
-        case .finance: return Views.finance(state)
-        case .industry: return Views.industry(state)
-        case .research: return Views.research(state)
-        }
-    }
-}
-
 /// Builders of the views' tables. Rows are sorted so that equal states print equal tables.
 public enum Views {
     static func names(_ ids: [String]?, _ state: PartnershipState) -> String {
         (ids ?? []).joined(separator: ", ")
     }
 
+    /// One row per stakeholder, by id: name, kind, country, value chains, and the events it appears in.
     public static func stakeholders(_ state: PartnershipState) -> Table {
         let rows = state.stakeholders.values.sorted { $0.id < $1.id }.map { s in
             [s.id, s.name?.value ?? "", s.kind?.value ?? "", s.country?.value ?? "", (s.valueChains?.value ?? []).joined(separator: " "), String(state.activity[s.id] ?? 0)]
@@ -37,6 +21,8 @@ public enum Views {
         return date < reference
     }
 
+    /// The roadmap actions by pillar, with status and due date, those overdue at `reference`
+    /// marked; and their counts by pillar and status, with totals.
     public static func actions(_ state: PartnershipState, reference: CalendarDate) -> [Table] {
         let pillarOrder = Catalogue.pillars
         let sorted = state.actions.values.sorted {
@@ -120,6 +106,7 @@ public enum Views {
         return flags
     }
 
+    /// Finance by funder, receiver, value chain and instrument; fundings disbursed beyond their commitment; transactions by stage; each funding.
     public static func finance(_ state: PartnershipState) -> [Table] {
         let flags = overDisbursed(state).map { [$0.funding, $0.currency, $0.committed.description, $0.disbursed.description] }
         return [
@@ -173,6 +160,8 @@ public enum Views {
                      numeric: Set(4..<(5 + currencies.count)), rows: rows)
     }
 
+    /// The industrial projects, by id, with milestone and capacity; projects by milestone and
+    /// value chain; offtakes by commodity.
     public static func industry(_ state: PartnershipState) -> [Table] {
         let projects = state.projects.values.sorted { $0.id < $1.id }.map { p in
             [p.id, p.name?.value ?? "", p.valueChain?.value ?? "", p.country?.value ?? "", p.milestone?.value.rawValue ?? "(none)",
@@ -202,6 +191,8 @@ public enum Views {
         ]
     }
 
+    /// The research projects, by id, with their outputs counted; the outputs; the skills
+    /// programmes with their deliveries and participants.
     public static func research(_ state: PartnershipState) -> [Table] {
         let outputsByProject = Dictionary(grouping: state.outputs.values, by: \.research)
         let projects = state.research.values.sorted { $0.id < $1.id }.map { r in
@@ -223,6 +214,9 @@ public enum Views {
         ]
     }
 
+    /// Headline figures, one measure per row: events per site, stakeholders, agreements, actions
+    /// by status, actions overdue at `reference`, finance per stage, fundings disbursed beyond
+    /// commitment, industrial projects, offtakes, research and skills programmes.
     public static func summary(_ state: PartnershipState, reference: CalendarDate) -> Table {
         var rows: [[String]] = []
         let sites = state.feeds.keys.sorted().map { "\($0) \(state.feeds[$0]!.events)" }.joined(separator: ", ")

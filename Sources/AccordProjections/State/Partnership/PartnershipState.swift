@@ -1,0 +1,56 @@
+import AccordModel
+
+/// The current state of a partnership: every view's data, folded from events by
+/// ``PartnershipProjection``. A pure value: two sites with the same events hold equal states.
+///
+/// Every "last" value is a ``Register`` decided by the fold order (``Stamp``); sums are exact and
+/// per currency; collections are keyed by id. So the fold is independent of arrival order.
+public struct PartnershipState: Codable, Sendable, Equatable {
+    /// Stakeholders, by the id of their subject (`stakeholder/<id>`).
+    public var stakeholders: [String: Stakeholder] = [:]
+    /// Signed agreements, by the id of their subject.
+    public var agreements: [String: Agreement] = [:]
+    /// Roadmap actions, by the id of their subject.
+    public var actions: [String: Action] = [:]
+    /// Fundings and their finance sums, by the id of their subject.
+    public var fundings: [String: Funding] = [:]
+    /// Industrial projects, by the id of their subject.
+    public var projects: [String: IndustrialProject] = [:]
+    /// Offtake agreements, by the id of their subject.
+    public var offtakes: [String: Offtake] = [:]
+    /// Research projects, by the id of their subject.
+    public var research: [String: ResearchProject] = [:]
+    /// Research outputs, keyed by the id of the event that recorded them.
+    public var outputs: [String: ResearchOutput] = [:]
+    /// Programme deliveries, keyed by the id of the event that recorded them.
+    public var deliveries: [String: ProgrammeDelivery] = [:]
+    /// Events folded, per site: the version vector of what the state covers.
+    public var feeds: [String: Feed] = [:]
+    /// How many events each stakeholder appears in (as subject or as a reference).
+    public var activity: [String: Int] = [:]
+    /// Organisations taking part in each funding, with their IATI organisation role codes
+    /// (1 funding, 2 accountable, 3 extending, 4 implementing): funding id → stakeholder id →
+    /// sorted role codes. Nil until a `stakeholder.participated.v1` event is folded, so that
+    /// states without one encode (and digest) as before.
+    public var participants: [String: [String: [String]]]?
+    /// Imported finance items already counted: the first 32 hex digits of the SHA-256 of each
+    /// `data.source` → the funding id. Nil until an imported finance event is folded.
+    public var financeSources: [String: String]?
+
+    /// The state of a partnership with no events.
+    public init() {}
+
+    /// One site's feed as folded: count and last event.
+    public struct Feed: Codable, Sendable, Equatable {
+        /// Events of the site folded.
+        public var events: Int
+        /// The greatest sequence number folded.
+        public var lastSeq: UInt64
+        /// The id (64 hex digits) of the event with ``lastSeq``.
+        public var lastID: String
+    }
+
+    /// Events folded, over all sites.
+    /// - Complexity: O(sites).
+    public var eventCount: Int { feeds.values.reduce(0) { $0 + $1.events } }
+}

@@ -1,0 +1,31 @@
+import AccordModel
+
+/// Typed access to an event's data.
+struct Fields {
+    let data: JSONObject
+    init(_ data: JSONObject) { self.data = data }
+
+    func string(_ key: String) -> String? { data[key]?.stringValue }
+
+    func strings(_ key: String) -> [String]? {
+        guard case .array(let items)? = data[key] else { return nil }
+        return items.compactMap(\.stringValue)
+    }
+
+    func object(_ key: String) -> JSONObject? {
+        guard case .object(let object)? = data[key] else { return nil }
+        return object
+    }
+
+    /// The stakeholder ids an event of `type` refers to in its data.
+    func stakeholderReferences(type: String) -> [String] {
+        var ids: [String] = []
+        for key in ["provider", "receiver", "sponsor", "buyer", "seller"] {
+            if let id = string(key) { ids.append(id) }
+        }
+        for key in ["parties", "leads", "partners"] {
+            ids += strings(key) ?? []
+        }
+        return ids
+    }
+}
