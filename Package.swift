@@ -78,7 +78,6 @@ let package = Package(
             dependencies: [
                 "AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordSync",
                 .product(name: "CSV", package: "CSV.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
