@@ -58,6 +58,8 @@ let package = Package(
         .target(
             name: "AccordModel",
             dependencies: [
+                // ParallelSlots only (the one helper for work split across threads); no I/O.
+                "AccordSegments",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

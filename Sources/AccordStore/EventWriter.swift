@@ -1,6 +1,5 @@
 import AccordModel
 import AccordSegments
-import Dispatch
 import Glibc
 
 /// Appends events to the site's own feed; see ``EventJournal/openWriter(options:)``.
@@ -197,9 +196,14 @@ public final class EventWriter {
             }
         }
         guard drafts.count >= 64 else { return drafts.map(one) }
-        let work = PreparedDrafts(drafts, one)
-        DispatchQueue.concurrentPerform(iterations: work.chunks) { work.run(chunk: $0) }
-        return work.results()
+        let chunk = 128
+        let parts = ParallelSlots.map((drafts.count + chunk - 1) / chunk) { part in
+            drafts[(part * chunk)..<min(drafts.count, (part + 1) * chunk)].map(one)
+        }
+        var all: [Result<Result<[UInt8], Error>, Error>] = []
+        all.reserveCapacity(drafts.count)
+        for part in parts { all.append(contentsOf: part) }
+        return all
     }
 
     /// Appends another site's events verbatim, as received from that site (the core of sync).
@@ -276,41 +280,5 @@ public final class EventWriter {
             if event.site == site, range.contains(event.seq) { ids[event.seq] = event.id }
         }
         return ids
-    }
-}
-
-/// The drafts of one batch prepared in chunks on several threads; each chunk writes only its own
-/// slot, read after every chunk finished.
-private final class PreparedDrafts: @unchecked Sendable {
-    typealias Outcome = Result<Result<[UInt8], Error>, Error>
-    static let chunk = 128
-    let drafts: [EventDraft]
-    let body: (EventDraft) -> Outcome
-    let chunks: Int
-    let slots: UnsafeMutableBufferPointer<[Outcome]>
-
-    init(_ drafts: [EventDraft], _ body: @escaping (EventDraft) -> Outcome) {
-        self.drafts = drafts
-        self.body = body
-        chunks = (drafts.count + Self.chunk - 1) / Self.chunk
-        slots = .allocate(capacity: chunks)
-        slots.initialize(repeating: [])
-    }
-
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    func run(chunk: Int) {
-        let range = (chunk * Self.chunk)..<min(drafts.count, (chunk + 1) * Self.chunk)
-        slots[chunk] = drafts[range].map(body)
-    }
-
-    func results() -> [Outcome] {
-        var all: [Outcome] = []
-        all.reserveCapacity(drafts.count)
-        for slot in slots { all.append(contentsOf: slot) }
-        return all
     }
 }
