@@ -25,6 +25,7 @@ public enum MemberFile {
     }
 
     /// Writes a member file durably and atomically (temporary file, `fsync`, rename).
+    /// - Throws: ``SegmentError`` `.invalidRecord` as ``encode(_:compressionLevel:)``; `.io`.
     public static func write(_ batches: [[[UInt8]]], to path: String) throws {
         try FileBytes.writeAtomically(path, bytes: try encode(batches))
     }

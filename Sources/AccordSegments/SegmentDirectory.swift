@@ -105,6 +105,8 @@ public struct SegmentDirectory: Sendable {
     /// - Parameter tolerateTornTail: when true, an incomplete last batch (a writer may be
     ///   writing it now) ends the iteration and is reported in ``BatchIterator/tornTail``;
     ///   when false it throws `.tornTail`.
+    /// - Throws: ``SegmentError`` `.corrupt` when a segment is missing from the sequence, `.io`;
+    ///   damage is thrown by ``BatchIterator/next()``.
     public func batches(from position: SegmentPosition = .start, tolerateTornTail: Bool = true) throws -> BatchIterator {
         try BatchIterator(directory: self, position: position, tolerateTornTail: tolerateTornTail)
     }
@@ -115,6 +117,8 @@ public struct SegmentDirectory: Sendable {
     /// never stops at damage: after an invalid batch it looks for the next valid one so that
     /// every damaged range is reported with its segment and byte offset.
     /// - Complexity: O(journal size); memory bounded by one batch.
+    /// - Throws: ``SegmentError`` `.io` when a segment cannot be read, and whatever `visit`
+    ///   throws; damage and a missing segment are reported, not thrown.
     public func scan(_ visit: (Batch) throws -> Void) throws -> IntegrityReport {
         var report = IntegrityReport()
         let numbers: [Int]

@@ -9,6 +9,7 @@ import Glibc
 /// signed; then the batch is written with one write and one `fdatasync`. Either every event of
 /// the batch is durable when the call returns, or none was written.
 public final class EventWriter {
+    /// The journal appended to.
     public let journal: EventJournal
     private let writer: SegmentWriter
     private let key: SiteKey
@@ -272,6 +273,7 @@ public final class EventWriter {
     }
 
     /// The ids this journal holds for `site` at the sequence numbers in `range` (one replay).
+    /// - Throws: what ``EventIterator/next()`` throws.
     public func storedIDs(of site: SiteID, in range: ClosedRange<SequenceNumber>) throws -> [SequenceNumber: EventID] {
         var ids: [SequenceNumber: EventID] = [:]
         let wanted = Int(range.upperBound.rawValue - range.lowerBound.rawValue + 1)

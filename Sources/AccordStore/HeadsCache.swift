@@ -11,7 +11,9 @@ import AccordSegments
 /// journal, a garbled file) the journal is replayed from the last point the cache still
 /// matches, or from the start. Writing it is not synced to disk: a stale cache is only slower.
 public struct HeadsCache: Codable, Sendable, Equatable {
+    /// The folder of the cache file, in the journal directory.
     public static let folder = "cache"
+    /// The cache file's name in ``folder``.
     public static let fileName = "heads.json"
     /// A checkpoint is added for a feed every this many of its events.
     public static let checkpointEvery: UInt64 = 5_000
@@ -24,9 +26,13 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         public var batch: SegmentPosition
     }
 
+    /// One feed's last event and checkpoints.
     public struct Feed: Codable, Sendable, Equatable {
+        /// The sequence number of the feed's last event.
         public var seq: UInt64
+        /// The id of the feed's last event, 64 lower-case hex digits.
         public var id: String
+        /// Checkpoints in sequence order, one every ``HeadsCache/checkpointEvery`` events.
         public var checkpoints: [Checkpoint]
     }
 
@@ -34,10 +40,15 @@ public struct HeadsCache: Codable, Sendable, Equatable {
     public var end: SegmentPosition
     /// The last batch and its last event's id, to check that the journal is still the same.
     public var lastBatch: SegmentPosition?
+    /// The id of the last event of ``lastBatch``, 64 lower-case hex digits.
     public var lastID: String?
+    /// Events in the journal, of all sites.
     public var events: Int
+    /// The hybrid logical clock's highest time seen: its milliseconds …
     public var clockMilliseconds: Int64
+    /// … and its counter.
     public var clockCounter: UInt32
+    /// The feeds, by site name.
     public var feeds: [String: Feed]
 
     static func empty() -> HeadsCache {
@@ -96,6 +107,7 @@ public struct HeadsCache: Codable, Sendable, Equatable {
     /// The cache brought up to the journal's current end: loaded if it still matches, then the
     /// events after it folded in (usually none). Reads no lock.
     /// - Complexity: O(events after the cache), O(journal) without a cache.
+    /// - Throws: what ``EventIterator/next()`` throws for the events after the cache.
     public static func current(_ journal: EventJournal) throws -> HeadsCache {
         var cache = load(journal) ?? .empty()
         var events = try journal.events(from: cache.end)

@@ -10,6 +10,7 @@ public struct Damage: Sendable, Equatable, CustomStringConvertible {
         case corrupt
     }
 
+    /// Torn tail or corruption.
     public var kind: Kind
     /// Segment file, relative to the journal directory (`segments/00000001.gz`).
     public var segment: String
@@ -20,6 +21,7 @@ public struct Damage: Sendable, Equatable, CustomStringConvertible {
     /// Why the first invalid batch was rejected.
     public var reason: String
 
+    /// One sentence: what is damaged, where, and what happens to it.
     public var description: String {
         switch kind {
         case .tornTail:

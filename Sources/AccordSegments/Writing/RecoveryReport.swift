@@ -11,6 +11,7 @@ public struct RecoveryReport: Sendable, Equatable {
     /// Why the first cut batch was invalid.
     public var reason: String
 
+    /// One sentence for standard error: what was cut, where, and where it was kept.
     public var description: String {
         "Cut off an incomplete last batch: \(quarantinedBytes) bytes at byte \(validLength) of '\(segment)' (\(reason)), kept in '\(quarantineFile)'."
     }

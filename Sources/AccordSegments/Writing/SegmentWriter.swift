@@ -32,9 +32,11 @@ public final class SegmentWriter {
         /// then checks only what follows it; if anything there is invalid, it checks the whole
         /// last segment before cutting anything (Format.md §6).
         public var recoveryHint: (@Sendable () -> SegmentPosition?)?
+        /// The default settings.
         public init() {}
     }
 
+    /// The journal directory written to.
     public let directory: SegmentDirectory
     /// What recovery did when the writer opened, or nil when the tail was clean.
     public let recovery: RecoveryReport?
