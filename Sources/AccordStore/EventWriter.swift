@@ -74,9 +74,7 @@ public final class EventWriter {
         }
         var cache = observe == nil ? HeadsCache.load(journal) ?? .empty() : .empty()
         if cache.end > writer.end { cache = .empty() }
-        for (site, feed) in cache.feeds {
-            heads[try SiteID(site)] = (SequenceNumber(feed.seq), try EventID(hex: feed.id))
-        }
+        for (site, feed) in cache.feeds { heads[site] = (feed.seq, feed.id) }
         clock.observe(HybridTimestamp(milliseconds: cache.clockMilliseconds, counter: cache.clockCounter))
         eventCount = cache.events
         var events = try journal.events(from: cache.end)

@@ -51,7 +51,7 @@ extension HeadsCache {
         guard let lastBatch, let lastID else { return end == .start }
         guard var batches = try? journal.directory.batches(from: lastBatch), let batch = try? batches.next(),
               batch.end == end, let record = batch.records.last, let event = try? EventRecord.decode(record) else { return false }
-        return event.id.hex == lastID
+        return event.id == lastID
     }
 
     /// The cache as JSON, in the shape its `Codable` conformance reads: written by hand, since
@@ -78,7 +78,7 @@ extension HeadsCache {
         }
         if let lastID {
             CanonicalJSON.appendASCII(",\"lastID\":", to: &out)
-            CanonicalJSON.appendString(lastID, to: &out)
+            CanonicalJSON.appendString(lastID.hex, to: &out)
         }
         CanonicalJSON.appendASCII(",\"events\":", to: &out)
         number(events)
@@ -87,19 +87,20 @@ extension HeadsCache {
         CanonicalJSON.appendASCII(",\"clockCounter\":", to: &out)
         number(clockCounter)
         CanonicalJSON.appendASCII(",\"feeds\":{", to: &out)
+        // Site names are slugs (ASCII), so SiteID's byte order is the order of their texts.
         for (index, site) in feeds.keys.sorted().enumerated() {
             guard let feed = feeds[site] else { continue }
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            CanonicalJSON.appendString(site, to: &out)
+            CanonicalJSON.appendString(site.rawValue, to: &out)
             CanonicalJSON.appendASCII(":{\"seq\":", to: &out)
-            number(feed.seq)
+            number(feed.seq.rawValue)
             CanonicalJSON.appendASCII(",\"id\":", to: &out)
-            CanonicalJSON.appendString(feed.id, to: &out)
+            CanonicalJSON.appendString(feed.id.hex, to: &out)
             CanonicalJSON.appendASCII(",\"checkpoints\":[", to: &out)
             for (position_, checkpoint) in feed.checkpoints.enumerated() {
                 if position_ > 0 { out.append(UInt8(ascii: ",")) }
                 CanonicalJSON.appendASCII("{\"seq\":", to: &out)
-                number(checkpoint.seq)
+                number(checkpoint.seq.rawValue)
                 CanonicalJSON.appendASCII(",\"batch\":", to: &out)
                 position(checkpoint.batch)
                 out.append(UInt8(ascii: "}"))

@@ -19,37 +19,50 @@ public struct HeadsCache: Codable, Sendable, Equatable {
     public static let checkpointEvery: UInt64 = 5_000
 
     /// One position in one feed.
-    public struct Checkpoint: Codable, Sendable, Equatable {
+    public struct Checkpoint: Sendable, Equatable {
         /// A sequence number of the feed …
-        public var seq: UInt64
+        public var seq: SequenceNumber
         /// … and the batch that holds it: every later event of the feed is at or after it.
         public var batch: SegmentPosition
+
+        /// The checkpoint at `seq`, in the batch at `batch`.
+        public init(seq: SequenceNumber, batch: SegmentPosition) {
+            self.seq = seq
+            self.batch = batch
+        }
     }
 
     /// One feed's last event and checkpoints.
-    public struct Feed: Codable, Sendable, Equatable {
+    public struct Feed: Sendable, Equatable {
         /// The sequence number of the feed's last event.
-        public var seq: UInt64
-        /// The id of the feed's last event, 64 lower-case hex digits.
-        public var id: String
+        public var seq: SequenceNumber
+        /// The id of the feed's last event.
+        public var id: EventID
         /// Checkpoints in sequence order, one every ``HeadsCache/checkpointEvery`` events.
         public var checkpoints: [Checkpoint]
+
+        /// A feed whose last event is `seq`, `id`.
+        public init(seq: SequenceNumber, id: EventID, checkpoints: [Checkpoint]) {
+            self.seq = seq
+            self.id = id
+            self.checkpoints = checkpoints
+        }
     }
 
     /// The journal's end when the cache was written.
     public var end: SegmentPosition
     /// The last batch and its last event's id, to check that the journal is still the same.
     public var lastBatch: SegmentPosition?
-    /// The id of the last event of ``lastBatch``, 64 lower-case hex digits.
-    public var lastID: String?
+    /// The id of the last event of ``lastBatch``.
+    public var lastID: EventID?
     /// Events in the journal, of all sites.
     public var events: Int
     /// The hybrid logical clock's highest time seen: its milliseconds …
     public var clockMilliseconds: Int64
     /// … and its counter.
     public var clockCounter: UInt32
-    /// The feeds, by site name.
-    public var feeds: [String: Feed]
+    /// The feeds, by site.
+    public var feeds: [SiteID: Feed]
 
     static func empty() -> HeadsCache {
         HeadsCache(end: .start, lastBatch: nil, lastID: nil, events: 0, clockMilliseconds: 0, clockCounter: 0, feeds: [:])
@@ -62,20 +75,18 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         // A run of one site's events (a batch is usually one run) updates its feed once.
         while index < events.count {
             let site = events[index].site
-            var feed = feeds.removeValue(forKey: site.rawValue) ?? Feed(seq: 0, id: "", checkpoints: [])
+            var checkpoints = feeds.removeValue(forKey: site)?.checkpoints ?? []
             var last = events[index]
             while index < events.count, events[index].site == site {
                 let event = events[index]
-                if feed.checkpoints.last.map({ event.seq.rawValue >= $0.seq + Self.checkpointEvery }) ?? true {
-                    feed.checkpoints.append(Checkpoint(seq: event.seq.rawValue, batch: batch))
+                if checkpoints.last.map({ event.seq.rawValue >= $0.seq.rawValue + Self.checkpointEvery }) ?? true {
+                    checkpoints.append(Checkpoint(seq: event.seq, batch: batch))
                 }
                 if event.hlc > clock { clock = event.hlc }
                 last = event
                 index += 1
             }
-            feed.seq = last.seq.rawValue
-            feed.id = last.id.hex
-            feeds[site.rawValue] = feed
+            feeds[site] = Feed(seq: last.seq, id: last.id, checkpoints: checkpoints)
         }
         clockMilliseconds = clock.milliseconds
         clockCounter = clock.counter
@@ -83,22 +94,22 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         self.end = end
         if let last = events.last {
             lastBatch = batch
-            lastID = last.id.hex
+            lastID = last.id
         }
     }
 
     /// Where to start reading to find every event of `site` after `seq`.
-    public func start(for site: String, after seq: UInt64) -> SegmentPosition {
-        feeds[site]?.checkpoints.last { $0.seq <= seq + 1 }?.batch ?? .start
+    public func start(for site: SiteID, after seq: SequenceNumber) -> SegmentPosition {
+        feeds[site]?.checkpoints.last { $0.seq.rawValue <= seq.rawValue + 1 }?.batch ?? .start
     }
 
     /// Where to start reading to find everything a journal holding `vector` lacks, and the
     /// receiver's own last event of each feed.
-    public func start(lacking vector: [String: UInt64]) -> SegmentPosition {
+    public func start(lacking vector: [SiteID: SequenceNumber]) -> SegmentPosition {
         var start: SegmentPosition?
-        for (site, feed) in feeds where feed.seq >= vector[site] ?? 0 {
+        for (site, feed) in feeds where feed.seq.rawValue >= vector[site]?.rawValue ?? 0 {
             // From the receiver's last event on (it overlaps, to detect a fork).
-            let position = self.start(for: site, after: max(vector[site] ?? 0, 1) - 1)
+            let position = self.start(for: site, after: SequenceNumber(max(vector[site]?.rawValue ?? 0, 1) - 1))
             start = start.map { min($0, position) } ?? position
         }
         return start ?? end
