@@ -10,7 +10,8 @@
 //
 // - AccordSegments: gzip-member framing, segment files, the locked durable writer, recovery
 //   (Format.md §1–§6). Knows bytes, not events.
-// - AccordModel: values (identifiers, times, money), JSON, records, the catalogue, keys. No I/O.
+// - AccordModel: values (identifiers, times, money), JSON, records, the catalogue, keys. No I/O;
+//   it imports AccordSegments for `ParallelSlots` (work split across threads) only.
 // - AccordStore: the event store: a site's journal of events over its segments, own and
 //   replicated appends, the heads cache, verification.
 // - AccordProjections: folds events into the partnership's state, views, reports, snapshots.
@@ -58,6 +59,8 @@ let package = Package(
         .target(
             name: "AccordModel",
             dependencies: [
+                // ParallelSlots only (the one helper for work split across threads); no I/O.
+                "AccordSegments",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -25,6 +25,7 @@ public enum MemberFile {
     }
 
     /// Writes a member file durably and atomically (temporary file, `fsync`, rename).
+    /// - Throws: ``SegmentError`` `.invalidRecord` as ``encode(_:compressionLevel:)``; `.io`.
     public static func write(_ batches: [[[UInt8]]], to path: String) throws {
         try FileBytes.writeAtomically(path, bytes: try encode(batches))
     }
@@ -44,7 +45,8 @@ public enum MemberFile {
         var inflated = 0
         while true {
             var payload: [UInt8] = []
-            switch try scanner.next(into: &payload) {
+            var newlines: [Int] = []
+            switch try scanner.next(into: &payload, newlines: &newlines) {
             case .end:
                 return batches
             case .batch(let offset, let length, _):
@@ -52,9 +54,9 @@ public enum MemberFile {
                 guard inflated <= inflatedLimit else {
                     throw SegmentError(.invalidRecord, "'\(path)' inflates to more than \(inflatedLimit) bytes; it is refused.", path: path, offset: offset)
                 }
-                batches.append(Batch(segment: 0, offset: offset, length: length, payload: payload))
-            case .invalid(let offset, let reason, _):
-                throw SegmentError(.corrupt, "'\(path)' is damaged at byte \(offset) (\(reason)); nothing in it was used.", path: path, offset: offset)
+                batches.append(Batch(segment: 0, offset: offset, length: length, payload: payload, newlines: newlines))
+            case .invalid(let invalid):
+                throw SegmentError(.corrupt, "'\(path)' is damaged at byte \(invalid.offset) (\(invalid.reason)); nothing in it was used.", path: path, offset: invalid.offset)
             }
         }
     }

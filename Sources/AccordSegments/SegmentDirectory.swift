@@ -105,6 +105,8 @@ public struct SegmentDirectory: Sendable {
     /// - Parameter tolerateTornTail: when true, an incomplete last batch (a writer may be
     ///   writing it now) ends the iteration and is reported in ``BatchIterator/tornTail``;
     ///   when false it throws `.tornTail`.
+    /// - Throws: ``SegmentError`` `.corrupt` when a segment is missing from the sequence, `.io`;
+    ///   damage is thrown by ``BatchIterator/next()``.
     public func batches(from position: SegmentPosition = .start, tolerateTornTail: Bool = true) throws -> BatchIterator {
         try BatchIterator(directory: self, position: position, tolerateTornTail: tolerateTornTail)
     }
@@ -115,6 +117,8 @@ public struct SegmentDirectory: Sendable {
     /// never stops at damage: after an invalid batch it looks for the next valid one so that
     /// every damaged range is reported with its segment and byte offset.
     /// - Complexity: O(journal size); memory bounded by one batch.
+    /// - Throws: ``SegmentError`` `.io` when a segment cannot be read, and whatever `visit`
+    ///   throws; damage and a missing segment are reported, not thrown.
     public func scan(_ visit: (Batch) throws -> Void) throws -> IntegrityReport {
         var report = IntegrityReport()
         let numbers: [Int]
@@ -132,107 +136,32 @@ public struct SegmentDirectory: Sendable {
             let isLast = number == numbers.last
             while true {
                 var payload: [UInt8] = []
-                switch try scanner.next(into: &payload) {
+                var newlines: [Int] = []
+                switch try scanner.next(into: &payload, newlines: &newlines) {
                 case .end:
                     break
                 case .batch(let offset, let length, _):
-                    let batch = Batch(segment: number, offset: offset, length: length, payload: payload)
+                    let batch = Batch(segment: number, offset: offset, length: length, payload: payload, newlines: newlines)
                     report.batches += 1
                     report.records += batch.records.count
                     try visit(batch)
                     continue
-                case .invalid(let offset, let reason, let version):
-                    if let version {
-                        report.problems.append("The batch at byte \(offset) of '\(relative)' has format version \(version); this program reads version \(SegmentFormat.version) only, so the rest of the segment was not checked. Use a newer 'accord'.")
+                case .invalid(let invalid):
+                    let found = try scanner.classify(invalid, inLastSegment: isLast, findingResume: true)
+                    guard let damage = found.damage else {
+                        // Another version of Accord wrote it: not damage, and not read further.
+                        report.problems.append(found.error(intactRecords: report.records).message)
                         break
                     }
-                    if let resume = try scanner.findValidMember(after: offset) {
-                        report.damages.append(Damage(kind: .corrupt, segment: relative, offset: offset, length: resume - offset, reason: reason))
+                    report.damages.append(damage)
+                    if let resume = found.resume {
                         scanner.seek(to: resume)
                         continue
                     }
-                    report.damages.append(Damage(kind: isLast ? .tornTail : .corrupt, segment: relative, offset: offset, length: scanner.size - offset, reason: reason))
                 }
                 break
             }
         }
         return report
     }
-}
-
-/// Where a batch starts: a segment number and a byte offset in it.
-public struct SegmentPosition: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
-    public var segment: Int
-    public var offset: Int64
-    public init(segment: Int, offset: Int64) {
-        self.segment = segment
-        self.offset = offset
-    }
-    /// The first byte of the first segment.
-    public static let start = SegmentPosition(segment: 1, offset: 0)
-    public static func < (a: Self, b: Self) -> Bool { (a.segment, a.offset) < (b.segment, b.offset) }
-    public var description: String { "\(SegmentDirectory.relativeSegmentPath(segment))@\(offset)" }
-}
-
-/// One batch as read from disk: the records of one gzip member, in order.
-public struct Batch: Sendable {
-    /// The segment number the batch is in.
-    public let segment: Int
-    /// Byte offset of the batch's member in its segment.
-    public let offset: Int64
-    /// Length of the member on disk, in bytes (compressed, with header and trailer).
-    public let length: Int
-    /// The uncompressed batch: every record followed by `\n`.
-    public let payload: [UInt8]
-    /// The records, without their newlines, as slices of ``payload``.
-    public let records: [ArraySlice<UInt8>]
-
-    init(segment: Int, offset: Int64, length: Int, payload: [UInt8]) {
-        self.segment = segment
-        self.offset = offset
-        self.length = length
-        self.payload = payload
-        var records: [ArraySlice<UInt8>] = []
-        let newlines = payload.withUnsafeBytes { bytes -> [Int] in
-            var found: [Int] = []
-            guard let base = bytes.baseAddress else { return found }
-            var start = 0
-            while start < bytes.count, let hit = memchr(base + start, 0x0a, bytes.count - start) {
-                let newline = base.distance(to: UnsafeRawPointer(hit))
-                found.append(newline)
-                start = newline + 1
-            }
-            return found
-        }
-        records.reserveCapacity(newlines.count)
-        var start = 0
-        for newline in newlines {
-            records.append(payload[start..<newline])
-            start = newline + 1
-        }
-        self.records = records
-    }
-
-    /// Where this batch starts.
-    public var position: SegmentPosition { SegmentPosition(segment: segment, offset: offset) }
-    /// Where the batch after this one starts (or would start).
-    public var end: SegmentPosition { SegmentPosition(segment: segment, offset: offset + Int64(length)) }
-}
-
-/// What ``SegmentDirectory/scan(_:)`` found.
-public struct IntegrityReport: Sendable {
-    public var segments = 0
-    public var batches = 0
-    public var records = 0
-    /// Bytes on disk in all segments.
-    public var bytes: Int64 = 0
-    /// Damaged ranges, in journal order.
-    public var damages: [Damage] = []
-    /// Problems that are not a byte range (a missing segment).
-    public var problems: [String] = []
-
-    public init() {}
-
-    /// True when nothing at all is wrong.
-    public var isClean: Bool { damages.isEmpty && problems.isEmpty }
 }

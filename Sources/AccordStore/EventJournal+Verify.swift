@@ -5,8 +5,11 @@ import AccordSegments
 public struct VerificationReport: Sendable {
     /// One site's feed as found.
     public struct Feed: Sendable {
+        /// Events of the feed found.
         public var events = 0
+        /// The sequence number of the feed's last event found.
         public var lastSeq = SequenceNumber(0)
+        /// The id of the feed's last event found.
         public var lastID: EventID?
         /// The highest sequence number covered by a valid signature.
         public var signedThrough = SequenceNumber(0)
@@ -16,6 +19,7 @@ public struct VerificationReport: Sendable {
     public var integrity: IntegrityReport
     /// Events decoded and checked.
     public var events = 0
+    /// Each site's feed as found.
     public var feeds: [SiteID: Feed] = [:]
     /// Every problem found, each with its place (segment, byte offset, site, sequence number).
     public var problems: [String] = []
@@ -32,6 +36,8 @@ extension EventJournal {
     /// Damage does not stop the check: every damaged range and every bad event is reported.
     /// - Parameter progress: called with the count of events checked so far, every 10,000.
     /// - Complexity: O(journal size); memory O(number of sites) plus one batch.
+    /// - Throws: what ``trustedKeys()`` throws; ``SegmentError`` `.io` when a segment cannot be
+    ///   read. Damage and bad events are reported, not thrown.
     public func verify(progress: ((Int) -> Void)? = nil) throws -> VerificationReport {
         let keys = try trustedKeys()
         var report = VerificationReport(integrity: IntegrityReport())

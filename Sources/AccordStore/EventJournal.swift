@@ -23,6 +23,7 @@ public struct EventJournal: Sendable {
     /// The partnership of a journal without a `PARTNERSHIP` file.
     public static let defaultPartnership = "default"
 
+    /// The journal's segments (`segments/`, `FORMAT`, `quarantine/`), read through `AccordSegments`.
     public let directory: SegmentDirectory
     /// The site this journal belongs to: the only feed it appends to.
     public let site: SiteID
@@ -30,6 +31,7 @@ public struct EventJournal: Sendable {
     /// exchange events.
     public let partnership: String
 
+    /// The journal directory's path as given.
     public var path: String { directory.path }
 
     /// Opens an existing journal.
@@ -89,6 +91,8 @@ public struct EventJournal: Sendable {
     }
 
     /// The public keys this journal trusts, by site: every `keys/<site>.pub` (Format.md §8).
+    /// - Throws: ``SegmentError`` `.io` when a key file cannot be read; ``AccordError``
+    ///   `.badInput` when one does not hold a public key.
     public func trustedKeys() throws -> [SiteID: SitePublicKey] {
         var keys: [SiteID: SitePublicKey] = [:]
         let folder = path + "/" + Self.keysFolder
@@ -125,6 +129,7 @@ public struct EventJournal: Sendable {
     public var isRestoreHeld: Bool { access(path + "/" + Self.restoredFileName, F_OK) == 0 }
 
     /// Marks (or unmarks) the journal as restored from a backup.
+    /// - Throws: ``SegmentError`` `.io` when the marker cannot be written, or its removal synced.
     public func setRestoreHeld(_ held: Bool) throws {
         let marker = path + "/" + Self.restoredFileName
         if held {
@@ -135,6 +140,7 @@ public struct EventJournal: Sendable {
     }
 
     /// Reads the events in journal order, decoding and checking each record.
+    /// - Throws: ``SegmentError`` as ``SegmentDirectory/batches(from:tolerateTornTail:)``.
     public func events(from position: SegmentPosition = .start) throws -> EventIterator {
         EventIterator(batches: try directory.batches(from: position))
     }

@@ -1,6 +1,5 @@
 import AccordModel
 import AccordSegments
-import Dispatch
 import Glibc
 
 /// Appends events to the site's own feed; see ``EventJournal/openWriter(options:)``.
@@ -10,6 +9,7 @@ import Glibc
 /// signed; then the batch is written with one write and one `fdatasync`. Either every event of
 /// the batch is durable when the call returns, or none was written.
 public final class EventWriter {
+    /// The journal appended to.
     public let journal: EventJournal
     private let writer: SegmentWriter
     private let key: SiteKey
@@ -74,9 +74,7 @@ public final class EventWriter {
         }
         var cache = observe == nil ? HeadsCache.load(journal) ?? .empty() : .empty()
         if cache.end > writer.end { cache = .empty() }
-        for (site, feed) in cache.feeds {
-            heads[try SiteID(site)] = (SequenceNumber(feed.seq), try EventID(hex: feed.id))
-        }
+        for (site, feed) in cache.feeds { heads[site] = (feed.seq, feed.id) }
         clock.observe(HybridTimestamp(milliseconds: cache.clockMilliseconds, counter: cache.clockCounter))
         eventCount = cache.events
         var events = try journal.events(from: cache.end)
@@ -197,9 +195,14 @@ public final class EventWriter {
             }
         }
         guard drafts.count >= 64 else { return drafts.map(one) }
-        let work = PreparedDrafts(drafts, one)
-        DispatchQueue.concurrentPerform(iterations: work.chunks) { work.run(chunk: $0) }
-        return work.results()
+        let chunk = 128
+        let parts = ParallelSlots.map((drafts.count + chunk - 1) / chunk) { part in
+            drafts[(part * chunk)..<min(drafts.count, (part + 1) * chunk)].map(one)
+        }
+        var all: [Result<Result<[UInt8], Error>, Error>] = []
+        all.reserveCapacity(drafts.count)
+        for part in parts { all.append(contentsOf: part) }
+        return all
     }
 
     /// Appends another site's events verbatim, as received from that site (the core of sync).
@@ -268,6 +271,7 @@ public final class EventWriter {
     }
 
     /// The ids this journal holds for `site` at the sequence numbers in `range` (one replay).
+    /// - Throws: what ``EventIterator/next()`` throws.
     public func storedIDs(of site: SiteID, in range: ClosedRange<SequenceNumber>) throws -> [SequenceNumber: EventID] {
         var ids: [SequenceNumber: EventID] = [:]
         let wanted = Int(range.upperBound.rawValue - range.lowerBound.rawValue + 1)
@@ -276,41 +280,5 @@ public final class EventWriter {
             if event.site == site, range.contains(event.seq) { ids[event.seq] = event.id }
         }
         return ids
-    }
-}
-
-/// The drafts of one batch prepared in chunks on several threads; each chunk writes only its own
-/// slot, read after every chunk finished.
-private final class PreparedDrafts: @unchecked Sendable {
-    typealias Outcome = Result<Result<[UInt8], Error>, Error>
-    static let chunk = 128
-    let drafts: [EventDraft]
-    let body: (EventDraft) -> Outcome
-    let chunks: Int
-    let slots: UnsafeMutableBufferPointer<[Outcome]>
-
-    init(_ drafts: [EventDraft], _ body: @escaping (EventDraft) -> Outcome) {
-        self.drafts = drafts
-        self.body = body
-        chunks = (drafts.count + Self.chunk - 1) / Self.chunk
-        slots = .allocate(capacity: chunks)
-        slots.initialize(repeating: [])
-    }
-
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    func run(chunk: Int) {
-        let range = (chunk * Self.chunk)..<min(drafts.count, (chunk + 1) * Self.chunk)
-        slots[chunk] = drafts[range].map(body)
-    }
-
-    func results() -> [Outcome] {
-        var all: [Outcome] = []
-        all.reserveCapacity(drafts.count)
-        for slot in slots { all.append(contentsOf: slot) }
-        return all
     }
 }

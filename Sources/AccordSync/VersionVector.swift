@@ -71,7 +71,7 @@ extension EventJournal {
     public func versionVector() throws -> VersionVector {
         var vector = VersionVector()
         for (site, feed) in try HeadsCache.current(self).feeds {
-            vector.entries[site] = .init(seq: feed.seq, id: feed.id)
+            vector.entries[site.rawValue] = .init(seq: feed.seq.rawValue, id: feed.id.hex)
         }
         return vector
     }
@@ -80,7 +80,9 @@ extension EventJournal {
     /// heads cache before it; the start without a cache).
     public func deltaStart(lacking vector: VersionVector) -> SegmentPosition {
         guard let cache = try? HeadsCache.current(self) else { return .start }
-        return cache.start(lacking: vector.entries.mapValues(\.seq))
+        var lacking: [SiteID: SequenceNumber] = [:]
+        for (site, entry) in vector.entries { if let site = try? SiteID(site) { lacking[site] = SequenceNumber(entry.seq) } }
+        return cache.start(lacking: lacking)
     }
 
     /// The records this journal holds that a journal with `vector` lacks, per site in sequence

@@ -86,7 +86,7 @@ struct HeadsCacheTests {
         #expect(try JSONDecoder().decode(HeadsCache.self, from: Data(lines[0])) == written)
         #expect(String(decoding: lines[1], as: UTF8.self) == "v2 sha256:" + Digest.sha256Hex(Array(lines[0])))
         #expect(HeadsCache.load(journal) == written)
-        #expect(written.feeds["brussels"]?.checkpoints.count == 2)
+        #expect(written.feeds[try SiteID("brussels")]?.checkpoints.count == 2)
     }
 
     @Test func aCacheRewrittenInPlaceNeverKeepsStaleBytesAndATornWriteIsIgnored() throws {
@@ -167,9 +167,9 @@ struct HeadsCacheTests {
         let writer = try journal.openWriter()
         for round in 0..<12 { try writer.append(Fixtures.realisticDrafts(count: 1000, startingAt: round * 1000)) }
         let cache = try HeadsCache.current(journal)
-        #expect(cache.feeds["brussels"]?.checkpoints.count == 3)  // at 1, 5001, 10001
+        #expect(cache.feeds[try SiteID("brussels")]?.checkpoints.count == 3)  // at 1, 5001, 10001
         for need in [0, 4_999, 5_000, 7_777, 11_999] as [UInt64] {
-            var events = try journal.events(from: cache.start(for: "brussels", after: need))
+            var events = try journal.events(from: cache.start(for: try SiteID("brussels"), after: SequenceNumber(need)))
             let first = try #require(try events.next())
             #expect(first.seq.rawValue <= need + 1)
         }

@@ -1,4 +1,3 @@
-import Dispatch
 import Glibc
 
 /// Encoding and decoding of one batch as one gzip member (RFC 1952), as `Journal/Format.md` §4
@@ -58,11 +57,22 @@ enum BatchMember {
         appendLE32(UInt32(recordCount), to: &member)
         member.append(contentsOf: [0, 0])  // HCRC, patched below
         if let second, payload.count >= parallelThreshold {
-            let work = ParallelDeflate(payload: payload, first: deflater, second: second)
-            DispatchQueue.concurrentPerform(iterations: 2) { work.run(part: $0) }
-            if let error = work.errors[0] ?? work.errors[1] { throw error }
-            member.append(contentsOf: work.outputs[0])
-            member.append(contentsOf: work.outputs[1])
+            let middle = payload.count / 2
+            let halves = ParallelSlots.map(2) { part in
+                Result<[UInt8], Error> {
+                    var output: [UInt8] = []
+                    if part == 0 {
+                        try deflater.compress(UnsafeRawBufferPointer(rebasing: payload[..<middle]), appendingTo: &output, dictionary: nil, final: false)
+                    } else {
+                        try second.compress(
+                            UnsafeRawBufferPointer(rebasing: payload[middle...]), appendingTo: &output,
+                            dictionary: UnsafeRawBufferPointer(rebasing: payload[..<middle]), final: true)
+                    }
+                    return output
+                }
+            }
+            member.append(contentsOf: try halves[0].get())
+            member.append(contentsOf: try halves[1].get())
         } else {
             try deflater.compress(payload, appendingTo: &member)
         }
@@ -112,10 +122,15 @@ enum BatchMember {
     }
 
     /// Decodes a whole member (exactly `header.memberLength` bytes) into `payload`.
+    ///
+    /// The payload's newlines are found once, here: their offsets are left in `newlines` (one
+    /// per record, in order), from which ``Batch`` cuts its records without scanning again.
     /// - Returns: nil on success, else why the member is invalid.
     static func decodeBody(
-        _ member: UnsafeRawBufferPointer, header: Header, inflater: Inflater, into payload: inout [UInt8]
+        _ member: UnsafeRawBufferPointer, header: Header, inflater: Inflater, into payload: inout [UInt8],
+        newlines: inout [Int]
     ) -> String? {
+        newlines.removeAll(keepingCapacity: true)
         let body = UnsafeRawBufferPointer(rebasing: member[headerLength..<(member.count - trailerLength)])
         // ISIZE (the trailer's last 4 bytes) says how long the batch should be; checked below.
         let expected = Int(readLE32(member, at: member.count - 4))
@@ -138,22 +153,23 @@ enum BatchMember {
         guard crc == computed else { return "the CRC-32 of the batch does not match" }
         guard isize == UInt32(truncatingIfNeeded: payload.count) else { return "the batch length (ISIZE) does not match" }
         guard payload.last == 0x0a else { return "the batch does not end with a newline" }
-        // Lines counted with memchr (a byte loop here cost a tenth of a replay).
-        var lines = 0
+        // Lines found with memchr (a byte loop here cost a tenth of a replay). Every record is
+        // at least two bytes with its newline, which bounds what a header may make us reserve.
+        newlines.reserveCapacity(min(header.recordCount, payload.count / 2))
         let empty = payload.withUnsafeBytes { bytes -> Bool in
             let base = bytes.baseAddress!
             var start = 0
             while start < bytes.count, let found = memchr(base + start, 0x0a, bytes.count - start) {
                 let newline = base.distance(to: UnsafeRawPointer(found))
                 if newline == start { return true }
-                lines += 1
+                newlines.append(newline)
                 start = newline + 1
             }
             return false
         }
         if empty { return "the batch holds an empty record" }
-        guard lines == header.recordCount else {
-            return "the batch holds \(lines) records, its header says \(header.recordCount)"
+        guard newlines.count == header.recordCount else {
+            return "the batch holds \(newlines.count) records, its header says \(header.recordCount)"
         }
         return nil
     }
@@ -173,37 +189,5 @@ enum BatchMember {
     private static func hex(_ byte: UInt8) -> String {
         let digits = Array("0123456789abcdef")
         return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
-    }
-}
-
-/// The two halves of one batch compressed at once (see ``BatchMember/encode(payload:recordCount:deflater:second:)``).
-/// Each half is touched by one thread only; the caller reads the results after both finished.
-private final class ParallelDeflate: @unchecked Sendable {
-    let payload: UnsafeRawBufferPointer
-    let deflaters: [Deflater]
-    let middle: Int
-    var outputs: [[UInt8]] = [[], []]
-    var errors: [Error?] = [nil, nil]
-
-    init(payload: UnsafeRawBufferPointer, first: Deflater, second: Deflater) {
-        self.payload = payload
-        deflaters = [first, second]
-        middle = payload.count / 2
-    }
-
-    func run(part: Int) {
-        var output: [UInt8] = []
-        do {
-            if part == 0 {
-                try deflaters[0].compress(UnsafeRawBufferPointer(rebasing: payload[..<middle]), appendingTo: &output, dictionary: nil, final: false)
-            } else {
-                try deflaters[1].compress(
-                    UnsafeRawBufferPointer(rebasing: payload[middle...]), appendingTo: &output,
-                    dictionary: UnsafeRawBufferPointer(rebasing: payload[..<middle]), final: true)
-            }
-        } catch {
-            errors[part] = error
-        }
-        outputs[part] = output
     }
 }

@@ -42,9 +42,10 @@ public struct BatchIterator {
             let current = scanner!
             current.refreshSize()
             var payload: [UInt8] = []
-            switch try current.next(into: &payload) {
+            var newlines: [Int] = []
+            switch try current.next(into: &payload, newlines: &newlines) {
             case .batch(let offset, let length, _):
-                let batch = Batch(segment: position.segment, offset: offset, length: length, payload: payload)
+                let batch = Batch(segment: position.segment, offset: offset, length: length, payload: payload, newlines: newlines)
                 position.offset = offset + Int64(length)
                 recordsRead += batch.records.count
                 return batch
@@ -56,24 +57,14 @@ public struct BatchIterator {
                     continue
                 }
                 return nil
-            case .invalid(let offset, let reason, let version):
+            case .invalid(let invalid):
                 lastSegment = try directory.segmentNumbers().last ?? 0
-                let relative = current.relativePath
-                if let version {
-                    throw SegmentError(.unsupportedVersion, "The batch at byte \(offset) of '\(relative)' has format version \(version); this program reads version \(SegmentFormat.version) only. Use a newer 'accord'.", path: relative, offset: offset)
+                let damage = try current.classify(invalid, inLastSegment: position.segment == lastSegment)
+                if damage.kind == .tornTail, tolerateTornTail {
+                    tornTail = damage.damage
+                    return nil
                 }
-                if position.segment == lastSegment, try current.findValidMember(after: offset) == nil {
-                    let damage = Damage(kind: .tornTail, segment: relative, offset: offset, length: current.size - offset, reason: reason)
-                    if tolerateTornTail {
-                        tornTail = damage
-                        return nil
-                    }
-                    throw SegmentError(.tornTail, damage.description, path: relative, offset: offset)
-                }
-                throw SegmentError(
-                    .corrupt,
-                    "Damaged batch at byte \(offset) of '\(relative)' (\(reason)); \(recordsRead) earlier records are intact. Run 'accord verify' to see every damaged range.",
-                    path: relative, offset: offset)
+                throw damage.error(intactRecords: recordsRead)
             }
         }
     }

@@ -1,37 +1,5 @@
 import Glibc
 
-/// A damaged byte range found in a segment (Format.md §6).
-public struct Damage: Sendable, Equatable, CustomStringConvertible {
-    /// How the damage relates to the rest of the journal.
-    public enum Kind: Sendable, Equatable {
-        /// Invalid bytes at the end of the last segment, with no valid batch after them: what a
-        /// write cut short by a crash leaves. A writer cuts them off into quarantine on open.
-        case tornTail
-        /// Invalid bytes with valid batches after them (in this segment or a later one). Never
-        /// repaired automatically.
-        case corrupt
-    }
-
-    public var kind: Kind
-    /// Segment file, relative to the journal directory (`segments/00000001.gz`).
-    public var segment: String
-    /// Byte offset in the segment where the invalid bytes begin.
-    public var offset: Int64
-    /// How many bytes are invalid.
-    public var length: Int64
-    /// Why the first invalid batch was rejected.
-    public var reason: String
-
-    public var description: String {
-        switch kind {
-        case .tornTail:
-            return "Incomplete or damaged last batch at byte \(offset) of '\(segment)' (\(length) bytes: \(reason)); the next append cuts it off into quarantine."
-        case .corrupt:
-            return "Damaged data at byte \(offset) of '\(segment)' (\(length) bytes: \(reason)); valid batches follow it, so it is not repaired automatically."
-        }
-    }
-}
-
 /// Reads the members of one segment file in order, by parsing each header and skipping exactly
 /// the member's declared length — never by searching for the gzip magic bytes (Format.md §5).
 /// Memory is bounded by one batch.
@@ -44,9 +12,20 @@ final class SegmentScanner {
     private var memberBuffer: [UInt8] = []
 
     enum Step {
+        /// A valid member; its payload and newlines were left in the caller's buffers.
         case batch(offset: Int64, length: Int, recordCount: Int)
         case end
-        case invalid(offset: Int64, reason: String, unsupportedVersion: UInt16?)
+        case invalid(Invalid)
+    }
+
+    /// The first invalid member met, before it is classified.
+    struct Invalid {
+        /// Where the invalid bytes begin.
+        var offset: Int64
+        /// Why the member there was rejected.
+        var reason: String
+        /// The format version of a member with a sound header of another version (Format.md §2).
+        var otherVersion: UInt16?
     }
 
     init(path: String, relativePath: String) throws {
@@ -76,26 +55,62 @@ final class SegmentScanner {
     /// Moves to `offset` (which must be the start of a member or the end).
     func seek(to offset: Int64) { self.offset = offset }
 
-    /// Reads the next member into `payload`: its records, each ending in a newline.
-    func next(into payload: inout [UInt8]) throws -> Step {
+    /// Reads the next member into `payload`: its records, each ending in a newline, whose
+    /// offsets are left in `newlines`.
+    func next(into payload: inout [UInt8], newlines: inout [Int]) throws -> Step {
         if offset == size { return .end }
-        switch try readMember(at: offset, into: &payload) {
+        switch try readMember(at: offset, into: &payload, newlines: &newlines) {
         case .success(let header):
             let start = offset
             offset += Int64(header.memberLength)
             return .batch(offset: start, length: header.memberLength, recordCount: header.recordCount)
         case .failure(let problem):
-            return .invalid(offset: offset, reason: problem.reason, unsupportedVersion: problem.version)
+            return .invalid(Invalid(offset: offset, reason: problem.reason, otherVersion: problem.version))
         }
     }
 
+    /// Classifies the damage at an invalid member (Format.md §6): the one place that tells a
+    /// member of another version, damage with a valid member after it and a torn tail apart.
+    /// Each caller applies its own policy to the answer (a reader throws or stops, `verify`
+    /// lists it and resumes, a writer cuts a torn tail off or refuses to open).
+    ///
+    /// - Parameters:
+    ///   - invalid: what ``next(into:newlines:)`` returned.
+    ///   - inLastSegment: whether this is the journal's last segment; only there can damage be
+    ///     a torn tail.
+    ///   - findingResume: probe for the next valid member even where the kind is already known
+    ///     (damage in an earlier segment), to measure the damage and resume after it.
+    /// - Throws: ``SegmentError`` `.io` when the probe cannot read.
+    func classify(_ invalid: Invalid, inLastSegment: Bool, findingResume: Bool = false) throws -> SegmentDamage {
+        var damage = SegmentDamage(
+            kind: .tornTail, segment: relativePath, offset: invalid.offset, length: size - invalid.offset,
+            resume: nil, reason: invalid.reason)
+        if let version = invalid.otherVersion {
+            damage.kind = .otherVersion(version)
+            return damage
+        }
+        guard inLastSegment || findingResume else {
+            damage.kind = .corrupt
+            return damage
+        }
+        if let resume = try findValidMember(after: invalid.offset) {
+            damage.kind = .corrupt
+            damage.resume = resume
+            damage.length = resume - invalid.offset
+        } else if !inLastSegment {
+            damage.kind = .corrupt
+        }
+        return damage
+    }
+
+    /// Why a member is invalid, as ``readMember(at:into:newlines:)`` found it.
     struct Problem: Error {
         var reason: String
         var version: UInt16?
     }
 
     /// Reads and checks the whole member at `position`.
-    func readMember(at position: Int64, into payload: inout [UInt8]) throws -> Result<BatchMember.Header, Problem> {
+    func readMember(at position: Int64, into payload: inout [UInt8], newlines: inout [Int]) throws -> Result<BatchMember.Header, Problem> {
         let remaining = size - position
         guard remaining >= Int64(BatchMember.headerLength) else {
             return .failure(Problem(reason: "only \(remaining) bytes remain, fewer than a batch header"))
@@ -120,7 +135,7 @@ final class SegmentScanner {
         }
         try readFully(&memberBuffer, at: position)
         let failure = memberBuffer.withUnsafeBytes {
-            BatchMember.decodeBody($0, header: header, inflater: inflater, into: &payload)
+            BatchMember.decodeBody($0, header: header, inflater: inflater, into: &payload, newlines: &newlines)
         }
         if let failure { return .failure(Problem(reason: failure)) }
         return .success(header)
@@ -130,6 +145,7 @@ final class SegmentScanner {
     /// Used only to tell damage in the middle from a torn tail (Format.md §6), never to read.
     func findValidMember(after position: Int64) throws -> Int64? {
         var scratch: [UInt8] = []
+        var scratchNewlines: [Int] = []
         let window = 1 << 20
         var start = position + 1
         // Never more than what is left to search: zeroing a whole window for a small file
@@ -142,7 +158,7 @@ final class SegmentScanner {
             while index + 3 < count {
                 if buffer[index] == 0x1f, buffer[index + 1] == 0x8b, buffer[index + 2] == 0x08, buffer[index + 3] == 0x06 {
                     let candidate = start + Int64(index)
-                    if case .success = try readMember(at: candidate, into: &scratch) { return candidate }
+                    if case .success = try readMember(at: candidate, into: &scratch, newlines: &scratchNewlines) { return candidate }
                 }
                 index += 1
             }

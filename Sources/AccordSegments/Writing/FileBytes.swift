@@ -27,6 +27,8 @@ public enum FileBytes {
 
     /// Creates a new file (failing if it exists) with `bytes`, synced to disk.
     /// - Parameter mode: permission bits, e.g. `0o600` for a private key.
+    /// - Throws: ``SegmentError`` `.io` when the file exists, or cannot be created, written or
+    ///   synced.
     public static func writeNew(_ path: String, bytes: [UInt8], mode: mode_t) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SegmentError(.io, "Cannot create '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }
@@ -39,6 +41,7 @@ public enum FileBytes {
 
     /// Replaces `path` with `bytes` atomically: write a temporary file, sync it, rename it over
     /// the old one, sync the directory. A crash leaves either the old or the new content.
+    /// - Throws: ``SegmentError`` `.io` when a step fails.
     public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o644) throws {
         let temporary = path + ".tmp-\(getpid())"
         unlink(temporary)
@@ -52,6 +55,7 @@ public enum FileBytes {
     }
 
     /// `fsync` on a directory, so that a file created or renamed in it survives power loss.
+    /// - Throws: ``SegmentError`` `.io` when the directory cannot be opened or synced.
     public static func syncDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw SegmentError(.io, "Cannot open the directory '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }

@@ -1,23 +1,5 @@
 import Glibc
 
-/// What opening a writer did to the journal's tail (Format.md §6).
-public struct RecoveryReport: Sendable, Equatable {
-    /// The segment whose tail was cut, relative to the journal directory.
-    public var segment: String
-    /// The segment's length after the cut: the end of its last complete batch.
-    public var validLength: Int64
-    /// How many bytes were cut off.
-    public var quarantinedBytes: Int64
-    /// Where the cut bytes were kept, relative to the journal directory.
-    public var quarantineFile: String
-    /// Why the first cut batch was invalid.
-    public var reason: String
-
-    public var description: String {
-        "Cut off an incomplete last batch: \(quarantinedBytes) bytes at byte \(validLength) of '\(segment)' (\(reason)), kept in '\(quarantineFile)'."
-    }
-}
-
 /// The single writer of a journal directory.
 ///
 /// Opening takes the exclusive lock (Format.md §5) and recovers the tail (§6). ``append(_:)``
@@ -50,9 +32,11 @@ public final class SegmentWriter {
         /// then checks only what follows it; if anything there is invalid, it checks the whole
         /// last segment before cutting anything (Format.md §6).
         public var recoveryHint: (@Sendable () -> SegmentPosition?)?
+        /// The default settings.
         public init() {}
     }
 
+    /// The journal directory written to.
     public let directory: SegmentDirectory
     /// What recovery did when the writer opened, or nil when the tail was clean.
     public let recovery: RecoveryReport?
@@ -232,29 +216,27 @@ public final class SegmentWriter {
         let relative = SegmentDirectory.relativeSegmentPath(segment)
         let scanner = try SegmentScanner(path: directory.segmentPath(segment), relativePath: relative)
         var payload: [UInt8] = []
-        var batches = 0
+        var newlines: [Int] = []
+        var records = 0
         if start > 0, start <= scanner.size { scanner.seek(to: start) }
         while true {
-            switch try scanner.next(into: &payload) {
+            switch try scanner.next(into: &payload, newlines: &newlines) {
             case .end:
                 return nil
-            case .batch:
-                batches += 1
+            case .batch(_, _, let recordCount):
+                records += recordCount
                 continue
             case .invalid where start > 0:
                 // Never cut on the strength of a hint: classify from the segment's start.
                 return try recoverTail(directory: directory, segment: segment, io: io, from: 0)
-            case .invalid(let offset, let reason, let version):
-                if let version {
-                    throw SegmentError(.unsupportedVersion, "The batch at byte \(offset) of '\(relative)' has format version \(version); this program writes and reads version \(SegmentFormat.version) only. Use a newer 'accord'; nothing was changed.", path: relative, offset: offset)
+            case .invalid(let invalid):
+                let damage = try scanner.classify(invalid, inLastSegment: true)
+                guard damage.kind == .tornTail else {
+                    // Another version's member, or damage with a valid batch after it: refuse
+                    // to open, changing nothing.
+                    throw damage.error(intactRecords: records)
                 }
-                if let resume = try scanner.findValidMember(after: offset) {
-                    throw SegmentError(
-                        .corrupt,
-                        "Damaged batch at byte \(offset) of '\(relative)' (\(reason)) with a valid batch after it at byte \(resume); \(batches) earlier batches in the segment are intact. The journal is not written to until the damage is restored from a backup or a peer; run 'accord verify' for details.",
-                        path: relative, offset: offset)
-                }
-                return try quarantine(directory: directory, relative: relative, scanner: scanner, from: offset, reason: reason, io: io)
+                return try quarantine(directory: directory, relative: relative, scanner: scanner, from: damage.offset, reason: damage.reason, io: io)
             }
         }
     }

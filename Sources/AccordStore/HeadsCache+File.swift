@@ -1,0 +1,113 @@
+import AccordModel
+import AccordSegments
+import Foundation
+
+/// The cache's file, `cache/heads.json` (Format.md §1): where it is, its bytes, reading it.
+extension HeadsCache {
+    static func path(_ journal: EventJournal) -> String { journal.path + "/" + folder + "/" + fileName }
+
+    /// Reads the cache file without checking it against the journal (nil if absent or garbled).
+    public static func loadUnchecked(_ journal: EventJournal) -> HeadsCache? {
+        guard let bytes = try? FileBytes.read(path(journal), limit: 64 << 20) else { return nil }
+        return decode(file: bytes)
+    }
+
+    /// Reads the cache and checks that the journal still ends where it says.
+    /// - Returns: nil when there is no usable cache.
+    public static func load(_ journal: EventJournal) -> HeadsCache? {
+        guard let cache = loadUnchecked(journal) else { return nil }
+        return cache.matches(journal) ? cache : nil
+    }
+
+    /// The form of the cache file this program writes (Format.md §1): 2. Form 1 is one JSON
+    /// object and nothing else.
+    public static let fileVersion = 2
+
+    /// The second line's start in form 2: `v2 sha256:`, then 64 hex digits.
+    static let checksumPrefix = Array("v\(fileVersion) sha256:".utf8)
+
+    /// The cache in a file's bytes (Format.md §1, `cache/heads.json`). Form 2: the JSON object
+    /// on the first line, then `v2 sha256:` and the 64 hex digits of that line's SHA-256, then
+    /// padding (spaces and newlines). Form 1, one JSON object and nothing else (written only by
+    /// renaming a complete file into place), is read as it is.
+    /// - Returns: nil when the checksum does not match (a torn or concurrent write), the second
+    ///   line names another form (a newer program's), or the JSON does not decode.
+    public static func decode(file bytes: [UInt8]) -> HeadsCache? {
+        guard let newline = bytes.firstIndex(of: 0x0a) else {
+            return try? JSONDecoder().decode(HeadsCache.self, from: Data(bytes))
+        }
+        let json = Array(bytes[..<newline])
+        let checksum = checksumPrefix + Array(Digest.sha256Hex(json).utf8)
+        let rest = bytes[(newline + 1)...]
+        guard rest.starts(with: checksum),
+              rest.dropFirst(checksum.count).allSatisfy({ $0 == 0x20 || $0 == 0x0a })
+        else { return nil }
+        return try? JSONDecoder().decode(HeadsCache.self, from: Data(json))
+    }
+
+    /// Whether the journal still has, at ``lastBatch``, a batch ending at ``end`` whose last
+    /// event is ``lastID`` (or is empty, for an empty cache).
+    func matches(_ journal: EventJournal) -> Bool {
+        guard let lastBatch, let lastID else { return end == .start }
+        guard var batches = try? journal.directory.batches(from: lastBatch), let batch = try? batches.next(),
+              batch.end == end, let record = batch.records.last, let event = try? EventRecord.decode(record) else { return false }
+        return event.id == lastID
+    }
+
+    /// The cache as JSON, in the shape its `Codable` conformance reads: written by hand, since
+    /// Foundation's `JSONEncoder` took as long as the rest of a single-event append together.
+    func jsonBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512 + feeds.count * 160)
+        func number<N: BinaryInteger>(_ value: N) {
+            if value < 0 { out.append(UInt8(ascii: "-")) }
+            CanonicalJSON.appendDecimal(UInt64(value.magnitude), to: &out)
+        }
+        func position(_ value: SegmentPosition) {
+            CanonicalJSON.appendASCII("{\"segment\":", to: &out)
+            number(value.segment)
+            CanonicalJSON.appendASCII(",\"offset\":", to: &out)
+            number(value.offset)
+            out.append(UInt8(ascii: "}"))
+        }
+        CanonicalJSON.appendASCII("{\"end\":", to: &out)
+        position(end)
+        if let lastBatch {
+            CanonicalJSON.appendASCII(",\"lastBatch\":", to: &out)
+            position(lastBatch)
+        }
+        if let lastID {
+            CanonicalJSON.appendASCII(",\"lastID\":", to: &out)
+            CanonicalJSON.appendString(lastID.hex, to: &out)
+        }
+        CanonicalJSON.appendASCII(",\"events\":", to: &out)
+        number(events)
+        CanonicalJSON.appendASCII(",\"clockMilliseconds\":", to: &out)
+        number(clockMilliseconds)
+        CanonicalJSON.appendASCII(",\"clockCounter\":", to: &out)
+        number(clockCounter)
+        CanonicalJSON.appendASCII(",\"feeds\":{", to: &out)
+        // Site names are slugs (ASCII), so SiteID's byte order is the order of their texts.
+        for (index, site) in feeds.keys.sorted().enumerated() {
+            guard let feed = feeds[site] else { continue }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            CanonicalJSON.appendString(site.rawValue, to: &out)
+            CanonicalJSON.appendASCII(":{\"seq\":", to: &out)
+            number(feed.seq.rawValue)
+            CanonicalJSON.appendASCII(",\"id\":", to: &out)
+            CanonicalJSON.appendString(feed.id.hex, to: &out)
+            CanonicalJSON.appendASCII(",\"checkpoints\":[", to: &out)
+            for (position_, checkpoint) in feed.checkpoints.enumerated() {
+                if position_ > 0 { out.append(UInt8(ascii: ",")) }
+                CanonicalJSON.appendASCII("{\"seq\":", to: &out)
+                number(checkpoint.seq.rawValue)
+                CanonicalJSON.appendASCII(",\"batch\":", to: &out)
+                position(checkpoint.batch)
+                out.append(UInt8(ascii: "}"))
+            }
+            CanonicalJSON.appendASCII("]}", to: &out)
+        }
+        CanonicalJSON.appendASCII("}}", to: &out)
+        return out
+    }
+}
