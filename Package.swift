@@ -1,17 +1,12 @@
 // swift-tools-version:6.0
 // Accord: an event-sourced collaboration log for partnerships between distant offices.
 //
-// Module graph (an arrow means "imports"; nothing imports upward; README "Modules"):
+// Module graph: README "Layout" draws it; an arrow means "imports", nothing imports upward.
 //
-//   AccordCLI ──► AccordServer ──► AccordSync ──► AccordStore ──► AccordSegments ──► CZlib
-//       │                              │               │
-//       ├──► AccordInterchange ──► AccordProjections ──┤──► AccordModel
-//       └──────────────────────────────────────────────┘
-//
+// - AccordParallel: the one helper for work split across threads (each task writes its own slot).
 // - AccordSegments: gzip-member framing, segment files, the locked durable writer, recovery
 //   (Format.md §1–§6). Knows bytes, not events.
-// - AccordModel: values (identifiers, times, money), JSON, records, the catalogue, keys. No I/O;
-//   it imports AccordSegments for `ParallelSlots` (work split across threads) only.
+// - AccordModel: values (identifiers, times, money), JSON, records, the catalogue, keys. No I/O.
 // - AccordStore: the event store: a site's journal of events over its segments, own and
 //   replicated appends, the heads cache, verification.
 // - AccordProjections: folds events into the partnership's state, views, reports, snapshots.
@@ -52,21 +47,21 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .target(name: "AccordParallel"),
         .target(
             name: "AccordSegments",
-            dependencies: ["CZlib"]
+            dependencies: ["AccordParallel", "CZlib"]
         ),
         .target(
             name: "AccordModel",
             dependencies: [
-                // ParallelSlots only (the one helper for work split across threads); no I/O.
-                "AccordSegments",
+                "AccordParallel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
             name: "AccordStore",
-            dependencies: ["AccordSegments", "AccordModel"]
+            dependencies: ["AccordParallel", "AccordSegments", "AccordModel"]
         ),
         .target(
             name: "AccordProjections",

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordParallel
 import AccordSegments
 import Glibc
 

@@ -1,4 +1,4 @@
-import AccordSegments
+import AccordParallel
 
 extension EventRecord {
     /// Batches of at least this many records are decoded on several threads.

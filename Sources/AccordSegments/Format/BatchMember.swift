@@ -1,3 +1,4 @@
+import AccordParallel
 import Glibc
 
 /// Encoding and decoding of one batch as one gzip member (RFC 1952), as `Journal/Format.md` §4
