@@ -3,21 +3,44 @@
 /// A struct with an extensible ``Code`` (as GRDB's `DatabaseError`), so new codes never break a
 /// caller's `switch`. The CLI maps codes to exit codes in one place (`ExitCodes.swift`).
 public struct AccordError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure this is. Compare with the static members; new codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        public init(_ name: String) { self.name = name }
+        /// The closed set behind the codes, for this package's tables (exit codes, HTTP
+        /// statuses), which switch over it exhaustively: a new code does not compile until
+        /// every table maps it.
+        package enum Kind: Hashable, Sendable, CaseIterable {
+            case badInput, damaged, notFound, untrusted, io
+        }
+
+        /// The kind, for this package's exhaustive tables.
+        package let kind: Kind
+
+        package init(_ kind: Kind) { self.kind = kind }
+
+        /// The code's stable name (`bad-input`, `damaged`, `not-found`, `untrusted`, `io`).
+        public var name: String {
+            switch kind {
+            case .badInput: "bad-input"
+            case .damaged: "damaged"
+            case .notFound: "not-found"
+            case .untrusted: "untrusted"
+            case .io: "io"
+            }
+        }
+
+        /// The same as ``name``.
         public var description: String { name }
 
         /// Input that breaks a rule: JSON syntax, catalogue, field format. Nothing was written.
-        public static let badInput = Code("bad-input")
+        public static let badInput = Code(.badInput)
         /// Stored data that fails a check: id, chain, signature, canonical form.
-        public static let damaged = Code("damaged")
+        public static let damaged = Code(.damaged)
         /// A key, site or event that was asked for is not there.
-        public static let notFound = Code("not-found")
+        public static let notFound = Code(.notFound)
         /// An event of a site whose key is not trusted, or whose signature does not verify.
-        public static let untrusted = Code("untrusted")
+        public static let untrusted = Code(.untrusted)
         /// A file of the site (key, `SITE`) cannot be read or written.
-        public static let io = Code("io")
+        public static let io = Code(.io)
     }
 
     public var code: Code

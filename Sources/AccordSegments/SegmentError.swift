@@ -9,30 +9,58 @@ import Glibc
 public struct SegmentError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is. Compare with the static members; new codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        public init(_ name: String) { self.name = name }
+        /// The closed set behind the codes, for this package's tables (exit codes, HTTP
+        /// statuses), which switch over it exhaustively: a new code does not compile until
+        /// every table maps it.
+        package enum Kind: Hashable, Sendable, CaseIterable {
+            case notAJournal, unsupportedVersion, alreadyExists, corrupt, tornTail, busy, io, diskFull, invalidRecord, writerUnusable
+        }
+
+        /// The kind, for this package's exhaustive tables.
+        package let kind: Kind
+
+        package init(_ kind: Kind) { self.kind = kind }
+
+        /// The code's stable name: `not-a-journal`, `unsupported-version`, `already-exists`,
+        /// `corrupt`, `torn-tail`, `busy`, `io`, `disk-full`, `invalid-record`, `writer-unusable`.
+        public var name: String {
+            switch kind {
+            case .notAJournal: "not-a-journal"
+            case .unsupportedVersion: "unsupported-version"
+            case .alreadyExists: "already-exists"
+            case .corrupt: "corrupt"
+            case .tornTail: "torn-tail"
+            case .busy: "busy"
+            case .io: "io"
+            case .diskFull: "disk-full"
+            case .invalidRecord: "invalid-record"
+            case .writerUnusable: "writer-unusable"
+            }
+        }
+
+        /// The same as ``name``.
         public var description: String { name }
 
         /// The directory is not a journal (no `FORMAT` file).
-        public static let notAJournal = Code("not-a-journal")
+        public static let notAJournal = Code(.notAJournal)
         /// The journal's `FORMAT` file names a version this reader does not know (Format.md §2).
-        public static let unsupportedVersion = Code("unsupported-version")
+        public static let unsupportedVersion = Code(.unsupportedVersion)
         /// A journal already exists where one was to be created.
-        public static let alreadyExists = Code("already-exists")
+        public static let alreadyExists = Code(.alreadyExists)
         /// Bytes before the last batch of the journal are damaged (Format.md §6).
-        public static let corrupt = Code("corrupt")
+        public static let corrupt = Code(.corrupt)
         /// The last batch is incomplete or damaged; a writer cuts it off on open (Format.md §6).
-        public static let tornTail = Code("torn-tail")
+        public static let tornTail = Code(.tornTail)
         /// Another process holds the writer lock and did not release it in time.
-        public static let busy = Code("busy")
+        public static let busy = Code(.busy)
         /// A read, write, sync or truncate failed.
-        public static let io = Code("io")
+        public static let io = Code(.io)
         /// A write or `fdatasync` failed because the device or a quota is full (`ENOSPC`, `EDQUOT`).
-        public static let diskFull = Code("disk-full")
+        public static let diskFull = Code(.diskFull)
         /// A record or batch breaks a rule of the format (empty, contains a newline, too large).
-        public static let invalidRecord = Code("invalid-record")
+        public static let invalidRecord = Code(.invalidRecord)
         /// The writer was closed, or an earlier failure left it unusable.
-        public static let writerUnusable = Code("writer-unusable")
+        public static let writerUnusable = Code(.writerUnusable)
     }
 
     public var code: Code
