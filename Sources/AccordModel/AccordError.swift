@@ -43,6 +43,7 @@ public struct AccordError: Error, CustomStringConvertible, Sendable {
         public static let io = Code(.io)
     }
 
+    /// What kind of failure this is.
     public var code: Code
     /// One sentence: what happened, where, what to do next. Never contains payloads.
     public var message: String
@@ -50,8 +51,10 @@ public struct AccordError: Error, CustomStringConvertible, Sendable {
     public var line: Int?
     /// The field concerned, as a dotted path (`data.amount`).
     public var field: String?
+    /// The lower-level error behind this one.
     public var underlying: (any Error & Sendable)?
 
+    /// An error with `code` and `message`.
     public init(_ code: Code, _ message: String, line: Int? = nil, field: String? = nil, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
@@ -60,6 +63,7 @@ public struct AccordError: Error, CustomStringConvertible, Sendable {
         self.underlying = underlying
     }
 
+    /// The ``message``.
     public var description: String { message }
 
     /// The same error, located at an input line (the message is prefixed with "Line N: ").

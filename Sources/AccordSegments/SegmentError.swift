@@ -63,6 +63,7 @@ public struct SegmentError: Error, CustomStringConvertible, Sendable {
         public static let writerUnusable = Code(.writerUnusable)
     }
 
+    /// What kind of failure this is.
     public var code: Code
     /// One sentence: what happened, where, and what to do next.
     public var message: String
@@ -73,6 +74,7 @@ public struct SegmentError: Error, CustomStringConvertible, Sendable {
     /// The `errno` or lower-level error behind this one.
     public var underlying: (any Error & Sendable)?
 
+    /// An error with `code` and `message`.
     public init(
         _ code: Code, _ message: String, path: String? = nil, offset: Int64? = nil,
         underlying: (any Error & Sendable)? = nil
@@ -84,13 +86,17 @@ public struct SegmentError: Error, CustomStringConvertible, Sendable {
         self.underlying = underlying
     }
 
+    /// The ``message``.
     public var description: String { message }
 }
 
 /// A POSIX error number, kept as the ``SegmentError/underlying`` error of I/O failures.
 public struct Errno: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The `errno` value.
     public let rawValue: Int32
+    /// The error number `rawValue`.
     public init(_ rawValue: Int32) { self.rawValue = rawValue }
+    /// `strerror`'s text and the number: "No space left on device (errno 28)".
     public var description: String {
         if let text = strerror(rawValue) { return String(cString: text) + " (errno \(rawValue))" }
         return "errno \(rawValue)"

@@ -39,6 +39,7 @@ public enum SyncServer {
     /// - Parameters:
     ///   - port: 0 for any free port; `onListening` is told the port bound.
     ///   - limits: body size, timeouts and the memory bound for bodies.
+    /// - Throws: Hummingbird's error when it cannot listen on `host:port`.
     public static func run(journal: EventJournal, host: String, port: Int, limits: Limits, onListening: @escaping @Sendable (Int) -> Void) async throws {
         let service = SyncService(journal: journal, maxBody: limits.maxBody)
         let budget = BodyBudget(limit: limits.maxBufferedBytes)

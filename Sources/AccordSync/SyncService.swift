@@ -14,7 +14,9 @@ import Foundation
 /// Refusals: 400 malformed (or another partnership), 401 unsigned or bad signature, 403
 /// untrusted site (or events of an untrusted site), 404 unknown path, 405 wrong method, 409 a
 /// fork, 413 body over the limit, 500 a failed write (nothing partial is left: the journal
-/// writes whole batches). Error bodies are `{"error":…}` and never echo the request.
+/// writes whole batches), 503 a held writer lock. Each refusal has a ``SyncError/Code``, whose
+/// ``SyncError/Code/httpStatus`` is its status. Error bodies are `{"error":…}` and never echo
+/// the request.
 public final class SyncService: Sendable {
     /// A request as the HTTP layer saw it.
     public struct Request: Sendable {
