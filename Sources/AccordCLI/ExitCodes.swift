@@ -19,37 +19,62 @@ enum ExitStatus: Int32 {
     /// Reading or writing a file failed (disk full, I/O error, permissions).
     case io = 5
 
-    /// Maps any error to its exit status.
+    /// Maps any error to its exit status: an error this program reports itself
+    /// (``ReportedError``) to its own, anything else to ``internalError``.
     static func of(_ error: any Error) -> ExitStatus {
-        switch error {
-        case let error as SegmentError:
-            switch error.code {
-            case .corrupt, .tornTail: return .damaged
-            case .busy: return .busy
-            case .io, .diskFull, .writerUnusable: return .io
-            case .notAJournal, .alreadyExists, .invalidRecord, .unsupportedVersion: return .badInput
-            default: return .internalError
-            }
-        case let error as AccordError:
-            switch error.code {
-            case .badInput, .notFound: return .badInput
-            case .damaged, .untrusted: return .damaged
-            case .io: return .io
-            default: return .internalError
-            }
-        case let failure as CommandFailure:
-            return failure.status
-        case let failure as HTTPSync.Failure:
-            switch failure.status {
-            case 409: return .damaged  // a fork
-            case 503: return .busy
-            case 400..<500: return .badInput
-            default: return .io  // no answer, a server failure, an untrusted server
-            }
-        default:
-            return .internalError
+        (error as? any ReportedError)?.exitStatus ?? .internalError
+    }
+}
+
+/// An error this program reports itself (`accord: <message>`) with an exit status; other errors
+/// (ArgumentParser's) are handed back to ArgumentParser by `Main`.
+///
+/// These conformances are the one table of exit codes. They switch over the codes' kinds with
+/// no `default:`, so a new code of ``SegmentError``, ``AccordError`` or ``SyncError`` does not
+/// compile until it is mapped here.
+protocol ReportedError: Error {
+    /// The exit status of the command that failed with this error.
+    var exitStatus: ExitStatus { get }
+}
+
+extension SegmentError: ReportedError {
+    var exitStatus: ExitStatus {
+        switch code.kind {
+        case .corrupt, .tornTail: .damaged
+        case .busy: .busy
+        case .io, .diskFull, .writerUnusable: .io
+        case .notAJournal, .alreadyExists, .invalidRecord, .unsupportedVersion: .badInput
         }
     }
+}
+
+extension AccordError: ReportedError {
+    var exitStatus: ExitStatus {
+        switch code.kind {
+        case .badInput, .notFound: .badInput
+        case .damaged, .fork, .untrusted: .damaged
+        case .io: .io
+        }
+    }
+}
+
+extension SyncError: ReportedError {
+    /// From the code a client decoded from the server's status (a refusal, read back by
+    /// ``SyncError/Code/init(httpStatus:)``) or assigned itself (no answer, an untrusted answer):
+    /// a fork is damage, a busy server is busy, other refusals are bad input, and a failed or
+    /// missing or untrusted answer is an I/O failure.
+    var exitStatus: ExitStatus {
+        switch code.kind {
+        case .fork: .damaged
+        case .busy: .busy
+        case .badRequest, .unauthenticated, .untrusted, .noSuchEndpoint, .wrongMethod, .tooSlow, .tooLarge: .badInput
+        case .serverFailure, .noAnswer, .notAnAccordServer, .untrustedServer: .io
+        }
+    }
+}
+
+extension CommandFailure: ReportedError {
+    var exitStatus: ExitStatus { status }
 }
 
 /// A failure the CLI itself reports, with its exit status.

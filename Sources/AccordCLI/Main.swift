@@ -1,6 +1,3 @@
-import AccordModel
-import AccordSegments
-import AccordSync
 import ArgumentParser
 import Glibc
 
@@ -27,9 +24,9 @@ enum Main {
             exit(ExitStatus.success.rawValue)
         } catch {
             standardOutput.flush()
-            if error is SegmentError || error is AccordError || error is CommandFailure || error is HTTPSync.Failure {
+            if let error = error as? any ReportedError {
                 printError("accord: \(error)")
-                exit(ExitStatus.of(error).rawValue)
+                exit(error.exitStatus.rawValue)
             }
             let code = Accord.exitCode(for: error)
             if code == .success {

@@ -27,6 +27,8 @@ public enum SyncServer {
         /// connections; a request that would exceed it gets 503 at once.
         public var maxBufferedBytes: Int
 
+        /// Limits with the default timeouts.
+        /// - Parameter maxBufferedBytes: by default 4 × `maxBody`, at least 256 MiB.
         public init(maxBody: Int, maxBufferedBytes: Int? = nil) {
             self.maxBody = maxBody
             self.maxBufferedBytes = maxBufferedBytes ?? max(4 * maxBody, 256 << 20)
@@ -37,6 +39,7 @@ public enum SyncServer {
     /// - Parameters:
     ///   - port: 0 for any free port; `onListening` is told the port bound.
     ///   - limits: body size, timeouts and the memory bound for bodies.
+    /// - Throws: Hummingbird's error when it cannot listen on `host:port`.
     public static func run(journal: EventJournal, host: String, port: Int, limits: Limits, onListening: @escaping @Sendable (Int) -> Void) async throws {
         let service = SyncService(journal: journal, maxBody: limits.maxBody)
         let budget = BodyBudget(limit: limits.maxBufferedBytes)
@@ -77,7 +80,7 @@ public enum SyncServer {
         }
         let reserved = hasBody ? min(announced ?? limits.maxBody, limits.maxBody) : 0
         guard budget.reserve(reserved) else {
-            let busy = service.refusal(503, "The server is receiving too many request bodies at once; try again shortly.", method: method, path: path, headers: headers)
+            let busy = service.refusal(.busy, "The server is receiving too many request bodies at once; try again shortly.", method: method, path: path, headers: headers)
             logger.info("\(busy.logLine)")
             return refuseAndClose(busy, hasBody: hasBody, channel: channel)
         }
@@ -90,11 +93,11 @@ public enum SyncServer {
             // Decided without the body and without waiting for the journal's queue (which
             // would block a thread of the server's pool behind every push).
             let tooLarge = service.refusalBeforeBody(method: method, path: path, headers: headers, announcedLength: limits.maxBody + 1)
-                ?? service.refusal(413, "The body is larger than this server's limit of \(limits.maxBody) bytes; send smaller bundles.", method: method, path: path, headers: headers)
+                ?? service.refusal(.tooLarge, "The body is larger than this server's limit of \(limits.maxBody) bytes; send smaller bundles.", method: method, path: path, headers: headers)
             logger.info("\(tooLarge.logLine)")
             return refuseAndClose(tooLarge, hasBody: true, channel: channel)
         case .tooSlow:
-            let slow = service.refusal(408, "The request body did not arrive within \(Int(limits.requestTimeout)) s of its headers.", method: method, path: path, headers: headers)
+            let slow = service.refusal(.tooSlow, "The request body did not arrive within \(Int(limits.requestTimeout)) s of its headers.", method: method, path: path, headers: headers)
             logger.info("\(slow.logLine)")
             return response(slow, close: true)
         }

@@ -248,7 +248,7 @@ public final class EventWriter {
             if !matches {
                 let stored = try storedIDs(of: site, in: known[0].seq...lastKnown.seq)
                 if let forked = known.first(where: { stored[$0.seq] != $0.id }) {
-                    throw AccordError(.damaged, "Fork in feed '\(site)' at \(forked.seq): this journal holds \(stored[forked.seq]?.short ?? "another event")…, the incoming event is \(forked.id.short)…. Both stay as they are; nothing was written.")
+                    throw AccordError(.fork, "Fork in feed '\(site)' at \(forked.seq): this journal holds \(stored[forked.seq]?.short ?? "another event")…, the incoming event is \(forked.id.short)…. Both stay as they are; nothing was written.")
                 }
             }
         }

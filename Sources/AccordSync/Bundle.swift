@@ -15,43 +15,54 @@ import Foundation
 /// — `requires` is what the receiver must already hold for the bundle to apply without
 /// leaving anything pending; `brings` what it adds.
 public struct Bundle: Sendable {
+    /// The header's `bundle` field.
     public static let formatName = "accord"
+    /// The bundle format version this program writes and reads (SyncProtocol.md §4).
     public static let version = 1
 
-    /// What a feed's part of the bundle brings.
+    /// What a feed's part of the bundle brings: its events `first…last`, the last one's id.
     public struct Span: Sendable, Equatable {
-        public var first: UInt64
-        public var last: UInt64
-        public var lastID: String
+        /// The sequence number of the first event brought.
+        public var first: SequenceNumber
+        /// The sequence number of the last event brought (a signed one).
+        public var last: SequenceNumber
+        /// The id of the last event brought.
+        public var lastID: EventID
     }
 
+    /// The partnership of the journal that made the bundle.
     public var partnership: String
+    /// The site that made the bundle.
     public var source: String
+    /// When it was made (RFC 3339 UTC).
     public var created: String
+    /// What the receiver must hold for the bundle to apply without leaving anything pending.
     public var requires: VersionVector
-    public var brings: [String: Span]
+    /// What it brings, by site.
+    public var brings: [SiteID: Span]
     /// The event records, per site in sequence order.
     public var records: [[UInt8]]
 
     /// Makes a bundle of everything `journal` holds beyond `base` (what the receiver is known
     /// to hold; empty for everything).
+    /// - Throws: ``SegmentError`` for a failed read of the journal.
     public static func make(from journal: EventJournal, beyond base: VersionVector = VersionVector()) throws -> Bundle {
-        var bySite: [String: [Event]] = [:]
+        var bySite: [SiteID: [Event]] = [:]
         var events = try journal.events(from: journal.deltaStart(lacking: base))
         while let event = try events.next() {
             // The receiver's last known event overlaps, so that it can compare ids (a fork).
-            guard event.seq.rawValue >= max(base.seq(event.site.rawValue), 1) else { continue }
-            bySite[event.site.rawValue, default: []].append(event)
+            guard event.seq >= max(base.seq(event.site), SequenceNumber(1)) else { continue }
+            bySite[event.site, default: []].append(event)
         }
-        for (site, feed) in bySite where feed.count == 1 && feed[0].seq.rawValue == base.seq(site) && base.entries[site]?.id == feed[0].id.hex {
+        for (site, feed) in bySite where feed.count == 1 && feed[0].seq == base.seq(site) && base.entries[site]?.id == feed[0].id {
             bySite[site] = nil  // only the overlap, and it matches: nothing to bring
         }
         let requires = base
-        var brings: [String: Span] = [:]
+        var brings: [SiteID: Span] = [:]
         var records: [[UInt8]] = []
         for site in bySite.keys.sorted() {
             let feed = bySite[site]!
-            brings[site] = Span(first: feed.first!.seq.rawValue, last: feed.last!.seq.rawValue, lastID: feed.last!.id.hex)
+            brings[site] = Span(first: feed.first!.seq, last: feed.last!.seq, lastID: feed.last!.id)
             records += feed.map(\.record)
         }
         return Bundle(partnership: journal.partnership, source: journal.site.rawValue, created: Timestamp.now().text,
@@ -62,7 +73,7 @@ public struct Bundle: Sendable {
     func header() throws -> [UInt8] {
         let brought = JSONObject(brings.keys.sorted().map { site in
             let span = brings[site]!
-            return (site, .object(JSONObject([("first", .number(String(span.first))), ("last", .number(String(span.last))), ("lastID", .string(span.lastID))])))
+            return (site.rawValue, .object(JSONObject([("first", .number(String(span.first.rawValue))), ("last", .number(String(span.last.rawValue))), ("lastID", .string(span.lastID.hex))])))
         })
         return try CanonicalJSON.encode(.object(JSONObject([
             ("bundle", .string(Self.formatName)), ("version", .number(String(Self.version))), ("partnership", .string(partnership)),
@@ -71,7 +82,10 @@ public struct Bundle: Sendable {
         ])))
     }
 
-    /// The bundle's bytes: the header batch, then one batch per signed stretch of a feed.
+    /// The bundle's bytes: the header batch, then one batch per signed stretch of a feed
+    /// (Format.md §4).
+    /// - Throws: ``AccordError`` for a record that is not an event; ``SegmentError``
+    ///   `.invalidRecord` for a batch the format refuses.
     public func encoded() throws -> [UInt8] {
         var batches: [[[UInt8]]] = [[try header()]]
         var current: [[UInt8]] = []
@@ -95,6 +109,8 @@ public struct Bundle: Sendable {
 
     /// The bundle cut into bundles of at most about `maxBytes` of records each, every one ending
     /// with a signed event of its feed (for transports with a size limit).
+    /// - Parameter maxBytes: the size a part is cut at, in bytes of records.
+    /// - Throws: ``AccordError`` for a record that is not an event.
     public func split(maxBytes: Int) throws -> [Bundle] {
         var parts: [Bundle] = []
         var current: [[UInt8]] = []
@@ -102,9 +118,9 @@ public struct Bundle: Sendable {
         func flush() throws {
             guard !current.isEmpty else { return }
             var part = Bundle(partnership: partnership, source: source, created: created, requires: requires, brings: [:], records: current)
-            var bySite: [String: [Event]] = [:]
-            for record in current { let event = try EventRecord.decode(record); bySite[event.site.rawValue, default: []].append(event) }
-            for (site, feed) in bySite { part.brings[site] = Span(first: feed.first!.seq.rawValue, last: feed.last!.seq.rawValue, lastID: feed.last!.id.hex) }
+            var bySite: [SiteID: [Event]] = [:]
+            for record in current { let event = try EventRecord.decode(record); bySite[event.site, default: []].append(event) }
+            for (site, feed) in bySite { part.brings[site] = Span(first: feed.first!.seq, last: feed.last!.seq, lastID: feed.last!.id) }
             parts.append(part)
             current = []
             size = 0
@@ -120,6 +136,7 @@ public struct Bundle: Sendable {
     }
 
     /// Writes the bundle durably and atomically.
+    /// - Throws: ``SegmentError`` for a failed write.
     public func write(to path: String) throws {
         try FileBytes.writeAtomically(path, bytes: try encoded())
     }
@@ -132,7 +149,9 @@ public struct Bundle: Sendable {
         return try parse(batches: batches.map { $0.records.map { Array($0) } }, name: "'\(path)'")
     }
 
-    /// Parses a bundle from its bytes (as received over HTTP).
+    /// Parses a bundle from its bytes (as received over HTTP), through a scratch file.
+    /// - Parameter limit: the largest bundle read, in bytes once inflated.
+    /// - Throws: as ``read(_:limit:)``; a message names "The bundle", not the scratch file.
     public static func parse(bytes: [UInt8], limit: Int = 1 << 30) throws -> Bundle {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("accord-bundle-\(UUID().uuidString)").path
         try FileBytes.writeNew(scratch, bytes: bytes, mode: 0o600)
@@ -158,12 +177,12 @@ public struct Bundle: Sendable {
               let created = header["created"]?.stringValue, let requiresValue = header["requires"],
               case .object(let broughtObject)? = header["brings"], case .number(let countText)? = header["events"], let count = Int(countText)
         else { throw AccordError(.badInput, "\(name) has an incomplete bundle header.") }
-        var brings: [String: Span] = [:]
+        var brings: [SiteID: Span] = [:]
         for member in broughtObject.members {
-            guard Slug.isValid(member.key), case .object(let span) = member.value, case .number(let first)? = span["first"], case .number(let last)? = span["last"],
-                  let lastID = span["lastID"]?.stringValue, let firstSeq = UInt64(first), let lastSeq = UInt64(last)
+            guard let site = try? SiteID(member.key), case .object(let span) = member.value, case .number(let first)? = span["first"], case .number(let last)? = span["last"],
+                  let lastHex = span["lastID"]?.stringValue, let lastID = try? EventID(hex: lastHex), let firstSeq = UInt64(first), let lastSeq = UInt64(last)
             else { throw AccordError(.badInput, "\(name) has an invalid 'brings' entry for '\(member.key.prefix(64))'.") }
-            brings[member.key] = Span(first: firstSeq, last: lastSeq, lastID: lastID)
+            brings[site] = Span(first: SequenceNumber(firstSeq), last: SequenceNumber(lastSeq), lastID: lastID)
         }
         let records = Array(batches.dropFirst().joined())
         guard records.count == count else {
@@ -183,7 +202,7 @@ public struct Bundle: Sendable {
             throw AccordError(.badInput, "The bundle is for partnership '\(partnership)', this journal records '\(journal.partnership)'. Nothing was applied.")
         }
         let keys = try journal.trustedKeys()
-        var last: [String: Event] = [:]
+        var last: [SiteID: Event] = [:]
         for (index, record) in records.enumerated() {
             let event: Event
             do {
@@ -197,13 +216,13 @@ public struct Bundle: Sendable {
             if let signature = event.signature, !key.verifies(signature, forBatchEndingAt: event.id) {
                 throw AccordError(.untrusted, "The signature on event \(event.seq) of site '\(event.site)' in the bundle does not verify under the trusted key. Nothing was applied.")
             }
-            if let previous = last[event.site.rawValue], event.seq != previous.seq.next || event.prev != previous.id {
+            if let previous = last[event.site], event.seq != previous.seq.next || event.prev != previous.id {
                 throw AccordError(.badInput, "The bundle's events of site '\(event.site)' do not chain at \(event.seq). Nothing was applied.")
             }
-            last[event.site.rawValue] = event
+            last[event.site] = event
         }
         for (site, span) in brings {
-            guard let event = last[site], event.seq.rawValue == span.last, event.id.hex == span.lastID, event.signature != nil else {
+            guard let event = last[site], event.seq == span.last, event.id == span.lastID, event.signature != nil else {
                 throw AccordError(.badInput, "The bundle's header says it brings '\(site)' up to \(span.last), but its events do not end there with a signed event. Nothing was applied.")
             }
         }
@@ -212,7 +231,7 @@ public struct Bundle: Sendable {
         }
         var notes: [String] = []
         let have = try journal.versionVector()
-        for (site, span) in brings.sorted(by: { $0.key < $1.key }) where have.seq(site) + 1 < span.first {
+        for (site, span) in brings.sorted(by: { $0.key < $1.key }) where have.seq(site).next < span.first {
             notes.append("feed '\(site)': the bundle starts at \(span.first) but this journal holds only up to \(have.seq(site)); those events will wait as pending")
         }
         return notes

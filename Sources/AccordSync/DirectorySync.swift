@@ -8,11 +8,15 @@ import AccordStore
 public enum DirectorySync {
     /// The two halves of a sync.
     public struct Result: Sendable {
+        /// What the pull merged into the local journal.
         public var pulled: SyncSummary
+        /// What the push merged into the other journal.
         public var pushed: SyncSummary
     }
 
     /// Syncs `local` with `remote`, both ways.
+    /// - Parameter options: the writer options of both sides (fault injection in tests).
+    /// - Returns: what each half did.
     /// - Throws: ``AccordError`` `.badInput` when the journals record different partnerships;
     ///   any error of ``SyncSession/apply(_:)`` (the side being written stays unchanged).
     public static func sync(_ local: EventJournal, with remote: EventJournal, options: SegmentWriter.Options = SegmentWriter.Options()) throws -> Result {

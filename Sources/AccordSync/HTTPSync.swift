@@ -7,25 +7,22 @@ import FoundationNetworking
 /// Sync over HTTP with a peer's `accord serve` (SyncProtocol.md §4.3): read its vector, pull
 /// what we lack (a bundle, verified and merged like any other), push what it lacks.
 public enum HTTPSync {
-    /// A failed exchange with the server.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        public var status: Int
-        public var message: String
-        public var description: String { message }
-    }
-
     /// Pushes are sent as bundles of about this many bytes (servers accept 64 MiB by default).
     public static let pushBytes = 8 << 20
 
     /// Syncs `journal` with the server at `url`, both ways.
-    /// - Throws: ``Failure`` for a refused request (with the server's reason) or no answer;
+    /// - Parameter timeout: how long each request may take, in seconds.
+    /// - Returns: what the pull and the push did.
+    /// - Throws: ``SyncError`` for a refused request (the code its status stands for, with the
+    ///   server's reason), ``SyncError/Code/noAnswer``, ``SyncError/Code/notAnAccordServer`` or
+    ///   ``SyncError/Code/untrustedServer``;
     ///   ``AccordError`` for what the pulled bundle holds (see ``Bundle/verify(against:)``).
     public static func sync(_ journal: EventJournal, with url: PeerURL, timeout: TimeInterval = 60) throws -> DirectorySync.Result {
         let client = Client(journal: journal, url: url, timeout: timeout)
         let info = try client.call("GET", "/v1/vector", body: [])
         guard case .object(let object)? = try? JSONParser.parse(info), let partnership = object["partnership"]?.stringValue,
               let siteText = object["site"]?.stringValue, let vectorValue = object["vector"] else {
-            throw Failure(status: 0, message: "\(url.text) did not answer like an Accord server.")
+            throw SyncError(.notAnAccordServer, "\(url.text) did not answer like an Accord server.")
         }
         guard partnership == journal.partnership else {
             throw AccordError(.badInput, "\(url.text) records partnership '\(partnership)', this journal '\(journal.partnership)'; they never exchange events.")
@@ -89,19 +86,19 @@ public enum HTTPSync {
             semaphore.wait()
             let (data, status, headers, error) = box.get()
             guard let status else {
-                throw Failure(status: 0, message: "No answer from \(url.text)\(path): \(error.map { "\($0.localizedDescription)" } ?? "unknown error").")
+                throw SyncError(.noAnswer, "No answer from \(url.text)\(path): \(error.map { "\($0.localizedDescription)" } ?? "unknown error").")
             }
             let bytes = Array(data ?? Data())
             // The server must be a trusted site and sign its answer (SyncProtocol.md §4.3.1).
             do {
                 _ = try RequestSigning.verifyResponse(headers: headers, status: status, path: path, requestTime: signed[RequestSigning.timeHeader] ?? "", body: bytes, trusted: try journal.trustedKeys())
-            } catch let refusal as RequestSigning.Refusal {
-                throw Failure(status: 0, message: "\(url.text): \(refusal.message)")
+            } catch let refusal as SyncError {
+                throw SyncError(refusal.code, "\(url.text): \(refusal.message)", httpStatus: status)
             }
             guard status == 200 else {
                 var reason = "status \(status)"
                 if case .object(let object)? = try? JSONParser.parse(bytes), let text = object["error"]?.stringValue { reason = text }
-                throw Failure(status: status, message: "\(url.text) refused \(method) \(path) (\(status)): \(reason)")
+                throw SyncError(SyncError.Code(httpStatus: status), "\(url.text) refused \(method) \(path) (\(status)): \(reason)", httpStatus: status)
             }
             return bytes
         }

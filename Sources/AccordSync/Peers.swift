@@ -6,6 +6,7 @@ import Foundation
 /// What a journal knows of a peer site, in `peers/<site>.json` (SyncProtocol.md §5): where to
 /// reach it and what it was last known to hold. Its key is in `keys/<site>.pub`.
 public struct PeerRecord: Codable, Sendable, Equatable {
+    /// The peer's site name.
     public var site: String
     /// `http://HOST:PORT` of its `accord serve`, if any.
     public var url: String?
@@ -17,9 +18,12 @@ public struct PeerRecord: Codable, Sendable, Equatable {
 
 /// The peers of a journal.
 public struct PeerStore: Sendable {
+    /// The folder of the peer records, in the journal directory.
     public static let folder = "peers"
+    /// The journal whose peers these are.
     public let journal: EventJournal
 
+    /// The peers of `journal`; reads nothing yet.
     public init(journal: EventJournal) { self.journal = journal }
 
     private func path(_ site: String) -> String { journal.path + "/" + Self.folder + "/" + site + ".json" }
@@ -45,10 +49,16 @@ public struct PeerStore: Sendable {
         try FileBytes.syncDirectory(journal.path + "/" + EventJournal.keysFolder)
     }
 
+    /// Reads the record of peer `site`.
+    /// - Throws: ``SegmentError`` when there is none or it cannot be read; `DecodingError` when
+    ///   it is not a peer record.
     public func load(_ site: String) throws -> PeerRecord {
         try JSONDecoder().decode(PeerRecord.self, from: Data(try FileBytes.read(path(site), limit: 1 << 20)))
     }
 
+    /// Writes `record` to `peers/<site>.json`, durably and atomically (sorted keys, pretty-printed).
+    /// - Throws: ``AccordError`` `.io` when the folder cannot be created; ``SegmentError`` for a
+    ///   failed write.
     public func save(_ record: PeerRecord) throws {
         let folder = journal.path + "/" + Self.folder
         if mkdir(folder, 0o755) != 0, errno != EEXIST { throw AccordError(.io, "Cannot create '\(folder)': \(Errno(errno)).") }
@@ -74,10 +84,14 @@ public struct PeerStore: Sendable {
 
 /// An `http://host:port` peer address.
 public struct PeerURL: Sendable {
+    /// The host, as written.
     public let host: String
+    /// The TCP port, 1 to 65535.
     public let port: Int
+    /// `http://HOST:PORT`, without a trailing slash.
     public let text: String
 
+    /// Parses a peer address.
     /// - Throws: ``AccordError`` `.badInput` unless `text` is `http://HOST:PORT` (no path).
     public init(_ text: String) throws {
         guard text.hasPrefix("http://") else {

@@ -14,14 +14,21 @@ import Foundation
 /// Refusals: 400 malformed (or another partnership), 401 unsigned or bad signature, 403
 /// untrusted site (or events of an untrusted site), 404 unknown path, 405 wrong method, 409 a
 /// fork, 413 body over the limit, 500 a failed write (nothing partial is left: the journal
-/// writes whole batches). Error bodies are `{"error":…}` and never echo the request.
+/// writes whole batches), 503 a held writer lock. Each refusal has a ``SyncError/Code``, whose
+/// ``SyncError/Code/httpStatus`` is its status. Error bodies are `{"error":…}` and never echo
+/// the request.
 public final class SyncService: Sendable {
     /// A request as the HTTP layer saw it.
     public struct Request: Sendable {
+        /// `GET` or `POST`.
         public var method: String
+        /// The path, without a query (`/v1/push`).
         public var path: String
+        /// The headers by name, as received (names compared case-insensitively).
         public var headers: [String: String]
+        /// The whole body.
         public var body: [UInt8]
+        /// A request with these parts.
         public init(method: String, path: String, headers: [String: String], body: [UInt8]) {
             self.method = method
             self.path = path
@@ -30,9 +37,13 @@ public final class SyncService: Sendable {
         }
     }
 
+    /// The answer to send.
     public struct Response: Sendable {
+        /// The HTTP status (from ``SyncError/Code/httpStatus`` for a refusal).
         public var status: Int
+        /// The `Content-Type` of ``body``.
         public var contentType: String
+        /// The body: JSON, or a bundle.
         public var body: [UInt8]
         /// One line for the log: no payload.
         public var logLine: String
@@ -40,11 +51,14 @@ public final class SyncService: Sendable {
         public var headers: [String: String] = [:]
     }
 
+    /// The journal served.
     public let journal: EventJournal
     /// The largest request body accepted, in bytes.
     public let maxBody: Int
     private let queue = DispatchQueue(label: "accord.sync.journal")
 
+    /// A service for `journal`; requests are handled one at a time, on its own queue.
+    /// - Parameter maxBody: the largest request body accepted, in bytes.
     public init(journal: EventJournal, maxBody: Int = 64 << 20) {
         self.journal = journal
         self.maxBody = maxBody
@@ -69,18 +83,22 @@ public final class SyncService: Sendable {
         do {
             _ = try RequestSigning.checkHeaders(headers, trusted: try journal.trustedKeys())
             return nil
-        } catch let refusal as RequestSigning.Refusal {
-            return sign(Self.refusal(refusal.status, refusal.message, request), for: request)
+        } catch let refusal as SyncError {
+            return sign(Self.refusal(refusal.code, refusal.message, request), for: request)
         } catch {
             return nil  // decided (500) once the body is read
         }
     }
 
-    /// A refusal that the HTTP edge makes itself (408 a body too slow, 503 too many bodies in
-    /// flight), signed like every answer.
-    public func refusal(_ status: Int, _ message: String, method: String, path: String, headers: [String: String]) -> Response {
+    /// A refusal that the HTTP edge makes itself (``SyncError/Code/tooSlow`` a body too slow,
+    /// ``SyncError/Code/busy`` too many bodies in flight, ``SyncError/Code/tooLarge``), signed
+    /// like every answer, with the code's status (``SyncError/Code/httpStatus``).
+    /// - Parameters:
+    ///   - message: the `error` of the answer's body: one sentence, no payload.
+    ///   - method: the request's method, path and headers (for the log line and the signature).
+    public func refusal(_ code: SyncError.Code, _ message: String, method: String, path: String, headers: [String: String]) -> Response {
         let request = Request(method: method, path: path, headers: headers, body: [])
-        return sign(Self.refusal(status, message, request), for: request)
+        return sign(Self.refusal(code, message, request), for: request)
     }
 
     private func sign(_ response: Response, for request: Request) -> Response {
@@ -90,7 +108,10 @@ public final class SyncService: Sendable {
         return response
     }
 
-    private static func refusal(_ status: Int, _ message: String, _ request: Request, site: String = "-") -> Response {
+    /// The answer for a refusal with `code`: its status from ``SyncError/Code/httpStatus`` (a code
+    /// only a client sees is answered as ``SyncError/Code/serverFailure``).
+    private static func refusal(_ code: SyncError.Code, _ message: String, _ request: Request, site: String = "-") -> Response {
+        let status = code.httpStatus ?? SyncError.Code.serverFailure.httpStatus ?? 500
         let body = (try? CanonicalJSON.encode(.object(JSONObject([("error", .string(message))])))) ?? []
         return Response(status: status, contentType: "application/json", body: body + [0x0a], logLine: "\(request.method) \(request.path) \(status) site=\(site)")
     }
@@ -98,24 +119,24 @@ public final class SyncService: Sendable {
     /// Path, method and size, in that order (SyncProtocol.md §4.3.2).
     private func routeRefusal(_ request: Request, bodyLength: Int) -> Response? {
         let routes = ["/v1/vector": "GET", "/v1/pull": "POST", "/v1/push": "POST"]
-        guard let method = routes[request.path] else { return Self.refusal(404, "No such endpoint; the endpoints are /v1/vector, /v1/pull and /v1/push.", request) }
-        guard method == request.method else { return Self.refusal(405, "\(request.path) takes \(method).", request) }
-        guard bodyLength <= maxBody else { return Self.refusal(413, "The body is larger than this server's limit of \(maxBody) bytes; send smaller bundles.", request) }
+        guard let method = routes[request.path] else { return Self.refusal(.noSuchEndpoint, "No such endpoint; the endpoints are /v1/vector, /v1/pull and /v1/push.", request) }
+        guard method == request.method else { return Self.refusal(.wrongMethod, "\(request.path) takes \(method).", request) }
+        guard bodyLength <= maxBody else { return Self.refusal(.tooLarge, "The body is larger than this server's limit of \(maxBody) bytes; send smaller bundles.", request) }
         return nil
     }
 
     private func respond(to request: Request) -> Response {
-        func refuse(_ status: Int, _ message: String, site: String = "-") -> Response {
-            Self.refusal(status, message, request, site: site)
+        func refuse(_ code: SyncError.Code, _ message: String, site: String = "-") -> Response {
+            Self.refusal(code, message, request, site: site)
         }
         if let refusal = routeRefusal(request, bodyLength: request.body.count) { return refusal }
         let site: SiteID
         do {
             site = try RequestSigning.verify(headers: request.headers, method: request.method, path: request.path, body: request.body, trusted: try journal.trustedKeys())
-        } catch let refusal as RequestSigning.Refusal {
-            return refuse(refusal.status, refusal.message)
+        } catch let refusal as SyncError {
+            return refuse(refusal.code, refusal.message)
         } catch {
-            return refuse(500, "The server could not read its trusted keys.")
+            return refuse(.serverFailure, "The server could not read its trusted keys.")
         }
         do {
             switch request.path {
@@ -127,7 +148,7 @@ public final class SyncService: Sendable {
                 return Response(status: 200, contentType: "application/json", body: body + [0x0a], logLine: "GET /v1/vector 200 site=\(site)")
             case "/v1/pull":
                 guard case .object(let object)? = try? JSONParser.parse(request.body), let vectorValue = object["vector"] else {
-                    return refuse(400, "The pull body must be a JSON object {\"vector\": {…}}.", site: site.rawValue)
+                    return refuse(.badRequest, "The pull body must be a JSON object {\"vector\": {…}}.", site: site.rawValue)
                 }
                 let vector = try VersionVector(json: vectorValue)
                 let bundle = try Bundle.make(from: journal, beyond: vector)
@@ -138,17 +159,17 @@ public final class SyncService: Sendable {
                 do {
                     bundle = try Bundle.parse(bytes: request.body, limit: maxBody)
                 } catch {
-                    return refuse(400, "The push body is not a valid bundle: \(error)", site: site.rawValue)
+                    return refuse(.badRequest, "The push body is not a valid bundle: \(error)", site: site.rawValue)
                 }
                 guard bundle.source == site.rawValue else {
-                    return refuse(400, "The bundle says it comes from '\(bundle.source)', but the request is signed by '\(site)'.", site: site.rawValue)
+                    return refuse(.badRequest, "The bundle says it comes from '\(bundle.source)', but the request is signed by '\(site)'.", site: site.rawValue)
                 }
                 _ = try bundle.verify(against: journal)
                 let session = try SyncSession(journal: journal)
                 defer { session.close() }
                 let summary = try session.apply(bundle.records)
                 if !summary.forks.isEmpty {
-                    return refuse(409, summary.forks.joined(separator: "; "), site: site.rawValue)
+                    return refuse(.fork, summary.forks.joined(separator: "; "), site: site.rawValue)
                 }
                 let body = try CanonicalJSON.encode(.object(JSONObject([
                     ("appended", .number(String(summary.appended))), ("alreadyKnown", .number(String(summary.alreadyKnown))),
@@ -156,16 +177,14 @@ public final class SyncService: Sendable {
                 ])))
                 return Response(status: 200, contentType: "application/json", body: body + [0x0a], logLine: "POST /v1/push 200 site=\(site) appended=\(summary.appended)")
             }
+        } catch let error as SyncError {
+            return refuse(error.code, error.message, site: site.rawValue)
         } catch let error as AccordError {
-            switch error.code {
-            case .untrusted: return refuse(403, error.message, site: site.rawValue)
-            case .damaged: return refuse(error.message.contains("Fork") ? 409 : 400, error.message, site: site.rawValue)
-            default: return refuse(400, error.message, site: site.rawValue)
-            }
+            return refuse(SyncError.Code(refusing: error), error.message, site: site.rawValue)
         } catch let error as SegmentError {
-            return refuse(error.code == .busy ? 503 : 500, error.message, site: site.rawValue)
+            return refuse(SyncError.Code(refusing: error), error.message, site: site.rawValue)
         } catch {
-            return refuse(500, "The server failed: \(error)", site: site.rawValue)
+            return refuse(.serverFailure, "The server failed: \(error)", site: site.rawValue)
         }
     }
 }

@@ -16,8 +16,10 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
     /// Forks found: "fork in feed 'astana' at 41".
     public var forks: [String] = []
 
+    /// Nothing merged yet.
     public init() {}
 
+    /// Both merges: counts added, forks joined; `pending` is `b`'s (the later count).
     public static func + (a: SyncSummary, b: SyncSummary) -> SyncSummary {
         var sum = a
         sum.received += b.received
@@ -28,6 +30,7 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
         return sum
     }
 
+    /// "received 3, appended 2, already known 1, pending 0", and the forks if any.
     public var description: String {
         "received \(received), appended \(appended), already known \(alreadyKnown), pending \(pending)" + (forks.isEmpty ? "" : ", forks: " + forks.joined(separator: "; "))
     }
@@ -44,11 +47,14 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
 /// signed stretch), keeps what follows a gap as pending (durably, in `pending/`), skips what is
 /// already here, and quarantines forks.
 public final class SyncSession {
+    /// The journal merged into.
     public let journal: EventJournal
+    /// Its writer, held for the session.
     public let writer: EventWriter
     private let pending: PendingStore
 
     /// Opens a session: takes the writer lock and reads the journal once.
+    /// - Throws: ``SegmentError`` `.busy` when another process holds the lock, or a failed read.
     public init(journal: EventJournal, options: SegmentWriter.Options = SegmentWriter.Options()) throws {
         self.journal = journal
         writer = try journal.openWriter(options: options)
@@ -69,7 +75,9 @@ public final class SyncSession {
 
     /// Merges `records` (events of any sites, in any order).
     /// - Throws: ``AccordError`` `.untrusted` (an unknown site, a bad signature), `.damaged` (a
-    ///   malformed record), `.badInput` (a site's records do not chain) — nothing was written;
+    ///   malformed record, or this site's own events beyond its head), `.badInput` (a site's
+    ///   records do not chain), ``SyncError`` ``SyncError/Code/fork`` (the input holds two
+    ///   different events at one place of a feed) — nothing was written;
     ///   ``SegmentError`` for a failed write (what was written before it is durable and counted
     ///   in the journal; the rest can be sent again).
     @discardableResult
@@ -92,7 +100,7 @@ public final class SyncSession {
                 throw AccordError(.untrusted, "The signature on event \(event.seq) of site '\(event.site)' does not verify under the key trusted for it. Nothing was written.")
             }
             if let other = bySite[event.site]?[event.seq], other.id != event.id {
-                throw AccordError(.damaged, "Fork in feed '\(event.site)' at \(event.seq): the input itself holds two different events there. Nothing was written.")
+                throw SyncError(.fork, "Fork in feed '\(event.site)' at \(event.seq): the input itself holds two different events there. Nothing was written.")
             }
             bySite[event.site, default: [:]][event.seq] = event
         }

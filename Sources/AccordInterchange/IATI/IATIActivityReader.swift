@@ -57,8 +57,8 @@ public struct IATIActivity: Sendable {
 /// `XMLParser` (libxml2's push parser underneath): memory holds one activity at a time,
 /// whatever the file's size.
 public final class IATIActivityReader: NSObject, XMLParserDelegate {
-    /// Why reading stopped early.
-    public enum Failure: Error, Sendable {
+    /// Why reading stopped early (internal: the importer turns it into an ``ImportProblem``).
+    enum Failure: Error, Sendable {
         /// The file is not well-formed XML (also: truncated, empty, not XML at all).
         case malformed(line: Int, column: Int, message: String)
         /// The root element is not `iati-activities`.
@@ -90,7 +90,8 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
 
     /// Streams the activities of the file at `path` to `onActivity`, in document order.
     /// - Returns: the file's `iati-activities/@version` (nil when absent).
-    /// - Throws: ``Failure``; activities already passed to `onActivity` stay passed.
+    /// - Throws: an internal failure (malformed XML, another root element, an IATI 1.x version, an
+    ///   unreadable file); activities already passed to `onActivity` stay passed.
     @discardableResult
     public static func read(path: String, onActivity: @escaping (IATIActivity) -> Void) throws -> String? {
         guard let stream = InputStream(fileAtPath: path) else { throw Failure.unreadable(path) }
