@@ -20,6 +20,7 @@ public struct IATIOrganisation: Sendable {
 public struct IATITransaction: Sendable {
     /// 1-based position among the activity's transactions.
     public var position: Int
+    /// The 1-based line of the element in the file, for error messages.
     public var line: Int
     /// `@ref`, the publisher's own reference, if any.
     public var ref: String?
@@ -33,19 +34,25 @@ public struct IATITransaction: Sendable {
     public var currency: String?
     /// `value/@value-date`: the date for currency conversion.
     public var valueDate: String?
+    /// `provider-org`: who the money comes from, if named.
     public var provider: IATIOrganisation?
+    /// `receiver-org`: who the money goes to, if named.
     public var receiver: IATIOrganisation?
 }
 
 /// One `iati-activity` element with what the importer uses of it.
 public struct IATIActivity: Sendable {
+    /// The 1-based line of the element in the file, for error messages.
     public var line: Int
     /// `iati-identifier`, trimmed.
     public var identifier: String?
     /// `@default-currency` (ISO 4217).
     public var defaultCurrency: String?
+    /// `reporting-org`: the publisher of the activity.
     public var reportingOrg: IATIOrganisation?
+    /// Every `participating-org`, in file order, with its role.
     public var participants: [IATIOrganisation] = []
+    /// Every `transaction`, in file order.
     public var transactions: [IATITransaction] = []
     /// The first non-empty `title/narrative`.
     public var title: String?
@@ -114,6 +121,7 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
     private var rootSeen = false
     private var line: Int { parser?.lineNumber ?? 0 }
 
+    /// `XMLParserDelegate`: an element starts.
     public func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
         func attribute(_ key: String) -> String? {
             guard let value = attributes[key].map(Self.trimmed), !value.isEmpty else { return nil }
@@ -176,14 +184,17 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
         return value.isEmpty ? nil : value
     }
 
+    /// `XMLParserDelegate`: text inside the current element.
     public func parser(_ parser: XMLParser, foundCharacters string: String) {
         if collecting { text += string }
     }
 
+    /// `XMLParserDelegate`: a CDATA section, kept as text.
     public func parser(_ parser: XMLParser, foundCDATA block: Data) {
         if collecting { text += String(decoding: block, as: UTF8.self) }
     }
 
+    /// `XMLParserDelegate`: an element ends.
     public func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
         stack.removeLast()
         let parent = stack.last
@@ -223,6 +234,7 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
         }
     }
 
+    /// `XMLParserDelegate`: the file is not well-formed XML; the first error is kept with its line and column.
     public func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) {
         if failure == nil {
             failure = .malformed(line: parser.lineNumber, column: parser.columnNumber, message: Self.describe(parseError))

@@ -34,16 +34,22 @@ struct SegmentDamage {
         }
     }
 
-    /// The error for this damage, one text per kind.
-    /// - Parameter intactRecords: how many records before it were read intact.
-    func error(intactRecords: Int) -> SegmentError {
+    /// The error for this damage, one text per kind, followed by what the caller does about it.
+    /// - Parameters:
+    ///   - intactRecords: how many records before it were read intact.
+    ///   - consequence: the caller's policy in one sentence (a writer's "Nothing was changed.");
+    ///     nil gives the reader's advice to run `accord verify`.
+    func error(intactRecords: Int, consequence: String? = nil) -> SegmentError {
         switch kind {
         case .otherVersion(let version):
-            return SegmentError(.unsupportedVersion, Self.otherVersionMessage(offset: offset, segment: segment, version: version), path: segment, offset: offset)
+            let text = Self.otherVersionMessage(offset: offset, segment: segment, version: version)
+            return SegmentError(.unsupportedVersion, consequence.map { text + " " + $0 } ?? text, path: segment, offset: offset)
         case .corrupt:
+            let after = resume.map { " with a valid batch after it at byte \($0)" } ?? ""
             return SegmentError(
                 .corrupt,
-                "Damaged batch at byte \(offset) of '\(segment)' (\(reason)); \(intactRecords) earlier records are intact. Run 'accord verify' to see every damaged range.",
+                "Damaged batch at byte \(offset) of '\(segment)' (\(reason))\(after); \(intactRecords) earlier records are intact. "
+                    + (consequence ?? "Run 'accord verify' to see every damaged range."),
                 path: segment, offset: offset)
         case .tornTail:
             return SegmentError(.tornTail, damage!.description, path: segment, offset: offset)

@@ -234,7 +234,11 @@ public final class SegmentWriter {
                 guard damage.kind == .tornTail else {
                     // Another version's member, or damage with a valid batch after it: refuse
                     // to open, changing nothing.
-                    throw damage.error(intactRecords: records)
+                    throw damage.error(
+                        intactRecords: records,
+                        consequence: damage.kind == .corrupt
+                            ? "The journal is not written to until the damage is restored from a backup or a peer; run 'accord verify' for details."
+                            : "Nothing was changed.")
                 }
                 return try quarantine(directory: directory, relative: relative, scanner: scanner, from: damage.offset, reason: damage.reason, io: io)
             }
