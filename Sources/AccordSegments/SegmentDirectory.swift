@@ -22,13 +22,24 @@ public struct SegmentDirectory: Sendable {
             }
             throw SegmentError(.notAJournal, "'\(path)' is not an Accord journal: it has no readable '\(SegmentFormat.formatFileName)' file.", path: path)
         }
-        let text = String(decoding: content, as: UTF8.self)
-        guard text != SegmentFormat.formatFileContent else { return }
-        if text.hasPrefix("accord-journal "), text.hasSuffix("\n") {
-            let version = text.dropFirst("accord-journal ".count).dropLast()
+        // Compared as bytes (Format.md §2): no trimming, no `\r\n`, no byte-order mark.
+        guard !content.elementsEqual(SegmentFormat.formatFileContent.utf8) else { return }
+        if let version = Self.formatVersion(content) {
             throw SegmentError(.unsupportedVersion, "The journal at '\(path)' has format version \(version); this program reads version \(SegmentFormat.version) only. Use a newer 'accord'.", path: SegmentFormat.formatFileName)
         }
         throw SegmentError(.notAJournal, "'\(path)/\(SegmentFormat.formatFileName)' does not name an Accord journal format.", path: SegmentFormat.formatFileName)
+    }
+
+    /// The version that a `FORMAT` file's bytes name (Format.md §2): `accord-journal`, one
+    /// space, a version of 1 to 65,535 in decimal without a leading zero, and one `\n`; nil for
+    /// any other bytes (not a journal).
+    static func formatVersion(_ content: [UInt8]) -> Int? {
+        let prefix = Array("accord-journal ".utf8)
+        guard content.count > prefix.count + 1, content.starts(with: prefix), content.last == 0x0A else { return nil }
+        let digits = content[prefix.count..<(content.count - 1)]
+        guard digits.count <= 5, digits.first != 0x30, digits.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        let value = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        return value <= Int(UInt16.max) ? value : nil
     }
 
     /// Creates an empty journal directory (Format.md §1), durably: every file and folder is
@@ -76,6 +87,16 @@ public struct SegmentDirectory: Sendable {
     /// The segment numbers present, in order. Files that are not segment names are ignored.
     /// - Throws: `.corrupt` when a segment is missing from the sequence 1, 2, 3 …
     public func segmentNumbers() throws -> [Int] {
+        let numbers = try presentSegmentNumbers()
+        for (index, number) in numbers.enumerated() where number != index + 1 {
+            throw SegmentError(.corrupt, "Segment '\(Self.relativeSegmentPath(index + 1))' is missing: segments must be numbered 1, 2, 3 … without gaps. Restore it from a backup or a peer.", path: Self.relativeSegmentPath(index + 1))
+        }
+        return numbers
+    }
+
+    /// The segment numbers present, in order, gaps or not (for `verify`, which checks what is
+    /// there and reports a gap).
+    func presentSegmentNumbers() throws -> [Int] {
         let folder = path + "/" + SegmentFormat.segmentsFolder
         guard let dir = opendir(folder) else {
             throw SegmentError(.io, "Cannot list '\(folder)': \(Errno(errno)).", path: SegmentFormat.segmentsFolder, underlying: Errno(errno))
@@ -89,9 +110,6 @@ public struct SegmentDirectory: Sendable {
             if let number = SegmentFormat.segmentNumber(ofName: name) { numbers.append(number) }
         }
         numbers.sort()
-        for (index, number) in numbers.enumerated() where number != index + 1 {
-            throw SegmentError(.corrupt, "Segment '\(Self.relativeSegmentPath(index + 1))' is missing: segments must be numbered 1, 2, 3 … without gaps. Restore it from a backup or a peer.", path: Self.relativeSegmentPath(index + 1))
-        }
         return numbers
     }
 
@@ -121,12 +139,12 @@ public struct SegmentDirectory: Sendable {
     ///   throws; damage and a missing segment are reported, not thrown.
     public func scan(_ visit: (Batch) throws -> Void) throws -> IntegrityReport {
         var report = IntegrityReport()
-        let numbers: [Int]
+        // A gap is reported, and the segments that are there are still checked (Format.md §6).
+        let numbers = try presentSegmentNumbers()
         do {
-            numbers = try segmentNumbers()
+            _ = try segmentNumbers()
         } catch let error as SegmentError where error.code == .corrupt {
             report.problems.append(error.message)
-            numbers = []
         }
         for number in numbers {
             let relative = Self.relativeSegmentPath(number)
@@ -149,8 +167,17 @@ public struct SegmentDirectory: Sendable {
                 case .invalid(let invalid):
                     let found = try scanner.classify(invalid, inLastSegment: isLast, findingResume: true)
                     guard let damage = found.damage else {
-                        // Another version of Accord wrote it: not damage, and not read further.
-                        report.problems.append(found.error(intactRecords: report.records).message)
+                        // Another version of Accord wrote it: not damage, never cut off; listed
+                        // with its extent, and the check resumes at the next valid version-1
+                        // batch of the segment, if any (Format.md §6).
+                        let resume = try scanner.findValidMember(after: invalid.offset)
+                        let length = (resume ?? scanner.size) - invalid.offset
+                        let rest = resume.map { "checking resumes at byte \($0)" } ?? "nothing valid follows it in the segment"
+                        report.problems.append(found.error(intactRecords: report.records).message + " (\(length) bytes; \(rest).)")
+                        if let resume {
+                            scanner.seek(to: resume)
+                            continue
+                        }
                         break
                     }
                     report.damages.append(damage)

@@ -326,7 +326,7 @@ final class ProjectionTarget: FuzzTarget {
         var seqs: [UInt64] = [0, 0]
         var previous: [EventID?] = [nil, nil]
         for (index, line) in input.split(separator: 0x0a, omittingEmptySubsequences: true).prefix(64).enumerated() {
-            guard case .object(let object)? = try? JSONParser.parse(line), let type = object["type"]?.stringValue,
+            guard case .object(let object)? = try? JSONParser.parse(line), let type = object["type"]?.stringValue, EventType.isValidName(type),
                   let subjectText = object["subject"]?.stringValue, let subject = try? Subject(subjectText),
                   case .object(let data)? = object["data"] else { continue }
             let feed = index % 2

@@ -163,15 +163,13 @@ struct CanonicalRecordDecoder {
         return value
     }
 
-    /// `type`: any canonical string; the last 16 distinct ones are remembered.
+    /// `type`: an event type name (Format.md §7.1, `EventType.isValidName`), which has no
+    /// escapes; the last 16 distinct ones are remembered.
     private mutating func eventType(memo: inout Memo) -> EventType? {
-        let start = index
-        guard let text = plainString(), text.count > 0 else {
-            index = start
-            return string().map(EventType.init)
-        }
+        guard let text = plainString() else { return nil }
         for known in memo.types where Self.same(known.text, text) { return known.value }
-        guard let value = String(validating: text, as: UTF8.self).map(EventType.init) else { return nil }
+        guard EventType.isValidName(bytes: text) else { return nil }
+        let value = EventType(String(decoding: text, as: UTF8.self))
         if memo.types.count == 16 { memo.types.removeFirst() }
         memo.types.append((Array(text), value))
         return value

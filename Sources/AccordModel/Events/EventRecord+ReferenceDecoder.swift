@@ -49,6 +49,9 @@ extension EventRecord {
                 seen[try SiteID(member.key)] = SequenceNumber(value)
             }
             let type = EventType(try string(7))
+            guard type.isValid else {
+                throw damaged("'type' is not an event type name: names of lower-case letters, digits and '-' joined by '.', then '.v' and a version, at most \(EventType.maxLength) bytes (e.g. 'finance.committed.v1')", field: "type")
+            }
             let subject = try Subject(try string(8))
             let actor = try string(9)
             guard ActorName.isValid(actor) else { throw damaged("'actor' is not a valid actor name", field: "actor") }

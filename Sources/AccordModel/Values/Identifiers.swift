@@ -125,8 +125,9 @@ public struct Subject: Hashable, Sendable, CustomStringConvertible {
         let slash = text.utf8.firstIndex(of: 0x2F)
         let parts = slash.map { [text[..<$0], text[text.utf8.index(after: $0)...]] } ?? [Substring(text)]
         // (A second '/' is refused by the slug check of the id.)
-        guard parts.count == 2, parts[0].utf8.allSatisfy({ (0x61...0x7A).contains($0) }), !parts[0].isEmpty, Slug.isValid(parts[1]) else {
-            throw AccordError(.badInput, "The subject '\(text.prefix(80))' is not valid: write 'kind/id' with a lower-case slug id, e.g. 'action/raw-materials-01'.", field: "subject")
+        guard parts.count == 2, parts[0].utf8.allSatisfy({ (0x61...0x7A).contains($0) }), !parts[0].isEmpty,
+              parts[0].utf8.count <= Self.maxKindLength, Slug.isValid(parts[1]) else {
+            throw AccordError(.badInput, "The subject '\(text.prefix(80))' is not valid: write 'kind/id' with a kind of at most \(Self.maxKindLength) lower-case letters and a lower-case slug id, e.g. 'action/raw-materials-01'.", field: "subject")
         }
         kind = String(parts[0])
         id = String(parts[1])
@@ -134,10 +135,13 @@ public struct Subject: Hashable, Sendable, CustomStringConvertible {
 
     /// A subject from its two parts; nil unless `kind` is lower-case letters and `id` a slug.
     init?(kind: String, id: String) {
-        guard !kind.isEmpty, kind.utf8.allSatisfy({ (0x61...0x7A).contains($0) }), Slug.isValid(id) else { return nil }
+        guard !kind.isEmpty, kind.utf8.count <= Self.maxKindLength, kind.utf8.allSatisfy({ (0x61...0x7A).contains($0) }), Slug.isValid(id) else { return nil }
         self.kind = kind
         self.id = id
     }
+
+    /// The longest kind, in bytes (Format.md §7.1, `subject`): a subject is at most 129 bytes.
+    public static let maxKindLength = 64
 
     /// The subject as stored: `kind/id`.
     public var description: String { kind + "/" + id }
