@@ -25,7 +25,7 @@ extension EventType {
         while end > 0, (0x30...0x39).contains(bytes[end - 1]) { end -= 1 }
         let digits = bytes.count - end
         guard digits >= 1, digits <= 9, bytes[end] != 0x30,
-              end >= 4, bytes[end - 1] == UInt8(ascii: "v"), bytes[end - 2] == UInt8(ascii: ".")
+              end >= 3, bytes[end - 1] == UInt8(ascii: "v"), bytes[end - 2] == UInt8(ascii: ".")
         else { return false }
         // The names before it: `name *("." name)`.
         var atStart = true  // at the start of a name
