@@ -297,7 +297,8 @@ public final class SyncSession {
                 continue
             }
             let added = try pending.add(union, of: site)
-            for other in replaced { try pending.remove(other, of: site) }
+            // The same events again give the same file name: that file is the new run, keep it.
+            for other in replaced where other.fileName != added.fileName { try pending.remove(other, of: site) }
             stored = others + [added]
         }
         return summary
