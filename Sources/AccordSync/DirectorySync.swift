@@ -31,10 +31,13 @@ public enum DirectorySync {
         try here.releaseRestoreHold()
         let localVector = here.vector
         here.close()
+        // A fork found by the pull is told to the other side at once (SyncProtocol.md §6.1).
+        try ForkQuarantine.share(pulled.proofs, with: remote)
         let there = try SyncSession(journal: remote, options: options)
         let pushed = try there.apply(try local.records(lacking: there.vector))
         let remoteVector = there.vector
         there.close()
+        try ForkQuarantine.share(pushed.proofs, with: local)
         _ = localVector
         try PeerStore(journal: local).noteExchange(with: remote.site.rawValue, have: remoteVector)
         try PeerStore(journal: remote).noteExchange(with: local.site.rawValue, have: try local.versionVector())

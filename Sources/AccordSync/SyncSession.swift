@@ -13,8 +13,13 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
     public var alreadyKnown = 0
     /// Events kept pending because an earlier event of their feed has not arrived.
     public var pending = 0
-    /// Forks found: "fork in feed 'astana' at 41".
+    /// Events received that were not kept: beyond the pending bounds (``PendingLimits``), or not
+    /// covered by a signature of their site. The next exchange sends them again.
+    public var notKept = 0
+    /// Forks found: "fork in feed 'astana' at 41 (…)".
     public var forks: [String] = []
+    /// The proofs of the forks found (``ForkProof``), each also kept in `quarantine/`.
+    public var proofs: [ForkProof] = []
 
     /// Nothing merged yet.
     public init() {}
@@ -26,13 +31,17 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
         sum.appended += b.appended
         sum.alreadyKnown += b.alreadyKnown
         sum.pending = b.pending
+        sum.notKept += b.notKept
         sum.forks += b.forks
+        sum.proofs += b.proofs
         return sum
     }
 
     /// "received 3, appended 2, already known 1, pending 0", and the forks if any.
     public var description: String {
-        "received \(received), appended \(appended), already known \(alreadyKnown), pending \(pending)" + (forks.isEmpty ? "" : ", forks: " + forks.joined(separator: "; "))
+        "received \(received), appended \(appended), already known \(alreadyKnown), pending \(pending)"
+            + (notKept == 0 ? "" : ", not kept \(notKept) (beyond the pending bounds or not covered by a signature; they will be sent again)")
+            + (forks.isEmpty ? "" : ", forks: " + forks.joined(separator: "; "))
     }
 }
 
@@ -107,7 +116,7 @@ public final class SyncSession {
         if let own = bySite[journal.site], !journal.isRestoreHeld {
             let headSeq = writer.head?.seq ?? SequenceNumber(0)
             if let beyond = own.keys.filter({ $0 > headSeq }).max() {
-                throw AccordError(.damaged, "A peer holds events of this site '\(journal.site)' beyond this journal's own (up to \(beyond), here \(headSeq)): this journal was restored from an older copy. Run 'accord restored', then sync again to pull your own feed back before appending. Nothing was written.")
+                throw ownFeedRefusal(own, beyond: beyond)
             }
         }
         for site in bySite.keys.sorted() {
@@ -117,97 +126,293 @@ public final class SyncSession {
         return summary
     }
 
-    /// Ends the restored-from-backup hold after a complete pull from a peer.
-    public func releaseRestoreHold() throws {
-        if journal.isRestoreHeld { try journal.setRestoreHeld(false) }
+    /// Ends the restored-from-backup hold after a complete pull from a peer — unless the own
+    /// feed did not come back cleanly: a fork of this site's own feed found by this session, or a
+    /// fork proof of it in `quarantine/`, means that the office appended past its backup, and
+    /// the mark stays (SyncProtocol.md §6.2).
+    /// - Returns: whether the mark was lifted.
+    @discardableResult
+    public func releaseRestoreHold() throws -> Bool {
+        guard journal.isRestoreHeld, !ownFeedForked else { return false }
+        if try ForkQuarantine.entries(of: journal).contains(where: { $0.proof?.site == journal.site }) { return false }
+        try journal.setRestoreHeld(false)
+        return true
     }
 
-    /// One feed: incoming events plus those pending, against the head here.
+    /// Whether this session found a fork in this journal's own feed.
+    private var ownFeedForked = false
+
+    /// What is kept pending, at most (SyncProtocol.md §3.3); tests set smaller limits.
+    public var pendingLimits = PendingLimits.standard
+
+    /// Bytes this session read back from `pending/`: what a merge costs beyond what it received.
+    package var pendingBytesRead: Int { pending.bytesRead }
+
+    /// The refusal of §3.1 rule 5: a peer holds more of this site's own feed than this journal.
+    /// When the input also holds a *different* event at this journal's head, the journal has
+    /// appended past the backup it was restored from, and `accord restored` cannot help: say so.
+    func ownFeedRefusal(_ own: [SequenceNumber: Event], beyond: SequenceNumber) -> AccordError {
+        let head = writer.head
+        let headSeq = head?.seq ?? SequenceNumber(0)
+        if let head, let theirs = own[head.seq], theirs.id != head.id {
+            return AccordError(.damaged, "A peer holds events of this site '\(journal.site)' beyond this journal's own (up to \(beyond), here \(headSeq)), and another event at \(headSeq) than this journal's: this journal was restored from an older copy and then appended past it, so its own events after the backup conflict with the ones its peers hold ('accord restored' and a sync would end in a fork). Keep the peers' version: set this journal aside, create a new journal for '\(journal.site)' with the same keys, trust the peers, run 'accord restored' there and sync to pull the feed back, then record again what the set-aside journal added after the backup (SyncProtocol.md §6.2). Nothing was written.")
+        }
+        return AccordError(.damaged, "A peer holds events of this site '\(journal.site)' beyond this journal's own (up to \(beyond), here \(headSeq)): this journal was restored from an older copy. Run 'accord restored', then sync again to pull your own feed back before appending. Nothing was written.")
+    }
+
+    /// One feed: the incoming events, then the pending runs the head reaches, against the head
+    /// here (SyncProtocol.md §3.2, §3.3). A pending run is read only when the head reaches it or
+    /// new events overlap it.
     private func merge(site: SiteID, incoming: [Event]) throws -> SyncSummary {
         var summary = SyncSummary()
-        var events: [SequenceNumber: Event] = [:]
-        for event in try pending.events(of: site) { events[event.seq] = event }
-        for event in incoming { events[event.seq] = event }
-        let ordered = events.values.sorted { $0.seq < $1.seq }
-        let head = writer.heads[site]
-        let headSeq = head?.seq ?? SequenceNumber(0)
-        let known = ordered.filter { $0.seq <= headSeq }
-        var fresh = ordered.filter { $0.seq > headSeq }
+        let key = try journal.trustedKeys()[site]
+        let sorted = incoming.sorted { $0.seq < $1.seq }
+        let oldHead = writer.heads[site]
+        let oldHeadSeq = oldHead?.seq ?? SequenceNumber(0)
+        let known = sorted.filter { $0.seq <= oldHeadSeq }
+        let fresh = sorted.filter { $0.seq > oldHeadSeq }
         if !known.isEmpty {
             // Ids chain through `prev`: a contiguous run ending at the head with the head's id
             // matches everything before it; anything else is compared with what is stored.
             let contiguous = zip(known, known.dropFirst()).allSatisfy { $1.seq == $0.seq.next && $1.prev == $0.id }
-            let matchesHead = contiguous && known.last!.seq == headSeq && known.last!.id == head?.id
-            let stored = matchesHead ? [:] : try writer.storedIDs(of: site, in: known.first!.seq...known.last!.seq)
-            if !matchesHead, let forked = known.first(where: { stored[$0.seq] != $0.id }) {
-                summary.forks.append(try quarantineFork(site: site, seq: forked.seq, theirs: forked.record))
-                try pending.replace(site: site, with: [])
-                return summary
+            let matchesHead = contiguous && known.last!.seq == oldHeadSeq && known.last!.id == oldHead?.id
+            if !matchesHead {
+                let stored = try writer.storedIDs(of: site, in: known.first!.seq...known.last!.seq)
+                if let forked = known.first(where: { stored[$0.seq] != $0.id }) {
+                    // Another event where this journal holds one: a fork, when the site's signature
+                    // covers it (else it is nobody's word, and is dropped).
+                    guard let theirs = Self.branch(at: forked.seq, in: sorted) else {
+                        summary.notKept += sorted.count
+                        return summary
+                    }
+                    return try quarantineFork(site: site, seq: forked.seq, theirs: theirs, key: key)
+                }
             }
-            summary.alreadyKnown += known.filter { e in incoming.contains { $0.id == e.id } }.count
+            summary.alreadyKnown += known.count
         }
-        // The run that continues the feed here: consecutive sequence numbers, each linking to
-        // the one before (an event that does not link to our head is a fork).
-        var run: [Event] = []
-        var expected = headSeq.next
-        var lastID = head?.id
-        var forked = false
-        for event in fresh {
-            guard event.seq == expected else { break }  // a gap: the rest waits as pending
-            guard event.prev == lastID else {
-                // It does not link to what precedes it here: another branch of the feed.
-                summary.forks.append(try quarantineFork(site: site, seq: event.seq.rawValue > 1 ? SequenceNumber(event.seq.rawValue - 1) : event.seq, theirs: event.record))
-                forked = true
+        // Pending events of the first storage (one file per feed, kept unchecked): only those a
+        // valid signature covers become runs; the rest are dropped.
+        let legacy = try pending.takeLegacy(of: site, limits: pendingLimits)
+        var stored = pending.runs(of: site)
+        if !legacy.isEmpty, let key {
+            var dropped = 0
+            for run in Self.coveredRuns(of: legacy.sorted { $0.seq < $1.seq }, verifyingWith: key, notCovered: &dropped) {
+                guard !stored.contains(where: { $0.first <= run.last!.seq && run[0].seq <= $0.last }) else { continue }
+                guard Self.fits(run, beside: stored, limits: pendingLimits) else { continue }
+                stored.append(try pending.add(run, of: site))
+            }
+            stored.sort { $0.first < $1.first }
+        }
+        // The covered part of each chained stretch of what is new; an uncovered end is not kept.
+        var runs = Self.coveredRuns(of: fresh, verifyingWith: nil, notCovered: &summary.notKept)
+        var wanted = Set(stored.map(\.last))
+        for run in runs { wanted.insert(run[run.count - 1].seq) }
+        var idsAt: [SequenceNumber: EventID] = [:]
+        if let oldHead { idsAt[oldHead.seq] = oldHead.id }
+        var head = oldHead
+        // Write what continues the feed: an incoming run, else a pending run, that holds head + 1.
+        while true {
+            let next = (head?.seq ?? SequenceNumber(0)).next
+            var candidate: [Event]
+            var fromPending: PendingStore.Run?
+            if let index = runs.firstIndex(where: { $0[0].seq <= next && next <= $0[$0.count - 1].seq }) {
+                candidate = runs.remove(at: index)
+            } else if let index = stored.firstIndex(where: { $0.first <= next && next <= $0.last }) {
+                let run = stored.remove(at: index)
+                guard let events = try pending.load(run, of: site, key: key, limits: pendingLimits) else { continue }
+                candidate = events
+                fromPending = run
+            } else {
                 break
             }
-            run.append(event)
-            expected = event.seq.next
-            lastID = event.id
+            let part = Array(candidate.drop { $0.seq < next })
+            if part[0].prev != head?.id {
+                // It does not link to the event before it here: another branch of the feed,
+                // covered by the site's signature (every run ends with one): a fork at the head.
+                let forkSeq = head?.seq ?? next
+                guard let theirs = Self.branch(at: forkSeq, in: candidate) else {
+                    if let fromPending { try pending.remove(fromPending, of: site) }
+                    continue
+                }
+                return summary + (try quarantineFork(site: site, seq: forkSeq, theirs: theirs, key: key))
+            }
+            summary.appended += try writeRun(part, of: site)
+            for event in part where wanted.contains(event.seq) { idsAt[event.seq] = event.id }
+            if let fromPending { try pending.remove(fromPending, of: site) }
+            head = writer.heads[site]
         }
-        // Written as durable batches that each end with a signed event and stay well under the
-        // batch limit; an unsigned end of the run waits as pending for the rest of its batch.
+        let headSeq = head?.seq ?? SequenceNumber(0)
+        // What now lies wholly at or below the head — pending runs, and incoming runs that a pending
+        // run went ahead of — is either the same history (dropped) or another covered branch: a fork.
+        func idHere(at seq: SequenceNumber) throws -> EventID? {
+            if let id = idsAt[seq] { return id }
+            return try writer.storedIDs(of: site, in: seq...seq)[seq]
+        }
+        for run in stored where run.last <= headSeq {
+            if try idHere(at: run.last) == run.lastID {
+                try pending.remove(run, of: site)
+                continue
+            }
+            guard let events = try pending.load(run, of: site, key: key, limits: pendingLimits) else { continue }
+            let ids = try writer.storedIDs(of: site, in: run.first...run.last)
+            if let forked = events.first(where: { ids[$0.seq] != $0.id }), let theirs = Self.branch(at: forked.seq, in: events) {
+                return summary + (try quarantineFork(site: site, seq: forked.seq, theirs: theirs, key: key))
+            }
+            try pending.remove(run, of: site)
+        }
+        stored.removeAll { $0.last <= headSeq }
+        for run in runs where run[run.count - 1].seq <= headSeq {
+            let last = run[run.count - 1]
+            if try idHere(at: last.seq) == last.id {
+                summary.alreadyKnown += run.count
+                continue
+            }
+            let ids = try writer.storedIDs(of: site, in: run[0].seq...last.seq)
+            if let forked = run.first(where: { ids[$0.seq] != $0.id }), let theirs = Self.branch(at: forked.seq, in: run) {
+                return summary + (try quarantineFork(site: site, seq: forked.seq, theirs: theirs, key: key))
+            }
+        }
+        runs.removeAll { $0[$0.count - 1].seq <= headSeq }
+        // What follows a gap waits, within the bounds; a new run that overlaps a pending one is
+        // joined with it when they agree, and is a fork when they do not (both are covered).
+        for run in runs {
+            let first = run[0].seq, last = run[run.count - 1].seq
+            var union = run
+            var replaced: [PendingStore.Run] = []
+            for other in stored where other.first <= last && first <= other.last {
+                guard let events = try pending.load(other, of: site, key: key, limits: pendingLimits) else {
+                    stored.removeAll { $0 == other }
+                    continue
+                }
+                if let differs = union.first(where: { $0.seq >= other.first && $0.seq <= other.last && events[Int($0.seq.rawValue - other.first.rawValue)].id != $0.id }),
+                   let ours = Self.branch(at: differs.seq, in: events), let theirs = Self.branch(at: differs.seq, in: union) {
+                    return summary + (try quarantineFork(site: site, seq: differs.seq, ours: ours, theirs: theirs, key: key))
+                }
+                union = events.filter { $0.seq < union[0].seq } + union + events.filter { $0.seq > union[union.count - 1].seq }
+                replaced.append(other)
+            }
+            let others = stored.filter { !replaced.contains($0) }
+            guard Self.fits(union, beside: others, limits: pendingLimits) else {
+                summary.notKept += run.count
+                continue
+            }
+            let added = try pending.add(union, of: site)
+            // The same events again give the same file name: that file is the new run, keep it.
+            for other in replaced where other.fileName != added.fileName { try pending.remove(other, of: site) }
+            stored = others + [added]
+        }
+        return summary
+    }
+
+    /// Whether `run` may be kept beside the feed's other pending runs (``pendingLimits``).
+    private static func fits(_ run: [Event], beside others: [PendingStore.Run], limits: PendingLimits) -> Bool {
+        let events = others.reduce(run.count) { $0 + $1.count }
+        let bytes = others.reduce(run.reduce(0) { $0 + $1.record.count + 1 }) { $0 + $1.bytes }
+        return others.count + 1 <= limits.maxRunsPerFeed && events <= limits.maxEventsPerFeed && bytes <= limits.maxBytesPerFeed
+    }
+
+    /// Splits events of one feed (in `seq` order) into chained stretches, each cut after its last
+    /// signed event (whose signature verifies under `key`, when one is given): the part a
+    /// signature covers. What is cut off is counted in `notCovered`.
+    private static func coveredRuns(of events: [Event], verifyingWith key: SitePublicKey?, notCovered: inout Int) -> [[Event]] {
+        var runs: [[Event]] = []
+        var current: [Event] = []
+        func close() {
+            let signed = current.lastIndex { event in
+                guard let signature = event.signature else { return false }
+                return key.map { $0.verifies(signature, forBatchEndingAt: event.id) } ?? true
+            }
+            let kept = signed.map { $0 + 1 } ?? 0
+            notCovered += current.count - kept
+            if kept > 0 { runs.append(Array(current[..<kept])) }
+            current = []
+        }
+        for event in events {
+            if let last = current.last, !(event.seq == last.seq.next && event.prev == last.id) { close() }
+            current.append(event)
+        }
+        close()
+        return runs
+    }
+
+    /// The records of a branch in `chain` (events of one feed, in `seq` order) from the fork point
+    /// `seq` — or from the event after it — to the first signed event: nil when no signed event
+    /// covers it there.
+    private static func branch(at seq: SequenceNumber, in chain: [Event]) -> [[UInt8]]? {
+        guard var index = chain.firstIndex(where: { $0.seq == seq }) ?? chain.firstIndex(where: { $0.seq == seq.next }) else { return nil }
+        var records: [[UInt8]] = []
+        while index < chain.count {
+            let event = chain[index]
+            if let previous = records.isEmpty ? nil : chain[index - 1], !(event.seq == previous.seq.next && event.prev == previous.id) { return nil }
+            records.append(event.record)
+            if event.signature != nil { return records }
+            index += 1
+        }
+        return nil
+    }
+
+    /// This journal's records of `site` from `seq` to the first signed event (one replay; forks only).
+    private func ourBranch(of site: SiteID, at seq: SequenceNumber) throws -> [[UInt8]] {
+        var records: [[UInt8]] = []
+        var events = try journal.events()
+        while let event = try events.next() {
+            guard event.site == site, event.seq >= seq else { continue }
+            records.append(event.record)
+            if event.signature != nil { break }
+        }
+        return records
+    }
+
+    /// Writes one chained run that continues the feed here and ends with a signed event, as
+    /// durable batches that each end with a signed event and stay well under the batch limit.
+    private func writeRun(_ run: [Event], of site: SiteID) throws -> Int {
+        var appended = 0
         var chunk: [Event] = []
         var bytes = 0
         for event in run {
             // Before a chunk could pass the batch limit, write it up to its last signed event.
             if bytes + event.record.count + 1 > chunkBytes * 3, let lastSigned = chunk.lastIndex(where: { $0.signature != nil }) {
-                summary.appended += try writer.appendReplicated(chunk[...lastSigned].map(\.record), allowOwnSite: site == journal.site)
+                appended += try writer.appendReplicated(chunk[...lastSigned].map(\.record), allowOwnSite: site == journal.site)
                 chunk.removeFirst(lastSigned + 1)
                 bytes = chunk.reduce(0) { $0 + $1.record.count + 1 }
             }
             chunk.append(event)
             bytes += event.record.count + 1
             if event.signature != nil, bytes >= chunkBytes {
-                summary.appended += try writer.appendReplicated(chunk.map(\.record), allowOwnSite: site == journal.site)
+                appended += try writer.appendReplicated(chunk.map(\.record), allowOwnSite: site == journal.site)
                 chunk = []
                 bytes = 0
             }
         }
         if let lastSigned = chunk.lastIndex(where: { $0.signature != nil }) {
-            summary.appended += try writer.appendReplicated(chunk[...lastSigned].map(\.record), allowOwnSite: site == journal.site)
+            appended += try writer.appendReplicated(chunk[...lastSigned].map(\.record), allowOwnSite: site == journal.site)
         }
-        let newHead = writer.heads[site]?.seq ?? SequenceNumber(0)
-        try pending.replace(site: site, with: forked ? [] : fresh.filter { $0.seq > newHead })
-        return summary
+        return appended
     }
 
     /// Replicated events are written in batches of about this many bytes (Format.md §4 allows 64 MiB).
     public var chunkBytes = 16 << 20
 
-    /// Keeps both versions of a forked event in quarantine and returns the report line.
-    private func quarantineFork(site: SiteID, seq: SequenceNumber, theirs: [UInt8]) throws -> String {
-        var ours: [UInt8] = []
-        var events = try journal.events()
-        while let event = try events.next() {
-            if event.site == site, event.seq == seq {
-                ours = event.record
-                break
-            }
+    /// A fork in `site`'s feed at `seq`: keeps the proof — `ours` (by default this journal's
+    /// records from `seq` to its next signed event) and `theirs`, each ending with a signed event
+    /// — in `quarantine/`, drops the feed's pending events, and returns the report.
+    private func quarantineFork(site: SiteID, seq: SequenceNumber, ours: [[UInt8]]? = nil, theirs: [[UInt8]], key: SitePublicKey?) throws -> SyncSummary {
+        var summary = SyncSummary()
+        try pending.removeAll(of: site)
+        var note = ""
+        if site == journal.site {
+            ownFeedForked = true
+            note = ": this is this site's own feed — this journal appended past the backup it was restored from, and its own events from \(seq) on conflict with the ones its peers hold; the restored mark stays. Keep the peers' version: set this journal aside, create a new one for '\(site)' with the same keys, run 'accord restored' there and pull the feed back, then record again what this journal added after the backup (SyncProtocol.md §6.2)"
         }
-        let folder = journal.path + "/" + SegmentFormat.quarantineFolder
-        if mkdir(folder, 0o755) != 0, errno != EEXIST { throw AccordError(.io, "Cannot create '\(folder)'.") }
-        let name = "fork-\(site)-\(seq)-\(Timestamp.now().seconds).jsonl"
-        try FileBytes.writeAtomically(folder + "/" + name, bytes: ours + [0x0a] + theirs + [0x0a])
-        return "fork in feed '\(site)' at \(seq) (both versions kept in '\(SegmentFormat.quarantineFolder)/\(name)')"
+        do {
+            guard let key else { throw AccordError(.untrusted, "no key is trusted for '\(site)'") }
+            let proof = try ForkProof(site: site, seq: seq, branches: [try ours ?? ourBranch(of: site, at: seq), theirs], key: key)
+            let path = try ForkQuarantine.keep(proof, in: journal)
+            summary.proofs.append(proof)
+            summary.forks.append("fork in feed '\(site)' at \(seq) (both versions, with the signed events that cover them, kept in '\(path)')" + note)
+        } catch let error as AccordError {
+            summary.forks.append("fork in feed '\(site)' at \(seq) (no proof could be made: \(error.message))" + note)
+        }
+        return summary
     }
 }

@@ -144,7 +144,7 @@ struct FailureTests {
         let quarantined = try FileManager.default.contentsOfDirectory(atPath: partnership["brussels"].path + "/quarantine")
         let forkFile = try #require(quarantined.first { $0.hasPrefix("fork-astana-1-") })
         let lines = try FileDamage.bytes(partnership["brussels"].path + "/quarantine/" + forkFile).split(separator: 0x0a)
-        #expect(lines.count == 2)  // both versions
+        #expect(lines.count == 7)  // the proof's header, then both versions 1…3, each up to its signed event
     }
 
     @Test func aJournalRestoredFromAnOldBackupMustPullItsOwnFeedBackBeforeAppending() throws {

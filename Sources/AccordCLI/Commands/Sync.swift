@@ -140,7 +140,8 @@ struct Restored: ParsableCommand {
         discussion: """
             Run it right after restoring a journal from a backup, then 'accord sync --with PEER' (a directory or \
             URL): the pull brings back any events this site wrote after the backup, and the mark is lifted when it \
-            completes, so no sequence number is used twice. A bundle does not lift the mark (its header is not \
+            completes without a fork of the own feed, so no sequence number is used twice. If the office had \
+            appended past its backup, the pull ends in a fork and the mark stays (see 'accord forks'). A bundle does not lift the mark (its header is not \
             signed); an office that only exchanges files applies a full bundle from every peer ('accord bundle \
             create' without --for) and then runs 'accord restored --done'.
             """)
@@ -152,6 +153,13 @@ struct Restored: ParsableCommand {
         let journal = try options.open()
         try journal.setRestoreHeld(!done)
         writeOut(done ? "'\(journal.path)' may append again.\n" : "Marked '\(journal.path)' as restored. Pull from a peer next: accord sync --with PEER.\n")
+        // A fork of the own feed means the office appended past its backup: a sync cannot lift the
+        // mark then (SyncProtocol.md §6.2), and lifting it by hand makes the next append fork again.
+        let own = try ForkQuarantine.entries(of: journal).compactMap(\.proof).filter { $0.site == journal.site }
+        if let proof = own.first {
+            writeOut("Note: quarantine/ holds a proof that this site's own feed forks at \(proof.seq) (\(proof.id)): this journal appended past its backup, and its events from there on conflict with the ones its peers hold. "
+                + (done ? "Appending now continues that other history; keep the peers' version instead (SyncProtocol.md §6.2).\n" : "A sync will keep the mark; keep the peers' version: set this journal aside and pull the feed into a new one (SyncProtocol.md §6.2).\n"))
+        }
     }
 }
 
