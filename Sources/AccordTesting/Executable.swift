@@ -66,24 +66,43 @@ public enum AccordExecutable {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = FileHandle.nullDevice
         try process.run()
+        var text = ""
         for _ in 0..<400 {
             usleep(50_000)
-            let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+            text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
             if let range = text.range(of: "http://127.0.0.1:") {
-                return (process, "http://127.0.0.1:" + text[range.upperBound...].prefix { $0.isNumber })
+                let digits = text[range.upperBound...].prefix { $0.isNumber }
+                if let port = Int(digits), port > 0, text[range.upperBound...].dropFirst(digits.count).first?.isNewline ?? false {
+                    return (process, "http://127.0.0.1:\(port)")
+                }
             }
+            if !process.isRunning { break }
         }
-        process.terminate()
-        throw CocoaError(.executableLoad)
+        let exited = !process.isRunning
+        if !exited { process.terminate() }
+        process.waitUntilExit()
+        throw ServerDidNotStart(
+            description: exited
+                ? "accord serve exited with status \(process.terminationStatus) before it printed its port; it printed: \(text.debugDescription)"
+                : "accord serve printed no port within 20 s; it printed: \(text.debugDescription)")
+    }
+
+    /// `accord serve` did not print the port it listens on.
+    public struct ServerDidNotStart: Error, CustomStringConvertible {
+        /// What happened, with what the server printed.
+        public var description: String
     }
 
     /// Starts `accord` (or any program, with `executable`) without waiting.
-    public static func start(_ arguments: [String], executable: String? = nil, input: FileHandle? = nil) throws -> Process {
+    public static func start(
+        _ arguments: [String], executable: String? = nil, input: FileHandle? = nil, environment: [String: String] = [:]
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable ?? path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "ACCORD_JOURNAL")
+        for (key, value) in environment { env[key] = value }
         process.environment = env
         if let input { process.standardInput = input }
         process.standardOutput = FileHandle.nullDevice

@@ -1,3 +1,4 @@
+import AccordSegments
 import AccordTesting
 import Foundation
 import Testing
@@ -31,7 +32,7 @@ struct ConcurrencyAndCrashTests {
         let temp = TemporaryDirectory()
         let journal = try newJournal(temp)
         let holder = try AccordExecutable.start(["-x", journal + "/LOCK", "sleep", "60"], executable: "/usr/bin/flock")
-        usleep(300_000)
+        try waitUntilLocked(journal + "/LOCK")
         let blocked = try accord(["append", "--from", "-"], journal: journal, input: stakeholder, environment: ["ACCORD_LOCK_TIMEOUT": "0.5"])
         #expect(blocked.status == 4, "\(blocked.stderr)")
         #expect(blocked.stderr.contains("Another process"))
@@ -41,27 +42,74 @@ struct ConcurrencyAndCrashTests {
         #expect(after.status == 0, "\(after.stderr)")
     }
 
-    @Test(arguments: [0.05, 0.15, 0.3, 0.6, 1.0])
-    func anAppendKilledAtAnyMomentLeavesAllOrNothingOfItsBatch(delay: Double) throws {
-        let temp = TemporaryDirectory()
+    /// A 20,000-event batch appended after one event, and how many bytes its append writes to
+    /// the segments (measured by appending it once to a copy, without a crash point).
+    private func killTarget(_ temp: TemporaryDirectory) throws -> (journal: String, big: String, batchBytes: Int) {
         let journal = try newJournal(temp)
         #expect(try accord(["append", "--from", "-"], journal: journal, input: stakeholder).status == 0)
         let big = temp.child("big.jsonl")
         let lines = (0..<20_000).map { line("action.proposed.v1", "action/a-\($0)", #"{"title":"Joint action number \#($0) on battery value chains","pillar":"value-chain-integration"}"#) }
         try FileDamage.write(big, Array((lines.joined(separator: "\n") + "\n").utf8))
-        let process = try AccordExecutable.start(["append", "--from", big, "--journal", journal])
-        usleep(useconds_t(delay * 1_000_000))
-        kill(process.processIdentifier, SIGKILL)
+        let probe = temp.child("probe")
+        try FileDamage.copyDirectory(journal, to: probe)
+        let before = try segmentBytes(probe)
+        let run = try accord(["append", "--from", big], journal: probe)
+        #expect(run.status == 0, "\(run.stderr)")
+        return (journal, big, try segmentBytes(probe) - before)
+    }
+
+    /// Where in the batch's bytes the append is killed: before the first byte, after 1, 2, 3
+    /// bytes, a tenth, a quarter, a half, and all but one byte of it.
+    enum CrashPoint: String, CaseIterable, Sendable {
+        case none = "0", one = "1", two = "2", three = "3", tenth = "1/10", quarter = "1/4", half = "1/2", allButOne = "all-1"
+        func bytes(of total: Int) -> Int {
+            switch self {
+            case .none: 0
+            case .one: 1
+            case .two: 2
+            case .three: 3
+            case .tenth: total / 10
+            case .quarter: total / 4
+            case .half: total / 2
+            case .allButOne: total - 1
+            }
+        }
+    }
+
+    @Test(arguments: CrashPoint.allCases)
+    func anAppendKilledPartWayThroughWritingItsBatchLeavesNoneOfIt(point: CrashPoint) throws {
+        let temp = TemporaryDirectory()
+        let target = try killTarget(temp)
+        let crashAt = point.bytes(of: target.batchBytes)
+        #expect(target.batchBytes > 1_000, "the batch is \(target.batchBytes) bytes")
+        let process = try AccordExecutable.start(["append", "--from", target.big, "--journal", target.journal],
+                                                 environment: [CrashPointIO.crashAfterBytesVariable: String(crashAt)])
         process.waitUntilExit()
-        let acknowledged = process.terminationReason == .exit && process.terminationStatus == 0
-        // Whatever the moment: the next append works, the journal verifies, and the batch is all or nothing.
-        let next = line("action.proposed.v1", "action/after-the-kill", #"{"title":"After","pillar":"supply-chain-resilience"}"#)
-        #expect(try accord(["append", "--from", "-"], journal: journal, input: next).status == 0)
-        let verify = try accord(["verify"], journal: journal)
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL,
+                "the append was to be killed after \(crashAt) of \(target.batchBytes) bytes; it exited \(process.terminationStatus)")
+        let verify = try accord(["verify"], journal: target.journal)
         #expect(verify.status == 0, "\(verify.output)")
-        let count = try eventCount(journal)
-        #expect(count == 2 || count == 20_002)
-        if acknowledged { #expect(count == 20_002) }
+        #expect(try eventCount(target.journal) == 1, "killed after \(crashAt) of \(target.batchBytes) bytes")
+        let next = line("action.proposed.v1", "action/after-the-kill", #"{"title":"After","pillar":"supply-chain-resilience"}"#)
+        #expect(try accord(["append", "--from", "-"], journal: target.journal, input: next).status == 0)
+        #expect(try eventCount(target.journal) == 2)
+        #expect(try accord(["verify"], journal: target.journal).status == 0)
+    }
+
+    @Test func anAppendKilledAfterWritingItsWholeBatchButBeforeFdatasyncKeepsAllOfItOrNone() throws {
+        // The bytes are in the page cache, not yet durable and not acknowledged: the recovery
+        // that the next writer runs finds the whole batch, which is valid, and keeps it.
+        let temp = TemporaryDirectory()
+        let target = try killTarget(temp)
+        let process = try AccordExecutable.start(["append", "--from", target.big, "--journal", target.journal],
+                                                 environment: [CrashPointIO.crashBeforeSyncVariable: "1"])
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        let next = line("action.proposed.v1", "action/after-the-kill", #"{"title":"After","pillar":"supply-chain-resilience"}"#)
+        #expect(try accord(["append", "--from", "-"], journal: target.journal, input: next).status == 0)
+        #expect(try accord(["verify"], journal: target.journal).status == 0)
+        let count = try eventCount(target.journal)
+        #expect(count == 2 || count == 20_002, "\(count) events: a batch must be all or nothing")
     }
 
     @Test func damageMakesVerifyFailWithExitCodeThreeAndNamesTheOffset() throws {
@@ -106,4 +154,26 @@ struct ConcurrencyAndCrashTests {
         #expect(try accord(["verify"], journal: journal).status == 0)
         #expect(try eventCount(journal) == 7)
     }
+}
+
+/// The bytes of all segment files of `journal`.
+private func segmentBytes(_ journal: String) throws -> Int {
+    let directory = journal + "/segments"
+    return try FileManager.default.contentsOfDirectory(atPath: directory).reduce(0) { sum, name in
+        sum + ((try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0)
+    }
+}
+
+/// Waits until another process holds `path` locked (`flock -n` fails on it), for at most 10 s.
+private func waitUntilLocked(_ path: String) throws {
+    for _ in 0..<200 {
+        if FileManager.default.fileExists(atPath: path) {
+            let probe = try AccordExecutable.start(["-n", path, "true"], executable: "/usr/bin/flock")
+            probe.waitUntilExit()
+            if probe.terminationStatus != 0 { return }
+        }
+        usleep(50_000)
+    }
+    Issue.record("no process took the lock \(path) within 10 s")
+    throw CancellationError()
 }

@@ -33,6 +33,12 @@ struct ServerLimitsTests {
                 let text = readText(out)
                 if let range = text.range(of: "http://127.0.0.1:") { found = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0 }
             }
+            guard found > 0 else {
+                process.kill(SIGTERM)
+                process.wait()
+                Issue.record("accord serve printed no port within 20 s; it printed: \(readText(out).debugDescription)")
+                throw CancellationError()
+            }
             port = found
         }
 

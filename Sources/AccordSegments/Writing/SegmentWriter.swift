@@ -26,7 +26,7 @@ public final class SegmentWriter {
         /// "Compression"). Default true.
         public var parallelCompression = true
         /// The system calls used on segment files; tests substitute faulty ones.
-        public var io: any SegmentIO = SystemSegmentIO()
+        public var io: any SegmentIO = SegmentIOs.processDefault
         /// Called under the lock, before recovery: a position up to which the caller knows the
         /// journal to be made of complete batches (its own cache of the last append). Recovery
         /// then checks only what follows it; if anything there is invalid, it checks the whole
