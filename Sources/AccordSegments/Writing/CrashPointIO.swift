@@ -12,7 +12,9 @@ import Synchronization
 /// from its start, in the order the writer issues them.
 public final class CrashPointIO: SegmentIO {
     /// `ACCORD_CRASH_AFTER_BYTES`: a decimal byte count; the process kills itself once that many
-    /// bytes of segment data have been written (0: before the first byte).
+    /// bytes of segment data have been written (0: before the first byte). A negative count `-N`
+    /// cuts the first segment write `N` bytes short of its end instead (all but the last `N`
+    /// bytes of a batch, whatever its exact size).
     public static let crashAfterBytesVariable = "ACCORD_CRASH_AFTER_BYTES"
     /// `ACCORD_CRASH_BEFORE_SYNC`: when `1`, the process kills itself when it first calls
     /// `fdatasync` on a segment, after its bytes were written but before they are durable.
@@ -35,6 +37,7 @@ public final class CrashPointIO: SegmentIO {
     public func write(fd: Int32, bytes: UnsafeRawBufferPointer, at offset: Int64) -> Int {
         guard let budget else { return real.write(fd: fd, bytes: bytes, at: offset) }
         let allowed = written.withLock { written in
+            if budget < 0 { return max(0, bytes.count + budget) }
             let allowed = min(bytes.count, max(0, budget - written))
             written += allowed
             return allowed
