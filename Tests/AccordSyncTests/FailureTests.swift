@@ -54,22 +54,33 @@ struct FailureTests {
         #expect(held.count == 90 && held.ids.count == 90)
     }
 
-    @Test func aSyncProcessKilledHalfWayIsCompletedByTheNextSync() throws {
+    @Test func aSyncProcessKilledPartWayThroughItsWritesIsCompletedByTheNextSync() throws {
         let partnership = try Partnership(["astana", "brussels", "windhoek", "lusaka"])
         for (index, site) in ["astana", "windhoek", "lusaka"].enumerated() {
             for round in 0..<3 { try partnership.append(site, Fixtures.realisticDrafts(count: 300, startingAt: index * 10_000 + round * 300)) }
         }
         for site in ["astana", "windhoek"] { _ = try DirectorySync.sync(partnership["lusaka"], with: partnership[site]) }
-        for delay in [0.05, 0.2, 0.5] {
-            let copy = partnership.temp.child("brussels-\(delay)")
+        // How many bytes the pull writes into Brussels, measured on a copy synced without a crash.
+        let probe = partnership.temp.child("brussels-probe")
+        try FileDamage.copyDirectory(partnership["brussels"].path, to: probe)
+        let before = try segmentBytes(probe)
+        _ = try DirectorySync.sync(EventJournal(opening: probe), with: partnership["lusaka"])
+        let pulled = try segmentBytes(probe) - before
+        #expect(pulled > 10_000, "the pull wrote \(pulled) bytes")
+        // Killed (SIGKILL, by the process itself: CrashPointIO) before its first byte, after a
+        // tenth and after half of what the pull writes, and one byte short of its first batch.
+        for crashAt in [0, pulled / 10, pulled / 2, -1] {
+            let copy = partnership.temp.child("brussels-\(crashAt)")
             try FileDamage.copyDirectory(partnership["brussels"].path, to: copy)
-            let process = try AccordExecutable.start(["sync", "--with", partnership["lusaka"].path, "--journal", copy])
-            usleep(useconds_t(delay * 1_000_000))
-            kill(process.processIdentifier, SIGKILL)
+            let process = try AccordExecutable.start(["sync", "--with", partnership["lusaka"].path, "--journal", copy],
+                                                     environment: [CrashPointIO.crashAfterBytesVariable: String(crashAt)])
             process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL,
+                    "the sync was to be killed after \(crashAt) of \(pulled) bytes; it exited \(process.terminationStatus)")
             let journal = try EventJournal(opening: copy)
-            let after = try DirectorySync.sync(journal, with: partnership["lusaka"])
-            _ = after
+            let partial = try eventCount(journal)
+            #expect(partial < 2700, "killed after \(crashAt) of \(pulled) bytes, yet \(partial) events are there")
+            _ = try DirectorySync.sync(journal, with: partnership["lusaka"])
             var events = try journal.events()
             var ids = Set<String>()
             var count = 0
@@ -77,7 +88,7 @@ struct FailureTests {
                 ids.insert(event.id.hex)
                 count += 1
             }
-            #expect(count == 2700 && ids.count == 2700, "after a kill at \(delay) s: \(count) records, \(ids.count) distinct")
+            #expect(count == 2700 && ids.count == 2700, "after a kill at \(crashAt) of \(pulled) bytes: \(count) records, \(ids.count) distinct")
             #expect(try journal.verify().isClean)
         }
     }
@@ -168,4 +179,20 @@ struct FailureTests {
         let next = try restored.openWriter().append([Fixtures.realisticDraft(9)])
         #expect(next[0].seq.rawValue == 6)
     }
+}
+
+/// The bytes of all segment files of the journal at `path`.
+private func segmentBytes(_ path: String) throws -> Int {
+    let directory = path + "/segments"
+    return try FileManager.default.contentsOfDirectory(atPath: directory).reduce(0) { sum, name in
+        sum + ((try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0)
+    }
+}
+
+/// The events `journal` holds.
+private func eventCount(_ journal: EventJournal) throws -> Int {
+    var events = try journal.events()
+    var count = 0
+    while try events.next() != nil { count += 1 }
+    return count
 }
