@@ -421,4 +421,51 @@ struct FormatSpecTests {
         #expect(spec.contains("MAX_MEMBER = 68_158_464"))
         #expect(spec.contains("MAX_BATCH = 67_108_864"))
     }
+
+    // MARK: The worked example
+
+    /// `xxd`'s lines for `bytes` read from file offset `start`.
+    private func xxd(_ bytes: ArraySlice<UInt8>, from start: Int) -> [String] {
+        stride(from: 0, to: bytes.count, by: 16).map { row in
+            let chunk = Array(bytes.dropFirst(row).prefix(16))
+            var hex = ""
+            for (index, byte) in chunk.enumerated() {
+                hex += String(format: "%02x", byte) + (index % 2 == 1 ? " " : "")
+            }
+            hex = hex.padding(toLength: 40, withPad: " ", startingAt: 0)
+            let ascii = String(chunk.map { (0x20..<0x7F).contains($0) ? Character(UnicodeScalar($0)) : "." })
+            return String(format: "%08x: ", start + row) + hex + " " + ascii
+        }
+    }
+
+    @Test("The worked example's records, ids, signature and member bytes are what the code makes of them")
+    func workedExampleIsRight() throws {
+        let spec = String(decoding: try FileDamage.bytes(Fixtures.repositoryRoot + "/Journal/Format.md"), as: UTF8.self)
+        let start = try #require(spec.range(of: "$ zcat /tmp/fmt-ex/segments/00000001.gz\n"))
+        let block = spec[start.upperBound...].prefix { $0 != "`" }
+        let records = block.split(separator: "\n").filter { $0.hasPrefix("{") }.map { Array($0.utf8) }
+        #expect(records.count == 3)
+        let events = try records.map { try EventRecord.decode($0) }
+        #expect(events.map(\.id.hex) == ["7134e5ec01d0a6f25f56ddb85043b1a780ba66f43dece0c4068299dc93157750",
+                                          "2371d6c5bf3e2cc3bd359a9f055894c3e6e5d07c449943bffc207a3834be06e2",
+                                          "d6cc9bcbec58b99f04aa02f9e9b4aee4c6d7a57734203f6a41fb52e8bc8ce092"])
+        for id in events.map(\.id.hex) { #expect(spec.contains(id)) }
+        let key = try SitePublicKey(base64: "k2tklDXgdbfPhprxkK6FiGjjbqrNOEal86I1/tGNC6o=")
+        #expect(spec.contains("Public key (give it to your peers): k2tklDXgdbfPhprxkK6FiGjjbqrNOEal86I1/tGNC6o="))
+        for event in [events[1], events[2]] {
+            #expect(key.verifies(try #require(event.signature), forBatchEndingAt: event.id))
+        }
+        #expect(events[0].signature == nil)
+        // The members the default writer makes of these records, as the example shows them.
+        let temp = TemporaryDirectory()
+        let journal = try journal(temp, batches: [[records[0], records[1]], [records[2]]])
+        let segment = try FileDamage.bytes(journal.path + "/segments/00000001.gz")
+        let ends = try batchEnds(of: journal.path)
+        #expect(segment.count == 931 && ends.first == 469)
+        #expect(spec.contains("1 segment, 2 batches, 3 events, \(segment.count) bytes."))
+        #expect(spec.contains("two members, \(segment.count) bytes: the batch of two at offset 0 (\(ends[0]) bytes)"))
+        for line in xxd(segment[469..<517], from: 469) + xxd(segment[(segment.count - 8)...], from: segment.count - 8) {
+            #expect(spec.contains(line + "\n"), "Format.md's worked example lacks the line '\(line)'")
+        }
+    }
 }
