@@ -1,5 +1,7 @@
-/// The event catalogue (v1) of DESIGN.md: each type's subject kind and its `data` fields, with
-/// per-type validation. Extend it; never rename what is here.
+/// The event catalogue (v1): each type's subject kind and its `data` fields, with per-type
+/// validation. Journal/Format.md §7.5 holds its table, generated from this code and compared with
+/// it by `FormatCatalogueTests`: a change here changes that table. Extend it; never rename what
+/// is here.
 public enum Catalogue {
     /// What a field must hold.
     public enum FieldKind: Sendable {
