@@ -5,7 +5,8 @@ import Testing
 
 /// Journal/Format.md §7.5 holds the catalogue (issue 14: a reader must never need anything
 /// outside Journal/). The table there is generated from ``Catalogue``; these tests keep the two
-/// from drifting apart. When one fails, paste the block it prints between the markers of §7.5.
+/// from drifting apart. When one fails, paste the block it prints between the markers of §7.5, or
+/// run it with `ACCORD_UPDATE_FORMAT_MD=1` to have it rewrite that block.
 @Suite("Format.md §7.5 is the catalogue in code")
 struct FormatCatalogueTests {
     static let begin = "<!-- catalogue:begin (generated from Catalogue.swift; FormatCatalogueTests checks it) -->\n"
@@ -80,6 +81,15 @@ struct FormatCatalogueTests {
     func catalogueTableMatchesTheCode() throws {
         let documented = try Self.documentedBlock()
         let generated = Self.generatedBlock()
+        // `ACCORD_UPDATE_FORMAT_MD=1 swift test --filter catalogueTableMatchesTheCode` rewrites the
+        // block from the code (then review the diff of Format.md, and this test passes).
+        if ProcessInfo.processInfo.environment["ACCORD_UPDATE_FORMAT_MD"] == "1", documented != generated {
+            let path = Fixtures.repositoryRoot + "/Journal/Format.md"
+            let spec = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+            let updated = spec.replacingOccurrences(of: Self.begin + documented + Self.end, with: Self.begin + generated + Self.end)
+            try Data(updated.utf8).write(to: URL(fileURLWithPath: path))
+            return
+        }
         #expect(documented == generated, "Format.md §7.5 differs from Catalogue.swift; the block between the catalogue markers should read:\n\(generated)")
     }
 
