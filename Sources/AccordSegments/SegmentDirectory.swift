@@ -15,7 +15,7 @@ public struct SegmentDirectory: Sendable {
     public init(opening path: String) throws {
         self.path = path
         let formatPath = path + "/" + SegmentFormat.formatFileName
-        guard let content = try? FileBytes.read(formatPath, limit: 256) else {
+        guard let content = try? FileBytes.read(formatPath, limit: SegmentFormat.maxFormatFileBytes) else {
             var info = stat()
             if stat(path, &info) != 0 {
                 throw SegmentError(.notAJournal, "No journal at '\(path)': the directory does not exist. Create one with 'accord init --site NAME'.", path: path)

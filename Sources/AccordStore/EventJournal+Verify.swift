@@ -135,7 +135,7 @@ extension EventJournal {
         for name in names.sorted() {
             guard name.hasSuffix(".pub"), let site = try? SiteID(String(name.dropLast(4))) else { continue }
             do {
-                let bytes = try FileBytes.read(folder + "/" + name, limit: 1024)
+                let bytes = try FileBytes.read(folder + "/" + name, limit: EventJournal.maxKeyFileBytes)
                 keys[site] = try SitePublicKey(base64: String(decoding: bytes, as: UTF8.self))
             } catch let error as AccordError {
                 problems.append("The key file '\(Self.keysFolder)/\(name)' does not hold a valid key (\(error.message)); the events of site '\(site)' are checked as those of a site without a trusted key.")

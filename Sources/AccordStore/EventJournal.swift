@@ -22,6 +22,12 @@ public struct EventJournal: Sendable {
     public static let partnershipFileName = "PARTNERSHIP"
     /// The partnership of a journal without a `PARTNERSHIP` file.
     public static let defaultPartnership = "default"
+    /// The most bytes read of `SITE` or `PARTNERSHIP` (Format.md §1, `MAX_IDENTIFIER_FILE`); a
+    /// longer file does not hold a valid name.
+    public static let maxIdentifierFileBytes = 256
+    /// The most bytes read of a key file `keys/<site>.key` or `.pub` (Format.md §8,
+    /// `MAX_KEY_FILE`); a longer file does not hold a valid key.
+    public static let maxKeyFileBytes = 1024
 
     /// The journal's segments (`segments/`, `FORMAT`, `quarantine/`), read through `AccordSegments`.
     public let directory: SegmentDirectory
@@ -40,17 +46,22 @@ public struct EventJournal: Sendable {
     public init(opening path: String) throws {
         directory = try SegmentDirectory(opening: path)
         let sitePath = path + "/" + Self.siteFileName
-        guard let bytes = try? FileBytes.read(sitePath, limit: 256) else {
+        guard let bytes = try? FileBytes.read(sitePath, limit: Self.maxIdentifierFileBytes) else {
             throw AccordError(.io, "The journal at '\(path)' has no readable '\(Self.siteFileName)' file naming its site.")
         }
         site = try SiteID(String(decoding: bytes, as: UTF8.self).trimmingWhitespace)
-        if let bytes = try? FileBytes.read(path + "/" + Self.partnershipFileName, limit: 256) {
-            partnership = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
-            guard Slug.isValid(partnership) else {
-                throw AccordError(.badInput, "'\(path)/\(Self.partnershipFileName)' does not hold a partnership identifier (a lower-case slug).")
-            }
-        } else {
+        // Only a missing file means `default` (Format.md §1): a file that is present must hold a
+        // slug, so that one over the limit, or unreadable, never joins the `default` partnership.
+        let partnershipPath = path + "/" + Self.partnershipFileName
+        var status = stat()
+        if lstat(partnershipPath, &status) != 0, errno == ENOENT {
             partnership = Self.defaultPartnership
+        } else {
+            let bytes = try? FileBytes.read(partnershipPath, limit: Self.maxIdentifierFileBytes)
+            partnership = bytes.map { String(decoding: $0, as: UTF8.self).trimmingWhitespace } ?? ""
+            guard Slug.isValid(partnership) else {
+                throw AccordError(.badInput, "'\(path)/\(Self.partnershipFileName)' does not hold a partnership identifier (a lower-case slug and a newline, at most \(Self.maxIdentifierFileBytes) bytes); correct it, or delete it to use 'default'.")
+            }
         }
     }
 
@@ -82,7 +93,7 @@ public struct EventJournal: Sendable {
     /// - Throws: ``AccordError`` `.notFound` when the key file is missing or unreadable.
     public func signingKey() throws -> SiteKey {
         let keyPath = path + "/" + Self.keysFolder + "/\(site).key"
-        guard let bytes = try? FileBytes.read(keyPath, limit: 1024),
+        guard let bytes = try? FileBytes.read(keyPath, limit: Self.maxKeyFileBytes),
               let seed = Base64.decode(String(decoding: bytes, as: UTF8.self).trimmingWhitespace), seed.count == 32
         else {
             throw AccordError(.notFound, "The private key of site '\(site)' is missing or unreadable at '\(Self.keysFolder)/\(site).key'; this copy of the journal cannot append.")
@@ -103,7 +114,7 @@ public struct EventJournal: Sendable {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
             guard name.hasSuffix(".pub"), let site = try? SiteID(String(name.dropLast(4))) else { continue }
-            let bytes = try FileBytes.read(folder + "/" + name, limit: 1024)
+            let bytes = try FileBytes.read(folder + "/" + name, limit: Self.maxKeyFileBytes)
             keys[site] = try SitePublicKey(base64: String(decoding: bytes, as: UTF8.self))
         }
         return keys

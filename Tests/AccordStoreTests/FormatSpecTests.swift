@@ -286,4 +286,186 @@ struct FormatSpecTests {
         #expect(report.feeds[try SiteID("brussels")]?.events == 4)
         #expect(report.feeds[try SiteID("brussels")]?.signedThrough == SequenceNumber(3))
     }
+
+    // MARK: §1 SITE and PARTNERSHIP, §8 key files: ASCII white space only
+
+    @Test("SITE: only ASCII white space around the name is ignored; a no-break space makes it invalid")
+    func siteWithUnicodeWhitespaceIsRefused() throws {
+        #expect {
+            _ = try EventJournal(opening: Fixtures.journalFixture("v1-site-nbsp"))
+        } throws: { error in
+            (error as? AccordError)?.code == .badInput && (error as? AccordError)?.field == "site"
+        }
+        let temp = TemporaryDirectory()
+        try FileDamage.copyDirectory(Fixtures.journalFixture("v1-three-batches"), to: temp.child("j"))
+        try FileDamage.write(temp.child("j") + "/SITE", Array(" \tbrussels\r\n\u{0B}\u{0C}".utf8))
+        #expect(try EventJournal(opening: temp.child("j")).site == SiteID("brussels"))
+        for space in ["\u{2028}", "\u{85}", "\u{3000}"] {
+            try FileDamage.write(temp.child("j") + "/SITE", Array("brussels\(space)\n".utf8))
+            #expect(throws: AccordError.self) { _ = try EventJournal(opening: temp.child("j")) }
+        }
+    }
+
+    @Test("A key file is read with ASCII white space trimmed only")
+    func keyFileUnicodeWhitespace() throws {
+        let temp = TemporaryDirectory()
+        try FileDamage.copyDirectory(Fixtures.journalFixture("v1-three-batches"), to: temp.child("j"))
+        let pub = try FileDamage.bytes(temp.child("j") + "/keys/brussels.pub")
+        let key = String(decoding: pub, as: UTF8.self)
+        #expect(throws: Never.self) { _ = try SitePublicKey(base64: "\r\n " + key) }
+        #expect(throws: AccordError.self) { _ = try SitePublicKey(base64: "\u{A0}" + key) }
+    }
+
+    @Test("PARTNERSHIP: a file over 256 bytes is refused, never read as 'default'; only a missing file is 'default'")
+    func overlongPartnershipIsRefused() throws {
+        #expect {
+            _ = try EventJournal(opening: Fixtures.journalFixture("v1-partnership-too-long"))
+        } throws: { error in
+            (error as? AccordError)?.code == .badInput && (error as? AccordError)?.message.contains("PARTNERSHIP") == true
+        }
+        let temp = TemporaryDirectory()
+        try FileDamage.copyDirectory(Fixtures.journalFixture("v1-three-batches"), to: temp.child("j"))
+        try FileDamage.write(temp.child("j") + "/PARTNERSHIP", Array("eu-kz-2022\n".utf8))
+        #expect(try EventJournal(opening: temp.child("j")).partnership == "eu-kz-2022")
+        try FileManager.default.removeItem(atPath: temp.child("j") + "/PARTNERSHIP")
+        #expect(try EventJournal(opening: temp.child("j")).partnership == "default")
+        try FileManager.default.createDirectory(atPath: temp.child("j") + "/PARTNERSHIP", withIntermediateDirectories: false)
+        #expect(throws: AccordError.self) { _ = try EventJournal(opening: temp.child("j")) }
+    }
+
+    // MARK: §4 rule 5, the member-size cap
+
+    /// CRC-32 of RFC 1952 §8, bit by bit (a test needs no table).
+    private func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    /// A version-1 member header (§4) declaring `length` bytes and one record, with a valid HCRC.
+    private func header(declaring length: Int) -> [UInt8] {
+        var bytes: [UInt8] = [0x1f, 0x8b, 0x08, 0x06, 0, 0, 0, 0, 0, 0xff, 16, 0, 0x41, 0x4a, 12, 0, 1, 0, 0, 0]
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: length >> shift)) }
+        bytes += [1, 0, 0, 0]
+        let hcrc = crc32(bytes)
+        return bytes + [UInt8(truncatingIfNeeded: hcrc), UInt8(truncatingIfNeeded: hcrc >> 8)]
+    }
+
+    @Test("A member declaring more than MAX_MEMBER (68,158,464) bytes is damage, even when that many bytes follow")
+    func memberOverTheCapIsDamage() throws {
+        #expect(SegmentFormat.maxMemberBytes == 68_158_464)
+        #expect(crc32(Array("123456789".utf8)) == 0xcbf4_3926)
+        let temp = TemporaryDirectory()
+        try FileDamage.copyDirectory(Fixtures.journalFixture("v1-three-batches"), to: temp.child("j"))
+        let segment = temp.child("j") + "/segments/00000001.gz"
+        let valid = try FileDamage.bytes(segment).count
+        // The header, then a hole (sparse): the file really holds MAX_MEMBER + 1 bytes from the header on.
+        try FileDamage.write(segment, try FileDamage.bytes(segment) + header(declaring: SegmentFormat.maxMemberBytes + 1))
+        #expect(truncate(segment, off_t(valid + SegmentFormat.maxMemberBytes + 1)) == 0)
+        let report = try EventJournal(opening: temp.child("j")).verify()
+        let damage = try #require(report.integrity.damages.first)
+        #expect(report.integrity.damages.count == 1)
+        #expect(damage.kind == .tornTail)
+        #expect(damage.offset == Int64(valid))
+        #expect(damage.reason.contains("more than a batch may hold"))
+        #expect(report.events == 6)
+        // At exactly the cap the header is acceptable; the member then fails on its data instead.
+        try FileDamage.truncate(segment, to: valid)
+        try FileDamage.write(segment, try FileDamage.bytes(segment) + header(declaring: SegmentFormat.maxMemberBytes))
+        #expect(truncate(segment, off_t(valid + SegmentFormat.maxMemberBytes)) == 0)
+        let atCap = try #require(try EventJournal(opening: temp.child("j")).verify().integrity.damages.first)
+        #expect(!atCap.reason.contains("more than a batch may hold"))
+    }
+
+    // MARK: Limits
+
+    @Test("Every limit named in Format.md's table of limits has the value of its constant in code")
+    func limitsTableMatchesTheCode() throws {
+        let code: [String: Int] = [
+            "MAX_FORMAT_FILE": SegmentFormat.maxFormatFileBytes,
+            "MAX_IDENTIFIER_FILE": EventJournal.maxIdentifierFileBytes,
+            "MAX_KEY_FILE": EventJournal.maxKeyFileBytes,
+            "DEFAULT_SEGMENT_LIMIT": Int(SegmentFormat.defaultSegmentLimit),
+            "MAX_RECORD": SegmentFormat.maxRecordBytes,
+            "MAX_BATCH": SegmentFormat.maxBatchBytes,
+            "MAX_MEMBER": SegmentFormat.maxMemberBytes,
+            "MAX_SLUG": Slug.maxLength,
+            "MAX_SUBJECT_KIND": Subject.maxKindLength,
+            "MAX_SUBJECT": Subject.maxKindLength + 1 + Slug.maxLength,
+            "MAX_ACTOR": ActorName.maxLength,
+            "MAX_TYPE": EventType.maxLength,
+            "MAX_TYPE_VERSION_DIGITS": EventType.maxVersionDigits,
+            "MAX_INTEGER_DIGITS": CanonicalJSON.maxIntegerDigits,
+            "MAX_DEPTH": JSONParser.maxDepth,
+            "MAX_HLC_COUNTER": Int(UInt32.max),
+            "MAX_TEXT": Catalogue.maxTextBytes,
+            "MAX_URL": Catalogue.maxURLBytes,
+            "MAX_DECIMAL_INTEGER_DIGITS": DecimalText.maxIntegerDigits,
+            "MAX_DECIMAL_FRACTION_DIGITS": DecimalText.maxFractionDigits,
+            "MAX_COUNT_DIGITS": Catalogue.maxCountDigits,
+        ]
+        let spec = String(decoding: try FileDamage.bytes(Fixtures.repositoryRoot + "/Journal/Format.md"), as: UTF8.self)
+        let start = try #require(spec.range(of: "<!-- limits:begin -->"))
+        let end = try #require(spec.range(of: "<!-- limits:end -->", range: start.upperBound..<spec.endIndex))
+        var documented: [String: Int] = [:]
+        for row in spec[start.upperBound..<end.lowerBound].split(separator: "\n") where row.hasPrefix("| `") {
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let name = String(cells[0].dropFirst().dropLast())
+            documented[name] = Int(cells[1].filter { $0 != "," })
+        }
+        #expect(documented == code)
+        // The minimal reader's constants are those of the table.
+        #expect(spec.contains("MAX_MEMBER = 68_158_464"))
+        #expect(spec.contains("MAX_BATCH = 67_108_864"))
+    }
+
+    // MARK: The worked example
+
+    /// `xxd`'s lines for `bytes` read from file offset `start`.
+    private func xxd(_ bytes: ArraySlice<UInt8>, from start: Int) -> [String] {
+        stride(from: 0, to: bytes.count, by: 16).map { row in
+            let chunk = Array(bytes.dropFirst(row).prefix(16))
+            var hex = ""
+            for (index, byte) in chunk.enumerated() {
+                hex += String(format: "%02x", byte) + (index % 2 == 1 ? " " : "")
+            }
+            hex = hex.padding(toLength: 40, withPad: " ", startingAt: 0)
+            let ascii = String(chunk.map { (0x20..<0x7F).contains($0) ? Character(UnicodeScalar($0)) : "." })
+            return String(format: "%08x: ", start + row) + hex + " " + ascii
+        }
+    }
+
+    @Test("The worked example's records, ids, signature and member bytes are what the code makes of them")
+    func workedExampleIsRight() throws {
+        let spec = String(decoding: try FileDamage.bytes(Fixtures.repositoryRoot + "/Journal/Format.md"), as: UTF8.self)
+        let start = try #require(spec.range(of: "$ zcat /tmp/fmt-ex/segments/00000001.gz\n"))
+        let block = spec[start.upperBound...].prefix { $0 != "`" }
+        let records = block.split(separator: "\n").filter { $0.hasPrefix("{") }.map { Array($0.utf8) }
+        #expect(records.count == 3)
+        let events = try records.map { try EventRecord.decode($0) }
+        #expect(events.map(\.id.hex) == ["7134e5ec01d0a6f25f56ddb85043b1a780ba66f43dece0c4068299dc93157750",
+                                          "2371d6c5bf3e2cc3bd359a9f055894c3e6e5d07c449943bffc207a3834be06e2",
+                                          "d6cc9bcbec58b99f04aa02f9e9b4aee4c6d7a57734203f6a41fb52e8bc8ce092"])
+        for id in events.map(\.id.hex) { #expect(spec.contains(id)) }
+        let key = try SitePublicKey(base64: "k2tklDXgdbfPhprxkK6FiGjjbqrNOEal86I1/tGNC6o=")
+        #expect(spec.contains("Public key (give it to your peers): k2tklDXgdbfPhprxkK6FiGjjbqrNOEal86I1/tGNC6o="))
+        for event in [events[1], events[2]] {
+            #expect(key.verifies(try #require(event.signature), forBatchEndingAt: event.id))
+        }
+        #expect(events[0].signature == nil)
+        // The members the default writer makes of these records, as the example shows them.
+        let temp = TemporaryDirectory()
+        let journal = try journal(temp, batches: [[records[0], records[1]], [records[2]]])
+        let segment = try FileDamage.bytes(journal.path + "/segments/00000001.gz")
+        let ends = try batchEnds(of: journal.path)
+        #expect(segment.count == 931 && ends.first == 469)
+        #expect(spec.contains("1 segment, 2 batches, 3 events, \(segment.count) bytes."))
+        #expect(spec.contains("two members, \(segment.count) bytes: the batch of two at offset 0 (\(ends[0]) bytes)"))
+        for line in xxd(segment[469..<517], from: 469) + xxd(segment[(segment.count - 8)...], from: segment.count - 8) {
+            #expect(spec.contains(line + "\n"), "Format.md's worked example lacks the line '\(line)'")
+        }
+    }
 }

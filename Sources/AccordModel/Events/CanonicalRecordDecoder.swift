@@ -207,7 +207,7 @@ struct CanonicalRecordDecoder {
     /// A canonical integer (`-?(0|[1-9][0-9]*)`, at most 18 digits, not `-0`) as its value;
     /// here only non-negative ones are asked for.
     private mutating func integer() -> UInt64? {
-        Self.digits(bytes, at: &index, maxDigits: 18)
+        Self.digits(bytes, at: &index, maxDigits: CanonicalJSON.maxIntegerDigits)
     }
 
     /// The non-negative canonical integer of at most `maxDigits` digits at `position` in
@@ -231,7 +231,7 @@ struct CanonicalRecordDecoder {
             let raw = UnsafeRawBufferPointer(utf8)
             var position = 0
             func number(maxDigits: Int) -> UInt64? { digits(raw, at: &position, maxDigits: maxDigits) }
-            guard let milliseconds = number(maxDigits: 18), milliseconds <= UInt64(HybridTimestamp.latestMilliseconds),
+            guard let milliseconds = number(maxDigits: CanonicalJSON.maxIntegerDigits), milliseconds <= UInt64(HybridTimestamp.latestMilliseconds),
                   position < utf8.count, utf8[position] == 0x3A
             else { return nil }
             position += 1

@@ -1,5 +1,7 @@
-/// The event catalogue (v1) of DESIGN.md: each type's subject kind and its `data` fields, with
-/// per-type validation. Extend it; never rename what is here.
+/// The event catalogue (v1): each type's subject kind and its `data` fields, with per-type
+/// validation. Journal/Format.md §7.5 holds its table, generated from this code and compared with
+/// it by `FormatCatalogueTests`: a change here changes that table. Extend it; never rename what
+/// is here.
 public enum Catalogue {
     /// What a field must hold.
     public enum FieldKind: Sendable {
@@ -25,7 +27,8 @@ public enum Catalogue {
         case currency
         /// A JSON integer ≥ 0.
         case count
-        /// An `http` or `https` URL.
+        /// An `http` or `https` URL: at most 2,048 bytes, no space and no control character
+        /// (below U+0020, and U+007F), as text (Format.md §7.5).
         case url
         /// An object `{"amount": decimal string, "currency": ISO 4217 code}`.
         case money
@@ -51,6 +54,13 @@ public enum Catalogue {
     private static let fieldKinds: [String: [String: (name: String, kind: FieldKind)]] = entries.mapValues { entry in
         Dictionary(entry.allowed.map { ($0.0, (name: $0.0, kind: $0.1)) }, uniquingKeysWith: { first, _ in first })
     }
+
+    /// The longest `text` field, in bytes (Format.md §7.5, `MAX_TEXT`).
+    public static let maxTextBytes = 4096
+    /// The longest `url` field, in bytes (Format.md §7.5, `MAX_URL`).
+    public static let maxURLBytes = 2048
+    /// The most digits of a `count` field (Format.md §7.5, `MAX_COUNT_DIGITS`): 0 … 999,999,999.
+    public static let maxCountDigits = 9
 
     /// Value chains of the partnership.
     public static let valueChains = ["raw-materials", "batteries", "renewable-hydrogen"]
@@ -181,7 +191,7 @@ public enum Catalogue {
         case .text:
             let string = try text()
             // In UTF-8, a byte below 0x80 is always a whole scalar: checking bytes is checking scalars.
-            guard !string.isEmpty, string.utf8.count <= 4096, !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            guard !string.isEmpty, string.utf8.count <= maxTextBytes, !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
                 throw fail("non-empty text of at most 4,096 bytes without control characters")
             }
         case .reference:
@@ -212,7 +222,7 @@ public enum Catalogue {
                 throw AccordError(.badInput, "Field '\(field)' is '\(string.prefix(12))', not an ISO 4217 currency code (e.g. EUR, KZT, USD).", field: field)
             }
         case .count:
-            guard case .number(let literal) = value, CanonicalJSON.isCanonicalInteger(literal), !literal.hasPrefix("-"), literal.count <= 9 else {
+            guard case .number(let literal) = value, CanonicalJSON.isCanonicalInteger(literal), !literal.hasPrefix("-"), literal.utf8.count <= maxCountDigits else {
                 throw fail(kind.expectation)
             }
         case .money:
@@ -226,8 +236,8 @@ public enum Catalogue {
             try check(currency, as: .currency, field: fieldPath() + ".currency")
         case .url:
             let string = try text()
-            guard string.hasPrefix("https://") || string.hasPrefix("http://"), string.utf8.count <= 2048,
-                  !string.unicodeScalars.contains(where: { $0.value <= 0x20 }) else { throw fail(kind.expectation) }
+            guard string.hasPrefix("https://") || string.hasPrefix("http://"), string.utf8.count <= maxURLBytes,
+                  !string.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { throw fail(kind.expectation) }
         }
     }
 

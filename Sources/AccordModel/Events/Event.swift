@@ -72,9 +72,12 @@ public struct Event: Sendable {
 /// Actor names: lower-case slugs, optionally joined by `/` or `.` (`eu-secretariat`,
 /// `astana/kz-secretariat`), at most 128 bytes.
 public enum ActorName {
-    /// True when `text` is an actor name: 1 to 128 bytes of slugs joined by `/` or `.`.
+    /// The longest actor name, in bytes (Format.md §7.1, `MAX_ACTOR`).
+    public static let maxLength = 128
+
+    /// True when `text` is an actor name: 1 to ``maxLength`` bytes of slugs joined by `/` or `.`.
     public static func isValid(_ text: String) -> Bool {
-        guard !text.isEmpty, text.utf8.count <= 128 else { return false }
+        guard !text.isEmpty, text.utf8.count <= maxLength else { return false }
         // Parts separated by '/' or '.', each a slug (``Slug``): one pass over the bytes.
         var length = 0
         var previous: UInt8 = 0

@@ -1,6 +1,8 @@
 extension EventType {
     /// The longest type name, in bytes (Format.md §7.1, `type`).
     public static let maxLength = 128
+    /// The most digits of a type's version (Format.md §7.1, `MAX_TYPE_VERSION_DIGITS`).
+    public static let maxVersionDigits = 9
 
     /// True when `name` is an event type name (Format.md §7.1, ABNF `type`): one or more names
     /// joined by `.`, then `.v` and a version of 1 to 9 digits without a leading zero, at most
@@ -24,7 +26,7 @@ extension EventType {
         var end = bytes.count
         while end > 0, (0x30...0x39).contains(bytes[end - 1]) { end -= 1 }
         let digits = bytes.count - end
-        guard digits >= 1, digits <= 9, bytes[end] != 0x30,
+        guard digits >= 1, digits <= maxVersionDigits, bytes[end] != 0x30,
               end >= 3, bytes[end - 1] == UInt8(ascii: "v"), bytes[end - 2] == UInt8(ascii: ".")
         else { return false }
         // The names before it: `name *("." name)`.

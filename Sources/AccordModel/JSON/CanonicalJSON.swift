@@ -161,7 +161,11 @@ public enum CanonicalJSON {
         }
     }
 
-    /// True for `-?(0|[1-9][0-9]*)` with at most 18 digits, excluding `-0`.
+    /// The most digits of a JSON number in a record (Format.md §7.2, `MAX_INTEGER_DIGITS`): 18
+    /// digits always fit a signed 64-bit integer.
+    public static let maxIntegerDigits = 18
+
+    /// True for `-?(0|[1-9][0-9]*)` with at most ``maxIntegerDigits`` digits, excluding `-0`.
     public static func isCanonicalInteger(_ literal: String) -> Bool {
         if let checked = literal.utf8.withContiguousStorageIfAvailable({ isCanonicalInteger(bytes: $0) }) { return checked }
         return Array(literal.utf8).withUnsafeBufferPointer { isCanonicalInteger(bytes: $0) }
@@ -171,7 +175,7 @@ public enum CanonicalJSON {
         var start = 0
         if bytes.count > 0, bytes[0] == 0x2D { start = 1 }
         let digits = bytes.count - start
-        guard digits >= 1, digits <= 18 else { return false }
+        guard digits >= 1, digits <= maxIntegerDigits else { return false }
         for index in start..<bytes.count where bytes[index] < 0x30 || bytes[index] > 0x39 { return false }
         if bytes[start] == 0x30 { return digits == 1 && start == 0 }
         return true

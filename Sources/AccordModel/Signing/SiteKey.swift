@@ -92,10 +92,15 @@ public struct SitePublicKey: Sendable, Equatable {
 }
 
 extension String {
+    /// The text without the ASCII white space around it: space, tab, `\n`, `\v`, `\f` and `\r`
+    /// (Format.md §1, §8: how `SITE`, `PARTNERSHIP` and key files are read). Only these bytes are
+    /// trimmed: Unicode white space (U+00A0, U+2028, …) is kept, so it makes a name or a key
+    /// invalid, as it does for a reader written from Format.md.
     package var trimmingWhitespace: String {
-        var text = Substring(self)
-        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
-        while let last = text.last, last.isWhitespace { text = text.dropLast() }
-        return String(text)
+        var bytes = Substring(self).utf8[...]
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        while let first = bytes.first, isSpace(first) { bytes = bytes.dropFirst() }
+        while let last = bytes.last, isSpace(last) { bytes = bytes.dropLast() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

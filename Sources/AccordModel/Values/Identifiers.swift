@@ -1,5 +1,5 @@
 /// Identifier rules shared by sites, subjects and references: lower-case slugs
-/// `[a-z0-9]+(-[a-z0-9]+)*`, 1 to 64 bytes (DESIGN: "identifiers are lower-case slugs").
+/// `[a-z0-9]+(-[a-z0-9]+)*`, 1 to 64 bytes (Format.md §7.1, ABNF `slug`).
 public enum Slug {
     /// The longest slug, in bytes.
     public static let maxLength = 64
@@ -113,7 +113,7 @@ public struct EventType: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// What an event is about: `kind/id`, e.g. `action/raw-materials-01` (DESIGN, catalogue).
+/// What an event is about: `kind/id`, e.g. `action/raw-materials-01` (Format.md §7.1, ABNF `subject`).
 public struct Subject: Hashable, Sendable, CustomStringConvertible {
     /// The part before `/`: lower-case letters, e.g. `action`.
     public let kind: String

@@ -205,7 +205,7 @@ func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
 
 /// A calendar date `YYYY-MM-DD` (proleptic Gregorian, as ISO 8601 and RFC 3339 `full-date`).
 public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// The year, 1 to 9999.
+    /// The year, 0 to 9999 (Format.md §7.5, `date`: year 0000 is 1 BC, as in ISO 8601).
     public let year: Int
     /// The month, 1 to 12.
     public let month: Int

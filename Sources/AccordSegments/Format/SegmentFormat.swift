@@ -4,6 +4,9 @@ public enum SegmentFormat {
     public static let version: UInt16 = 1
     /// The exact content of the `FORMAT` file for ``version`` (Format.md §2).
     public static let formatFileContent = "accord-journal 1\n"
+    /// The most bytes of `FORMAT` a reader reads (Format.md §2, `MAX_FORMAT_FILE`); a longer
+    /// file is not a journal's.
+    public static let maxFormatFileBytes = 256
     /// Name of the version file at the root of a journal directory (Format.md §1).
     public static let formatFileName = "FORMAT"
     /// Name of the writer lock file (Format.md §1, §5).
@@ -18,6 +21,12 @@ public enum SegmentFormat {
     public static let maxBatchBytes = 64 << 20
     /// Largest single record, in bytes, without its newline (Format.md §4).
     public static let maxRecordBytes = 1 << 20
+    /// Largest member a reader accepts, in bytes (Format.md §4 rule 5, `MAX_MEMBER`):
+    /// 68,158,464 = 64 MiB + 1 MiB + 1 KiB, a bound on what a batch of ``maxBatchBytes`` can
+    /// deflate to (stored blocks add 5 bytes per 65,535). A reader checks a header's
+    /// `memberLength` against it before it allocates or reads the member; a member that declares
+    /// more is not valid (damage, Format.md §6). Writers never produce one.
+    public static let maxMemberBytes = maxBatchBytes + (maxBatchBytes >> 6) + 1024
 
     /// Segment file name for a segment number: eight decimal digits and `.gz` (Format.md §3).
     public static func segmentName(_ number: Int) -> String {

@@ -127,7 +127,7 @@ final class SegmentScanner {
         guard Int64(header.memberLength) <= remaining else {
             return .failure(Problem(reason: "the batch declares \(header.memberLength) bytes but only \(remaining) remain"))
         }
-        guard header.memberLength <= SegmentFormat.maxBatchBytes + (SegmentFormat.maxBatchBytes >> 6) + 1024 else {
+        guard header.memberLength <= SegmentFormat.maxMemberBytes else {
             return .failure(Problem(reason: "the batch declares \(header.memberLength) bytes, more than a batch may hold"))
         }
         if memberBuffer.count != header.memberLength {

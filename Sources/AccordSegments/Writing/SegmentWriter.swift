@@ -14,8 +14,8 @@ import Glibc
 public final class SegmentWriter {
     /// Settings of a writer.
     public struct Options: Sendable {
-        /// zlib level for batches, 0–9 (Format.md §4, "Compression", which gives the measured
-        /// trade between levels). Default 1: the fastest durable ingest; 6 stores about 22 %
+        /// zlib level for batches, 0–9 (Format.md §4, "Compression"; the README's *Performance*
+        /// gives the measured trade between levels). Default 1: the fastest durable ingest; 6 stores about 22 %
         /// fewer bytes for about 37 % fewer events per second.
         public var compressionLevel: Int32 = 1
         /// Segment size, in bytes, past which a new segment is begun (Format.md §3).
