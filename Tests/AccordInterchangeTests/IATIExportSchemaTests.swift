@@ -1,4 +1,6 @@
+import AccordInterchange
 import AccordModel
+import AccordStore
 import AccordTesting
 import Foundation
 import FoundationXML
@@ -262,6 +264,34 @@ struct IATIDescribedTests {
         let export2 = try accord(["export", "iati", "--out", out], journal: journal)
         #expect(export2.status == 0)
         #expect(try IATIExportSchemaTests.values(out, "title/narrative")["XX-1-A"] == ["Another title"])
+    }
+
+    @Test func reimportingTheEUFileIntoAJournalImportedBeforeTheDescriptionsAddsOnlyThem() throws {
+        // A journal as an earlier Accord left it: the file's events without funding.described.v1.
+        let temp = TemporaryDirectory("iati-described")
+        let path = temp.child("older")
+        let journal = try EventJournal.create(at: path, site: SiteID("brussels"), seed: Fixtures.seed("brussels"))
+        var importer = IATIImporter(file: IATIImportTests.eu)
+        importer.read()
+        #expect(importer.report.problems.isEmpty)
+        let older = importer.groups.map { $0.filter { $0.draft.type.rawValue != "funding.described.v1" } }
+        let writer = try journal.openWriter()
+        var known = Set<String>()
+        _ = try ImportWriter.write(older, to: writer, known: &known)
+        writer.close()
+        // Its export needs the options: nothing says who reported the activities.
+        let out = temp.child("older.xml")
+        let before = try accord(["export", "iati", "--out", out], journal: path)
+        #expect(before.status == 2)
+        #expect(before.stderr.contains("--reporting-org"), "\(before.stderr)")
+        let again = try accord(["import", "iati", IATIImportTests.eu], journal: path)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.output.contains("100 new events"), "\(again.output)")
+        #expect(again.output.contains("564 already known"), "\(again.output)")
+        let after = try accord(["export", "iati", "--out", out], journal: path)
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(!after.output.contains("Not supplied"), "\(after.output)")
+        try IATISchema.expectValid(out)
     }
 
     @Test func aDescriptionOverItsLimitRefusesTheFileNamingItsLine() throws {
