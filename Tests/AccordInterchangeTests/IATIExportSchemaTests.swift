@@ -199,6 +199,7 @@ struct IATIExportSchemaTests {
             {"type":"stakeholder.registered.v1","subject":"stakeholder/eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}
             {"type":"stakeholder.registered.v1","subject":"stakeholder/kz-hydrogen","data":{"name":"Қазақстан сутегі","kind":"industrial","country":"KZ"}}
             {"type":"finance.committed.v1","subject":"funding/kz-h2-loan","data":{"provider":"eib","receiver":"kz-hydrogen","amount":"-0.5","currency":"KZT","date":"2025-02-28","instrument":"loan"}}
+            {"type":"funding.described.v1","subject":"funding/kz-h2-loan","data":{"title":[{"text":"Сутегі  несиесі","lang":"kk"},{"text":"Hydrogen loan"}],"status":"3"}}
 
             """
         #expect(try accord(["append", "--from", "-"], journal: journal, input: events).status == 0)
@@ -207,6 +208,10 @@ struct IATIExportSchemaTests {
         #expect(export.status == 0, "\(export.stderr)")
         #expect(export.output.contains("reporting-org name: its ref"), "\(export.output)")
         try IATISchema.expectValid(out)
+        // A recorded title and status are written as recorded, not derived.
+        #expect(try Self.narratives(out, "title/narrative")["XM-EIB-kz-h2-loan"] == [Array("kk|Сутегі  несиесі".utf8), Array("|Hydrogen loan".utf8)])
+        #expect(try Self.values(out, "activity-status/@code")["XM-EIB-kz-h2-loan"] == ["3"])
+        #expect(!export.output.contains("title:") && !export.output.contains("activity-status:"), "\(export.output)")
         // Industrial → 70 (private sector); financial names no single type and gets none.
         #expect(try Self.values(out, "participating-org/@type") == ["XM-EIB-kz-h2-loan": ["70"]])
     }
