@@ -318,6 +318,19 @@ struct IATIDescribedTests {
         #expect(try accord(["import", "iati", file], journal: journal).status == 0)
     }
 
+    @Test func moreTitleLanguagesThanKeptRefuseTheFileAndFewerAreKept() throws {
+        let temp = TemporaryDirectory("iati-described")
+        let journal = try newJournal(temp)
+        let file = temp.child("many.xml")
+        func titles(_ n: Int) -> String { (1...n).map { "T\($0)" }.joined(separator: "</narrative><narrative xml:lang=\"fr\">") }
+        try FileDamage.write(file, Array(Self.activity(title: titles(Catalogue.maxNarratives + 5), description: "D").utf8))
+        let refused = try accord(["import", "iati", file], journal: journal)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("more than \(Catalogue.maxNarratives) narratives"), "\(refused.stderr.prefix(400))")
+        try FileDamage.write(file, Array(Self.activity(title: titles(Catalogue.maxNarratives), description: "D").utf8))
+        #expect(try accord(["import", "iati", file], journal: journal).status == 0)
+    }
+
     @Test func theCatalogueRefusesMalformedDescribedEvents() throws {
         let subject = try Subject("funding/x-1")
         func data(_ json: String) throws -> JSONObject {

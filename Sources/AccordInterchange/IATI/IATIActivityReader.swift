@@ -1,3 +1,4 @@
+import AccordModel
 import Foundation
 import FoundationXML
 
@@ -105,7 +106,9 @@ public struct IATIActivity: Sendable {
 
 /// Reads an IATI activity file (root `iati-activities`) as a stream with Foundation's
 /// `XMLParser` (libxml2's push parser underneath): memory holds one activity at a time,
-/// whatever the file's size.
+/// whatever the file's size. Of an activity's narratives, descriptions and dates it keeps one
+/// more than the catalogue keeps (``Catalogue/maxNarratives`` …), enough for the importer to
+/// refuse the activity without holding all of them.
 public final class IATIActivityReader: NSObject, XMLParserDelegate {
     /// Why reading stopped early (internal: the importer turns it into an ``ImportProblem``).
     enum Failure: Error, Sendable {
@@ -218,7 +221,7 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
                 activity?.status = attribute("code")
                 activity?.statusLine = line
             }
-        case "activity-date" where parent == "iati-activity":
+        case "activity-date" where parent == "iati-activity" && (activity?.dates.count ?? 0) <= Catalogue.maxActivityDates:
             activity?.dates.append(IATIActivityDate(type: attribute("type"), date: attribute("iso-date"), line: line))
         case "transaction" where parent == "iati-activity":
             transaction = IATITransaction(position: (activity?.transactions.count ?? 0) + 1, line: line, ref: attribute("ref"))
@@ -246,12 +249,17 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
 
     /// `XMLParserDelegate`: text inside the current element.
     public func parser(_ parser: XMLParser, foundCharacters string: String) {
-        if collecting { text += string }
+        if collecting, text.utf8.count <= Self.maxTextBytes { text += string }
     }
+
+    /// Text of one element is collected up to this many bytes (then one more chunk at most):
+    /// far beyond any limit of the catalogue, so that longer text is still refused as too long,
+    /// while memory stays bounded.
+    public static let maxTextBytes = 65_536
 
     /// `XMLParserDelegate`: a CDATA section, kept as text.
     public func parser(_ parser: XMLParser, foundCDATA block: Data) {
-        if collecting { text += String(decoding: block, as: UTF8.self) }
+        if collecting, text.utf8.count <= Self.maxTextBytes { text += String(decoding: block, as: UTF8.self) }
     }
 
     /// `XMLParserDelegate`: an element ends.
@@ -270,15 +278,15 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
             let narrative = value == nil ? nil : IATINarrative(text: raw, lang: narrativeLang, line: narrativeLine)
             if organisation != nil {
                 if organisation?.name == nil { organisation?.name = value }
-                if let narrative { organisation?.narratives.append(narrative) }
+                if let narrative, organisation?.narratives.count ?? 0 <= Catalogue.maxNarratives { organisation?.narratives.append(narrative) }
             } else if parent == "title" {
                 if activity?.title == nil { activity?.title = value }
-                if let narrative { activity?.titles.append(narrative) }
+                if let narrative, activity?.titles.count ?? 0 <= Catalogue.maxNarratives { activity?.titles.append(narrative) }
             } else if parent == "description" {
-                if let narrative { currentDescription?.narratives.append(narrative) }
+                if let narrative, currentDescription?.narratives.count ?? 0 <= Catalogue.maxNarratives { currentDescription?.narratives.append(narrative) }
             }
         case "description" where parent == "iati-activity":
-            if let currentDescription { activity?.descriptions.append(currentDescription) }
+            if let currentDescription, activity?.descriptions.count ?? 0 <= Catalogue.maxDescriptions { activity?.descriptions.append(currentDescription) }
             currentDescription = nil
         case "reporting-org", "participating-org", "provider-org", "receiver-org":
             guard let organisation, organisationElement == name else { break }

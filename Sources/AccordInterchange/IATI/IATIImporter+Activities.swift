@@ -189,7 +189,7 @@ extension IATIImporter {
         func narratives(_ list: [IATINarrative], limit: Int, what: String, line: Int) -> JSONValue? {
             guard !list.isEmpty else { return nil }
             if list.count > Catalogue.maxNarratives {
-                refuse(line, "\(what) has \(list.count) narratives; at most \(Catalogue.maxNarratives) (languages) are kept.")
+                refuse(line, "\(what) has more than \(Catalogue.maxNarratives) narratives; at most \(Catalogue.maxNarratives) (languages) are kept.")
                 return nil
             }
             var items: [JSONValue] = []
@@ -213,8 +213,8 @@ extension IATIImporter {
         if activity.descriptions.count > descriptions.count {
             report.skipped["description without narrative text", default: 0] += activity.descriptions.count - descriptions.count
         }
-        if descriptions.count > Catalogue.maxDescriptions {
-            refuse(descriptions[Catalogue.maxDescriptions].line, "the activity has \(descriptions.count) descriptions; at most \(Catalogue.maxDescriptions) are kept.")
+        if activity.descriptions.count > Catalogue.maxDescriptions {
+            refuse(activity.descriptions[Catalogue.maxDescriptions].line, "the activity has more than \(Catalogue.maxDescriptions) description elements; at most \(Catalogue.maxDescriptions) are kept.")
         } else if !descriptions.isEmpty {
             var items: [JSONValue] = []
             for description in descriptions {
@@ -242,8 +242,8 @@ extension IATIImporter {
             }
             dates.append(.object(JSONObject([("type", .string(type)), ("date", .string(day))])))
         }
-        if dates.count > Catalogue.maxActivityDates {
-            refuse(activity.dates[Catalogue.maxActivityDates].line, "the activity has \(dates.count) activity dates; at most \(Catalogue.maxActivityDates) are kept.")
+        if activity.dates.count > Catalogue.maxActivityDates {
+            refuse(activity.dates[Catalogue.maxActivityDates].line, "the activity has more than \(Catalogue.maxActivityDates) activity-date elements; at most \(Catalogue.maxActivityDates) are kept.")
         } else if !dates.isEmpty {
             data.append(("dates", .array(dates)))
         }
