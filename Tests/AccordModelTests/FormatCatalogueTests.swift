@@ -43,6 +43,9 @@ struct FormatCatalogueTests {
         case .count: return "count"
         case .url: return "url"
         case .money: return "money"
+        case .narratives(let limit): return limit == Catalogue.maxTextBytes ? "narratives" : "narratives (each `text` at most \(limit) bytes)"
+        case .descriptions: return "descriptions"
+        case .activityDates: return "activity-dates"
         }
     }
 

@@ -58,31 +58,50 @@ struct ExportCloudEvents: ParsableCommand {
 struct ExportIATI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iati",
-        abstract: "The finance events as an IATI 2.03 activity file: an activity per funding.",
-        discussion: "Example: accord export iati --reporting-org XI-IATI-EC_INTPA --out finance.xml")
+        abstract: "The finance events as an IATI 2.03 activity file that validates against the official schema.",
+        discussion: """
+            Example: accord export iati --reporting-org XI-IATI-EC_INTPA --reporting-org-type 15 --out finance.xml
+            One activity per funding with finance events. What an IATI import kept (title, descriptions, \
+            status, dates, reporting and participating organisations) is written as read; what Accord \
+            does not record is derived where it can be and listed under 'not supplied by Accord'. \
+            --reporting-org and --reporting-org-type are needed for fundings without a recorded \
+            reporting organisation (those recorded in Accord, not imported).
+            """)
 
     @OptionGroup var options: JournalOptions
-    @Option(help: "The IATI organisation identifier of the publisher, e.g. XI-IATI-EC_INTPA.")
-    var reportingOrg: String
+    @Option(help: "The IATI organisation identifier of the publisher, e.g. XI-IATI-EC_INTPA (for fundings without a recorded one).")
+    var reportingOrg: String?
+    @Option(help: "The publisher's IATI OrganisationType code, e.g. 10 government, 15 other public sector, 40 multilateral (for fundings without a recorded one).")
+    var reportingOrgType: String?
     @Option(help: "The publisher's name.")
     var reportingName: String?
     @Option(help: "Write to this file (replaced atomically) instead of standard output.")
     var out: String?
 
     func validate() throws {
-        guard !reportingOrg.isEmpty, !reportingOrg.contains(where: { $0.isWhitespace }) else {
+        if let reportingOrg, reportingOrg.isEmpty || reportingOrg.contains(where: { $0.isWhitespace }) {
             throw ValidationError("--reporting-org must be an IATI organisation identifier without spaces, e.g. XI-IATI-EC_INTPA.")
+        }
+        if let reportingOrgType, !IATIExporter.organisationTypes.contains(reportingOrgType) {
+            throw ValidationError("--reporting-org-type '\(reportingOrgType.prefix(20))' is not in the IATI OrganisationType codelist: \(IATIExporter.organisationTypes.joined(separator: ", ")).")
         }
     }
 
     func run() throws {
         let journal = try options.open()
-        let (xml, summary) = try IATIExporter.export(journal, reportingOrg: reportingOrg, reportingName: reportingName, generated: Timestamp.now())
+        let settings = IATIExporter.Options(reportingOrg: reportingOrg, reportingOrgType: reportingOrgType, reportingName: reportingName)
+        let (xml, summary) = try IATIExporter.export(journal, options: settings, generated: Timestamp.now())
+        var notes = ""
+        if !summary.notSupplied.isEmpty {
+            notes = "Not supplied by Accord (written instead, per activity):\n"
+            for (what, count) in summary.notSupplied { notes += "  \(what): \(count) of \(summary.activities) activities\n" }
+        }
         if let out {
             try FileBytes.writeAtomically(out, bytes: Array(xml))
-            writeOut("Wrote \(summary.activities) activities with \(summary.transactions) transactions to '\(out)'.\n")
+            writeOut("Wrote \(summary.activities) activities with \(summary.transactions) transactions to '\(out)'.\n" + notes)
         } else {
             writeOut(Array(xml) + [0x0a])
+            if !notes.isEmpty { printError("accord: note: " + notes.dropLast()) }
         }
     }
 }

@@ -1,5 +1,37 @@
+import AccordModel
 import Foundation
 import FoundationXML
+
+/// One `narrative` of an IATI element: its text exactly as written (entities resolved, white
+/// space kept) and its `xml:lang`.
+public struct IATINarrative: Sendable {
+    /// The text, byte for byte as the parser delivers it.
+    public var text: String
+    /// `@xml:lang`, if given.
+    public var lang: String?
+    /// The line of its start tag.
+    public var line: Int
+}
+
+/// One `iati-activity/description`.
+public struct IATIDescription: Sendable {
+    /// `@type` (codelist DescriptionType), if given.
+    public var type: String?
+    /// Its narratives with text (not only white space), in file order.
+    public var narratives: [IATINarrative] = []
+    /// The line of its start tag.
+    public var line: Int
+}
+
+/// One `iati-activity/activity-date`.
+public struct IATIActivityDate: Sendable {
+    /// `@type` (codelist ActivityDateType: 1–4).
+    public var type: String?
+    /// `@iso-date`.
+    public var date: String?
+    /// The line of its start tag.
+    public var line: Int
+}
 
 /// An organisation named in an IATI activity (`reporting-org`, `participating-org`,
 /// `provider-org`, `receiver-org`; IATI Activity Standard 2.03).
@@ -14,6 +46,8 @@ public struct IATIOrganisation: Sendable {
     public var type: String?
     /// The line of its start tag.
     public var line: Int
+    /// Its narratives with text, exactly as written (``IATINarrative``).
+    public var narratives: [IATINarrative] = []
 }
 
 /// One `transaction` element, as written (IATI Activity Standard 2.03, `iati-activity/transaction`).
@@ -58,11 +92,23 @@ public struct IATIActivity: Sendable {
     public var title: String?
     /// `recipient-country/@code` values (ISO 3166-1 alpha-2).
     public var recipientCountries: [String] = []
+    /// Every `title/narrative` with text, exactly as written.
+    public var titles: [IATINarrative] = []
+    /// Every `description`, in file order.
+    public var descriptions: [IATIDescription] = []
+    /// `activity-status/@code` (codelist ActivityStatus: 1–6), of the first `activity-status`.
+    public var status: String?
+    /// The line of `activity-status`.
+    public var statusLine: Int?
+    /// Every `activity-date`, in file order.
+    public var dates: [IATIActivityDate] = []
 }
 
 /// Reads an IATI activity file (root `iati-activities`) as a stream with Foundation's
 /// `XMLParser` (libxml2's push parser underneath): memory holds one activity at a time,
-/// whatever the file's size.
+/// whatever the file's size. Of an activity's narratives, descriptions and dates it keeps one
+/// more than the catalogue keeps (``Catalogue/maxNarratives`` …), enough for the importer to
+/// refuse the activity without holding all of them.
 public final class IATIActivityReader: NSObject, XMLParserDelegate {
     /// Why reading stopped early (internal: the importer turns it into an ``ImportProblem``).
     enum Failure: Error, Sendable {
@@ -83,6 +129,9 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
     private var organisation: IATIOrganisation?
     private var organisationElement: String?
     private var transaction: IATITransaction?
+    private var currentDescription: IATIDescription?
+    private var narrativeLang: String?
+    private var narrativeLine = 0
     private var text = ""
     private var collecting = false
     private var failure: Failure?
@@ -159,7 +208,21 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
             organisation = IATIOrganisation(ref: attribute("ref"), role: attribute("role"), type: attribute("type"), line: line)
             organisationElement = name
         case "narrative":
-            if organisation != nil || (parent == "title" && stack.count >= 3 && stack[stack.count - 3] == "iati-activity") { begin() }
+            let inActivityText = (parent == "title" || parent == "description") && stack.count >= 3 && stack[stack.count - 3] == "iati-activity"
+            if organisation != nil || inActivityText {
+                begin()
+                narrativeLang = attributes["xml:lang"]
+                narrativeLine = line
+            }
+        case "description" where parent == "iati-activity":
+            currentDescription = IATIDescription(type: attributes["type"], line: line)
+        case "activity-status" where parent == "iati-activity":
+            if activity?.statusLine == nil {
+                activity?.status = attribute("code")
+                activity?.statusLine = line
+            }
+        case "activity-date" where parent == "iati-activity" && (activity?.dates.count ?? 0) <= Catalogue.maxActivityDates:
+            activity?.dates.append(IATIActivityDate(type: attribute("type"), date: attribute("iso-date"), line: line))
         case "transaction" where parent == "iati-activity":
             transaction = IATITransaction(position: (activity?.transactions.count ?? 0) + 1, line: line, ref: attribute("ref"))
         case "transaction-type" where parent == "transaction":
@@ -186,12 +249,17 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
 
     /// `XMLParserDelegate`: text inside the current element.
     public func parser(_ parser: XMLParser, foundCharacters string: String) {
-        if collecting { text += string }
+        if collecting, text.utf8.count <= Self.maxTextBytes { text += string }
     }
+
+    /// Text of one element is collected up to this many bytes (then one more chunk at most):
+    /// far beyond any limit of the catalogue, so that longer text is still refused as too long,
+    /// while memory stays bounded.
+    public static let maxTextBytes = 65_536
 
     /// `XMLParserDelegate`: a CDATA section, kept as text.
     public func parser(_ parser: XMLParser, foundCDATA block: Data) {
-        if collecting { text += String(decoding: block, as: UTF8.self) }
+        if collecting, text.utf8.count <= Self.maxTextBytes { text += String(decoding: block, as: UTF8.self) }
     }
 
     /// `XMLParserDelegate`: an element ends.
@@ -204,12 +272,22 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
         case "value" where parent == "transaction":
             transaction?.value = collected()
         case "narrative" where collecting:
+            let raw = text
             let value = collected()
+            // A narrative of only white space says nothing: it is not kept.
+            let narrative = value == nil ? nil : IATINarrative(text: raw, lang: narrativeLang, line: narrativeLine)
             if organisation != nil {
                 if organisation?.name == nil { organisation?.name = value }
-            } else if parent == "title", activity?.title == nil {
-                activity?.title = value
+                if let narrative, organisation?.narratives.count ?? 0 <= Catalogue.maxNarratives { organisation?.narratives.append(narrative) }
+            } else if parent == "title" {
+                if activity?.title == nil { activity?.title = value }
+                if let narrative, activity?.titles.count ?? 0 <= Catalogue.maxNarratives { activity?.titles.append(narrative) }
+            } else if parent == "description" {
+                if let narrative, currentDescription?.narratives.count ?? 0 <= Catalogue.maxNarratives { currentDescription?.narratives.append(narrative) }
             }
+        case "description" where parent == "iati-activity":
+            if let currentDescription, activity?.descriptions.count ?? 0 <= Catalogue.maxDescriptions { activity?.descriptions.append(currentDescription) }
+            currentDescription = nil
         case "reporting-org", "participating-org", "provider-org", "receiver-org":
             guard let organisation, organisationElement == name else { break }
             switch name {

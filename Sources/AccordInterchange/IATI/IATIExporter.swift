@@ -4,9 +4,13 @@ import AccordStore
 import Foundation
 import FoundationXML
 
-/// Writes the finance events of a journal as an IATI 2.03 activity file (Journal/Import.md,
-/// "IATI export"): one `iati-activity` per funding, one `transaction` per finance event, with
-/// the organisations that took part. Built with Foundation's `XMLDocument`, which escapes text.
+/// Writes the finance events of a journal as an IATI 2.03 activity file that validates against
+/// the official schema (Journal/Import.md, "IATI export"): one `iati-activity` per funding, its
+/// elements in the schema's order, one `transaction` per finance event. What an import kept
+/// (`funding.described.v1`, `stakeholder.participated.v1`) is written as it was read; for the
+/// rest, what can be derived from the journal is derived and reported in ``Summary/notSupplied``,
+/// and what cannot (the reporting organisation and its type) comes from ``Options``.
+/// Built with Foundation's `XMLDocument`, which escapes text.
 public enum IATIExporter {
     /// What the export holds.
     public struct Summary: Sendable {
@@ -14,7 +18,52 @@ public enum IATIExporter {
         public var activities = 0
         /// `transaction` elements written: one per finance event.
         public var transactions = 0
+        /// What Accord could not supply from what it recorded, with the number of activities
+        /// concerned, in a stable order: each entry says what was written instead.
+        public var notSupplied: [(what: String, activities: Int)] = []
+
+        mutating func note(_ what: String) {
+            if let index = notSupplied.firstIndex(where: { $0.what == what }) {
+                notSupplied[index].activities += 1
+            } else {
+                notSupplied.append((what, 1))
+            }
+        }
     }
+
+    /// What the journal cannot say and the publisher gives: needed only for fundings that have
+    /// no recorded reporting organisation (Accord-native ones, or imported before Accord kept it).
+    public struct Options: Sendable {
+        /// The publisher's IATI organisation identifier (`reporting-org/@ref`, e.g. `XI-IATI-EC_INTPA`).
+        public var reportingOrg: String?
+        /// The publisher's OrganisationType code (`reporting-org/@type`, ``IATIExporter/organisationTypes``).
+        public var reportingOrgType: String?
+        /// The publisher's name (`reporting-org/narrative`); its ref when absent.
+        public var reportingName: String?
+
+        /// Options for an export.
+        /// - Parameters:
+        ///   - reportingOrg: `--reporting-org`.
+        ///   - reportingOrgType: `--reporting-org-type`.
+        ///   - reportingName: `--reporting-name`.
+        public init(reportingOrg: String? = nil, reportingOrgType: String? = nil, reportingName: String? = nil) {
+            self.reportingOrg = reportingOrg
+            self.reportingOrgType = reportingOrgType
+            self.reportingName = reportingName
+        }
+    }
+
+    /// The IATI OrganisationType codelist (2.03): 10 government, 11 local government, 15 other
+    /// public sector, 21 international NGO, 22 national NGO, 23 regional NGO, 24 partner country
+    /// based NGO, 30 public private partnership, 40 multilateral, 60 foundation, 70 private
+    /// sector, 71–73 private sector in provider, aid recipient or third country, 80 academic,
+    /// training and research, 90 other.
+    public static let organisationTypes = ["10", "11", "15", "21", "22", "23", "24", "30", "40", "60", "70", "71", "72", "73", "80", "90"]
+
+    /// The OrganisationType of a stakeholder kind, where one follows from it: government 10,
+    /// industrial 70 (private sector), research 80; financial and civil-society name no single
+    /// type (public or private bank; international or national NGO), so none is written.
+    static let typeOfKind: [String: String] = ["government": "10", "industrial": "70", "research": "80"]
 
     /// The IATI transaction type code of a finance event: its `iatiType`, else by its type
     /// (pledged 12, committed 2, disbursed 3, spent 4).
@@ -29,13 +78,12 @@ public enum IATIExporter {
         }
     }
 
-    /// The activity identifier a funding came from (its events' `iati:<identifier> …` source),
-    /// else `<reportingOrg>-<funding id>` (IATI: identifiers begin with the reporting org's ref).
-    static func activityIdentifier(funding: String, sources: [String], reportingOrg: String) -> String {
+    /// The activity identifier in the first IATI transaction source of `sources`, if any.
+    static func importedIdentifier(sources: [String]) -> String? {
         for source in sources {
             if let parsed = parseTransactionSource(source) { return parsed.activity }
         }
-        return reportingOrg + "-" + funding
+        return nil
     }
 
     /// The activity identifier and transaction `@ref` in a transaction's source identity
@@ -49,77 +97,28 @@ public enum IATIExporter {
         return (activity, String(rest[rest.index(rest.startIndex, offsetBy: 4)..<type.lowerBound]))
     }
 
-    /// The IATI XML for the finance events of `journal`.
+    /// The IATI XML for the finance events of `journal`, valid against the IATI 2.03 schema.
     /// - Parameters:
-    ///   - reportingOrg: the IATI organisation identifier of the publisher (e.g. `XI-IATI-EC_INTPA`).
+    ///   - options: the reporting organisation for fundings that have none recorded.
     ///   - generated: `generated-datetime`, RFC 3339 UTC.
-    /// - Throws: journal read errors.
-    public static func export(_ journal: EventJournal, reportingOrg: String, reportingName: String?, generated: Timestamp) throws -> (xml: Data, summary: Summary) {
-        struct Transaction { var code: String; var data: JSONObject; var time: Timestamp; var source: String? }
-        var fundings: [String: [Transaction]] = [:]
-        var order: [String] = []
-        var events = try journal.events()
-        while let event = try events.next() {
-            guard event.subject.kind == "funding", event.type.rawValue.hasPrefix("finance.") else { continue }
-            let (type, data) = Upcaster.upcast(type: event.type.rawValue, data: event.data)
-            guard let code = code(type: type, data: data) else { continue }
-            if fundings[event.subject.id] == nil { order.append(event.subject.id) }
-            fundings[event.subject.id, default: []].append(Transaction(code: code, data: data, time: event.time, source: data[Catalogue.sourceField]?.stringValue))
+    /// - Returns: the XML and what it holds, with what Accord could not supply.
+    /// - Throws: ``AccordError`` `.badInput` when no funding has finance events (an activity file
+    ///   needs at least one activity), or a funding needs `--reporting-org` or
+    ///   `--reporting-org-type` and it is not given (the message names the option); journal read errors.
+    public static func export(_ journal: EventJournal, options: Options, generated: Timestamp) throws -> (xml: Data, summary: Summary) {
+        let recorded = try Recorded(journal)
+        guard !recorded.transactions.isEmpty else {
+            throw AccordError(.badInput, "Nothing to export: no funding in this journal has finance events, and an IATI activity file must hold at least one iati-activity (IATI 2.03 schema). Record or import finance events first; no file was written.")
         }
-        let state = try StateBuilder(journal: journal).build().state
-        func organisation(_ element: String, stakeholder: String, extra: [(String, String)] = []) -> XMLElement {
-            let node = XMLElement(name: element)
-            let known = state.stakeholders[stakeholder]
-            node.addAttribute(XMLNode.attribute(withName: "ref", stringValue: known?.iatiRef?.value ?? stakeholder) as! XMLNode)
-            for (name, value) in extra { node.addAttribute(XMLNode.attribute(withName: name, stringValue: value) as! XMLNode) }
-            let narrative = XMLElement(name: "narrative", stringValue: known?.name?.value ?? stakeholder)
-            node.addChild(narrative)
-            return node
-        }
-        func element(_ name: String, _ attributes: [(String, String)] = [], text: String? = nil) -> XMLElement {
-            let node = text.map { XMLElement(name: name, stringValue: $0) } ?? XMLElement(name: name)
-            for (key, value) in attributes { node.addAttribute(XMLNode.attribute(withName: key, stringValue: value) as! XMLNode) }
-            return node
-        }
-        let root = element("iati-activities", [("version", "2.03"), ("generated-datetime", generated.text)])
-        var summary = Summary()
-        for funding in order.sorted() {
-            let transactions = fundings[funding]!
-            let activity = element("iati-activity", [("last-updated-datetime", (transactions.map(\.time).max() ?? generated).text)])
-            activity.addChild(element("iati-identifier", text: activityIdentifier(funding: funding, sources: transactions.compactMap(\.source), reportingOrg: reportingOrg)))
-            let reporting = element("reporting-org", [("ref", reportingOrg)])
-            reporting.addChild(element("narrative", text: reportingName ?? reportingOrg))
-            activity.addChild(reporting)
-            let title = element("title")
-            title.addChild(element("narrative", text: funding))
-            activity.addChild(title)
-            for (stakeholder, roles) in (state.participants?[funding] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                for role in roles { activity.addChild(organisation("participating-org", stakeholder: stakeholder, extra: [("role", role)])) }
-            }
-            for transaction in transactions {
-                let data = transaction.data
-                let value = data["value"].flatMap { value -> JSONObject? in if case .object(let object) = value { return object } else { return nil } }
-                guard let amount = (value?["amount"] ?? data["amount"])?.stringValue, let currency = (value?["currency"] ?? data["currency"])?.stringValue,
-                      let date = data["date"]?.stringValue else { continue }
-                var attributes: [(String, String)] = []
-                if let source = transaction.source, let ref = parseTransactionSource(source)?.ref {
-                    attributes.append(("ref", ref))
-                }
-                let node = element("transaction", attributes)
-                node.addChild(element("transaction-type", [("code", transaction.code)]))
-                node.addChild(element("transaction-date", [("iso-date", date)]))
-                node.addChild(element("value", [("currency", currency), ("value-date", data["valueDate"]?.stringValue ?? date)], text: amount))
-                if let provider = data["provider"]?.stringValue, provider != "unspecified" { node.addChild(organisation("provider-org", stakeholder: provider)) }
-                if let receiver = data["receiver"]?.stringValue, receiver != "unspecified" { node.addChild(organisation("receiver-org", stakeholder: receiver)) }
-                activity.addChild(node)
-                summary.transactions += 1
-            }
-            root.addChild(activity)
-            summary.activities += 1
+        var writer = ActivityWriter(recorded: recorded, state: try StateBuilder(journal: journal).build().state, options: options,
+                                    partnership: "\(journal.partnership)", generated: generated)
+        let root = ActivityWriter.element("iati-activities", [("version", "2.03"), ("generated-datetime", generated.text)])
+        for funding in recorded.transactions.keys.sorted() {
+            root.addChild(try writer.activity(funding))
         }
         let document = XMLDocument(rootElement: root)
         document.version = "1.0"
         document.characterEncoding = "UTF-8"
-        return (document.xmlData(options: [.nodePrettyPrint]), summary)
+        return (document.xmlData(options: [.nodePrettyPrint]), writer.summary)
     }
 }

@@ -10,7 +10,8 @@ extension IATIImporter {
         }
         let context = ActivityContext(identifier: identifier, funding: fundingID(identifier),
                                       reporting: activity.reportingOrg.flatMap(Self.stakeholderID) ?? "unspecified", file: file)
-        return participationEvents(of: activity, context, report: &report) + financeEvents(of: activity, context, report: &report)
+        let described = describedEvent(of: activity, context, report: &report).map { [$0] } ?? []
+        return described + participationEvents(of: activity, context, report: &report) + financeEvents(of: activity, context, report: &report)
     }
 
     /// What the events of one activity share.
@@ -167,5 +168,102 @@ extension IATIImporter {
         data += [("date", .string(checked.date)), ("iatiType", .string(checked.code))]
         if let valueDate = transaction.valueDate { data.append(("valueDate", .string(valueDate))) }
         return data
+    }
+}
+
+extension IATIImporter {
+    /// The `funding.described.v1` event of an activity: its title, descriptions, status, dates
+    /// and reporting organisation as written (Journal/Import.md, "What an activity says about
+    /// itself"); nil when it has none of these, or when one is refused (recorded in `report`).
+    ///
+    /// Its source identity is `iati:<identifier> described sha256=<16 hex digits>` of the
+    /// canonical JSON of its data: importing the same file again adds nothing, and a later file
+    /// that changes the title (or any of these) adds a new event, which then holds.
+    static func describedEvent(of activity: IATIActivity, _ context: ActivityContext, report: inout ImportReport) -> ImportedEvent? {
+        let item = "activity \(context.identifier)"
+        var refused = false
+        func refuse(_ line: Int, _ message: String) {
+            report.problems.append(ImportProblem(file: context.file, line: line, item: item, message: message))
+            refused = true
+        }
+        func narratives(_ list: [IATINarrative], limit: Int, what: String, line: Int) -> JSONValue? {
+            guard !list.isEmpty else { return nil }
+            if list.count > Catalogue.maxNarratives {
+                refuse(line, "\(what) has more than \(Catalogue.maxNarratives) narratives; at most \(Catalogue.maxNarratives) (languages) are kept.")
+                return nil
+            }
+            var items: [JSONValue] = []
+            for narrative in list {
+                let bytes = narrative.text.utf8.count
+                if bytes > limit {
+                    refuse(narrative.line, "a narrative of \(what) is \(bytes) bytes; at most \(limit) are kept, and Accord does not cut text it must publish again. Shorten it in the source.")
+                    continue
+                }
+                var members: [(key: String, value: JSONValue)] = [("text", .string(narrative.text))]
+                if let lang = narrative.lang, !lang.isEmpty { members.append(("lang", .string(lang))) }
+                items.append(.object(JSONObject(members)))
+            }
+            return .array(items)
+        }
+        var data: [(key: String, value: JSONValue)] = []
+        if let title = narratives(activity.titles, limit: Catalogue.narrativeTextLimit, what: "the title", line: activity.line) {
+            data.append(("title", title))
+        }
+        let descriptions = activity.descriptions.filter { !$0.narratives.isEmpty }
+        if activity.descriptions.count > descriptions.count {
+            report.skipped["description without narrative text", default: 0] += activity.descriptions.count - descriptions.count
+        }
+        if activity.descriptions.count > Catalogue.maxDescriptions {
+            refuse(activity.descriptions[Catalogue.maxDescriptions].line, "the activity has more than \(Catalogue.maxDescriptions) description elements; at most \(Catalogue.maxDescriptions) are kept.")
+        } else if !descriptions.isEmpty {
+            var items: [JSONValue] = []
+            for description in descriptions {
+                guard let texts = narratives(description.narratives, limit: Catalogue.descriptionTextLimit, what: "a description", line: description.line) else { continue }
+                var members: [(key: String, value: JSONValue)] = []
+                if let type = description.type.flatMap(importText) { members.append(("type", .string(type))) }
+                members.append(("narratives", texts))
+                items.append(.object(JSONObject(members)))
+            }
+            data.append(("descriptions", .array(items)))
+        }
+        if let status = activity.status {
+            if Catalogue.activityStatuses.contains(where: { sameBytes($0, status) }) {
+                data.append(("status", .string(status)))
+            } else {
+                report.skipped["activity-status code outside the ActivityStatus codelist (1–6)", default: 0] += 1
+            }
+        }
+        var dates: [JSONValue] = []
+        for date in activity.dates {
+            guard let type = date.type, Catalogue.activityDateTypes.contains(where: { sameBytes($0, type) }),
+                  let day = date.date, (try? CalendarDate(parsing: day)) != nil else {
+                report.skipped["activity-date without a type 1–4 or a YYYY-MM-DD iso-date", default: 0] += 1
+                continue
+            }
+            dates.append(.object(JSONObject([("type", .string(type)), ("date", .string(day))])))
+        }
+        if activity.dates.count > Catalogue.maxActivityDates {
+            refuse(activity.dates[Catalogue.maxActivityDates].line, "the activity has more than \(Catalogue.maxActivityDates) activity-date elements; at most \(Catalogue.maxActivityDates) are kept.")
+        } else if !dates.isEmpty {
+            data.append(("dates", .array(dates)))
+        }
+        if let reporting = activity.reportingOrg {
+            if let ref = reporting.ref.flatMap(importText) { data.append(("reportingOrg", .string(ref))) }
+            if let type = reporting.type.flatMap(importText) { data.append(("reportingOrgType", .string(type))) }
+            if let name = narratives(reporting.narratives, limit: Catalogue.narrativeTextLimit, what: "reporting-org", line: reporting.line) {
+                data.append(("reportingOrgName", name))
+            }
+        }
+        guard !refused, !data.isEmpty else { return nil }
+        report.count("activities described")
+        let hash: String
+        do {
+            hash = String(Digest.sha256Hex(try CanonicalJSON.encode(.object(JSONObject(data)))).prefix(16))
+        } catch {
+            report.problems.append(ImportProblem(file: context.file, line: activity.line, item: item, message: "its title or descriptions cannot be written as JSON: \(error)"))
+            return nil
+        }
+        let identity = "iati:\(clean(context.identifier)) described sha256=\(hash)"
+        return make("funding.described.v1", "funding/" + context.funding, data, identity: identity, line: activity.line, item: item, file: context.file, report: &report)
     }
 }

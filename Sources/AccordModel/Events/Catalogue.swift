@@ -32,6 +32,20 @@ public enum Catalogue {
         case url
         /// An object `{"amount": decimal string, "currency": ISO 4217 code}`.
         case money
+        /// A non-empty array of at most ``Catalogue/maxNarratives`` objects `{"text": …, "lang": …}`:
+        /// an IATI element's narratives, kept byte for byte. `text` is non-empty, at most `limit`
+        /// bytes, and may hold tab, line feed and carriage return but no other control character;
+        /// `lang` (optional) is the narrative's `xml:lang`, 1–64 bytes without space or control
+        /// character.
+        case narratives(limit: Int)
+        /// A non-empty array of at most ``Catalogue/maxDescriptions`` objects
+        /// `{"type": …, "narratives": […]}`: IATI activity descriptions; `type` (optional) is the
+        /// DescriptionType code as written (text), `narratives` as ``narratives(limit:)`` with
+        /// ``Catalogue/descriptionTextLimit``.
+        case descriptions
+        /// A non-empty array of at most ``Catalogue/maxActivityDates`` objects
+        /// `{"type": "1"…"4", "date": "YYYY-MM-DD"}`: IATI activity dates (ActivityDateType).
+        case activityDates
     }
 
     /// One type of the catalogue.
@@ -87,6 +101,25 @@ public enum Catalogue {
     /// IATI organisation roles (codelist `OrganisationRole`): 1 funding, 2 accountable,
     /// 3 extending, 4 implementing.
     public static let organisationRoles = ["1", "2", "3", "4"]
+    /// IATI activity status codes (codelist `ActivityStatus`): 1 pipeline, 2 implementation,
+    /// 3 finalisation, 4 closed, 5 cancelled, 6 suspended.
+    public static let activityStatuses = ["1", "2", "3", "4", "5", "6"]
+    /// IATI activity date types (codelist `ActivityDateType`): 1 planned start, 2 actual start,
+    /// 3 planned end, 4 actual end.
+    public static let activityDateTypes = ["1", "2", "3", "4"]
+    /// At most this many narratives (languages) in one narratives field (Format.md §7.5).
+    public static let maxNarratives = 8
+    /// At most this many descriptions in `funding.described.v1` (IATI has four description types).
+    public static let maxDescriptions = 4
+    /// At most this many activity dates in `funding.described.v1`.
+    public static let maxActivityDates = 16
+    /// The byte limit of one description narrative: descriptions run longer than the 4,096
+    /// bytes of other text. With the other limits a `funding.described.v1` event stays far
+    /// below the 1 MiB record limit (Format.md §4, §7.5).
+    public static let descriptionTextLimit = 8192
+    /// The byte limit of other narratives (titles, names): the catalogue's text limit.
+    public static let narrativeTextLimit = 4096
+
     /// Every type may carry `source`: the identity of the record it was imported from
     /// (Journal/Import.md), which makes imports idempotent.
     public static let sourceField = "source"
@@ -135,6 +168,14 @@ public enum Catalogue {
         all.append(Entry(type: "stakeholder.participated.v1", subjectKind: "stakeholder",
                          required: [("name", .text), ("funding", .reference), ("role", .oneOf(organisationRoles))],
                          optional: [("iatiRef", .text), ("iatiType", .text)], needsSomeField: false))
+        // What an IATI activity says about itself (Journal/Import.md): title, descriptions,
+        // status, dates and its reporting organisation, each narrative byte for byte.
+        all.append(Entry(type: "funding.described.v1", subjectKind: "funding", required: [],
+                         optional: [("title", .narratives(limit: narrativeTextLimit)), ("descriptions", .descriptions),
+                                    ("status", .oneOf(activityStatuses)), ("dates", .activityDates),
+                                    ("reportingOrg", .text), ("reportingOrgType", .text),
+                                    ("reportingOrgName", .narratives(limit: narrativeTextLimit))],
+                         needsSomeField: true))
         return Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
     }()
 
@@ -234,10 +275,65 @@ public enum Catalogue {
             guard let currency = money["currency"] else { throw AccordError(.badInput, "Field '\(field).currency' is missing.", field: "\(field).currency") }
             try check(amount, as: .signedDecimal, field: fieldPath() + ".amount")
             try check(currency, as: .currency, field: fieldPath() + ".currency")
+        case .narratives(let limit):
+            guard case .array(let items) = value, !items.isEmpty, items.count <= maxNarratives else {
+                throw fail("a non-empty array of at most \(maxNarratives) narratives")
+            }
+            for (index, item) in items.enumerated() {
+                try checkNarrative(item, limit: limit, field: "\(fieldPath())[\(index)]")
+            }
+        case .descriptions:
+            guard case .array(let items) = value, !items.isEmpty, items.count <= maxDescriptions else {
+                throw fail("a non-empty array of at most \(maxDescriptions) descriptions")
+            }
+            for (index, item) in items.enumerated() {
+                let path = "\(fieldPath())[\(index)]"
+                let object = try members(item, allowed: ["type", "narratives"], required: ["narratives"], field: path)
+                if let type = object["type"] { try check(type, as: .text, field: path + ".type") }
+                try check(object["narratives"]!, as: .narratives(limit: descriptionTextLimit), field: path + ".narratives")
+            }
+        case .activityDates:
+            guard case .array(let items) = value, !items.isEmpty, items.count <= maxActivityDates else {
+                throw fail("a non-empty array of at most \(maxActivityDates) activity dates")
+            }
+            for (index, item) in items.enumerated() {
+                let path = "\(fieldPath())[\(index)]"
+                let object = try members(item, allowed: ["type", "date"], required: ["type", "date"], field: path)
+                try check(object["type"]!, as: .oneOf(activityDateTypes), field: path + ".type")
+                try check(object["date"]!, as: .date, field: path + ".date")
+            }
         case .url:
             let string = try text()
             guard string.hasPrefix("https://") || string.hasPrefix("http://"), string.utf8.count <= maxURLBytes,
                   !string.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { throw fail(kind.expectation) }
+        }
+    }
+
+    /// `value` as an object holding only `allowed` members and every `required` one.
+    private static func members(_ value: JSONValue, allowed: [String], required: [String], field: String) throws -> JSONObject {
+        guard case .object(let object) = value else {
+            throw AccordError(.badInput, "Field '\(field)' must be an object with \(allowed.joined(separator: ", ")), not \(value.kindDescription).", field: field)
+        }
+        for key in object.keys where !allowed.contains(where: { sameBytes($0, key) }) {
+            throw AccordError(.badInput, "Field '\(field).\(key.prefix(40))' is not allowed; it holds \(allowed.joined(separator: ", ")).", field: "\(field).\(key)")
+        }
+        for key in required where object[key] == nil {
+            throw AccordError(.badInput, "Field '\(field).\(key)' is missing.", field: "\(field).\(key)")
+        }
+        return object
+    }
+
+    /// One narrative `{"text": …, "lang": …}` (``FieldKind/narratives(limit:)``).
+    private static func checkNarrative(_ value: JSONValue, limit: Int, field: String) throws {
+        let object = try members(value, allowed: ["text", "lang"], required: ["text"], field: field)
+        guard case .string(let text) = object["text"]!, !text.isEmpty, text.utf8.count <= limit,
+              !text.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D) || $0 == 0x7F }) else {
+            throw AccordError(.badInput, "Field '\(field).text' must be non-empty text of at most \(limit) bytes without control characters other than tab, line feed and carriage return.", field: field + ".text")
+        }
+        if let lang = object["lang"] {
+            guard case .string(let code) = lang, !code.isEmpty, code.utf8.count <= 64, !code.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+                throw AccordError(.badInput, "Field '\(field).lang' must be a language code of 1 to 64 bytes without space or control character, e.g. EN.", field: field + ".lang")
+            }
         }
     }
 
@@ -278,6 +374,9 @@ extension Catalogue.FieldKind {
         case .count: return "a whole number from 0 to 999,999,999"
         case .url: return "an http or https URL"
         case .money: return "an object with \"amount\" (a decimal string) and \"currency\" (ISO 4217)"
+        case .narratives: return "a non-empty array of narratives {\"text\", \"lang\"}"
+        case .descriptions: return "a non-empty array of descriptions {\"type\", \"narratives\"}"
+        case .activityDates: return "a non-empty array of activity dates {\"type\", \"date\"}"
         }
     }
 }
