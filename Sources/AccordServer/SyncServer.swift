@@ -50,18 +50,19 @@ public enum SyncServer {
         configuredLogger.logLevel = .info
         let logger = configuredLogger
         let router = Router(context: SyncRequestContext.self)
+        // Before the routes: a route gets the middleware added before it.
+        if tls { router.addMiddleware { TLSSiteMiddleware(service: service, logger: logger) } }
         for (method, path) in [(HTTPRequest.Method.get, "/v1/vector"), (.post, "/v1/pull"), (.post, "/v1/push")] {
             router.on(RouterPath(path), method: method) { request, context in
                 try await respond(service: service, request: request, channel: context.channel, limits: limits, budget: budget, logger: logger)
             }
         }
         // Everything else still gets a clear refusal from the service (404, 405).
-        if tls { router.addMiddleware { TLSSiteMiddleware(service: service, logger: logger) } }
         router.addMiddleware { FallbackMiddleware(service: service, limits: limits, budget: budget, logger: logger) }
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
+        let idleTimeout = TimeAmount.milliseconds(Int64(limits.idleTimeout * 1000))
         let app = Application(
             router: router,
-            server: tls ? try TLSSiteMiddleware<SyncRequestContext>.server(http1, journal: journal) : http1,
+            server: try tls ? TLSSiteMiddleware<SyncRequestContext>.server(idleTimeout: idleTimeout, journal: journal) : .http1(configuration: .init(idleTimeout: idleTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: "accord"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
             logger: logger)

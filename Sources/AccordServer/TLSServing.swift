@@ -4,8 +4,10 @@ import AccordSync
 import AccordTLS
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import NIOCore
 import NIOSSL
 
 /// `accord serve --tls` (SyncProtocol.md §4.4): the TLS server and the check that binds each
@@ -47,9 +49,10 @@ extension TLSSiteMiddleware where Context == SyncRequestContext {
     /// HTTP/1 over mutual TLS with the journal's own certificate, accepting clients whose
     /// certificate carries a key in `keys/` (read again for each handshake).
     /// - Throws: ``AccordError`` when the site's key cannot be read or its certificate made.
-    static func server(_ base: HTTPServerBuilder, journal: EventJournal) throws -> HTTPServerBuilder {
+    /// - Parameter idleTimeout: the HTTP/1 idle timeout (§4.3.3).
+    static func server(idleTimeout: TimeAmount, journal: EventJournal) throws -> HTTPServerBuilder {
         let configuration = try SiteTLS.serverConfiguration(key: try journal.signingKey(), site: journal.site, partnership: journal.partnership)
-        return try .tls(base, configuration: TLSChannelConfiguration(
+        return try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), configuration: TLSChannelConfiguration(
             tlsConfiguration: configuration,
             customVerificationCallback: SiteTLS.clientVerifier { try journal.trustedKeys() }))
     }

@@ -159,9 +159,11 @@ public enum SiteTLS {
         return Array(Certificate.PublicKey(publicKey).subjectPublicKeyInfoBytes)
     }
 
-    /// The SubjectPublicKeyInfo of a certificate, or nil when it has none that NIOSSL can read.
+    /// The SubjectPublicKeyInfo of a certificate, or nil when swift-certificates cannot parse
+    /// it (NIOSSL's `extractPublicKey` does not read Ed25519 keys).
     static func subjectPublicKeyInfo(of certificate: NIOSSLCertificate) -> [UInt8]? {
-        try? certificate.extractPublicKey().toSPKIBytes()
+        guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else { return nil }
+        return Array(parsed.publicKey.subjectPublicKeyInfoBytes)
     }
 
     /// The trusted site whose key `certificate` carries, or nil.
@@ -237,7 +239,7 @@ public enum SiteTLS {
     /// - Parameter channel: a server connection.
     /// - Returns: the certificate, for ``certificate(_:carries:)`` and ``site(of:trusted:)``.
     public static func peerCertificate(of channel: any Channel) async -> NIOSSLCertificate? {
-        (try? await channel.nioSSL_peerCertificate().get()) ?? nil
+        try? await channel.nioSSL_peerCertificate().get()
     }
 
     /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`), where plain

@@ -59,15 +59,17 @@ import X509
         let (server, url) = try sites.serve("astana", tls: true)
         defer { server.terminate(); server.waitUntilExit() }
         // lusaka pins astana's real key, so the client's own check passes: only the server refuses.
-        let outcome: Result<Int, any Error> = await Result {
-            try await withClient(sites["lusaka"], expecting: try sites.key("astana")) { client in
+        let refusal: (any Error)?
+        do {
+            let status = try await withClient(sites["lusaka"], expecting: try sites.key("astana")) { client in
                 try await signedRequest(client, url, "GET", "/v1/vector", signer: sites["lusaka"]).status
             }
-        }
-        guard case .failure(let error) = outcome else {
-            Issue.record("the server answered a client with an untrusted certificate: \(outcome)")
+            Issue.record("the server answered a client with an untrusted certificate: \(status)")
             return
+        } catch {
+            refusal = error
         }
+        let error = try #require(refusal)
         #expect(!(error is AccordError), "the refusal must come from the server's handshake, not the client: \(error)")
         // The server still serves trusted peers afterwards.
         let status = try await withClient(sites["brussels"], expecting: try sites.key("astana")) { client in
@@ -102,13 +104,13 @@ import X509
     }
 
     @Test func relayOnThePathReadsNoAmountOrNameOverTLSButDoesOverPlainHTTP() async throws {
-        let secrets = ["1234567.89", "Aigerim Nurlanovna", "brussels", "astana", "eu-kz-2022"]
+        let secrets = ["1234567.89", "Aigerim Nurlanovna", "brussels", "astana"]
         var seen: [Bool: [String]] = [:]
         for tls in [false, true] {
             let sites = try TLSSites()
             let writer = try sites["brussels"].openWriter()
             _ = try writer.append([
-                Fixtures.draft("stakeholder.registered.v1", "stakeholder/an", #"{"name":"Aigerim Nurlanovna","kind":"person","country":"KZ"}"#),
+                Fixtures.draft("stakeholder.registered.v1", "stakeholder/an", #"{"name":"Aigerim Nurlanovna","kind":"financial","country":"KZ"}"#),
                 Fixtures.draft("finance.committed.v1", "funding/h2", #"{"provider":"eib","receiver":"kz","amount":"1234567.89","currency":"EUR","date":"2024-01-01"}"#),
             ], now: Fixtures.time(60))
             writer.close()
