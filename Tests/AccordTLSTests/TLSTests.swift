@@ -130,6 +130,17 @@ import X509
         #expect(seen[true] == [])
     }
 
+    @Test func plainSyncToAnotherMachineWarnsOnceAndPlainSyncOverLoopbackDoesNot() throws {
+        let sites = try TLSSites()
+        // Nothing listens on port 1: both syncs fail at once; only the warning matters here.
+        let remote = try AccordExecutable.run(["sync", "--with", "http://0.0.0.0:1", "--journal", sites["brussels"].path])
+        #expect(remote.status != 0)
+        #expect(remote.stderr.components(separatedBy: "Warning: http://0.0.0.0:1 is plain HTTP to another machine").count == 2, "\(remote.stderr)")
+        let local = try AccordExecutable.run(["sync", "--with", "http://127.0.0.1:1", "--journal", sites["brussels"].path])
+        #expect(local.status != 0)
+        #expect(!local.stderr.contains("Warning"), "\(local.stderr)")
+    }
+
     @Test func loopbackHostsAreThoseOfThisMachineOnly() {
         for host in ["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]"] { #expect(SiteTLS.isLoopback(host: host), "\(host)") }
         for host in ["10.0.0.1", "128.0.0.1", "127.0.0", "127.0.0.1.example.org", "example.org", "::2", ""] { #expect(!SiteTLS.isLoopback(host: host), "\(host)") }
