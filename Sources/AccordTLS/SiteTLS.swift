@@ -97,7 +97,7 @@ public enum SiteTLS {
         } catch let error as AccordError {
             throw error
         } catch {
-            throw AccordError(.badInput, "Could not make the TLS certificate of site '\(site)' (partnership '\(partnership.prefix(80))'): \(error).", underlying: error as? any Error & Sendable)
+            throw AccordError(.badInput, "Could not make the TLS certificate of site '\(site)' (partnership '\(partnership.prefix(80))'): \(error).", underlying: error)
         }
     }
 
