@@ -12,6 +12,7 @@
 // - AccordProjections: folds events into the partnership's state, views, reports, snapshots.
 // - AccordSync: version vectors, bundles, directory and HTTP sync, request signing.
 // - AccordInterchange: IATI, CSV and CloudEvents import and export.
+// - AccordTLS: mutual TLS pinned to the site keys (certificates, configurations, verification).
 // - AccordServer: `accord serve` (Hummingbird). AccordCLI: the `accord` executable.
 //
 // Each target declares exactly the modules it imports; CI builds with
@@ -40,6 +41,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -71,6 +76,19 @@ let package = Package(
             name: "AccordSync",
             dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
         ),
+        // Mutual TLS pinned to the site keys (SyncProtocol.md §4.4): certificates, configurations
+        // and the verification, for the server and for any client.
+        .target(
+            name: "AccordTLS",
+            dependencies: [
+                "AccordModel",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "AccordInterchange",
             dependencies: [
@@ -84,7 +102,11 @@ let package = Package(
                 "AccordModel",
                 "AccordStore",
                 "AccordSync",
+                "AccordTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -104,6 +126,7 @@ let package = Package(
                 "AccordProjections",
                 "AccordSync",
                 "AccordServer",
+                "AccordTLS",
                 "AccordInterchange",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -171,6 +194,17 @@ let package = Package(
         .testTarget(
             name: "AccordCLITests",
             dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordTesting", "AccordCLI"]
+        ),
+        .testTarget(
+            name: "AccordTLSTests",
+            dependencies: [
+                "AccordModel", "AccordStore", "AccordSync", "AccordTLS", "AccordTesting", "AccordCLI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "ReliabilityTests",

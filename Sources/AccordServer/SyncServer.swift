@@ -39,14 +39,19 @@ public enum SyncServer {
     /// - Parameters:
     ///   - port: 0 for any free port; `onListening` is told the port bound.
     ///   - limits: body size, timeouts and the memory bound for bodies.
-    /// - Throws: Hummingbird's error when it cannot listen on `host:port`.
-    public static func run(journal: EventJournal, host: String, port: Int, limits: Limits, onListening: @escaping @Sendable (Int) -> Void) async throws {
+    ///   - tls: serve mutual TLS pinned to the site keys instead of plain HTTP
+    ///     (SyncProtocol.md §4.4, ``TLSSiteMiddleware``).
+    /// - Throws: Hummingbird's error when it cannot listen on `host:port`; with `tls`,
+    ///   ``AccordError`` when the site's key cannot be read.
+    public static func run(journal: EventJournal, host: String, port: Int, limits: Limits, tls: Bool = false, onListening: @escaping @Sendable (Int) -> Void) async throws {
         let service = SyncService(journal: journal, maxBody: limits.maxBody)
         let budget = BodyBudget(limit: limits.maxBufferedBytes)
         var configuredLogger = Logger(label: "accord.serve")
         configuredLogger.logLevel = .info
         let logger = configuredLogger
         let router = Router(context: SyncRequestContext.self)
+        // Before the routes: a route gets the middleware added before it.
+        if tls { router.addMiddleware { TLSSiteMiddleware(service: service, logger: logger) } }
         for (method, path) in [(HTTPRequest.Method.get, "/v1/vector"), (.post, "/v1/pull"), (.post, "/v1/push")] {
             router.on(RouterPath(path), method: method) { request, context in
                 try await respond(service: service, request: request, channel: context.channel, limits: limits, budget: budget, logger: logger)
@@ -54,9 +59,10 @@ public enum SyncServer {
         }
         // Everything else still gets a clear refusal from the service (404, 405).
         router.addMiddleware { FallbackMiddleware(service: service, limits: limits, budget: budget, logger: logger) }
+        let idleTimeout = TimeAmount.milliseconds(Int64(limits.idleTimeout * 1000))
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(limits.idleTimeout * 1000)))),
+            server: try tls ? TLSSiteMiddleware<SyncRequestContext>.server(idleTimeout: idleTimeout, journal: journal) : .http1(configuration: .init(idleTimeout: idleTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: "accord"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -56,13 +56,15 @@ public enum AccordExecutable {
     }
 
     /// Starts `accord serve --listen 127.0.0.1:0` on `journal` and waits for the port it binds.
+    /// - Parameter tls: serve with `--tls` (the URL is then `https://`).
     /// - Returns: the server process (stop it with `terminate()`, SIGTERM) and `http://127.0.0.1:PORT`.
-    public static func serve(journal: String, scratch: String) throws -> (process: Process, url: String) {
+    public static func serve(journal: String, scratch: String, tls: Bool = false) throws -> (process: Process, url: String) {
+        let scheme = tls ? "https" : "http"
         let outPath = scratch + "/serve-\(UUID().uuidString.prefix(8)).out"
         FileManager.default.createFile(atPath: outPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--journal", journal]
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--journal", journal] + (tls ? ["--tls"] : [])
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -70,10 +72,10 @@ public enum AccordExecutable {
         for _ in 0..<400 {
             usleep(50_000)
             text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "http://127.0.0.1:") {
+            if let range = text.range(of: "\(scheme)://127.0.0.1:") {
                 let digits = text[range.upperBound...].prefix { $0.isNumber }
                 if let port = Int(digits), port > 0, text[range.upperBound...].dropFirst(digits.count).first != nil {
-                    return (process, "http://127.0.0.1:\(port)")
+                    return (process, "\(scheme)://127.0.0.1:\(port)")
                 }
             }
             if !process.isRunning { break }

@@ -12,6 +12,8 @@ struct Serve: ParsableCommand {
             journal trusts ('accord peer add'); see Journal/SyncProtocol.md. Port 0 picks a free port; the \
             first line printed names it. Slow or idle connections are closed (--idle-timeout, --request-timeout) and \
             request bodies in flight are bounded (--max-buffered); see SyncProtocol.md §4.3.3. \
+            With --tls, peers connect to https://HOST:PORT: mutual TLS in which each side presents a certificate \
+            for its own site key and accepts only the key it trusts for the other (SyncProtocol.md §4.4). \
             Example: accord serve --listen 127.0.0.1:8740
             """)
 
@@ -26,6 +28,8 @@ struct Serve: ParsableCommand {
     var requestTimeout: Double = 60
     @Option(help: "Bytes of request bodies held at once across all connections (default: 4 × --max-body, at least 256 MiB); beyond it, 503.")
     var maxBuffered: Int?
+    @Flag(help: "Serve mutual TLS pinned to the site keys (peers use https://HOST:PORT) instead of plain HTTP.")
+    var tls = false
 
     func run() throws {
         let journal = try options.open()
@@ -43,8 +47,8 @@ struct Serve: ParsableCommand {
         limits.requestTimeout = requestTimeout
         Task {
             do {
-                try await SyncServer.run(journal: journal, host: host, port: port, limits: limits) { bound in
-                    writeOut("Listening on http://\(host):\(bound) (site '\(journal.site)', partnership '\(journal.partnership)').\n")
+                try await SyncServer.run(journal: journal, host: host, port: port, limits: limits, tls: tls) { [tls] bound in
+                    writeOut("Listening on \(tls ? "https" : "http")://\(host):\(bound) (site '\(journal.site)', partnership '\(journal.partnership)').\n")
                     standardOutput.flush()
                 }
             } catch {

@@ -3,6 +3,7 @@ import AccordProjections
 import AccordSegments
 import AccordStore
 import AccordSync
+import AccordTLS
 import ArgumentParser
 
 struct SyncCommand: ParsableCommand {
@@ -24,7 +25,11 @@ struct SyncCommand: ParsableCommand {
         let journal = try options.open()
         let result: DirectorySync.Result
         if with.hasPrefix("http://") || with.hasPrefix("https://") {
-            result = try HTTPSync.sync(journal, with: try PeerURL(with))
+            let url = try PeerURL(with)
+            if with.hasPrefix("http://"), !SiteTLS.isLoopback(host: url.host) {  // once per sync (SyncProtocol.md §4.4.4)
+                printError("Warning: \(url.text) is plain HTTP to another machine: anyone on the path can read every event. Serve with 'accord serve --tls' and sync with https://.")
+            }
+            result = try HTTPSync.sync(journal, with: url)
         } else {
             result = try DirectorySync.sync(journal, with: try EventJournal(opening: with))
         }
