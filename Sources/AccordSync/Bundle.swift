@@ -249,15 +249,19 @@ public struct Bundle: Sendable {
     }
 
     /// Parses a bundle from its bytes (as received over HTTP), through a scratch file.
-    /// - Parameter limit: the largest bundle read, in bytes.
+    /// - Parameters:
+    ///   - limit: the largest bundle read, in bytes.
+    ///   - journal: the journal the bundle is for: its header is then checked before anything
+    ///     else is inflated (``read(_:limit:checkingAgainst:)``); nil to leave that to
+    ///     ``verify(against:)``.
     /// - Throws: as ``read(_:limit:checkingAgainst:)``; a message names "The bundle", not the
     ///   scratch file.
-    public static func parse(bytes: [UInt8], limit: Int = 1 << 30) throws -> Bundle {
+    public static func parse(bytes: [UInt8], limit: Int = 1 << 30, checkingAgainst journal: EventJournal? = nil) throws -> Bundle {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("accord-bundle-\(UUID().uuidString)").path
         try FileBytes.writeNew(scratch, bytes: bytes, mode: 0o600)
         defer { unlink(scratch) }
         do {
-            return try read(scratch, limit: Int64(limit))
+            return try read(scratch, limit: Int64(limit), checkingAgainst: journal)
         } catch var error as SegmentError {
             error.message = error.message.replacingOccurrences(of: "'\(scratch)'", with: "The bundle")
             throw error
