@@ -19,6 +19,7 @@ public enum GateProbes {
         /// The exit status and the first words of the message, or what went wrong.
         public var detail: String
 
+        /// "NAME: refused — exit N: …", as the campaign prints it.
         public var description: String { "\(name): \(refused ? "refused" : "NOT REFUSED") — \(detail)" }
     }
 
