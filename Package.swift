@@ -140,7 +140,7 @@ let package = Package(
         // that the short CI runs in Tests/ReliabilityTests call the same code.
         .target(
             name: "AccordReliability",
-            dependencies: ["AccordModel", "AccordStore", "AccordSync", "AccordTesting"],
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordSync", "AccordTesting"],
             path: "Tools/Reliability/Campaigns"
         ),
         .executableTarget(

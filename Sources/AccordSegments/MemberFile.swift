@@ -36,13 +36,17 @@ public enum MemberFile {
     ///   (a changed byte, a torn end, junk after the last member), `.io`.
     /// - Parameter inflatedLimit: the most uncompressed bytes accepted in all (a small file may
     ///   inflate enormously); beyond it the file is refused.
-    public static func read(_ path: String, limit: Int64 = 1 << 30, inflatedLimit: Int = 1 << 30) throws -> [Batch] {
+    /// - Parameter afterFirst: called with the first batch as soon as it is read, before any
+    ///   other is inflated: it may throw to stop reading, and returns the most uncompressed bytes
+    ///   accepted in all later batches (a bundle's header declares them, SyncProtocol.md §4.2).
+    public static func read(_ path: String, limit: Int64 = 1 << 30, inflatedLimit: Int = 1 << 30, afterFirst: ((Batch) throws -> Int)? = nil) throws -> [Batch] {
         let scanner = try SegmentScanner(path: path, relativePath: path)
         guard scanner.size <= limit else {
             throw SegmentError(.invalidRecord, "'\(path)' is \(scanner.size) bytes, more than the \(limit) accepted.", path: path)
         }
         var batches: [Batch] = []
         var inflated = 0
+        var laterLimit = Int.max
         while true {
             var payload: [UInt8] = []
             var newlines: [Int] = []
@@ -51,10 +55,15 @@ public enum MemberFile {
                 return batches
             case .batch(let offset, let length, _):
                 inflated += payload.count
-                guard inflated <= inflatedLimit else {
-                    throw SegmentError(.invalidRecord, "'\(path)' inflates to more than \(inflatedLimit) bytes; it is refused.", path: path, offset: offset)
+                guard inflated <= inflatedLimit, inflated <= laterLimit else {
+                    throw SegmentError(.invalidRecord, "'\(path)' inflates to more than \(min(inflatedLimit, laterLimit)) bytes\(laterLimit < Int.max ? " (what its first batch declares)" : ""); it is refused.", path: path, offset: offset)
                 }
-                batches.append(Batch(segment: 0, offset: offset, length: length, payload: payload, newlines: newlines))
+                let batch = Batch(segment: 0, offset: offset, length: length, payload: payload, newlines: newlines)
+                if batches.isEmpty, let afterFirst {
+                    let declared = try afterFirst(batch)
+                    laterLimit = declared >= Int.max - inflated ? Int.max : inflated + max(0, declared)
+                }
+                batches.append(batch)
             case .invalid(let invalid):
                 throw SegmentError(.corrupt, "'\(path)' is damaged at byte \(invalid.offset) (\(invalid.reason)); nothing in it was used.", path: path, offset: invalid.offset)
             }

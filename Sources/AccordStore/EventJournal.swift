@@ -103,7 +103,7 @@ public struct EventJournal: Sendable {
 
     /// The public keys this journal trusts, by site: every `keys/<site>.pub` (Format.md §8).
     /// - Throws: ``SegmentError`` `.io` when a key file cannot be read; ``AccordError``
-    ///   `.badInput` when one does not hold a public key.
+    ///   `.badInput` when one does not hold a usable public key (naming the file; a weak key is refused, ``SitePublicKey/weakness(of:)``).
     public func trustedKeys() throws -> [SiteID: SitePublicKey] {
         var keys: [SiteID: SitePublicKey] = [:]
         let folder = path + "/" + Self.keysFolder
@@ -115,7 +115,12 @@ public struct EventJournal: Sendable {
             }
             guard name.hasSuffix(".pub"), let site = try? SiteID(String(name.dropLast(4))) else { continue }
             let bytes = try FileBytes.read(folder + "/" + name, limit: Self.maxKeyFileBytes)
-            keys[site] = try SitePublicKey(base64: String(decoding: bytes, as: UTF8.self))
+            do {
+                keys[site] = try SitePublicKey(base64: String(decoding: bytes, as: UTF8.self))
+            } catch var error as AccordError {
+                error.message = "The key file '\(Self.keysFolder)/\(name)' does not hold a usable key: \(error.message) Remove it ('accord peer remove \(site)') and add the site's real key."
+                throw error
+            }
         }
         return keys
     }

@@ -154,7 +154,7 @@ public final class EventWriter {
                     throw AccordError(.badInput, "Field 'time' is \(time), more than a day in the future; an event records what has happened (and a future time would drag every office's clock ahead).", field: "time")
                 }
                 let seq = head.map { $0.seq.next } ?? SequenceNumber(1)
-                let hlc = clock.tick(physical: time.milliseconds)
+                let hlc = try clock.tick(physical: time.milliseconds)
                 let canonical = EventRecord.canonicalBytes(
                     site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, seen: seen, type: draft.type,
                     subject: draft.subject, actor: actor, encodedData: try encodedData.get())

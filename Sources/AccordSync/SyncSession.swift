@@ -82,37 +82,23 @@ public final class SyncSession {
     /// Events held pending in `journal`, without taking its lock.
     public static func pendingCount(of journal: EventJournal) throws -> Int { try PendingStore(journal: journal).count() }
 
-    /// Merges `records` (events of any sites, in any order).
+    /// Merges `records` (events of any sites, in any order), once they passed ``SyncGate``:
+    /// records no valid signature chain covers are only counted (``SyncSummary/notKept``), never
+    /// written, kept pending or quarantined, and raise no alarm.
     /// - Throws: ``AccordError`` `.untrusted` (an unknown site, a bad signature), `.damaged` (a
-    ///   malformed record, or this site's own events beyond its head), `.badInput` (a site's
-    ///   records do not chain), ``SyncError`` ``SyncError/Code/fork`` (the input holds two
-    ///   different events at one place of a feed) — nothing was written;
+    ///   malformed record, or this site's own signed events beyond its head), `.badInput` (an
+    ///   `hlc` too far ahead), ``SyncError`` ``SyncError/Code/fork`` (the input holds two
+    ///   different signed events at one place of a feed) — nothing was written;
     ///   ``SegmentError`` for a failed write (what was written before it is durable and counted
     ///   in the journal; the rest can be sent again).
     @discardableResult
     public func apply<Record: Collection<UInt8>>(_ records: [Record]) throws -> SyncSummary {
         var summary = SyncSummary()
         summary.received = records.count
-        let keys = try journal.trustedKeys()
-        var bySite: [SiteID: [SequenceNumber: Event]] = [:]
-        for (index, record) in records.enumerated() {
-            let event: Event
-            do {
-                event = try EventRecord.decode(record)
-            } catch let error as AccordError {
-                throw AccordError(.damaged, "Received record \(index + 1) is not a valid event: \(error.message) Nothing was written.", field: error.field)
-            }
-            guard let key = keys[event.site] else {
-                throw AccordError(.untrusted, "Received events of site '\(event.site)', which this journal does not trust; add its key with 'accord peer add \(event.site) --key …'. Nothing was written.")
-            }
-            if let signature = event.signature, !key.verifies(signature, forBatchEndingAt: event.id) {
-                throw AccordError(.untrusted, "The signature on event \(event.seq) of site '\(event.site)' does not verify under the key trusted for it. Nothing was written.")
-            }
-            if let other = bySite[event.site]?[event.seq], other.id != event.id {
-                throw SyncError(.fork, "Fork in feed '\(event.site)' at \(event.seq): the input itself holds two different events there. Nothing was written.")
-            }
-            bySite[event.site, default: [:]][event.seq] = event
-        }
+        // The gate (SyncProtocol.md §3.1): only what a valid signature chain covers goes on.
+        let admitted = try SyncGate.admit(records, keys: try journal.trustedKeys())
+        let bySite = admitted.bySite
+        summary.notKept += admitted.notCovered
         if let own = bySite[journal.site], !journal.isRestoreHeld {
             let headSeq = writer.head?.seq ?? SequenceNumber(0)
             if let beyond = own.keys.filter({ $0 > headSeq }).max() {

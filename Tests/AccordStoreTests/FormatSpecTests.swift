@@ -401,6 +401,7 @@ struct FormatSpecTests {
             "MAX_INTEGER_DIGITS": CanonicalJSON.maxIntegerDigits,
             "MAX_DEPTH": JSONParser.maxDepth,
             "MAX_HLC_COUNTER": Int(UInt32.max),
+            "MAX_HLC_MILLIS": Int(HybridTimestamp.latestMilliseconds),
             "MAX_TEXT": Catalogue.maxTextBytes,
             "MAX_URL": Catalogue.maxURLBytes,
             "MAX_DECIMAL_INTEGER_DIGITS": DecimalText.maxIntegerDigits,

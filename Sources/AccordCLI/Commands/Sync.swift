@@ -82,8 +82,12 @@ struct BundleCommand: ParsableCommand {
 
         func run() throws {
             let journal = try options.open()
-            let bundle = try Bundle.read(file)
+            let bundle = try Bundle.read(file, checkingAgainst: journal)
             let notes = try bundle.verify(against: journal)
+            let forks = try bundle.forks(against: journal)
+            guard forks.isEmpty else {
+                throw SyncError(.fork, "'\(file)' from '\(bundle.source)' forks this journal: \(forks.joined(separator: "; ")). Applying it would keep both versions in quarantine/ and write nothing of those feeds (see 'accord forks'; SyncProtocol.md §6).")
+            }
             writeOut("OK: '\(file)' from '\(bundle.source)' (partnership '\(bundle.partnership)') brings \(bundle.records.count) valid, signed events.\n")
             for note in notes { writeOut("  note: \(note)\n") }
         }
@@ -97,7 +101,7 @@ struct BundleCommand: ParsableCommand {
 
         func run() throws {
             let journal = try options.open()
-            let bundle = try Bundle.read(file)
+            let bundle = try Bundle.read(file, checkingAgainst: journal)
             _ = try bundle.verify(against: journal)
             let session = try SyncSession(journal: journal)
             let summary = try session.apply(bundle.records)

@@ -59,15 +59,59 @@ public struct SitePublicKey: Sendable, Equatable {
 
     init(raw: [UInt8]) { self.raw = raw }
 
-    /// Parses the base64 text of a 32-byte public key.
-    /// - Throws: ``AccordError`` `.badInput`.
+    /// Parses the base64 text of a 32-byte public key — every key this program reads (`init`,
+    /// `peer add`, `keys/<site>.pub`, peer records, imports, the sync wire) comes through here —
+    /// and refuses a weak one (``weakness(of:)``, Format.md §8).
+    /// - Throws: ``AccordError`` `.badInput` (field `key`): not base64 of 32 bytes, or a weak key.
     public init(base64 text: String) throws {
         guard let bytes = Base64.decode(text.trimmingWhitespace), bytes.count == 32,
               (try? Curve25519.Signing.PublicKey(rawRepresentation: bytes)) != nil
         else {
             throw AccordError(.badInput, "'\(text.prefix(60))' is not an Ed25519 public key: expected the base64 of 32 bytes (44 characters).", field: "key")
         }
+        if let weakness = Self.weakness(of: bytes) {
+            throw AccordError(.badInput, "'\(text.prefix(60))' is not a usable Ed25519 public key: \(weakness). No site's key is such a point; ask the office for the key that 'accord init' printed (Format.md §8).", field: "key")
+        }
         raw = bytes
+    }
+
+    /// The field prime p = 2^255 - 19, little-endian (RFC 8032 §5.1).
+    private static let prime: [UInt8] = [0xed] + [UInt8](repeating: 0xff, count: 30) + [0x7f]
+
+    /// The y-coordinates (little-endian, sign bit clear) of the eight points of small order
+    /// (Format.md §8): 1 (the identity, order 1), p - 1 (order 2), 0 (the two points of order 4),
+    /// and the two y of the four points of order 8. With either sign bit, these are the eight
+    /// canonical encodings of small-order points.
+    private static let smallOrderY: [[UInt8]] = [
+        [0x01] + [UInt8](repeating: 0, count: 31),
+        [0xec] + [UInt8](repeating: 0xff, count: 30) + [0x7f],
+        [UInt8](repeating: 0, count: 32),
+        [0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+         0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05],
+        [0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+         0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a],
+    ]
+
+    /// Why the 32 bytes `raw` are not a usable public key, or nil when they are one.
+    ///
+    /// A key is refused when its encoding is not canonical — the y-coordinate (the 255 low bits,
+    /// little-endian) is p = 2^255 - 19 or more — or when it encodes a point of small order (the
+    /// identity, the point of order 2, the two of order 4, the four of order 8): under such a key
+    /// a signature that verifies for every message is easy to make (R = identity, S = 0), so it
+    /// would let anyone sign as the site (Format.md §8; SyncProtocol.md §9). A key made by
+    /// ``SiteKey`` is never refused.
+    /// - Parameter raw: the 32 bytes of an encoded point (RFC 8032 §5.1.2).
+    /// - Returns: the reason, for a message ("…: <reason>"), or nil.
+    public static func weakness(of raw: [UInt8]) -> String? {
+        guard raw.count == 32 else { return "it is \(raw.count) bytes, not 32" }
+        var y = raw
+        y[31] &= 0x7f
+        // Compare y with p from the most significant byte down.
+        for index in stride(from: 31, through: 0, by: -1) where y[index] != prime[index] {
+            if y[index] > prime[index] { break }
+            return smallOrderY.contains(y) ? "it encodes a point of small order (order 1, 2, 4 or 8), under which forged signatures verify" : nil
+        }
+        return "its encoding is not canonical (the y-coordinate is not below 2^255 - 19)"
     }
 
     /// Base64 of the 32 raw bytes (44 characters).
@@ -75,13 +119,13 @@ public struct SitePublicKey: Sendable, Equatable {
 
     /// True when `signature` signs `message` under this key.
     public func verifies(_ signature: [UInt8], message: [UInt8]) -> Bool {
-        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
+        guard Self.weakness(of: raw) == nil, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
         return key.isValidSignature(signature, for: message)
     }
 
     /// True when `signature` signs the batch ending with `id`.
     public func verifies(_ signature: [UInt8], forBatchEndingAt id: EventID) -> Bool {
-        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
+        guard Self.weakness(of: raw) == nil, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
         return key.isValidSignature(signature, for: Self.message(forBatchEndingAt: id))
     }
 

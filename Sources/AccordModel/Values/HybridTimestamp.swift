@@ -27,9 +27,15 @@ public struct HybridTimestamp: Hashable, Comparable, Sendable, CustomStringConve
         self.init(milliseconds: ms, counter: counter)
     }
 
-    /// The latest reading accepted: far beyond the year 9999 (the latest time an event may
-    /// carry), yet so far from `Int64.max` that a tick can never overflow.
-    public static let latestMilliseconds: Int64 = Int64.max / 2
+    /// The greatest physical part a reading may have, shared by every writer and reader
+    /// (Format.md §7.1): 999,999,999,999,999,999, the greatest integer of 18 digits (Format.md
+    /// §7.2) — far beyond the year 9999 (the latest time an event may carry), and far from
+    /// `Int64.max`, so nothing overflows. Readers refuse a greater one; ``HybridClock/tick(physical:)``
+    /// refuses to make one.
+    public static let latestMilliseconds: Int64 = 999_999_999_999_999_999
+
+    /// The greatest reading there is: ``latestMilliseconds`` with a full counter.
+    public static let latest = HybridTimestamp(milliseconds: latestMilliseconds, counter: UInt32.max)
 
     /// The stored form, `"<milliseconds>:<counter>"` (Format.md §7.1).
     public var text: String { "\(milliseconds):\(counter)" }
@@ -56,9 +62,15 @@ public struct HybridClock: Sendable {
         if reading > latest { latest = reading }
     }
 
-    /// A new reading for an event recorded at physical time `milliseconds`.
-    public mutating func tick(physical milliseconds: Int64) -> HybridTimestamp {
+    /// A new reading for an event recorded at physical time `milliseconds` (Format.md §7.1).
+    /// - Throws: ``AccordError`` `.damaged` (field `hlc`) when the reading would pass
+    ///   ``HybridTimestamp/latestMilliseconds``, which no reader accepts: the clock has seen the
+    ///   greatest reading there is (``HybridTimestamp/latest``). The clock is left unchanged.
+    public mutating func tick(physical milliseconds: Int64) throws -> HybridTimestamp {
         let next: HybridTimestamp
+        if milliseconds > HybridTimestamp.latestMilliseconds || latest == HybridTimestamp.latest {
+            throw AccordError(.damaged, "The next clock reading would pass \(HybridTimestamp.latestMilliseconds):\(UInt32.max), the latest one a reader accepts (Format.md §7.1): this journal holds an event with a reading at that bound (clock seen: \(latest)), so no event can follow it. Nothing was appended; restore the journal from a backup taken before that event.", field: "hlc")
+        }
         if milliseconds > latest.milliseconds {
             next = HybridTimestamp(milliseconds: milliseconds, counter: 0)
         } else if latest.counter == UInt32.max {

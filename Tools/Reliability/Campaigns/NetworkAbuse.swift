@@ -80,6 +80,9 @@ public enum NetworkAbuse {
         public var converged = false
         public var digests = 0
         public var failures: [String] = []
+        /// The gate probes (``GateProbes``): an hlc bomb, a weak key, an unsigned directory and
+        /// bundle bombs, each of which must be refused.
+        public var gateProbes: [GateProbes.Probe] = []
         /// The first few reasons valid syncs failed (busy answers under load are allowed).
         public var notes: [String] = []
 
@@ -102,6 +105,7 @@ public enum NetworkAbuse {
             for (kind, table) in hostileByKind.sorted(by: { $0.key < $1.key }) {
                 lines.append("  \(kind): \(table.values.reduce(0, +)) sent; \(statuses(table))")
             }
+            for probe in gateProbes { lines.append("gate probe, \(probe)") }
             for note in notes { lines.append("  note: " + note) }
             for failure in failures.prefix(20) { lines.append("  FAILED: " + failure) }
             return lines.joined(separator: "\n")
@@ -125,6 +129,10 @@ public enum NetworkAbuse {
         report.slowClients = slow
         report.hostileClients = hostile
         report.seconds = settings.seconds
+        // The gate first, on journals of its own: each attack must be refused.
+        report.gateProbes = try GateProbes.run(accord: settings.accord, scratch: root + "/gate")
+        for probe in report.gateProbes where !probe.refused { report.failures.append("gate probe not refused: \(probe)") }
+        settings.log(report.gateProbes.map { "gate probe, \($0)" }.joined(separator: "\n"))
 
         // Journals: the hub, the offices, and an intruder nobody trusts.
         let officeSites = (1...offices).map { "office-\($0)" }
