@@ -10,9 +10,12 @@
 // - AccordStore: the event store: a site's journal of events over its segments, own and
 //   replicated appends, the heads cache, verification.
 // - AccordProjections: folds events into the partnership's state, views, reports, snapshots.
-// - AccordSync: version vectors, bundles, directory and HTTP sync, request signing.
+// - AccordSync: version vectors, bundles, directory and HTTP sync (the protocol, not the wire),
+//   request signing. No NIO: it signs requests and checks answers; a transport moves the bytes.
 // - AccordInterchange: IATI, CSV and CloudEvents import and export.
-// - AccordServer: `accord serve` (Hummingbird). AccordCLI: the `accord` executable.
+// - AccordServer: the HTTP edges of sync on NIO: `accord serve` (Hummingbird) and the client's
+//   transport, `SyncClient` (AsyncHTTPClient: no redirects, no decoding, a bounded answer).
+//   AccordCLI: the `accord` executable.
 //
 // Each target declares exactly the modules it imports; CI builds with
 // `--explicit-target-dependency-import-check error` so that this stays true.
@@ -39,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
@@ -85,6 +89,7 @@ let package = Package(
                 "AccordStore",
                 "AccordSync",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

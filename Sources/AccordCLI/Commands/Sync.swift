@@ -1,11 +1,12 @@
 import AccordModel
 import AccordProjections
 import AccordSegments
+import AccordServer
 import AccordStore
 import AccordSync
 import ArgumentParser
 
-struct SyncCommand: ParsableCommand {
+struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Merge with another office: another journal directory, or an 'accord serve' URL.",
@@ -20,11 +21,11 @@ struct SyncCommand: ParsableCommand {
     @Option(help: "The other journal's directory, or http://HOST:PORT of its 'accord serve'.")
     var with: String
 
-    func run() throws {
+    func run() async throws {
         let journal = try options.open()
         let result: DirectorySync.Result
         if with.hasPrefix("http://") || with.hasPrefix("https://") {
-            result = try HTTPSync.sync(journal, with: try PeerURL(with))
+            result = try await SyncClient.sync(journal, with: try PeerURL(with))
         } else {
             result = try DirectorySync.sync(journal, with: try EventJournal(opening: with))
         }
