@@ -23,9 +23,10 @@ public struct SyncClient: HTTPSyncTransport {
     /// - Returns: what the pull and the push did.
     /// - Throws: what ``HTTPSync/sync(_:with:transport:timeout:maxResponseBytes:)`` throws.
     public static func sync(_ journal: EventJournal, with url: PeerURL, timeout: Double = HTTPSync.timeout, maxResponseBytes: Int = HTTPSync.maxResponseBytes) async throws -> DirectorySync.Result {
-        let client = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: .init(redirectConfiguration: .disallow, decompression: .disabled))
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let result = try await HTTPSync.sync(journal, with: url, transport: SyncClient(client: client), timeout: timeout, maxResponseBytes: maxResponseBytes)
             try? await client.shutdown()

@@ -81,8 +81,7 @@ struct HTTPTests {
         try partnership.append("brussels", Fixtures.realisticDrafts(count: 25, startingAt: 100))
         let (server, url) = try AccordExecutable.serve(journal: partnership["astana"].path, scratch: partnership.temp.path)
         defer { if server.isRunning { server.terminate() } }
-        // The client runs in its own process, as an office would run it (and so that
-        // FoundationNetworking's URLSession never runs inside the test process).
+        // The client runs in its own process, as an office would run it.
         let result = try AccordExecutable.run(["sync", "--with", url, "--journal", partnership["brussels"].path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.output.contains("Pulled: received 40, appended 40"))

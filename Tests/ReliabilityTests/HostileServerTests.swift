@@ -19,7 +19,7 @@ struct HostileServerTests {
     static let huge = 3 << 29  // 1.5 GiB
 
     /// An office that trusts `hub`, whose key the hostile server holds.
-    final class World {
+    final class World: @unchecked Sendable {
         let temp = TemporaryDirectory("hostile")
         let office: String
         let hub: EventJournal

@@ -9,7 +9,7 @@ public enum Digest {
 
     /// A SHA-256 computed over bytes as they arrive, for bodies checked while they are read
     /// (SyncProtocol.md §4.3.1).
-    public struct SHA256Stream: Sendable {
+    public struct SHA256Stream {
         private var hasher = SHA256()
 
         /// An empty digest.

@@ -136,7 +136,7 @@ public enum TargetedAttacks {
     static func hostileServer(_ setup: Setup) throws -> [Outcome] {
         let huge = 3 << 29
         let hub = try EventJournal(opening: setup.root + "/hub")
-        func signedHead(_ request: HostileServer.Request, length: Int, hash: String, extra: [String] = []) -> String {
+        @Sendable func signedHead(_ request: HostileServer.Request, length: Int, hash: String, extra: [String] = []) -> String {
             let text = RequestSigning.responseText(status: 200, method: request.method, path: request.path, nonce: request.headers["accord-nonce"] ?? "", site: "hub", length: length, contentHash: hash)
             let signature = (try? hub.signingKey().sign(text)).map(Base64.encode) ?? ""
             return (["HTTP/1.1 200 OK", "Content-Length: \(length)", "Accord-Site: hub", "Accord-Content-SHA256: \(hash)", "Accord-Signature: \(signature)"] + extra).joined(separator: "\r\n")
