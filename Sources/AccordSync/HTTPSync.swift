@@ -74,10 +74,10 @@ public enum HTTPSync {
             self.limit = limit
         }
 
-        /// Checks the answer's head before any of its body is read: not a redirect, no
-        /// `Content-Encoding`, a `Content-Length` within the limit, and the server's signature
-        /// over the status, this request's method, path and nonce, and the body's length and
-        /// SHA-256.
+        /// Checks the answer's head before any of its body is read, in this order: not a
+        /// redirect, no `Content-Encoding`, a `Content-Length`, the server's signature over the
+        /// status, this request's method, path and nonce, and the body's length and SHA-256; and
+        /// that length within the limit.
         /// - Parameter headers: the headers as received (names compared without regard to case;
         ///   a repeated header's values joined by `,`).
         /// - Throws: ``SyncError``: ``SyncError/Code/notAnAccordServer`` for a redirect, an
@@ -93,16 +93,16 @@ public enum HTTPSync {
             guard let lengthText = RequestSigning.header(headers, "Content-Length"), let length = Int(lengthText), length >= 0 else {
                 throw SyncError(.notAnAccordServer, "\(url) answered \(method) \(path) without a Content-Length; an Accord server announces and signs the length of every answer.")
             }
-            guard length <= limit else {
-                throw SyncError(.answerTooLarge, "\(url) announced an answer of \(length) bytes to \(method) \(path), more than this client's limit of \(limit) bytes; nothing of it was read.")
-            }
+            let site: SiteID
             do {
-                let (site, hash) = try RequestSigning.verifyResponseHead(headers: headers, status: status, length: length, method: method, path: path, nonce: nonce, trusted: trusted)
-                self.site = site
-                contentHash = hash
+                (site, contentHash) = try RequestSigning.verifyResponseHead(headers: headers, status: status, length: length, method: method, path: path, nonce: nonce, trusted: trusted)
             } catch let refusal as SyncError {
                 throw SyncError(refusal.code, "\(url): \(refusal.message)", httpStatus: status)
             }
+            guard length <= limit else {
+                throw SyncError(.answerTooLarge, "\(url) announced an answer of \(length) bytes to \(method) \(path), more than this client's limit of \(limit) bytes; nothing of it was read.")
+            }
+            self.site = site
             self.status = status
             expected = length
             bytes.reserveCapacity(min(length, 16 << 20))  // grows with what arrives, not with what is announced
