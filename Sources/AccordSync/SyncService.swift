@@ -6,15 +6,18 @@ import Foundation
 /// The server side of HTTP sync (SyncProtocol.md §4.3), independent of any HTTP library: a
 /// request in, a response out. `AccordServer` adapts it to Hummingbird; tests call it directly.
 ///
-/// Endpoints (all requests signed, ``RequestSigning``):
+/// Endpoints (all requests signed, version 2, ``RequestSigning``; a request is admitted from its
+/// headers by ``admit(method:path:headers:announcedLength:chunked:)`` before its body is read):
 /// - `GET /v1/vector` → 200 `{"partnership":…,"site":…,"vector":{…}}`
 /// - `POST /v1/pull` body `{"vector":{…}}` → 200 a bundle of what the caller lacks
 /// - `POST /v1/push` body a bundle → 200 `{"appended":N,"alreadyKnown":N,"pending":N,"received":N}`
 ///
-/// Refusals: 400 malformed (or another partnership), 401 unsigned or bad signature, 403
+/// Refusals: 400 malformed (or another partnership, or a chunked body), 401 unsigned, version 1,
+/// bad signature, another destination, a replayed nonce or a body other than the signed one, 403
 /// untrusted site (or events of an untrusted site), 404 unknown path, 405 wrong method, 409 a
 /// fork, 413 body over the limit, 500 a failed write (nothing partial is left: the journal
-/// writes whole batches), 503 a held writer lock. Each refusal has a ``SyncError/Code``, whose
+/// writes whole batches), 503 a held writer lock (or, at the HTTP edge, a full budget; or a
+/// full nonce cache). Each refusal has a ``SyncError/Code``, whose
 /// ``SyncError/Code/httpStatus`` is its status. Error bodies are `{"error":…}` and never echo
 /// the request.
 public final class SyncService: Sendable {
