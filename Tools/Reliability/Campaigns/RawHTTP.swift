@@ -215,7 +215,12 @@ public final class HostileServer: @unchecked Sendable {
 
     /// Stops accepting connections.
     public func stop() {
-        lock.withLock { stopped = true }
+        // Once only: a second close could close another socket that reused the descriptor.
+        let first = lock.withLock {
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
