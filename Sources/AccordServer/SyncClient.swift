@@ -47,7 +47,7 @@ public struct SyncClient: HTTPSyncTransport {
         do {
             response = try await client.execute(outgoing, timeout: .milliseconds(Int64(request.timeout * 1000)))
         } catch {
-            throw SyncError(.noAnswer, "No answer from \(request.url): \(Self.describe(error)).")
+            throw SyncError(.noAnswer, "No answer from \(request.url): \(Self.describe(error)). Check the address and that 'accord serve' runs there.")
         }
         var headers: [String: String] = [:]
         for (name, value) in response.headers {
