@@ -10,10 +10,13 @@
 // - AccordStore: the event store: a site's journal of events over its segments, own and
 //   replicated appends, the heads cache, verification.
 // - AccordProjections: folds events into the partnership's state, views, reports, snapshots.
-// - AccordSync: version vectors, bundles, directory and HTTP sync, request signing.
+// - AccordSync: version vectors, bundles, directory and HTTP sync (the protocol, not the wire),
+//   request signing. No NIO: it signs requests and checks answers; a transport moves the bytes.
 // - AccordInterchange: IATI, CSV and CloudEvents import and export.
 // - AccordTLS: mutual TLS pinned to the site keys (certificates, configurations, verification).
-// - AccordServer: `accord serve` (Hummingbird). AccordCLI: the `accord` executable.
+// - AccordServer: the HTTP edges of sync on NIO: `accord serve` (Hummingbird) and the client's
+//   transport, `SyncClient` (AsyncHTTPClient: no redirects, no decoding, a bounded answer; over
+//   https://, TLS pinned to the peer's site key). AccordCLI: the `accord` executable.
 //
 // Each target declares exactly the modules it imports; CI builds with
 // `--explicit-target-dependency-import-check error` so that this stays true.
@@ -40,11 +43,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -107,6 +110,7 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

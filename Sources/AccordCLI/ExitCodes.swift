@@ -68,7 +68,7 @@ extension SyncError: ReportedError {
         case .fork: .damaged
         case .busy: .busy
         case .badRequest, .unauthenticated, .untrusted, .noSuchEndpoint, .wrongMethod, .tooSlow, .tooLarge: .badInput
-        case .serverFailure, .noAnswer, .notAnAccordServer, .untrustedServer: .io
+        case .serverFailure, .noAnswer, .notAnAccordServer, .untrustedServer, .answerTooLarge: .io
         }
     }
 }

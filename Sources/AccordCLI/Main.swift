@@ -4,7 +4,7 @@ import Glibc
 /// Entry point: parse, run one command, map errors to exit codes (ExitCodes.swift).
 @main
 enum Main {
-    static func main() {
+    static func main() async {
         signal(SIGPIPE, SIG_IGN)
         // A parent may have started us with signals blocked (a blocked mask is inherited):
         // SIGINT and SIGTERM must stop 'log --follow' and 'serve'.
@@ -19,7 +19,12 @@ enum Main {
         signal(SIGTERM, SIG_DFL)
         do {
             var command = try Accord.parseAsRoot()
-            try command.run()
+            // 'sync' over HTTP is async (AsyncHTTPClient); every other command runs as before.
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
             standardOutput.flush()
             exit(ExitStatus.success.rawValue)
         } catch {

@@ -4,6 +4,7 @@ import AccordSync
 import Dispatch
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -26,12 +27,24 @@ public enum SyncServer {
         /// Request bodies being received or waiting for the journal, in bytes, across all
         /// connections; a request that would exceed it gets 503 at once.
         public var maxBufferedBytes: Int
+        /// Request bodies of one authenticated site being received or waiting, in bytes; a
+        /// request of that site that would exceed it gets 503 at once. Reserved only once the
+        /// request's headers are verified (SyncProtocol.md §4.3.3).
+        public var maxBufferedBytesPerSite: Int
+        /// Open connections at once; a connection beyond it is closed as soon as it is accepted.
+        public var maxConnections: Int = defaultMaxConnections
+
+        /// The default of ``maxConnections``: well under the usual limit of 1024 open files.
+        public static let defaultMaxConnections = 512
 
         /// Limits with the default timeouts.
-        /// - Parameter maxBufferedBytes: by default 4 × `maxBody`, at least 256 MiB.
-        public init(maxBody: Int, maxBufferedBytes: Int? = nil) {
+        /// - Parameters:
+        ///   - maxBufferedBytes: by default 4 × `maxBody`, at least 256 MiB.
+        ///   - maxBufferedBytesPerSite: by default 2 × `maxBody`, at most `maxBufferedBytes`.
+        public init(maxBody: Int, maxBufferedBytes: Int? = nil, maxBufferedBytesPerSite: Int? = nil) {
             self.maxBody = maxBody
             self.maxBufferedBytes = maxBufferedBytes ?? max(4 * maxBody, 256 << 20)
+            self.maxBufferedBytesPerSite = min(maxBufferedBytesPerSite ?? 2 * maxBody, self.maxBufferedBytes)
         }
     }
 
@@ -45,7 +58,9 @@ public enum SyncServer {
     ///   ``AccordError`` when the site's key cannot be read.
     public static func run(journal: EventJournal, host: String, port: Int, limits: Limits, tls: Bool = false, onListening: @escaping @Sendable (Int) -> Void) async throws {
         let service = SyncService(journal: journal, maxBody: limits.maxBody)
-        let budget = BodyBudget(limit: limits.maxBufferedBytes)
+        let budget = BodyBudget(limit: limits.maxBufferedBytes, perSite: limits.maxBufferedBytesPerSite)
+        let connections = ConnectionCount()
+        let maxConnections = limits.maxConnections
         var configuredLogger = Logger(label: "accord.serve")
         configuredLogger.logLevel = .info
         let logger = configuredLogger
@@ -59,10 +74,14 @@ public enum SyncServer {
         }
         // Everything else still gets a clear refusal from the service (404, 405).
         router.addMiddleware { FallbackMiddleware(service: service, limits: limits, budget: budget, logger: logger) }
-        let idleTimeout = TimeAmount.milliseconds(Int64(limits.idleTimeout * 1000))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionCap(count: connections, limit: maxConnections)],
+            idleTimeout: .milliseconds(Int64(limits.idleTimeout * 1000)))
         let app = Application(
             router: router,
-            server: try tls ? TLSSiteMiddleware<SyncRequestContext>.server(idleTimeout: idleTimeout, journal: journal) : .http1(configuration: .init(idleTimeout: idleTimeout)),
+            server: try tls
+                ? TLSSiteMiddleware<SyncRequestContext>.server(http1: http1, journal: journal)
+                : .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: "accord"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
             logger: logger)
@@ -78,30 +97,33 @@ public enum SyncServer {
         // HTTP/1.1: a request without Content-Length or chunked transfer has no body.
         let chunked = request.headers[.transferEncoding]?.lowercased().contains("chunked") ?? false
         let hasBody = announced.map { $0 > 0 } ?? chunked
-        // Refuse what the headers already condemn, before reading a byte of the body; the
-        // body is not read at all then, so the connection is closed after the answer.
-        if let early = service.refusalBeforeBody(method: method, path: path, headers: headers, announcedLength: announced) {
+        // Refuse what the headers already condemn — including a signature that does not
+        // verify, a replayed nonce, another destination — before reserving memory for the body or
+        // reading a byte of it; the body is not read at all then, so the connection is closed
+        // after the answer.
+        let admitted: RequestSigning.Admitted
+        switch service.admit(method: method, path: path, headers: headers, announcedLength: announced, chunked: chunked && announced == nil) {
+        case .refused(let early):
             logger.info("\(early.logLine)")
             return refuseAndClose(early, hasBody: hasBody, channel: channel)
+        case .admitted(let verified):
+            admitted = verified
         }
-        let reserved = hasBody ? min(announced ?? limits.maxBody, limits.maxBody) : 0
-        guard budget.reserve(reserved) else {
-            let busy = service.refusal(.busy, "The server is receiving too many request bodies at once; try again shortly.", method: method, path: path, headers: headers)
+        let reserved = admitted.length
+        guard budget.reserve(reserved, for: admitted.site) else {
+            let busy = service.refusal(.busy, "The server is receiving too many request bodies at once (from this site or in all); try again shortly.", method: method, path: path, headers: headers)
             logger.info("\(busy.logLine)")
             return refuseAndClose(busy, hasBody: hasBody, channel: channel)
         }
-        defer { budget.release(reserved) }
+        defer { budget.release(reserved, for: admitted.site) }
         let body: [UInt8]
-        switch await collect(request.body, upTo: limits.maxBody, within: limits.requestTimeout, channel: channel) {
+        switch await collect(request.body, length: admitted.length, contentHash: admitted.contentHash, within: limits.requestTimeout, channel: channel) {
         case .body(let bytes):
             body = bytes
-        case .tooLarge:
-            // Decided without the body and without waiting for the journal's queue (which
-            // would block a thread of the server's pool behind every push).
-            let tooLarge = service.refusalBeforeBody(method: method, path: path, headers: headers, announcedLength: limits.maxBody + 1)
-                ?? service.refusal(.tooLarge, "The body is larger than this server's limit of \(limits.maxBody) bytes; send smaller bundles.", method: method, path: path, headers: headers)
-            logger.info("\(tooLarge.logLine)")
-            return refuseAndClose(tooLarge, hasBody: true, channel: channel)
+        case .mismatch:
+            let mismatch = service.refusal(RequestSigning.bodyMismatch.code, RequestSigning.bodyMismatch.message, method: method, path: path, headers: headers)
+            logger.info("\(mismatch.logLine)")
+            return refuseAndClose(mismatch, hasBody: true, channel: channel)
         case .tooSlow:
             let slow = service.refusal(.tooSlow, "The request body did not arrive within \(Int(limits.requestTimeout)) s of its headers.", method: method, path: path, headers: headers)
             logger.info("\(slow.logLine)")
@@ -109,7 +131,7 @@ public enum SyncServer {
         }
         let answer = await withCheckedContinuation { continuation in
             DispatchQueueHolder.queue.async {
-                continuation.resume(returning: service.handle(.init(method: method, path: path, headers: headers, body: body)))
+                continuation.resume(returning: service.handle(.init(method: method, path: path, headers: headers, body: body), admitted: admitted))
             }
         }
         logger.info("\(answer.logLine)")
@@ -118,26 +140,39 @@ public enum SyncServer {
 
     enum Collected {
         case body([UInt8])
-        case tooLarge
+        /// More or fewer bytes than signed, or another SHA-256.
+        case mismatch
         case tooSlow
     }
 
-    /// Reads the whole body, at most `limit` bytes, within `seconds`. When the time is up the
-    /// connection's input is closed, which ends the read.
-    static func collect(_ body: RequestBody, upTo limit: Int, within seconds: Double, channel: any Channel) async -> Collected {
+    /// Reads the body, exactly `length` bytes, hashing it as it arrives, within `seconds`: it
+    /// never keeps more than `length` bytes, and a body whose SHA-256 is not `contentHash` is
+    /// refused once read (SyncProtocol.md §4.3.1). When the time is up the connection's input is
+    /// closed, which ends the read.
+    static func collect(_ body: RequestBody, length: Int, contentHash: String, within seconds: Double, channel: any Channel) async -> Collected {
         let expired = NIOLockedValueBox(false)
         let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
             expired.withLockedValue { $0 = true }
             channel.close(mode: .input, promise: nil)
         }
         defer { timer.cancel() }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(length)
+        var hasher = Digest.SHA256Stream()
         do {
-            let buffer = try await body.collect(upTo: limit)
-            // A body cut short by the timer ends early: it is not the body that was announced.
-            return expired.withLockedValue { $0 } ? .tooSlow : .body(Array(buffer.readableBytesView))
+            for try await buffer in body {
+                guard buffer.readableBytes <= length - bytes.count else { return .mismatch }
+                buffer.withUnsafeReadableBytes { chunk in
+                    hasher.update(chunk)
+                    bytes.append(contentsOf: chunk)
+                }
+            }
         } catch {
-            return expired.withLockedValue { $0 } ? .tooSlow : .tooLarge
+            return expired.withLockedValue { $0 } ? .tooSlow : .mismatch
         }
+        // A body cut short by the timer ends early: it is not the body that was announced.
+        if expired.withLockedValue({ $0 }) { return .tooSlow }
+        return bytes.count == length && hasher.hex() == contentHash ? .body(bytes) : .mismatch
     }
 
     /// An early refusal: the body was not read, so the connection cannot carry another request;
@@ -191,21 +226,91 @@ struct SyncRequestContext: RequestContext {
     }
 }
 
-/// The bytes of request bodies being received or waiting, across connections, against a bound.
+/// The bytes of request bodies being received or waiting, across connections and per
+/// authenticated site, against two bounds.
 final class BodyBudget: Sendable {
-    private let used = NIOLockedValueBox(0)
+    private struct Used {
+        var total = 0
+        var bySite: [SiteID: Int] = [:]
+    }
+
+    private let used = NIOLockedValueBox(Used())
     let limit: Int
+    let perSite: Int
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, perSite: Int) {
+        self.limit = limit
+        self.perSite = perSite
+    }
 
-    /// Reserves `bytes`; false (nothing reserved) when that would pass the limit.
-    func reserve(_ bytes: Int) -> Bool {
+    /// Reserves `bytes` for `site`; false (nothing reserved) when that would pass either bound.
+    func reserve(_ bytes: Int, for site: SiteID) -> Bool {
         used.withLockedValue { used in
-            guard used + bytes <= limit else { return false }
-            used += bytes
+            let ofSite = used.bySite[site] ?? 0
+            guard used.total + bytes <= limit, ofSite + bytes <= perSite else { return false }
+            used.total += bytes
+            used.bySite[site] = ofSite + bytes
             return true
         }
     }
 
-    func release(_ bytes: Int) { used.withLockedValue { $0 -= bytes } }
+    func release(_ bytes: Int, for site: SiteID) {
+        used.withLockedValue { used in
+            used.total -= bytes
+            let left = (used.bySite[site] ?? 0) - bytes
+            used.bySite[site] = left > 0 ? left : nil
+        }
+    }
+}
+
+/// The connections open at once, across the server.
+final class ConnectionCount: Sendable {
+    let open = NIOLockedValueBox(0)
+}
+
+/// Closes a connection at once when ``SyncServer/Limits/maxConnections`` are already open, so
+/// that a flood of connections cannot exhaust the server's file descriptors
+/// (SyncProtocol.md §4.3.3). One per connection; it passes everything else through.
+final class ConnectionCap: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let count: ConnectionCount
+    let limit: Int
+    private var counted = false
+
+    init(count: ConnectionCount, limit: Int) {
+        self.count = count
+        self.limit = limit
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { admit(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        admit(context: context)
+        context.fireChannelActive()
+    }
+
+    private func admit(context: ChannelHandlerContext) {
+        guard !counted else { return }
+        counted = true
+        let admitted = count.open.withLockedValue { open in
+            open += 1
+            return open <= limit
+        }
+        if !admitted { context.close(promise: nil) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        release()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { release() }
+
+    private func release() {
+        guard counted else { return }
+        counted = false
+        count.open.withLockedValue { $0 -= 1 }
+    }
 }

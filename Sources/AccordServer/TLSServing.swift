@@ -50,9 +50,9 @@ extension TLSSiteMiddleware where Context == SyncRequestContext {
     /// certificate carries a key in `keys/` (read again for each handshake).
     /// - Throws: ``AccordError`` when the site's key cannot be read or its certificate made.
     /// - Parameter idleTimeout: the HTTP/1 idle timeout (§4.3.3).
-    static func server(idleTimeout: TimeAmount, journal: EventJournal) throws -> HTTPServerBuilder {
+    static func server(http1: HTTP1Channel.Configuration, journal: EventJournal) throws -> HTTPServerBuilder {
         let configuration = try SiteTLS.serverConfiguration(key: try journal.signingKey(), site: journal.site, partnership: journal.partnership)
-        return try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), configuration: TLSChannelConfiguration(
+        return try .tls(.http1(configuration: http1), configuration: TLSChannelConfiguration(
             tlsConfiguration: configuration,
             customVerificationCallback: SiteTLS.clientVerifier { try journal.trustedKeys() }))
     }

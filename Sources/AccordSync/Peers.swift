@@ -84,26 +84,35 @@ public struct PeerStore: Sendable {
 
 /// An `http://host:port` peer address.
 public struct PeerURL: Sendable {
+    /// `http` (plain, for loopback) or `https` (mutual TLS pinned to the site keys,
+    /// SyncProtocol.md §4.4).
+    public let scheme: String
     /// The host, as written.
     public let host: String
     /// The TCP port, 1 to 65535.
     public let port: Int
-    /// `http://HOST:PORT`, without a trailing slash.
+    /// `SCHEME://HOST:PORT`, without a trailing slash.
     public let text: String
 
+    /// True for `https://`.
+    public var isTLS: Bool { scheme == "https" }
+
     /// Parses a peer address.
-    /// - Throws: ``AccordError`` `.badInput` unless `text` is `http://HOST:PORT` (no path).
+    /// - Throws: ``AccordError`` `.badInput` unless `text` is `http://HOST:PORT` or
+    ///   `https://HOST:PORT` (no path).
     public init(_ text: String) throws {
-        guard text.hasPrefix("http://") else {
-            throw AccordError(.badInput, "The peer URL '\(text.prefix(80))' must be http://HOST:PORT.", field: "url")
+        let scheme: String
+        if text.hasPrefix("http://") { scheme = "http" } else if text.hasPrefix("https://") { scheme = "https" } else {
+            throw AccordError(.badInput, "The peer URL '\(text.prefix(80))' must be http://HOST:PORT or https://HOST:PORT.", field: "url")
         }
-        var rest = String(text.dropFirst(7))
+        var rest = String(text.dropFirst(scheme.count + 3))
         if rest.hasSuffix("/") { rest.removeLast() }
         guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port), colon > rest.startIndex else {
-            throw AccordError(.badInput, "The peer URL '\(text.prefix(80))' must be http://HOST:PORT.", field: "url")
+            throw AccordError(.badInput, "The peer URL '\(text.prefix(80))' must be http://HOST:PORT or https://HOST:PORT.", field: "url")
         }
+        self.scheme = scheme
         host = String(rest[..<colon])
         self.port = port
-        self.text = "http://\(host):\(port)"
+        self.text = "\(scheme)://\(host):\(port)"
     }
 }

@@ -15,7 +15,7 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
         /// table maps it.
         package enum Kind: Hashable, Sendable, CaseIterable {
             case badRequest, unauthenticated, untrusted, noSuchEndpoint, wrongMethod, tooSlow, fork, tooLarge
-            case serverFailure, busy, noAnswer, notAnAccordServer, untrustedServer
+            case serverFailure, busy, noAnswer, notAnAccordServer, untrustedServer, answerTooLarge
         }
 
         /// The kind, for this package's exhaustive tables.
@@ -50,6 +50,9 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
         /// The answer is not from a site this journal trusts, or not signed by its key
         /// (SyncProtocol.md §4.3.1). Only a client sees it.
         public static let untrustedServer = Code(.untrustedServer)
+        /// The answer announced or sent more bytes than the client reads
+        /// (``HTTPSync/maxResponseBytes``, SyncProtocol.md §4.3.1). Only a client sees it.
+        public static let answerTooLarge = Code(.answerTooLarge)
 
         /// The code's stable name (`bad-request`, `fork`, `no-answer`, …).
         public var name: String {
@@ -67,6 +70,7 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
             case .noAnswer: "no-answer"
             case .notAnAccordServer: "not-an-accord-server"
             case .untrustedServer: "untrusted-server"
+            case .answerTooLarge: "answer-too-large"
             }
         }
 
@@ -87,7 +91,7 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
             case .tooLarge: 413
             case .serverFailure: 500
             case .busy: 503
-            case .noAnswer, .notAnAccordServer, .untrustedServer: nil
+            case .noAnswer, .notAnAccordServer, .untrustedServer, .answerTooLarge: nil
             }
         }
 

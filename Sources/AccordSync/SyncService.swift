@@ -6,15 +6,18 @@ import Foundation
 /// The server side of HTTP sync (SyncProtocol.md §4.3), independent of any HTTP library: a
 /// request in, a response out. `AccordServer` adapts it to Hummingbird; tests call it directly.
 ///
-/// Endpoints (all requests signed, ``RequestSigning``):
+/// Endpoints (all requests signed, version 2, ``RequestSigning``; a request is admitted from its
+/// headers by ``admit(method:path:headers:announcedLength:chunked:)`` before its body is read):
 /// - `GET /v1/vector` → 200 `{"partnership":…,"site":…,"vector":{…}}`
 /// - `POST /v1/pull` body `{"vector":{…}}` → 200 a bundle of what the caller lacks
 /// - `POST /v1/push` body a bundle → 200 `{"appended":N,"alreadyKnown":N,"pending":N,"received":N}`
 ///
-/// Refusals: 400 malformed (or another partnership), 401 unsigned or bad signature, 403
+/// Refusals: 400 malformed (or another partnership, or a chunked body), 401 unsigned, version 1,
+/// bad signature, another destination, a replayed nonce or a body other than the signed one, 403
 /// untrusted site (or events of an untrusted site), 404 unknown path, 405 wrong method, 409 a
 /// fork, 413 body over the limit, 500 a failed write (nothing partial is left: the journal
-/// writes whole batches), 503 a held writer lock. Each refusal has a ``SyncError/Code``, whose
+/// writes whole batches), 503 a held writer lock (or, at the HTTP edge, a full budget; or a
+/// full nonce cache). Each refusal has a ``SyncError/Code``, whose
 /// ``SyncError/Code/httpStatus`` is its status. Error bodies are `{"error":…}` and never echo
 /// the request.
 public final class SyncService: Sendable {
@@ -64,29 +67,76 @@ public final class SyncService: Sendable {
         self.maxBody = maxBody
     }
 
-    /// Handles one request; never throws: every failure becomes a response.
-    public func handle(_ request: Request) -> Response {
-        sign(queue.sync { respond(to: request) }, for: request)
+    /// Signed requests seen within the time window, so that a replay is refused.
+    private let nonces = NonceCache()
+
+    /// What ``admit(method:path:headers:announcedLength:chunked:)`` decided from a request's
+    /// headers.
+    public enum Admission: Sendable {
+        /// The request is refused; send this answer (already signed) and do not read the body.
+        case refused(Response)
+        /// The headers' signature verified and the nonce is new: read exactly `length` bytes of
+        /// body, check them against the signed SHA-256, then call ``handle(_:admitted:)``.
+        case admitted(RequestSigning.Admitted)
     }
 
-    /// Decides from the method, path and headers alone — before any byte of the body is read —
-    /// whether the request is refused: an unknown path (404), another method (405), an announced
-    /// `Content-Length` over ``maxBody`` (413), missing or malformed signing headers or a stale
-    /// time (401), an untrusted site (403). The HTTP edge calls this first, so that such a
-    /// request never makes the server buffer a body (SyncProtocol.md §4.3.2); ``handle(_:)``
-    /// makes the same checks again, then checks the signature over the body.
-    /// - Parameter announcedLength: the request's `Content-Length`, if it has one.
-    /// - Returns: the signed refusal, or nil when the body must be read to decide.
-    public func refusalBeforeBody(method: String, path: String, headers: [String: String], announcedLength: Int?) -> Response? {
-        let request = Request(method: method, path: path, headers: headers, body: [])
-        if let refusal = routeRefusal(request, bodyLength: announcedLength ?? 0) { return sign(refusal, for: request) }
+    /// Handles one whole request: ``admit(method:path:headers:announcedLength:chunked:)`` with
+    /// the body's length, then ``handle(_:admitted:)``. Never throws: every failure becomes a
+    /// response.
+    public func handle(_ request: Request) -> Response {
+        switch admit(method: request.method, path: request.path, headers: request.headers, announcedLength: request.body.count) {
+        case .refused(let refusal): return refusal
+        case .admitted(let admitted): return handle(request, admitted: admitted)
+        }
+    }
+
+    /// Handles a request whose headers were admitted: checks that its body is the signed one
+    /// (length and SHA-256), then does the endpoint's work, one request at a time.
+    /// - Parameter admitted: what ``admit(method:path:headers:announcedLength:chunked:)``
+    ///   returned for this request's headers.
+    public func handle(_ request: Request, admitted: RequestSigning.Admitted) -> Response {
         do {
-            _ = try RequestSigning.checkHeaders(headers, trusted: try journal.trustedKeys())
-            return nil
+            try RequestSigning.checkBody(request.body, against: admitted)
         } catch let refusal as SyncError {
-            return sign(Self.refusal(refusal.code, refusal.message, request), for: request)
+            return sign(Self.refusal(refusal.code, refusal.message, request, site: admitted.site.rawValue), for: request)
         } catch {
-            return nil  // decided (500) once the body is read
+            return sign(Self.refusal(.serverFailure, "The server failed.", request), for: request)
+        }
+        return sign(queue.sync { respond(to: request, site: admitted.site) }, for: request)
+    }
+
+    /// Decides from the method, path and headers alone — before any byte of the body is read
+    /// and before any memory is reserved for it — whether the request is refused, in this order
+    /// (SyncProtocol.md §4.3.2): an unknown path (404), another method (405), a chunked body
+    /// (400), an announced `Content-Length` over ``maxBody`` (413), then the signature of the
+    /// headers (``RequestSigning/verifyHeaders``: 401, 403), then the nonce: one seen within the
+    /// window is a replay (401); a full nonce cache is 503. A request it admits has its nonce
+    /// recorded.
+    /// - Parameters:
+    ///   - announcedLength: the request's `Content-Length`, if it has one (none counts as 0).
+    ///   - chunked: true when the body is sent with chunked transfer coding (refused: the
+    ///     signed length must be announced).
+    /// - Returns: the signed refusal, or what the body must be.
+    public func admit(method: String, path: String, headers: [String: String], announcedLength: Int?, chunked: Bool = false) -> Admission {
+        let request = Request(method: method, path: path, headers: headers, body: [])
+        if let refusal = routeRefusal(request, bodyLength: announcedLength ?? 0) { return .refused(sign(refusal, for: request)) }
+        if chunked {
+            return .refused(sign(Self.refusal(.badRequest, "A request body must be sent with Content-Length, which its signature covers (SyncProtocol.md §4.3.1); chunked bodies are refused.", request), for: request))
+        }
+        do {
+            let admitted = try RequestSigning.verifyHeaders(headers, method: method, path: path, announcedLength: announcedLength ?? 0, trusted: try journal.trustedKeys(), server: journal.site, partnership: journal.partnership)
+            switch nonces.insert(site: admitted.site, nonce: admitted.nonce, seconds: admitted.seconds, now: Timestamp.now().seconds) {
+            case .inserted:
+                return .admitted(admitted)
+            case .seen:
+                return .refused(sign(Self.refusal(.unauthenticated, "This request was already received (its \(RequestSigning.nonceHeader) was seen within the last \(2 * RequestSigning.window) s): a replayed request is refused.", request, site: admitted.site.rawValue), for: request))
+            case .full:
+                return .refused(sign(Self.refusal(.busy, "This server has received too many signed requests from '\(admitted.site)' within \(2 * RequestSigning.window) s to remember them all; try again shortly.", request, site: admitted.site.rawValue), for: request))
+            }
+        } catch let refusal as SyncError {
+            return .refused(sign(Self.refusal(refusal.code, refusal.message, request), for: request))
+        } catch {
+            return .refused(sign(Self.refusal(.serverFailure, "The server could not read its trusted keys.", request), for: request))
         }
     }
 
@@ -103,8 +153,7 @@ public final class SyncService: Sendable {
 
     private func sign(_ response: Response, for request: Request) -> Response {
         var response = response
-        let time = request.headers.first { $0.key.lowercased() == RequestSigning.timeHeader.lowercased() }?.value ?? ""
-        response.headers = RequestSigning.responseHeaders(for: journal, status: response.status, path: request.path, requestTime: time, body: response.body)
+        response.headers = RequestSigning.responseHeaders(for: journal, status: response.status, method: request.method, path: request.path, requestHeaders: request.headers, body: response.body)
         return response
     }
 
@@ -125,18 +174,9 @@ public final class SyncService: Sendable {
         return nil
     }
 
-    private func respond(to request: Request) -> Response {
+    private func respond(to request: Request, site: SiteID) -> Response {
         func refuse(_ code: SyncError.Code, _ message: String, site: String = "-") -> Response {
             Self.refusal(code, message, request, site: site)
-        }
-        if let refusal = routeRefusal(request, bodyLength: request.body.count) { return refusal }
-        let site: SiteID
-        do {
-            site = try RequestSigning.verify(headers: request.headers, method: request.method, path: request.path, body: request.body, trusted: try journal.trustedKeys())
-        } catch let refusal as SyncError {
-            return refuse(refusal.code, refusal.message)
-        } catch {
-            return refuse(.serverFailure, "The server could not read its trusted keys.")
         }
         do {
             switch request.path {

@@ -223,8 +223,19 @@ public enum SiteTLS {
     /// - Throws: (in the future) ``AccordError`` `.untrusted` when the server presented another
     ///   key, or none.
     public static func checkServer(on channel: any Channel, expected: SitePublicKey) -> EventLoopFuture<Void> {
+        checkServer(on: channel, acceptable: [expected])
+    }
+
+    /// ``checkServer(on:expected:)`` for a server that may be any of several peers: its leaf
+    /// certificate must carry one of `acceptable` (used when no peer record names the URL being
+    /// synced with; the signed answers then bind the exchange to one site, SyncProtocol.md §4.4.2).
+    /// - Parameters:
+    ///   - channel: the connection, with NIOSSL's handler in its pipeline.
+    ///   - acceptable: the keys a server may present.
+    /// - Returns: a future that succeeds when the key is one of them.
+    public static func checkServer(on channel: any Channel, acceptable: [SitePublicKey]) -> EventLoopFuture<Void> {
         channel.nioSSL_peerCertificate().flatMapThrowing { certificate -> Void in
-            guard let certificate, SiteTLS.certificate(certificate, carries: expected) else {
+            guard let certificate, acceptable.contains(where: { SiteTLS.certificate(certificate, carries: $0) }) else {
                 throw AccordError(.untrusted, "The server's TLS certificate is not for the key this journal trusts for that peer; nothing was sent. Check the peer's URL and its key in keys/ ('accord peer add').", field: "tls")
             }
         }.flatMapError { error in

@@ -11,7 +11,7 @@ import Testing
 struct HTTPTests {
     /// A signed request from `site`'s journal to the service.
     func request(_ partnership: Partnership, from site: String, _ method: String, _ path: String, body: [UInt8] = [], now: Timestamp = .now()) throws -> SyncService.Request {
-        SyncService.Request(method: method, path: path, headers: try RequestSigning.headers(for: partnership[site], method: method, path: path, body: body, now: now), body: body)
+        SyncService.Request(method: method, path: path, headers: try RequestSigning.headers(for: partnership[site], method: method, path: path, body: body, to: "astana", now: now), body: body)
     }
 
     func error(_ response: SyncService.Response) -> String {
@@ -34,7 +34,7 @@ struct HTTPTests {
         #expect(service.handle(tampered).status == 401)
         // 403: a site the server does not trust.
         let stranger = try Partnership(["lusaka"])
-        let strangerRequest = SyncService.Request(method: "GET", path: "/v1/vector", headers: try RequestSigning.headers(for: stranger["lusaka"], method: "GET", path: "/v1/vector", body: []), body: [])
+        let strangerRequest = SyncService.Request(method: "GET", path: "/v1/vector", headers: try RequestSigning.headers(for: stranger["lusaka"], method: "GET", path: "/v1/vector", body: [], to: "astana"), body: [])
         #expect(service.handle(strangerRequest).status == 403)
         // 404, 405.
         #expect(service.handle(try request(partnership, from: "brussels", "GET", "/v1/nothing")).status == 404)
@@ -69,7 +69,7 @@ struct HTTPTests {
         let reborn = try EventJournal.create(at: partnership.temp.child("brussels-reborn"), site: SiteID("brussels"), seed: Fixtures.seed("brussels"), partnership: "eu-kz-2022")
         try reborn.openWriter().append(Fixtures.realisticDrafts(count: 2, startingAt: 70), now: Fixtures.time(9))
         let forked = try Bundle.make(from: reborn).encoded()
-        let forkRequest = SyncService.Request(method: "POST", path: "/v1/push", headers: try RequestSigning.headers(for: reborn, method: "POST", path: "/v1/push", body: forked), body: forked)
+        let forkRequest = SyncService.Request(method: "POST", path: "/v1/push", headers: try RequestSigning.headers(for: reborn, method: "POST", path: "/v1/push", body: forked, to: "astana"), body: forked)
         let answer = service.handle(forkRequest)
         #expect(answer.status == 409)
         #expect(error(answer).contains("fork in feed 'brussels' at 1"))
@@ -81,8 +81,7 @@ struct HTTPTests {
         try partnership.append("brussels", Fixtures.realisticDrafts(count: 25, startingAt: 100))
         let (server, url) = try AccordExecutable.serve(journal: partnership["astana"].path, scratch: partnership.temp.path)
         defer { if server.isRunning { server.terminate() } }
-        // The client runs in its own process, as an office would run it (and so that
-        // FoundationNetworking's URLSession never runs inside the test process).
+        // The client runs in its own process, as an office would run it.
         let result = try AccordExecutable.run(["sync", "--with", url, "--journal", partnership["brussels"].path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.output.contains("Pulled: received 40, appended 40"))

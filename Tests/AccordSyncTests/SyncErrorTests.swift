@@ -15,7 +15,7 @@ struct SyncErrorTests {
             #expect(code.httpStatus == status, "\(code)")
             #expect(SyncError.Code(httpStatus: status) == code, "\(status)")
         }
-        for code in [SyncError.Code.noAnswer, .notAnAccordServer, .untrustedServer] { #expect(code.httpStatus == nil) }
+        for code in [SyncError.Code.noAnswer, .notAnAccordServer, .untrustedServer, .answerTooLarge] { #expect(code.httpStatus == nil) }
     }
 
     @Test func aStatusNoCodeHasReadsAsTheNearestCode() {

@@ -49,10 +49,10 @@ func syncClient(for journal: EventJournal, expecting expected: SitePublicKey?) t
 }
 
 /// Sends one signed request as `signer` and returns the status and body.
-func signedRequest(_ client: HTTPClient, _ url: String, _ method: String, _ path: String, body: [UInt8] = [], signer: EventJournal) async throws -> (status: Int, body: [UInt8]) {
+func signedRequest(_ client: HTTPClient, _ url: String, _ method: String, _ path: String, body: [UInt8] = [], signer: EventJournal, to destination: String = "*") async throws -> (status: Int, body: [UInt8]) {
     var request = HTTPClientRequest(url: url + path)
     request.method = .init(rawValue: method)
-    for (name, value) in try RequestSigning.headers(for: signer, method: method, path: path, body: body) {
+    for (name, value) in try RequestSigning.headers(for: signer, method: method, path: path, body: body, to: destination) {
         request.headers.add(name: name, value: value)
     }
     if !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }

@@ -119,7 +119,7 @@ import X509
             let relay = try await RecordingRelay(to: URLComponents(string: url)!.port!)
             let bundle = try Bundle.make(from: sites["brussels"]).encoded()
             let status = try await withClient(sites["brussels"], expecting: tls ? try sites.key("astana") : nil) { client in
-                try await signedRequest(client, "\(tls ? "https" : "http")://127.0.0.1:\(relay.port)", "POST", "/v1/push", body: bundle, signer: sites["brussels"]).status
+                try await signedRequest(client, "\(tls ? "https" : "http")://127.0.0.1:\(relay.port)", "POST", "/v1/push", body: bundle, signer: sites["brussels"], to: "astana").status
             }
             await relay.close()
             #expect(status == 200)
@@ -139,6 +139,40 @@ import X509
         let local = try AccordExecutable.run(["sync", "--with", "http://127.0.0.1:1", "--journal", sites["brussels"].path])
         #expect(local.status != 0)
         #expect(!local.stderr.contains("Warning"), "\(local.stderr)")
+    }
+
+    @Test func accordSyncOverHTTPSMergesBothWaysAndEndsWithOneDigest() throws {
+        let sites = try TLSSites()
+        for (site, name) in [("brussels", "European Investment Bank"), ("astana", "Samruk-Kazyna")] {
+            let writer = try sites[site].openWriter()
+            _ = try writer.append([Fixtures.draft("stakeholder.registered.v1", "stakeholder/\(site)-org", #"{"name":"\#(name)","kind":"financial","country":"KZ"}"#)], now: Fixtures.time(60))
+            writer.close()
+        }
+        let (server, url) = try sites.serve("astana", tls: true)
+        defer { server.terminate(); server.waitUntilExit() }
+        #expect(url.hasPrefix("https://"))
+        let sync = try AccordExecutable.run(["sync", "--with", url, "--journal", sites["brussels"].path])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(!sync.stderr.contains("Warning"), "\(sync.stderr)")
+        let digests = try ["brussels", "astana"].map { site in
+            try AccordExecutable.run(["state", "--digest", "--journal", sites[site].path]).stdout
+        }
+        #expect(digests[0] == digests[1] && !digests[0].isEmpty)
+    }
+
+    @Test func accordSyncOverHTTPSRefusesAServerWhoseKeyIsNotThePeerRecordedAtThatURL() throws {
+        let sites = try TLSSites()
+        let (server, url) = try sites.serve("astana", tls: true)
+        defer { server.terminate(); server.waitUntilExit() }
+        // Brussels records almaty (another trusted key) at astana's URL: the pin is almaty's key.
+        let almaty = try sites.key("almaty")
+        let add = try AccordExecutable.run(["peer", "add", "almaty", "--key", almaty.base64, "--url", url, "--journal", sites["brussels"].path])
+        #expect(add.status == 0, "\(add.stderr)")
+        let before = try FileDamage.snapshot(of: sites["brussels"].path + "/segments")
+        let sync = try AccordExecutable.run(["sync", "--with", url, "--journal", sites["brussels"].path])
+        #expect(sync.status == 5, "\(sync.stderr)")
+        #expect(sync.stderr.contains("TLS certificate is not for the key"), "\(sync.stderr)")
+        #expect(try FileDamage.snapshot(of: sites["brussels"].path + "/segments") == before)
     }
 
     @Test func loopbackHostsAreThoseOfThisMachineOnly() {

@@ -15,18 +15,23 @@ struct ServerLimitsTests {
         let process: ChildProcess
         let port: Int
         let office: EventJournal
+        /// A second office the hub trusts.
+        let other: EventJournal
 
-        init() throws {
-            for site in ["hub", "office"] {
+        /// - Parameter options: options of `accord serve` after `--journal` (by default a
+        ///   1000-byte body limit and timeouts of 1 s and 2 s).
+        init(_ options: [String] = ["--max-body", "1000", "--idle-timeout", "1", "--request-timeout", "2"]) throws {
+            for site in ["hub", "office", "other"] {
                 let made = try ChildProcess.run(AccordExecutable.path, ["init", "--site", site, "--journal", temp.child(site)], scratch: temp.path)
                 #expect(made.status == 0)
             }
-            for (from, to) in [("hub", "office"), ("office", "hub")] {
+            for (from, to) in [("hub", "office"), ("office", "hub"), ("hub", "other"), ("other", "hub")] {
                 try Data(contentsOf: URL(fileURLWithPath: temp.child(from) + "/keys/\(from).pub")).write(to: URL(fileURLWithPath: temp.child(to) + "/keys/\(from).pub"))
             }
             office = try EventJournal(opening: temp.child("office"))
+            other = try EventJournal(opening: temp.child("other"))
             let out = temp.child("serve.out")
-            process = try ChildProcess(AccordExecutable.path, ["serve", "--listen", "127.0.0.1:0", "--journal", temp.child("hub"), "--max-body", "1000", "--idle-timeout", "1", "--request-timeout", "2"], stdout: out)
+            process = try ChildProcess(AccordExecutable.path, ["serve", "--listen", "127.0.0.1:0", "--journal", temp.child("hub")] + options, stdout: out)
             var found = 0
             for _ in 0..<400 where found == 0 {
                 usleep(50_000)
@@ -74,7 +79,7 @@ struct ServerLimitsTests {
     @Test func aSignedBodyThatTricklesGets408AfterTheRequestTimeout() throws {
         let server = try Server()
         let body = [UInt8](repeating: 0x7b, count: 900)
-        let request = httpRequest("POST", "/v1/push", headers: try RequestSigning.headers(for: server.office, method: "POST", path: "/v1/push", body: body), body: body)
+        let request = httpRequest("POST", "/v1/push", headers: try RequestSigning.headers(for: server.office, method: "POST", path: "/v1/push", body: body, to: "hub"), body: body)
         let headEnd = request.count - body.count
         let connection = try #require(RawConnection(port: server.port))
         #expect(connection.send(Array(request[0..<headEnd])))
@@ -85,7 +90,7 @@ struct ServerLimitsTests {
 
     @Test func unsignedAndOversizedRequestsAreAnsweredBeforeTheirBodyIsSent() throws {
         let server = try Server()
-        for (headers, length, expected) in [([String: String](), 900, 401), (try RequestSigning.headers(for: server.office, method: "POST", path: "/v1/push", body: []), 10_000_000_000, 413)] {
+        for (headers, length, expected) in [([String: String](), 900, 401), (try RequestSigning.headers(for: server.office, method: "POST", path: "/v1/push", body: [], to: "hub"), 10_000_000_000, 413)] {
             let connection = try #require(RawConnection(port: server.port, timeout: 5))
             #expect(connection.send(httpRequest("POST", "/v1/push", headers: headers, contentLength: length)))
             let answer = connection.readResponse()
@@ -93,7 +98,81 @@ struct ServerLimitsTests {
             #expect(answer?.headers["connection"] == "close")
         }
         // The server still serves a valid request.
-        let vector = httpRequest("GET", "/v1/vector", headers: try RequestSigning.headers(for: server.office, method: "GET", path: "/v1/vector", body: []))
+        let vector = httpRequest("GET", "/v1/vector", headers: try RequestSigning.headers(for: server.office, method: "GET", path: "/v1/vector", body: [], to: "hub"))
         #expect(RawConnection.exchange(port: server.port, vector)?.status == 200)
+    }
+
+    /// A signed pull with a body, as `accord sync` sends it.
+    private func pull(_ from: EventJournal) throws -> [UInt8] {
+        let body = Array(#"{"vector":{}}"#.utf8)
+        return httpRequest("POST", "/v1/pull", headers: try RequestSigning.headers(for: from, method: "POST", path: "/v1/pull", body: body, to: "hub"), body: body)
+    }
+
+    /// Regression (issue 13): with no key at all, four connections that named a trusted site,
+    /// sent any signature and announced the largest body filled `--max-buffered` (the budget
+    /// was reserved before the signature, which covered the body, could be checked), and every
+    /// real sync got 503. Now the signature is checked from the headers first: each gets 401 at
+    /// once and reserves nothing.
+    @Test func forgedHeadersAnnouncingLargeBodiesNeverHoldTheBudget() throws {
+        let server = try Server(["--max-body", "1000", "--max-buffered", "4000", "--idle-timeout", "30", "--request-timeout", "30"])
+        var held: [RawConnection] = []
+        for _ in 0..<4 {
+            var forged = try RequestSigning.headers(for: server.office, method: "POST", path: "/v1/push", body: [UInt8](repeating: 0x20, count: 1000), to: "hub")
+            forged[RequestSigning.signatureHeader] = Base64.encode([UInt8](repeating: 9, count: 64))
+            let connection = try #require(RawConnection(port: server.port, timeout: 10))
+            #expect(connection.send(httpRequest("POST", "/v1/push", headers: forged, contentLength: 1000)))  // the body never comes
+            held.append(connection)
+        }
+        // A real request with a body is served while the forged ones are open.
+        let real = RawConnection.exchange(port: server.port, try pull(server.office))
+        #expect(real?.status == 200, "a real pull got \(real.map { "\($0.status): \(String(decoding: $0.body, as: UTF8.self))" } ?? "no answer")")
+        for connection in held { #expect(connection.readResponse()?.status == 401) }
+    }
+
+    /// Per-site budgets: one trusted site holding its own share of `--max-buffered` cannot
+    /// starve another site.
+    @Test func oneSiteFillingItsShareOfTheBudgetDoesNotStarveAnother() throws {
+        let server = try Server(["--max-body", "1000", "--max-buffered", "8000", "--max-buffered-per-site", "2000", "--idle-timeout", "30", "--request-timeout", "30"])
+        var held: [RawConnection] = []
+        for _ in 0..<2 {
+            // Genuinely signed for a body of 1000 bytes that is never sent.
+            let headers = try RequestSigning.headers(for: server.office, method: "POST", path: "/v1/push", body: [UInt8](repeating: 0x20, count: 1000), to: "hub")
+            let connection = try #require(RawConnection(port: server.port, timeout: 10))
+            #expect(connection.send(httpRequest("POST", "/v1/push", headers: headers, contentLength: 1000)))
+            held.append(connection)
+        }
+        // The server reserves in the order it reads the requests: poll until office's share is
+        // full (its next request gets 503), then the other site is still served.
+        var officeStatus: Int?
+        for _ in 0..<50 where officeStatus != 503 {
+            officeStatus = RawConnection.exchange(port: server.port, try pull(server.office))?.status
+            if officeStatus != 503 { usleep(100_000) }
+        }
+        #expect(officeStatus == 503)
+        #expect(RawConnection.exchange(port: server.port, try pull(server.other))?.status == 200)
+        _ = held
+    }
+
+    /// Regression (issue 13): there was no cap on connections. Now one beyond
+    /// `--max-connections` is closed at once, and served again once others close.
+    @Test func connectionsBeyondTheCapAreClosedAtOnce() throws {
+        let server = try Server(["--max-connections", "4", "--idle-timeout", "30"])
+        var open: [RawConnection] = []
+        for _ in 0..<4 {
+            let connection = try #require(RawConnection(port: server.port, timeout: 10))
+            // Answered, so counted by the server; kept alive.
+            #expect(connection.send(httpRequest("GET", "/v1/vector", headers: try RequestSigning.headers(for: server.office, method: "GET", path: "/v1/vector", body: [], to: "hub"))))
+            #expect(connection.readResponse()?.status == 200)
+            open.append(connection)
+        }
+        let vector = { try httpRequest("GET", "/v1/vector", headers: RequestSigning.headers(for: server.office, method: "GET", path: "/v1/vector", body: [], to: "hub")) }
+        #expect(RawConnection.exchange(port: server.port, try vector(), timeout: 10) == nil)  // closed unanswered
+        open.removeAll()
+        var status: Int?
+        for _ in 0..<50 where status != 200 {
+            status = RawConnection.exchange(port: server.port, try vector(), timeout: 10)?.status
+            if status != 200 { usleep(100_000) }
+        }
+        #expect(status == 200)
     }
 }

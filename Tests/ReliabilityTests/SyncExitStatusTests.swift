@@ -19,7 +19,7 @@ struct SyncExitStatusTests {
     }
 
     @Test func whatOnlyAClientSeesIsAnIOFailure() {
-        for code in [SyncError.Code.noAnswer, .notAnAccordServer, .untrustedServer] {
+        for code in [SyncError.Code.noAnswer, .notAnAccordServer, .untrustedServer, .answerTooLarge] {
             #expect(ExitStatus.of(SyncError(code, "")) == .io)
         }
     }

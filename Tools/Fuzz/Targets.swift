@@ -275,7 +275,7 @@ final class HTTPTarget: FuzzTarget {
 
     func run(_ input: [UInt8]) {
         var parsed = Self.parse(input)
-        if parsed.sign, let signed = try? RequestSigning.headers(for: offices.brussels, method: parsed.request.method, path: parsed.request.path, body: parsed.request.body) {
+        if parsed.sign, let signed = try? RequestSigning.headers(for: offices.brussels, method: parsed.request.method, path: parsed.request.path, body: parsed.request.body, to: "astana") {
             for (key, value) in signed { parsed.request.headers[key] = value }
         }
         let response = service.handle(parsed.request)

@@ -11,7 +11,8 @@ struct Serve: ParsableCommand {
             Peers run 'accord sync --with http://HOST:PORT'. Every request must be signed by a site this \
             journal trusts ('accord peer add'); see Journal/SyncProtocol.md. Port 0 picks a free port; the \
             first line printed names it. Slow or idle connections are closed (--idle-timeout, --request-timeout) and \
-            request bodies in flight are bounded (--max-buffered); see SyncProtocol.md §4.3.3. \
+            request bodies in flight are bounded in all and per site (--max-buffered, --max-buffered-per-site), as are \
+            open connections (--max-connections); see SyncProtocol.md §4.3.3. \
             With --tls, peers connect to https://HOST:PORT: mutual TLS in which each side presents a certificate \
             for its own site key and accepts only the key it trusts for the other (SyncProtocol.md §4.4). \
             Example: accord serve --listen 127.0.0.1:8740
@@ -30,6 +31,10 @@ struct Serve: ParsableCommand {
     var maxBuffered: Int?
     @Flag(help: "Serve mutual TLS pinned to the site keys (peers use https://HOST:PORT) instead of plain HTTP.")
     var tls = false
+    @Option(help: "Bytes of request bodies held at once for one signing site (default: 2 × --max-body, at most --max-buffered); beyond it, 503.")
+    var maxBufferedPerSite: Int?
+    @Option(help: "Connections open at once; one beyond it is closed as soon as it is accepted.")
+    var maxConnections: Int = SyncServer.Limits.defaultMaxConnections
 
     func run() throws {
         let journal = try options.open()
@@ -39,10 +44,11 @@ struct Serve: ParsableCommand {
         let host = String(listen[..<colon])
         let box = ServeOutcome()
         let done = DispatchSemaphore(value: 0)
-        guard maxBody > 0, idleTimeout > 0, requestTimeout > 0, (maxBuffered ?? maxBody) >= maxBody else {
-            throw ValidationError("--max-body, --idle-timeout and --request-timeout must be positive, and --max-buffered at least --max-body.")
+        guard maxBody > 0, idleTimeout > 0, requestTimeout > 0, maxConnections > 0, (maxBuffered ?? maxBody) >= maxBody, (maxBufferedPerSite ?? maxBody) >= maxBody else {
+            throw ValidationError("--max-body, --idle-timeout, --request-timeout and --max-connections must be positive, and --max-buffered and --max-buffered-per-site at least --max-body.")
         }
-        var limits = SyncServer.Limits(maxBody: maxBody, maxBufferedBytes: maxBuffered)
+        var limits = SyncServer.Limits(maxBody: maxBody, maxBufferedBytes: maxBuffered, maxBufferedBytesPerSite: maxBufferedPerSite)
+        limits.maxConnections = maxConnections
         limits.idleTimeout = idleTimeout
         limits.requestTimeout = requestTimeout
         Task {

@@ -1,12 +1,13 @@
 import AccordModel
 import AccordProjections
 import AccordSegments
+import AccordServer
 import AccordStore
 import AccordSync
 import AccordTLS
 import ArgumentParser
 
-struct SyncCommand: ParsableCommand {
+struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Merge with another office: another journal directory, or an 'accord serve' URL.",
@@ -21,15 +22,15 @@ struct SyncCommand: ParsableCommand {
     @Option(help: "The other journal's directory, or http://HOST:PORT of its 'accord serve'.")
     var with: String
 
-    func run() throws {
+    func run() async throws {
         let journal = try options.open()
         let result: DirectorySync.Result
         if with.hasPrefix("http://") || with.hasPrefix("https://") {
             let url = try PeerURL(with)
-            if with.hasPrefix("http://"), !SiteTLS.isLoopback(host: url.host) {  // once per sync (SyncProtocol.md §4.4.4)
+            if url.scheme == "http", !SiteTLS.isLoopback(host: url.host) {  // once per sync (SyncProtocol.md §4.4.4)
                 printError("Warning: \(url.text) is plain HTTP to another machine: anyone on the path can read every event. Serve with 'accord serve --tls' and sync with https://.")
             }
-            result = try HTTPSync.sync(journal, with: url)
+            result = try await SyncClient.sync(journal, with: url)
         } else {
             result = try DirectorySync.sync(journal, with: try EventJournal(opening: with))
         }

@@ -6,4 +6,24 @@ public enum Digest {
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
         EventID(digest: SHA256.hash(data: bytes)).hex
     }
+
+    /// A SHA-256 computed over bytes as they arrive, for bodies checked while they are read
+    /// (SyncProtocol.md §4.3.1).
+    public struct SHA256Stream {
+        private var hasher = SHA256()
+
+        /// An empty digest.
+        public init() {}
+
+        /// Adds `bytes` to what has been hashed.
+        /// - Parameter bytes: the next bytes, in order.
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            hasher.update(bufferPointer: bytes)
+        }
+
+        /// The SHA-256 of everything added, 64 lower-case hex digits.
+        public func hex() -> String {
+            EventID(digest: hasher.finalize()).hex
+        }
+    }
 }

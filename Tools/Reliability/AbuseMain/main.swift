@@ -18,14 +18,25 @@ let usage = """
       --request-timeout S   the server's --request-timeout (default 10)
       --scratch DIR         where the journals go (default /tmp/accord-abuse)
       --accord PATH         the accord executable (default: beside this one, or $ACCORD_BIN)
+      --attacks             instead, run the attacks of issue 13 once each (no-key budget, cross-server
+                            replay, hostile server against accord sync, connection flood) and print each
+                            as refused or not, with the peak RSS of the process attacked
     Prints progress, then the report; exits 1 if a check failed.
     """
 
 do {
-    let arguments = try DriverArguments(Array(CommandLine.arguments.dropFirst()), flagNames: ["help"])
+    let arguments = try DriverArguments(Array(CommandLine.arguments.dropFirst()), flagNames: ["help", "attacks"])
     if arguments.flag("help") {
         say(usage)
         exit(0)
+    }
+    if arguments.flag("attacks") {
+        let outcomes = try TargetedAttacks.run(accord: arguments.string("accord", default: defaultAccordPath()), scratch: arguments.string("scratch", default: "/tmp/accord-abuse"), log: { say($0) })
+        say("\nTargeted attacks (issue 13):")
+        for outcome in outcomes { say("  \(outcome)") }
+        let refused = outcomes.allSatisfy(\.refused)
+        say(refused ? "RESULT: every attack was refused." : "RESULT: FAILED (see above).")
+        exit(refused ? 0 : 1)
     }
     var settings = NetworkAbuse.Settings(accord: arguments.string("accord", default: defaultAccordPath()), scratch: arguments.string("scratch", default: "/tmp/accord-abuse"))
     settings.clients = max(3, try arguments.int("clients", default: 50))

@@ -12,7 +12,7 @@ import Foundation
 /// - **hostile** clients on raw POSIX sockets: garbage bytes, broken request lines, huge
 ///   headers, unknown paths and methods, unsigned, wrongly signed, stale and untrusted requests,
 ///   bad pull bodies and bad bundles, oversized bodies (announced and sent, and chunked), and
-///   replays of signed vector, pull and push requests;
+///   replays of signed vector, pull and push requests (admitted once, then refused by their nonce);
 /// - **slow-drip** (slowloris) clients: connections that send a request a byte at a time,
 ///   headers or body, and never finish.
 ///
@@ -172,9 +172,9 @@ public enum NetworkAbuse {
         let pushBody = try AccordSync.Bundle.make(from: signer, beyond: VersionVector()).encoded()
         let pullBody = Array(#"{"vector":{}}"#.utf8)
         let replays = [
-            httpRequest("GET", "/v1/vector", headers: try RequestSigning.headers(for: signer, method: "GET", path: "/v1/vector", body: [])),
-            httpRequest("POST", "/v1/pull", headers: try RequestSigning.headers(for: signer, method: "POST", path: "/v1/pull", body: pullBody), body: pullBody),
-            httpRequest("POST", "/v1/push", headers: try RequestSigning.headers(for: signer, method: "POST", path: "/v1/push", body: pushBody), body: pushBody),
+            httpRequest("GET", "/v1/vector", headers: try RequestSigning.headers(for: signer, method: "GET", path: "/v1/vector", body: [], to: "hub")),
+            httpRequest("POST", "/v1/pull", headers: try RequestSigning.headers(for: signer, method: "POST", path: "/v1/pull", body: pullBody, to: "hub"), body: pullBody),
+            httpRequest("POST", "/v1/push", headers: try RequestSigning.headers(for: signer, method: "POST", path: "/v1/push", body: pushBody, to: "hub"), body: pushBody),
         ]
         let tally = Tally()
         tally.acknowledged.insert("action/office-1-seed")
@@ -220,11 +220,14 @@ public enum NetworkAbuse {
 
         // The end: the server is up and answers, the pushes are durable, the journals converge.
         tally.fill(&report)
+        for kind in ["replay-vector", "replay-pull", "replay-push"] where (report.hostileByKind[kind]?[200] ?? 0) > 1 {
+            report.failures.append("a captured \(kind) request was admitted \(report.hostileByKind[kind]![200]!) times; its nonce admits it once")
+        }
         if server.poll() != nil {
             report.serverCrashes += 1
             report.failures.append("the server exited during the campaign: \(server.poll()!); \(readText(root + "/serve.err").suffix(500))")
         }
-        let vector = try httpRequest("GET", "/v1/vector", headers: RequestSigning.headers(for: signer, method: "GET", path: "/v1/vector", body: []))
+        let vector = try httpRequest("GET", "/v1/vector", headers: RequestSigning.headers(for: signer, method: "GET", path: "/v1/vector", body: [], to: "hub"))
         report.serverAnsweredAtEnd = RawConnection.exchange(port: port, vector, timeout: 30)?.status == 200
         if let (rss, _) = memory(of: server.pid) { report.rssEndKiB = rss }
         if let hub = try? hubSubjects(root: root, accord: settings.accord) {
@@ -325,7 +328,7 @@ public enum NetworkAbuse {
     static func hostileRequest(_ rng: inout SeededRandom, port: Int, maxBody: Int, signer: EventJournal, intruder: EventJournal, replays: [[UInt8]], tally: Tally) {
         let kind = hostileKinds.randomElement(using: &rng)!
         func signed(_ journal: EventJournal, _ method: String, _ path: String, _ body: [UInt8], now: Timestamp = .now()) -> [String: String] {
-            (try? RequestSigning.headers(for: journal, method: method, path: path, body: body, now: now)) ?? [:]
+            (try? RequestSigning.headers(for: journal, method: method, path: path, body: body, to: "hub", now: now)) ?? [:]
         }
         func random(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) } }
         var request: [UInt8]
@@ -390,8 +393,10 @@ public enum NetworkAbuse {
         }
         let answer = connection.readResponse()
         tally.hostile(kind, status: answer?.status ?? 0)
-        if kind.hasPrefix("replay"), let status = answer?.status, status != 200 {
-            tally.fail("a replayed \(kind) got \(status), not 200 (a replay within the window must be harmless and answered)")
+        // Request signing version 2 (SyncProtocol.md §4.3.1): a captured request is admitted
+        // once (its first use here) and refused by its nonce (401) every time after that.
+        if kind.hasPrefix("replay"), let status = answer?.status, status != 200, status != 401 {
+            tally.fail("a replayed \(kind) got \(status), not 401 (a replay is refused by its nonce)")
         }
         if !kind.hasPrefix("replay"), answer?.status == 200 {
             tally.fail("the hostile request '\(kind)' got 200")
@@ -420,7 +425,7 @@ public enum NetworkAbuse {
             switch serial % 3 {
             case 0: bytes = Array("POST /v1/pull HTTP/1.1\r\nHost: 127.0.0.1\r\nAccord-Site: office-1\r\nX-Slow: \(String(repeating: "z", count: 4000))\r\n\r\n".utf8)
             case 1: bytes = httpRequest("POST", "/v1/push", body: body)
-            default: bytes = httpRequest("POST", "/v1/push", headers: (try? RequestSigning.headers(for: signer, method: "POST", path: "/v1/push", body: body)) ?? [:], body: body)
+            default: bytes = httpRequest("POST", "/v1/push", headers: (try? RequestSigning.headers(for: signer, method: "POST", path: "/v1/push", body: body, to: "hub")) ?? [:], body: body)
             }
             return Slow(connection: connection, bytes: bytes, opened: Clock.now)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// A TCP connection to 127.0.0.1 over plain POSIX sockets, so that a hostile client controls
@@ -144,4 +145,168 @@ public func httpRequest(_ method: String, _ path: String, headers: [String: Stri
     if let length = contentLength ?? (body.isEmpty && method == "GET" ? nil : body.count) { text += "Content-Length: \(length)\r\n" }
     text += "\r\n"
     return Array(text.utf8) + body
+}
+
+/// A hostile HTTP server on 127.0.0.1 over plain POSIX sockets, for testing what a client
+/// does with what it is sent: each request (head and announced body) is read, then `answer`
+/// decides the response's head and how many body bytes (of `fill`) to stream after it. It counts
+/// the requests it received and the body bytes the client accepted (sent before the client
+/// closed the connection).
+public final class HostileServer: @unchecked Sendable {
+    /// A request as received.
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        /// Header names in lower case.
+        public var headers: [String: String]
+    }
+
+    /// What to send back: the head (status line and headers, without the blank line), then
+    /// `bodyBytes` bytes: `body` first, then `fill` repeated.
+    public struct Answer: Sendable {
+        public var head: String
+        public var body: [UInt8]
+        public var bodyBytes: Int
+        public var fill: UInt8
+
+        public init(head: String, body: [UInt8] = [], bodyBytes: Int? = nil, fill: UInt8 = 0) {
+            self.head = head
+            self.body = body
+            self.bodyBytes = bodyBytes ?? body.count
+            self.fill = fill
+        }
+    }
+
+    public let port: Int
+    private let listener: Int32
+    private let lock = NSLock()
+    private var requestCount = 0
+    private var bodyBytesSent = 0
+    private var stopped = false
+
+    /// Requests received so far.
+    public var requests: Int { lock.withLock { requestCount } }
+    /// Body bytes the client accepted so far (written to the socket before it failed).
+    public var bytesSent: Int { lock.withLock { bodyBytesSent } }
+
+    /// Listens on a free port of 127.0.0.1 and serves connections one at a time on a thread.
+    /// - Returns: nil when it cannot listen.
+    public init?(answer: @escaping @Sendable (Request) -> Answer) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            return nil
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in serve(answer) }
+        thread.start()
+    }
+
+    /// Stops accepting connections.
+    public func stop() {
+        // Once only: a second close could close another socket that reused the descriptor.
+        let first = lock.withLock {
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    deinit { stop() }
+
+    private func serve(_ answer: @Sendable (Request) -> Answer) {
+        while !lock.withLock({ stopped }) {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else {
+                if errno == EINTR { continue }
+                return
+            }
+            var time = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+            var buffered: [UInt8] = []
+            while let request = readRequest(client, &buffered) {
+                lock.withLock { requestCount += 1 }
+                let reply = answer(request)
+                guard sendAll(client, Array((reply.head + "\r\n\r\n").utf8), counted: false) else { break }
+                var left = reply.bodyBytes
+                if !reply.body.isEmpty {
+                    let first = Array(reply.body.prefix(left))
+                    guard sendAll(client, first) else { break }
+                    left -= first.count
+                }
+                let chunk = [UInt8](repeating: reply.fill, count: 1 << 16)
+                var failed = false
+                while left > 0 {
+                    let part = Array(chunk.prefix(left))
+                    if !sendAll(client, part) {
+                        failed = true
+                        break
+                    }
+                    left -= part.count
+                }
+                if failed { break }
+            }
+            close(client)
+        }
+    }
+
+    private func sendAll(_ fd: Int32, _ bytes: [UInt8], counted: Bool = true) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
+            if sent < 0, errno == EINTR { continue }
+            if sent <= 0 { return false }
+            done += sent
+            if counted { lock.withLock { bodyBytesSent += sent } }
+        }
+        return true
+    }
+
+    private func readRequest(_ fd: Int32, _ buffered: inout [UInt8]) -> Request? {
+        func more() -> Bool {
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let got = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if got < 0, errno == EINTR { continue }
+                if got <= 0 { return false }
+                buffered += chunk[0..<got]
+                return true
+            }
+        }
+        var end = buffered.search([13, 10, 13, 10])
+        while end == nil {
+            guard more() else { return nil }
+            end = buffered.search([13, 10, 13, 10])
+        }
+        let head = String(decoding: buffered[..<end!.lowerBound], as: UTF8.self)
+        buffered.removeFirst(end!.upperBound)
+        let lines = head.split(separator: "\r\n")
+        let parts = lines.first?.split(separator: " ") ?? []
+        guard parts.count >= 2 else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...]).trimmingCharacters()
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        while buffered.count < length {
+            guard more() else { return nil }
+        }
+        buffered.removeFirst(length)
+        return Request(method: String(parts[0]), path: String(parts[1]), headers: headers)
+    }
 }

@@ -374,7 +374,17 @@ enum Phases {
         let journal = try EventJournal(opening: try a.string("journal"))
         let url = try PeerURL(try a.string("url"))
         var result: DirectorySync.Result?
-        let time = try seconds { result = try HTTPSync.sync(journal, with: url) }
+        let time = try seconds {
+            // The client is async (AsyncHTTPClient); this phase runs on a plain thread, so it waits.
+            let box = SyncResultBox()
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                do { box.result = .success(try await SyncClient.sync(journal, with: url)) } catch { box.result = .failure(error) }
+                done.signal()
+            }
+            done.wait()
+            result = try box.result!.get()
+        }
         return ["seconds": time, "pulled": Double(result?.pulled.appended ?? 0), "pushed": Double(result?.pushed.appended ?? 0)]
     }
 
@@ -396,4 +406,9 @@ enum Phases {
         }
         done.wait()
     }
+}
+
+/// The outcome of an async sync, handed to the waiting thread.
+final class SyncResultBox: @unchecked Sendable {
+    var result: Result<DirectorySync.Result, any Error>?
 }
