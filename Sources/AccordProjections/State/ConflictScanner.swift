@@ -88,6 +88,9 @@ public struct ConflictScanner: Sendable {
     /// The fields an event of `type` writes, with their values; none for types without
     /// registers.
     private static func fieldsWritten(type: String, data: JSONObject) -> [(String, JSONValue)] {
+        if sameBytes(type, "action.reopened.v1") {
+            return [("status", data["status"] ?? .string(ActionStatus.started.rawValue))]
+        }
         if EventTypes.lifecycle.contains(where: { sameBytes($0, type) }) {
             return [("status", .string(ActionStatus(eventType: type)?.rawValue ?? type))]
         }
