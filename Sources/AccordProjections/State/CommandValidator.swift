@@ -1,10 +1,12 @@
 import AccordModel
 
-/// Checks new events against the current state before they are appended (DESIGN, Projections):
+/// Checks new events against the current state before they are appended (Format.md §9.6):
 /// an action's lifecycle (proposed → agreed → started → completed; cancelled from any open
-/// state; nothing leaves completed or cancelled, though either may be recorded again, which
-/// resolves a conflict over it), that disbursements and expenditure follow a
-/// commitment, and that referenced stakeholders, actions and projects exist.
+/// state; nothing leaves completed or cancelled but `action.reopened.v1`, though either may be
+/// recorded again, which resolves a conflict over it; no step recorded before the step that set
+/// the current status), that disbursements and expenditure follow a commitment, that
+/// referenced stakeholders, actions and projects exist, and that corrections name what they
+/// correct (Decision 0007).
 ///
 /// Only local commands are checked: events that arrive from another site by sync are never
 /// refused for business reasons. The events of one batch are checked in order, each against the
@@ -48,7 +50,7 @@ public struct CommandValidator {
     }
 
     private func statusTime(of action: String) -> Timestamp? {
-        statusTimes[action] ?? state.actions[action]?.statusTime.flatMap { try? Timestamp(rfc3339: $0.value.value) }
+        statusTimes[action] ?? state.actions[action]?.statusTime.flatMap { try? Timestamp(rfc3339: $0.value) }
     }
 
     /// Refuses a lifecycle step recorded (`time`) before the step that set the action's current
