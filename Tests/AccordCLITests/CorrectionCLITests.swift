@@ -51,6 +51,11 @@ struct CorrectionCLITests {
         #expect(finance.output.contains("entered twice"))
         let csv = try accord(["state", "finance", "--csv", "--no-snapshot"], journal: journal).output
         #expect(csv.contains("h2,eib,eib,committed,1,100.00"))
+        let report = temp.child("report.md")
+        #expect(try accord(["report", "--markdown", report], journal: journal).status == 0)
+        let markdown = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(markdown.contains("## Corrections"))
+        #expect(markdown.contains("entered twice"))
         let again = try accord(["append", "event.retracted.v1", "--subject", "funding/h2", "--data", #"{"event":"\#(id)","reason":"r"}"#], journal: journal)
         #expect(again.status == 2)
         #expect(again.stderr.contains("already retracted"))
