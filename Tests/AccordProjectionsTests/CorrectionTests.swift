@@ -75,8 +75,9 @@ struct CorrectionTests {
         let error = #expect(throws: AccordError.self) { try check.check([retraction(of: registration)]) }
         #expect(error?.message.contains("Event '\(registration.id.hex)' is not a finance transaction") == true)
         #expect(error?.field == "data.event")
-        // The transaction itself: accepted once, refused a second time.
+        // The transaction itself: accepted once, refused a second time (in the batch, or later).
         try check.check([retraction(of: commitment)])
+        #expect(throws: AccordError.self) { try check.check([retraction(of: commitment)]) }
         events += try office.record([retraction(of: commitment)])
         var after = CommandValidator(state: fold(events))
         let twice = #expect(throws: AccordError.self) { try after.check([retraction(of: commitment)]) }
@@ -161,6 +162,16 @@ struct CorrectionTests {
             }
         }
         #expect(try fold(events + undo).digest() == fold(undo + events).digest())
+    }
+
+    @Test func theRetirementOfAResearchProjectCanBeRetracted() throws {
+        let temp = TemporaryDirectory()
+        let office = try Office(temp, site: "astana")
+        var events = try office.record(register)
+        events += try office.record([Fixtures.draft("research.project.started.v1", "research/recycling", #"{"title":"Battery recycling","partners":["eib"]}"#)])
+        let retirement = try office.record([Fixtures.draft("subject.retired.v1", "research/recycling", #"{"reason":"wrong id"}"#)])
+        var check = CommandValidator(state: fold(events + retirement))
+        try check.check([retraction(of: retirement[0], "right id after all")])
     }
 
     @Test func aRetiredProjectLeavesTheIndustryViewAndTheSummary() throws {

@@ -22,6 +22,8 @@ public struct CommandValidator {
     private var statusTimes: [String: Timestamp] = [:]
     /// Subjects retired in this batch.
     private var retired: Set<String> = []
+    /// Retractions in this batch (``Retraction/key(event:subject:)``).
+    private var retractedHere: Set<String> = []
 
     /// A validator of drafts against `state`, the state before them.
     public init(state: PartnershipState) {
@@ -179,19 +181,20 @@ public struct CommandValidator {
     /// A retraction must name an event of its own subject that can be taken out — a finance
     /// transaction, a research output, a programme delivery or a retirement — and not yet
     /// retracted.
-    private func checkRetraction(of target: String, subject: Subject) throws {
+    private mutating func checkRetraction(of target: String, subject: Subject) throws {
         let id = subject.id
         let text = subject.description
         let retractable: Bool = switch subject.kind {
         case "funding": state.fundings[id]?.ledger[target] != nil
         case "research": state.outputs[target].map { sameBytes($0.research, id) } ?? false
         case "programme": state.deliveries[target].map { sameBytes($0.programme, id) } ?? false
-        default: state.retirements?[text]?[target] != nil
+        default: false
         }
-        guard retractable else {
+        let retirement = state.retirements?[text]?[target] != nil
+        guard retractable || retirement else {
             throw AccordError(.badInput, "Event '\(target.prefix(64))' is not a finance transaction, research output, programme delivery or retirement of '\(text)'; only those can be retracted, with the subject of the event retracted. Correct other events with a later one (stakeholder.updated.v1, action.reopened.v1) or retire the subject (subject.retired.v1).", field: "data.event")
         }
-        guard !state.isRetracted(target, subject: text) else {
+        guard !state.isRetracted(target, subject: text), retractedHere.insert(Retraction.key(event: target, subject: text)).inserted else {
             throw AccordError(.badInput, "Event '\(target)' of '\(text)' is already retracted; a retraction cannot be taken back — record the event again instead.", field: "data.event")
         }
     }
