@@ -55,7 +55,7 @@ public enum IATIExporter {
     ///   - generated: `generated-datetime`, RFC 3339 UTC.
     /// - Throws: journal read errors.
     public static func export(_ journal: EventJournal, reportingOrg: String, reportingName: String?, generated: Timestamp) throws -> (xml: Data, summary: Summary) {
-        struct Transaction { var code: String; var data: JSONObject; var time: Timestamp; var source: String? }
+        struct Transaction { var id: String; var code: String; var data: JSONObject; var time: Timestamp; var source: String? }
         var fundings: [String: [Transaction]] = [:]
         var order: [String] = []
         var events = try journal.events()
@@ -64,7 +64,7 @@ public enum IATIExporter {
             let (type, data) = Upcaster.upcast(type: event.type.rawValue, data: event.data)
             guard let code = code(type: type, data: data) else { continue }
             if fundings[event.subject.id] == nil { order.append(event.subject.id) }
-            fundings[event.subject.id, default: []].append(Transaction(code: code, data: data, time: event.time, source: data[Catalogue.sourceField]?.stringValue))
+            fundings[event.subject.id, default: []].append(Transaction(id: event.id.hex, code: code, data: data, time: event.time, source: data[Catalogue.sourceField]?.stringValue))
         }
         let state = try StateBuilder(journal: journal).build().state
         func organisation(_ element: String, stakeholder: String, extra: [(String, String)] = []) -> XMLElement {
@@ -84,7 +84,8 @@ public enum IATIExporter {
         let root = element("iati-activities", [("version", "2.03"), ("generated-datetime", generated.text)])
         var summary = Summary()
         for funding in order.sorted() {
-            let transactions = fundings[funding]!
+            // Retracted transactions (event.retracted.v1, Decision 0007) are not reported.
+            let transactions = fundings[funding]!.filter { !state.isRetracted($0.id, subject: "funding/" + funding) }
             let activity = element("iati-activity", [("last-updated-datetime", (transactions.map(\.time).max() ?? generated).text)])
             activity.addChild(element("iati-identifier", text: activityIdentifier(funding: funding, sources: transactions.compactMap(\.source), reportingOrg: reportingOrg)))
             let reporting = element("reporting-org", [("ref", reportingOrg)])
