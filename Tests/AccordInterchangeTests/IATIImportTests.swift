@@ -253,6 +253,25 @@ struct IATIImportTests {
         #expect(log.output.contains("Қазақстан Республикасының Үкіметі"))
     }
 
+    @Test func aRetractedTransactionIsNotExported() throws {
+        let temp = TemporaryDirectory("iati")
+        let journal = try newJournal(temp)
+        let setup = [
+            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/eib","data":{"name":"EIB","kind":"financial","country":"EU"}}"#,
+            #"{"type":"finance.committed.v1","subject":"funding/h2","data":{"provider":"eib","receiver":"eib","amount":"100.00","currency":"EUR","date":"2024-01-01"}}"#,
+        ].joined(separator: "\n")
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: setup).status == 0)
+        let wrong = try accord(["append", "finance.committed.v1", "--subject", "funding/h2", "--data", #"{"provider":"eib","receiver":"eib","amount":"777.00","currency":"EUR","date":"2024-01-02"}"#], journal: journal)
+        let retract = #"{"event":"\#(wrong.output.prefix(64))","reason":"wrong amount"}"#
+        #expect(try accord(["append", "event.retracted.v1", "--subject", "funding/h2", "--data", retract], journal: journal).status == 0)
+        let out = temp.child("export.xml")
+        let export = try accord(["export", "iati", "--reporting-org", "XI-IATI-EC_INTPA", "--reporting-org-type", "40", "--out", out], journal: journal)
+        #expect(export.status == 0, "\(export.stderr)")
+        let xml = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(xml.contains("100.00"))
+        #expect(!xml.contains("777.00"))
+    }
+
     @Test func exportedIATIReimportsToTheSameFinanceState() throws {
         let temp = TemporaryDirectory("iati")
         let journal = try newJournal(temp)

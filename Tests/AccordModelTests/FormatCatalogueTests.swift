@@ -46,6 +46,7 @@ struct FormatCatalogueTests {
         case .narratives(let limit): return limit == Catalogue.maxTextBytes ? "narratives" : "narratives (each `text` at most \(limit) bytes)"
         case .descriptions: return "descriptions"
         case .activityDates: return "activity-dates"
+        case .eventID: return "event-id"
         }
     }
 

@@ -32,4 +32,28 @@ struct ConflictScannerTests {
         #expect(listed.map(\.field) == ["name"])
         #expect(listed.first?.writes.count == 2)
     }
+
+    @Test func concurrentDisbursementsBeyondTheCommitmentAreNoConflictOnceOneIsRetracted() throws {
+        let temp = TemporaryDirectory()
+        let astana = try Office(temp, site: "astana")
+        let brussels = try Office(temp, site: "brussels")
+        let commitment = try brussels.record("finance.committed.v1", "funding/h2", money("100.00", "EUR"))
+        let a = try astana.record("finance.disbursed.v1", "funding/h2", money("60.00", "EUR"))
+        let b = try brussels.record("finance.disbursed.v1", "funding/h2", money("70.00", "EUR"))
+        func scan(_ events: [Event]) -> [ConflictScanner.Conflict] {
+            var scanner = ConflictScanner()
+            for event in events { scanner.add(event) }
+            return scanner.conflicts()
+        }
+        #expect(scan([commitment, a, b]).map(\.field) == ["money"])
+        let retracted = try brussels.record([retraction(of: b, "entered at both offices")])
+        #expect(scan([commitment, a, b] + retracted).isEmpty)
+        #expect(scan(retracted + [b, a, commitment]).isEmpty)
+        // A retracted commitment no longer covers the disbursements.
+        let c = try brussels.record("finance.disbursed.v1", "funding/h2", money("30.00", "EUR"))
+        #expect(scan([commitment, a, c]).isEmpty)
+        let noCommitment = try brussels.record([retraction(of: commitment, "wrong funding")])
+        #expect(scan([commitment, a, c] + noCommitment).map(\.field) == ["money"])
+        #expect(scan(noCommitment + [c, a, commitment]).first?.note.contains("beyond the commitment of 0 EUR") == true)
+    }
 }

@@ -141,3 +141,71 @@ struct PropertyTests {
         #expect(try StateBuilder(journal: office.journal).build().snapshot == nil)
     }
 }
+
+@Suite("Properties of the fold with corrections and back-filled events")
+struct CorrectionPropertyTests {
+    /// Three offices with skewed clocks record random events, some back-filled by days to
+    /// months, and corrections of random events recorded so far by any office — retractions
+    /// (effective or not, some arriving before what they retract), retirements and retractions
+    /// of them, reopenings.
+    static func feeds(seed: UInt64) throws -> [Event] {
+        var random = SeededRandom(seed: seed)
+        let temp = TemporaryDirectory()
+        let offices = try ["astana", "brussels", "windhoek"].map { try Office(temp, site: $0) }
+        var all: [Event] = []
+        for round in 0..<14 {
+            for office in offices where Bool.random(using: &random) || round == 0 {
+                office.clock += Int64.random(in: -7200...7200, using: &random)
+                var drafts = (0..<Int.random(in: 1...3, using: &random)).map { _ in randomDraft(&random) }
+                for _ in 0..<(all.isEmpty ? 0 : Int.random(in: 0...2, using: &random)) {
+                    let target = all.randomElement(using: &random)!
+                    switch Int.random(in: 0..<4, using: &random) {
+                    case 0, 1: drafts.append(retraction(of: target, "r\(round)"))
+                    case 2: drafts.append(Fixtures.draft("subject.retired.v1", target.subject.description, #"{"reason":"retired in round \#(round)"}"#))
+                    default:
+                        let status = ["proposed", "agreed", "started"].randomElement(using: &random)!
+                        drafts.append(Fixtures.draft("action.reopened.v1", "action/\(["a", "b", "c"].randomElement(using: &random)!)", #"{"reason":"r","status":"\#(status)"}"#))
+                    }
+                }
+                if Int.random(in: 0..<4, using: &random) == 0 {
+                    let back = Int64.random(in: 2...90, using: &random) * 86_400
+                    drafts = drafts.map { draft in
+                        var draft = draft
+                        draft.time = Fixtures.time(office.clock + 3600 - back)
+                        return draft
+                    }
+                }
+                all += try office.record(drafts)
+            }
+        }
+        return all
+    }
+
+    @Test(arguments: [21, 22, 23, 24] as [UInt64])
+    func theSameEventsWithCorrectionsInAnyArrivalOrderGiveOneDigest(seed: UInt64) throws {
+        let events = try Self.feeds(seed: seed)
+        let state = fold(events)
+        #expect(state.retractions != nil)
+        #expect(events.contains { Stamp($0).isBackFilled })
+        let reference = try state.digest()
+        var random = SeededRandom(seed: seed &* 7919)
+        for _ in 0..<8 {
+            #expect(try fold(events.shuffled(using: &random)).digest() == reference)
+        }
+    }
+
+    @Test(arguments: [31, 32, 33, 34] as [UInt64])
+    func anIncrementalUpdateWithCorrectionsEqualsAFullRebuild(seed: UInt64) throws {
+        let events = try Self.feeds(seed: seed)
+        var random = SeededRandom(seed: seed)
+        let full = fold(events)
+        for _ in 0..<4 {
+            let order = events.shuffled(using: &random)
+            let split = Int.random(in: 0...order.count, using: &random)
+            var incremental = fold(Array(order[..<split]))
+            for event in order[split...] { PartnershipProjection.apply(event, to: &incremental) }
+            #expect(incremental == full)
+            #expect(try incremental.digest() == full.digest())
+        }
+    }
+}

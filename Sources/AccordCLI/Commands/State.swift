@@ -21,7 +21,7 @@ struct StateCommand: ParsableCommand {
     var view: String = View.summary.rawValue
     @Option(help: "Only events recorded on or before this date (YYYY-MM-DD, the whole day, UTC) or RFC 3339 time; also the date actions are overdue against.")
     var asOf: String?
-    @Option(help: "Only this event and the events before it in fold order (an id or unique prefix).")
+    @Option(help: "Only this event and the events recorded before it (an id or unique prefix).")
     var at: String?
     @Flag(help: "One JSON object per table row.")
     var json = false

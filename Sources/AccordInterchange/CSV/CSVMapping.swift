@@ -127,7 +127,7 @@ public struct CSVMapping: Sendable {
             try allowOnly(object, ["type", "fields"], path)
             let type = try string(object, "type", path)!
             guard let entry = Catalogue.entries[type] else { throw bad(path + "type", "'\(type)' is not an event type of the catalogue.") }
-            guard entry.subjectKind == subjectKind else { throw bad(path + "type", "a '\(type)' event is about '\(entry.subjectKind)/…', not '\(subjectKind)/…'.") }
+            guard entry.allows(kind: subjectKind) else { throw bad(path + "type", "a '\(type)' event is about '\(entry.subjectKind)/…', not '\(subjectKind)/…'.") }
             guard case .object(let fieldObject)? = object["fields"] else { throw bad(path + "fields", "must be an object of field specifications.") }
             var fields: [Field] = []
             for member in fieldObject.members {

@@ -7,6 +7,8 @@ import FoundationXML
 extension IATIExporter {
     /// A finance event as the export writes it.
     struct Transaction {
+        /// The finance event's id, hex (for retractions).
+        var id: String
         /// Its IATI TransactionType code.
         var code: String
         /// Its data, upcast.
@@ -54,7 +56,7 @@ extension IATIExporter {
                 } else if event.subject.kind == "funding", type.hasPrefix("finance.") {
                     let (upcast, data) = Upcaster.upcast(type: type, data: event.data)
                     guard let code = IATIExporter.code(type: upcast, data: data) else { continue }
-                    transactions[event.subject.id, default: []].append(Transaction(code: code, data: data, time: event.time, source: data[Catalogue.sourceField]?.stringValue))
+                    transactions[event.subject.id, default: []].append(Transaction(id: event.id.hex, code: code, data: data, time: event.time, source: data[Catalogue.sourceField]?.stringValue))
                 }
             }
         }

@@ -106,11 +106,17 @@ public enum IATIExporter {
     ///   needs at least one activity), or a funding needs `--reporting-org` or
     ///   `--reporting-org-type` and it is not given (the message names the option); journal read errors.
     public static func export(_ journal: EventJournal, options: Options, generated: Timestamp) throws -> (xml: Data, summary: Summary) {
-        let recorded = try Recorded(journal)
+        var recorded = try Recorded(journal)
+        let state = try StateBuilder(journal: journal).build().state
+        // Retracted transactions (event.retracted.v1, Decision 0011) are not reported.
+        for (funding, transactions) in recorded.transactions {
+            let kept = transactions.filter { !state.isRetracted($0.id, subject: "funding/" + funding) }
+            recorded.transactions[funding] = kept.isEmpty ? nil : kept
+        }
         guard !recorded.transactions.isEmpty else {
             throw AccordError(.badInput, "Nothing to export: no funding in this journal has finance events, and an IATI activity file must hold at least one iati-activity (IATI 2.03 schema). Record or import finance events first; no file was written.")
         }
-        var writer = ActivityWriter(recorded: recorded, state: try StateBuilder(journal: journal).build().state, options: options,
+        var writer = ActivityWriter(recorded: recorded, state: state, options: options,
                                     partnership: "\(journal.partnership)", generated: generated)
         let root = ActivityWriter.element("iati-activities", [("version", "2.03"), ("generated-datetime", generated.text)])
         for funding in recorded.transactions.keys.sorted() {

@@ -46,13 +46,16 @@ public enum Catalogue {
         /// A non-empty array of at most ``Catalogue/maxActivityDates`` objects
         /// `{"type": "1"…"4", "date": "YYYY-MM-DD"}`: IATI activity dates (ActivityDateType).
         case activityDates
+        /// An event id: 64 lower-case hex digits (Format.md §7.3).
+        case eventID
     }
 
     /// One type of the catalogue.
     public struct Entry: Sendable {
         /// The event type's name, e.g. `finance.committed.v1`.
         public let type: String
-        /// The subject kind: `stakeholder` in `stakeholder/<id>`.
+        /// The subject kind: `stakeholder` in `stakeholder/<id>`; ``anyKind`` for the
+        /// corrections that may concern any subject (`event.retracted.v1`, `subject.retired.v1`).
         public let subjectKind: String
         /// The fields `data` must hold, with their kinds, in catalogue order.
         public let required: [(String, FieldKind)]
@@ -60,6 +63,8 @@ public enum Catalogue {
         public let optional: [(String, FieldKind)]
         /// At least one field must be present (for `*.updated.*`, where all are optional).
         public let needsSomeField: Bool
+        /// Whether a subject of `kind` fits this type.
+        public func allows(kind: String) -> Bool { subjectKind == Catalogue.anyKind || sameBytes(subjectKind, kind) }
         /// `required`, `optional` and `source`.
         var allowed: [(String, FieldKind)] { required + optional + [(Catalogue.sourceField, FieldKind.text)] }
     }
@@ -75,6 +80,10 @@ public enum Catalogue {
     public static let maxURLBytes = 2048
     /// The most digits of a `count` field (Format.md §7.5, `MAX_COUNT_DIGITS`): 0 … 999,999,999.
     public static let maxCountDigits = 9
+    /// The subject kind of the types whose subject may be of any kind (`*`).
+    public static let anyKind = "*"
+    /// The statuses an action may be reopened to (`action.reopened.v1`, `data.status`).
+    public static let reopenStatuses = ["proposed", "agreed", "started"]
 
     /// Value chains of the partnership.
     public static let valueChains = ["raw-materials", "batteries", "renewable-hydrogen"]
@@ -96,7 +105,7 @@ public enum Catalogue {
     ]
     private static let financeOptional: [(String, FieldKind)] = [
         ("instrument", .oneOf(instruments)), ("valueChain", .oneOf(valueChains)), ("action", .reference), ("iatiType", .text),
-        ("valueDate", .date),
+        ("valueDate", .date), ("corrects", .eventID),
     ]
     /// IATI organisation roles (codelist `OrganisationRole`): 1 funding, 2 accountable,
     /// 3 extending, 4 implementing.
@@ -156,7 +165,8 @@ public enum Catalogue {
         // IATI transaction type is explicit. v1 events stay valid and are read through an upcaster.
         all.append(Entry(type: "finance.committed.v2", subjectKind: "funding",
                          required: [("provider", .reference), ("receiver", .reference), ("value", .money), ("date", .date), ("iatiType", .text)],
-                         optional: [("instrument", .oneOf(instruments)), ("valueChain", .oneOf(valueChains)), ("action", .reference), ("valueDate", .date)],
+                         optional: [("instrument", .oneOf(instruments)), ("valueChain", .oneOf(valueChains)), ("action", .reference), ("valueDate", .date),
+                                    ("corrects", .eventID)],
                          needsSomeField: false))
         // Imported finance transactions of the IATI types that are none of the four stages
         // (1 incoming funds, 5 interest, 6 loan repayment, 7 reimbursement, 8 and 9 equity,
@@ -176,6 +186,11 @@ public enum Catalogue {
                                     ("reportingOrg", .text), ("reportingOrgType", .text),
                                     ("reportingOrgName", .narratives(limit: narrativeTextLimit))],
                          needsSomeField: true))
+        // Corrections (Decision 0011): an event retracted by id, an action reopened, a subject
+        // retired. The first and last concern any subject: the retracted event's, the retired one.
+        all.append(Entry(type: "event.retracted.v1", subjectKind: anyKind, required: [("event", .eventID), ("reason", .text)], optional: [], needsSomeField: false))
+        all.append(Entry(type: "action.reopened.v1", subjectKind: "action", required: [("reason", .text)], optional: [("status", .oneOf(reopenStatuses))], needsSomeField: false))
+        all.append(Entry(type: "subject.retired.v1", subjectKind: anyKind, required: [("reason", .text)], optional: [], needsSomeField: false))
         return Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
     }()
 
@@ -186,7 +201,7 @@ public enum Catalogue {
             let known = entries.keys.sorted().joined(separator: ", ")
             throw AccordError(.badInput, "Field 'type': unknown event type '\(type.prefix(80))'. Known types: \(known).", field: "type")
         }
-        guard subject.kind == entry.subjectKind else {
+        guard entry.allows(kind: subject.kind) else {
             throw AccordError(.badInput, "Field 'subject': a '\(type)' event is about '\(entry.subjectKind)/<id>', not '\(subject)'.", field: "subject")
         }
         let kinds = fieldKinds[type] ?? [:]
@@ -302,6 +317,11 @@ public enum Catalogue {
                 try check(object["type"]!, as: .oneOf(activityDateTypes), field: path + ".type")
                 try check(object["date"]!, as: .date, field: path + ".date")
             }
+        case .eventID:
+            let string = try text()
+            guard string.utf8.count == 64, string.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                throw fail(kind.expectation)
+            }
         case .url:
             let string = try text()
             guard string.hasPrefix("https://") || string.hasPrefix("http://"), string.utf8.count <= maxURLBytes,
@@ -377,6 +397,7 @@ extension Catalogue.FieldKind {
         case .narratives: return "a non-empty array of narratives {\"text\", \"lang\"}"
         case .descriptions: return "a non-empty array of descriptions {\"type\", \"narratives\"}"
         case .activityDates: return "a non-empty array of activity dates {\"type\", \"date\"}"
+        case .eventID: return "an event id (64 lower-case hex digits, as 'accord log' prints it)"
         }
     }
 }

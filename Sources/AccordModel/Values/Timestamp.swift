@@ -129,6 +129,11 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         self.text = Self.format(seconds: seconds, nanoseconds: nanoseconds)
     }
 
+    /// How far, in seconds, the offices' clocks are taken to disagree at most: one day. An event
+    /// may not be recorded more than this far in the future (Format.md §7.1), and an event whose
+    /// `time` is more than this far before its `hlc` is back-filled (Format.md §9.1).
+    public static let clockTolerance: Int64 = 86_400
+
     /// Now, from `clock_gettime(CLOCK_REALTIME)`.
     public static func now() -> Timestamp {
         var spec = timespec()

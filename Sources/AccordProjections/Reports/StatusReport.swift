@@ -40,6 +40,7 @@ public struct StatusReport: Sendable {
 
     /// The chart sections, in order: each becomes one section with exactly one SVG.
     func charts() -> [(title: String, groups: [BarGroup])] {
+        let state = Views.visible(self.state)
         var actionGroups: [BarGroup] = []
         for pillar in Catalogue.pillars {
             let actions = state.actions.values.filter { $0.pillar?.value == pillar }
@@ -112,6 +113,10 @@ public struct StatusReport: Sendable {
             }
             out += "</section>\n"
         }
+        let corrections = correctionTables()
+        if !corrections.isEmpty {
+            out += "<section id=\"corrections\">\n<h2>Corrections</h2>\n" + corrections.map(htmlTable).joined() + "</section>\n"
+        }
         out += "<section id=\"timeline\">\n<h2>Recent events</h2>\n<ol>\n"
         for event in recent {
             out += "<li><time datetime=\"\(event.time.text)\">\(event.time.date)</time> · \(escape(event.site.rawValue)) · <code>\(escape(event.type.rawValue))</code> · \(escape(event.subject.description))"
@@ -136,12 +141,22 @@ public struct StatusReport: Sendable {
                 out += "\n"
             }
         }
+        let corrections = correctionTables()
+        if !corrections.isEmpty {
+            out += "## Corrections\n\n" + corrections.map { markdownTable($0) }.joined(separator: "\n") + "\n"
+        }
         out += "## Recent events\n\n"
         for event in recent {
             out += "- \(event.time.date) · \(event.site) · `\(event.type)` · \(event.subject)" + (Self.what(event).isEmpty ? "" : " — \(Self.what(event))") + "\n"
         }
         out += "\nState digest `\(digest)` over \(state.eventCount) events.\n"
         return out
+    }
+
+    /// The corrections of every subject, and the corrected finance transactions (Decision 0011).
+    func correctionTables() -> [Table] {
+        let kinds = ["stakeholder", "agreement", "action", "funding", "project", "offtake", "research", "programme"]
+        return [Views.corrections(state, kinds: kinds), Views.financeCorrections(state)].compactMap { $0 }
     }
 
     static func what(_ event: Event) -> String {

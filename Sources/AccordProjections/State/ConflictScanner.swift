@@ -6,7 +6,8 @@ import AccordModel
 /// conflict stays listed until a later event that has seen both versions sets the field again.
 ///
 /// Money is never netted automatically: disbursements of one funding that were recorded
-/// concurrently and together exceed its commitment are listed too.
+/// concurrently and together exceed its commitment are listed too; retracted commitments and
+/// disbursements (`event.retracted.v1`, Decision 0011) are left out of that comparison.
 ///
 /// Like the fold, the result does not depend on the order events are added in. Text (subjects,
 /// field names, values, currencies) is compared by its UTF-8 bytes.
@@ -63,8 +64,11 @@ public struct ConflictScanner: Sendable {
 
     /// Unresolved writes per field of a subject: the writes no other write has seen.
     private var frontiers: [FieldKey: [Write]] = [:]
-    /// Committed sums per funding subject.
-    private var committed: [BytewiseText: CurrencySums] = [:]
+    /// Commitments per funding subject, in the order added.
+    private var commitments: [BytewiseText: [Disbursement]] = [:]
+    /// Retracted events: ``Retraction/key(event:subject:)`` of each retraction added. Money the
+    /// scanner compares leaves out retracted commitments and disbursements (Decision 0011).
+    private var retracted: Set<BytewiseText> = []
     /// Disbursements per funding subject, in the order added.
     private var disbursements: [BytewiseText: [Disbursement]] = [:]
 
@@ -76,6 +80,10 @@ public struct ConflictScanner: Sendable {
     public mutating func add(_ event: Event) {
         let (type, data) = Upcaster.upcast(type: event.type.rawValue, data: event.data)
         let subject = event.subject.description
+        if sameBytes(type, "event.retracted.v1") {
+            if let target = data["event"]?.stringValue { retracted.insert(BytewiseText(Retraction.key(event: target, subject: subject))) }
+            return
+        }
         if type.utf8.starts(with: "finance.".utf8) {
             addMoney(type: type, data: data, subject: subject, event: event)
             return
@@ -88,6 +96,9 @@ public struct ConflictScanner: Sendable {
     /// The fields an event of `type` writes, with their values; none for types without
     /// registers.
     private static func fieldsWritten(type: String, data: JSONObject) -> [(String, JSONValue)] {
+        if sameBytes(type, "action.reopened.v1") {
+            return [("status", data["status"] ?? .string(ActionStatus.started.rawValue))]
+        }
         if EventTypes.lifecycle.contains(where: { sameBytes($0, type) }) {
             return [("status", .string(ActionStatus(eventType: type)?.rawValue ?? type))]
         }
@@ -110,7 +121,7 @@ public struct ConflictScanner: Sendable {
         guard let text = money.string("amount"), let amount = ExactDecimal(text), let currency = money.string("currency") else { return }
         let key = BytewiseText(subject)
         if sameBytes(type, "finance.committed.v2") {
-            committed[key, default: CurrencySums()].add(amount, currency)
+            commitments[key, default: []].append(Disbursement(write: Write(event, value: .string("\(text) \(currency)")), amount: amount, currency: currency))
         }
         if sameBytes(type, "finance.disbursed.v1") {
             let write = Write(event, value: .string("\(text) \(currency)"))
@@ -158,9 +169,12 @@ public struct ConflictScanner: Sendable {
     /// The conflict of the disbursements of `subject` in `currency`, if they exceed its
     /// commitment and more than one of them was recorded concurrently.
     private func moneyConflict(subject: BytewiseText, currency: String, in list: [Disbursement]) -> Conflict? {
-        let inCurrency = list.filter { sameBytes($0.currency, currency) }
+        func live(_ money: Disbursement) -> Bool {
+            sameBytes(money.currency, currency) && !retracted.contains(BytewiseText(Retraction.key(event: money.write.id, subject: subject.text)))
+        }
+        let inCurrency = list.filter(live)
         let total = inCurrency.reduce(ExactDecimal.zero) { $0 + $1.amount }
-        let limit = committed[subject]?[currency] ?? .zero
+        let limit = (commitments[subject] ?? []).filter(live).reduce(ExactDecimal.zero) { $0 + $1.amount }
         guard limit < total else { return nil }
         let concurrent = inCurrency.filter { a in inCurrency.contains { b in a.write.isConcurrent(with: b.write) } }
         guard concurrent.count > 1 else { return nil }

@@ -1,8 +1,18 @@
 import AccordModel
 
-/// The fold order of events (Format.md §9): hybrid logical clock, then site name (by bytes), then
-/// sequence number. Where two events set the same value, the one with the greater stamp wins,
-/// whatever order they arrived in — so every site computes the same state from the same events.
+/// The fold order of events (Format.md §9.1): the date an event speaks for, then its hybrid
+/// logical clock, then site name (by bytes), then sequence number. Where two events set the same
+/// value, the one with the greater stamp wins, whatever order they arrived in — so every site
+/// computes the same state from the same events.
+///
+/// An event speaks for the moment of its `hlc` — which is greater than every reading its writer
+/// had seen, so a change always sorts after what it was written after seeing, even from an
+/// office whose clock is slow — unless it is **back-filled**: its `time` is more than
+/// ``Timestamp/clockTolerance`` seconds before its `hlc`, which only `--time` in the past makes
+/// happen. A back-filled event describes the past, so it speaks for its `time` (``dated``) and
+/// does not override a change dated after it. Each stamp is one tuple of numbers and bytes, so
+/// the order is a strict total order and the greatest of a set of writes does not depend on the
+/// order they are offered in.
 public struct Stamp: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// The hybrid logical clock's milliseconds since 1970 (UTC).
     public var milliseconds: Int64
@@ -12,6 +22,9 @@ public struct Stamp: Hashable, Comparable, Sendable, Codable, CustomStringConver
     public var site: String
     /// The event's sequence number in its site's feed.
     public var seq: UInt64
+    /// For a back-filled event only: the milliseconds since 1970 of its `time`, which it is
+    /// ordered by; nil (and absent from the state's JSON) otherwise.
+    public var dated: Int64?
 
     /// The stamp of `event`.
     public init(_ event: Event) {
@@ -19,18 +32,40 @@ public struct Stamp: Hashable, Comparable, Sendable, Codable, CustomStringConver
         counter = event.hlc.counter
         site = event.site.rawValue
         seq = event.seq.rawValue
+        let time = event.time.milliseconds
+        dated = Self.isBackFilled(time: time, hlc: milliseconds) ? time : nil
     }
 
-    /// Fold order: clock, then site (by UTF-8 bytes), then sequence number.
+    /// Whether an event recorded with `time` and an `hlc` of `hlc` milliseconds is back-filled:
+    /// its time is more than ``Timestamp/clockTolerance`` seconds before its clock reading.
+    public static func isBackFilled(time: Int64, hlc: Int64) -> Bool {
+        hlc > time && hlc - time > Timestamp.clockTolerance * 1000
+    }
+
+    /// Whether the event is back-filled (``dated`` is set).
+    public var isBackFilled: Bool { dated != nil }
+
+    /// The milliseconds the event speaks for: ``dated`` when back-filled, else the clock's.
+    public var effectiveMilliseconds: Int64 { dated ?? milliseconds }
+
+    /// Fold order: ``effectiveMilliseconds``, then clock, then site (by UTF-8 bytes), then
+    /// sequence number.
     public static func < (a: Stamp, b: Stamp) -> Bool {
-        if a.milliseconds != b.milliseconds { return a.milliseconds < b.milliseconds }
-        if a.counter != b.counter { return a.counter < b.counter }
-        if !sameBytes(a.site, b.site) { return a.site.utf8.lexicographicallyPrecedes(b.site.utf8) }
-        return a.seq < b.seq
+        if a.effectiveMilliseconds != b.effectiveMilliseconds { return a.effectiveMilliseconds < b.effectiveMilliseconds }
+        return a.isRecorded(before: b)
     }
 
-    /// `SITE:SEQ@MILLISECONDS:COUNTER`.
-    public var description: String { "\(site):\(seq)@\(milliseconds):\(counter)" }
+    /// Recording order, without regard to back-filling: clock, then site (by UTF-8 bytes), then
+    /// sequence number. `accord state --at` selects by it (Format.md §9.5).
+    public func isRecorded(before other: Stamp) -> Bool {
+        if milliseconds != other.milliseconds { return milliseconds < other.milliseconds }
+        if counter != other.counter { return counter < other.counter }
+        if !sameBytes(site, other.site) { return site.utf8.lexicographicallyPrecedes(other.site.utf8) }
+        return seq < other.seq
+    }
+
+    /// `SITE:SEQ@MILLISECONDS:COUNTER`, with `~DATED` for a back-filled event.
+    public var description: String { "\(site):\(seq)@\(milliseconds):\(counter)" + (dated.map { "~\($0)" } ?? "") }
 }
 
 /// A last-writer-wins register: keeps the value set by the event with the greatest ``Stamp``.

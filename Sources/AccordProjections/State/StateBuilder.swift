@@ -17,7 +17,7 @@ public struct StateBuilder {
         case none
         /// Events recorded at or before this instant (UTC).
         case asOf(Timestamp)
-        /// The event with this id and every event before it in fold order (``Stamp``).
+        /// The event with this id and every event recorded before it (``Stamp/isRecorded(before:)``).
         case at(EventID)
     }
 
@@ -99,7 +99,7 @@ public struct StateBuilder {
             guard let target else {
                 throw AccordError(.notFound, "No event with id '\(id.hex)' in the journal at '\(journal.path)'.", field: "--at")
             }
-            return try fold { Stamp($0) <= target }
+            return try fold { !target.isRecorded(before: Stamp($0)) }
         }
     }
 

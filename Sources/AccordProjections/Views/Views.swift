@@ -1,6 +1,7 @@
 import AccordModel
 
 /// Builders of the views' tables. Rows are sorted so that equal states print equal tables.
+/// Each shows the state without retired subjects and retracted events (``visible(_:)``).
 public enum Views {
     static func names(_ ids: [String]?, _ state: PartnershipState) -> String {
         (ids ?? []).joined(separator: ", ")
@@ -8,6 +9,7 @@ public enum Views {
 
     /// One row per stakeholder, by id: name, kind, country, value chains, and the events it appears in.
     public static func stakeholders(_ state: PartnershipState) -> Table {
+        let state = visible(state)
         let rows = state.stakeholders.values.sorted { $0.id < $1.id }.map { s in
             [s.id, s.name?.value ?? "", s.kind?.value ?? "", s.country?.value ?? "", (s.valueChains?.value ?? []).joined(separator: " "), String(state.activity[s.id] ?? 0)]
         }
@@ -24,6 +26,7 @@ public enum Views {
     /// The roadmap actions by pillar, with status and due date, those overdue at `reference`
     /// marked; and their counts by pillar and status, with totals.
     public static func actions(_ state: PartnershipState, reference: CalendarDate) -> [Table] {
+        let state = visible(state)
         let pillarOrder = Catalogue.pillars
         let sorted = state.actions.values.sorted {
             let a = pillarOrder.firstIndex(of: $0.pillar?.value ?? "") ?? pillarOrder.count
@@ -65,6 +68,7 @@ public enum Views {
 
     /// Sums of each stage (and outstanding = committed − disbursed) grouped by `key`.
     public static func financeTable(_ state: PartnershipState, by dimension: String, key: (Funding) -> String) -> Table {
+        let state = visible(state)
         let currencies = currencies(state)
         var groups: [String: [String: CurrencySums]] = [:]
         for funding in state.fundings.values {
@@ -95,6 +99,7 @@ public enum Views {
 
     /// Fundings whose disbursements exceed their commitment, per currency.
     public static func overDisbursed(_ state: PartnershipState) -> [(funding: String, currency: String, committed: ExactDecimal, disbursed: ExactDecimal)] {
+        let state = visible(state)
         var flags: [(String, String, ExactDecimal, ExactDecimal)] = []
         for funding in state.fundings.values.sorted(by: { $0.id < $1.id }) {
             let committed = funding.total(.committed)
@@ -108,6 +113,7 @@ public enum Views {
 
     /// Finance by funder, receiver, value chain and instrument; fundings disbursed beyond their commitment; transactions by stage; each funding.
     public static func finance(_ state: PartnershipState) -> [Table] {
+        let state = visible(state)
         let flags = overDisbursed(state).map { [$0.funding, $0.currency, $0.committed.description, $0.disbursed.description] }
         return [
             financeTable(state, by: "funder") { $0.provider.value },
@@ -131,6 +137,7 @@ public enum Views {
 
     /// Transactions and exact sums per stage (and other IATI transaction type) and currency.
     public static func transactionsByStage(_ state: PartnershipState) -> Table {
+        let state = visible(state)
         let currencies = currencies(state)
         let rows = stageKeys(state).map { stage -> [String] in
             var count = 0
@@ -147,6 +154,7 @@ public enum Views {
 
     /// One row per funding and stage: its provider, receiver, count and sums per currency.
     public static func fundings(_ state: PartnershipState) -> Table {
+        let state = visible(state)
         let currencies = currencies(state)
         var rows: [[String]] = []
         for funding in state.fundings.values.sorted(by: { $0.id < $1.id }) {
@@ -163,6 +171,7 @@ public enum Views {
     /// The industrial projects, by id, with milestone and capacity; projects by milestone and
     /// value chain; offtakes by commodity.
     public static func industry(_ state: PartnershipState) -> [Table] {
+        let state = visible(state)
         let projects = state.projects.values.sorted { $0.id < $1.id }.map { p in
             [p.id, p.name?.value ?? "", p.valueChain?.value ?? "", p.country?.value ?? "", p.milestone?.value.rawValue ?? "(none)",
              p.milestoneDate?.value ?? "", [p.capacity?.value, p.capacityUnit?.value].compactMap { $0 }.joined(separator: " ")]
@@ -194,6 +203,7 @@ public enum Views {
     /// The research projects, by id, with their outputs counted; the outputs; the skills
     /// programmes with their deliveries and participants.
     public static func research(_ state: PartnershipState) -> [Table] {
+        let state = visible(state)
         let outputsByProject = Dictionary(grouping: state.outputs.values, by: \.research)
         let projects = state.research.values.sorted { $0.id < $1.id }.map { r in
             [r.id, r.title?.value ?? "", (r.partners?.value ?? []).joined(separator: " "), r.field?.value ?? "",
@@ -218,6 +228,7 @@ public enum Views {
     /// by status, actions overdue at `reference`, finance per stage, fundings disbursed beyond
     /// commitment, industrial projects, offtakes, research and skills programmes.
     public static func summary(_ state: PartnershipState, reference: CalendarDate) -> Table {
+        let state = visible(state)
         var rows: [[String]] = []
         let sites = state.feeds.keys.sorted().map { "\($0) \(state.feeds[$0]!.events)" }.joined(separator: ", ")
         rows.append(["events", "\(state.eventCount) from \(state.feeds.count) site\(state.feeds.count == 1 ? "" : "s") (\(sites))"])

@@ -20,6 +20,11 @@ public struct Action: Codable, Sendable, Equatable {
     public var note: Register<String>?
     /// The date (UTC, of its recording) of the latest lifecycle event.
     public var statusDate: Register<String>?
+    /// The time (`time`, RFC 3339 UTC) of the latest lifecycle event: a later step may not be
+    /// recorded before it (Format.md §9.6).
+    public var statusTime: Register<String>?
+    /// The reason of the latest `action.reopened.v1`, if it was ever reopened.
+    public var reopened: Register<String>?
 }
 
 /// The lifecycle of a roadmap action.

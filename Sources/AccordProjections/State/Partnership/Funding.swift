@@ -14,11 +14,15 @@ public struct Funding: Codable, Sendable, Equatable {
     public var instrument: Register<String>?
     /// The id of the roadmap action it funds (`data.action`).
     public var action: Register<String>?
-    /// Exact sums per stage and currency; negative amounts (corrections) included. Keys are the
+    /// Exact sums per stage and currency; negative amounts (corrections) included, retracted
+    /// transactions left out. Keys are the
     /// ``FinanceStage`` names, and `iati-<code>` for other IATI transaction types.
     public var totals: [String: CurrencySums] = [:]
-    /// Transactions folded, per stage.
+    /// Transactions folded, per stage (retracted ones not counted).
     public var transactions: [String: Int] = [:]
+    /// Every finance event of the funding, by event id, retracted or not: the history the sums
+    /// are made of, so that a retraction folded after its event can take it out again.
+    public var ledger: [String: FinanceEntry] = [:]
 
     /// The sums of one stage, per currency (empty when none was folded).
     public func total(_ stage: FinanceStage) -> CurrencySums { totals[stage.rawValue] ?? CurrencySums() }

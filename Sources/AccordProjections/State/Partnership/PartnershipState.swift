@@ -37,6 +37,15 @@ public struct PartnershipState: Codable, Sendable, Equatable {
     /// `data.source` → the funding id. Nil until an imported finance event is folded.
     public var financeSources: [String: String]?
 
+    /// Retractions (`event.retracted.v1`), by the id of the event they retract and their subject
+    /// (``Retraction/key(event:subject:)``): of several, the one with the greatest stamp. An event
+    /// is retracted when a retraction with its id and its subject is here; nothing takes that
+    /// back. Nil until a retraction is folded.
+    public var retractions: [String: Register<Retraction>]?
+    /// Retired subjects (`kind/id`) → the id of each retirement not retracted → the retirement.
+    /// A subject is retired while it has one. Nil until a retirement is folded.
+    public var retirements: [String: [String: Retirement]]?
+
     /// The state of a partnership with no events.
     public init() {}
 

@@ -12,6 +12,7 @@ extension PartnershipProjection {
         if let due = fields.string("due") { action.due.offer(due, stamp) }
         action.status.offer(.proposed, stamp)
         action.statusDate.offer(change.event.time.date.text, stamp)
+        action.statusTime.offer(change.event.time.text, stamp)
         state.actions[id] = action
     }
 
@@ -23,7 +24,25 @@ extension PartnershipProjection {
         var action = state.actions[id] ?? Action(id: id)
         action.status.offer(status, stamp)
         action.statusDate.offer(change.event.time.date.text, stamp)
+        action.statusTime.offer(change.event.time.text, stamp)
         action.note.offer(fields.string("note") ?? fields.string("reason") ?? "", stamp)
+        state.actions[id] = action
+    }
+
+    /// `action.reopened.v1`: a lifecycle step back to an open status — `data.status`, or
+    /// `started` without one — with its reason as the note, and the reason kept in
+    /// ``Action/reopened``. Like every lifecycle step it sets the status register, so it wins
+    /// over the completion or cancellation it was written after seeing (§9.1).
+    static func applyReopening(_ change: Change, to state: inout PartnershipState) {
+        let (id, fields, stamp) = (change.id, change.fields, change.stamp)
+        let status = fields.string("status").flatMap(ActionStatus.init(rawValue:)).flatMap { $0.isOpen ? $0 : nil } ?? .started
+        let reason = fields.string("reason") ?? ""
+        var action = state.actions[id] ?? Action(id: id)
+        action.status.offer(status, stamp)
+        action.statusDate.offer(change.event.time.date.text, stamp)
+        action.statusTime.offer(change.event.time.text, stamp)
+        action.note.offer(reason, stamp)
+        action.reopened.offer(reason, stamp)
         state.actions[id] = action
     }
 }

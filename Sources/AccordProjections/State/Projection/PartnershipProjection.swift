@@ -14,7 +14,9 @@ public enum PartnershipProjection {
     public static let name = "partnership"
     /// Its version: raised whenever ``apply(_:to:)`` changes what it computes, so that older
     /// snapshots are ignored and rebuilt.
-    public static let version = 2
+    /// Version 3: back-filled events are ordered by their `time` (§9.1), and corrections are
+    /// folded (Decision 0011).
+    public static let version = 3
 
     /// Folds one event into `state`.
     /// - Parameters:
@@ -39,6 +41,9 @@ public enum PartnershipProjection {
         case "research.project.started.v1": applyResearch(change, to: &state)
         case "research.output.published.v1": applyOutput(change, to: &state)
         case "skills.programme.delivered.v1": applyDelivery(change, to: &state)
+        case "action.reopened.v1": applyReopening(change, to: &state)
+        case "event.retracted.v1": applyRetraction(change, to: &state)
+        case "subject.retired.v1": applyRetirement(change, to: &state)
         default: break
         }
     }
