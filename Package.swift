@@ -82,6 +82,7 @@ let package = Package(
             name: "AccordServer",
             dependencies: [
                 "AccordModel",
+                "AccordSegments",
                 "AccordStore",
                 "AccordSync",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -17,6 +17,12 @@ enum Main {
         // own handlers for a graceful shutdown.
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        // ArgumentParser hands over Strings, which would carry U+FFFD in place of bytes that
+        // are not UTF-8: check the bytes of every argument before anything reads them.
+        if let refusal = ArgumentBytes.firstInvalidUTF8() {
+            printError("accord: \(refusal)")
+            exit(ExitStatus.badInput.rawValue)
+        }
         do {
             var command = try Accord.parseAsRoot()
             try command.run()

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordSegments
 import AccordStore
 import AccordSync
 import Dispatch
@@ -39,9 +40,12 @@ public enum SyncServer {
     /// - Parameters:
     ///   - port: 0 for any free port; `onListening` is told the port bound.
     ///   - limits: body size, timeouts and the memory bound for bodies.
+    ///   - writerOptions: the options of the writer each push opens (how long it waits for
+    ///     another writer's lock).
     /// - Throws: Hummingbird's error when it cannot listen on `host:port`.
-    public static func run(journal: EventJournal, host: String, port: Int, limits: Limits, onListening: @escaping @Sendable (Int) -> Void) async throws {
-        let service = SyncService(journal: journal, maxBody: limits.maxBody)
+    public static func run(journal: EventJournal, host: String, port: Int, limits: Limits, writerOptions: SegmentWriter.Options = SegmentWriter.Options(),
+                           onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let service = SyncService(journal: journal, maxBody: limits.maxBody, writerOptions: writerOptions)
         let budget = BodyBudget(limit: limits.maxBufferedBytes)
         var configuredLogger = Logger(label: "accord.serve")
         configuredLogger.logLevel = .info

@@ -17,7 +17,7 @@ public enum HTTPSync {
     ///   server's reason), ``SyncError/Code/noAnswer``, ``SyncError/Code/notAnAccordServer`` or
     ///   ``SyncError/Code/untrustedServer``;
     ///   ``AccordError`` for what the pulled bundle holds (see ``Bundle/verify(against:)``).
-    public static func sync(_ journal: EventJournal, with url: PeerURL, timeout: TimeInterval = 60) throws -> DirectorySync.Result {
+    public static func sync(_ journal: EventJournal, with url: PeerURL, timeout: TimeInterval = 60, options: SegmentWriter.Options = SegmentWriter.Options()) throws -> DirectorySync.Result {
         let client = Client(journal: journal, url: url, timeout: timeout)
         let info = try client.call("GET", "/v1/vector", body: [])
         guard case .object(let object)? = try? JSONParser.parse(info), let partnership = object["partnership"]?.stringValue,
@@ -29,13 +29,13 @@ public enum HTTPSync {
         }
         let remoteVector = try VersionVector(json: vectorValue)
         // Pull.
-        let session = try SyncSession(journal: journal)
+        let session = try SyncSession(journal: journal, options: options)
         let request = try CanonicalJSON.encode(.object(JSONObject([("vector", session.vector.json())])))
         session.close()
         let bundleBytes = try client.call("POST", "/v1/pull", body: request)
         let bundle = try Bundle.parse(bytes: bundleBytes)
         _ = try bundle.verify(against: journal)
-        let here = try SyncSession(journal: journal)
+        let here = try SyncSession(journal: journal, options: options)
         let pulled = try here.apply(bundle.records)
         try here.releaseRestoreHold()
         here.close()

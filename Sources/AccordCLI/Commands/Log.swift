@@ -118,6 +118,9 @@ struct LogTable {
         }
         if let amount = data["amount"]?.stringValue, let currency = data["currency"]?.stringValue {
             parts.append("\(amount) \(currency)")
+        } else if case .object(let value)? = data["value"], let amount = value["amount"]?.stringValue, let currency = value["currency"]?.stringValue {
+            // finance.committed.v2 carries its money as one `value` object (Format.md §7.5).
+            parts.append("\(amount) \(currency)")
         }
         if let provider = data["provider"]?.stringValue, let receiver = data["receiver"]?.stringValue {
             parts.append("\(provider) → \(receiver)")

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordSegments
 import AccordServer
 import AccordSync
 import ArgumentParser
@@ -33,6 +34,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8740.")
         }
         let host = String(listen[..<colon])
+        let writerOptions = try JournalOptions.writerOptions()
         let box = ServeOutcome()
         let done = DispatchSemaphore(value: 0)
         guard maxBody > 0, idleTimeout > 0, requestTimeout > 0, (maxBuffered ?? maxBody) >= maxBody else {
@@ -43,7 +45,7 @@ struct Serve: ParsableCommand {
         limits.requestTimeout = requestTimeout
         Task {
             do {
-                try await SyncServer.run(journal: journal, host: host, port: port, limits: limits) { bound in
+                try await SyncServer.run(journal: journal, host: host, port: port, limits: limits, writerOptions: writerOptions) { bound in
                     writeOut("Listening on http://\(host):\(bound) (site '\(journal.site)', partnership '\(journal.partnership)').\n")
                     standardOutput.flush()
                 }

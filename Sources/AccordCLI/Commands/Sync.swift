@@ -24,9 +24,9 @@ struct SyncCommand: ParsableCommand {
         let journal = try options.open()
         let result: DirectorySync.Result
         if with.hasPrefix("http://") || with.hasPrefix("https://") {
-            result = try HTTPSync.sync(journal, with: try PeerURL(with))
+            result = try HTTPSync.sync(journal, with: try PeerURL(with), options: try JournalOptions.writerOptions())
         } else {
-            result = try DirectorySync.sync(journal, with: try EventJournal(opening: with))
+            result = try DirectorySync.sync(journal, with: try EventJournal(opening: with), options: try JournalOptions.writerOptions())
         }
         writeOut("Pulled: \(result.pulled).\nPushed: \(result.pushed).\n")
         let forks = result.pulled.forks + result.pushed.forks
@@ -94,7 +94,7 @@ struct BundleCommand: ParsableCommand {
             let journal = try options.open()
             let bundle = try Bundle.read(file)
             _ = try bundle.verify(against: journal)
-            let session = try SyncSession(journal: journal)
+            let session = try SyncSession(journal: journal, options: try JournalOptions.writerOptions())
             let summary = try session.apply(bundle.records)
             var have = bundle.requires
             for (site, span) in bundle.brings { have.entries[site] = .init(seq: span.last, id: span.lastID) }

@@ -129,6 +129,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         self.text = Self.format(seconds: seconds, nanoseconds: nanoseconds)
     }
 
+    /// How far ahead of the writer's clock an event's `time` may be, in seconds (one day): an
+    /// event records what has happened, and a future time would drag every office's clock
+    /// ahead. Checked by the writer on every append and by importers before anything is written
+    /// (README, "An event may not be recorded more than a day in the future").
+    public static let maxFutureSeconds: Int64 = 86_400
+
     /// Now, from `clock_gettime(CLOCK_REALTIME)`.
     public static func now() -> Timestamp {
         var spec = timespec()
