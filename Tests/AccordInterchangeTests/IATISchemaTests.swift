@@ -41,7 +41,7 @@ struct IATISchemaTests {
         let before = try FileDamage.snapshot(of: journalPath)
         if importer.report.problems.isEmpty {
             let writer = try journal.openWriter()
-            var known = Set<String>()
+            var known = Set<BytewiseText>()
             let result = try ImportWriter.write(importer.groups, to: writer, known: &known)
             writer.close()
             #expect(result.new == importer.groups.joined().count, "\(file)")

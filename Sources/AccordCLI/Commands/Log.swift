@@ -33,7 +33,7 @@ struct Log: ParsableCommand {
         let journal = try options.open()
         let filter = try EventFilter(type: type, subject: subject, site: site, since: since, until: until)
         var events = try journal.events()
-        var table = LogTable()
+        let table = LogTable(width: terminalWidth)
         var summary = LogSummary()
         if !json { writeOut(table.header) }
         while true {
@@ -100,13 +100,32 @@ struct EventFilter {
 }
 
 /// The aligned table of `accord log`: fixed column widths, so it streams.
+///
+/// On a terminal (`width` set) each cell is clipped to its column with "…" and WHAT gets what
+/// is left of the width; to a pipe or a file (`width` nil) nothing is clipped: a longer cell
+/// pushes the rest of its row right, and every id can be copied whole.
 struct LogTable {
-    let header = pad("RECORDED", 20) + "  " + pad("SITE:SEQ", 14) + "  " + pad("TYPE", 30) + "  " + pad("SUBJECT", 34) + "  WHAT\n"
+    /// The terminal's width, or nil when output goes to a pipe or a file.
+    var width: Int?
+
+    /// RECORDED, SITE:SEQ, TYPE and SUBJECT, each followed by two spaces.
+    static let fixedWidth = 20 + 2 + 14 + 2 + 30 + 2 + 34 + 2
+
+    var header: String {
+        (pad("RECORDED", 20) + "  " + pad("SITE:SEQ", 14) + "  " + pad("TYPE", 30) + "  " + pad("SUBJECT", 34) + "  WHAT").trimmingTrailing() + "\n"
+    }
 
     func row(_ event: Event) -> String {
-        pad(event.time.text.count > 20 ? String(event.time.text.prefix(19)) + "Z" : event.time.text, 20) + "  "
-            + pad("\(event.site):\(event.seq)", 14) + "  " + pad(event.type.rawValue, 30) + "  "
-            + pad(event.subject.description, 34) + "  " + clip(Self.what(event), 70) + "\n"
+        let what = Self.what(event)
+        return (cell(event.time.text.count > 20 ? String(event.time.text.prefix(19)) + "Z" : event.time.text, 20) + "  "
+            + cell("\(event.site):\(event.seq)", 14) + "  " + cell(event.type.rawValue, 30) + "  "
+            + cell(event.subject.description, 34) + "  " + (width.map { clip(what, max(12, $0 - Self.fixedWidth)) } ?? what)).trimmingTrailing() + "\n"
+    }
+
+    /// `text` padded to `columnWidth`; clipped to it only on a terminal.
+    private func cell(_ text: String, _ columnWidth: Int) -> String {
+        let shown = width == nil ? text : clip(text, columnWidth)
+        return shown + String(repeating: " ", count: max(0, columnWidth - shown.count))
     }
 
     /// A short description from the data: name or title, then amount, milestone, reason …
@@ -138,6 +157,15 @@ func pad(_ text: String, _ width: Int) -> String {
 
 func clip(_ text: String, _ width: Int) -> String {
     text.count <= width ? text : String(text.prefix(width - 1)) + "…"
+}
+
+extension String {
+    /// The text without trailing spaces.
+    func trimmingTrailing() -> String {
+        var text = Substring(self)
+        while text.last == " " { text = text.dropLast() }
+        return String(text)
+    }
 }
 
 /// The short summary after the table: counts by site and by kind of event, and the time span.

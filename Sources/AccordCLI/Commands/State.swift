@@ -53,7 +53,8 @@ struct StateCommand: ParsableCommand {
         } else if csv {
             writeOut(tables.map { $0.csv() }.joined(separator: "\r\n"))
         } else {
-            writeOut(tables.map { $0.text() }.joined(separator: "\n"))
+            let width = terminalWidth
+            writeOut(tables.map { $0.text(fitting: width) }.joined(separator: "\n"))
         }
     }
 }

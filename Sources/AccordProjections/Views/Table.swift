@@ -26,8 +26,38 @@ public struct Table: Sendable, Equatable {
     /// Aligned text: a title line, a header, the rows, then the totals under a rule. Text cells
     /// longer than `maxWidth` characters are clipped with "…".
     public func text(maxWidth: Int = 60) -> String {
-        func clip(_ cell: String) -> String { cell.count <= maxWidth ? cell : String(cell.prefix(maxWidth - 1)) + "…" }
-        let rows = self.rows.map { $0.map(clip) }
+        text(clippingTo: maxWidth)
+    }
+
+    /// Aligned text that fits a terminal `width` characters wide, or every character when
+    /// `width` is nil (output to a pipe or a file, where ids must survive whole).
+    ///
+    /// To fit, the widest text column is narrowed (clipped with "…") one character at a time,
+    /// down to 12 characters; numbers are never clipped. A table that cannot fit stays wider.
+    /// - Parameter width: the terminal's width in characters, or nil for no clipping.
+    /// - Returns: the table as text.
+    public func text(fitting width: Int?) -> String {
+        guard let width else { return text(clippingTo: nil) }
+        var natural = columns.map(\.count)
+        for row in rows + (totals.map { [$0] } ?? []) {
+            for (index, cell) in row.enumerated() where index < natural.count { natural[index] = max(natural[index], cell.count) }
+        }
+        var limits = natural
+        while limits.reduce(0, +) + 2 * max(0, limits.count - 1) > width {
+            guard let widest = limits.indices.filter({ !numeric.contains($0) && limits[$0] > 12 }).max(by: { limits[$0] < limits[$1] }) else { break }
+            limits[widest] -= 1
+        }
+        return text(clippingTo: nil, columnLimits: limits)
+    }
+
+    private func text(clippingTo maxWidth: Int?, columnLimits: [Int]? = nil) -> String {
+        func clip(_ cell: String, _ limit: Int?) -> String {
+            guard let limit, cell.count > limit else { return cell }
+            return String(cell.prefix(max(1, limit - 1))) + "…"
+        }
+        let rows = self.rows.map { row in row.enumerated().map { index, cell in
+            numeric.contains(index) ? cell : clip(clip(cell, maxWidth), columnLimits.flatMap { index < $0.count ? $0[index] : nil })
+        } }
         var widths = columns.map(\.count)
         for row in rows + (totals.map { [$0] } ?? []) {
             for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
@@ -54,9 +84,18 @@ public struct Table: Sendable, Equatable {
         ([columns] + rows).map { $0.map(Self.csvField).joined(separator: ",") + "\r\n" }.joined()
     }
 
+    /// One field, quoted when needed. Looks at bytes, not Characters: a comma or quote followed
+    /// by a combining mark is one Swift Character that equals neither, yet is a comma or a quote
+    /// to every CSV reader.
     static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingAll("\"", with: "\"\"") + "\""
+        guard text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return text }
+        var out: [UInt8] = [0x22]
+        for byte in text.utf8 {
+            out.append(byte)
+            if byte == 0x22 { out.append(0x22) }
+        }
+        out.append(0x22)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// One JSON object per row, keys the column names (canonical JSON; values are strings).
@@ -83,9 +122,13 @@ extension String {
         return String(text)
     }
 
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for character in self { if character == target { out += replacement } else { out.append(character) } }
-        return out
+    /// Replaces every occurrence of the scalar `target`, also where a combining mark follows it
+    /// (Character comparison would miss "|" + U+0301, which is still a '|' to a Markdown reader).
+    func replacingAll(_ target: Unicode.Scalar, with replacement: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            if scalar == target { out.append(contentsOf: replacement.unicodeScalars) } else { out.append(scalar) }
+        }
+        return String(out)
     }
 }

@@ -174,14 +174,15 @@ public enum Views {
             guard !inMilestone.isEmpty else { continue }
             byMilestone.append([milestone] + chains.map { chain in String(inMilestone.filter { $0.valueChain?.value == chain }.count) } + [String(inMilestone.count)])
         }
-        var commodities: [String: (sum: ExactDecimal, deals: Int)] = [:]
+        // By bytes: "carbonate de lithium" in NFC and in NFD are two commodities, as stored.
+        var commodities: [BytewiseText: (sum: ExactDecimal, deals: Int)] = [:]
         for offtake in state.offtakes.values {
-            let key = offtake.commodity.value + "\u{0}" + offtake.unit.value
+            let key = BytewiseText(offtake.commodity.value + "\u{0}" + offtake.unit.value)
             let quantity = ExactDecimal(offtake.quantity.value) ?? .zero
             commodities[key] = ((commodities[key]?.sum ?? .zero) + quantity, (commodities[key]?.deals ?? 0) + 1)
         }
         let offtakes = commodities.keys.sorted().map { key -> [String] in
-            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+            let parts = key.text.utf8.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
             return [parts[0], parts[1], commodities[key]!.sum.description, String(commodities[key]!.deals)]
         }
         return [
