@@ -69,6 +69,7 @@ struct Accord: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Init.self, Append.self, Log.self, Show.self, Verify.self, StateCommand.self, SnapshotCommand.self, Report.self, Conflicts.self,
+                      CatalogueCommand.self,
                       Import.self, Export.self, SyncCommand.self, BundleCommand.self, Serve.self, Status.self, Peer.self, Keys.self, Restored.self,
                       Forks.self]
     )

@@ -209,6 +209,69 @@ struct NewUserTests {
         }
     }
 
+    // MARK: - Catalogue, completions, log order and CSV
+
+    @Test func theCatalogueListsEveryTypeAndShowsOneWithAnExampleThatAppends() throws {
+        let list = try accord(["catalogue"])
+        #expect(list.status == 0, "\(list.stderr)")
+        for type in ["stakeholder.registered.v1", "finance.committed.v2", "industry.offtake.signed.v1"] { #expect(list.output.contains(type)) }
+        let one = try accord(["catalogue", "finance.committed.v2"])
+        #expect(one.status == 0)
+        #expect(one.output.contains("funding/<id>"))
+        #expect(one.output.contains("value"))
+        #expect(one.output.contains("required"))
+        #expect(one.output.contains("optional"))
+        #expect(one.output.contains(#""value":{"amount":"1000.00","currency":"EUR"}"#), "\(one.output)")
+        let family = try accord(["catalogue", "action"])
+        #expect(family.output.contains("action.proposed.v1") && family.output.contains("action.cancelled.v1"))
+        let unknown = try accord(["catalogue", "finance.borrowed.v1"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("accord catalogue"))
+        // The example lines of types without references are accepted as they are.
+        let temp = TemporaryDirectory("catalogue")
+        let journal = try newJournal(temp)
+        for type in ["stakeholder.registered.v1", "action.proposed.v1"] {
+            let shown = try accord(["catalogue", type]).output
+            let example = try #require(shown.split(separator: "\n").last { $0.contains(#"{"type":"#) })
+            let appended = try accord(["append", "--from", "-"], journal: journal, input: example.trimmingCharacters(in: .whitespaces))
+            #expect(appended.status == 0, "\(type): \(appended.stderr)")
+        }
+    }
+
+    @Test func shellCompletionsAreGenerated() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let result = try accord(["--generate-completion-script", shell])
+            #expect(result.status == 0, "\(shell): \(result.stderr)")
+            #expect(result.output.contains("catalogue"), "\(shell)")
+        }
+    }
+
+    /// A back-filled event (recorded with an earlier --time) comes last in stored order and in
+    /// its place with --order recorded; --csv gives every row whole.
+    @Test func theLogOrdersByRecordedTimeAndPrintsCSV() throws {
+        let temp = TemporaryDirectory("log-order")
+        let journal = try newJournal(temp)
+        for (id, time) in [("first", "2024-01-01T00:00:00Z"), ("third", "2024-03-01T00:00:00Z"), ("second", "2024-02-01T00:00:00Z")] {
+            let appended = try accord(["append", "action.proposed.v1", "--subject", "action/\(id)", "--data", #"{"title":"Step \#(id)","pillar":"value-chain-integration"}"#, "--time", time], journal: journal)
+            #expect(appended.status == 0, "\(appended.stderr)")
+        }
+        func order(_ text: String) -> [String] {
+            text.split(separator: "\n").compactMap { line in ["first", "second", "third"].first { line.contains("action/\($0)") } }
+        }
+        #expect(order(try accord(["log"], journal: journal).output) == ["first", "third", "second"])
+        #expect(order(try accord(["log", "--order", "recorded"], journal: journal).output) == ["first", "second", "third"])
+        let csv = try accord(["log", "--csv", "--order", "recorded"], journal: journal)
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let rows = csv.output.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(rows.first == "recorded,site,seq,id,type,subject,actor,what")
+        #expect(rows.count == 4)
+        #expect(rows.dropFirst().first?.hasPrefix("2024-01-01T00:00:00Z,brussels,1,") == true, "\(rows)")
+        #expect(rows.last?.contains(",action.proposed.v1,action/third,") == true, "\(rows)")
+        #expect(order(csv.output) == ["first", "second", "third"])
+        let followRecorded = try accord(["log", "--follow", "--order", "recorded"], journal: journal)
+        #expect(followRecorded.status == 2)
+    }
+
     // MARK: - 12. Missing shared data
 
     @Test func aMissingSharedDataFileIsNamedClearly() throws {

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordProjections
 import AccordSegments
 import ArgumentParser
 import Glibc
@@ -26,8 +27,20 @@ struct Log: ParsableCommand {
     var since: String?
     @Option(help: "Only events recorded at or before this date or RFC 3339 time.")
     var until: String?
+    @Flag(help: "Print CSV (RFC 4180): recorded, site, seq, id, type, subject, actor, what; no summary.")
+    var csv = false
+    @Option(help: ArgumentHelp("The order of events: 'stored' (as stored, feed by feed; streams) or 'recorded' (by the time each was recorded).",
+                               valueName: "stored|recorded"))
+    var order: LogOrder = .stored
     @Flag(help: "Keep running and print new events as they are appended.")
     var follow = false
+
+    func validate() throws {
+        guard !(json && csv) else { throw ValidationError("Give --json or --csv, not both.") }
+        guard !(follow && order == .recorded) else {
+            throw ValidationError("--follow prints events as they are stored; it cannot be combined with --order recorded.")
+        }
+    }
 
     func run() throws {
         let journal = try options.open()
@@ -35,27 +48,48 @@ struct Log: ParsableCommand {
         var events = try journal.events()
         let table = LogTable(width: terminalWidth)
         var summary = LogSummary()
-        if !json { writeOut(table.header) }
+        var held: [Event] = []
+        func emit(_ event: Event) {
+            if json {
+                writeOut(event.record)
+                writeOut([0x0a])
+            } else if csv {
+                writeOut(LogTable.csvRow(event))
+            } else {
+                summary.add(event)
+                writeOut(table.row(event))
+            }
+        }
+        if csv { writeOut(LogTable.csvHeader) } else if !json { writeOut(table.header) }
         while true {
             while let event = try events.next() {
                 guard filter.matches(event) else { continue }
-                if json {
-                    writeOut(event.record)
-                    writeOut([0x0a])
-                } else {
-                    summary.add(event)
-                    writeOut(table.row(event))
-                }
+                if order == .recorded { held.append(event) } else { emit(event) }
             }
             guard follow else { break }
             standardOutput.flush()
             usleep(300_000)
         }
+        // By recorded time; events recorded at the same instant by site, then sequence number.
+        held.sort { a, b in
+            if a.time != b.time { return a.time < b.time }
+            if a.site != b.site { return a.site < b.site }
+            return a.seq < b.seq
+        }
+        for event in held { emit(event) }
         if let torn = events.tornTail {
             printError("accord: note: \(torn.description)")
         }
-        if !json { writeOut(summary.text) }
+        if !json && !csv { writeOut(summary.text) }
     }
+}
+
+/// The order `accord log` prints events in.
+enum LogOrder: String, ExpressibleByArgument, CaseIterable {
+    /// As stored: each site's feed in sequence, feeds as they arrived (streams; `--follow` works).
+    case stored
+    /// By the time each event was recorded (its `time`), so back-filled history falls in place.
+    case recorded
 }
 
 /// The filters of `accord log`.
@@ -120,6 +154,15 @@ struct LogTable {
         return (cell(event.time.text.count > 20 ? String(event.time.text.prefix(19)) + "Z" : event.time.text, 20) + "  "
             + cell("\(event.site):\(event.seq)", 14) + "  " + cell(event.type.rawValue, 30) + "  "
             + cell(event.subject.description, 34) + "  " + (width.map { clip(what, max(12, $0 - Self.fixedWidth)) } ?? what)).trimmingTrailing() + "\n"
+    }
+
+    /// The CSV header of `log --csv`.
+    static let csvHeader = "recorded,site,seq,id,type,subject,actor,what\r\n"
+
+    /// One event as a CSV row (RFC 4180, CRLF), never clipped.
+    static func csvRow(_ event: Event) -> String {
+        [event.time.text, event.site.rawValue, String(event.seq.rawValue), event.id.hex, event.type.rawValue, event.subject.description, event.actor, what(event)]
+            .map(Table.csvField).joined(separator: ",") + "\r\n"
     }
 
     /// `text` padded to `columnWidth`; clipped to it only on a terminal.

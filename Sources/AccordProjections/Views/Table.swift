@@ -84,10 +84,10 @@ public struct Table: Sendable, Equatable {
         ([columns] + rows).map { $0.map(Self.csvField).joined(separator: ",") + "\r\n" }.joined()
     }
 
-    /// One field, quoted when needed. Looks at bytes, not Characters: a comma or quote followed
+    /// One CSV field (RFC 4180), quoted when needed. Looks at bytes, not Characters: a comma or quote followed
     /// by a combining mark is one Swift Character that equals neither, yet is a comma or a quote
     /// to every CSV reader.
-    static func csvField(_ text: String) -> String {
+    public static func csvField(_ text: String) -> String {
         guard text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return text }
         var out: [UInt8] = [0x22]
         for byte in text.utf8 {
