@@ -78,7 +78,7 @@ public enum AccordExecutable {
             text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
             if let range = text.range(of: "http://127.0.0.1:") {
                 let digits = text[range.upperBound...].prefix { $0.isNumber }
-                if let port = Int(digits), port > 0, text[range.upperBound...].dropFirst(digits.count).first?.isNewline ?? false {
+                if let port = Int(digits), port > 0, text[range.upperBound...].dropFirst(digits.count).first != nil {
                     return (process, "http://127.0.0.1:\(port)")
                 }
             }

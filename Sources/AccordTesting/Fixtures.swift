@@ -35,23 +35,6 @@ public enum Fixtures {
         }
         return path
     }
-}
-
-/// A file of the shared data set (`../shared/data`) that a test needs is not there.
-public struct MissingSharedData: Error, CustomStringConvertible {
-    /// The missing file or folder, as an absolute path.
-    public var path: String
-    /// The data set's folder, as an absolute path.
-    public var root: String
-    /// Whether the data set's folder exists at all.
-    public var rootExists: Bool
-
-    /// What is missing and what to do.
-    public var description: String {
-        rootExists
-            ? "The shared data file '\(path)' is missing from '\(root)'; this test reads it. Restore the data set (see README, \"Importing real data\")."
-            : "The shared data set '\(root)' is missing (this test reads '\(path)'); put the data set beside the repository, at ../shared/data (see README, \"Importing real data\")."
-    }
 
     /// A fixed 32-byte key seed derived from a label (fixtures only; never for real sites).
     public static func seed(_ label: String) -> [UInt8] {
@@ -118,5 +101,22 @@ public struct MissingSharedData: Error, CustomStringConvertible {
         default:
             return draft("skills.programme.delivered.v1", "programme/p-\(s)", #"{"title":"Training programme \#(n) for mining and refining engineers on ESG standards","provider":"erma","participants":\#(10 + n % 90),"date":"\#(date)"}"#)
         }
+    }
+}
+
+/// A file of the shared data set (`../shared/data`) that a test needs is not there.
+public struct MissingSharedData: Error, CustomStringConvertible {
+    /// The missing file or folder, as an absolute path.
+    public var path: String
+    /// The data set's folder, as an absolute path.
+    public var root: String
+    /// Whether the data set's folder exists at all.
+    public var rootExists: Bool
+
+    /// What is missing and what to do.
+    public var description: String {
+        rootExists
+            ? "The shared data file '\(path)' is missing from '\(root)'; this test reads it. Restore the data set (see README, \"Importing real data\")."
+            : "The shared data set '\(root)' is missing (this test reads '\(path)'); put the data set beside the repository, at ../shared/data (see README, \"Importing real data\")."
     }
 }

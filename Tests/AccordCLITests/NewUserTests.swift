@@ -272,6 +272,49 @@ struct NewUserTests {
         #expect(followRecorded.status == 2)
     }
 
+    // MARK: - Human output
+
+    /// State tables for people: thousands separators and one scale per number column, funders
+    /// and receivers by name; CSV and JSON keep the exact text and the ids.
+    @Test func financeReadsAsNamesWithSeparatorsForPeopleAndExactForMachines() throws {
+        let temp = TemporaryDirectory("human")
+        let journal = try newJournal(temp)
+        let batch = [
+            stakeholder,
+            line("stakeholder.registered.v1", "stakeholder/kz-miid", #"{"name":"Ministry of Industry","kind":"government","country":"KZ"}"#),
+            line("finance.committed.v1", "funding/a", #"{"provider":"eib","receiver":"kz-miid","amount":"1234567.5","currency":"EUR","date":"2024-03-01"}"#),
+            line("finance.committed.v1", "funding/b", #"{"provider":"eib","receiver":"kz-miid","amount":"80.25","currency":"EUR","date":"2024-03-01"}"#),
+        ].joined(separator: "\n")
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: batch).status == 0)
+        let text = try accord(["state", "finance", "--table", "finance by funder"], journal: journal)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.output.contains("European Investment Bank"), "\(text.output)")
+        #expect(text.output.contains("1,234,647.75"), "\(text.output)")
+        let receivers = try accord(["state", "finance", "--table", "finance by receiver"], journal: journal)
+        #expect(receivers.output.contains("Ministry of Industry"), "\(receivers.output)")
+        let fundings = try accord(["state", "finance"], journal: journal)
+        #expect(fundings.output.contains("1,234,567.50"), "one scale per column: \(fundings.output)")
+        let csv = try accord(["state", "finance", "--csv", "--table", "finance by funder"], journal: journal)
+        #expect(csv.output.contains("eib,European Investment Bank,committed,1234647.75"), "\(csv.output)")
+        #expect(!csv.output.contains("1,234"))
+        let json = try accord(["state", "finance", "--json"], journal: journal)
+        #expect(!json.output.contains("1,234"))
+        #expect(json.output.contains(#""1234567.5""#), "\(json.output)")
+    }
+
+    @Test func aLifecycleStepSkippedForwardSuggestsSyncing() throws {
+        let temp = TemporaryDirectory("lifecycle")
+        let journal = try newJournal(temp)
+        #expect(try accord(["append", "action.proposed.v1", "--subject", "action/h2", "--data", #"{"title":"Hydrogen study","pillar":"value-chain-integration"}"#], journal: journal).status == 0)
+        let started = try accord(["append", "action.started.v1", "--subject", "action/h2", "--data", "{}"], journal: journal)
+        #expect(started.status == 2)
+        #expect(started.stderr.contains("Action 'h2' is 'proposed'; it cannot become 'started' before it is 'agreed'."), "\(started.stderr)")
+        #expect(started.stderr.contains("accord sync"), "\(started.stderr)")
+        let missing = try accord(["append", "action.agreed.v1", "--subject", "action/other", "--data", "{}"], journal: journal)
+        #expect(missing.stderr.contains("accord sync"), "\(missing.stderr)")
+        #expect(try eventCount(journal) == 1)
+    }
+
     // MARK: - 12. Missing shared data
 
     @Test func aMissingSharedDataFileIsNamedClearly() throws {

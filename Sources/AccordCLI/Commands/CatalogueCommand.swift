@@ -60,7 +60,7 @@ struct CatalogueCommand: ParsableCommand {
     /// A value of `kind` that the catalogue accepts, as JSON.
     static func example(_ kind: Catalogue.FieldKind, field: String) -> String {
         switch kind {
-        case .text: "\"Example \(field)\""
+        case .text: field == "iatiType" ? "\"2\"" : "\"Example \(field)\""
         case .reference: "\"example-\(field.lowercased())\""
         case .references: "[\"example-\(field.lowercased())\"]"
         case .oneOf(let options): "\"\(options.first ?? "")\""

@@ -140,20 +140,37 @@ struct EventFilter {
 /// pushes the rest of its row right, and every id can be copied whole.
 struct LogTable {
     /// The terminal's width, or nil when output goes to a pipe or a file.
-    var width: Int?
+    let width: Int?
+    /// The widths of TYPE and SUBJECT: 30 and 34, narrower on a narrow terminal.
+    let typeWidth: Int
+    let subjectWidth: Int
 
-    /// RECORDED, SITE:SEQ, TYPE and SUBJECT, each followed by two spaces.
-    static let fixedWidth = 20 + 2 + 14 + 2 + 30 + 2 + 34 + 2
+    /// The fewest characters WHAT gets on a terminal.
+    static let minimumWhat = 16
+
+    init(width: Int? = nil) {
+        self.width = width
+        var type = 30, subject = 34
+        if let width {
+            // Narrow TYPE and SUBJECT (down to 12 each) until WHAT has its minimum.
+            while 20 + 2 + 14 + 2 + type + 2 + subject + 2 + Self.minimumWhat > width, type > 12 || subject > 12 {
+                if subject >= type, subject > 12 { subject -= 1 } else { type -= 1 }
+            }
+        }
+        typeWidth = type
+        subjectWidth = subject
+    }
 
     var header: String {
-        (pad("RECORDED", 20) + "  " + pad("SITE:SEQ", 14) + "  " + pad("TYPE", 30) + "  " + pad("SUBJECT", 34) + "  WHAT").trimmingTrailing() + "\n"
+        (pad("RECORDED", 20) + "  " + pad("SITE:SEQ", 14) + "  " + pad("TYPE", typeWidth) + "  " + pad("SUBJECT", subjectWidth) + "  WHAT").trimmingTrailing() + "\n"
     }
 
     func row(_ event: Event) -> String {
         let what = Self.what(event)
+        let fixed = 20 + 2 + 14 + 2 + typeWidth + 2 + subjectWidth + 2
         return (cell(event.time.text.count > 20 ? String(event.time.text.prefix(19)) + "Z" : event.time.text, 20) + "  "
-            + cell("\(event.site):\(event.seq)", 14) + "  " + cell(event.type.rawValue, 30) + "  "
-            + cell(event.subject.description, 34) + "  " + (width.map { clip(what, max(12, $0 - Self.fixedWidth)) } ?? what)).trimmingTrailing() + "\n"
+            + cell("\(event.site):\(event.seq)", 14) + "  " + cell(event.type.rawValue, typeWidth) + "  "
+            + cell(event.subject.description, subjectWidth) + "  " + (width.map { clip(what, max(Self.minimumWhat, $0 - fixed)) } ?? what)).trimmingTrailing() + "\n"
     }
 
     /// The CSV header of `log --csv`.

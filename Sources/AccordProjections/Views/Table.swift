@@ -38,8 +38,9 @@ public struct Table: Sendable, Equatable {
     /// - Returns: the table as text.
     public func text(fitting width: Int?) -> String {
         guard let width else { return text(clippingTo: nil) }
+        let human = humanCells()
         var natural = columns.map(\.count)
-        for row in rows + (totals.map { [$0] } ?? []) {
+        for row in human.rows + (human.totals.map { [$0] } ?? []) {
             for (index, cell) in row.enumerated() where index < natural.count { natural[index] = max(natural[index], cell.count) }
         }
         var limits = natural
@@ -55,7 +56,9 @@ public struct Table: Sendable, Equatable {
             guard let limit, cell.count > limit else { return cell }
             return String(cell.prefix(max(1, limit - 1))) + "…"
         }
-        let rows = self.rows.map { row in row.enumerated().map { index, cell in
+        let human = humanCells()
+        let totals = human.totals
+        let rows = human.rows.map { row in row.enumerated().map { index, cell in
             numeric.contains(index) ? cell : clip(clip(cell, maxWidth), columnLimits.flatMap { index < $0.count ? $0[index] : nil })
         } }
         var widths = columns.map(\.count)
@@ -76,6 +79,50 @@ public struct Table: Sendable, Equatable {
             out += line(totals)
         }
         return out
+    }
+
+    /// The rows and totals as people read them: in number columns, each decimal with thousands
+    /// separators and the column's largest number of decimal places (`1,234,567.89`,
+    /// `80.60`, `12.50`). Never used for CSV or JSON, which keep the exact text.
+    func humanCells() -> (rows: [[String]], totals: [String]?) {
+        guard !numeric.isEmpty else { return (rows, totals) }
+        let all = rows + (totals.map { [$0] } ?? [])
+        var scales: [Int: Int] = [:]
+        for index in numeric {
+            scales[index] = all.compactMap { index < $0.count ? Self.decimalParts($0[index]) : nil }.map(\.fraction.count).max() ?? 0
+        }
+        func format(_ row: [String]) -> [String] {
+            row.enumerated().map { index, cell in
+                guard let scale = scales[index], let parts = Self.decimalParts(cell) else { return cell }
+                var grouped = ""
+                for (offset, digit) in parts.integer.enumerated() {
+                    if offset > 0, (parts.integer.count - offset) % 3 == 0 { grouped.append(",") }
+                    grouped.append(digit)
+                }
+                let fraction = parts.fraction + String(repeating: "0", count: scale - parts.fraction.count)
+                return (parts.negative ? "-" : "") + grouped + (fraction.isEmpty ? "" : "." + fraction)
+            }
+        }
+        return (rows.map(format), totals.map(format))
+    }
+
+    /// A plain decimal's parts (`-1234.5` → negative, "1234", "5"), or nil for any other text.
+    static func decimalParts(_ text: String) -> (negative: Bool, integer: String, fraction: String)? {
+        var bytes = Substring(text).utf8[...]
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { bytes = bytes.dropFirst() }
+        let integer = bytes.prefix { (0x30...0x39).contains($0) }
+        guard !integer.isEmpty else { return nil }
+        var rest = bytes.dropFirst(integer.count)
+        var fraction = rest.prefix(0)
+        if rest.first == UInt8(ascii: ".") {
+            rest = rest.dropFirst()
+            fraction = rest.prefix { (0x30...0x39).contains($0) }
+            guard !fraction.isEmpty else { return nil }
+            rest = rest.dropFirst(fraction.count)
+        }
+        guard rest.isEmpty else { return nil }
+        return (negative, String(decoding: integer, as: UTF8.self), String(decoding: fraction, as: UTF8.self))
     }
 
     /// CSV (RFC 4180): a header row, then the rows (not the totals), CRLF line ends; fields with

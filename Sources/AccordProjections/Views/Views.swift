@@ -64,7 +64,11 @@ public enum Views {
     }
 
     /// Sums of each stage (and outstanding = committed − disbursed) grouped by `key`.
-    public static func financeTable(_ state: PartnershipState, by dimension: String, key: (Funding) -> String) -> Table {
+    /// - Parameters:
+    ///   - names: when given, a `name` column after the key shows each key's name (a
+    ///     stakeholder's registered name for a funder or receiver), so imported IATI
+    ///     organisations read as names while the key stays the joinable id.
+    public static func financeTable(_ state: PartnershipState, by dimension: String, names: ((String) -> String?)? = nil, key: (Funding) -> String) -> Table {
         let currencies = currencies(state)
         var groups: [String: [String: CurrencySums]] = [:]
         for funding in state.fundings.values {
@@ -81,14 +85,17 @@ public enum Views {
                 let value = sums[stage] ?? CurrencySums()
                 totals[stage] = (totals[stage] ?? CurrencySums()) + value
                 guard stage == "outstanding" || !value.isEmpty else { continue }
-                rows.append([group, stage] + currencies.map { value.byCurrency[$0].map(\.description) ?? "" })
+                let name = names.map { [$0(group) ?? ""] } ?? []
+                rows.append([group] + name + [stage] + currencies.map { value.byCurrency[$0].map(\.description) ?? "" })
             }
         }
-        let numeric = Set(2..<(2 + currencies.count))
-        var table = Table(title: "Finance by \(dimension) (one column per currency; never converted)", columns: [dimension, "stage"] + currencies, numeric: numeric, rows: rows)
+        let first = names == nil ? 2 : 3
+        let numeric = Set(first..<(first + currencies.count))
+        var table = Table(title: "Finance by \(dimension) (one column per currency; never converted)", columns: [dimension] + (names == nil ? [] : ["name"]) + ["stage"] + currencies,
+                          numeric: numeric, rows: rows)
         if !rows.isEmpty {
             table.totals = nil
-            table.rows += stages.map { stage in ["TOTAL", stage] + currencies.map { totals[stage]?.byCurrency[$0].map(\.description) ?? "" } }
+            table.rows += stages.map { stage in ["TOTAL"] + (names == nil ? [] : [""]) + [stage] + currencies.map { totals[stage]?.byCurrency[$0].map(\.description) ?? "" } }
         }
         return table
     }
@@ -110,8 +117,8 @@ public enum Views {
     public static func finance(_ state: PartnershipState) -> [Table] {
         let flags = overDisbursed(state).map { [$0.funding, $0.currency, $0.committed.description, $0.disbursed.description] }
         return [
-            financeTable(state, by: "funder") { $0.provider.value },
-            financeTable(state, by: "receiver") { $0.receiver.value },
+            financeTable(state, by: "funder", names: { state.stakeholders[$0]?.name?.value }) { $0.provider.value },
+            financeTable(state, by: "receiver", names: { state.stakeholders[$0]?.name?.value }) { $0.receiver.value },
             financeTable(state, by: "value chain") { $0.valueChain?.value ?? "(none)" },
             financeTable(state, by: "instrument") { $0.instrument?.value ?? "(none)" },
             Table(title: "Disbursed beyond commitment (flagged)", columns: ["funding", "currency", "committed", "disbursed"], numeric: [2, 3], rows: flags),
