@@ -313,6 +313,10 @@ struct NewUserTests {
         let json = try accord(["state", "finance", "--json"], journal: journal)
         #expect(!json.output.contains("1,234"))
         #expect(json.output.contains(#""1234567.5""#), "\(json.output)")
+        // Counts are JSON numbers; amounts stay exact decimal strings.
+        #expect(json.output.contains(#""EUR":"1234567.5","funding":"a","provider":"eib","receiver":"kz-miid","stage":"committed","transactions":1}"#), "\(json.output)")
+        let stakeholders = try accord(["state", "stakeholders", "--json"], journal: journal)
+        #expect(stakeholders.output.contains(#""events":3,"id":"eib""#), "\(stakeholders.output)")
     }
 
     @Test func aLifecycleStepSkippedForwardSuggestsSyncing() throws {

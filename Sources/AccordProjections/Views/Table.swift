@@ -13,12 +13,17 @@ public struct Table: Sendable, Equatable {
     public var rows: [[String]]
     /// An optional totals row, printed under a rule.
     public var totals: [String]?
+    /// Columns of whole-number counts (events, transactions, participants): JSON numbers in
+    /// ``jsonLines()``. Amounts and other decimals stay strings, exact as stored.
+    public var integers: Set<Int>
 
-    /// A table of `rows` under `columns`; `numeric` holds the indices of number columns.
-    public init(title: String, columns: [String], numeric: Set<Int> = [], rows: [[String]], totals: [String]? = nil) {
+    /// A table of `rows` under `columns`; `numeric` holds the indices of number columns,
+    /// `integers` those of count columns (a subset of `numeric`).
+    public init(title: String, columns: [String], numeric: Set<Int> = [], integers: Set<Int> = [], rows: [[String]], totals: [String]? = nil) {
         self.title = title
         self.columns = columns
         self.numeric = numeric
+        self.integers = integers
         self.rows = rows
         self.totals = totals
     }
@@ -145,16 +150,23 @@ public struct Table: Sendable, Equatable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// One JSON object per row, keys the column names (canonical JSON; values are strings).
+    /// One JSON object per row, keys the column names (canonical JSON). Values are strings,
+    /// except in ``integers`` columns, whose whole numbers are JSON numbers.
     public func jsonLines() -> [[UInt8]] {
         rows.map { row in
             var out: [UInt8] = [UInt8(ascii: "{")]
-            let keyed = zip(columns, row).sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-            for (index, (column, cell)) in keyed.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                CanonicalJSON.appendString(column, to: &out)
+            let keyed = zip(columns.indices, row).map { (index: $0, column: columns[$0], cell: $1) }
+                .sorted { $0.column.utf8.lexicographicallyPrecedes($1.column.utf8) }
+            for (position, item) in keyed.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                CanonicalJSON.appendString(item.column, to: &out)
                 out.append(UInt8(ascii: ":"))
-                CanonicalJSON.appendString(cell, to: &out)
+                if integers.contains(item.index), let parts = Self.decimalParts(item.cell), parts.fraction.isEmpty,
+                   parts.integer.utf8.count == 1 || parts.integer.utf8.first != UInt8(ascii: "0") {
+                    out.append(contentsOf: ((parts.negative && parts.integer != "0" ? "-" : "") + parts.integer).utf8)
+                } else {
+                    CanonicalJSON.appendString(item.cell, to: &out)
+                }
             }
             out.append(UInt8(ascii: "}"))
             return out

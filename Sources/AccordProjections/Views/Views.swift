@@ -11,7 +11,7 @@ public enum Views {
         let rows = state.stakeholders.values.sorted { $0.id < $1.id }.map { s in
             [s.id, s.name?.value ?? "", s.kind?.value ?? "", s.country?.value ?? "", (s.valueChains?.value ?? []).joined(separator: " "), String(state.activity[s.id] ?? 0)]
         }
-        return Table(title: "Stakeholders (\(rows.count))", columns: ["id", "name", "kind", "country", "value chains", "events"], numeric: [5], rows: rows)
+        return Table(title: "Stakeholders (\(rows.count))", columns: ["id", "name", "kind", "country", "value chains", "events"], numeric: [5], integers: [5], rows: rows)
     }
 
     /// Whether an action is overdue at `reference`: open, with a due date before it.
@@ -52,7 +52,7 @@ public enum Views {
         return [
             Table(title: "Roadmap actions by pillar (overdue as of \(reference))", columns: ["pillar", "action", "title", "status", "due", "overdue"], rows: board),
             Table(title: "Actions by pillar and status", columns: ["pillar"] + ActionStatus.allCases.map(\.rawValue) + ["overdue", "total"],
-                  numeric: Set(1...7), rows: counts, totals: ["total"] + totals.map(String.init)),
+                  numeric: Set(1...7), integers: Set(1...7), rows: counts, totals: ["total"] + totals.map(String.init)),
         ]
     }
 
@@ -149,7 +149,7 @@ public enum Views {
             return [stage, String(count)] + currencies.map { sums.byCurrency[$0].map(\.description) ?? "" }
         }
         return Table(title: "Transactions by stage (other IATI types as iati-<code>)", columns: ["stage", "transactions"] + currencies,
-                     numeric: Set(1..<(2 + currencies.count)), rows: rows)
+                     numeric: Set(1..<(2 + currencies.count)), integers: [1], rows: rows)
     }
 
     /// One row per funding and stage: its provider, receiver, count and sums per currency.
@@ -164,7 +164,7 @@ public enum Views {
             }
         }
         return Table(title: "Fundings", columns: ["funding", "provider", "receiver", "stage", "transactions"] + currencies,
-                     numeric: Set(4..<(5 + currencies.count)), rows: rows)
+                     numeric: Set(4..<(5 + currencies.count)), integers: [4], rows: rows)
     }
 
     /// The industrial projects, by id, with milestone and capacity; projects by milestone and
@@ -194,8 +194,8 @@ public enum Views {
         }
         return [
             Table(title: "Industrial projects (\(projects.count))", columns: ["project", "name", "value chain", "country", "milestone", "since", "capacity"], rows: projects),
-            Table(title: "Projects by milestone and value chain", columns: ["milestone"] + chains + ["total"], numeric: Set(1...(chains.count + 1)), rows: byMilestone),
-            Table(title: "Offtakes by commodity", columns: ["commodity", "unit", "quantity", "deals"], numeric: [2, 3], rows: offtakes),
+            Table(title: "Projects by milestone and value chain", columns: ["milestone"] + chains + ["total"], numeric: Set(1...(chains.count + 1)), integers: Set(1...(chains.count + 1)), rows: byMilestone),
+            Table(title: "Offtakes by commodity", columns: ["commodity", "unit", "quantity", "deals"], numeric: [2, 3], integers: [3], rows: offtakes),
         ]
     }
 
@@ -215,9 +215,9 @@ public enum Views {
         }
         let participants = state.deliveries.values.reduce(0) { $0 + $1.participants }
         return [
-            Table(title: "Research projects (\(projects.count))", columns: ["research", "title", "partners", "field", "budget", "outputs"], numeric: [5], rows: projects),
+            Table(title: "Research projects (\(projects.count))", columns: ["research", "title", "partners", "field", "budget", "outputs"], numeric: [5], integers: [5], rows: projects),
             Table(title: "Research outputs (\(outputs.count))", columns: ["date", "research", "title", "url"], rows: outputs),
-            Table(title: "Skills programmes", columns: ["programme", "title", "provider", "deliveries", "participants"], numeric: [3, 4], rows: programmes,
+            Table(title: "Skills programmes", columns: ["programme", "title", "provider", "deliveries", "participants"], numeric: [3, 4], integers: [3, 4], rows: programmes,
                   totals: programmes.isEmpty ? nil : ["total", "", "", String(state.deliveries.count), String(participants)]),
         ]
     }
