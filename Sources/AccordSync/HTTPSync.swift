@@ -11,7 +11,9 @@ public enum HTTPSync {
     public static let pushBytes = 8 << 20
 
     /// Syncs `journal` with the server at `url`, both ways.
-    /// - Parameter timeout: how long each request may take, in seconds.
+    /// - Parameters:
+    ///   - timeout: how long each request may take, in seconds.
+    ///   - options: the local writer's options (how long to wait for another writer's lock).
     /// - Returns: what the pull and the push did.
     /// - Throws: ``SyncError`` for a refused request (the code its status stands for, with the
     ///   server's reason), ``SyncError/Code/noAnswer``, ``SyncError/Code/notAnAccordServer`` or
