@@ -103,6 +103,7 @@ let package = Package(
             name: "AccordServer",
             dependencies: [
                 "AccordModel",
+                "AccordSegments",
                 "AccordStore",
                 "AccordSync",
                 "AccordTLS",

@@ -19,6 +19,21 @@ struct JournalOptions: ParsableArguments {
     }
 
     func open() throws -> EventJournal { try EventJournal(opening: path) }
+
+    /// The writer's options for every command that writes (append, import, sync, bundle
+    /// apply, serve): `ACCORD_LOCK_TIMEOUT`, in seconds, is how long to wait for another
+    /// writer's lock (default 30).
+    /// - Throws: ``ValidationError`` when `ACCORD_LOCK_TIMEOUT` is not a number of seconds.
+    static func writerOptions() throws -> SegmentWriter.Options {
+        var options = SegmentWriter.Options()
+        if let text = environment("ACCORD_LOCK_TIMEOUT") {
+            guard let seconds = Double(text), seconds >= 0, seconds.isFinite else {
+                throw ValidationError("ACCORD_LOCK_TIMEOUT is '\(text.prefix(20))'; it must be a number of seconds, such as 30 or 0.5.")
+            }
+            options.lockTimeout = seconds
+        }
+        return options
+    }
 }
 
 /// Reads a whole file, or standard input for "-".

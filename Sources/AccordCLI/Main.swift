@@ -17,6 +17,12 @@ enum Main {
         // own handlers for a graceful shutdown.
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        // ArgumentParser hands over Strings, which would carry U+FFFD in place of bytes that
+        // are not UTF-8: check the bytes of every argument before anything reads them.
+        if let refusal = ArgumentBytes.firstInvalidUTF8() {
+            printError("accord: \(refusal)")
+            exit(ExitStatus.badInput.rawValue)
+        }
         do {
             var command = try Accord.parseAsRoot()
             // 'sync' over HTTP is async (AsyncHTTPClient); every other command runs as before.
@@ -68,6 +74,7 @@ struct Accord: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Init.self, Append.self, Log.self, Show.self, Verify.self, StateCommand.self, SnapshotCommand.self, Report.self, Conflicts.self,
+                      CatalogueCommand.self,
                       Import.self, Export.self, SyncCommand.self, BundleCommand.self, Serve.self, Status.self, Peer.self, Keys.self, Restored.self,
                       Forks.self]
     )

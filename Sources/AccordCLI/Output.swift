@@ -39,6 +39,17 @@ final class OutputStream: @unchecked Sendable {
     }
 }
 
+/// The width human output is fitted to: nil when standard output is not a terminal (a pipe or
+/// a file gets every character, so ids can be copied); on a terminal `$COLUMNS`, else the
+/// terminal's own width, else 80.
+var terminalWidth: Int? {
+    guard isatty(1) == 1 else { return nil }
+    if let text = getenv("COLUMNS").map({ String(cString: $0) }), let columns = Int(text), columns > 0 { return columns }
+    var size = winsize()
+    if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+    return 80
+}
+
 /// Standard output, flushed at 64 KiB and at exit.
 let standardOutput = OutputStream(fd: 1, limit: 1 << 16)
 /// Standard error, flushed on every write.

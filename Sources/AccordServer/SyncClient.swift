@@ -1,4 +1,5 @@
 import AccordModel
+import AccordSegments
 import AccordStore
 import AccordSync
 import AccordTLS
@@ -21,9 +22,10 @@ public struct SyncClient: HTTPSyncTransport {
     /// - Parameters:
     ///   - timeout: how long each request may take, in seconds.
     ///   - maxResponseBytes: the largest answer body read.
+    ///   - options: the local writer's options (how long to wait for another writer's lock).
     /// - Returns: what the pull and the push did.
     /// - Throws: what ``HTTPSync/sync(_:with:transport:timeout:maxResponseBytes:)`` throws.
-    public static func sync(_ journal: EventJournal, with url: PeerURL, timeout: Double = HTTPSync.timeout, maxResponseBytes: Int = HTTPSync.maxResponseBytes) async throws -> DirectorySync.Result {
+    public static func sync(_ journal: EventJournal, with url: PeerURL, timeout: Double = HTTPSync.timeout, maxResponseBytes: Int = HTTPSync.maxResponseBytes, options: SegmentWriter.Options = SegmentWriter.Options()) async throws -> DirectorySync.Result {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
@@ -39,7 +41,7 @@ public struct SyncClient: HTTPSyncTransport {
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
-            let result = try await HTTPSync.sync(journal, with: url, transport: SyncClient(client: client), timeout: timeout, maxResponseBytes: maxResponseBytes)
+            let result = try await HTTPSync.sync(journal, with: url, transport: SyncClient(client: client), timeout: timeout, maxResponseBytes: maxResponseBytes, options: options)
             try? await client.shutdown()
             return result
         } catch {

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordSegments
 import AccordStore
 import AccordSync
 import Dispatch
@@ -54,10 +55,13 @@ public enum SyncServer {
     ///   - limits: body size, timeouts and the memory bound for bodies.
     ///   - tls: serve mutual TLS pinned to the site keys instead of plain HTTP
     ///     (SyncProtocol.md §4.4, ``TLSSiteMiddleware``).
+    ///   - writerOptions: the options of the writer each push opens (how long it waits for
+    ///     another writer's lock).
     /// - Throws: Hummingbird's error when it cannot listen on `host:port`; with `tls`,
     ///   ``AccordError`` when the site's key cannot be read.
-    public static func run(journal: EventJournal, host: String, port: Int, limits: Limits, tls: Bool = false, onListening: @escaping @Sendable (Int) -> Void) async throws {
-        let service = SyncService(journal: journal, maxBody: limits.maxBody)
+    public static func run(journal: EventJournal, host: String, port: Int, limits: Limits, tls: Bool = false, writerOptions: SegmentWriter.Options = SegmentWriter.Options(),
+                           onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let service = SyncService(journal: journal, maxBody: limits.maxBody, writerOptions: writerOptions)
         let budget = BodyBudget(limit: limits.maxBufferedBytes, perSite: limits.maxBufferedBytesPerSite)
         let connections = ConnectionCount()
         let maxConnections = limits.maxConnections

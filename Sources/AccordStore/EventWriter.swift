@@ -150,7 +150,7 @@ public final class EventWriter {
                     throw AccordError(.badInput, "Field 'actor' is '\(actor.prefix(60))'; an actor is a lower-case name such as 'eu-secretariat', optionally with '/' or '.'.", field: "actor")
                 }
                 let time = draft.time ?? recordedAt
-                guard time.seconds <= Timestamp.now().seconds + Timestamp.clockTolerance else {
+                guard time.seconds <= Timestamp.now().seconds + Timestamp.maxFutureSeconds else {
                     throw AccordError(.badInput, "Field 'time' is \(time), more than a day in the future; an event records what has happened (and a future time would drag every office's clock ahead).", field: "time")
                 }
                 let seq = head.map { $0.seq.next } ?? SequenceNumber(1)

@@ -135,12 +135,13 @@ public enum HTTPSync {
     ///   - transport: what carries the requests (`AccordServer.SyncClient`).
     ///   - timeout: how long each request may take, in seconds.
     ///   - maxResponseBytes: the largest answer body read (``maxResponseBytes``).
+    ///   - options: the local writer's options (how long to wait for another writer's lock).
     /// - Returns: what the pull and the push did.
     /// - Throws: ``SyncError`` for a refused request (the code its status stands for, with the
     ///   server's reason), ``SyncError/Code/noAnswer``, ``SyncError/Code/notAnAccordServer``,
     ///   ``SyncError/Code/answerTooLarge`` or ``SyncError/Code/untrustedServer``;
     ///   ``AccordError`` for what the pulled bundle holds (see ``Bundle/verify(against:)``).
-    public static func sync(_ journal: EventJournal, with url: PeerURL, transport: some HTTPSyncTransport, timeout: Double = HTTPSync.timeout, maxResponseBytes: Int = HTTPSync.maxResponseBytes) async throws -> DirectorySync.Result {
+    public static func sync(_ journal: EventJournal, with url: PeerURL, transport: some HTTPSyncTransport, timeout: Double = HTTPSync.timeout, maxResponseBytes: Int = HTTPSync.maxResponseBytes, options: SegmentWriter.Options = SegmentWriter.Options()) async throws -> DirectorySync.Result {
         let client = Client(journal: journal, url: url, transport: transport, timeout: timeout, limit: maxResponseBytes)
         let (info, server) = try await client.call("GET", "/v1/vector", body: [], to: RequestSigning.anyDestination)
         guard case .object(let object)? = try? JSONParser.parse(info), let partnership = object["partnership"]?.stringValue,
@@ -155,13 +156,13 @@ public enum HTTPSync {
         }
         let remoteVector = try VersionVector(json: vectorValue)
         // Pull.
-        let session = try SyncSession(journal: journal)
+        let session = try SyncSession(journal: journal, options: options)
         let request = try CanonicalJSON.encode(.object(JSONObject([("vector", session.vector.json())])))
         session.close()
         let (bundleBytes, _) = try await client.call("POST", "/v1/pull", body: request, to: server.rawValue)
-        let bundle = try Bundle.parse(bytes: bundleBytes)
+        let bundle = try Bundle.parse(bytes: bundleBytes, checkingAgainst: journal)
         _ = try bundle.verify(against: journal)
-        let here = try SyncSession(journal: journal)
+        let here = try SyncSession(journal: journal, options: options)
         let pulled = try here.apply(bundle.records)
         try here.releaseRestoreHold()
         here.close()

@@ -58,13 +58,18 @@ public final class SyncService: Sendable {
     public let journal: EventJournal
     /// The largest request body accepted, in bytes.
     public let maxBody: Int
+    /// The options of the writer each push opens (its lock timeout above all).
+    public let writerOptions: SegmentWriter.Options
     private let queue = DispatchQueue(label: "accord.sync.journal")
 
     /// A service for `journal`; requests are handled one at a time, on its own queue.
-    /// - Parameter maxBody: the largest request body accepted, in bytes.
-    public init(journal: EventJournal, maxBody: Int = 64 << 20) {
+    /// - Parameters:
+    ///   - maxBody: the largest request body accepted, in bytes.
+    ///   - writerOptions: the writer's options for pushes: how long to wait for the lock.
+    public init(journal: EventJournal, maxBody: Int = 64 << 20, writerOptions: SegmentWriter.Options = SegmentWriter.Options()) {
         self.journal = journal
         self.maxBody = maxBody
+        self.writerOptions = writerOptions
     }
 
     /// Signed requests seen within the time window, so that a replay is refused.
@@ -197,7 +202,7 @@ public final class SyncService: Sendable {
             default:
                 let bundle: Bundle
                 do {
-                    bundle = try Bundle.parse(bytes: request.body, limit: maxBody)
+                    bundle = try Bundle.parse(bytes: request.body, limit: maxBody, checkingAgainst: journal)
                 } catch {
                     return refuse(.badRequest, "The push body is not a valid bundle: \(error)", site: site.rawValue)
                 }
@@ -205,7 +210,7 @@ public final class SyncService: Sendable {
                     return refuse(.badRequest, "The bundle says it comes from '\(bundle.source)', but the request is signed by '\(site)'.", site: site.rawValue)
                 }
                 _ = try bundle.verify(against: journal)
-                let session = try SyncSession(journal: journal)
+                let session = try SyncSession(journal: journal, options: writerOptions)
                 defer { session.close() }
                 let summary = try session.apply(bundle.records)
                 if !summary.forks.isEmpty {

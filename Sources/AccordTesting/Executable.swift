@@ -56,15 +56,22 @@ public enum AccordExecutable {
     }
 
     /// Starts `accord serve --listen 127.0.0.1:0` on `journal` and waits for the port it binds.
-    /// - Parameter tls: serve with `--tls` (the URL is then `https://`).
+    /// - Parameters:
+    ///   - tls: serve with `--tls` (the URL is then `https://`).
+    ///   - environment: variables set for the server (e.g. `ACCORD_LOCK_TIMEOUT`).
     /// - Returns: the server process (stop it with `terminate()`, SIGTERM) and `http://127.0.0.1:PORT`.
-    public static func serve(journal: String, scratch: String, tls: Bool = false) throws -> (process: Process, url: String) {
+    public static func serve(journal: String, scratch: String, tls: Bool = false, environment: [String: String] = [:]) throws -> (process: Process, url: String) {
         let scheme = tls ? "https" : "http"
         let outPath = scratch + "/serve-\(UUID().uuidString.prefix(8)).out"
         FileManager.default.createFile(atPath: outPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = ["serve", "--listen", "127.0.0.1:0", "--journal", journal] + (tls ? ["--tls"] : [])
+        if !environment.isEmpty {
+            var env = ProcessInfo.processInfo.environment
+            for (key, value) in environment { env[key] = value }
+            process.environment = env
+        }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -19,6 +19,23 @@ public enum Fixtures {
     /// `../shared/data/<name>` beside the repository.
     public static func sharedData(_ name: String) -> String { repositoryRoot + "/../shared/data/" + name }
 
+    /// `../shared/data/<name>`, checked to exist: tests that read real data call this, so that
+    /// where the data set is absent the test fails with one clear issue naming what is
+    /// missing, rather than with an obscure error from whatever opens it first.
+    /// - Parameter name: the path inside `../shared/data`, e.g. `iati/who-activities-2021-05-26.xml`.
+    /// - Returns: the file's or folder's path.
+    /// - Throws: ``MissingSharedData`` (recorded by Swift Testing as the test's issue) naming
+    ///   the missing path and the folder that should hold it.
+    public static func sharedDataFile(_ name: String) throws -> String {
+        let path = sharedData(name)
+        guard FileManager.default.fileExists(atPath: path) else {
+            let root = URL(fileURLWithPath: repositoryRoot + "/../shared/data").standardizedFileURL.path
+            throw MissingSharedData(path: URL(fileURLWithPath: path).standardizedFileURL.path, root: root,
+                                    rootExists: FileManager.default.fileExists(atPath: root))
+        }
+        return path
+    }
+
     /// A fixed 32-byte key seed derived from a label (fixtures only; never for real sites).
     public static func seed(_ label: String) -> [UInt8] {
         var bytes = Array(label.utf8)
@@ -84,5 +101,22 @@ public enum Fixtures {
         default:
             return draft("skills.programme.delivered.v1", "programme/p-\(s)", #"{"title":"Training programme \#(n) for mining and refining engineers on ESG standards","provider":"erma","participants":\#(10 + n % 90),"date":"\#(date)"}"#)
         }
+    }
+}
+
+/// A file of the shared data set (`../shared/data`) that a test needs is not there.
+public struct MissingSharedData: Error, CustomStringConvertible {
+    /// The missing file or folder, as an absolute path.
+    public var path: String
+    /// The data set's folder, as an absolute path.
+    public var root: String
+    /// Whether the data set's folder exists at all.
+    public var rootExists: Bool
+
+    /// What is missing and what to do.
+    public var description: String {
+        rootExists
+            ? "The shared data file '\(path)' is missing from '\(root)'; this test reads it. Restore the data set (see README, \"Importing real data\")."
+            : "The shared data set '\(root)' is missing (this test reads '\(path)'); put the data set beside the repository, at ../shared/data (see README, \"Importing real data\")."
     }
 }

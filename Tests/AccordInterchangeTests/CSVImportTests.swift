@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Importing CSV tables by a mapping", .serialized)
 struct CSVImportTests {
-    static let table = Fixtures.sharedData("hydrogen/H2Projects.csv")
+    static var table: String { get throws { try Fixtures.sharedDataFile("hydrogen/H2Projects.csv") } }
     static let mapping = Fixtures.repositoryRoot + "/Tools/mappings/iea-h2-projects.json"
 
     /// The rows of the table, read with the same parser the importer uses (CSV.swift).

@@ -276,12 +276,12 @@ struct IATIDescribedTests {
         let temp = TemporaryDirectory("iati-described")
         let path = temp.child("older")
         let journal = try EventJournal.create(at: path, site: SiteID("brussels"), seed: Fixtures.seed("brussels"))
-        var importer = IATIImporter(file: IATIImportTests.eu)
+        var importer = IATIImporter(file: try IATIImportTests.eu)
         importer.read()
         #expect(importer.report.problems.isEmpty)
         let older = importer.groups.map { $0.filter { $0.draft.type.rawValue != "funding.described.v1" } }
         let writer = try journal.openWriter()
-        var known = Set<String>()
+        var known = Set<BytewiseText>()
         _ = try ImportWriter.write(older, to: writer, known: &known)
         writer.close()
         // Its export needs the options: nothing says who reported the activities.

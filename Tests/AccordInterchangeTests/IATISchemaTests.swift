@@ -11,8 +11,8 @@ import Testing
 /// shared/data/iati/schema-tests) run through the importer: a peer's test suite for ours.
 @Suite("The IATI schema's activity tests")
 struct IATISchemaTests {
-    static func files(_ folder: String) -> [String] {
-        let root = Fixtures.sharedData("iati/schema-tests/" + folder)
+    static func files(_ folder: String) throws -> [String] {
+        let root = try Fixtures.sharedDataFile("iati/schema-tests/" + folder)
         let walker = FileManager.default.enumerator(atPath: root)
         var found: [String] = []
         while let relative = walker?.nextObject() as? String {
@@ -41,7 +41,7 @@ struct IATISchemaTests {
         let before = try FileDamage.snapshot(of: journalPath)
         if importer.report.problems.isEmpty {
             let writer = try journal.openWriter()
-            var known = Set<String>()
+            var known = Set<BytewiseText>()
             let result = try ImportWriter.write(importer.groups, to: writer, known: &known)
             writer.close()
             #expect(result.new == importer.groups.joined().count, "\(file)")
@@ -80,7 +80,7 @@ struct IATISchemaTests {
 
     @Test(arguments: ["should-pass", "should-fail"])
     func withIdentifiersSuppliedEveryFileIsImportedExactlyOrRefusedWithAClearErrorAndNothingWritten(folder: String) throws {
-        let files = Self.files(folder)
+        let files = try Self.files(folder)
         let temp = TemporaryDirectory("schema-ids")
         var outcome = Outcome()
         var reasons: [String: Int] = [:]
@@ -94,7 +94,7 @@ struct IATISchemaTests {
     }
 
     @Test func everyShouldPassFileIsImportedExactlyOrItsSkippedItemsAreExplained() throws {
-        let files = Self.files("should-pass")
+        let files = try Self.files("should-pass")
         #expect(files.count == 58)
         let temp = TemporaryDirectory("schema-pass")
         var outcome = Outcome()
@@ -107,7 +107,7 @@ struct IATISchemaTests {
     }
 
     @Test func everyShouldFailFileIsImportedOnlyWhereUnambiguousOrRefusedWithNothingWritten() throws {
-        let files = Self.files("should-fail")
+        let files = try Self.files("should-fail")
         #expect(files.count == 225)
         let temp = TemporaryDirectory("schema-fail")
         var outcome = Outcome()

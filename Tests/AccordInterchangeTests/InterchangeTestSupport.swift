@@ -25,7 +25,9 @@ func stateRows(_ journal: String, view: String, keys: Set<String>, without: Set<
     #expect(result.status == 0, "\(result.stderr)")
     var rows: [[String: String]] = []
     for line in result.stdout.split(separator: 0x0a) {
-        guard let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: String] else { continue }
+        // Counts are JSON numbers (state --json types them); compare everything as text here.
+        guard let raw = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
+        let object = raw.compactMapValues { ($0 as? String) ?? ($0 as? Int).map(String.init) }
         if keys.isSubset(of: object.keys), without.isDisjoint(with: object.keys) { rows.append(object) }
     }
     return rows

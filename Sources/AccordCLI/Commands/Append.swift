@@ -45,9 +45,7 @@ struct Append: ParsableCommand {
         let drafts = try from.map { try readDrafts(from: $0, lineNumbers: &lineNumbers) } ?? [singleDraft()]
         if let time { _ = try Timestamp(rfc3339: time, field: "--time") }
         let journal = try options.open()
-        var writerOptions = SegmentWriter.Options()
-        if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { writerOptions.lockTimeout = timeout }
-        let writer = try journal.openWriter(options: writerOptions)
+        let writer = try journal.openWriter(options: try JournalOptions.writerOptions())
         if let recovery = writer.recovery { printError("accord: \(recovery.description)") }
         // Under the writer lock, the state is the newest snapshot plus the events after it.
         let state = try StateBuilder(journal: journal).build().state

@@ -43,9 +43,7 @@ enum ImportRun {
         var written = 0
         let clean = files.indices.filter { files[$0].report.problems.isEmpty && (!files[$0].groups.isEmpty || files[$0].replay != nil) }
         if !clean.isEmpty {
-            var options = SegmentWriter.Options()
-            if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { options.lockTimeout = timeout }
-            let writer = try journal.openWriter(options: options)
+            let writer = try journal.openWriter(options: try JournalOptions.writerOptions())
             defer { writer.close() }
             if let recovery = writer.recovery { printError("accord: \(recovery.description)") }
             if let actor = environment("ACCORD_ACTOR") { writer.defaultActor = actor }
@@ -226,9 +224,7 @@ struct ImportCloudEvents: ParsableCommand {
         }
         let records = checked.records
         if !records.isEmpty {
-            var writerOptions = SegmentWriter.Options()
-            if let timeout = environment("ACCORD_LOCK_TIMEOUT").flatMap(Double.init) { writerOptions.lockTimeout = timeout }
-            let session = try SyncSession(journal: journal, options: writerOptions)
+            let session = try SyncSession(journal: journal, options: try JournalOptions.writerOptions())
             let summary = try session.apply(records)
             session.close()
             writeOut("\(file): \(records.count) Accord events: \(summary).\n")

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordProjections
 import AccordSegments
 import ArgumentParser
 import Glibc
@@ -26,36 +27,69 @@ struct Log: ParsableCommand {
     var since: String?
     @Option(help: "Only events recorded at or before this date or RFC 3339 time.")
     var until: String?
+    @Flag(help: "Print CSV (RFC 4180): recorded, site, seq, id, type, subject, actor, what; no summary.")
+    var csv = false
+    @Option(help: ArgumentHelp("The order of events: 'stored' (as stored, feed by feed; streams) or 'recorded' (by the time each was recorded).",
+                               valueName: "stored|recorded"))
+    var order: LogOrder = .stored
     @Flag(help: "Keep running and print new events as they are appended.")
     var follow = false
+
+    func validate() throws {
+        guard !(json && csv) else { throw ValidationError("Give --json or --csv, not both.") }
+        guard !(follow && order == .recorded) else {
+            throw ValidationError("--follow prints events as they are stored; it cannot be combined with --order recorded.")
+        }
+    }
 
     func run() throws {
         let journal = try options.open()
         let filter = try EventFilter(type: type, subject: subject, site: site, since: since, until: until)
         var events = try journal.events()
-        var table = LogTable()
+        let table = LogTable(width: terminalWidth)
         var summary = LogSummary()
-        if !json { writeOut(table.header) }
+        var held: [Event] = []
+        func emit(_ event: Event) {
+            if json {
+                writeOut(event.record)
+                writeOut([0x0a])
+            } else if csv {
+                writeOut(LogTable.csvRow(event))
+            } else {
+                summary.add(event)
+                writeOut(table.row(event))
+            }
+        }
+        if csv { writeOut(LogTable.csvHeader) } else if !json { writeOut(table.header) }
         while true {
             while let event = try events.next() {
                 guard filter.matches(event) else { continue }
-                if json {
-                    writeOut(event.record)
-                    writeOut([0x0a])
-                } else {
-                    summary.add(event)
-                    writeOut(table.row(event))
-                }
+                if order == .recorded { held.append(event) } else { emit(event) }
             }
             guard follow else { break }
             standardOutput.flush()
             usleep(300_000)
         }
+        // By recorded time; events recorded at the same instant by site, then sequence number.
+        held.sort { a, b in
+            if a.time != b.time { return a.time < b.time }
+            if a.site != b.site { return a.site < b.site }
+            return a.seq < b.seq
+        }
+        for event in held { emit(event) }
         if let torn = events.tornTail {
             printError("accord: note: \(torn.description)")
         }
-        if !json { writeOut(summary.text) }
+        if !json && !csv { writeOut(summary.text) }
     }
+}
+
+/// The order `accord log` prints events in.
+enum LogOrder: String, ExpressibleByArgument, CaseIterable {
+    /// As stored: each site's feed in sequence, feeds as they arrived (streams; `--follow` works).
+    case stored
+    /// By the time each event was recorded (its `time`), so back-filled history falls in place.
+    case recorded
 }
 
 /// The filters of `accord log`.
@@ -100,13 +134,58 @@ struct EventFilter {
 }
 
 /// The aligned table of `accord log`: fixed column widths, so it streams.
+///
+/// On a terminal (`width` set) each cell is clipped to its column with "…" and WHAT gets what
+/// is left of the width; to a pipe or a file (`width` nil) nothing is clipped: a longer cell
+/// pushes the rest of its row right, and every id can be copied whole.
 struct LogTable {
-    let header = pad("RECORDED", 20) + "  " + pad("SITE:SEQ", 14) + "  " + pad("TYPE", 30) + "  " + pad("SUBJECT", 34) + "  WHAT\n"
+    /// The terminal's width, or nil when output goes to a pipe or a file.
+    let width: Int?
+    /// The widths of TYPE and SUBJECT: 30 and 34, narrower on a narrow terminal.
+    let typeWidth: Int
+    let subjectWidth: Int
+
+    /// The fewest characters WHAT gets on a terminal.
+    static let minimumWhat = 16
+
+    init(width: Int? = nil) {
+        self.width = width
+        var type = 30, subject = 34
+        if let width {
+            // Narrow TYPE and SUBJECT (down to 12 each) until WHAT has its minimum.
+            while 20 + 2 + 14 + 2 + type + 2 + subject + 2 + Self.minimumWhat > width, type > 12 || subject > 12 {
+                if subject >= type, subject > 12 { subject -= 1 } else { type -= 1 }
+            }
+        }
+        typeWidth = type
+        subjectWidth = subject
+    }
+
+    var header: String {
+        (pad("RECORDED", 20) + "  " + pad("SITE:SEQ", 14) + "  " + pad("TYPE", typeWidth) + "  " + pad("SUBJECT", subjectWidth) + "  WHAT").trimmingTrailing() + "\n"
+    }
 
     func row(_ event: Event) -> String {
-        pad(event.time.text.count > 20 ? String(event.time.text.prefix(19)) + "Z" : event.time.text, 20) + "  "
-            + pad("\(event.site):\(event.seq)", 14) + "  " + pad(event.type.rawValue, 30) + "  "
-            + pad(event.subject.description, 34) + "  " + clip(Self.what(event), 70) + "\n"
+        let what = Self.what(event)
+        let fixed = 20 + 2 + 14 + 2 + typeWidth + 2 + subjectWidth + 2
+        return (cell(event.time.text.count > 20 ? String(event.time.text.prefix(19)) + "Z" : event.time.text, 20) + "  "
+            + cell("\(event.site):\(event.seq)", 14) + "  " + cell(event.type.rawValue, typeWidth) + "  "
+            + cell(event.subject.description, subjectWidth) + "  " + (width.map { clip(what, max(Self.minimumWhat, $0 - fixed)) } ?? what)).trimmingTrailing() + "\n"
+    }
+
+    /// The CSV header of `log --csv`.
+    static let csvHeader = "recorded,site,seq,id,type,subject,actor,what\r\n"
+
+    /// One event as a CSV row (RFC 4180, CRLF), never clipped.
+    static func csvRow(_ event: Event) -> String {
+        [event.time.text, event.site.rawValue, String(event.seq.rawValue), event.id.hex, event.type.rawValue, event.subject.description, event.actor, what(event)]
+            .map(Table.csvField).joined(separator: ",") + "\r\n"
+    }
+
+    /// `text` padded to `columnWidth`; clipped to it only on a terminal.
+    private func cell(_ text: String, _ columnWidth: Int) -> String {
+        let shown = width == nil ? text : clip(text, columnWidth)
+        return shown + String(repeating: " ", count: max(0, columnWidth - shown.count))
     }
 
     /// A short description from the data: name or title, then amount, milestone, reason …
@@ -117,6 +196,9 @@ struct LogTable {
             if let text = data[key]?.stringValue { parts.append(text) }
         }
         if let amount = data["amount"]?.stringValue, let currency = data["currency"]?.stringValue {
+            parts.append("\(amount) \(currency)")
+        } else if case .object(let value)? = data["value"], let amount = value["amount"]?.stringValue, let currency = value["currency"]?.stringValue {
+            // finance.committed.v2 carries its money as one `value` object (Format.md §7.5).
             parts.append("\(amount) \(currency)")
         }
         if let provider = data["provider"]?.stringValue, let receiver = data["receiver"]?.stringValue {
@@ -135,6 +217,15 @@ func pad(_ text: String, _ width: Int) -> String {
 
 func clip(_ text: String, _ width: Int) -> String {
     text.count <= width ? text : String(text.prefix(width - 1)) + "…"
+}
+
+extension String {
+    /// The text without trailing spaces.
+    func trimmingTrailing() -> String {
+        var text = Substring(self)
+        while text.last == " " { text = text.dropLast() }
+        return String(text)
+    }
 }
 
 /// The short summary after the table: counts by site and by kind of event, and the time span.

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordSegments
 import AccordServer
 import AccordSync
 import ArgumentParser
@@ -42,6 +43,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8740.")
         }
         let host = String(listen[..<colon])
+        let writerOptions = try JournalOptions.writerOptions()
         let box = ServeOutcome()
         let done = DispatchSemaphore(value: 0)
         guard maxBody > 0, idleTimeout > 0, requestTimeout > 0, maxConnections > 0, (maxBuffered ?? maxBody) >= maxBody, (maxBufferedPerSite ?? maxBody) >= maxBody else {
@@ -53,7 +55,7 @@ struct Serve: ParsableCommand {
         limits.requestTimeout = requestTimeout
         Task {
             do {
-                try await SyncServer.run(journal: journal, host: host, port: port, limits: limits, tls: tls) { [tls] bound in
+                try await SyncServer.run(journal: journal, host: host, port: port, limits: limits, tls: tls, writerOptions: writerOptions) { [tls] bound in
                     writeOut("Listening on \(tls ? "https" : "http")://\(host):\(bound) (site '\(journal.site)', partnership '\(journal.partnership)').\n")
                     standardOutput.flush()
                 }

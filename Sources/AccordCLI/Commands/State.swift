@@ -25,8 +25,10 @@ struct StateCommand: ParsableCommand {
     var at: String?
     @Flag(help: "One JSON object per table row.")
     var json = false
-    @Flag(help: "CSV (RFC 4180), one table after another, separated by a blank line.")
+    @Flag(help: "CSV (RFC 4180): each table under a '# TITLE' line, tables separated by a blank line; with --table, that table alone.")
     var csv = false
+    @Option(help: "Only this table of the view: its number (1, 2 …) or the start of its title, e.g. --table 'Finance by funder'.")
+    var table: String?
     @Flag(help: "Print only the SHA-256 digest of the whole state.")
     var digest = false
     @Flag(help: "Ignore snapshots and replay the whole journal.")
@@ -47,13 +49,33 @@ struct StateCommand: ParsableCommand {
             writeOut(try state.digest() + "\n")
             return
         }
-        let tables = View(rawValue: view)!.tables(of: state, reference: reference)
+        var tables = View(rawValue: view)!.tables(of: state, reference: reference)
+        if let table {
+            let titles = tables.enumerated().map { "\($0.offset + 1). \($0.element.title)" }.joined(separator: "; ")
+            if let number = Int(table) {
+                guard tables.indices.contains(number - 1) else {
+                    throw CommandFailure(status: .badInput, message: "The view '\(view)' has \(tables.count) table\(tables.count == 1 ? "" : "s"), not \(number): \(titles).")
+                }
+                tables = [tables[number - 1]]
+            } else {
+                let found = tables.filter { $0.title.lowercased().hasPrefix(table.lowercased()) }
+                guard found.count == 1 else {
+                    throw CommandFailure(status: .badInput, message: "\(found.isEmpty ? "No" : "More than one") table of the view '\(view)' has a title beginning '\(table.prefix(60))': \(titles).")
+                }
+                tables = found
+            }
+        }
         if json {
             for table in tables { for line in table.jsonLines() { writeOut(line + [0x0a]) } }
         } else if csv {
-            writeOut(tables.map { $0.csv() }.joined(separator: "\r\n"))
+            if tables.count == 1 {
+                writeOut(tables[0].csv())
+            } else {
+                writeOut(tables.map { "# \($0.title)\r\n" + $0.csv() }.joined(separator: "\r\n"))
+            }
         } else {
-            writeOut(tables.map { $0.text() }.joined(separator: "\n"))
+            let width = terminalWidth
+            writeOut(tables.map { $0.text(fitting: width) }.joined(separator: "\n"))
         }
     }
 }

@@ -30,9 +30,9 @@ struct SyncCommand: AsyncParsableCommand {
             if url.scheme == "http", !SiteTLS.isLoopback(host: url.host) {  // once per sync (SyncProtocol.md §4.4.4)
                 printError("Warning: \(url.text) is plain HTTP to another machine: anyone on the path can read every event. Serve with 'accord serve --tls' and sync with https://.")
             }
-            result = try await SyncClient.sync(journal, with: url)
+            result = try await SyncClient.sync(journal, with: url, options: try JournalOptions.writerOptions())
         } else {
-            result = try DirectorySync.sync(journal, with: try EventJournal(opening: with))
+            result = try DirectorySync.sync(journal, with: try EventJournal(opening: with), options: try JournalOptions.writerOptions())
         }
         writeOut("Pulled: \(result.pulled).\nPushed: \(result.pushed).\n")
         let forks = result.pulled.forks + result.pushed.forks
@@ -104,7 +104,7 @@ struct BundleCommand: ParsableCommand {
             let journal = try options.open()
             let bundle = try Bundle.read(file, checkingAgainst: journal)
             _ = try bundle.verify(against: journal)
-            let session = try SyncSession(journal: journal)
+            let session = try SyncSession(journal: journal, options: try JournalOptions.writerOptions())
             let summary = try session.apply(bundle.records)
             var have = bundle.requires
             for (site, span) in bundle.brings { have.entries[site] = .init(seq: span.last, id: span.lastID) }

@@ -55,7 +55,8 @@ public struct CSVImporter {
     /// The columns of the file: the header row, and where each name is first found.
     struct Table {
         var header: [String]
-        var index: [String: Int]
+        /// Column name → position, by UTF-8 bytes: an NFC and an NFD header are two columns.
+        var index: [BytewiseText: Int]
     }
 
     /// Reads the header row and checks that it has every column the mapping reads; nil with a
@@ -68,10 +69,10 @@ public struct CSVImporter {
             report.problems.append(ImportProblem(file: file, line: 1, item: "header", message: "cannot read the header row (\(error)): is it a CSV file in UTF-8?"))
             return nil
         }
-        let header = (reader.headerRow ?? []).map { $0.hasPrefix("\u{FEFF}") ? String($0.dropFirst()) : $0 }
-        var index: [String: Int] = [:]
-        for (position, name) in header.enumerated() where index[name] == nil { index[name] = position }
-        let missing = mapping.columns.filter { index[$0] == nil }
+        let header = (reader.headerRow ?? []).map { $0.utf8.starts(with: [0xEF, 0xBB, 0xBF]) ? String(decoding: $0.utf8.dropFirst(3), as: UTF8.self) : $0 }
+        var index: [BytewiseText: Int] = [:]
+        for (position, name) in header.enumerated() where index[BytewiseText(name)] == nil { index[BytewiseText(name)] = position }
+        let missing = mapping.columns.filter { index[BytewiseText($0)] == nil }
         guard missing.isEmpty else {
             report.problems.append(ImportProblem(file: file, line: 1, item: "header",
                 message: "the mapping reads the column\(missing.count == 1 ? "" : "s") \(missing.map { "'\($0)'" }.joined(separator: ", ")), which the header does not have; it has \(header.map { "'\($0)'" }.joined(separator: ", "))."))
@@ -99,7 +100,7 @@ public struct CSVImporter {
         /// `row N`, for problems.
         var item: String
 
-        func cell(_ column: String) -> String { cells[table.index[column]!] }
+        func cell(_ column: String) -> String { cells[table.index[BytewiseText(column)]!] }
 
         /// The canonical JSON array of the key columns' cells (all columns when `key` is empty).
         func keyText(_ key: [String]) -> String {
@@ -112,14 +113,16 @@ public struct CSVImporter {
     /// (from the second) with the same key.
     struct RowIdentities {
         let source: String
-        private var occurrences: [String: Int] = [:]
+        /// By UTF-8 bytes: keys that differ only by normalisation are two keys.
+        private var occurrences: [BytewiseText: Int] = [:]
 
         init(source: String) { self.source = source }
 
         mutating func next(_ keyText: String) -> String {
             let base = "csv:\(source) \(keyText)"
-            occurrences[base, default: 0] += 1
-            return occurrences[base]! == 1 ? base : base + " #\(occurrences[base]!)"
+            occurrences[BytewiseText(base), default: 0] += 1
+            let n = occurrences[BytewiseText(base)]!
+            return n == 1 ? base : base + " #\(n)"
         }
     }
 
@@ -189,8 +192,8 @@ public struct CSVImporter {
             problem(row.item, "\(origin) is empty; '\(template.type)' needs '\(field.name)' (mark it \"optional\" in the mapping to leave it out).")
             return .noEvent
         }
-        guard let map = field.map, map[text] == nil else {
-            return converted(field.map?[text] ?? text, field: field, origin: origin, item: row.item)
+        guard let map = field.map, map[BytewiseText(text)] == nil else {
+            return converted(field.map?[BytewiseText(text)] ?? text, field: field, origin: origin, item: row.item)
         }
         switch field.otherwise {
         case .skipEvent:

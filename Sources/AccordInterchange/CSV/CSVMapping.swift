@@ -35,8 +35,8 @@ public struct CSVMapping: Sendable {
         /// (an `xsd:decimal`, normalised), `slug` (text to an identifier), `count` (a whole
         /// number, as a JSON integer).
         public var convert: String?
-        /// Cell text → the text to use (`map`).
-        public var map: [String: String]?
+        /// Cell text → the text to use (`map`), matched by UTF-8 bytes (NFC and NFD cells differ).
+        public var map: [BytewiseText: String]?
         /// What to do with a cell that ``map`` does not list.
         public var otherwise: Otherwise
         /// An empty cell leaves the field out instead of refusing the row.
@@ -73,8 +73,8 @@ public struct CSVMapping: Sendable {
     public var columns: [String] {
         var all = key + [subjectName]
         for event in events { all += event.fields.compactMap(\.column) }
-        var seen = Set<String>()
-        return all.filter { seen.insert($0).inserted }
+        var seen = Set<BytewiseText>()
+        return all.filter { seen.insert(BytewiseText($0)).inserted }
     }
 
     /// Parses and checks a mapping file's bytes.
@@ -141,12 +141,12 @@ public struct CSVMapping: Sendable {
                 if let convert, !Self.conversions.contains(convert) {
                     throw bad(fieldPath + "convert", "'\(convert)' is not a conversion; use one of \(Self.conversions.joined(separator: ", ")).")
                 }
-                var map: [String: String]?
+                var map: [BytewiseText: String]?
                 if let mapValue = spec["map"] {
                     guard case .object(let mapObject) = mapValue, mapObject.members.allSatisfy({ $0.value.stringValue != nil }) else {
                         throw bad(fieldPath + "map", "must be an object of strings (cell text → value).")
                     }
-                    map = Dictionary(mapObject.members.map { ($0.key, $0.value.stringValue!) }, uniquingKeysWith: { first, _ in first })
+                    map = Dictionary(mapObject.members.map { (BytewiseText($0.key), $0.value.stringValue!) }, uniquingKeysWith: { first, _ in first })
                 }
                 let otherwiseText = try string(spec, "otherwise", fieldPath, required: false) ?? "error"
                 guard let otherwise = Otherwise(rawValue: otherwiseText) else {

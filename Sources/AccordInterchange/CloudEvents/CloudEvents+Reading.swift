@@ -78,7 +78,9 @@ extension CloudEvents {
         var attributes: [String: JSONValue] = [:]
         for member in object.members {
             if case .null = member.value { continue }
-            guard member.key == "data" || (1...20).contains(member.key.utf8.count) && member.key.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) }) else {
+            // 'data_base64' is the JSON format's member for binary data (json-format.md §3.1),
+            // not an attribute: it gets its own refusal below.
+            guard sameBytes(member.key, "data") || sameBytes(member.key, "data_base64") || (1...20).contains(member.key.utf8.count) && member.key.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) }) else {
                 throw AccordError(.badInput, "attribute '\(member.key.prefix(40))' is not a valid CloudEvents attribute name (lower-case letters and digits, at most 20).", field: member.key)
             }
             attributes[member.key] = member.value
@@ -108,7 +110,7 @@ extension CloudEvents {
         let time = try optional("time")
         let contentType = try optional("datacontenttype")
         if attributes["data_base64"] != nil {
-            throw AccordError(.badInput, "'data_base64' (binary data) is not an event's data; Accord events carry a JSON object in 'data'.", field: "data_base64")
+            throw AccordError(.badInput, "'data_base64' (binary data) is not supported: an Accord event's data is a JSON object. Send it as JSON in 'data' (with datacontenttype 'application/json' or none) instead.", field: "data_base64")
         }
         guard case .object(let data)? = attributes.removeValue(forKey: "data") else {
             throw AccordError(.badInput, "'data' must be a JSON object.", field: "data")

@@ -59,13 +59,17 @@ extension CloudEvents {
         }
         let subject = try Subject(subjectText)
         let identity = "ce:\(event.source) \(event.id)"
-        guard let source = importText(identity), source == identity else {
+        guard let source = importText(identity), sameBytes(source, identity) else {
             throw AccordError(.badInput, "'source' and 'id' together must be text of at most 4,096 bytes without control characters.", field: "id")
         }
         var data = event.data
         if data[Catalogue.sourceField] == nil { data.members.append((Catalogue.sourceField, .string(source))) }
         try Catalogue.validate(type: event.type, subject: subject, data: data)
         let time = try event.time.map { try Timestamp(rfc3339: $0) }
+        // Refused here, with the file and line, rather than by the writer after the lock is taken.
+        if let time, time.seconds > Timestamp.now().seconds + Timestamp.maxFutureSeconds {
+            throw AccordError(.badInput, "attribute 'time' is \(time), more than a day in the future; an event records what has happened (and a future time would drag every office's clock ahead).", field: "time")
+        }
         return ImportedEvent(draft: EventDraft(type: EventType(event.type), subject: subject, data: data, time: time), identity: data[Catalogue.sourceField]?.stringValue ?? source)
     }
 }

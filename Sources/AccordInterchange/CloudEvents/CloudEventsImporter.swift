@@ -83,7 +83,7 @@ public enum CloudEventsImporter {
 
     /// Per site, the last Accord event seen and whether it carried the batch signature.
     private struct FeedEnds {
-        private var last: [String: (seq: String, signed: Bool, line: Int?)] = [:]
+        private var last: [BytewiseText: (seq: String, signed: Bool, line: Int?)] = [:]  // by site, by bytes
 
         mutating func note(_ event: CloudEvents.Incoming, site: String) {
             let seq: String = switch event.extensions["accordseq"] {
@@ -91,14 +91,14 @@ public enum CloudEventsImporter {
             case .string(let literal)?: literal
             default: "?"
             }
-            last[site] = (seq, event.extensions["accordsig"] != nil, event.line > 0 ? event.line : nil)
+            last[BytewiseText(site)] = (seq, event.extensions["accordsig"] != nil, event.line > 0 ? event.line : nil)
         }
 
         /// Each feed's events must end with a signed event: a file cut inside a batch, or
         /// stripped of signatures, would leave events waiting in pending/ for a signature that
         /// never comes. One problem per such site, by site name.
         func unsigned(file: String) -> [ImportProblem] {
-            last.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).filter { !$0.value.signed }.map { site, end in
+            last.sorted(by: { $0.key < $1.key }).filter { !$0.value.signed }.map { site, end in
                 ImportProblem(file: file, line: end.line, item: "",
                               message: "the events of site '\(site)' end at sequence number \(end.seq) inside a batch: no signature follows (the file was cut, or 'accordsig' removed). Export again, whole.")
             }

@@ -8,8 +8,8 @@ public final class ImportWriter {
     public static let maxEventsPerBatch = 10_000
 
     private let writer: EventWriter
-    /// Identities the journal holds, and those written since.
-    public private(set) var known: Set<String>
+    /// Identities the journal holds, and those written since (by UTF-8 bytes).
+    public private(set) var known: Set<BytewiseText>
     /// Events written.
     public private(set) var new = 0
     /// Events not written because their identity was known (or repeated in a batch).
@@ -17,10 +17,10 @@ public final class ImportWriter {
     /// Batches written.
     public private(set) var batches = 0
     private var batch: [ImportedEvent] = []
-    private var inBatch = Set<String>()
+    private var inBatch = Set<BytewiseText>()
 
     /// A writer into `writer`'s journal, which holds the identities `known` (``SourceIndex/load(_:)``).
-    public init(writer: EventWriter, known: Set<String>) {
+    public init(writer: EventWriter, known: Set<BytewiseText>) {
         self.writer = writer
         self.known = known
     }
@@ -29,7 +29,7 @@ public final class ImportWriter {
     /// - Throws: what ``EventWriter/append(_:expecting:now:)`` throws; batches written before
     ///   stay (each is whole), and importing the file again adds only the rest.
     public func add(_ group: [ImportedEvent]) throws {
-        let fresh = group.filter { !known.contains($0.identity) && inBatch.insert($0.identity).inserted }
+        let fresh = group.filter { !known.contains(BytewiseText($0.identity)) && inBatch.insert(BytewiseText($0.identity)).inserted }
         alreadyKnown += group.count - fresh.count
         if batch.count + fresh.count > Self.maxEventsPerBatch { try flush() }
         batch += fresh
@@ -39,7 +39,7 @@ public final class ImportWriter {
     public func flush() throws {
         guard !batch.isEmpty else { return }
         _ = try writer.append(batch.map(\.draft))
-        for event in batch { known.insert(event.identity) }
+        for event in batch { known.insert(BytewiseText(event.identity)) }
         new += batch.count
         batches += 1
         batch = []
@@ -47,7 +47,7 @@ public final class ImportWriter {
     }
 
     /// Writes `groups` and returns the counts: (new events, already known, batches).
-    public static func write(_ groups: [[ImportedEvent]], to writer: EventWriter, known: inout Set<String>) throws -> (new: Int, known: Int, batches: Int) {
+    public static func write(_ groups: [[ImportedEvent]], to writer: EventWriter, known: inout Set<BytewiseText>) throws -> (new: Int, known: Int, batches: Int) {
         let importer = ImportWriter(writer: writer, known: known)
         for group in groups { try importer.add(group) }
         try importer.flush()

@@ -120,6 +120,8 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
         case unsupportedVersion(line: Int, version: String)
         /// The file cannot be opened.
         case unreadable(String)
+        /// The file's first bytes show it is not XML at all: what it is instead.
+        case notXML(String)
     }
 
     private let onActivity: (IATIActivity) -> Void
@@ -151,6 +153,7 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
     @discardableResult
     public static func read(path: String, onActivity: @escaping (IATIActivity) -> Void) throws -> String? {
         guard let stream = InputStream(fileAtPath: path) else { throw Failure.unreadable(path) }
+        if let what = sniff(path: path) { throw Failure.notXML(what) }
         let parser = XMLParser(stream: stream)
         parser.shouldProcessNamespaces = false
         parser.shouldResolveExternalEntities = false
@@ -329,8 +332,42 @@ public final class IATIActivityReader: NSObject, XMLParserDelegate {
         return String(text[first...last])
     }
 
+    /// What the file is when its first bytes show it is not XML: empty, gzip, ZIP, PDF, or
+    /// text that does not begin with '<' (after a UTF-8 byte-order mark and white space); nil
+    /// when it may be XML (UTF-16 with its byte-order mark is left to the parser).
+    static func sniff(path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var head = [UInt8]((try? handle.read(upToCount: 4096)) ?? Data())[...]
+        if head.isEmpty { return "the file is empty" }
+        if head.starts(with: [0x1F, 0x8B]) { return "the file is gzip-compressed (it begins with gzip's signature); decompress it first, e.g. 'gunzip FILE.gz'" }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return "the file is a ZIP archive (.zip, .xlsx, .docx); extract the XML file from it first" }
+        if head.starts(with: Array("%PDF".utf8)) { return "the file is a PDF document; an IATI activity file is XML" }
+        if head.starts(with: [0xFE, 0xFF]) || head.starts(with: [0xFF, 0xFE]) { return nil }
+        if head.starts(with: [0xEF, 0xBB, 0xBF]) { head = head.dropFirst(3) }
+        head = head.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        guard let first = head.first else { return "the file holds only white space" }
+        if first == UInt8(ascii: "<") { return nil }
+        let firstLine = head.prefix { $0 != 0x0A }
+        let kind = first == UInt8(ascii: "{") || first == UInt8(ascii: "[") ? "it looks like JSON"
+            : firstLine.contains(UInt8(ascii: ",")) || firstLine.contains(UInt8(ascii: ";")) || firstLine.contains(0x09) ? "it looks like a CSV or other text table"
+            : "it looks like plain text"
+        return "the file does not begin with '<', as an XML document does: \(kind)"
+    }
+
+    /// libxml2's error, in words where its code is one a damaged or wrong file typically gives.
     static func describe(_ error: Error) -> String {
         let nsError = error as NSError
-        return "XML error \(nsError.code) (\(nsError.localizedDescription))"
+        let words: String? = switch XMLParser.ErrorCode(rawValue: nsError.code) {
+        case .emptyDocumentError?: "no root element: the text does not begin with an XML element"
+        case .prematureDocumentEndError?: "the document ends early (is the file cut short?)"
+        case .invalidCharacterError?: "a character XML does not allow here (is the file UTF-8, or in the encoding its declaration names?)"
+        case .tagNameMismatchError?: "an end tag does not match its start tag"
+        case .unfinishedTagError?: "a tag is not finished (is the file cut short?)"
+        case .notWellBalancedError?: "the elements are not properly nested (an end tag is missing or misplaced)"
+        case .extraContentError?: "there is content after the root element ends"
+        default: nil
+        }
+        return words.map { "\($0) (libxml2 error \(nsError.code))" } ?? "libxml2 error \(nsError.code)"
     }
 }

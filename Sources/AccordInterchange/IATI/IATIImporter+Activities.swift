@@ -43,7 +43,7 @@ extension IATIImporter {
     /// Participating organisations → stakeholders with their role in this funding.
     private static func participationEvents(of activity: IATIActivity, _ context: ActivityContext, report: inout ImportReport) -> [ImportedEvent] {
         var events: [ImportedEvent] = []
-        var participations = Set<String>()
+        var participations = Set<BytewiseText>()
         for (index, organisation) in activity.participants.enumerated() {
             report.count("participating organisations")
             if let event = participationEvent(organisation, number: index + 1, context, seen: &participations, report: &report) {
@@ -56,7 +56,7 @@ extension IATIImporter {
     /// The `stakeholder.participated.v1` event of one organisation, or nil when it is skipped
     /// or refused (recorded in `report`); `seen` holds the identities of those already made.
     private static func participationEvent(_ organisation: IATIOrganisation, number: Int, _ context: ActivityContext,
-                                           seen: inout Set<String>, report: inout ImportReport) -> ImportedEvent? {
+                                           seen: inout Set<BytewiseText>, report: inout ImportReport) -> ImportedEvent? {
         let item = "participating-org \(number) of activity \(context.identifier)"
         guard let stakeholder = stakeholderID(organisation) else {
             report.skipped["participating-org with neither @ref nor a name", default: 0] += 1
@@ -72,7 +72,7 @@ extension IATIImporter {
             return nil
         }
         let base = "iati:\(clean(context.identifier)) participating-org id=\(stakeholder) role=\(role)"
-        guard seen.insert(base).inserted else {
+        guard seen.insert(BytewiseText(base)).inserted else {
             report.skipped["participating-org listed twice with the same role", default: 0] += 1
             return nil
         }
@@ -105,13 +105,13 @@ extension IATIImporter {
     /// Transactions → finance events.
     private static func financeEvents(of activity: IATIActivity, _ context: ActivityContext, report: inout ImportReport) -> [ImportedEvent] {
         var events: [ImportedEvent] = []
-        var occurrences: [String: Int] = [:]
+        var occurrences: [BytewiseText: Int] = [:]  // by bytes: NFC and NFD refs are two transactions
         for transaction in activity.transactions {
             let item = "transaction \(transaction.position) of activity \(context.identifier)"
             guard let checked = check(transaction, defaultCurrency: activity.defaultCurrency, item: item, file: context.file, report: &report) else { continue }
             let base = "iati:\(clean(context.identifier)) transaction \(transaction.ref.map { "ref=\(clean($0))" } ?? "position=\(transaction.position)") type=\(checked.code) date=\(checked.date) value=\(checked.amount) \(checked.currency)"
-            occurrences[base, default: 0] += 1
-            let n = occurrences[base]!
+            occurrences[BytewiseText(base), default: 0] += 1
+            let n = occurrences[BytewiseText(base)]!
             let identity = n == 1 ? base : base + " #\(n)"
             let data = financeData(transaction, checked, context)
             if let event = make(checked.type, "funding/" + context.funding, data, identity: identity, line: transaction.line, item: item, file: context.file, report: &report) {

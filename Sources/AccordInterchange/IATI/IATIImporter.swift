@@ -37,16 +37,16 @@ public struct IATIImporter {
         var report = ImportReport(file: file)
         let file = self.file
         do {
-            var identifiers: [String: Int] = [:]
+            var identifiers: [BytewiseText: Int] = [:]  // by bytes: NFC and NFD identifiers differ
             try IATIActivityReader.read(path: file) { activity in
                 // The same identifier twice in one file (IATI: identifiers are unique) would merge
                 // two activities and make their transactions' identities collide: refused.
                 if let identifier = activity.identifier.map(Self.clean), !identifier.isEmpty {
-                    if let first = identifiers[identifier] {
+                    if let first = identifiers[BytewiseText(identifier)] {
                         report.problems.append(ImportProblem(file: file, line: activity.line, item: "activity \(identifier)",
                             message: "this iati-identifier was already used by the activity at line \(first); identifiers must be unique in a file."))
                     } else {
-                        identifiers[identifier] = activity.line
+                        identifiers[BytewiseText(identifier)] = activity.line
                     }
                 }
                 let group = Self.convert(activity, file: file, report: &report)
@@ -111,6 +111,8 @@ public struct IATIImporter {
             ImportProblem(file: file, line: line, item: "", message: "IATI version \(version): only 2.0x activity files are read (1.x elements differ). Nothing of the file was imported.")
         case .unreadable(let path):
             ImportProblem(file: file, line: nil, item: "", message: "cannot open '\(path)'.")
+        case .notXML(let what):
+            ImportProblem(file: file, line: 1, item: "", message: "not a well-formed XML document: \(what). Nothing of the file was imported.")
         }
     }
 
@@ -139,7 +141,7 @@ public struct IATIImporter {
     /// A checked event, or nil with a problem recorded.
     static func make(_ type: String, _ subject: String, _ data: [(key: String, value: JSONValue)], identity: String,
                      line: Int, item: String, file: String, report: inout ImportReport) -> ImportedEvent? {
-        guard let source = importText(identity), source == identity else {
+        guard let source = importText(identity), sameBytes(source, identity) else {
             report.problems.append(ImportProblem(file: file, line: line, item: item, message: "its identifiers (activity identifier, @ref) together exceed 4,000 bytes, so it cannot be told apart on a later import."))
             return nil
         }

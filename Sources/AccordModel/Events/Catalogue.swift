@@ -379,7 +379,8 @@ extension Catalogue.FieldKind {
         return false
     }
 
-    var expectation: String {
+    /// What the field must hold, in words ("a date YYYY-MM-DD"), for errors and `accord catalogue`.
+    public var expectation: String {
         switch self {
         case .text: return "text"
         case .reference: return "an identifier (lower-case letters, digits and dashes)"

@@ -133,6 +133,11 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// may not be recorded more than this far in the future (Format.md §7.1), and an event whose
     /// `time` is more than this far before its `hlc` is back-filled (Format.md §9.1).
     public static let clockTolerance: Int64 = 86_400
+    /// How far ahead of the writer's clock an event's `time` may be, in seconds: the clock
+    /// tolerance (one day). An event records what has happened, and a future time would drag
+    /// every office's clock ahead. Checked by the writer on every append and by importers before
+    /// anything is written.
+    public static let maxFutureSeconds: Int64 = clockTolerance
 
     /// Now, from `clock_gettime(CLOCK_REALTIME)`.
     public static func now() -> Timestamp {

@@ -92,7 +92,7 @@ public struct CommandValidator {
         case "action.agreed.v1", "action.started.v1", "action.completed.v1", "action.cancelled.v1":
             let next = ActionStatus(eventType: type) ?? .cancelled
             guard let current = status(of: id) else {
-                throw AccordError(.badInput, "Action '\(id)' does not exist; it cannot become '\(next.rawValue)'. Propose it first.", field: "subject")
+                throw AccordError(.badInput, "Action '\(id)' does not exist; it cannot become '\(next.rawValue)'. Propose it first, or, if another office proposed it, run 'accord sync' (or apply its bundle) first.", field: "subject")
             }
             let allowed: Bool = switch next {
             case .agreed: current == .proposed
@@ -102,6 +102,17 @@ public struct CommandValidator {
             case .proposed: false
             }
             guard allowed else {
+                // A step skipped forward (proposed → started) may be a step another office
+                // recorded and this journal has not received yet.
+                let before: ActionStatus? = switch next {
+                case .agreed: .proposed
+                case .started: .agreed
+                case .completed: .started
+                case .proposed, .cancelled: nil
+                }
+                if let before, current.isOpen, current < before {
+                    throw AccordError(.badInput, "Action '\(id)' is '\(current.rawValue)'; it cannot become '\(next.rawValue)' before it is '\(before.rawValue)'. If another office recorded that step, run 'accord sync' (or apply its bundle) first.", field: "subject")
+                }
                 throw AccordError(.badInput, "Action '\(id)' is '\(current.rawValue)'; it cannot become '\(next.rawValue)'.", field: "subject")
             }
             try checkTime(of: draft, action: id, becoming: next.rawValue)
@@ -143,7 +154,7 @@ public struct CommandValidator {
             let hasCommitment = committed.contains(id) || (state.fundings[id]?.transactions[FinanceStage.committed.rawValue] ?? 0) > 0
             guard hasCommitment else {
                 let stage = type == "finance.spent.v1" ? "expenditure" : "disbursement"
-                throw AccordError(.badInput, "Funding '\(id)' has no commitment; a \(stage) needs one (record finance.committed first).", field: "subject")
+                throw AccordError(.badInput, "Funding '\(id)' has no commitment; a \(stage) needs one (record finance.committed first, or, if another office recorded it, run 'accord sync' first).", field: "subject")
             }
         case "industry.project.registered.v1":
             projects.insert(id)

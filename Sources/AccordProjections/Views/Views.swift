@@ -13,7 +13,7 @@ public enum Views {
         let rows = state.stakeholders.values.sorted { $0.id < $1.id }.map { s in
             [s.id, s.name?.value ?? "", s.kind?.value ?? "", s.country?.value ?? "", (s.valueChains?.value ?? []).joined(separator: " "), String(state.activity[s.id] ?? 0)]
         }
-        return Table(title: "Stakeholders (\(rows.count))", columns: ["id", "name", "kind", "country", "value chains", "events"], numeric: [5], rows: rows)
+        return Table(title: "Stakeholders (\(rows.count))", columns: ["id", "name", "kind", "country", "value chains", "events"], numeric: [5], integers: [5], rows: rows)
     }
 
     /// Whether an action is overdue at `reference`: open, with a due date before it.
@@ -55,7 +55,7 @@ public enum Views {
         return [
             Table(title: "Roadmap actions by pillar (overdue as of \(reference))", columns: ["pillar", "action", "title", "status", "due", "overdue"], rows: board),
             Table(title: "Actions by pillar and status", columns: ["pillar"] + ActionStatus.allCases.map(\.rawValue) + ["overdue", "total"],
-                  numeric: Set(1...7), rows: counts, totals: ["total"] + totals.map(String.init)),
+                  numeric: Set(1...7), integers: Set(1...7), rows: counts, totals: ["total"] + totals.map(String.init)),
         ]
     }
 
@@ -67,7 +67,11 @@ public enum Views {
     }
 
     /// Sums of each stage (and outstanding = committed − disbursed) grouped by `key`.
-    public static func financeTable(_ state: PartnershipState, by dimension: String, key: (Funding) -> String) -> Table {
+    /// - Parameters:
+    ///   - names: when given, a `name` column after the key shows each key's name (a
+    ///     stakeholder's registered name for a funder or receiver), so imported IATI
+    ///     organisations read as names while the key stays the joinable id.
+    public static func financeTable(_ state: PartnershipState, by dimension: String, names: ((String) -> String?)? = nil, key: (Funding) -> String) -> Table {
         let state = visible(state)
         let currencies = currencies(state)
         var groups: [String: [String: CurrencySums]] = [:]
@@ -85,14 +89,17 @@ public enum Views {
                 let value = sums[stage] ?? CurrencySums()
                 totals[stage] = (totals[stage] ?? CurrencySums()) + value
                 guard stage == "outstanding" || !value.isEmpty else { continue }
-                rows.append([group, stage] + currencies.map { value.byCurrency[$0].map(\.description) ?? "" })
+                let name = names.map { [$0(group) ?? ""] } ?? []
+                rows.append([group] + name + [stage] + currencies.map { value.byCurrency[$0].map(\.description) ?? "" })
             }
         }
-        let numeric = Set(2..<(2 + currencies.count))
-        var table = Table(title: "Finance by \(dimension) (one column per currency; never converted)", columns: [dimension, "stage"] + currencies, numeric: numeric, rows: rows)
+        let first = names == nil ? 2 : 3
+        let numeric = Set(first..<(first + currencies.count))
+        var table = Table(title: "Finance by \(dimension) (one column per currency; never converted)", columns: [dimension] + (names == nil ? [] : ["name"]) + ["stage"] + currencies,
+                          numeric: numeric, rows: rows)
         if !rows.isEmpty {
             table.totals = nil
-            table.rows += stages.map { stage in ["TOTAL", stage] + currencies.map { totals[stage]?.byCurrency[$0].map(\.description) ?? "" } }
+            table.rows += stages.map { stage in ["TOTAL"] + (names == nil ? [] : [""]) + [stage] + currencies.map { totals[stage]?.byCurrency[$0].map(\.description) ?? "" } }
         }
         return table
     }
@@ -116,8 +123,8 @@ public enum Views {
         let state = visible(state)
         let flags = overDisbursed(state).map { [$0.funding, $0.currency, $0.committed.description, $0.disbursed.description] }
         return [
-            financeTable(state, by: "funder") { $0.provider.value },
-            financeTable(state, by: "receiver") { $0.receiver.value },
+            financeTable(state, by: "funder", names: { state.stakeholders[$0]?.name?.value }) { $0.provider.value },
+            financeTable(state, by: "receiver", names: { state.stakeholders[$0]?.name?.value }) { $0.receiver.value },
             financeTable(state, by: "value chain") { $0.valueChain?.value ?? "(none)" },
             financeTable(state, by: "instrument") { $0.instrument?.value ?? "(none)" },
             Table(title: "Disbursed beyond commitment (flagged)", columns: ["funding", "currency", "committed", "disbursed"], numeric: [2, 3], rows: flags),
@@ -149,7 +156,7 @@ public enum Views {
             return [stage, String(count)] + currencies.map { sums.byCurrency[$0].map(\.description) ?? "" }
         }
         return Table(title: "Transactions by stage (other IATI types as iati-<code>)", columns: ["stage", "transactions"] + currencies,
-                     numeric: Set(1..<(2 + currencies.count)), rows: rows)
+                     numeric: Set(1..<(2 + currencies.count)), integers: [1], rows: rows)
     }
 
     /// One row per funding and stage: its provider, receiver, count and sums per currency.
@@ -165,7 +172,7 @@ public enum Views {
             }
         }
         return Table(title: "Fundings", columns: ["funding", "provider", "receiver", "stage", "transactions"] + currencies,
-                     numeric: Set(4..<(5 + currencies.count)), rows: rows)
+                     numeric: Set(4..<(5 + currencies.count)), integers: [4], rows: rows)
     }
 
     /// The industrial projects, by id, with milestone and capacity; projects by milestone and
@@ -183,20 +190,21 @@ public enum Views {
             guard !inMilestone.isEmpty else { continue }
             byMilestone.append([milestone] + chains.map { chain in String(inMilestone.filter { $0.valueChain?.value == chain }.count) } + [String(inMilestone.count)])
         }
-        var commodities: [String: (sum: ExactDecimal, deals: Int)] = [:]
+        // By bytes: "carbonate de lithium" in NFC and in NFD are two commodities, as stored.
+        var commodities: [BytewiseText: (sum: ExactDecimal, deals: Int)] = [:]
         for offtake in state.offtakes.values {
-            let key = offtake.commodity.value + "\u{0}" + offtake.unit.value
+            let key = BytewiseText(offtake.commodity.value + "\u{0}" + offtake.unit.value)
             let quantity = ExactDecimal(offtake.quantity.value) ?? .zero
             commodities[key] = ((commodities[key]?.sum ?? .zero) + quantity, (commodities[key]?.deals ?? 0) + 1)
         }
         let offtakes = commodities.keys.sorted().map { key -> [String] in
-            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+            let parts = key.text.utf8.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
             return [parts[0], parts[1], commodities[key]!.sum.description, String(commodities[key]!.deals)]
         }
         return [
             Table(title: "Industrial projects (\(projects.count))", columns: ["project", "name", "value chain", "country", "milestone", "since", "capacity"], rows: projects),
-            Table(title: "Projects by milestone and value chain", columns: ["milestone"] + chains + ["total"], numeric: Set(1...(chains.count + 1)), rows: byMilestone),
-            Table(title: "Offtakes by commodity", columns: ["commodity", "unit", "quantity", "deals"], numeric: [2, 3], rows: offtakes),
+            Table(title: "Projects by milestone and value chain", columns: ["milestone"] + chains + ["total"], numeric: Set(1...(chains.count + 1)), integers: Set(1...(chains.count + 1)), rows: byMilestone),
+            Table(title: "Offtakes by commodity", columns: ["commodity", "unit", "quantity", "deals"], numeric: [2, 3], integers: [3], rows: offtakes),
         ]
     }
 
@@ -217,9 +225,9 @@ public enum Views {
         }
         let participants = state.deliveries.values.reduce(0) { $0 + $1.participants }
         return [
-            Table(title: "Research projects (\(projects.count))", columns: ["research", "title", "partners", "field", "budget", "outputs"], numeric: [5], rows: projects),
+            Table(title: "Research projects (\(projects.count))", columns: ["research", "title", "partners", "field", "budget", "outputs"], numeric: [5], integers: [5], rows: projects),
             Table(title: "Research outputs (\(outputs.count))", columns: ["date", "research", "title", "url"], rows: outputs),
-            Table(title: "Skills programmes", columns: ["programme", "title", "provider", "deliveries", "participants"], numeric: [3, 4], rows: programmes,
+            Table(title: "Skills programmes", columns: ["programme", "title", "provider", "deliveries", "participants"], numeric: [3, 4], integers: [3, 4], rows: programmes,
                   totals: programmes.isEmpty ? nil : ["total", "", "", String(state.deliveries.count), String(participants)]),
         ]
     }

@@ -26,22 +26,36 @@ public enum FileBytes {
     }
 
     /// Creates a new file (failing if it exists) with `bytes`, synced to disk.
+    ///
+    /// A file this call created is removed again when a later step fails (a full disk, a failed
+    /// `fsync`), so a failure leaves nothing behind; a file that existed is never touched.
     /// - Parameter mode: permission bits, e.g. `0o600` for a private key.
     /// - Throws: ``SegmentError`` `.io` when the file exists, or cannot be created, written or
-    ///   synced.
+    ///   synced; `.diskFull` when the disk is full.
     public static func writeNew(_ path: String, bytes: [UInt8], mode: mode_t) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SegmentError(.io, "Cannot create '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }
-        defer { close(fd) }
-        _ = fchmod(fd, mode)  // the umask must not widen or narrow what was asked for
-        try writeAll(fd, bytes, path: path)
-        guard fsync(fd) == 0 else { throw SegmentError(.io, "Cannot sync '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }
+        do {
+            _ = fchmod(fd, mode)  // the umask must not widen or narrow what was asked for
+            try writeAll(fd, bytes, path: path)
+            guard fsync(fd) == 0 else {
+                let error = Errno(errno)
+                throw SegmentError(error.rawValue == ENOSPC ? .diskFull : .io, "Cannot sync '\(path)': \(error).", path: path, underlying: error)
+            }
+        } catch {
+            close(fd)
+            unlink(path)  // O_EXCL: the file is this call's own
+            throw error
+        }
+        close(fd)
         try syncDirectory(parent(of: path))
     }
 
     /// Replaces `path` with `bytes` atomically: write a temporary file, sync it, rename it over
-    /// the old one, sync the directory. A crash leaves either the old or the new content.
-    /// - Throws: ``SegmentError`` `.io` when a step fails.
+    /// the old one, sync the directory. A crash leaves either the old or the new content; any
+    /// other failure (a full disk, an I/O error) leaves the old content and removes the
+    /// temporary file (`<path>.tmp-<pid>`). This is the one way Accord replaces a whole file.
+    /// - Throws: ``SegmentError`` `.io` (or `.diskFull`) when a step fails.
     public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o644) throws {
         let temporary = path + ".tmp-\(getpid())"
         unlink(temporary)
