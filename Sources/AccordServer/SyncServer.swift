@@ -71,7 +71,7 @@ public enum SyncServer {
         let router = Router(context: SyncRequestContext.self)
         // Before the routes: a route gets the middleware added before it.
         if tls { router.addMiddleware { TLSSiteMiddleware(service: service, logger: logger) } }
-        for (method, path) in [(HTTPRequest.Method.get, "/v1/vector"), (.post, "/v1/pull"), (.post, "/v1/push")] {
+        for (method, path) in [(HTTPRequest.Method.get, "/v1/vector"), (.post, "/v1/pull"), (.post, "/v1/push"), (.post, "/v1/forks")] {
             router.on(RouterPath(path), method: method) { request, context in
                 try await respond(service: service, request: request, channel: context.channel, limits: limits, budget: budget, logger: logger)
             }

@@ -313,3 +313,43 @@ public enum ForkQuarantine {
         }
     }
 }
+
+extension ForkProof {
+    /// The most fork proofs one HTTP exchange carries (SyncProtocol.md §6): in a `409` answer to
+    /// a push, or in a `POST /v1/forks`. More are found again and sent at the next exchange.
+    public static let maxPerExchange = 16
+
+    /// `proofs` as the JSON member that carries them over HTTP: `"proofs"`, an array of the
+    /// proofs' files (``encoded()``), each as canonical base64 (SyncProtocol.md §6).
+    /// - Parameter proofs: at most ``maxPerExchange`` proofs (the rest are left out).
+    /// - Returns: the member's value.
+    public static func wireValue(_ proofs: [ForkProof]) -> JSONValue {
+        .array(proofs.prefix(maxPerExchange).map { .string(Base64.encode($0.encoded())) })
+    }
+
+    /// The proofs of an HTTP body's `"proofs"` member, each checked under `keys` as
+    /// ``decode(_:keys:)`` checks a file; a proof that does not check is left out, never kept.
+    /// - Parameters:
+    ///   - body: a JSON object, as sent (at most the transport's body limit).
+    ///   - keys: the keys the receiving journal trusts.
+    /// - Returns: the proofs that checked; empty when the body has none.
+    /// - Throws: ``AccordError`` `.badInput` when `"proofs"` is not an array of at most
+    ///   ``maxPerExchange`` base64 strings.
+    public static func fromWire(_ body: [UInt8], keys: [SiteID: SitePublicKey]) throws -> [ForkProof] {
+        guard case .object(let object)? = try? JSONParser.parse(body) else {
+            throw AccordError(.badInput, "The body must be a JSON object with a member 'proofs'.", field: "proofs")
+        }
+        guard let value = object["proofs"] else { return [] }
+        guard case .array(let items) = value, items.count <= maxPerExchange else {
+            throw AccordError(.badInput, "'proofs' must be an array of at most \(maxPerExchange) base64 strings.", field: "proofs")
+        }
+        var proofs: [ForkProof] = []
+        for item in items {
+            guard let text = item.stringValue, let bytes = Base64.decode(text) else {
+                throw AccordError(.badInput, "Every item of 'proofs' must be a base64 string.", field: "proofs")
+            }
+            if let proof = try? decode(bytes, keys: keys) { proofs.append(proof) }
+        }
+        return proofs
+    }
+}

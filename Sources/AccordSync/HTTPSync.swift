@@ -166,6 +166,11 @@ public enum HTTPSync {
         let pulled = try here.apply(bundle.records)
         try here.releaseRestoreHold()
         here.close()
+        // Forks found in what was pulled: tell the server in the same exchange (SyncProtocol.md §6).
+        if !pulled.proofs.isEmpty {
+            let body = try CanonicalJSON.encode(.object(JSONObject([("proofs", ForkProof.wireValue(pulled.proofs))])))
+            _ = try await client.call("POST", "/v1/forks", body: body, to: server.rawValue)
+        }
         // Push.
         var pushed = SyncSummary()
         let outgoing = try Bundle.make(from: journal, beyond: remoteVector)
@@ -204,6 +209,12 @@ public enum HTTPSync {
             guard status == 200 else {
                 var reason = "status \(status)"
                 if case .object(let object)? = try? JSONParser.parse(bytes), let text = object["error"]?.stringValue { reason = text }
+                if status == 409, path == "/v1/push" {
+                    // The server found a fork in what was pushed: keep its proofs here too, each
+                    // checked under this journal's keys (SyncProtocol.md §6).
+                    let proofs = (try? ForkProof.fromWire(bytes, keys: journal.trustedKeys())) ?? []
+                    _ = try ForkQuarantine.share(proofs, with: journal)
+                }
                 throw SyncError(SyncError.Code(httpStatus: status), "\(url.text) refused \(method) \(path) (\(status)): \(reason)", httpStatus: status)
             }
             return (bytes, site)

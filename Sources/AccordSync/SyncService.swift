@@ -172,8 +172,8 @@ public final class SyncService: Sendable {
 
     /// Path, method and size, in that order (SyncProtocol.md §4.3.2).
     private func routeRefusal(_ request: Request, bodyLength: Int) -> Response? {
-        let routes = ["/v1/vector": "GET", "/v1/pull": "POST", "/v1/push": "POST"]
-        guard let method = routes[request.path] else { return Self.refusal(.noSuchEndpoint, "No such endpoint; the endpoints are /v1/vector, /v1/pull and /v1/push.", request) }
+        let routes = ["/v1/vector": "GET", "/v1/pull": "POST", "/v1/push": "POST", "/v1/forks": "POST"]
+        guard let method = routes[request.path] else { return Self.refusal(.noSuchEndpoint, "No such endpoint; the endpoints are /v1/vector, /v1/pull, /v1/push and /v1/forks.", request) }
         guard method == request.method else { return Self.refusal(.wrongMethod, "\(request.path) takes \(method).", request) }
         guard bodyLength <= maxBody else { return Self.refusal(.tooLarge, "The body is larger than this server's limit of \(maxBody) bytes; send smaller bundles.", request) }
         return nil
@@ -199,6 +199,14 @@ public final class SyncService: Sendable {
                 let bundle = try Bundle.make(from: journal, beyond: vector)
                 try PeerStore(journal: journal).noteExchange(with: site.rawValue, have: vector)
                 return Response(status: 200, contentType: "application/vnd.accord.bundle", body: try bundle.encoded(), logLine: "POST /v1/pull 200 site=\(site) events=\(bundle.records.count)")
+            case "/v1/forks":
+                // Proofs of forks the client found in what it pulled (SyncProtocol.md §6): each is
+                // checked under this journal's keys before it is kept; one that does not check is
+                // dropped.
+                let proofs = try ForkProof.fromWire(request.body, keys: journal.trustedKeys())
+                let kept = try ForkQuarantine.share(proofs, with: journal)
+                let body = try CanonicalJSON.encode(.object(JSONObject([("kept", .number(String(kept)))])))
+                return Response(status: 200, contentType: "application/json", body: body + [0x0a], logLine: "POST /v1/forks 200 site=\(site) kept=\(kept)")
             default:
                 let bundle: Bundle
                 do {
@@ -214,7 +222,13 @@ public final class SyncService: Sendable {
                 defer { session.close() }
                 let summary = try session.apply(bundle.records)
                 if !summary.forks.isEmpty {
-                    return refuse(.fork, summary.forks.joined(separator: "; "), site: site.rawValue)
+                    // The proofs travel back in the refusal, so that the pushing office keeps
+                    // them too (SyncProtocol.md §6).
+                    var refusal = refuse(.fork, summary.forks.joined(separator: "; "), site: site.rawValue)
+                    refusal.body = (try CanonicalJSON.encode(.object(JSONObject([
+                        ("error", .string(summary.forks.joined(separator: "; "))), ("proofs", ForkProof.wireValue(summary.proofs)),
+                    ])))) + [0x0a]
+                    return refusal
                 }
                 let body = try CanonicalJSON.encode(.object(JSONObject([
                     ("appended", .number(String(summary.appended))), ("alreadyKnown", .number(String(summary.alreadyKnown))),
