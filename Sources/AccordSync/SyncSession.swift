@@ -5,8 +5,12 @@ import Foundation
 
 /// What one merge did (SyncProtocol.md §3).
 public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
-    /// Events received.
+    /// Events received, without the overlap: the last event this journal already held of each
+    /// feed, which senders send back only so that the chain can be checked (SyncProtocol.md §2).
     public var received = 0
+    /// Overlap events received (one per feed at most): already here, counted neither as
+    /// ``received`` nor as ``alreadyKnown``.
+    public var overlap = 0
     /// Events written to the journal.
     public var appended = 0
     /// Events this journal already held (same site, sequence number and id).
@@ -30,6 +34,7 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
         sum.received += b.received
         sum.appended += b.appended
         sum.alreadyKnown += b.alreadyKnown
+        sum.overlap += b.overlap
         sum.pending = b.pending
         sum.notKept += b.notKept
         sum.forks += b.forks
@@ -109,6 +114,7 @@ public final class SyncSession {
             summary = summary + (try merge(site: site, incoming: Array(bySite[site]!.values)))
         }
         summary.pending = try pending.count()
+        summary.received -= summary.overlap
         return summary
     }
 
@@ -174,7 +180,11 @@ public final class SyncSession {
                     return try quarantineFork(site: site, seq: forked.seq, theirs: theirs, key: key)
                 }
             }
-            summary.alreadyKnown += known.count
+            // The overlap: the feed's first incoming event is this journal's head, sent back by
+            // the sender only to anchor the chain (SyncProtocol.md §2).
+            let overlaps = known.first.map { $0.seq == oldHeadSeq && $0.id == oldHead?.id } == true ? 1 : 0
+            summary.overlap += overlaps
+            summary.alreadyKnown += known.count - overlaps
         }
         // Pending events of the first storage (one file per feed, kept unchecked): only those a
         // valid signature covers become runs; the rest are dropped.
