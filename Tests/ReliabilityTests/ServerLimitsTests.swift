@@ -143,9 +143,12 @@ struct ServerLimitsTests {
         }
         // The server reserves in the order it reads the requests: poll until office's share is
         // full (its next request gets 503), then the other site is still served.
+        // A deadline, not a count: under a loaded machine the server may take seconds to read
+        // the held requests (a CI run in parallel once gave up after 50 tries).
         var officeStatus: Int?
-        for _ in 0..<50 where officeStatus != 503 {
-            officeStatus = RawConnection.exchange(port: server.port, try pull(server.office))?.status
+        let deadline = Date().addingTimeInterval(120)
+        while officeStatus != 503, Date() < deadline {
+            officeStatus = RawConnection.exchange(port: server.port, try pull(server.office), timeout: 30)?.status
             if officeStatus != 503 { usleep(100_000) }
         }
         #expect(officeStatus == 503)
