@@ -168,7 +168,12 @@ struct NewUserTests {
     /// A file-size limit (`ulimit -f`, SIGXFSZ ignored) makes every write past 512 bytes fail
     /// (EFBIG), as a full disk does (ENOSPC), without needing a tiny file system: each command
     /// fails with exit 5 and leaves no `*.tmp-PID` file behind.
-    @Test(arguments: [["report", "--html", "OUT"], ["export", "cloudevents", "--out", "OUT"], ["bundle", "create", "--out", "OUT"], ["snapshot"]])
+    ///
+    /// Not under ThreadSanitizer (`Tools/sanitize.sh` sets `TSAN_OPTIONS`): its runtime maps a
+    /// file of its own that the file-size limit cuts short, so the child dies of SIGBUS before
+    /// Accord's code runs (seen 2026-12-07). The plain and AddressSanitizer runs check it.
+    @Test(.disabled(if: ProcessInfo.processInfo.environment["TSAN_OPTIONS"] != nil, "ThreadSanitizer's runtime dies of SIGBUS under `ulimit -f 1`"),
+          arguments: [["report", "--html", "OUT"], ["export", "cloudevents", "--out", "OUT"], ["bundle", "create", "--out", "OUT"], ["snapshot"]])
     func aFailedWriteLeavesNoTemporaryFile(arguments: [String]) throws {
         let temp = TemporaryDirectory("tmp-left")
         let journal = try newJournal(temp)
