@@ -106,16 +106,7 @@ public final class RawConnection {
         }
     }
 
-    private func readMore() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let got = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if got < 0, errno == EINTR { continue }
-            if got <= 0 { return false }
-            buffered += chunk[0..<got]
-            return true
-        }
-    }
+    private func readMore() -> Bool { receiveChunk(fd, into: &buffered) }
 
     /// Sends one request and reads its answer on a new connection.
     /// - Returns: the status, or nil when no answer came.
@@ -134,6 +125,19 @@ extension Array where Element == UInt8 {
             index += 1
         }
         return nil
+    }
+}
+
+/// Appends what one `recv` of up to 64 KiB on `fd` returns to `buffered` (retrying on EINTR).
+/// - Returns: false when the peer closed, the read timed out or failed.
+func receiveChunk(_ fd: Int32, into buffered: inout [UInt8]) -> Bool {
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let got = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if got < 0, errno == EINTR { continue }
+        if got <= 0 { return false }
+        buffered += chunk[0..<got]
+        return true
     }
 }
 
@@ -277,16 +281,7 @@ public final class HostileServer: @unchecked Sendable {
     }
 
     private func readRequest(_ fd: Int32, _ buffered: inout [UInt8]) -> Request? {
-        func more() -> Bool {
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let got = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if got < 0, errno == EINTR { continue }
-                if got <= 0 { return false }
-                buffered += chunk[0..<got]
-                return true
-            }
-        }
+        func more() -> Bool { receiveChunk(fd, into: &buffered) }
         var end = buffered.search([13, 10, 13, 10])
         while end == nil {
             guard more() else { return nil }
