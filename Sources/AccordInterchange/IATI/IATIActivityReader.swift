@@ -159,24 +159,29 @@ public final class IATIActivityReader {
         case version, defaultCurrency, currency, valueDate, ref, role, type, code, isoDate, xmlLang
     }
 
-    private static let tagNames: [(name: [UInt8], tag: Tag)] = [
+    private static let tagNames: [(name: [UInt8], tag: Tag)] = ([
         ("iati-activities", .iatiActivities), ("iati-activity", .iatiActivity), ("iati-identifier", .iatiIdentifier),
         ("value", .value), ("reporting-org", .reportingOrg), ("participating-org", .participatingOrg),
         ("provider-org", .providerOrg), ("receiver-org", .receiverOrg), ("narrative", .narrative),
         ("description", .description), ("activity-status", .activityStatus), ("activity-date", .activityDate),
         ("transaction", .transaction), ("transaction-type", .transactionType), ("transaction-date", .transactionDate),
         ("recipient-country", .recipientCountry), ("title", .title),
-    ].map { (Array($0.0.utf8), $0.1) }
+    ] as [(String, Tag)]).map { (Array($0.0.utf8), $0.1) }
 
-    private static let attributeNames: [(name: [UInt8], attribute: Attribute)] = [
+    private static let attributeNames: [(name: [UInt8], attribute: Attribute)] = ([
         ("version", .version), ("default-currency", .defaultCurrency), ("currency", .currency),
         ("value-date", .valueDate), ("ref", .ref), ("role", .role), ("type", .type), ("code", .code),
         ("iso-date", .isoDate), ("xml:lang", .xmlLang),
-    ].map { (Array($0.0.utf8), $0.1) }
+    ] as [(String, Attribute)]).map { (Array($0.0.utf8), $0.1) }
+
+    /// The length of a NUL-terminated name or value from libxml2, in bytes.
+    static func byteCount(_ text: UnsafePointer<UInt8>) -> Int {
+        strlen(UnsafeRawPointer(text).assumingMemoryBound(to: CChar.self))
+    }
 
     /// The tag of an element name, by its bytes; `.other` for any element the reader ignores.
     static func tag(_ name: UnsafePointer<UInt8>) -> Tag {
-        let count = strlen(name)
+        let count = byteCount(name)
         for entry in tagNames where entry.name.count == count {
             if entry.name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, name, count) == 0 }) { return entry.tag }
         }
@@ -184,7 +189,7 @@ public final class IATIActivityReader {
     }
 
     private static func attribute(_ name: UnsafePointer<UInt8>) -> Attribute? {
-        let count = strlen(name)
+        let count = byteCount(name)
         for entry in attributeNames where entry.name.count == count {
             if entry.name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, name, count) == 0 }) { return entry.attribute }
         }
@@ -310,14 +315,18 @@ public final class IATIActivityReader {
         return .malformed(line: xml.line, column: xml.column, message: Self.describe(code: xml.code, message: xml.message))
     }
 
-    /// The line of the current node's start tag.
+    /// The line of the current node's start tag; for a node without one (a DOCTYPE), the line
+    /// the parser has reached.
     private var currentLine: Int {
-        guard let node = xmlTextReaderCurrentNode(reader) else { return Int(xmlTextReaderGetParserLineNumber(reader)) }
-        return Int(xmlGetLineNo(node))
+        if let node = xmlTextReaderCurrentNode(reader) {
+            let line = Int(xmlGetLineNo(node))
+            if line > 0 { return line }
+        }
+        return Int(xmlTextReaderGetParserLineNumber(reader))
     }
 
     private func append(_ value: UnsafePointer<UInt8>) {
-        let count = strlen(value)
+        let count = Self.byteCount(value)
         let room = Self.maxTextBytes - text.count
         if count > room { textOverflow = true }
         text.append(contentsOf: UnsafeBufferPointer(start: value, count: min(count, room)))
