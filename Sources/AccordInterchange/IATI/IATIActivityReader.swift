@@ -1,6 +1,7 @@
 import AccordModel
 import CLibXML2
 import Foundation
+import Glibc
 
 /// One `narrative` of an IATI element: its text exactly as written (entities resolved, white
 /// space kept) and its `xml:lang`.
@@ -104,15 +105,15 @@ public struct IATIActivity: Sendable {
     public var dates: [IATIActivityDate] = []
 }
 
-/// Reads an IATI activity file (root `iati-activities`) as a stream with libxml2's
-/// `xmlTextReader`, directly: element and attribute names are compared as bytes, and a `String`
-/// is made only for a value that is kept. Memory holds one activity at a time, whatever the
+/// Reads an IATI activity file (root `iati-activities`) as a stream with libxml2's SAX2 push
+/// parser, directly: element and attribute names are compared as bytes, and a `String` is made
+/// only for a value that is kept. Memory holds one activity at a time, whatever the
 /// file's size. Of an activity's narratives, descriptions and dates it keeps one more than the
 /// catalogue keeps (``Catalogue/maxNarratives`` …), enough for the importer to refuse the
 /// activity without holding all of them.
 ///
 /// The file is hostile until read (Journal/Import.md, "IATI activity files", "Reading the
-/// XML"): no network (`XML_PARSE_NONET`), no DTD loaded, no entity substituted (a document with
+/// XML"): no network (`XML_PARSE_NONET`), no DTD loaded, no entity declared (a document with
 /// a DOCTYPE or an entity reference other than XML's five and character references is refused),
 /// at most ``maxFileBytes`` bytes and ``maxDepth`` levels of elements, and at most
 /// ``maxTextBytes`` of one element's text held.
@@ -157,6 +158,8 @@ public final class IATIActivityReader {
     /// Attributes the reader keeps.
     enum Attribute: Int, CaseIterable {
         case version, defaultCurrency, currency, valueDate, ref, role, type, code, isoDate, xmlLang
+        /// `lang` without the `xml` prefix: only matched to find `xml:lang`.
+        case lang
     }
 
     private static let tagNames: [(name: [UInt8], tag: Tag)] = ([
@@ -171,7 +174,7 @@ public final class IATIActivityReader {
     private static let attributeNames: [(name: [UInt8], attribute: Attribute)] = ([
         ("version", .version), ("default-currency", .defaultCurrency), ("currency", .currency),
         ("value-date", .valueDate), ("ref", .ref), ("role", .role), ("type", .type), ("code", .code),
-        ("iso-date", .isoDate), ("xml:lang", .xmlLang),
+        ("iso-date", .isoDate), ("lang", .lang),
     ] as [(String, Attribute)]).map { (Array($0.0.utf8), $0.1) }
 
     /// The length of a NUL-terminated name or value from libxml2, in bytes.
@@ -197,7 +200,11 @@ public final class IATIActivityReader {
     }
 
     private let onActivity: (IATIActivity) -> Void
-    private let reader: xmlTextReaderPtr
+    /// The push parser's context, while parsing.
+    private var context: xmlParserCtxtPtr?
+    /// The attributes of the element starting, as SAX2 gives them.
+    private var attributeCount = 0
+    private var attributeList: UnsafeMutablePointer<UnsafePointer<UInt8>?>?
     private var stack: [Tag] = []
     private var activity: IATIActivity?
     private var organisation: IATIOrganisation?
@@ -219,17 +226,18 @@ public final class IATIActivityReader {
     /// Activities read so far.
     public private(set) var activityCount = 0
 
-    private init(reader: xmlTextReaderPtr, onActivity: @escaping (IATIActivity) -> Void) {
-        self.reader = reader
+    private init(onActivity: @escaping (IATIActivity) -> Void) {
         self.onActivity = onActivity
         stack.reserveCapacity(Self.maxDepth)
         text.reserveCapacity(256)
     }
 
-    /// libxml2's options for a hostile file: no network, big line numbers; no entity
-    /// substitution (`XML_PARSE_NOENT` is not set), no DTD loaded (`XML_PARSE_DTDLOAD` is not
-    /// set), no XInclude; libxml2's own size limits kept (`XML_PARSE_HUGE` is not set).
-    static let parseOptions = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOWARNING.rawValue | XML_PARSE_COMPACT.rawValue)
+    /// libxml2's options for a hostile file: no network, no DTD loaded (`XML_PARSE_DTDLOAD` is
+    /// not set), no XInclude; libxml2's own size limits kept (`XML_PARSE_HUGE` is not set).
+    /// `XML_PARSE_NOENT` makes libxml2 hand over `&amp;` in an attribute as `&` (not `&#38;`):
+    /// the only entities it can meet are XML's five, since parsing stops at a DOCTYPE, before
+    /// any declaration (``refuse(_:)``).
+    static let parseOptions = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOENT.rawValue | XML_PARSE_NOWARNING.rawValue)
 
     /// Streams the activities of the file at `path` to `onActivity`, in document order.
     ///
@@ -253,95 +261,138 @@ public final class IATIActivityReader {
         if let what = sniff(fd: fd) { throw Failure.notXML(what) }
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw Failure.unreadable(path) }
         xmlInitParser()
-        guard let xml = xmlReaderForFd(fd, nil, nil, parseOptions) else { throw Failure.unreadable(path) }
-        defer { xmlFreeTextReader(xml) }
-        let reader = IATIActivityReader(reader: xml, onActivity: onActivity)
-        try withExtendedLifetime(reader) {
-            xmlTextReaderSetStructuredErrorHandler(xml, { context, error in
-                guard let context, let error else { return }
-                let reader = Unmanaged<IATIActivityReader>.fromOpaque(context).takeUnretainedValue()
-                guard reader.xmlFailure == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
-                let message = error.pointee.message.map { String(cString: $0) } ?? ""
-                reader.xmlFailure = (Int32(error.pointee.code), Int(error.pointee.line), Int(error.pointee.int2), message)
-            }, Unmanaged.passUnretained(reader).toOpaque())
-            try reader.run()
+        let reader = IATIActivityReader(onActivity: onActivity)
+        var handler = xmlSAXHandler()
+        handler.initialized = UInt32(XML_SAX2_MAGIC)
+        handler.startElementNs = { context, name, prefix, _, _, _, count, _, attributes in
+            guard let context, let name else { return }
+            Unmanaged<IATIActivityReader>.fromOpaque(context).takeUnretainedValue().startElement(name, prefix: prefix, count: Int(count), attributes: attributes)
         }
-        return reader.version
+        handler.endElementNs = { context, _, _, _ in
+            guard let context else { return }
+            Unmanaged<IATIActivityReader>.fromOpaque(context).takeUnretainedValue().end()
+        }
+        handler.characters = { context, bytes, count in
+            guard let context, let bytes else { return }
+            Unmanaged<IATIActivityReader>.fromOpaque(context).takeUnretainedValue().characters(bytes, count: Int(count))
+        }
+        handler.cdataBlock = handler.characters
+        handler.internalSubset = { context, _, _, _ in
+            guard let context else { return }
+            Unmanaged<IATIActivityReader>.fromOpaque(context).takeUnretainedValue().refuse("a document type declaration (<!DOCTYPE …>): DTDs and the entities they declare are not read here, and IATI activity files have none; remove it")
+        }
+        handler.entityDecl = { context, _, _, _, _, _ in
+            guard let context else { return }
+            Unmanaged<IATIActivityReader>.fromOpaque(context).takeUnretainedValue().refuse("an entity declaration: entities are not expanded here, and IATI activity files declare none")
+        }
+        handler.reference = { context, _ in
+            guard let context else { return }
+            Unmanaged<IATIActivityReader>.fromOpaque(context).takeUnretainedValue().refuse("an entity reference other than XML's five (&amp; &lt; &gt; &quot; &apos;) and character references (&#…;): entities are not expanded here, and IATI files use none")
+        }
+        handler.serror = { context, error in
+            guard let context, let error else { return }
+            let reader = Unmanaged<IATIActivityReader>.fromOpaque(context).takeUnretainedValue()
+            guard reader.xmlFailure == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+            let message = error.pointee.message.map { String(cString: $0) } ?? ""
+            reader.xmlFailure = (Int32(error.pointee.code), Int(error.pointee.line), Int(error.pointee.int2), message)
+        }
+        return try withExtendedLifetime(reader) {
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            // The first bytes go to the context, which detects the encoding from them (a BOM, '<?xml').
+            let first = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4) }
+            guard first >= 0 else { throw Failure.unreadable(path) }
+            let context = buffer.withUnsafeBufferPointer { bytes in
+                bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: first) {
+                    xmlCreatePushParserCtxt(&handler, Unmanaged.passUnretained(reader).toOpaque(), $0, Int32(first), nil)
+                }
+            }
+            guard let context else { throw Failure.unreadable(path) }
+            defer { xmlFreeParserCtxt(context) }
+            xmlCtxtUseOptions(context, parseOptions)
+            reader.context = context
+            while reader.failure == nil, reader.xmlFailure == nil {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                guard count >= 0 else { throw Failure.unreadable(path) }
+                _ = buffer.withUnsafeBufferPointer { bytes in
+                    bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) {
+                        xmlParseChunk(context, $0, Int32(count), count == 0 ? 1 : 0)
+                    }
+                }
+                if count == 0 { break }
+            }
+            if let failure = reader.failure { throw failure }
+            // A document that ends early, or has no root element, is not well-formed (XML 1.0 §2.1).
+            if reader.xmlFailure != nil || !reader.rootSeen || !reader.stack.isEmpty { throw reader.malformed() }
+            return reader.version
+        }
     }
 
-    private func run() throws {
-        while failure == nil {
-            let status = xmlTextReaderRead(reader)
-            if status == 0 { break }
-            if status < 0 || xmlFailure != nil {
-                throw malformed()
-            }
-            switch xmlTextReaderNodeType(reader) {
-            case Int32(XML_READER_TYPE_ELEMENT.rawValue):
-                let depth = Int(xmlTextReaderDepth(reader)) + 1
-                if depth > Self.maxDepth {
-                    throw Failure.refused(line: currentLine, message: "elements nest more than \(Self.maxDepth) levels deep (IATIActivityReader.maxDepth); IATI activities nest six")
-                }
-                guard let name = xmlTextReaderConstName(reader) else { throw malformed() }
-                let tag = Self.tag(name)
-                let empty = xmlTextReaderIsEmptyElement(reader) == 1
-                start(tag, name: name)
-                if failure == nil, empty { end() }
-            case Int32(XML_READER_TYPE_END_ELEMENT.rawValue):
-                end()
-            case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue),
-                 Int32(XML_READER_TYPE_WHITESPACE.rawValue), Int32(XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue):
-                if collecting, !textOverflow, let value = xmlTextReaderConstValue(reader) { append(value) }
-            case Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue):
-                throw Failure.refused(line: currentLine, message: "an entity reference other than XML's five (&amp; &lt; &gt; &quot; &apos;) and character references (&#…;): entities are not expanded here, and IATI files use none")
-            case Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue):
-                throw Failure.refused(line: currentLine, message: "a document type declaration (<!DOCTYPE …>): DTDs and the entities they declare are not read here, and IATI activity files have none; remove it")
-            default:
-                break
-            }
+    /// Stops the parser with a failure of its own (a limit, a DTD or entity).
+    private func refuse(_ message: String) {
+        if failure == nil { failure = .refused(line: currentLine, message: message) }
+        if let context { xmlStopParser(context) }
+    }
+
+    private func characters(_ bytes: UnsafePointer<UInt8>, count: Int) {
+        guard collecting, !textOverflow else { return }
+        let room = Self.maxTextBytes - text.count
+        if count > room { textOverflow = true }
+        text.append(contentsOf: UnsafeBufferPointer(start: bytes, count: min(count, room)))
+    }
+
+    /// An element starts: `name` without prefix; attributes as libxml2's SAX2 gives them, five
+    /// pointers each (local name, prefix, URI, value, value end).
+    private func startElement(_ name: UnsafePointer<UInt8>, prefix: UnsafePointer<UInt8>?, count: Int, attributes: UnsafeMutablePointer<UnsafePointer<UInt8>?>?) {
+        guard failure == nil else { return }
+        if stack.count + 1 > Self.maxDepth {
+            refuse("elements nest more than \(Self.maxDepth) levels deep (IATIActivityReader.maxDepth); IATI activities nest six")
+            return
         }
-        if let failure { throw failure }
-        // A document that ends early, or has no root element, is not well-formed (XML 1.0 §2.1).
-        if xmlFailure != nil || !rootSeen || !stack.isEmpty { throw malformed() }
+        // Names are compared as written (no namespace processing): a prefixed element is none of ours.
+        let tag = prefix == nil ? Self.tag(name) : .other
+        self.attributeCount = count
+        self.attributeList = attributes
+        start(tag, name: name, prefix: prefix)
+        if failure != nil, let context { xmlStopParser(context) }
     }
 
     /// The failure for libxml2's first error (or for a document that ends early).
     private func malformed() -> Failure {
         if let failure { return failure }
         guard let xml = xmlFailure else {
-            return .malformed(line: Int(xmlTextReaderGetParserLineNumber(reader)), column: Int(xmlTextReaderGetParserColumnNumber(reader)),
+            return .malformed(line: currentLine, column: context.map { Int(xmlSAX2GetColumnNumber(UnsafeMutableRawPointer($0))) } ?? 0,
                               message: "the document ends early or is empty")
         }
         return .malformed(line: xml.line, column: xml.column, message: Self.describe(code: xml.code, message: xml.message))
     }
 
-    /// The line of the current node's start tag; for a node without one (a DOCTYPE), the line
-    /// the parser has reached.
+    /// The line the parser is at: in an element's callback, the line of the end of its start
+    /// tag (as Foundation's `XMLParser.lineNumber` gave it, libxml2's `xmlSAX2GetLineNumber`).
     private var currentLine: Int {
-        if let node = xmlTextReaderCurrentNode(reader) {
-            let line = Int(xmlGetLineNo(node))
-            if line > 0 { return line }
-        }
-        return Int(xmlTextReaderGetParserLineNumber(reader))
+        guard let context else { return 0 }
+        return Int(xmlSAX2GetLineNumber(UnsafeMutableRawPointer(context)))
     }
 
-    private func append(_ value: UnsafePointer<UInt8>) {
-        let count = Self.byteCount(value)
-        let room = Self.maxTextBytes - text.count
-        if count > room { textOverflow = true }
-        text.append(contentsOf: UnsafeBufferPointer(start: value, count: min(count, room)))
-    }
-
-    /// Reads the attributes of the current element that the reader keeps into ``attributes``.
+    /// Reads the attributes of the starting element that the reader keeps into ``attributes``:
+    /// unprefixed names, and `xml:lang`.
     private func readAttributes() {
         for index in attributes.indices { attributes[index] = nil }
-        guard xmlTextReaderHasAttributes(reader) == 1 else { return }
-        while xmlTextReaderMoveToNextAttribute(reader) == 1 {
-            guard let name = xmlTextReaderConstName(reader), let attribute = Self.attribute(name),
-                  let value = xmlTextReaderConstValue(reader) else { continue }
-            attributes[attribute.rawValue] = String(cString: value)
+        guard let list = attributeList else { return }
+        for index in 0..<attributeCount {
+            guard let name = list[5 * index], let start = list[5 * index + 3], let end = list[5 * index + 4] else { continue }
+            let attribute: Attribute?
+            if let prefix = list[5 * index + 1] {
+                attribute = Self.isXML(prefix) && Self.attribute(name) == .lang ? .xmlLang : nil
+            } else {
+                attribute = Self.attribute(name)
+            }
+            guard let attribute, attribute != .lang else { continue }
+            attributes[attribute.rawValue] = String(decoding: UnsafeBufferPointer(start: start, count: end - start), as: UTF8.self)
         }
-        xmlTextReaderMoveToElement(reader)
+    }
+
+    private static func isXML(_ prefix: UnsafePointer<UInt8>) -> Bool {
+        prefix[0] == UInt8(ascii: "x") && prefix[1] == UInt8(ascii: "m") && prefix[2] == UInt8(ascii: "l") && prefix[3] == 0
     }
 
     /// An attribute trimmed of XML white space, nil when absent or empty.
@@ -350,11 +401,11 @@ public final class IATIActivityReader {
         return value
     }
 
-    private func start(_ tag: Tag, name: UnsafePointer<UInt8>) {
+    private func start(_ tag: Tag, name: UnsafePointer<UInt8>, prefix: UnsafePointer<UInt8>?) {
         if !rootSeen {
             rootSeen = true
             guard tag == .iatiActivities else {
-                failure = .wrongRoot(line: currentLine, name: String(cString: name))
+                failure = .wrongRoot(line: currentLine, name: (prefix.map { String(cString: $0) + ":" } ?? "") + String(cString: name))
                 return
             }
             readAttributes()
