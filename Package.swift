@@ -12,7 +12,8 @@
 // - AccordProjections: folds events into the partnership's state, views, reports, snapshots.
 // - AccordSync: version vectors, bundles, directory and HTTP sync (the protocol, not the wire),
 //   request signing. No NIO: it signs requests and checks answers; a transport moves the bytes.
-// - AccordInterchange: IATI, CSV and CloudEvents import and export.
+// - AccordInterchange: IATI, CSV and CloudEvents import and export (the IATI import reads XML
+//   with libxml2's SAX2 push parser through CLibXML2).
 // - AccordTLS: mutual TLS pinned to the site keys (certificates, configurations, verification).
 // - AccordServer: the HTTP edges of sync on NIO: `accord serve` (Hummingbird) and the client's
 //   transport, `SyncClient` (AsyncHTTPClient: no redirects, no decoding, a bounded answer; over
@@ -55,6 +56,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // libxml2's SAX2 push parser, for the IATI import (Journal/Import.md, "Reading the XML").
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
         .target(name: "AccordParallel"),
         .target(
             name: "AccordSegments",
@@ -95,7 +102,7 @@ let package = Package(
         .target(
             name: "AccordInterchange",
             dependencies: [
-                "AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordSync",
+                "AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordSync", "CLibXML2",
                 .product(name: "CSV", package: "CSV.swift"),
             ]
         ),

@@ -144,14 +144,23 @@ struct ImportIATI: ParsableCommand {
     func run() throws {
         let started = monotonicSeconds()
         let journal = try options.open()
+        // One pass: each file is checked whole and its events held, within one bound for the
+        // whole command (IATIImporter.maxHeldBytes), then written under the lock. A file whose
+        // events do not fit is checked, its events dropped, and read again under the lock (a
+        // second pass), so memory does not grow with the file. Either way nothing of a refused
+        // file is written.
+        var budget = IATIImporter.maxHeldBytes
         let results = ImportRun.check(files) { file in
-            // First pass: check everything and count; the events are dropped. Second pass, under
-            // the lock: read again and write as we go. Memory does not grow with the file.
             var importer = IATIImporter(file: file)
-            importer.read(keepGroups: false) { activities in
+            importer.read(holdingAtMost: budget) { activities in
                 if stderrIsTerminal, activities % 50 == 0 { printProgress("\(file): \(activities) activities") }
             }
             if stderrIsTerminal { printProgress(nil) }
+            guard importer.report.problems.isEmpty else { return ImportFile(report: importer.report) }
+            if importer.holdsAll {
+                budget -= importer.heldBytes
+                return ImportFile(report: importer.report, groups: importer.groups)
+            }
             let checked = importer
             return ImportFile(report: importer.report, replay: { sink in try checked.replay(into: sink) })
         }

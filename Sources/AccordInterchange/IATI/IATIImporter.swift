@@ -21,20 +21,41 @@ public struct IATIImporter {
     /// Groups of events, one per activity, in file order.
     public private(set) var groups: [[ImportedEvent]] = []
 
-    /// An importer of `file`; nothing is read until ``read(keepGroups:progress:)``.
+    /// An importer of `file`; nothing is read until ``read(keepGroups:holdingAtMost:progress:)``.
     public init(file: String) {
         self.file = file
         report = ImportReport(file: file)
     }
 
+    /// Whether ``groups`` holds every event of the file: true after a read whose events stayed
+    /// within its bound; false when they did not (``groups`` is then empty, and
+    /// ``replay(into:)`` reads the file again to hand them out).
+    public private(set) var holdsAll = true
+    /// The estimated memory of the events held in ``groups`` (``estimatedBytes(of:)``).
+    public private(set) var heldBytes = 0
+
+    /// The memory the events of one import may take while its files are checked whole before
+    /// writing (Journal/Import.md, "IATI activity files": "One pass"): 128 MiB, as estimated by
+    /// ``estimatedBytes(of:)``. Files whose events fit are read once; a larger one is checked,
+    /// its events dropped, and read again under the writer lock (``replay(into:)``).
+    public static let maxHeldBytes = 128 << 20
+
     /// Reads the whole file; afterwards ``report`` holds the counts and any problems, and
-    /// ``groups`` the events (meaningful only when there are no problems), unless `keepGroups`
-    /// is false: then the events are checked and dropped, and ``replay(into:)`` hands them out
-    /// again later, so that memory does not grow with the file.
-    /// - Parameter progress: called after each activity with the number read so far.
-    public mutating func read(keepGroups: Bool = true, progress: ((Int) -> Void)? = nil) {
+    /// ``groups`` the events (meaningful only when there are no problems).
+    ///
+    /// Events are held while they fit in `limit` bytes (``estimatedBytes(of:)``); past it they
+    /// are dropped, ``holdsAll`` turns false, and ``replay(into:)`` hands them out again later,
+    /// so that memory does not grow with the file. A file is read once when it fits.
+    /// - Parameters:
+    ///   - keepGroups: false drops every event (as a `limit` of 0).
+    ///   - limit: the most memory the held events may take (estimated).
+    ///   - progress: called after each activity with the number read so far.
+    public mutating func read(keepGroups: Bool = true, holdingAtMost limit: Int = .max, progress: ((Int) -> Void)? = nil) {
         var converted: [[ImportedEvent]] = []
         var report = ImportReport(file: file)
+        var held = 0
+        var holding = keepGroups
+        let limit = keepGroups ? limit : 0
         let file = self.file
         do {
             var identifiers: [BytewiseText: Int] = [:]  // by bytes: NFC and NFD identifiers differ
@@ -50,7 +71,15 @@ public struct IATIImporter {
                     }
                 }
                 let group = Self.convert(activity, file: file, report: &report)
-                if keepGroups, !group.isEmpty { converted.append(group) }
+                if holding, !group.isEmpty {
+                    held += group.reduce(0) { $0 + Self.estimatedBytes(of: $1) }
+                    if held <= limit {
+                        converted.append(group)
+                    } else {
+                        holding = false
+                        converted = []
+                    }
+                }
                 progress?(report.count(of: "activities"))
             }
         } catch let failure as IATIActivityReader.Failure {
@@ -59,8 +88,24 @@ public struct IATIImporter {
             report.problems.append(ImportProblem(file: file, line: nil, item: "", message: "\(error)"))
         }
         self.report = report
-        groups = converted
+        holdsAll = holding
+        heldBytes = holding ? held : 0
+        groups = holding ? converted : []
         fileStamp = Self.stamp(file)
+    }
+
+    /// The memory an imported event is estimated to take while held: 512 bytes for the event
+    /// and its identity's bytes, and for each value of its data 48 bytes and a text's bytes.
+    public static func estimatedBytes(of event: ImportedEvent) -> Int {
+        func bytes(_ value: JSONValue) -> Int {
+            switch value {
+            case .string(let text), .number(let text): 48 + text.utf8.count
+            case .array(let items): items.reduce(48) { $0 + bytes($1) }
+            case .object(let object): object.members.reduce(48) { $0 + 48 + $1.key.utf8.count + bytes($1.value) }
+            case .null, .bool: 48
+            }
+        }
+        return 512 + event.identity.utf8.count + bytes(.object(event.draft.data))
     }
 
     /// Size and modification time when read, to notice a file changed before ``replay(into:)``.
@@ -73,7 +118,8 @@ public struct IATIImporter {
     }
 
     /// Reads the file again and hands each activity's events to `sink`, in file order: the
-    /// second pass of an import that checked the whole file first (``read(keepGroups:progress:)``).
+    /// second pass of an import that checked the whole file first but could not hold its events
+    /// (``read(keepGroups:holdingAtMost:progress:)``, ``holdsAll``).
     /// - Throws: ``AccordError`` `.badInput` when the file changed since it was checked, or now
     ///   has problems; what `sink` throws (reading stops there).
     public func replay(into sink: ([ImportedEvent]) throws -> Void) throws {
@@ -113,6 +159,8 @@ public struct IATIImporter {
             ImportProblem(file: file, line: nil, item: "", message: "cannot open '\(path)'.")
         case .notXML(let what):
             ImportProblem(file: file, line: 1, item: "", message: "not a well-formed XML document: \(what). Nothing of the file was imported.")
+        case .refused(let line, let message):
+            ImportProblem(file: file, line: line, item: "", message: "not read: \(message). Nothing of the file was imported.")
         }
     }
 
