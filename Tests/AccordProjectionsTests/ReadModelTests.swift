@@ -69,7 +69,8 @@ struct ReadModelTests {
                 let result = try builder.build()
                 #expect(result.readModelRejection == nil)
                 if result.loadedEvents != nil { loadedOnce = true }
-                #expect(result.state == (try StateBuilder(journal: receiver).build(useReadModel: false).state))
+                let replayed = try StateBuilder(journal: receiver).build(useReadModel: false).state
+                #expect(result.state == replayed)
             }
             let last = try builder.build()
             #expect(last.replayed == 0)
@@ -86,7 +87,6 @@ struct ReadModelTests {
         #expect(result.replayed == 0)
         #expect(result.state == full)
         #expect(result.state.retractions != nil)
-        #expect(result.state.stakeholders["eib"]?.name?.stamp.isBackFilled == true || result.state.stakeholders["eib"]?.name != nil)
     }
 
     @Test func everyTruncationOfTheReadModelIsIgnoredAndRebuiltWithTheSameAnswer() throws {
@@ -164,7 +164,8 @@ struct ReadModelTests {
         let result = try StateBuilder(journal: office.journal).build()
         #expect(result.readModelRejection != nil)
         #expect(result.state.fundings["eu-h2"]?.total(.disbursed).isEmpty == true)
-        #expect(result.state == (try StateBuilder(journal: office.journal).build(useReadModel: false).state))
+        let replayed = try StateBuilder(journal: office.journal).build(useReadModel: false).state
+        #expect(result.state == replayed)
     }
 
     @Test func anOldJSONSnapshotIsNeitherReadNorTrusted() throws {
@@ -185,12 +186,10 @@ struct ReadModelTests {
     }
 
     @Test func theConflictScannersReadModelGivesTheConflictsOfAFullScan() throws {
-        let (_, _, events) = try CorrectionPropertyTests.feedsAndOffices(seed: 41)
+        let (temp, offices, events) = try CorrectionPropertyTests.feedsAndOffices(seed: 41)
         var full = ConflictScanner()
         for event in events { full.add(event) }
-        let temp = TemporaryDirectory()
         // Events of all three offices in one journal: replicated into a fourth.
-        let (_, offices, _) = try CorrectionPropertyTests.feedsAndOffices(seed: 41)
         let receiver = try Fixtures.makeJournal(at: temp.child("receiver"), site: "lusaka")
         for office in offices { try receiver.trust(try office.journal.signingKey().publicKey, for: office.journal.site) }
         let writer = try receiver.openWriter()
@@ -213,7 +212,6 @@ struct ReadModelTests {
         #expect(labels(PartnershipState()) == ["stakeholders", "agreements", "actions", "fundings", "projects", "offtakes", "research", "outputs",
                                                "deliveries", "feeds", "activity", "participants", "financeSources", "retractions", "retirements"])
         let (_, office, state) = try Self.journalWithReadModel()
-        _ = office
         #expect(labels(try #require(state.stakeholders["eib"])) == ["id", "name", "kind", "country", "valueChains", "iatiRef", "registered"])
         #expect(labels(try #require(state.actions["a"])) == ["id", "title", "pillar", "valueChains", "leads", "due", "status", "note", "statusDate",
                                                              "statusTime", "reopened"])
@@ -221,7 +219,8 @@ struct ReadModelTests {
         #expect(labels(funding) == ["id", "provider", "receiver", "valueChain", "instrument", "action", "totals", "transactions", "ledger"])
         #expect(labels(try #require(funding.ledger.values.first)) == ["stage", "amount", "currency", "date", "corrects", "source"])
         #expect(labels(try #require(state.retractions?.values.first?.value)) == ["event", "subject", "reason", "by", "date"])
-        #expect(labels(Stamp(try #require(try office.journal.events().next()))) == ["milliseconds", "counter", "site", "seq", "dated"])
+        var events = try office.journal.events()
+        #expect(labels(Stamp(try #require(try events.next()))) == ["milliseconds", "counter", "site", "seq", "dated"])
         #expect(labels(try #require(state.agreements["mou"])) == ["id", "title", "parties", "date", "place"])
         #expect(labels(try #require(state.projects["p"])) == ["id", "name", "sponsor", "valueChain", "country", "capacity", "capacityUnit", "milestone",
                                                               "milestoneDate"])

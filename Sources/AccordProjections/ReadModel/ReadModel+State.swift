@@ -37,8 +37,8 @@ extension Register: ReadModelCodable where Value: ReadModelCodable {
     }
 }
 
-/// An enumeration stored as its raw text; an unknown text is refused.
-protocol ReadModelTextEnum: ReadModelCodable, RawRepresentable where RawValue == String {}
+/// An enumeration stored as its raw text; an unknown text is refused (Format.md §9.4.3).
+public protocol ReadModelTextEnum: ReadModelCodable, RawRepresentable where RawValue == String {}
 
 extension ReadModelTextEnum {
     public func encode(to out: inout ReadModelEncoder) throws { try out.text(rawValue) }
@@ -91,8 +91,8 @@ extension Stakeholder: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(id: try String(from: &input), name: try .init(from: &input), kind: try .init(from: &input), country: try .init(from: &input),
-                  valueChains: try .init(from: &input), iatiRef: try .init(from: &input), registered: try .init(from: &input))
+        self.init(id: try input.read(), name: try input.read(), kind: try input.read(), country: try input.read(),
+                  valueChains: try input.read(), iatiRef: try input.read(), registered: try input.read())
     }
 }
 
@@ -102,8 +102,8 @@ extension Agreement: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(id: try String(from: &input), title: try .init(from: &input), parties: try .init(from: &input), date: try .init(from: &input),
-                  place: try .init(from: &input))
+        self.init(id: try input.read(), title: try input.read(), parties: try input.read(), date: try input.read(),
+                  place: try input.read())
     }
 }
 
@@ -115,9 +115,9 @@ extension Action: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(id: try String(from: &input), title: try .init(from: &input), pillar: try .init(from: &input), valueChains: try .init(from: &input),
-                  leads: try .init(from: &input), due: try .init(from: &input), status: try .init(from: &input), note: try .init(from: &input),
-                  statusDate: try .init(from: &input), statusTime: try .init(from: &input), reopened: try .init(from: &input))
+        self.init(id: try input.read(), title: try input.read(), pillar: try input.read(), valueChains: try input.read(),
+                  leads: try input.read(), due: try input.read(), status: try input.read(), note: try input.read(),
+                  statusDate: try input.read(), statusTime: try input.read(), reopened: try input.read())
     }
 }
 
@@ -128,8 +128,8 @@ extension FinanceEntry: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(stage: try String(from: &input), amount: try String(from: &input), currency: try String(from: &input), date: try .init(from: &input),
-                  corrects: try .init(from: &input), source: try .init(from: &input))
+        self.init(stage: try input.read(), amount: try input.read(), currency: try input.read(), date: try input.read(),
+                  corrects: try input.read(), source: try input.read())
     }
 }
 
@@ -141,9 +141,9 @@ extension Funding: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(id: try String(from: &input), provider: try .init(from: &input), receiver: try .init(from: &input), valueChain: try .init(from: &input),
-                  instrument: try .init(from: &input), action: try .init(from: &input), totals: try .init(from: &input),
-                  transactions: try .init(from: &input), ledger: try .init(from: &input))
+        self.init(id: try input.read(), provider: try input.read(), receiver: try input.read(), valueChain: try input.read(),
+                  instrument: try input.read(), action: try input.read(), totals: try input.read(),
+                  transactions: try input.read(), ledger: try input.read())
     }
 }
 
@@ -155,9 +155,9 @@ extension IndustrialProject: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(id: try String(from: &input), name: try .init(from: &input), sponsor: try .init(from: &input), valueChain: try .init(from: &input),
-                  country: try .init(from: &input), capacity: try .init(from: &input), capacityUnit: try .init(from: &input),
-                  milestone: try .init(from: &input), milestoneDate: try .init(from: &input))
+        self.init(id: try input.read(), name: try input.read(), sponsor: try input.read(), valueChain: try input.read(),
+                  country: try input.read(), capacity: try input.read(), capacityUnit: try input.read(),
+                  milestone: try input.read(), milestoneDate: try input.read())
     }
 }
 
@@ -168,8 +168,8 @@ extension Offtake: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(id: try String(from: &input), buyer: try .init(from: &input), seller: try .init(from: &input), commodity: try .init(from: &input),
-                  quantity: try .init(from: &input), unit: try .init(from: &input), from: try .init(from: &input), to: try .init(from: &input))
+        self.init(id: try input.read(), buyer: try input.read(), seller: try input.read(), commodity: try input.read(),
+                  quantity: try input.read(), unit: try input.read(), from: try input.read(), to: try input.read())
     }
 }
 
@@ -180,8 +180,8 @@ extension ResearchProject: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(id: try String(from: &input), title: try .init(from: &input), partners: try .init(from: &input), field: try .init(from: &input),
-                  budget: try .init(from: &input), currency: try .init(from: &input))
+        self.init(id: try input.read(), title: try input.read(), partners: try input.read(), field: try input.read(),
+                  budget: try input.read(), currency: try input.read())
     }
 }
 
@@ -191,7 +191,7 @@ extension ResearchOutput: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(research: try String(from: &input), title: try String(from: &input), date: try String(from: &input), url: try .init(from: &input))
+        self.init(research: try input.read(), title: try input.read(), date: try input.read(), url: try input.read())
     }
 }
 
@@ -202,8 +202,8 @@ extension ProgrammeDelivery: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(programme: try String(from: &input), title: try String(from: &input), provider: try String(from: &input),
-                  participants: try Int(from: &input), date: try String(from: &input))
+        self.init(programme: try input.read(), title: try input.read(), provider: try input.read(),
+                  participants: try input.read(), date: try input.read())
     }
 }
 
@@ -213,8 +213,8 @@ extension Retraction: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(event: try String(from: &input), subject: try String(from: &input), reason: try String(from: &input), by: try String(from: &input),
-                  date: try String(from: &input))
+        self.init(event: try input.read(), subject: try input.read(), reason: try input.read(), by: try input.read(),
+                  date: try input.read())
     }
 }
 
@@ -224,7 +224,7 @@ extension Retirement: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(reason: try String(from: &input), date: try String(from: &input))
+        self.init(reason: try input.read(), date: try input.read())
     }
 }
 
@@ -250,21 +250,21 @@ extension PartnershipState: ReadModelCodable {
 
     public init(from input: inout ReadModelDecoder) throws {
         self.init()
-        feeds = try .init(from: &input)
-        stakeholders = try .init(from: &input)
-        agreements = try .init(from: &input)
-        actions = try .init(from: &input)
-        fundings = try .init(from: &input)
-        projects = try .init(from: &input)
-        offtakes = try .init(from: &input)
-        research = try .init(from: &input)
-        outputs = try .init(from: &input)
-        deliveries = try .init(from: &input)
-        activity = try .init(from: &input)
-        participants = try .init(from: &input)
-        financeSources = try .init(from: &input)
-        retractions = try .init(from: &input)
-        retirements = try .init(from: &input)
+        feeds = try input.read()
+        stakeholders = try input.read()
+        agreements = try input.read()
+        actions = try input.read()
+        fundings = try input.read()
+        projects = try input.read()
+        offtakes = try input.read()
+        research = try input.read()
+        outputs = try input.read()
+        deliveries = try input.read()
+        activity = try input.read()
+        participants = try input.read()
+        financeSources = try input.read()
+        retractions = try input.read()
+        retirements = try input.read()
     }
 }
 

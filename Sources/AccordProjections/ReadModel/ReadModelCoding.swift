@@ -96,14 +96,20 @@ public struct ReadModelEncoder {
     /// Hands the buffer to the file system.
     mutating func flush(hashing: Bool = true) throws {
         guard !buffer.isEmpty else { return }
+        if hashing {
+            var hasher = self.hasher
+            buffer.withUnsafeBytes { hasher.update($0) }
+            self.hasher = hasher
+        }
+        let (fd, io, path, at) = (self.fd, self.io, self.path, written)
         try buffer.withUnsafeBytes { bytes in
-            if hashing { hasher.update(bytes) }
             var done = 0
             while done < bytes.count {
-                let wrote = io.write(fd: fd, bytes: UnsafeRawBufferPointer(rebasing: bytes[done...]), at: written + Int64(done))
+                let wrote = io.write(fd: fd, bytes: UnsafeRawBufferPointer(rebasing: bytes[done...]), at: at + Int64(done))
                 if wrote < 0 {
                     if -wrote == Int(EINTR) { continue }
-                    throw SegmentError(-wrote == Int(ENOSPC) ? .diskFull : .io, "Cannot write '\(path)': \(Errno(Int32(-wrote))).", path: path)
+                    let error = Errno(Int32(-wrote))
+                    throw SegmentError(error.rawValue == ENOSPC ? .diskFull : .io, "Cannot write '\(path)': \(error).", path: path, underlying: error)
                 }
                 if wrote == 0 { throw SegmentError(.io, "Cannot write '\(path)': no progress.", path: path) }
                 done += wrote
@@ -159,18 +165,24 @@ public struct ReadModelDecoder {
             throw ReadModelRejection("The read model ends at byte \(bodyLength), inside a value that starts at byte \(offset).")
         }
         if start > 0 {
+            let (from, length) = (start, end - start)
             buffer.withUnsafeMutableBytes { raw in
-                _ = memmove(raw.baseAddress!, raw.baseAddress! + start, end - start)
+                _ = memmove(raw.baseAddress!, raw.baseAddress! + from, length)
             }
             end -= start
             start = 0
         }
         while end - start < count {
             let want = min(buffer.count - end, Int(bodyLength - fileOffset))
-            let got = buffer.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress! + end, want, off_t(fileOffset)) }
+            let (fd, at, filled) = (self.fd, off_t(fileOffset), end)
+            let got = buffer.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress! + filled, want, at) }
             if got < 0, errno == EINTR { continue }
-            guard got > 0 else { throw ReadModelRejection("The read model could not be read at byte \(fileOffset): \(got < 0 ? Errno(errno).description : "it is shorter than it was").") }
-            buffer.withUnsafeBytes { raw in hasher.update(UnsafeRawBufferPointer(rebasing: raw[end..<(end + got)])) }
+            guard got > 0 else {
+                throw ReadModelRejection("The read model could not be read at byte \(fileOffset): \(got < 0 ? Errno(errno).description : "it is shorter than it was").")
+            }
+            var hasher = self.hasher
+            buffer.withUnsafeBytes { raw in hasher.update(UnsafeRawBufferPointer(rebasing: raw[filled..<(filled + got)])) }
+            self.hasher = hasher
             end += got
             fileOffset += Int64(got)
         }
@@ -225,13 +237,18 @@ public struct ReadModelDecoder {
             throw ReadModelRejection("The text at byte \(at) claims \(count) bytes, beyond the limit of \(ReadModelFile.maxTextBytes).")
         }
         try ensure(count)
-        defer { start += count }
+        let from = start
+        start += count
         let value = buffer.withUnsafeBytes { raw in
-            String(validating: UnsafeRawBufferPointer(rebasing: raw[start..<(start + count)]), as: UTF8.self)
+            // A typed, contiguous buffer: the standard library validates it in one fast pass.
+            String(validating: UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + from, count: count), as: UTF8.self)
         }
         guard let value else { throw ReadModelRejection("The text at byte \(at) is not UTF-8.") }
         return value
     }
+
+    /// A value of any read-model type.
+    public mutating func read<T: ReadModelCodable>() throws -> T { try T(from: &self) }
 
     /// `count` raw bytes.
     public mutating func raw(_ count: Int) throws -> [UInt8] {
@@ -342,7 +359,8 @@ extension Dictionary: ReadModelCodable where Key == String, Value: ReadModelCoda
         for _ in 0..<count {
             let at = input.offset
             let key = try input.text()
-            guard updateValue(try Value(from: &input), forKey: key) == nil else {
+            let value = try Value(from: &input)
+            guard updateValue(value, forKey: key) == nil else {
                 throw ReadModelRejection("The key at byte \(at) appears twice in one map.")
             }
         }

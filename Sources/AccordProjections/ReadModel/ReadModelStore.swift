@@ -173,7 +173,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
             }
         }
         var current = Current(model: model, vector: vector, coverage: coverage, replayed: replayed,
-                              loadedEvents: loaded.map { $0.vector.values.reduce(0) { $0 + $1.events } }, rejection: rejection)
+                              loadedEvents: loaded.map { found in found.vector.values.reduce(0) { $0 + $1.events } }, rejection: rejection)
         current.tornTail = events.tornTail
         if useFile, let refreshAfter, let coverage, rejection != nil || replayed >= max(refreshAfter, 1) {
             current.wrote = try? write(model, vector: vector, coverage: coverage)

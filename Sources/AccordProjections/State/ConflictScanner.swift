@@ -230,7 +230,8 @@ extension ConflictScanner: ReadModelCodable {
         self.init()
         for _ in 0..<(try input.count(each: 12)) {
             let key = FieldKey(subject: try input.text(), field: try input.text())
-            guard frontiers.updateValue(try [Write](from: &input), forKey: key) == nil else { throw ReadModelRejection("A field appears twice, before byte \(input.offset).") }
+            let writes = try [Write](from: &input)
+            guard frontiers.updateValue(writes, forKey: key) == nil else { throw ReadModelRejection("A field appears twice, before byte \(input.offset).") }
         }
         var lists: [[BytewiseText: [Disbursement]]] = []
         for _ in 0..<2 {
@@ -239,7 +240,8 @@ extension ConflictScanner: ReadModelCodable {
                 let subject = BytewiseText(try input.text())
                 var list: [Disbursement] = []
                 for _ in 0..<(try input.count()) {
-                    list.append(Disbursement(write: try Write(from: &input), amount: try ExactDecimal(from: &input), currency: try input.text()))
+                    let write = try Write(from: &input), amount = try ExactDecimal(from: &input), currency = try input.text()
+                    list.append(Disbursement(write: write, amount: amount, currency: currency))
                 }
                 guard map.updateValue(list, forKey: subject) == nil else { throw ReadModelRejection("A funding appears twice, before byte \(input.offset).") }
             }
