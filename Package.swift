@@ -184,7 +184,8 @@ let package = Package(
         ),
         .testTarget(
             name: "AccordStoreTests",
-            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordTesting"]
+            // AccordProjections: the read model's limits in Format.md's table (FormatSpecTests).
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordProjections", "AccordTesting"]
         ),
         .testTarget(
             name: "AccordProjectionsTests",

@@ -32,7 +32,7 @@ struct BitRotTests {
         var damaged = original
         damaged[offset] ^= UInt8(1) << UInt8(bit)
         try FileDamage.write(journal.path + "/" + segmentName, damaged)
-        for folder in [HeadsCache.folder, SnapshotStore.folder] {
+        for folder in [HeadsCache.folder, ReadModelFile.folder, StateBuilder.oldSnapshotFolder] {
             try? FileManager.default.removeItem(atPath: journal.path + "/" + folder)
         }
     }
@@ -73,7 +73,7 @@ struct BitRotTests {
                 }
                 // state: replay without snapshots, every view in every format, the digest
                 Self.expectDocumentedFailure("state", offset: offset, bit: bit) {
-                    let state = try StateBuilder(journal: journal).build(useSnapshots: false).state
+                    let state = try StateBuilder(journal: journal).build(useReadModel: false).state
                     for view in View.allCases {
                         for table in view.tables(of: state, reference: Fixtures.time().date) {
                             _ = table.text()

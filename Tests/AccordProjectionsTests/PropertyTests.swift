@@ -66,7 +66,7 @@ struct PropertyTests {
                 try writer.appendReplicated(feeds[index][cursors[index]..<end].map(\.record))
                 cursors[index] = end
             }
-            #expect(try StateBuilder(journal: receiver).build(useSnapshots: false).state.digest() == reference)
+            #expect(try StateBuilder(journal: receiver).build(useReadModel: false).state.digest() == reference)
         }
     }
 
@@ -82,63 +82,23 @@ struct PropertyTests {
         #expect(try incremental.digest() == fold(events).digest())
     }
 
-    @Test func aSnapshotThenReplayEqualsAFullReplayAndAppliesNothingTwice() throws {
+    @Test func aReadModelThenReplayEqualsAFullReplayAndAppliesNothingTwice() throws {
         let temp = TemporaryDirectory()
         let office = try Office(temp, site: "brussels")
         try office.record(register)
         try office.record("finance.committed.v1", "funding/eu-h2", money("1000.00", "EUR"))
         for n in 1...6 {
             try office.record("finance.disbursed.v1", "funding/eu-h2", money("100.00", "EUR"))
-            if n == 4 { _ = try StateBuilder(journal: office.journal).snapshotNow() }
+            if n == 4 { _ = try StateBuilder(journal: office.journal).writeReadModelNow() }
         }
         let builder = StateBuilder(journal: office.journal)
-        let fromSnapshot = try builder.build()
-        #expect(fromSnapshot.snapshot != nil)
-        #expect(fromSnapshot.replayed == 2)
-        #expect(fromSnapshot.state.fundings["eu-h2"]?.total(.disbursed)["EUR"].description == "600.00")
-        let full = try builder.build(useSnapshots: false)
+        let fromReadModel = try builder.build()
+        #expect(fromReadModel.loadedEvents == 8)
+        #expect(fromReadModel.replayed == 2)
+        #expect(fromReadModel.state.fundings["eu-h2"]?.total(.disbursed)["EUR"].description == "600.00")
+        let full = try builder.build(useReadModel: false)
         #expect(full.replayed == 10)
-        #expect(fromSnapshot.state == full.state)
-    }
-
-    @Test func aSnapshotOfAnotherProjectionVersionIsIgnoredAndRebuilt() throws {
-        let temp = TemporaryDirectory()
-        let office = try Office(temp, site: "brussels")
-        try office.record(register)
-        try office.record("finance.committed.v1", "funding/eu-h2", money("1000.00", "EUR"))
-        let (file, _) = try StateBuilder(journal: office.journal).snapshotNow()
-        try office.record("finance.disbursed.v1", "funding/eu-h2", money("100.00", "EUR"))
-        // Rewrite the snapshot as if an older projection version had written it.
-        let path = office.journal.path + "/" + file
-        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"version\":\(PartnershipProjection.version)", with: "\"version\":0")
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try StateBuilder(journal: office.journal).build()
-        #expect(result.snapshot == nil)
-        #expect(result.replayed == 5)
-        #expect(result.state.fundings["eu-h2"]?.total(.disbursed)["EUR"].description == "100.00")
-    }
-
-    @Test func aSnapshotCoveringEventsTheJournalLacksIsIgnored() throws {
-        let temp = TemporaryDirectory()
-        let office = try Office(temp, site: "brussels")
-        try office.record(register)
-        try office.record("finance.committed.v1", "funding/eu-h2", money("1000.00", "EUR"))
-        // A copy of the journal that then goes on; its snapshot covers events the original lacks.
-        try FileDamage.copyDirectory(office.journal.path, to: temp.child("copy"))
-        let copy = try EventJournal(opening: temp.child("copy"))
-        try copy.openWriter().append([Fixtures.draft("finance.disbursed.v1", "funding/eu-h2", money("700.00", "EUR"))], now: Fixtures.time(99_999))
-        let (file, _) = try StateBuilder(journal: copy).snapshotNow()
-        try FileManager.default.createDirectory(atPath: office.journal.path + "/snapshots", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: copy.path + "/" + file, toPath: office.journal.path + "/" + file)
-        let result = try StateBuilder(journal: office.journal).build()
-        #expect(result.snapshot == nil)
-        #expect(result.state.fundings["eu-h2"]?.total(.disbursed).isEmpty == true)
-        // A snapshot whose state was edited (digest mismatch) is ignored too.
-        let own = try StateBuilder(journal: office.journal).snapshotNow().file
-        let path = office.journal.path + "/" + own
-        let edited = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "1000.00", with: "9000.00")
-        try edited.write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(try StateBuilder(journal: office.journal).build().snapshot == nil)
+        #expect(fromReadModel.state == full.state)
     }
 }
 
@@ -149,6 +109,11 @@ struct CorrectionPropertyTests {
     /// (effective or not, some arriving before what they retract), retirements and retractions
     /// of them, reopenings.
     static func feeds(seed: UInt64) throws -> [Event] {
+        try feedsAndOffices(seed: seed).events
+    }
+
+    /// ``feeds(seed:)`` with the offices that recorded them (and the folder they live in).
+    static func feedsAndOffices(seed: UInt64) throws -> (temp: TemporaryDirectory, offices: [Office], events: [Event]) {
         var random = SeededRandom(seed: seed)
         let temp = TemporaryDirectory()
         let offices = try ["astana", "brussels", "windhoek"].map { try Office(temp, site: $0) }
@@ -178,7 +143,7 @@ struct CorrectionPropertyTests {
                 all += try office.record(drafts)
             }
         }
-        return all
+        return (temp, offices, all)
     }
 
     @Test(arguments: [21, 22, 23, 24] as [UInt64])

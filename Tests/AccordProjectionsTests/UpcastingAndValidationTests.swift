@@ -8,7 +8,7 @@ import Testing
 struct UpcastingTests {
     @Test func theV1FixtureJournalReplaysToItsDocumentedState() throws {
         let journal = try EventJournal(opening: Fixtures.journalFixture("v1-three-batches"))
-        let state = try StateBuilder(journal: journal).build(useSnapshots: false).state
+        let state = try StateBuilder(journal: journal).build(useReadModel: false).state
         // Documented in Journal/Format.md §9.3: two v1 commitments, read as v2.
         #expect(state.fundings["demo-1"]?.total(.committed).description == "80.60 USD")
         #expect(state.fundings["demo-1"]?.total(.disbursed).description == "0.10 EUR")

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordProjections
 import AccordSegments
 import AccordStore
 import AccordTesting
@@ -407,6 +408,9 @@ struct FormatSpecTests {
             "MAX_DECIMAL_INTEGER_DIGITS": DecimalText.maxIntegerDigits,
             "MAX_DECIMAL_FRACTION_DIGITS": DecimalText.maxFractionDigits,
             "MAX_COUNT_DIGITS": Catalogue.maxCountDigits,
+            "MAX_READMODEL_TEXT": ReadModelFile.maxTextBytes,
+            "MAX_READMODEL_FILE": Int(ReadModelFile.maxFileBytes),
+            "READMODEL_REFRESH_EVENTS": ReadModelFile.refreshEvents,
         ]
         let spec = String(decoding: try FileDamage.bytes(Fixtures.repositoryRoot + "/Journal/Format.md"), as: UTF8.self)
         let start = try #require(spec.range(of: "<!-- limits:begin -->"))

@@ -60,7 +60,7 @@ struct ConvergenceTests {
         #expect(later[0].hlc > HybridTimestamp(milliseconds: Fixtures.time(7200).milliseconds, counter: 0))
         _ = try DirectorySync.sync(partnership["astana"], with: partnership["brussels"])
         for site in ["astana", "brussels"] {
-            let state = try StateBuilder(journal: partnership[site]).build(useSnapshots: false).state
+            let state = try StateBuilder(journal: partnership[site]).build(useReadModel: false).state
             #expect(state.stakeholders["eib"]?.name?.value == "European Investment Bank")
             var scanner = ConflictScanner()
             var events = try partnership[site].events()

@@ -51,7 +51,7 @@ final class Partnership {
     }
 
     func digest(_ site: String) throws -> String {
-        try StateBuilder(journal: journals[site]!).build(useSnapshots: false).state.digest()
+        try StateBuilder(journal: journals[site]!).build(useReadModel: false).state.digest()
     }
 
     /// Sends a bundle of what `from` holds beyond what `to` holds, and applies it.

@@ -47,7 +47,7 @@ struct Append: ParsableCommand {
         let journal = try options.open()
         let writer = try journal.openWriter(options: try JournalOptions.writerOptions())
         if let recovery = writer.recovery { printError("accord: \(recovery.description)") }
-        // Under the writer lock, the state is the newest snapshot plus the events after it.
+        // Under the writer lock, the state is the read model plus the events after it (Format.md §9.6).
         let state = try StateBuilder(journal: journal).build().state
         // Commands are checked against the current state, under the writer lock (DESIGN, Projections).
         var validator = CommandValidator(state: state)

@@ -11,9 +11,10 @@ struct StateCommand: ParsableCommand {
         discussion: """
             Views: \(View.allCases.map(\.rawValue).joined(separator: ", ")) (default: summary).
             Examples: accord state actions · accord state finance --as-of 2023-12-31 --csv · accord state --digest
-            The state is built from the newest valid snapshot plus the events after it (a snapshot is written \
-            automatically after 10,000 new events; 'accord snapshot' writes one now). Two journals holding \
-            the same events print the same --digest, whatever order the events arrived in.
+            The state is read from the journal's read model (cache/partnership.readmodel) plus the events \
+            after it; the read model is rewritten after 10,000 new events ('accord snapshot' writes it now), \
+            and a damaged or stale one is ignored and rebuilt. Two journals holding the same events print \
+            the same --digest, whatever order the events arrived in.
             """)
 
     @OptionGroup var options: JournalOptions
@@ -31,7 +32,7 @@ struct StateCommand: ParsableCommand {
     var table: String?
     @Flag(help: "Print only the SHA-256 digest of the whole state.")
     var digest = false
-    @Flag(help: "Ignore snapshots and replay the whole journal.")
+    @Flag(name: [.customLong("no-read-model"), .customLong("no-snapshot")], help: "Ignore the read model and replay the whole journal.")
     var noSnapshot = false
 
     func validate() throws {
@@ -93,10 +94,22 @@ func buildState(journal: EventJournal, asOf: String?, at: String?, noSnapshot: B
     if let at {
         cutoff = .at(try resolveID(at, in: journal))
     }
-    let result = try StateBuilder(journal: journal).build(cutoff: cutoff, useSnapshots: !noSnapshot)
-    if let file = result.wroteSnapshot, stderrIsTerminal { printError("accord: wrote snapshot '\(file)'.") }
+    let result = try StateBuilder(journal: journal).build(cutoff: cutoff, useReadModel: !noSnapshot)
+    noteReadModel(rejection: result.readModelRejection, file: ReadModelStore<PartnershipState>(journal: journal).relativePath,
+                  oldSnapshots: result.oldSnapshots)
     if let torn = result.tornTail { printError("accord: note: \(torn.description) The state does not include it; run 'accord verify'.") }
     return (result.state, reference)
+}
+
+/// Says once on standard error (never as an error) that a read-model file was ignored and
+/// rebuilt, and that snapshots of an older Accord are no longer read (Format.md §9.4.4, §9.4.6).
+func noteReadModel(rejection: ReadModelRejection?, file: String, oldSnapshots: Bool) {
+    if let rejection {
+        printError("accord: note: the read model '\(file)' was ignored and rebuilt from the journal: \(rejection.reason)")
+    }
+    if oldSnapshots {
+        printError("accord: note: 'snapshots/' holds snapshots of an older Accord, which are no longer read (the state is kept in '\(file)'); delete 'snapshots/' to silence this note.")
+    }
 }
 
 /// The full id of the one event whose id starts with `prefix`.
@@ -121,14 +134,14 @@ func resolveID(_ prefix: String, in journal: EventJournal) throws -> EventID {
 struct SnapshotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
-        abstract: "Write a snapshot of the state now, so that later reads replay only what follows.",
-        discussion: "Snapshots live in the journal's snapshots/ folder; they are a cache, safe to delete, and ignored when stale.")
+        abstract: "Bring the read model of the state up to date and write it now, so that later reads fold only what follows.",
+        discussion: "The read model is cache/partnership.readmodel in the journal (Format.md §9.4); it is a cache, safe to delete, and ignored when stale or damaged. It is also written automatically after 10,000 new events.")
 
     @OptionGroup var options: JournalOptions
 
     func run() throws {
         let journal = try options.open()
-        let (file, events) = try StateBuilder(journal: journal).snapshotNow()
+        let (file, events) = try StateBuilder(journal: journal).writeReadModelNow()
         writeOut("Wrote '\(file)' covering \(events) events.\n")
     }
 }

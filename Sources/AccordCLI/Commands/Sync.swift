@@ -181,10 +181,11 @@ struct Conflicts: ParsableCommand {
 
     func run() throws {
         let journal = try options.open()
-        var scanner = ConflictScanner()
-        var events = try journal.events()
-        while let event = try events.next() { scanner.add(event) }
-        let conflicts = scanner.conflicts()
+        // The scanner's read model (cache/conflicts.readmodel) plus the events after it (Format.md §9.4).
+        let store = ReadModelStore<ConflictScanner>(journal: journal)
+        let current = try store.current()
+        noteReadModel(rejection: current.rejection, file: store.relativePath, oldSnapshots: false)
+        let conflicts = current.model.conflicts()
         if conflicts.isEmpty { writeOut("No conflicts.\n") }
         for conflict in conflicts {
             writeOut("\(conflict.subject) · \(conflict.field)\n")

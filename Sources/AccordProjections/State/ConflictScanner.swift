@@ -200,3 +200,71 @@ private func bytewiseUnique(_ texts: [String]) -> [String] {
     }
     return unique
 }
+
+// The scanner in a read-model file (Format.md §9.4.3, `conflicts`): what it keeps, field by field.
+extension ConflictScanner: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try out.count(frontiers.count)
+        for (key, writes) in frontiers {
+            try out.text(key.subject.text)
+            try out.text(key.field.text)
+            try writes.encode(to: &out)
+        }
+        for lists in [commitments, disbursements] {
+            try out.count(lists.count)
+            for (subject, list) in lists {
+                try out.text(subject.text)
+                try out.count(list.count)
+                for money in list {
+                    try money.write.encode(to: &out)
+                    try money.amount.encode(to: &out)
+                    try out.text(money.currency)
+                }
+            }
+        }
+        try out.count(retracted.count)
+        for key in retracted { try out.text(key.text) }
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init()
+        for _ in 0..<(try input.count(each: 12)) {
+            let key = FieldKey(subject: try input.text(), field: try input.text())
+            let writes = try [Write](from: &input)
+            guard frontiers.updateValue(writes, forKey: key) == nil else { throw ReadModelRejection("A field appears twice, before byte \(input.offset).") }
+        }
+        var lists: [[BytewiseText: [Disbursement]]] = []
+        for _ in 0..<2 {
+            var map: [BytewiseText: [Disbursement]] = [:]
+            for _ in 0..<(try input.count(each: 8)) {
+                let subject = BytewiseText(try input.text())
+                var list: [Disbursement] = []
+                for _ in 0..<(try input.count()) {
+                    let write = try Write(from: &input), amount = try ExactDecimal(from: &input), currency = try input.text()
+                    list.append(Disbursement(write: write, amount: amount, currency: currency))
+                }
+                guard map.updateValue(list, forKey: subject) == nil else { throw ReadModelRejection("A funding appears twice, before byte \(input.offset).") }
+            }
+            lists.append(map)
+        }
+        commitments = lists[0]
+        disbursements = lists[1]
+        for _ in 0..<(try input.count(each: 4)) { retracted.insert(BytewiseText(try input.text())) }
+    }
+}
+
+extension ConflictScanner.Write: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try out.text(site)
+        try out.u64(seq)
+        try out.text(id)
+        try stamp.encode(to: &out)
+        try seen.encode(to: &out)
+        try out.text(value)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(site: try input.text(), seq: try input.u64(), id: try input.text(), stamp: try Stamp(from: &input),
+                  seen: try [String: UInt64](from: &input), value: try input.text())
+    }
+}

@@ -1,10 +1,10 @@
 import AccordModel
 import AccordSegments
 import AccordStore
-import Foundation
+import Glibc
 
-/// Rebuilds ``PartnershipState`` from a journal: from the newest valid snapshot and the events
-/// after it, or by a full replay; optionally only up to a time or an event (time travel).
+/// Builds ``PartnershipState`` from a journal: from its read model (Format.md §9.4) and the
+/// events after it, or by a full replay; optionally only up to a time or an event (time travel).
 ///
 /// ```swift
 /// let result = try StateBuilder(journal: journal).build()
@@ -21,72 +21,60 @@ public struct StateBuilder {
         case at(EventID)
     }
 
-    /// The last batch a state covers: where it starts and ends, and its last event's id.
-    public struct Coverage: Sendable, Codable, Equatable {
-        /// Where the batch starts.
-        public var batch: SegmentPosition
-        /// Where it ends.
-        public var end: SegmentPosition
-        /// The id (64 hex digits) of its last event.
-        public var lastID: String
-    }
+    /// The last batch a state covers.
+    public typealias Coverage = ReadModelCoverage
 
     /// What a build did.
     public struct Result: Sendable {
         /// The state built.
         public var state: PartnershipState
-        /// Events folded by this build (not counting those the snapshot covered).
+        /// Events folded by this build (not counting those the read model covered).
         public var replayed: Int
-        /// The snapshot used, if any.
-        public var snapshot: SnapshotStore.Snapshot?
+        /// Events the read model file covered, when a valid one was used.
+        public var loadedEvents: Int?
         /// The last batch the state covers (without a cutoff); nil for an empty journal.
         public var coverage: Coverage?
-        /// The file of a snapshot written by this build, if any.
-        public var wroteSnapshot: String?
+        /// The read-model file written by this build (relative to the journal), if any.
+        public var wroteReadModel: String?
+        /// Why a read-model file that was there was ignored (the state was rebuilt by replay).
+        public var readModelRejection: ReadModelRejection?
+        /// Whether the journal holds snapshot files of an older Accord (`snapshots/`), which are
+        /// no longer read (Format.md §9.4.6).
+        public var oldSnapshots = false
         /// An incomplete or damaged last batch that ended the replay (not in the state).
         public var tornTail: Damage?
     }
 
     /// The journal to read.
     public let journal: EventJournal
-    /// Where snapshots are read and written: the journal's `snapshots/` folder.
-    public var snapshots: SnapshotStore
-    /// Write a new snapshot when at least this many events were replayed (nil: never).
-    public var snapshotEvery: Int? = 10_000
+    /// The read model: `cache/partnership.readmodel`.
+    public var readModel: ReadModelStore<PartnershipState>
+    /// Write the read model after folding at least this many events (nil: never write it); an
+    /// ignored read model is rewritten at once.
+    public var refreshAfter: Int? = ReadModelFile.refreshEvents
 
-    /// A builder of `journal`'s state, with its snapshots.
+    /// A builder of `journal`'s state, with its read model.
     public init(journal: EventJournal) {
         self.journal = journal
-        snapshots = SnapshotStore(journal: journal)
+        readModel = ReadModelStore(journal: journal)
     }
 
     /// Builds the state.
     /// - Parameters:
-    ///   - cutoff: time travel; snapshots are used only without a cutoff.
-    ///   - useSnapshots: false forces a full replay and writes no snapshot.
+    ///   - cutoff: time travel; the read model is used only without a cutoff.
+    ///   - useReadModel: false forces a full replay, and neither reads nor writes the read model.
     /// - Throws: ``SegmentError`` or ``AccordError`` for a damaged journal; ``AccordError``
     ///   `.notFound` for an `at` id that is not in the journal.
-    /// - Complexity: O(events after the snapshot) without a cutoff, else O(journal).
-    public func build(cutoff: Cutoff = .none, useSnapshots: Bool = true) throws -> Result {
+    /// - Complexity: O(read model + events after it) without a cutoff, else O(journal).
+    public func build(cutoff: Cutoff = .none, useReadModel: Bool = true) throws -> Result {
         switch cutoff {
         case .none:
-            let snapshot = useSnapshots ? snapshots.newestValid() : nil
-            var state = snapshot?.state ?? PartnershipState()
-            var coverage = snapshot?.coverage
-            var events = try journal.events(from: snapshot?.coverage.end ?? .start)
-            var replayed = 0
-            while let event = try events.next() {
-                PartnershipProjection.apply(event, to: &state)
-                replayed += 1
-                if events.isLastOfBatch, let start = events.batchPosition {
-                    coverage = Coverage(batch: start, end: events.nextPosition, lastID: event.id.hex)
-                }
-            }
-            var result = Result(state: state, replayed: replayed, snapshot: snapshot, coverage: coverage)
-            result.tornTail = events.tornTail
-            if useSnapshots, let every = snapshotEvery, replayed >= every, let coverage {
-                result.wroteSnapshot = try? snapshots.write(state: state, coverage: coverage)
-            }
+            let current = try readModel.current(useFile: useReadModel, refreshAfter: refreshAfter)
+            var result = Result(state: current.model, replayed: current.replayed, loadedEvents: current.loadedEvents, coverage: current.coverage)
+            result.wroteReadModel = current.wrote
+            result.readModelRejection = current.rejection
+            result.tornTail = current.tornTail
+            result.oldSnapshots = useReadModel && Self.hasOldSnapshots(journal)
             return result
         case .asOf(let instant):
             return try fold { $0.time <= instant }
@@ -103,6 +91,12 @@ public struct StateBuilder {
         }
     }
 
+    /// ``build(cutoff:useReadModel:)``, under its former name.
+    @available(*, deprecated, renamed: "build(cutoff:useReadModel:)")
+    public func build(cutoff: Cutoff = .none, useSnapshots: Bool) throws -> Result {
+        try build(cutoff: cutoff, useReadModel: useSnapshots)
+    }
+
     private func fold(where include: (Event) -> Bool) throws -> Result {
         var state = PartnershipState()
         var events = try journal.events()
@@ -112,19 +106,32 @@ public struct StateBuilder {
             PartnershipProjection.apply(event, to: &state)
             replayed += 1
         }
-        return Result(state: state, replayed: replayed, snapshot: nil, coverage: nil)
+        return Result(state: state, replayed: replayed, coverage: nil)
     }
 
-    /// Writes a snapshot of the whole journal now.
-    /// - Returns: the snapshot's file name (relative to the journal) and the events it covers.
-    /// - Throws: ``AccordError`` `.badInput` for an empty journal; journal errors.
-    public func snapshotNow() throws -> (file: String, events: Int) {
-        var builder = self
-        builder.snapshotEvery = nil
-        let result = try builder.build()
-        guard let coverage = result.coverage else {
-            throw AccordError(.badInput, "The journal has no events yet; there is nothing to snapshot.")
+    /// Brings the read model up to date and writes it now, whatever was folded (`accord snapshot`).
+    /// - Returns: the file's name (relative to the journal) and the events it covers.
+    /// - Throws: ``AccordError`` `.badInput` for an empty journal; journal errors; ``SegmentError``
+    ///   when the file cannot be written.
+    public func writeReadModelNow() throws -> (file: String, events: Int) {
+        let current = try readModel.current(refreshAfter: nil)
+        guard let coverage = current.coverage else {
+            throw AccordError(.badInput, "The journal has no events yet; there is nothing to keep in a read model.")
         }
-        return (try snapshots.write(state: result.state, coverage: coverage), result.state.eventCount)
+        return (try readModel.write(current.model, vector: current.vector, coverage: coverage), current.model.eventCount)
+    }
+
+    /// The folder of snapshots written by Accord before read models (Format.md §9.4.6).
+    public static let oldSnapshotFolder = "snapshots"
+
+    /// Whether `journal` has a `snapshots/` folder with a `partnership-*.json` file in it.
+    static func hasOldSnapshots(_ journal: EventJournal) -> Bool {
+        guard let directory = opendir(journal.path + "/" + oldSnapshotFolder) else { return false }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix("partnership-"), name.hasSuffix(".json") { return true }
+        }
+        return false
     }
 }

@@ -50,7 +50,7 @@ enum Phases {
         case "replay-floor": figures = try replayFloor(arguments)
         case "append1-all": figures = try appendOneAll(arguments)
         case "state-accord": figures = try stateAccord(arguments)
-        case "snapshot-accord": figures = try snapshotAccord(arguments)
+        case "readmodel-write": figures = try writeReadModel(arguments)
         case "state-sqlite": figures = try stateSQLite(arguments)
         case "append-more": figures = try appendMore(arguments)
         case "sync-client": figures = try syncClient(arguments)
@@ -327,21 +327,41 @@ enum Phases {
         return rows.map(\.record)
     }
 
+    /// `accord state`'s build: from the read model (`--readmodel yes`, without writing it) or by
+    /// a full replay (`no`).
     static func stateAccord(_ a: Arguments) throws -> Figures {
         let journal = try EventJournal(opening: try a.string("journal"))
         var builder = StateBuilder(journal: journal)
-        builder.snapshotEvery = nil
-        let useSnapshots = a.values["snapshot"] == "yes"
+        builder.refreshAfter = nil
+        let useReadModel = a.values["readmodel"] == "yes"
         var result: StateBuilder.Result?
-        let time = try seconds { result = try builder.build(useSnapshots: useSnapshots) }
-        return ["seconds": time, "replayed": Double(result?.replayed ?? 0), "events": Double(result?.state.eventCount ?? 0)]
+        let time = try seconds { result = try builder.build(useReadModel: useReadModel) }
+        if useReadModel, result?.loadedEvents == nil { throw BenchError.failed("no valid read model: \(result?.readModelRejection?.reason ?? "none")") }
+        return ["seconds": time, "replayed": Double(result?.replayed ?? 0), "events": Double(result?.state.eventCount ?? 0),
+                "loaded": Double(result?.loadedEvents ?? 0)]
     }
 
-    static func snapshotAccord(_ a: Arguments) throws -> Figures {
+    /// Writes the read model of the whole journal: the fold first (untimed), then the write
+    /// alone, timed, with the peak RSS before it (VmHWM) to tell the write's own memory.
+    static func writeReadModel(_ a: Arguments) throws -> Figures {
         let journal = try EventJournal(opening: try a.string("journal"))
-        var events = 0
-        let time = try seconds { events = try StateBuilder(journal: journal).snapshotNow().events }
-        return ["seconds": time, "events": Double(events)]
+        let store = ReadModelStore<PartnershipState>(journal: journal)
+        let current = try store.current(useFile: false)
+        guard let coverage = current.coverage else { throw BenchError.failed("empty journal") }
+        let before = peakKiBSoFar()
+        let time = try seconds { try store.write(current.model, vector: current.vector, coverage: coverage) }
+        var status = stat()
+        stat(store.path, &status)
+        return ["seconds": time, "events": Double(current.model.eventCount), "bytes": Double(status.st_size), "peakBeforeMiB": Double(before) / 1024]
+    }
+
+    /// VmHWM of this process so far, in KiB.
+    static func peakKiBSoFar() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        return 0
     }
 
     static func stateSQLite(_ a: Arguments) throws -> Figures {

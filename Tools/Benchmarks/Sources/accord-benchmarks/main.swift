@@ -136,21 +136,39 @@ do {
     rssRows.append(("single appends (the three interleaved in one process)", "\(f0(all.peakMiB)) MiB"))
 }
 
-// State rebuild at the largest size: full replay, and from a snapshot after 1,000 more events.
+// The read model (Format.md §9.4) at every size: writing it, and loading it against replaying
+// the events it covers (loading must always be cheaper).
+for n in sorted {
+    guard let runs = bySize[n] else { continue }
+    log("read model \(n)")
+    let write = try runPhase("readmodel-write", ["--journal", runs.journal], scratch: scratch)
+    let load = try runPhase("state-accord", ["--journal", runs.journal, "--readmodel", "yes"], scratch: scratch)
+    let replay = try runPhase("state-accord", ["--journal", runs.journal, "--readmodel", "no"], scratch: scratch)
+    if Int(load["loaded"]) != n || Int(load["replayed"]) != 0 { throw BenchError.failed("the read model of \(n) events loaded \(load["loaded"]) and replayed \(load["replayed"])") }
+    rows.append(Row(measure: "read model, \(n) events: loading it / replaying what it covers (s)", accord: "\(f3(load["seconds"])) / \(f3(replay["seconds"]))",
+                    peers: "(file \(f1(write["bytes"] / 1_048_576)) MiB)", ratio: "loading \(f2(replay["seconds"] / load["seconds"]))× faster",
+                    target: "loading cheaper", met: verdict(load["seconds"] < replay["seconds"])))
+    let own = write.peakMiB - write["peakBeforeMiB"]
+    rows.append(Row(measure: "writing the read model, \(n) events (s; peak RSS of the phase / added by the write, MiB)", accord: "\(f3(write["seconds"])); \(f0(write.peakMiB)) / \(f0(own))",
+                    peers: "–", ratio: "–", target: n >= 1_000_000 ? "≤ 1 s, ≤ 64 MiB" : "–",
+                    met: n >= 1_000_000 ? verdict(write["seconds"] <= 1 && write.peakMiB <= 64) : "–"))
+    rssRows.append(("read model \(n): loading / replaying / writing", "\(f0(load.peakMiB)) / \(f0(replay.peakMiB)) / \(f0(write.peakMiB)) MiB"))
+}
+
+// State at the largest size: full replay, and from the read model after 1,000 more events.
 if let n = sorted.last, let runs = bySize[n] {
     log("state rebuild \(n)")
-    let full = try runPhase("state-accord", ["--journal", runs.journal, "--snapshot", "no"], scratch: scratch)
+    let full = try runPhase("state-accord", ["--journal", runs.journal, "--readmodel", "no"], scratch: scratch)
     let sql = try runPhase("state-sqlite", ["--db", runs.db], scratch: scratch)
-    let write = try runPhase("snapshot-accord", ["--journal", runs.journal], scratch: scratch)
+    _ = try runPhase("readmodel-write", ["--journal", runs.journal], scratch: scratch)
     _ = try runPhase("append-more", ["--journal", runs.journal, "--events", "1000", "--from", "\(n + 10_000_000)"], scratch: scratch)
-    let withSnapshot = try runPhase("state-accord", ["--journal", runs.journal, "--snapshot", "yes"], scratch: scratch)
-    let without = try runPhase("state-accord", ["--journal", runs.journal, "--snapshot", "no"], scratch: scratch)
-    rows.append(Row(measure: "state rebuild, \(n) events, no snapshot (s)", accord: f2(full["seconds"]), peers: "SQLite aggregate queries \(f2(sql["seconds"]))",
+    let withReadModel = try runPhase("state-accord", ["--journal", runs.journal, "--readmodel", "yes"], scratch: scratch)
+    let without = try runPhase("state-accord", ["--journal", runs.journal, "--readmodel", "no"], scratch: scratch)
+    rows.append(Row(measure: "state rebuild, \(n) events, no read model (s)", accord: f2(full["seconds"]), peers: "SQLite aggregate queries \(f2(sql["seconds"]))",
                     ratio: "\(f2(sql["seconds"] / full["seconds"]))× SQLite's speed", target: "–", met: "–"))
-    rows.append(Row(measure: "state after 1,000 more events: with snapshot / without (s)", accord: "\(f2(withSnapshot["seconds"])) / \(f2(without["seconds"]))", peers: "(writing the snapshot: \(f2(write["seconds"])) s)",
-                    ratio: "\(f2(without["seconds"] / withSnapshot["seconds"]))× faster with", target: "–", met: "–"))
-    rssRows.append(("state rebuild \(n): Accord full / with snapshot / SQLite queries", "\(f0(full.peakMiB)) / \(f0(withSnapshot.peakMiB)) / \(f0(sql.peakMiB)) MiB"))
-    rssRows.append(("writing the snapshot", "\(f0(write.peakMiB)) MiB"))
+    rows.append(Row(measure: "state after 1,000 more events on \(n): with read model / without (s)", accord: "\(f3(withReadModel["seconds"])) / \(f2(without["seconds"]))", peers: "–",
+                    ratio: "\(f2(without["seconds"] / withReadModel["seconds"]))× faster with", target: "≤ 0.1 s with", met: verdict(withReadModel["seconds"] <= 0.1)))
+    rssRows.append(("state rebuild \(n): Accord full / with read model / SQLite queries", "\(f0(full.peakMiB)) / \(f0(withReadModel.peakMiB)) / \(f0(sql.peakMiB)) MiB"))
 }
 
 // Sync over loopback HTTP.
@@ -180,7 +198,7 @@ func stopServer(_ pid: pid_t) -> Int {
 func replica(of source: String, at path: String, site: String) throws {
     try FileManager.default.copyItem(atPath: source, toPath: path)
     // The heads cache stays: it describes the same bytes, and a peer that serves keeps its own.
-    try? FileManager.default.removeItem(atPath: path + "/snapshots")
+    try? FileManager.default.removeItem(atPath: path + "/cache/partnership.readmodel")
     let sourceSite = try EventJournal(opening: source).site
     unlink(path + "/keys/\(sourceSite).key")
     let key = try SiteKey(seed: Fixtures.seed(site))

@@ -1,0 +1,280 @@
+import AccordModel
+
+// The partnership state in a read-model file, field by field in the order of Format.md §9.4.3.
+// A stored property added to any of these types must be added here and to that section; the
+// test `everyStoredPropertyIsInTheReadModel` fails until it is.
+
+extension Int64: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws { try out.i64(self) }
+    public init(from input: inout ReadModelDecoder) throws { self = try input.i64() }
+}
+
+extension Stamp: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try out.i64(milliseconds)
+        try out.u32(counter)
+        try out.text(site)
+        try out.u64(seq)
+        try dated.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        let milliseconds = try input.i64(), counter = try input.u32(), site = try input.text(), seq = try input.u64()
+        let dated = try Int64?(from: &input)
+        self.init(milliseconds: milliseconds, counter: counter, site: site, seq: seq, dated: dated)
+    }
+}
+
+extension Register: ReadModelCodable where Value: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try value.encode(to: &out)
+        try stamp.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        let value = try Value(from: &input)
+        self.init(value, try Stamp(from: &input))
+    }
+}
+
+/// An enumeration stored as its raw text; an unknown text is refused (Format.md §9.4.3).
+public protocol ReadModelTextEnum: ReadModelCodable, RawRepresentable where RawValue == String {}
+
+extension ReadModelTextEnum {
+    public func encode(to out: inout ReadModelEncoder) throws { try out.text(rawValue) }
+    public init(from input: inout ReadModelDecoder) throws {
+        let at = input.offset
+        guard let value = Self(rawValue: try input.text()) else { throw ReadModelRejection("The name at byte \(at) is not one of \(Self.self)'s.") }
+        self = value
+    }
+}
+
+extension ActionStatus: ReadModelTextEnum {}
+extension Milestone: ReadModelTextEnum {}
+
+extension ExactDecimal: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try out.i128(units)
+        try out.u8(UInt8(clamping: scale))
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        let units = try input.i128()
+        self.init(units: units, scale: Int(try input.u8()))
+    }
+}
+
+extension CurrencySums: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws { try byCurrency.encode(to: &out) }
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init()
+        for (currency, amount) in try [String: ExactDecimal](from: &input) { add(amount, currency) }
+    }
+}
+
+extension PartnershipState.Feed: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try out.i64(Int64(events))
+        try out.u64(lastSeq)
+        try out.text(lastID)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(events: Int(try input.i64()), lastSeq: try input.u64(), lastID: try input.text())
+    }
+}
+
+extension Stakeholder: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try id.encode(to: &out); try name.encode(to: &out); try kind.encode(to: &out); try country.encode(to: &out)
+        try valueChains.encode(to: &out); try iatiRef.encode(to: &out); try registered.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(id: try input.read(), name: try input.read(), kind: try input.read(), country: try input.read(),
+                  valueChains: try input.read(), iatiRef: try input.read(), registered: try input.read())
+    }
+}
+
+extension Agreement: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try id.encode(to: &out); try title.encode(to: &out); try parties.encode(to: &out); try date.encode(to: &out); try place.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(id: try input.read(), title: try input.read(), parties: try input.read(), date: try input.read(),
+                  place: try input.read())
+    }
+}
+
+extension Action: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try id.encode(to: &out); try title.encode(to: &out); try pillar.encode(to: &out); try valueChains.encode(to: &out)
+        try leads.encode(to: &out); try due.encode(to: &out); try status.encode(to: &out); try note.encode(to: &out)
+        try statusDate.encode(to: &out); try statusTime.encode(to: &out); try reopened.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(id: try input.read(), title: try input.read(), pillar: try input.read(), valueChains: try input.read(),
+                  leads: try input.read(), due: try input.read(), status: try input.read(), note: try input.read(),
+                  statusDate: try input.read(), statusTime: try input.read(), reopened: try input.read())
+    }
+}
+
+extension FinanceEntry: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try stage.encode(to: &out); try amount.encode(to: &out); try currency.encode(to: &out); try date.encode(to: &out)
+        try corrects.encode(to: &out); try source.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(stage: try input.read(), amount: try input.read(), currency: try input.read(), date: try input.read(),
+                  corrects: try input.read(), source: try input.read())
+    }
+}
+
+extension Funding: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try id.encode(to: &out); try provider.encode(to: &out); try receiver.encode(to: &out); try valueChain.encode(to: &out)
+        try instrument.encode(to: &out); try action.encode(to: &out); try totals.encode(to: &out); try transactions.encode(to: &out)
+        try ledger.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(id: try input.read(), provider: try input.read(), receiver: try input.read(), valueChain: try input.read(),
+                  instrument: try input.read(), action: try input.read(), totals: try input.read(),
+                  transactions: try input.read(), ledger: try input.read())
+    }
+}
+
+extension IndustrialProject: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try id.encode(to: &out); try name.encode(to: &out); try sponsor.encode(to: &out); try valueChain.encode(to: &out)
+        try country.encode(to: &out); try capacity.encode(to: &out); try capacityUnit.encode(to: &out); try milestone.encode(to: &out)
+        try milestoneDate.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(id: try input.read(), name: try input.read(), sponsor: try input.read(), valueChain: try input.read(),
+                  country: try input.read(), capacity: try input.read(), capacityUnit: try input.read(),
+                  milestone: try input.read(), milestoneDate: try input.read())
+    }
+}
+
+extension Offtake: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try id.encode(to: &out); try buyer.encode(to: &out); try seller.encode(to: &out); try commodity.encode(to: &out)
+        try quantity.encode(to: &out); try unit.encode(to: &out); try from.encode(to: &out); try to.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(id: try input.read(), buyer: try input.read(), seller: try input.read(), commodity: try input.read(),
+                  quantity: try input.read(), unit: try input.read(), from: try input.read(), to: try input.read())
+    }
+}
+
+extension ResearchProject: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try id.encode(to: &out); try title.encode(to: &out); try partners.encode(to: &out); try field.encode(to: &out)
+        try budget.encode(to: &out); try currency.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(id: try input.read(), title: try input.read(), partners: try input.read(), field: try input.read(),
+                  budget: try input.read(), currency: try input.read())
+    }
+}
+
+extension ResearchOutput: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try research.encode(to: &out); try title.encode(to: &out); try date.encode(to: &out); try url.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(research: try input.read(), title: try input.read(), date: try input.read(), url: try input.read())
+    }
+}
+
+extension ProgrammeDelivery: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try programme.encode(to: &out); try title.encode(to: &out); try provider.encode(to: &out); try participants.encode(to: &out)
+        try date.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(programme: try input.read(), title: try input.read(), provider: try input.read(),
+                  participants: try input.read(), date: try input.read())
+    }
+}
+
+extension Retraction: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try event.encode(to: &out); try subject.encode(to: &out); try reason.encode(to: &out); try by.encode(to: &out); try date.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(event: try input.read(), subject: try input.read(), reason: try input.read(), by: try input.read(),
+                  date: try input.read())
+    }
+}
+
+extension Retirement: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try reason.encode(to: &out); try date.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(reason: try input.read(), date: try input.read())
+    }
+}
+
+extension PartnershipState: ReadModelCodable {
+    /// The state's fields in the order of Format.md §9.4.3.
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try feeds.encode(to: &out)
+        try stakeholders.encode(to: &out)
+        try agreements.encode(to: &out)
+        try actions.encode(to: &out)
+        try fundings.encode(to: &out)
+        try projects.encode(to: &out)
+        try offtakes.encode(to: &out)
+        try research.encode(to: &out)
+        try outputs.encode(to: &out)
+        try deliveries.encode(to: &out)
+        try activity.encode(to: &out)
+        try participants.encode(to: &out)
+        try financeSources.encode(to: &out)
+        try retractions.encode(to: &out)
+        try retirements.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init()
+        feeds = try input.read()
+        stakeholders = try input.read()
+        agreements = try input.read()
+        actions = try input.read()
+        fundings = try input.read()
+        projects = try input.read()
+        offtakes = try input.read()
+        research = try input.read()
+        outputs = try input.read()
+        deliveries = try input.read()
+        activity = try input.read()
+        participants = try input.read()
+        financeSources = try input.read()
+        retractions = try input.read()
+        retirements = try input.read()
+    }
+}
+
+extension Stamp {
+    /// A stamp of its parts (read back from a read-model file).
+    init(milliseconds: Int64, counter: UInt32, site: String, seq: UInt64, dated: Int64?) {
+        self.milliseconds = milliseconds
+        self.counter = counter
+        self.site = site
+        self.seq = seq
+        self.dated = dated
+    }
+}

@@ -1,0 +1,368 @@
+import AccordModel
+import AccordSegments
+import Glibc
+
+/// Why a read-model file was not used (Format.md §9.4): what was wrong and at which byte.
+/// Never an error of a command: the state is rebuilt by replay, and a command says so once on
+/// standard error.
+public struct ReadModelRejection: Error, Sendable, CustomStringConvertible {
+    /// What was wrong, one sentence, naming the byte offset where known.
+    public var reason: String
+
+    /// A rejection for `reason`.
+    public init(_ reason: String) { self.reason = reason }
+
+    /// The reason.
+    public var description: String { reason }
+}
+
+/// Writes the primitive values of a read-model file (Format.md §9.4.2) through a buffer to a file
+/// descriptor, hashing every byte written (SHA-256, for the trailer).
+///
+/// Bytes go out with the ``SegmentIO`` given (the process's crash-point I/O in debug builds, so
+/// that tests can kill a writer at a chosen byte); nothing is held beyond the buffer.
+public struct ReadModelEncoder {
+    private var buffer: [UInt8] = []
+    private var hasher = Digest.SHA256Stream()
+    private let fd: Int32
+    private let path: String
+    private let io: any SegmentIO
+    /// Bytes written to the file so far (not counting the buffer).
+    public private(set) var written: Int64 = 0
+
+    /// Buffer size: bytes are handed to the file system in writes of this size.
+    static let bufferBytes = 1 << 20
+
+    init(fd: Int32, path: String, io: any SegmentIO) {
+        self.fd = fd
+        self.path = path
+        self.io = io
+        buffer.reserveCapacity(Self.bufferBytes + 64)
+    }
+
+    /// One byte.
+    public mutating func u8(_ value: UInt8) throws {
+        buffer.append(value)
+        if buffer.count >= Self.bufferBytes { try flush() }
+    }
+
+    /// A 32-bit unsigned integer, little-endian.
+    public mutating func u32(_ value: UInt32) throws {
+        withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
+        if buffer.count >= Self.bufferBytes { try flush() }
+    }
+
+    /// A 64-bit unsigned integer, little-endian.
+    public mutating func u64(_ value: UInt64) throws {
+        withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
+        if buffer.count >= Self.bufferBytes { try flush() }
+    }
+
+    /// A 64-bit signed integer, two's complement, little-endian.
+    public mutating func i64(_ value: Int64) throws { try u64(UInt64(bitPattern: value)) }
+
+    /// A 128-bit signed integer, two's complement, little-endian (low 8 bytes first).
+    public mutating func i128(_ value: Int128) throws {
+        try u64(UInt64(truncatingIfNeeded: value))
+        try u64(UInt64(truncatingIfNeeded: value >> 64))
+    }
+
+    /// A count: a 32-bit unsigned integer.
+    /// - Throws: ``ReadModelRejection`` when `count` does not fit.
+    public mutating func count(_ count: Int) throws {
+        guard count >= 0, count <= Int(UInt32.max) else { throw ReadModelRejection("A count of \(count) does not fit the read model's 32 bits.") }
+        try u32(UInt32(count))
+    }
+
+    /// Text: its UTF-8 byte count (u32), then the bytes as they are (no normalisation).
+    /// - Throws: ``ReadModelRejection`` when the text is longer than ``ReadModelFile/maxTextBytes``.
+    public mutating func text(_ value: String) throws {
+        var value = value
+        let count = value.utf8.count
+        guard count <= ReadModelFile.maxTextBytes else {
+            throw ReadModelRejection("A text of \(count) bytes exceeds the read model's limit of \(ReadModelFile.maxTextBytes).")
+        }
+        try u32(UInt32(count))
+        value.withUTF8 { buffer.append(contentsOf: $0) }
+        if buffer.count >= Self.bufferBytes { try flush() }
+    }
+
+    /// Raw bytes, as they are.
+    public mutating func raw(_ bytes: [UInt8]) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.bufferBytes { try flush() }
+    }
+
+    /// Hands the buffer to the file system.
+    mutating func flush(hashing: Bool = true) throws {
+        guard !buffer.isEmpty else { return }
+        if hashing {
+            var hasher = self.hasher
+            buffer.withUnsafeBytes { hasher.update($0) }
+            self.hasher = hasher
+        }
+        let (fd, io, path, at) = (self.fd, self.io, self.path, written)
+        try buffer.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let wrote = io.write(fd: fd, bytes: UnsafeRawBufferPointer(rebasing: bytes[done...]), at: at + Int64(done))
+                if wrote < 0 {
+                    if -wrote == Int(EINTR) { continue }
+                    let error = Errno(Int32(-wrote))
+                    throw SegmentError(error.rawValue == ENOSPC ? .diskFull : .io, "Cannot write '\(path)': \(error).", path: path, underlying: error)
+                }
+                if wrote == 0 { throw SegmentError(.io, "Cannot write '\(path)': no progress.", path: path) }
+                done += wrote
+            }
+        }
+        written += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the trailer — the SHA-256 of every byte before it — and syncs the file.
+    mutating func finish() throws {
+        try flush()
+        buffer.append(contentsOf: hexBytes(hasher.hex()))
+        try flush(hashing: false)
+        guard io.sync(fd: fd) == 0 else { throw SegmentError(.io, "Cannot sync '\(path)'.", path: path) }
+    }
+}
+
+/// Reads the primitive values of a read-model file (Format.md §9.4.2) from a file descriptor
+/// through a bounded buffer, hashing every byte of the body as it is read.
+///
+/// Every count and length is checked against the bytes left in the body before anything is
+/// allocated for it, so a damaged file costs no more memory than its size.
+public struct ReadModelDecoder {
+    private var buffer: [UInt8]
+    private var start = 0
+    private var end = 0
+    private var hasher = Digest.SHA256Stream()
+    private let fd: Int32
+    /// The offset in the file of the first byte not yet read into the buffer.
+    private var fileOffset: Int64 = 0
+    /// The length of the body: the file less its trailer.
+    private let bodyLength: Int64
+
+    static let bufferBytes = ReadModelFile.maxTextBytes + (1 << 20)
+
+    init(fd: Int32, bodyLength: Int64) {
+        self.fd = fd
+        self.bodyLength = bodyLength
+        buffer = [UInt8](repeating: 0, count: Self.bufferBytes)
+    }
+
+    /// The offset in the file of the next byte to decode.
+    public var offset: Int64 { fileOffset - Int64(end - start) }
+
+    /// Bytes of the body not yet decoded.
+    public var remaining: Int64 { bodyLength - offset }
+
+    /// Makes at least `count` bytes available in the buffer.
+    private mutating func ensure(_ count: Int) throws {
+        if end - start >= count { return }
+        guard Int64(count) <= remaining else {
+            throw ReadModelRejection("The read model ends at byte \(bodyLength), inside a value that starts at byte \(offset).")
+        }
+        if start > 0 {
+            let (from, length) = (start, end - start)
+            buffer.withUnsafeMutableBytes { raw in
+                _ = memmove(raw.baseAddress!, raw.baseAddress! + from, length)
+            }
+            end -= start
+            start = 0
+        }
+        while end - start < count {
+            let want = min(buffer.count - end, Int(bodyLength - fileOffset))
+            let (fd, at, filled) = (self.fd, off_t(fileOffset), end)
+            let got = buffer.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress! + filled, want, at) }
+            if got < 0, errno == EINTR { continue }
+            guard got > 0 else {
+                throw ReadModelRejection("The read model could not be read at byte \(fileOffset): \(got < 0 ? Errno(errno).description : "it is shorter than it was").")
+            }
+            var hasher = self.hasher
+            buffer.withUnsafeBytes { raw in hasher.update(UnsafeRawBufferPointer(rebasing: raw[filled..<(filled + got)])) }
+            self.hasher = hasher
+            end += got
+            fileOffset += Int64(got)
+        }
+    }
+
+    /// One byte.
+    public mutating func u8() throws -> UInt8 {
+        try ensure(1)
+        defer { start += 1 }
+        return buffer[start]
+    }
+
+    /// A 32-bit unsigned integer, little-endian.
+    public mutating func u32() throws -> UInt32 {
+        try ensure(4)
+        defer { start += 4 }
+        return buffer.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
+    }
+
+    /// A 64-bit unsigned integer, little-endian.
+    public mutating func u64() throws -> UInt64 {
+        try ensure(8)
+        defer { start += 8 }
+        return buffer.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)) }
+    }
+
+    /// A 64-bit signed integer.
+    public mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
+
+    /// A 128-bit signed integer (low 8 bytes first).
+    public mutating func i128() throws -> Int128 {
+        let low = try u64(), high = try u64()
+        return Int128(Int64(bitPattern: high)) << 64 | Int128(low)
+    }
+
+    /// A count of things each at least `atLeast` bytes long: refused when more could not fit in
+    /// what is left of the body.
+    public mutating func count(each atLeast: Int = 1) throws -> Int {
+        let at = offset
+        let count = Int(try u32())
+        guard Int64(count) * Int64(max(atLeast, 1)) <= remaining else {
+            throw ReadModelRejection("The count \(count) at byte \(at) claims more than the \(remaining) bytes left in the read model.")
+        }
+        return count
+    }
+
+    /// Text: a byte count, then that many bytes of UTF-8, taken as they are.
+    public mutating func text() throws -> String {
+        let at = offset
+        let count = Int(try u32())
+        guard count <= ReadModelFile.maxTextBytes else {
+            throw ReadModelRejection("The text at byte \(at) claims \(count) bytes, beyond the limit of \(ReadModelFile.maxTextBytes).")
+        }
+        try ensure(count)
+        let from = start
+        start += count
+        let value = buffer.withUnsafeBytes { raw in
+            // A typed, contiguous buffer: the standard library validates it in one fast pass.
+            String(validating: UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + from, count: count), as: UTF8.self)
+        }
+        guard let value else { throw ReadModelRejection("The text at byte \(at) is not UTF-8.") }
+        return value
+    }
+
+    /// A value of any read-model type.
+    public mutating func read<T: ReadModelCodable>() throws -> T { try T(from: &self) }
+
+    /// `count` raw bytes.
+    public mutating func raw(_ count: Int) throws -> [UInt8] {
+        try ensure(count)
+        defer { start += count }
+        return Array(buffer[start..<(start + count)])
+    }
+
+    /// Checks that the whole body was decoded and that the trailer is the SHA-256 of the body.
+    mutating func finish() throws {
+        guard remaining == 0 else {
+            throw ReadModelRejection("The read model has \(remaining) bytes after its last value, at byte \(offset).")
+        }
+        var trailer = [UInt8](repeating: 0, count: ReadModelFile.trailerBytes)
+        let got = trailer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(bodyLength)) }
+        guard got == ReadModelFile.trailerBytes, trailer == hexBytes(hasher.hex()) else {
+            throw ReadModelRejection("The read model's checksum at byte \(bodyLength) does not match its \(bodyLength) bytes.")
+        }
+    }
+}
+
+/// The 32 bytes of a digest given as 64 hex digits.
+func hexBytes(_ hex: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(32)
+    var high: UInt8?
+    for digit in hex.utf8 {
+        let value = digit <= 0x39 ? digit - 0x30 : digit - 0x61 + 10
+        if let h = high {
+            bytes.append(h << 4 | value)
+            high = nil
+        } else {
+            high = value
+        }
+    }
+    return bytes
+}
+
+/// A value that a read-model file holds (Format.md §9.4.3): encoded by hand, field by field, in
+/// the order the spec gives; never through `Codable`.
+public protocol ReadModelCodable {
+    /// Writes the value.
+    func encode(to out: inout ReadModelEncoder) throws
+    /// Reads a value written by ``encode(to:)``.
+    init(from input: inout ReadModelDecoder) throws
+}
+
+extension String: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws { try out.text(self) }
+    public init(from input: inout ReadModelDecoder) throws { self = try input.text() }
+}
+
+extension Int: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws { try out.i64(Int64(self)) }
+    public init(from input: inout ReadModelDecoder) throws { self = Int(try input.i64()) }
+}
+
+extension UInt64: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws { try out.u64(self) }
+    public init(from input: inout ReadModelDecoder) throws { self = try input.u64() }
+}
+
+extension Optional: ReadModelCodable where Wrapped: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        if let value = self {
+            try out.u8(1)
+            try value.encode(to: &out)
+        } else {
+            try out.u8(0)
+        }
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        let at = input.offset
+        switch try input.u8() {
+        case 0: self = nil
+        case 1: self = try Wrapped(from: &input)
+        case let other: throw ReadModelRejection("The presence byte at \(at) is \(other), not 0 or 1.")
+        }
+    }
+}
+
+extension Array: ReadModelCodable where Element: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try out.count(count)
+        for element in self { try element.encode(to: &out) }
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        let count = try input.count()
+        self = []
+        for _ in 0..<count { append(try Element(from: &input)) }
+    }
+}
+
+extension Dictionary: ReadModelCodable where Key == String, Value: ReadModelCodable {
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try out.count(count)
+        for (key, value) in self {
+            try out.text(key)
+            try value.encode(to: &out)
+        }
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        let count = try input.count(each: 4)
+        self = [:]
+        for _ in 0..<count {
+            let at = input.offset
+            let key = try input.text()
+            let value = try Value(from: &input)
+            guard updateValue(value, forKey: key) == nil else {
+                throw ReadModelRejection("The key at byte \(at) appears twice in one map.")
+            }
+        }
+    }
+}

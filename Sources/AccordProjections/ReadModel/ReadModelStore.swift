@@ -1,0 +1,317 @@
+import AccordModel
+import AccordSegments
+import AccordStore
+import Glibc
+
+/// A projection whose state can be kept in a read-model file (Format.md §9.4): a pure fold with
+/// a name and a version, encoded by hand.
+public protocol PersistedProjection: ReadModelCodable, Sendable {
+    /// The name of the read model, in its file name and header (`partnership`, `conflicts`).
+    static var readModelName: String { get }
+    /// The version of the fold: a file of another version is ignored and rebuilt.
+    static var readModelVersion: Int { get }
+    /// The state of no events.
+    init()
+    /// Folds one event.
+    mutating func fold(_ event: Event)
+    /// Whether the model agrees with the version vector of its file's header (a check against
+    /// mistakes; true unless the model keeps its own vector).
+    func agrees(with vector: [String: PartnershipState.Feed]) -> Bool
+}
+
+extension PersistedProjection {
+    public func agrees(with vector: [String: PartnershipState.Feed]) -> Bool { true }
+}
+
+extension PartnershipState: PersistedProjection {
+    /// ``PartnershipProjection/name``.
+    public static var readModelName: String { PartnershipProjection.name }
+    /// ``PartnershipProjection/version``.
+    public static var readModelVersion: Int { PartnershipProjection.version }
+    /// ``PartnershipProjection/apply(_:to:)``.
+    public mutating func fold(_ event: Event) { PartnershipProjection.apply(event, to: &self) }
+    /// Whether the state's ``feeds`` are the vector.
+    public func agrees(with vector: [String: PartnershipState.Feed]) -> Bool { feeds == vector }
+}
+
+extension ConflictScanner: PersistedProjection {
+    /// `conflicts`.
+    public static var readModelName: String { "conflicts" }
+    /// Version 1.
+    public static var readModelVersion: Int { 1 }
+    /// ``add(_:)``.
+    public mutating func fold(_ event: Event) { add(event) }
+}
+
+/// The constants of read-model files (Format.md §9.4, *Limits*).
+public enum ReadModelFile {
+    /// The folder of read-model files in a journal: `cache/`, beside the heads cache.
+    public static let folder = "cache"
+    /// The first 8 bytes of every read-model file: `ACCORDRM`.
+    public static let magic: [UInt8] = Array("ACCORDRM".utf8)
+    /// The version of the file layout (§9.4.2), after the magic bytes.
+    public static let formatVersion: UInt32 = 1
+    /// `MAX_READMODEL_TEXT`: the most bytes one text of a read model may hold.
+    public static let maxTextBytes = 1_048_576
+    /// `MAX_READMODEL_FILE`: the largest read-model file a reader opens.
+    public static let maxFileBytes: Int64 = 17_179_869_184
+    /// `READMODEL_REFRESH_EVENTS`: a read that folded at least this many events (beyond a valid
+    /// file, or from the start without one) writes the file; an ignored file is rewritten at once.
+    public static let refreshEvents = 10_000
+    /// The trailer: the SHA-256 of every byte before it.
+    public static let trailerBytes = 32
+
+    /// The file name of `Model`'s read model: `<name>.readmodel`.
+    public static func fileName<Model: PersistedProjection>(of model: Model.Type) -> String { model.readModelName + ".readmodel" }
+}
+
+/// The last batch a read model covers: where it starts and ends, and its last event's id.
+public struct ReadModelCoverage: Sendable, Equatable {
+    /// Where the batch starts.
+    public var batch: SegmentPosition
+    /// Where it ends: where the next fold starts.
+    public var end: SegmentPosition
+    /// The id (64 hex digits) of its last event.
+    public var lastID: String
+
+    /// The coverage of the batch from `batch` to `end` whose last event has `lastID`.
+    public init(batch: SegmentPosition, end: SegmentPosition, lastID: String) {
+        self.batch = batch
+        self.end = end
+        self.lastID = lastID
+    }
+}
+
+/// The read model of one projection, kept in `cache/<name>.readmodel` in the journal directory
+/// (Format.md §9.4) and brought up to date by folding only the events it does not cover.
+///
+/// The file is a cache, never the truth: a damaged, truncated, stale, foreign or other-version
+/// file is ignored (the reason is returned, for a note on standard error) and the state rebuilt
+/// by replay. Writes are atomic — a temporary file, `fdatasync`, `rename` — so concurrent readers
+/// and appenders only ever see a whole file, and a writer killed at any byte leaves the previous
+/// file in place.
+///
+/// ```swift
+/// let current = try ReadModelStore<PartnershipState>(journal: journal).current()
+/// print(current.model.eventCount, current.replayed)
+/// ```
+public struct ReadModelStore<Model: PersistedProjection>: Sendable {
+    /// The journal whose read model this is.
+    public let journal: EventJournal
+    /// The I/O the writer uses (the process default: crash points in debug builds).
+    public var io: any SegmentIO = SegmentIOs.processDefault
+
+    /// The read model of `journal`; nothing is read yet.
+    public init(journal: EventJournal) { self.journal = journal }
+
+    /// The file's path.
+    public var path: String { journal.path + "/" + ReadModelFile.folder + "/" + ReadModelFile.fileName(of: Model.self) }
+
+    /// The file's path relative to the journal.
+    public var relativePath: String { ReadModelFile.folder + "/" + ReadModelFile.fileName(of: Model.self) }
+
+    /// A read model as loaded from its file.
+    public struct Loaded: Sendable {
+        /// The model.
+        public var model: Model
+        /// Per site, the events it covers.
+        public var vector: [String: PartnershipState.Feed]
+        /// The last batch it covers.
+        public var coverage: ReadModelCoverage
+    }
+
+    /// The current model and what it took.
+    public struct Current: Sendable {
+        /// The model, covering every complete batch of the journal.
+        public var model: Model
+        /// Per site, the events it covers.
+        public var vector: [String: PartnershipState.Feed]
+        /// The last batch it covers; nil for an empty journal.
+        public var coverage: ReadModelCoverage?
+        /// Events folded by this call (those the file covered not counted).
+        public var replayed: Int
+        /// Events the file covered, when a valid file was used.
+        public var loadedEvents: Int?
+        /// Why the file was ignored, when one was there and was not used.
+        public var rejection: ReadModelRejection?
+        /// The file written by this call (relative to the journal), if any.
+        public var wrote: String?
+        /// An incomplete or damaged last batch that ended the fold (not in the model).
+        public var tornTail: Damage?
+    }
+
+    /// The model covering every complete batch of the journal: the file plus the events after
+    /// it, or a full replay when there is no usable file; writes the file when at least
+    /// `refreshAfter` events were folded (beyond the file, or from the start when there was
+    /// none), and whenever a file that was there was ignored (so that its note is said once).
+    /// A failure to write (a read-only journal) is ignored.
+    /// - Parameters:
+    ///   - useFile: false: replay everything, neither read nor write the file.
+    ///   - refreshAfter: rewrite after this many events folded beyond a valid file; nil: never write.
+    /// - Throws: ``SegmentError`` or ``AccordError`` for a damaged journal.
+    /// - Complexity: O(file + events after it).
+    public func current(useFile: Bool = true, refreshAfter: Int? = ReadModelFile.refreshEvents) throws -> Current {
+        var loaded: Loaded?
+        var rejection: ReadModelRejection?
+        if useFile {
+            switch load() {
+            case .success(let found): loaded = found
+            case .failure(let reason): rejection = reason
+            }
+        }
+        var model = loaded?.model ?? Model()
+        var vector = loaded?.vector ?? [:]
+        var coverage = loaded?.coverage
+        var events = try journal.events(from: coverage?.end ?? .start)
+        var replayed = 0
+        while let event = try events.next() {
+            model.fold(event)
+            Self.count(event, in: &vector)
+            replayed += 1
+            if events.isLastOfBatch, let start = events.batchPosition {
+                coverage = ReadModelCoverage(batch: start, end: events.nextPosition, lastID: event.id.hex)
+            }
+        }
+        var current = Current(model: model, vector: vector, coverage: coverage, replayed: replayed,
+                              loadedEvents: loaded.map { found in found.vector.values.reduce(0) { $0 + $1.events } }, rejection: rejection)
+        current.tornTail = events.tornTail
+        if useFile, let refreshAfter, let coverage, rejection != nil || replayed >= max(refreshAfter, 1) {
+            current.wrote = try? write(model, vector: vector, coverage: coverage)
+        }
+        return current
+    }
+
+    /// Counts `event` in `vector`: its site's events, last sequence number and id.
+    static func count(_ event: Event, in vector: inout [String: PartnershipState.Feed]) {
+        var feed = vector[event.site.rawValue] ?? PartnershipState.Feed(events: 0, lastSeq: 0, lastID: "")
+        feed.events += 1
+        if event.seq.rawValue > feed.lastSeq {
+            feed.lastSeq = event.seq.rawValue
+            feed.lastID = event.id.hex
+        }
+        vector[event.site.rawValue] = feed
+    }
+
+    /// Reads and checks the file (Format.md §9.4.4).
+    /// - Returns: the model, nil when there is no file, or why the file cannot be used.
+    public func load() -> Result<Loaded?, ReadModelRejection> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            return errno == ENOENT ? .success(nil) : .failure(ReadModelRejection("It cannot be opened: \(Errno(errno))."))
+        }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return .failure(ReadModelRejection("It cannot be examined: \(Errno(errno)).")) }
+        let size = Int64(status.st_size)
+        guard size >= Int64(ReadModelFile.magic.count + 4 + ReadModelFile.trailerBytes), size <= ReadModelFile.maxFileBytes else {
+            return .failure(ReadModelRejection("Its size, \(size) bytes, is outside what a read model can be."))
+        }
+        var input = ReadModelDecoder(fd: fd, bodyLength: size - Int64(ReadModelFile.trailerBytes))
+        do {
+            return .success(try decode(&input))
+        } catch let rejection as ReadModelRejection {
+            return .failure(rejection)
+        } catch {
+            return .failure(ReadModelRejection("It cannot be read: \(error)."))
+        }
+    }
+
+    private func decode(_ input: inout ReadModelDecoder) throws -> Loaded {
+        guard try input.raw(ReadModelFile.magic.count) == ReadModelFile.magic else {
+            throw ReadModelRejection("It does not start with 'ACCORDRM' (an older snapshot, or not a read model).")
+        }
+        let format = try input.u32()
+        guard format == ReadModelFile.formatVersion else {
+            throw ReadModelRejection("Its layout version is \(format); this program reads version \(ReadModelFile.formatVersion).")
+        }
+        let name = try input.text()
+        guard sameBytes(name, Model.readModelName) else { throw ReadModelRejection("It holds the read model '\(name.prefix(64))', not '\(Model.readModelName)'.") }
+        let version = try input.u32()
+        guard version == Model.readModelVersion else {
+            throw ReadModelRejection("It was made by version \(version) of the '\(name)' projection; this program computes version \(Model.readModelVersion).")
+        }
+        let partnership = try input.text(), site = try input.text()
+        guard sameBytes(partnership, journal.partnership), sameBytes(site, journal.site.rawValue) else {
+            throw ReadModelRejection("It belongs to the journal of site '\(site.prefix(64))' of partnership '\(partnership.prefix(64))', not this one.")
+        }
+        let at = input.offset
+        let batch = SegmentPosition(segment: Int(try input.u32()), offset: try input.i64())
+        let end = SegmentPosition(segment: Int(try input.u32()), offset: try input.i64())
+        let coverage = ReadModelCoverage(batch: batch, end: end, lastID: try input.text())
+        let vector = try [String: PartnershipState.Feed](from: &input)
+        guard covers(coverage) else {
+            throw ReadModelRejection("It covers a batch at \(coverage.batch) (byte \(at) of the file) that this journal does not hold as recorded.")
+        }
+        let model = try Model(from: &input)
+        try input.finish()
+        guard model.agrees(with: vector) else { throw ReadModelRejection("Its version vector does not match its state.") }
+        return Loaded(model: model, vector: vector, coverage: coverage)
+    }
+
+    /// Whether the journal holds, at `coverage.batch`, a valid batch ending at `coverage.end`
+    /// whose last record has the id `coverage.lastID`.
+    private func covers(_ coverage: ReadModelCoverage) -> Bool {
+        guard var batches = try? journal.directory.batches(from: coverage.batch),
+              let batch = try? batches.next(), batch.end == coverage.end,
+              let last = batch.records.last, let event = try? EventRecord.decode(last)
+        else { return false }
+        return sameBytes(event.id.hex, coverage.lastID)
+    }
+
+    /// Writes the file atomically (Format.md §9.4.5).
+    /// - Returns: the file's path relative to the journal.
+    /// - Throws: ``SegmentError`` `.io` / `.diskFull` when a step fails; the old file is then untouched.
+    @discardableResult
+    public func write(_ model: Model, vector: [String: PartnershipState.Feed], coverage: ReadModelCoverage) throws -> String {
+        let folder = journal.path + "/" + ReadModelFile.folder
+        if mkdir(folder, 0o755) != 0, errno != EEXIST {
+            throw SegmentError(.io, "Cannot create '\(folder)': \(Errno(errno)).", path: folder)
+        }
+        removeAbandonedTemporaries(in: folder)
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SegmentError(.io, "Cannot create '\(temporary)': \(Errno(errno)).", path: temporary) }
+        do {
+            var out = ReadModelEncoder(fd: fd, path: temporary, io: io)
+            try out.raw(ReadModelFile.magic)
+            try out.u32(ReadModelFile.formatVersion)
+            try out.text(Model.readModelName)
+            try out.u32(UInt32(Model.readModelVersion))
+            try out.text(journal.partnership)
+            try out.text(journal.site.rawValue)
+            try out.u32(UInt32(coverage.batch.segment))
+            try out.i64(coverage.batch.offset)
+            try out.u32(UInt32(coverage.end.segment))
+            try out.i64(coverage.end.offset)
+            try out.text(coverage.lastID)
+            try vector.encode(to: &out)
+            try model.encode(to: &out)
+            try out.finish()
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let error = Errno(errno)
+            unlink(temporary)
+            throw SegmentError(.io, "Cannot rename '\(temporary)' to '\(path)': \(error).", path: path)
+        }
+        try? FileBytes.syncDirectory(folder)
+        return relativePath
+    }
+
+    /// Removes temporary files of this read model left by writers that were killed (their
+    /// process is gone).
+    private func removeAbandonedTemporaries(in folder: String) {
+        guard let directory = opendir(folder) else { return }
+        defer { closedir(directory) }
+        let prefix = ReadModelFile.fileName(of: Model.self) + ".tmp-"
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }) else { continue }
+            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH { unlink(folder + "/" + name) }
+        }
+    }
+}
