@@ -48,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -118,6 +119,20 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The PostgreSQL mirror (Journal/Mirror.md): events and views as tables, checkpointed per
+        // feed, loaded with COPY over postgres-nio.
+        .target(
+            name: "AccordMirror",
+            dependencies: [
+                "AccordSegments",
+                "AccordModel",
+                "AccordStore",
+                "AccordProjections",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "AccordTesting",
             dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
@@ -133,6 +148,7 @@ let package = Package(
                 "AccordServer",
                 "AccordTLS",
                 "AccordInterchange",
+                "AccordMirror",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -209,6 +225,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "AccordMirrorTests",
+            dependencies: [
+                "AccordModel", "AccordStore", "AccordProjections", "AccordMirror", "AccordTesting", "AccordCLI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
