@@ -169,6 +169,16 @@ let package = Package(
             dependencies: ["AccordReliability"],
             path: "Tools/Reliability/CrashMain"
         ),
+        // The mirror's crash campaign and throughput run (Journal/Mirror.md, Tools/README.md).
+        .executableTarget(
+            name: "accord-mirror-campaign",
+            dependencies: [
+                "AccordModel", "AccordStore", "AccordMirror", "AccordTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/MirrorCampaign"
+        ),
         .executableTarget(
             name: "accord-abuse",
             dependencies: ["AccordReliability"],
