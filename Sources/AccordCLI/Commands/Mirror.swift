@@ -57,21 +57,20 @@ struct MirrorCommand: AsyncParsableCommand {
 
 /// SIGINT and SIGTERM, turned into a flag that the mirror checks between transactions, so that
 /// it stops after a commit rather than in the middle of one.
-final class StopSignals: Sendable {
-    private let flag = Atomic<Bool>(false)
-    private let sources: Mutex<[any DispatchSourceSignal]> = Mutex([])
+final class StopSignals: @unchecked Sendable {
+    private let flag = Mutex(false)
+    // Written once in init, then only kept alive (a cancelled or released source stops firing).
+    private var sources: [any DispatchSourceSignal] = []
 
     init() {
-        var made: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [flag] in flag.store(true, ordering: .relaxed) }
+            source.setEventHandler { [self] in flag.withLock { $0 = true } }
             source.resume()
-            made.append(source)
+            sources.append(source)
         }
-        sources.withLock { $0 = made }
     }
 
-    var requested: Bool { flag.load(ordering: .relaxed) }
+    var requested: Bool { flag.withLock { $0 } }
 }
