@@ -48,7 +48,7 @@ struct MirrorTests {
 
         // Fundings: one row per funding and stage, with its transactions and a sum per currency.
         let fundingRows = finance.filter { $0["funding"] != nil && $0["transactions"] != nil }
-        #expect(fundingRows.count > 100)
+        #expect(fundingRows.count >= 100)
         let stages = try await PostgresForTests.rows("SELECT funding, stage, transactions::text FROM funding_stages", on: target)
         #expect(stages.count == fundingRows.count)
         var pgTransactions: [String: String] = [:]
@@ -96,7 +96,7 @@ struct MirrorTests {
         }
 
         // Row counts equal the views'.
-        func count(_ table: String) async throws -> Int { Int(try await PostgresForTests.value("SELECT count(*) FROM \(table)", on: target) ?? "") ?? -1 }
+        func count(_ table: String) async throws -> Int { Int(try await PostgresForTests.value("SELECT count(*)::text FROM \(table)", on: target) ?? "") ?? -1 }
         let log = try accord(["log", "--json"], journal: journal)
         #expect(try await count("events") == log.output.split(separator: "\n").count)
         #expect(try await count("stakeholders") == Self.stateRows("stakeholders", journal: journal).filter { $0["events"] != nil && $0["country"] != nil }.count)
@@ -110,7 +110,7 @@ struct MirrorTests {
         #expect(try await count("research") == research.filter { $0["outputs"] != nil }.count)
         #expect(try await count("research_outputs") == research.filter { $0["url"] != nil }.count)
         #expect(try await count("programmes") == research.filter { $0["deliveries"] != nil && $0["programme"] != "total" }.count)
-        let milestones = try await PostgresForTests.value("SELECT count(*) FROM projects WHERE milestone IS NOT NULL", on: target)
+        let milestones = try await PostgresForTests.value("SELECT count(*)::text FROM projects WHERE milestone IS NOT NULL", on: target)
         #expect(try await count("milestones") == Int(milestones ?? "") ?? -2)
     }
 
@@ -150,12 +150,14 @@ struct MirrorTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32(50_000 + random.next() % 900_000))
+            usleep(UInt32(100_000 + random.next() % 2_400_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            progress.append(try await PostgresForTests.value("SELECT count(*) FROM events", on: killed) ?? "?")
+            // Before its first commit a killed mirror may not even have created the tables.
+            progress.append((try? await PostgresForTests.value("SELECT count(*)::text FROM events", on: killed)).flatMap { $0 } ?? "no tables")
         }
         try mirror(path, into: killedURL)
+        print("mirror crash test: events mirrored after each kill: \(progress)")
         let counts = try await PostgresForTests.rows("SELECT count(*)::text, count(DISTINCT id)::text FROM events", on: killed)
         #expect(counts.first == [String(total), String(total)], "events after the kills: \(progress)")
         let expected = try await PostgresForTests.dump(oneGo)
@@ -224,7 +226,7 @@ struct MirrorTests {
         let result = try accord(["mirror", "--postgres", url], journal: journal)
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains("schema version \(MirrorSchema.version + 1); this accord writes version \(MirrorSchema.version)"), "\(result.stderr)")
-        #expect(try await PostgresForTests.value("SELECT to_regclass('events') IS NULL", on: target) == "true")
+        #expect(try await PostgresForTests.value("SELECT (to_regclass('events') IS NULL)::text", on: target) == "true")
     }
 
     @Test func followMirrorsNewEventsAndStopsCleanlyOnSIGTERM() async throws {
@@ -244,7 +246,7 @@ struct MirrorTests {
         var mirrored: String?
         for _ in 0..<600 where mirrored != "1" {
             usleep(100_000)
-            mirrored = try? await PostgresForTests.value("SELECT count(*) FROM stakeholders", on: target)
+            mirrored = try? await PostgresForTests.value("SELECT count(*)::text FROM stakeholders", on: target)
         }
         #expect(mirrored == "1")
         kill(process.processIdentifier, SIGTERM)

@@ -72,7 +72,7 @@ enum PostgresForTests {
             for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
         } catch {
             try? await connection.close()
-            throw error
+            throw DatabaseFailure(error)
         }
         try await connection.close()
     }
@@ -90,7 +90,7 @@ enum PostgresForTests {
             }
         } catch {
             try? await connection.close()
-            throw error
+            throw DatabaseFailure(error)
         }
         try await connection.close()
         return result
@@ -110,6 +110,12 @@ enum PostgresForTests {
         }
         return tables
     }
+}
+
+/// A database error with the server's message (PSQLError's description hides it).
+struct DatabaseFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ error: any Error) { description = String(reflecting: error) }
 }
 
 /// Runs `accord` and returns the result.
