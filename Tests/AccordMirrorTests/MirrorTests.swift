@@ -4,6 +4,7 @@ import AccordProjections
 import AccordStore
 import AccordTesting
 import Foundation
+import Glibc
 import Testing
 
 // Needs PostgreSQL (Journal/Mirror.md §6). Locally without ACCORD_TEST_POSTGRES_URL these tests
@@ -143,18 +144,32 @@ struct MirrorTests {
         let (killed, killedURL) = try await PostgresForTests.freshDatabase("crash_killed")
         var random = SeededRandom(seed: 20261207)
         var progress: [String] = []
-        for _ in 0..<8 {
+        let kills = 8
+        var mirrored = 0
+        for kill in 0..<kills {
+            // Kill at a random point of what is left, once the mirror has committed that far (so
+            // that kills land all along the mirror on a loaded machine too), a random few
+            // milliseconds into its next transaction.
+            let share = (total - mirrored) / (kills - kill + 1)
+            let target = mirrored + 1 + Int(random.next() % UInt64(max(1, 2 * share)))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: AccordExecutable.path)
             process.arguments = ["mirror", "--postgres", killedURL, "--events-per-transaction", "40", "--journal", path]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32(100_000 + random.next() % 2_400_000))
-            kill(process.processIdentifier, SIGKILL)
+            for _ in 0..<6_000 where process.isRunning {
+                let count = (try? await PostgresForTests.value("SELECT count(*)::text FROM events", on: killed)).flatMap { $0 }.flatMap { Int($0) } ?? 0
+                if count >= target { break }
+                usleep(20_000)
+            }
+            usleep(UInt32(random.next() % 30_000))
+            Glibc.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             // Before its first commit a killed mirror may not even have created the tables.
-            progress.append((try? await PostgresForTests.value("SELECT count(*)::text FROM events", on: killed)).flatMap { $0 } ?? "no tables")
+            let count = (try? await PostgresForTests.value("SELECT count(*)::text FROM events", on: killed)).flatMap { $0 }
+            mirrored = count.flatMap { Int($0) } ?? 0
+            progress.append((count ?? "no tables") + (process.terminationReason == .exit ? " (had finished)" : ""))
         }
         try mirror(path, into: killedURL)
         print("mirror crash test: events mirrored after each kill: \(progress)")
