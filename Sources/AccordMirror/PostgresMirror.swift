@@ -247,11 +247,16 @@ public final class PostgresMirror {
         for (site, checkpoint) in checkpoints.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
             let have = folded[site] ?? 0
             guard checkpoint.seq > have else { continue }
-            let rows = try await connection.query("SELECT seq, record FROM events WHERE site = \(site) AND seq > \(Int64(have)) ORDER BY seq", logger: logger)
+            // The server sends no record longer than MAX_RECORD: only its length, which is refused.
+            let limit = MirrorSchema.maxRecordBytes
+            let rows = try await connection.query("""
+                SELECT seq, octet_length(record), CASE WHEN octet_length(record) <= \(limit) THEN record ELSE '' END
+                FROM events WHERE site = \(site) AND seq > \(Int64(have)) ORDER BY seq
+                """, logger: logger)
             var next = have + 1
-            for try await (seq, record) in rows.decode((Int64, String).self) {
-                guard record.utf8.count <= MirrorSchema.maxRecordBytes else {
-                    throw MirrorError(.database, "The record of site '\(site)' sequence \(seq) in \(target) is \(record.utf8.count) bytes, more than the \(MirrorSchema.maxRecordBytes) a record may hold. Mirror into a new database.")
+            for try await (seq, length, record) in rows.decode((Int64, Int, String).self) {
+                guard length <= limit else {
+                    throw MirrorError(.database, "The record of site '\(site)' sequence \(seq) in \(target) is \(length) bytes, more than the \(limit) a record may hold (MAX_RECORD). Mirror into a new database.")
                 }
                 let event: Event
                 do {

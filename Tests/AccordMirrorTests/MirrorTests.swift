@@ -231,6 +231,26 @@ struct MirrorTests {
         }
     }
 
+    @Test(arguments: [("repeat('x', \(MirrorSchema.maxRecordBytes + 1))", "more than the \(MirrorSchema.maxRecordBytes) a record may hold"),
+                      ("replace(record, 'brussels', 'brussel5')", "is not a valid event")])
+    func aDamagedOrOversizedRecordInTheDatabaseIsRefusedBeforeItIsFolded(damage: String, message: String) async throws {
+        let temp = TemporaryDirectory("mirror-damaged")
+        let journal = temp.child("journal")
+        #expect(try accord(["init", "--site", "brussels"], journal: journal).status == 0)
+        let eib = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}"#
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: eib + "\n").status == 0)
+        let (target, url) = try await PostgresForTests.freshDatabase("damaged")
+        try mirror(journal, into: url)
+        try await PostgresForTests.run(["UPDATE events SET record = \(damage)"], on: target)
+        let before = try await PostgresForTests.dump(target)
+        // A new mirror process folds what the database holds first: the damaged record stops it.
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: eib.replacingOccurrences(of: "eib", with: "ebrd") + "\n").status == 0)
+        let result = try accord(["mirror", "--postgres", url], journal: journal)
+        #expect(result.status == 5, "\(result.stderr)")
+        #expect(result.stderr.contains("site 'brussels' sequence 1") && result.stderr.contains(message), "\(result.stderr)")
+        #expect(try await PostgresForTests.dump(target) == before)
+    }
+
     @Test func aNewerSchemaIsRefusedWithoutWritingAnything() async throws {
         let temp = TemporaryDirectory("mirror-schema")
         let journal = temp.child("journal")
