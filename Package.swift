@@ -49,6 +49,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -125,6 +126,20 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The PostgreSQL mirror (Journal/Mirror.md): events and views as tables, checkpointed per
+        // feed, loaded with COPY over postgres-nio.
+        .target(
+            name: "AccordMirror",
+            dependencies: [
+                "AccordSegments",
+                "AccordModel",
+                "AccordStore",
+                "AccordProjections",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "AccordTesting",
             dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
@@ -140,6 +155,7 @@ let package = Package(
                 "AccordServer",
                 "AccordTLS",
                 "AccordInterchange",
+                "AccordMirror",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -159,6 +175,16 @@ let package = Package(
             name: "accord-crash",
             dependencies: ["AccordReliability"],
             path: "Tools/Reliability/CrashMain"
+        ),
+        // The mirror's crash campaign and throughput run (Journal/Mirror.md, Tools/README.md).
+        .executableTarget(
+            name: "accord-mirror-campaign",
+            dependencies: [
+                "AccordModel", "AccordStore", "AccordMirror", "AccordTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/MirrorCampaign"
         ),
         .executableTarget(
             name: "accord-abuse",
@@ -217,6 +243,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "AccordMirrorTests",
+            dependencies: [
+                "AccordModel", "AccordStore", "AccordProjections", "AccordMirror", "AccordTesting", "AccordCLI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import AccordMirror
 import AccordModel
 import AccordSegments
 import AccordSync
@@ -69,6 +70,16 @@ extension SyncError: ReportedError {
         case .busy: .busy
         case .badRequest, .unauthenticated, .untrusted, .noSuchEndpoint, .wrongMethod, .tooSlow, .tooLarge: .badInput
         case .serverFailure, .noAnswer, .notAnAccordServer, .untrustedServer, .answerTooLarge: .io
+        }
+    }
+}
+
+extension MirrorError: ReportedError {
+    var exitStatus: ExitStatus {
+        switch code.kind {
+        case .badTarget, .schemaTooNew: .badInput
+        case .fork: .damaged
+        case .unreachable, .database: .io
         }
     }
 }

@@ -1,0 +1,62 @@
+/// Lines of PostgreSQL's `COPY … FROM STDIN (FORMAT text)` (Mirror.md §3): fields separated by a
+/// tab, `\N` for NULL, and backslash, tab, newline and carriage return escaped. Text is copied
+/// byte for byte: nothing is normalised, so two spellings of one name stay two values.
+struct CopyLine {
+    private(set) var bytes: [UInt8] = []
+
+    /// Appends a text field (nil: NULL).
+    mutating func text(_ value: String?) {
+        separate()
+        guard let value else { bytes.append(contentsOf: [0x5c, 0x4e]); return }
+        Self.escape(value.utf8, into: &bytes)
+    }
+
+    /// Appends raw bytes as a text field (a stored record, a JSON payload).
+    mutating func raw<Bytes: Collection<UInt8>>(_ value: Bytes) {
+        separate()
+        Self.escape(value, into: &bytes)
+    }
+
+    /// Appends a number or any field whose text needs no escaping (nil: NULL).
+    mutating func plain(_ value: String?) {
+        separate()
+        guard let value else { bytes.append(contentsOf: [0x5c, 0x4e]); return }
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    /// Appends a `text[]` field (nil: NULL), each element quoted as an array literal.
+    mutating func array(_ values: [String]?) {
+        guard let values else { plain(nil); return }
+        var literal: [UInt8] = [UInt8(ascii: "{")]
+        for (index, value) in values.enumerated() {
+            if index > 0 { literal.append(UInt8(ascii: ",")) }
+            literal.append(0x22)
+            for byte in value.utf8 {
+                if byte == 0x22 || byte == 0x5c { literal.append(0x5c) }
+                literal.append(byte)
+            }
+            literal.append(0x22)
+        }
+        literal.append(UInt8(ascii: "}"))
+        raw(literal)
+    }
+
+    private var started = false
+
+    private mutating func separate() {
+        if started { bytes.append(0x09) }
+        started = true
+    }
+
+    private static func escape<Bytes: Collection<UInt8>>(_ value: Bytes, into out: inout [UInt8]) {
+        for byte in value {
+            switch byte {
+            case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
+            case 0x09: out.append(contentsOf: [0x5c, 0x74])
+            case 0x0a: out.append(contentsOf: [0x5c, 0x6e])
+            case 0x0d: out.append(contentsOf: [0x5c, 0x72])
+            default: out.append(byte)
+            }
+        }
+    }
+}
