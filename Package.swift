@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "AccordStore", targets: ["AccordStore"]),
         .library(name: "AccordProjections", targets: ["AccordProjections"]),
         .library(name: "AccordSync", targets: ["AccordSync"]),
+        .library(name: "AccordTrust", targets: ["AccordTrust"]),
         // For Tools/Benchmarks (a nested package), which serves journals over HTTP in a child process.
         .library(name: "AccordServer", targets: ["AccordServer"]),
         .library(name: "AccordTesting", targets: ["AccordTesting"]),
@@ -78,6 +79,15 @@ let package = Package(
         .target(
             name: "AccordSync",
             dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
+        ),
+        // Checkpoints, Merkle proofs and witnessing (Journal/Trust.md): RFC 6962 trees over the
+        // feeds, C2SP signed notes, checkpoints, cosignatures and tlog-proof receipts.
+        .target(
+            name: "AccordTrust",
+            dependencies: [
+                "AccordSegments", "AccordModel", "AccordStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // Mutual TLS pinned to the site keys (SyncProtocol.md §4.4): certificates, configurations
         // and the verification, for the server and for any client.
@@ -133,6 +143,7 @@ let package = Package(
                 "AccordServer",
                 "AccordTLS",
                 "AccordInterchange",
+                "AccordTrust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -210,6 +221,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "AccordTrustTests",
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordTrust", "AccordTesting", "AccordCLI"]
         ),
         .testTarget(
             name: "ReliabilityTests",
