@@ -12,6 +12,9 @@
 // - AccordProjections: folds events into the partnership's state, views, reports, snapshots.
 // - AccordSync: version vectors, bundles, directory and HTTP sync (the protocol, not the wire),
 //   request signing. No NIO: it signs requests and checks answers; a transport moves the bytes.
+// - AccordTrust: checkpoints (Journal/Trust.md): RFC 6962 Merkle trees over each feed, C2SP
+//   signed notes, checkpoints, cosignatures, tlog-proof receipts, witnessing. Under the CLI,
+//   over Store; no NIO.
 // - AccordInterchange: IATI, CSV and CloudEvents import and export.
 // - AccordTLS: mutual TLS pinned to the site keys (certificates, configurations, verification).
 // - AccordServer: the HTTP edges of sync on NIO: `accord serve` (Hummingbird) and the client's

@@ -32,7 +32,8 @@ public struct NoteVerifier: Sendable, Equatable {
     ///   the key (a weak one is refused, ``SitePublicKey/weakness(of:)``) or the key id is wrong.
     public init(parsing text: String) throws {
         let bytes = Array(text.trimmingWhitespace.utf8)
-        let parts = bytes.split(separator: 0x2B, omittingEmptySubsequences: false)
+        // Split at the first two '+' only: the key's base64 may hold '+' (as Go's sumdb/note).
+        let parts = bytes.split(separator: 0x2B, maxSplits: 2, omittingEmptySubsequences: false)
         func fail(_ why: String) -> AccordError {
             AccordError(.badInput, "'\(text.prefix(120))' is not a verifier key: \(why). Expected '<name>+<8 hex digits>+<base64 of the type byte and the 32-byte key>' (Trust.md §2.2).", field: "key")
         }
