@@ -1,4 +1,5 @@
 import AccordModel
+import AccordProjections
 import AccordSegments
 import AccordStore
 import AccordTrust

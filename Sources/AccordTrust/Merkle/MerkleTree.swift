@@ -1,3 +1,4 @@
+import AccordModel
 import Crypto
 
 /// A 32-byte SHA-256 hash: a Merkle tree's leaf hash, node hash or root (Trust.md §1).
@@ -73,7 +74,7 @@ public struct MerkleTree: Sendable {
             var node = (hash: leaf, size: 1)
             while let last = stack.last, last.size == node.size {
                 stack.removeLast()
-                node = (nodeHash(last.hash, node.hash), last.size * 2)
+                node = (hash: nodeHash(last.hash, node.hash), size: last.size * 2)
             }
             stack.append(node)
         }
