@@ -1,6 +1,7 @@
 import AccordModel
 import AccordSegments
 import AccordStore
+import Crypto
 import Glibc
 
 /// The witness keys of a journal (Trust.md §3.1): the site's own witness key, separate from its
@@ -27,15 +28,15 @@ public struct WitnessKeys: Sendable {
         let name = Self.name(partnership: journal.partnership, site: journal.site)
         if access(path, F_OK) == 0 {
             guard let bytes = try? FileBytes.read(path, limit: EventJournal.maxKeyFileBytes),
-                  let seed = Base64.decode(String(decoding: bytes, as: UTF8.self).trimmingWhitespace), seed.count == 32
+                  let seed = Base64.decode(String(decoding: trimmingASCIIWhitespace(bytes), as: UTF8.self)), seed.count == 32
             else {
                 throw AccordError(.io, "The witness key '\(EventJournal.keysFolder)/\(journal.site).witness.key' is unreadable or not the base64 of a 32-byte seed.")
             }
             return try NoteSigner(name: name, key: try SiteKey(seed: seed))
         }
-        let key = SiteKey()
-        try FileBytes.writeAtomically(path, bytes: Array((Base64.encode(key.seed) + "\n").utf8), mode: 0o600)
-        return try NoteSigner(name: name, key: key)
+        let seed = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+        try FileBytes.writeAtomically(path, bytes: Array((Base64.encode(seed) + "\n").utf8), mode: 0o600)
+        return try NoteSigner(name: name, key: try SiteKey(seed: seed))
     }
 
     /// Trusts `verifier` as the witness key of `site` (writes `keys/<site>.witness.vkey`).

@@ -146,4 +146,38 @@ import Testing
             #expect(!verifier.verifies(note.signatures[0], of: text))
         }
     }
+
+    /// A cosignature (c2sp.org/tlog-cosignature): key id of type 0x04, 8-byte big-endian time,
+    /// Ed25519 over "cosignature/v1\ntime <t>\n" + the checkpoint. It verifies only as a
+    /// cosignature, only at its time, and only over that checkpoint.
+    @Test func cosignatureCarriesItsTimeAndVerifiesOnlyAsACosignature() throws {
+        let signer = try NoteSigner(name: "accord/eu-kz-2022/astana/witness", key: try SiteKey(seed: [UInt8](repeating: 7, count: 32)))
+        let checkpoint = Checkpoint(origin: "accord/eu-kz-2022/brussels", size: 8, root: Self.tree.root())
+        let line = try signer.cosign(checkpoint.text, time: 1_733_500_000)
+        #expect(line.blob.count == 76)
+        #expect(Array(line.blob[4..<12]) == [0, 0, 0, 0, 0x67, 0x53, 0x1c, 0x60])
+        #expect(NoteVerifier.time(ofCosignature: line) == 1_733_500_000)
+        #expect(signer.cosignatureVerifier.verifies(line, of: checkpoint.text))
+        #expect(!signer.verifier.verifies(line, of: checkpoint.text), "a 0x04 line is not a 0x01 signature")
+        var later = line
+        later.blob[11] ^= 0x01
+        #expect(!signer.cosignatureVerifier.verifies(later, of: checkpoint.text), "the time is signed")
+        let other = Checkpoint(origin: checkpoint.origin, size: 7, root: Self.tree.root(size: 7))
+        #expect(!signer.cosignatureVerifier.verifies(line, of: other.text))
+        #expect(signer.cosignatureVerifier.keyID != signer.verifier.keyID)
+        #expect(try NoteVerifier(parsing: signer.cosignatureVerifier.text) == signer.cosignatureVerifier)
+    }
+
+    @Test func checkpointTextIsThreeLinesAndExtensionLinesAreRefused() throws {
+        let checkpoint = Checkpoint(origin: "accord/eu-kz-2022/brussels", size: 8, root: Self.tree.root())
+        #expect(String(decoding: checkpoint.text, as: UTF8.self) == "accord/eu-kz-2022/brussels\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n")
+        #expect(try Checkpoint(text: checkpoint.text) == checkpoint)
+        for bad in ["accord/x/y\n08\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n", "accord/x/y\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\nextension\n",
+                    "accord/x/y\n8\nXcna\n", "accord/x/y\n-8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n", "accord/x/y\n8\n"] {
+            #expect(throws: AccordError.self) { try Checkpoint(text: Array(bad.utf8)) }
+        }
+        #expect(Checkpoint.feed(ofOrigin: "accord/eu-kz-2022/brussels")?.site.rawValue == "brussels")
+        #expect(Checkpoint.feed(ofOrigin: "accord/eu-kz-2022/brussels/state") == nil)
+        #expect(Checkpoint.feed(ofOrigin: "accord/EU/brussels") == nil)
+    }
 }

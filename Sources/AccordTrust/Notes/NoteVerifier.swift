@@ -31,7 +31,7 @@ public struct NoteVerifier: Sendable, Equatable {
     /// - Throws: ``AccordError`` `.badInput` (field `key`) when the form, the type (0x01 or 0x04),
     ///   the key (a weak one is refused, ``SitePublicKey/weakness(of:)``) or the key id is wrong.
     public init(parsing text: String) throws {
-        let bytes = Array(text.trimmingWhitespace.utf8)
+        let bytes = trimmingASCIIWhitespace(Array(text.utf8))
         // Split at the first two '+' only: the key's base64 may hold '+' (as Go's sumdb/note).
         let parts = bytes.split(separator: 0x2B, maxSplits: 2, omittingEmptySubsequences: false)
         func fail(_ why: String) -> AccordError {
@@ -124,6 +124,16 @@ extension String {
         let digits = Array("0123456789abcdef".utf8)
         self = String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
     }
+}
+
+/// The bytes without the ASCII white space around them (space, tab, LF, VT, FF, CR), as key
+/// files are read (Format.md §8).
+func trimmingASCIIWhitespace(_ bytes: [UInt8]) -> [UInt8] {
+    func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+    var slice = bytes[...]
+    while let first = slice.first, isSpace(first) { slice = slice.dropFirst() }
+    while let last = slice.last, isSpace(last) { slice = slice.dropLast() }
+    return Array(slice)
 }
 
 /// Hex of bytes, lower case.
