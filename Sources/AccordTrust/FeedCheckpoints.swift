@@ -24,13 +24,17 @@ public enum FeedCheckpoints {
         public var logs: FeedLogs
         /// The checkpoints carried by events, in journal order.
         public var carried: [Carried]
+        /// The type of each feed's last event.
+        public var lastTypes: [SiteID: String]
     }
 
     /// Reads `journal`'s feeds and the checkpoints its events carry.
     /// - Throws: as ``FeedLogs/read(_:visit:)``.
     public static func read(_ journal: EventJournal) throws -> Reading {
         var carried: [Carried] = []
+        var lastTypes: [SiteID: String] = [:]
         let logs = try FeedLogs.read(journal) { event in
+            lastTypes[event.site] = event.type.rawValue
             guard event.type.rawValue == CheckpointStore.signedType || event.type.rawValue == CheckpointStore.cosignedType,
                   let origin = event.data["origin"]?.stringValue,
                   case .number(let sizeText)? = event.data["size"], let size = Int(sizeText),
@@ -43,7 +47,7 @@ public enum FeedCheckpoints {
                 carried.append(Carried(checkpoint: checkpoint, signature: .init(name: Array(witness.utf8), blob: blob), carrier: event.site, type: event.type.rawValue))
             }
         }
-        return Reading(logs: logs, carried: carried)
+        return Reading(logs: logs, carried: carried, lastTypes: lastTypes)
     }
 
     /// What `accord checkpoint` did for one feed.
@@ -71,12 +75,19 @@ public enum FeedCheckpoints {
         var results: [FeedResult] = []
         let signer = try CheckpointStore.feedSigner(for: journal)
         let own = reading.logs.trees[journal.site] ?? MerkleTree()
-        let checkpoint = Checkpoint(origin: Checkpoint.origin(partnership: journal.partnership, site: journal.site), size: own.size, root: own.root())
+        // When the feed's last event carries the checkpoint of all the events before it, that is
+        // still the checkpoint to sign: running 'accord checkpoint' again adds nothing.
+        let origin = Checkpoint.origin(partnership: journal.partnership, site: journal.site)
+        let trailing = own.size > 0 && reading.lastTypes[journal.site] == CheckpointStore.signedType
+            && reading.carried.last(where: { $0.carrier == journal.site && $0.type == CheckpointStore.signedType })?.checkpoint
+                == Checkpoint(origin: origin, size: own.size - 1, root: own.root(size: own.size - 1))
+        let size = trailing ? own.size - 1 : own.size
+        let checkpoint = Checkpoint(origin: origin, size: size, root: own.root(size: size))
         let signature = try signer.sign(checkpoint.text)
-        let note = try store.save(SignedNote(text: checkpoint.text, signatures: [signature]), site: journal.site, size: own.size)
-        let alreadyCarried = reading.carried.contains { $0.carrier == journal.site && $0.type == CheckpointStore.signedType && $0.checkpoint == checkpoint }
-        var summary = "signed checkpoint of \(own.size) event\(own.size == 1 ? "" : "s")"
-        if record, !alreadyCarried {
+        let note = try store.save(SignedNote(text: checkpoint.text, signatures: [signature]), site: journal.site, size: size)
+        var summary = "signed checkpoint of \(size) event\(size == 1 ? "" : "s")"
+        if trailing { summary += " (the feed's last event already carries it)" }
+        if record, !trailing {
             let writer = try journal.openWriter(options: writerOptions)
             defer { writer.close() }
             let data = JSONObject([
