@@ -21,6 +21,9 @@ public struct Checkpoint: Sendable, Equatable {
         self.root = root
     }
 
+    /// The most digits of a checkpoint's size line (Trust.md §2.1, `MAX_SIZE_DIGITS`).
+    public static let maxSizeDigits = 18
+
     /// The prefix of every feed's origin (Trust.md §2.1, `ORIGIN_PREFIX`).
     public static let originPrefix = "accord/"
 
@@ -63,7 +66,7 @@ public struct Checkpoint: Sendable, Equatable {
             throw AccordError(.badInput, "Line 1 of the checkpoint (the origin) is empty (Trust.md §2.1).")
         }
         let digits = lines[1]
-        guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ (0x30...0x39).contains($0) }),
+        guard !digits.isEmpty, digits.count <= Self.maxSizeDigits, digits.allSatisfy({ (0x30...0x39).contains($0) }),
               digits.count == 1 || digits.first != 0x30, let size = Int(String(decoding: digits, as: UTF8.self))
         else {
             throw AccordError(.badInput, "Line 2 of the checkpoint is not a size in decimal without leading zeros (Trust.md §2.1).")

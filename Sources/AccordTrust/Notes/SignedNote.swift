@@ -39,6 +39,8 @@ public struct SignedNote: Sendable, Equatable {
     /// The most signature lines a note may carry (Trust.md §2, `MAX_NOTE_SIGNATURES`), as Go's
     /// `sumdb/note` reader.
     public static let maxSignatures = 100
+    /// The most bytes of a key name (Trust.md §2.2, `MAX_KEY_NAME`).
+    public static let maxKeyNameBytes = 256
     /// U+2014 EM DASH in UTF-8.
     static let emDash: [UInt8] = [0xE2, 0x80, 0x94]
 
@@ -118,7 +120,7 @@ public struct SignedNote: Sendable, Equatable {
 
     /// True when `name` can name a key: non-empty UTF-8 without space, `+` or control characters.
     public static func isValidName(_ name: [UInt8]) -> Bool {
-        !name.isEmpty && name.count <= 256 && !name.contains(where: { $0 <= 0x20 || $0 == 0x2B || $0 == 0x7F })
+        !name.isEmpty && name.count <= maxKeyNameBytes && !name.contains(where: { $0 <= 0x20 || $0 == 0x2B || $0 == 0x7F })
             && String(validating: name, as: UTF8.self) != nil
     }
 }
