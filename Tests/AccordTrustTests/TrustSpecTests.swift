@@ -37,3 +37,23 @@ import Testing
         #expect(throws: AccordError.self) { try TlogProof(parsing: Array(receipt.utf8)) }
     }
 }
+
+/// The worked example of Trust.md §8 verifies with the keys printed beside it.
+@Suite struct TrustWorkedExampleTests {
+    static func block(_ name: String, in text: String) throws -> String {
+        let begin = try #require(text.range(of: "<!-- \(name):begin -->\n```\n"))
+        let end = try #require(text.range(of: "```\n<!-- \(name):end -->", range: begin.upperBound..<text.endIndex))
+        return String(text[begin.upperBound..<end.lowerBound])
+    }
+
+    @Test func workedExampleReceiptVerifiesWithItsKeysAndFailsWithAnotherEvent() throws {
+        let text = try String(contentsOfFile: Fixtures.repositoryRoot + "/Journal/Trust.md", encoding: .utf8)
+        let keys = try Self.block("example-keys", in: text).split(separator: "\n").map { try NoteVerifier(parsing: String($0)) }
+        let receipt = try TlogProof(parsing: Array(try Self.block("example-receipt", in: text).utf8))
+        let checked = try CheckpointAudit.check(receipt, verifiers: keys, minimumCosignatures: 1)
+        #expect(checked.checkpoint.origin == "accord/eu-kz-2022/brussels" && checked.checkpoint.size == 3)
+        #expect(FeedLogs.hex(receipt.extra ?? []) == "ad24ae79742ff43662ff464b96e61feeff219918b7908dd252adeebfcae43e44")
+        #expect(FeedLogs.hex(MerkleTree.leafHash(of: receipt.extra ?? [])) == "3e03595a7dadfe6e318d18a101237cca97a97e70c414354c1d75c5af9aaa14fb")
+        #expect(throws: AccordError.self) { try CheckpointAudit.check(receipt, leaf: [UInt8](repeating: 0, count: 32), verifiers: keys) }
+    }
+}
