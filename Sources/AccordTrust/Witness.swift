@@ -108,12 +108,14 @@ public enum Witness {
         for carried in reading.carried where carried.type == CheckpointStore.signedType && carried.carrier != journal.site {
             candidates[carried.carrier] = SignedNote(text: carried.checkpoint.text, signatures: [carried.signature])
         }
+        var offeredSite: SiteID?
         if let offered {
             let checkpoint = try Checkpoint(text: offered.text)
             guard let feed = Checkpoint.feed(ofOrigin: checkpoint.origin), feed.partnership == journal.partnership, feed.site != journal.site else {
                 throw AccordError(.badInput, "The offered checkpoint's origin '\(checkpoint.origin.prefix(120))' is not another office's feed of partnership '\(journal.partnership)'.")
             }
             candidates[feed.site] = offered
+            offeredSite = feed.site
         }
         var drafts: [EventDraft] = []
         var forked = false
@@ -121,7 +123,11 @@ public enum Witness {
             let checkpoint = try Checkpoint(text: note.text)
             let verifier = try CheckpointStore.feedVerifier(for: site, in: journal)
             guard note.signatures.contains(where: { verifier.verifies($0, of: note.text) }) else {
-                throw AccordError(.untrusted, "The checkpoint of feed '\(site)' at size \(checkpoint.size) carries no valid signature of the site's trusted key; it was not cosigned.")
+                if site == offeredSite {
+                    throw AccordError(.untrusted, "The checkpoint of feed '\(site)' at size \(checkpoint.size) carries no valid signature of the site's trusted key; it was not cosigned.")
+                }
+                outcomes.append(Outcome(site: site, summary: "not cosigned: its latest checkpoint (size \(checkpoint.size)) carries no valid signature of the site's trusted key", fork: false))
+                continue
             }
             let signed = SignedNote(text: note.text, signatures: note.signatures.filter { verifier.verifies($0, of: note.text) })
             // A second checkpoint for a size already seen: a fork, whatever this copy holds.

@@ -251,4 +251,24 @@ struct CheckpointCLITests {
         let refused = try run(python, [script, path] + keys)
         #expect(refused.status == 1, "\(refused.output)")
     }
+
+    @Test("a cosignature travels in a bundle: the office whose feed was cosigned attaches it to its stored checkpoint")
+    func cosignatureTravelsInABundle() throws {
+        let offices = try Offices("ckpt-bundle")
+        for n in 1...2 { try offices.register(offices.brussels, n) }
+        _ = try offices.expectSuccess(["checkpoint"], offices.brussels)
+        let toAstana = offices.temp.child("to-astana.bundle"), toBrussels = offices.temp.child("to-brussels.bundle")
+        _ = try offices.expectSuccess(["bundle", "create", "--out", toAstana, "--for", "astana"], offices.brussels)
+        _ = try offices.expectSuccess(["bundle", "apply", toAstana], offices.astana)
+        _ = try offices.expectSuccess(["checkpoint", "cosign"], offices.astana)
+        _ = try offices.expectSuccess(["bundle", "create", "--out", toBrussels, "--for", "brussels"], offices.astana)
+        let before = String(decoding: try FileDamage.bytes(offices.brussels + "/checkpoints/brussels/2.note"), as: UTF8.self)
+        #expect(!before.contains("astana/witness"))
+        _ = try offices.expectSuccess(["bundle", "apply", toBrussels], offices.brussels)
+        let again = try offices.expectSuccess(["checkpoint"], offices.brussels)
+        #expect(again.output.contains("already carries it"), "\(again.output)")
+        let path = offices.brussels + "/checkpoints/brussels/2.note"
+        #expect(String(decoding: try FileDamage.bytes(path), as: UTF8.self).contains("\n— accord/eu-kz-2022/astana/witness "))
+        _ = try offices.expectSuccess(["checkpoint", "verify", path, "--key", offices.brusselsNoteKey, "--key", offices.astanaWitnessKey, "--min-cosignatures", "1"], nil)
+    }
 }
