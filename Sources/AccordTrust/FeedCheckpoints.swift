@@ -207,7 +207,8 @@ public enum FeedCheckpoints {
             throw AccordError(.badInput, "The checkpoint's origin '\(checkpoint.origin.prefix(120))' is not a feed of partnership '\(journal.partnership)' ('accord/\(journal.partnership)/<site>').")
         }
         let site = feed.site
-        let scan = try FeedScan.scan(journal, site: site)
+        // The events the checkpoint covers, and the one after (whose 'prev' names the last).
+        let scan = try FeedScan.scan(journal, site: site, limit: checkpoint.size + 1)
         var findings: [String] = []
         let size = checkpoint.size
         // Missing or unreadable events among the first `size`.
@@ -226,9 +227,9 @@ public enum FeedCheckpoints {
             seq = last + 1
         }
         // Readable events whose id is not the one their successor links to.
-        for seq in stride(from: 1, to: min(size, scan.ids.count), by: 1) {
+        for seq in stride(from: 1, to: min(size + 1, scan.ids.count), by: 1) {
             if let id = scan.ids[seq - 1], let claimed = scan.prevs[seq], claimed != id {
-                findings.append("Feed '\(site)': event \(seq) (\(scan.places[seq - 1] ?? "?")) has the id \(id.hex), but event \(seq + 1) links to \(claimed.hex): event \(seq) was changed.")
+                findings.append("Feed '\(site)': event \(seq) (\(scan.places[seq - 1] ?? "?")) has the id \(id.hex), but event \(seq + 1) links to \(claimed.hex): event \(seq) (or the 'prev' of event \(seq + 1)) was changed after it was signed.")
             }
         }
         var matches = false

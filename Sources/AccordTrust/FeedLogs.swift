@@ -61,9 +61,10 @@ public struct FeedScan: Sendable {
     /// Damaged batches and records of the whole journal, with their places, in order.
     public var damage: [String] = []
 
-    /// Reads the events of `site` from `journal`, past damage.
+    /// Reads the events of `site` from `journal`, past damage, keeping those of seq 1…`limit`.
     /// - Throws: ``SegmentError`` `.io` when a segment cannot be read.
-    public static func scan(_ journal: EventJournal, site: SiteID) throws -> FeedScan {
+    /// - Complexity: one pass over the journal; memory O(`limit`).
+    public static func scan(_ journal: EventJournal, site: SiteID, limit: Int) throws -> FeedScan {
         var scan = FeedScan()
         let integrity = try journal.directory.scan { batch in
             for (index, record) in batch.records.enumerated() {
@@ -77,7 +78,7 @@ public struct FeedScan: Sendable {
                 }
                 guard event.site == site else { continue }
                 let slot = Int(event.seq.rawValue) - 1
-                guard slot >= 0 else { continue }
+                guard slot >= 0, slot < limit else { continue }
                 while scan.ids.count <= slot {
                     scan.ids.append(nil)
                     scan.prevs.append(nil)
