@@ -271,4 +271,27 @@ struct CheckpointCLITests {
         #expect(String(decoding: try FileDamage.bytes(path), as: UTF8.self).contains("\n— accord/eu-kz-2022/astana/witness "))
         _ = try offices.expectSuccess(["checkpoint", "verify", path, "--key", offices.brusselsNoteKey, "--key", offices.astanaWitnessKey, "--min-cosignatures", "1"], nil)
     }
+
+    @Test("one byte of an event's content changed and its id recomputed (the batch stays valid): verify --checkpoint names the event whose successor no longer links to it")
+    func oneChangedByteWithARecomputedIDIsNamed() throws {
+        let (offices, ids) = try Self.cosignedCheckpoint("ckpt-forged-record")
+        let segment = offices.brussels + "/segments/" + (try FileManager.default.contentsOfDirectory(atPath: offices.brussels + "/segments").sorted().first!)
+        var batches = try MemberFile.read(segment).map { $0.records.map { Array($0) } }
+        var record = batches[1][0]
+        // "Organisation 2" → "Organisation 3": one byte of data, then the id the new content has.
+        let digit = try #require(String(decoding: record, as: UTF8.self).range(of: "Organisation 2"))
+        let offset = String(decoding: record, as: UTF8.self).utf8.distance(from: String(decoding: record, as: UTF8.self).startIndex, to: digit.upperBound) - 1
+        record[offset] = UInt8(ascii: "3")
+        let sigStart = try #require(String(decoding: record, as: UTF8.self).range(of: ",\"sig\":\""))
+        let sigOffset = String(decoding: record, as: UTF8.self).utf8.distance(from: String(decoding: record, as: UTF8.self).startIndex, to: sigStart.lowerBound)
+        let canonical = [UInt8(ascii: "{")] + Array(record[(1 + 72)..<sigOffset]) + [UInt8(ascii: "}")]
+        let signature = try #require(Base64.decode(String(decoding: record[(sigOffset + 8)..<(record.count - 2)], as: UTF8.self)))
+        let newID = EventRecord.id(ofCanonical: canonical)
+        batches[1][0] = EventRecord.record(canonical: canonical, id: newID, signature: signature)
+        try FileDamage.write(segment, try MemberFile.encode(batches))
+        let result = try accord(["verify", "--checkpoint", offices.brussels + "/checkpoints/brussels/3.note"], journal: offices.brussels)
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.output.contains("Feed 'brussels': event 2 ("), "\(result.output)")
+        #expect(result.output.contains("has the id \(newID.hex), but event 3 links to \(ids[1])"), "\(result.output)")
+    }
 }
