@@ -14,6 +14,9 @@
 //   request signing. No NIO: it signs requests and checks answers; a transport moves the bytes.
 // - AccordInterchange: IATI, CSV and CloudEvents import and export (the IATI import reads XML
 //   with libxml2's SAX2 push parser through CLibXML2).
+// - AccordTrust: checkpoints (Journal/Trust.md): RFC 6962 Merkle trees over each feed, C2SP
+//   signed notes, checkpoints, cosignatures, tlog-proof receipts, witnessing. Under the CLI,
+//   over Store; no NIO.
 // - AccordTLS: mutual TLS pinned to the site keys (certificates, configurations, verification).
 // - AccordServer: the HTTP edges of sync on NIO: `accord serve` (Hummingbird) and the client's
 //   transport, `SyncClient` (AsyncHTTPClient: no redirects, no decoding, a bounded answer; over
@@ -32,6 +35,7 @@ let package = Package(
         .library(name: "AccordStore", targets: ["AccordStore"]),
         .library(name: "AccordProjections", targets: ["AccordProjections"]),
         .library(name: "AccordSync", targets: ["AccordSync"]),
+        .library(name: "AccordTrust", targets: ["AccordTrust"]),
         // For Tools/Benchmarks (a nested package), which serves journals over HTTP in a child process.
         .library(name: "AccordServer", targets: ["AccordServer"]),
         .library(name: "AccordTesting", targets: ["AccordTesting"]),
@@ -86,6 +90,15 @@ let package = Package(
         .target(
             name: "AccordSync",
             dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
+        ),
+        // Checkpoints, Merkle proofs and witnessing (Journal/Trust.md): RFC 6962 trees over the
+        // feeds, C2SP signed notes, checkpoints, cosignatures and tlog-proof receipts.
+        .target(
+            name: "AccordTrust",
+            dependencies: [
+                "AccordSegments", "AccordModel", "AccordStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // Mutual TLS pinned to the site keys (SyncProtocol.md §4.4): certificates, configurations
         // and the verification, for the server and for any client.
@@ -156,6 +169,7 @@ let package = Package(
                 "AccordTLS",
                 "AccordInterchange",
                 "AccordMirror",
+                "AccordTrust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -252,6 +266,10 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "AccordTrustTests",
+            dependencies: ["AccordSegments", "AccordModel", "AccordStore", "AccordTrust", "AccordTesting", "AccordCLI"]
         ),
         .testTarget(
             name: "ReliabilityTests",

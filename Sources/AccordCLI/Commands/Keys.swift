@@ -2,6 +2,7 @@ import AccordModel
 import AccordSegments
 import AccordStore
 import AccordSync
+import AccordTrust
 import ArgumentParser
 
 struct Keys: ParsableCommand {
@@ -20,6 +21,8 @@ struct Keys: ParsableCommand {
             let journal = try options.open()
             let key = try journal.signingKey().publicKey
             writeOut("site        \(journal.site)\npublic key  \(key.base64)\nprivate key \(EventJournal.keysFolder)/\(journal.site).key (mode 0600; never printed)\n")
+            // The same key as a C2SP verifier key for the feed's checkpoints (Trust.md §2.2).
+            writeOut("note key    \(try CheckpointStore.feedSigner(for: journal).verifier.text)\n")
         }
     }
 }

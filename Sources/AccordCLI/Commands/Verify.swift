@@ -1,5 +1,7 @@
 import AccordModel
 import AccordSegments
+import AccordStore
+import AccordTrust
 import ArgumentParser
 
 struct Verify: ParsableCommand {
@@ -15,9 +17,15 @@ struct Verify: ParsableCommand {
     @OptionGroup var options: JournalOptions
     @Flag(help: "List every problem (by default the first 20).")
     var details = false
+    @Option(help: "A signed checkpoint note: check that this journal's copy of its feed has its root, and name the first event that differs (Trust.md §6).")
+    var checkpoint: String?
 
     func run() throws {
         let journal = try options.open()
+        if let checkpoint {
+            try verifyCheckpoint(checkpoint, journal: journal)
+            return
+        }
         let report = try journal.verify(progress: stderrIsTerminal ? { printProgress("checked \($0) events") } : nil)
         if stderrIsTerminal, report.events >= 10_000 { printProgress(nil) }
         let integrity = report.integrity
@@ -36,5 +44,29 @@ struct Verify: ParsableCommand {
             writeOut(lines.joined(separator: "\n") + "\n")
             throw CommandFailure(status: .damaged, message: "The journal has \(all.count) problem\(all.count == 1 ? "" : "s") (listed above).")
         }
+    }
+}
+
+extension Verify {
+    /// `verify --checkpoint FILE`: the note's signature under the feed's trusted key (and the
+    /// cosignatures of trusted witnesses), then the journal's copy of the feed against its root.
+    func verifyCheckpoint(_ path: String, journal: EventJournal) throws {
+        let note = try SignedNote(parsing: try readInput(path, limit: SignedNote.maxBytes + 1))
+        let checkpoint = try Checkpoint(text: note.text)
+        guard let feed = Checkpoint.feed(ofOrigin: checkpoint.origin) else {
+            throw AccordError(.badInput, "The checkpoint's origin '\(checkpoint.origin.prefix(120))' is not an Accord feed ('accord/<partnership>/<site>', Trust.md §2.1).")
+        }
+        var verifiers = [try CheckpointStore.feedVerifier(for: feed.site, in: journal)]
+        verifiers += try WitnessKeys(journal: journal).all().values
+        let checked = try CheckpointAudit.check(note, verifiers: verifiers)
+        var lines = ["Checkpoint '\(checkpoint.origin)' size \(checkpoint.size): signed by \(checked.signedBy.joined(separator: ", "))"
+                     + (checked.cosignedBy.isEmpty ? "" : "; cosigned by " + checked.cosignedBy.map(\.name).joined(separator: ", "))]
+        let comparison = try FeedCheckpoints.compare(checkpoint, with: journal)
+        for finding in comparison.findings { lines.append("  ✗ " + finding) }
+        writeOut(lines.joined(separator: "\n") + "\n")
+        guard comparison.matches else {
+            throw CommandFailure(status: .damaged, message: "Feed '\(comparison.site)' of this journal differs from the checkpoint (listed above).")
+        }
+        writeOut("OK: the first \(checkpoint.size) events of feed '\(comparison.site)' have the checkpoint's root.\n")
     }
 }

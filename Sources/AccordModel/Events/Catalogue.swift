@@ -191,6 +191,13 @@ public enum Catalogue {
         all.append(Entry(type: "event.retracted.v1", subjectKind: anyKind, required: [("event", .eventID), ("reason", .text)], optional: [], needsSomeField: false))
         all.append(Entry(type: "action.reopened.v1", subjectKind: "action", required: [("reason", .text)], optional: [("status", .oneOf(reopenStatuses))], needsSomeField: false))
         all.append(Entry(type: "subject.retired.v1", subjectKind: anyKind, required: [("reason", .text)], optional: [], needsSomeField: false))
+        // Checkpoints (Trust.md §5): a feed's signed checkpoint, and a witness's cosignature of
+        // another feed's checkpoint, so that both sync and travel in bundles.
+        all.append(Entry(type: "checkpoint.signed.v1", subjectKind: "checkpoint",
+                         required: [("origin", .text), ("size", .count), ("root", .text), ("signature", .text)], optional: [], needsSomeField: false))
+        all.append(Entry(type: "checkpoint.cosigned.v1", subjectKind: "checkpoint",
+                         required: [("origin", .text), ("size", .count), ("root", .text), ("witness", .text), ("cosignature", .text)],
+                         optional: [], needsSomeField: false))
         return Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
     }()
 
