@@ -407,6 +407,7 @@ struct FormatSpecTests {
             "MAX_DECIMAL_INTEGER_DIGITS": DecimalText.maxIntegerDigits,
             "MAX_DECIMAL_FRACTION_DIGITS": DecimalText.maxFractionDigits,
             "MAX_COUNT_DIGITS": Catalogue.maxCountDigits,
+            "MAX_KEY_EVENTS": KeyHistory.maxKeyEventsPerFeed,
         ]
         let spec = String(decoding: try FileDamage.bytes(Fixtures.repositoryRoot + "/Journal/Format.md"), as: UTF8.self)
         let start = try #require(spec.range(of: "<!-- limits:begin -->"))
