@@ -326,7 +326,8 @@ public final class EventWriter {
         guard last.signature != nil else {
             throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site. Nothing was written.")
         }
-        switch history.check(KeyHistory.isKeyEvent(last) ? try EventRecord.decode(last.record) : last) {
+        let lastEvent = try KeyHistory.isKeyEvent(last) ? EventRecord.decode(last.record) : last
+        switch history.check(lastEvent) {
         case .valid: break
         case .revoked(let revocation):
             throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' end with a signature by the key that the site revoked from \(revocation.fromSeq) on (revocation at \(revocation.atSeq)). Nothing was written.")

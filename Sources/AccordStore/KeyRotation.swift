@@ -94,7 +94,7 @@ public enum KeyRotation {
         if let reason { members.append(("reason", .string(reason))) }
         let type = fromSeq == nil ? KeyHistory.rotationType : KeyHistory.revocationType
         let draft = EventDraft(type: EventType(type), subject: try Subject("key/\(journal.site)"), data: JSONObject(members))
-        let signer = fromSeq == nil ? try journal.signingKey() : next
+        let signer = try fromSeq == nil ? journal.signingKey() : next
         let event: Event
         do {
             event = try writer.appendKeyEvent(draft, signedBy: signer, then: next)

@@ -154,7 +154,8 @@ public enum SyncGate {
         }
         // What a revoked key signed and no valid signature covers: kept apart, with the reason.
         var revoked: [RevokedStretch] = []
-        for (start, revocation) in revokedStarts.sorted(by: { ($0.0.site, $0.0.seq) < ($1.0.site, $1.0.seq) }) where !visited.contains(start.id) {
+        // Latest first, so that one stretch holds a whole chain the revoked key signed.
+        for (start, revocation) in revokedStarts.sorted(by: { ($0.0.site, $1.0.seq) < ($1.0.site, $0.0.seq) }) where !visited.contains(start.id) {
             var stretch: [Event] = []
             var current: Event? = start
             while let event = current, visited.insert(event.id).inserted {

@@ -110,7 +110,9 @@ public final class SyncSession {
         let bySite = admitted.bySite
         summary.notKept += admitted.notCovered
         for stretch in admitted.revoked {
-            summary.revoked.append(stretch.reason + (try RevokedQuarantine.keep(stretch, in: journal).map { " (kept in '\($0)')" } ?? " (not kept: the quarantine already holds \(RevokedQuarantine.maxFilesPerSite) such files for this site)"))
+            let kept = try RevokedQuarantine.keep(stretch, in: journal)
+            let place = kept.map { " (kept in '\($0)')" } ?? " (not kept: the quarantine already holds \(RevokedQuarantine.maxFilesPerSite) such files for this site)"
+            summary.revoked.append(stretch.reason + place)
         }
         if let own = bySite[journal.site], !journal.isRestoreHeld {
             let headSeq = writer.head?.seq ?? SequenceNumber(0)

@@ -49,7 +49,7 @@ public struct KeyHistory: Sendable {
         /// The revoked key.
         public let key: SitePublicKey
         /// From this sequence number on, a signature by ``key`` is not the site's word, unless the
-        /// revocation event's own signature covers the event (it is an ancestor of ``atSeq``).
+        /// revocation event's own signature covers the event (it is an ancestor of the revocation).
         public let fromSeq: SequenceNumber
         /// The sequence number of the revocation event.
         public let atSeq: SequenceNumber
@@ -115,7 +115,9 @@ public struct KeyHistory: Sendable {
             return revealed.verifies(signature, forBatchEndingAt: event.id) ? .valid : .invalid("the signature on the revocation at \(event.seq) of site '\(event.site)' does not verify under the key it reveals")
         }
         let key = key(inForceAt: event.seq)
-        if let revocation = revocations.first(where: { $0.key == key && event.seq >= $0.fromSeq && event.seq < $0.atSeq }) {
+        // At the revocation's own place, another event signed by the revoked key is not the
+        // revocation: revoked too.
+        if let revocation = revocations.first(where: { $0.key == key && event.seq >= $0.fromSeq && event.seq <= $0.atSeq }) {
             return key.verifies(signature, forBatchEndingAt: event.id) ? .revoked(revocation) : .invalid(Self.notInForce(event, key: key))
         }
         if key.verifies(signature, forBatchEndingAt: event.id) { return .valid }
