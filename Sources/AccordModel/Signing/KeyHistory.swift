@@ -137,8 +137,8 @@ public struct KeyHistory: Sendable {
 
     /// The public key a rotation or revocation reveals, or nil when `data.key` holds none.
     public static func revealedKey(of event: Event) -> SitePublicKey? {
-        guard case .string(let text)? = event.data["key"] else { return nil }
-        return try? SitePublicKey(base64: text)
+        guard case .string(let text)? = event.data["key"], let key = try? SitePublicKey(base64: text), key.base64 == text else { return nil }
+        return key
     }
 
     /// Records a key event of this history's site, in `seq` order, after checking it against the
@@ -164,7 +164,8 @@ public struct KeyHistory: Sendable {
         guard keyEvents.count < Self.maxKeyEventsPerFeed else { throw refuse("the feed already holds \(Self.maxKeyEventsPerFeed) key events, the most allowed") }
         guard let signature = event.signature else { throw refuse("a key event must end its batch and carry the signature") }
         let inForce = key(inForceAt: event.seq)
-        guard case .string(let next)? = event.data["next"], next.utf8.count == 64 else { throw refuse("'data.next' is not a key digest") }
+        guard case .string(let next)? = event.data["next"], next.utf8.count == 64,
+              next.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { throw refuse("'data.next' is not a key digest (64 lower-case hex digits)") }
         switch event.type.rawValue {
         case Self.inceptionType:
             guard nextDigest == nil else { throw refuse("the feed already adopted pre-rotation; an inception comes once") }
