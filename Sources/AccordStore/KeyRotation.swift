@@ -104,8 +104,8 @@ public enum KeyRotation {
         }
         // The key event is durable: the revealed key is now in force, the new one comes next.
         try writeSeed(next, to: currentKeyPath(of: journal))
-        guard rename(pendingNextPath(of: journal), nextKeyPath(of: journal)) == 0 else {
-            throw AccordError(.io, "Cannot move '\(pendingNextPath(of: journal))' to '\(nextKeyPath(of: journal))': \(Errno(errno)).")
+        guard rename(pendingNextPath(of: journal), Self.nextKeyPath(of: journal)) == 0 else {
+            throw AccordError(.io, "Cannot move '\(pendingNextPath(of: journal))' to '\(Self.nextKeyPath(of: journal))': \(Errno(errno)).")
         }
         try FileBytes.syncDirectory(journal.path + "/" + EventJournal.keysFolder)
         return Outcome(event: event, current: next.publicKey, nextDigest: digest, nextKeyFile: Self.nextKeyPath(of: journal))

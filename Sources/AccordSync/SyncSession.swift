@@ -110,6 +110,16 @@ public final class SyncSession {
         let bySite = admitted.bySite
         summary.notKept += admitted.notCovered
         for stretch in admitted.revoked {
+            // The site's own events before its revocation, sent again, are already here: the
+            // revocation stored here covers them (Trust.md "Revocation").
+            if stretch.last <= (writer.heads[stretch.site]?.seq ?? SequenceNumber(0)) {
+                let stored = try writer.storedIDs(of: stretch.site, in: stretch.first...stretch.last)
+                let ids = stretch.records.compactMap { try? EventRecord.decode($0) }.map { ($0.seq, $0.id) }
+                if ids.count == stretch.records.count, ids.allSatisfy({ stored[$0.0] == $0.1 }) {
+                    summary.alreadyKnown += ids.count
+                    continue
+                }
+            }
             let kept = try RevokedQuarantine.keep(stretch, in: journal)
             let place = kept.map { " (kept in '\($0)')" } ?? " (not kept: the quarantine already holds \(RevokedQuarantine.maxFilesPerSite) such files for this site)"
             summary.revoked.append(stretch.reason + place)

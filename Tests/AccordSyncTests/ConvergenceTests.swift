@@ -71,10 +71,10 @@ struct ConvergenceTests {
             #expect(report.isClean, "\(report.problems)")
             #expect(try SyncSession.pendingCount(of: partnership[site]) == 0)
             if rotating {
-                let history = try #require(report.keyHistories[SiteID("brussels")])
+                let history = try #require(report.keyHistories[try SiteID("brussels")])
                 #expect(history.epochs.count == 3)
                 #expect(history.current == brusselsKey)
-                #expect(report.feeds[SiteID("brussels")]?.signedThrough == report.feeds[SiteID("brussels")]?.lastSeq)
+                #expect(report.feeds[try SiteID("brussels")]?.signedThrough == report.feeds[try SiteID("brussels")]?.lastSeq)
             }
         }
     }

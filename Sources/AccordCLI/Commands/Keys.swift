@@ -1,3 +1,9 @@
+import AccordModel
+import AccordSegments
+import AccordStore
+import AccordSync
+import ArgumentParser
+
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the site's keys; adopt pre-rotation, rotate, revoke (Journal/Trust.md).",
