@@ -72,7 +72,7 @@ public final class EventWriter {
                 key = finished
             } else if inForce != key.publicKey {
                 writer.close()
-                throw AccordError(.damaged, "The private key in '\(EventJournal.keysFolder)/\(journal.site).key' is neither the public key '\(EventJournal.keysFolder)/\(journal.site).pub' that peers trust nor the key in force after the feed's key events; events signed with it would be refused. Restore the right key. Nothing was appended.")
+                throw AccordError(.damaged, "The private key in '\(EventJournal.keysFolder)/\(journal.site).key' does not match the public key '\(EventJournal.keysFolder)/\(journal.site).pub' that peers trust, nor the key in force after the feed's key events (Trust.md); events signed with it would be refused. Restore the right key. Nothing was appended.")
             }
         }
         defaultActor = journal.site.rawValue
