@@ -15,9 +15,6 @@ public final class EventWriter {
     private let writer: SegmentWriter
     /// The key that signs this site's appends: the key in force for its feed (Trust.md).
     private var key: SiteKey
-    /// Each site's keys over time, read from the journal at the first need and kept up to date
-    /// by what this writer appends (Trust.md "Verification").
-    private var histories: [SiteID: KeyHistory]?
     private var clock: HybridClock
     /// The site's last event: its sequence number and id; nil for an empty feed.
     public var head: (seq: SequenceNumber, id: EventID)? { heads[journal.site] }
@@ -150,14 +147,12 @@ public final class EventWriter {
         return event
     }
 
-    /// Each trusted site's key history as this journal holds it (``EventJournal/keyHistories(trusted:)``,
-    /// read once, then kept up to date by this writer's appends).
+    /// Each trusted site's key history as this journal holds it (``EventJournal/keyHistories(trusted:)``).
     /// - Throws: as ``EventJournal/keyHistories(trusted:)``.
     public func keyHistories() throws -> [SiteID: KeyHistory] {
-        if let histories { return histories }
-        let loaded = try journal.keyHistories()
-        histories = loaded
-        return loaded
+        // Read each time: a peer trusted during the writer's life is seen, and what this writer
+        // appended is read incrementally (``EventJournal/keyHistories(trusted:)``).
+        try journal.keyHistories()
     }
 
     private func append(_ drafts: [EventDraft], expecting expected: ExpectedSequence, now: Timestamp?, signingWith signer: SiteKey?) throws -> [Event] {
@@ -223,16 +218,13 @@ public final class EventWriter {
             }
         }
         // A key event is checked against the feed's key history before it is written.
-        var ownHistory: KeyHistory?
         if let last = events.last, KeyHistory.isKeyEvent(last) {
             guard var history = try keyHistories()[journal.site] else {
                 throw AccordError(.notFound, "This journal has no '\(EventJournal.keysFolder)/\(journal.site).pub': its own key history is unknown. Nothing was appended.")
             }
             try history.record(last)
-            ownHistory = history
         }
         let position = try writer.append(records)
-        if let ownHistory { histories?[journal.site] = ownHistory }
         self.clock = clock
         heads[journal.site] = head
         eventCount += events.count
@@ -335,7 +327,6 @@ public final class EventWriter {
             throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site: \(why). Nothing was written.")
         }
         let position = try writer.append(fresh.map(\.record))
-        histories?[site] = history
         for event in fresh { clock.observe(event.hlc) }
         heads[site] = (last.seq, last.id)
         eventCount += fresh.count
