@@ -181,9 +181,12 @@ public enum SiteTLS {
     /// hex) is one of `digests`: a site's committed next key, which a peer that has not yet
     /// received the site's rotation accepts in place of the key in force (Trust.md "Transport").
     public static func certificate(_ certificate: NIOSSLCertificate, carriesKeyWithDigestIn digests: Set<String>) -> Bool {
-        guard !digests.isEmpty, let spki = subjectPublicKeyInfo(of: certificate), spki.count == 44,
-              spki.prefix(12) == [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00],
-              let key = try? SitePublicKey(base64: Base64.encode(Array(spki.suffix(32)))) else { return false }
+        // What swift-certificates gives for an Ed25519 key ends with its 32 bytes (for Ed25519 it
+        // is those bytes alone); the key is the one carried when what it gives for that key is
+        // the certificate's, byte for byte.
+        guard !digests.isEmpty, let spki = subjectPublicKeyInfo(of: certificate), spki.count >= 32,
+              let key = try? SitePublicKey(base64: Base64.encode(Array(spki.suffix(32)))),
+              (try? subjectPublicKeyInfo(of: key)) == spki else { return false }
         return digests.contains(KeyHistory.digest(of: key))
     }
 
