@@ -37,7 +37,8 @@ public struct SyncClient: HTTPSyncTransport {
             configuration.connectionPool.retryConnectionEstablishment = false
             configuration.tlsConfiguration = try SiteTLS.clientConfiguration(key: try journal.signingKey(), site: journal.site, partnership: journal.partnership)
             let acceptable = try serverKeys(for: url, in: journal)
-            configuration.http1_1ConnectionDebugInitializer = { channel in SiteTLS.checkServer(on: channel, acceptable: acceptable) }
+            let committed = try serverCommittedDigests(for: url, in: journal)
+            configuration.http1_1ConnectionDebugInitializer = { channel in SiteTLS.checkServer(on: channel, acceptable: acceptable, committed: committed) }
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
@@ -51,12 +52,25 @@ public struct SyncClient: HTTPSyncTransport {
     }
 
     /// The keys a TLS server at `url` may present: the key of the peer whose record names this
-    /// URL, else every trusted key but this site's own.
+    /// URL, else every trusted key but this site's own; for each, the key in force after the key
+    /// events this journal holds (Trust.md "Transport").
     static func serverKeys(for url: PeerURL, in journal: EventJournal) throws -> [SitePublicKey] {
         let peers = try PeerStore(journal: journal).all()
         let named = peers.filter { peer in peer.record?.url.flatMap { try? PeerURL($0).text } == url.text }
         let chosen = named.isEmpty ? peers.filter { $0.site != journal.site } : named
-        return chosen.map(\.key)
+        // The key in force for each, after the key events held here (Trust.md "Transport").
+        let current = try journal.currentKeys()
+        return chosen.map { current[$0.site] ?? $0.key }
+    }
+
+    /// The digests of the committed next keys of the peers ``serverKeys(for:in:)`` chooses
+    /// (Trust.md "Transport").
+    static func serverCommittedDigests(for url: PeerURL, in journal: EventJournal) throws -> Set<String> {
+        let peers = try PeerStore(journal: journal).all()
+        let named = peers.filter { peer in peer.record?.url.flatMap { try? PeerURL($0).text } == url.text }
+        let chosen = named.isEmpty ? peers.filter { $0.site != journal.site } : named
+        let committed = try journal.transportKeys().committed
+        return Set(chosen.compactMap { committed[$0.site] })
     }
 
     /// Sends one request and streams its answer into `answer` (``HTTPSyncTransport``).

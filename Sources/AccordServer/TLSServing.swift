@@ -29,8 +29,9 @@ struct TLSSiteMiddleware<Context: RequestContext>: RouterMiddleware {
         if let channel = (context as? SyncRequestContext)?.channel,
             let certificate = await SiteTLS.peerCertificate(of: channel),
             let site = try? SiteID(named),
-            let key = try? service.journal.trustedKeys()[site],
-            SiteTLS.certificate(certificate, carries: key)
+            let keys = try? service.journal.transportKeys(),
+            keys.current[site].map({ SiteTLS.certificate(certificate, carries: $0) }) == true
+                || SiteTLS.certificate(certificate, carriesKeyWithDigestIn: Set([keys.committed[site]].compactMap { $0 }))
         {
             return try await next(request, context)
         }
@@ -47,13 +48,14 @@ struct TLSSiteMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension TLSSiteMiddleware where Context == SyncRequestContext {
     /// HTTP/1 over mutual TLS with the journal's own certificate, accepting clients whose
-    /// certificate carries a key in `keys/` (read again for each handshake).
+    /// certificate carries the key in force for a trusted site (``EventJournal/currentKeys()``,
+    /// Trust.md "Transport"; read again for each handshake).
     /// - Throws: ``AccordError`` when the site's key cannot be read or its certificate made.
     /// - Parameter idleTimeout: the HTTP/1 idle timeout (§4.3.3).
     static func server(http1: HTTP1Channel.Configuration, journal: EventJournal) throws -> HTTPServerBuilder {
         let configuration = try SiteTLS.serverConfiguration(key: try journal.signingKey(), site: journal.site, partnership: journal.partnership)
         return try .tls(.http1(configuration: http1), configuration: TLSChannelConfiguration(
             tlsConfiguration: configuration,
-            customVerificationCallback: SiteTLS.clientVerifier { try journal.trustedKeys() }))
+            customVerificationCallback: SiteTLS.clientVerifier(trusted: { try journal.currentKeys() }, committed: { try journal.transportKeys().committed })))
     }
 }

@@ -33,6 +33,12 @@ public struct VerificationReport: Sendable {
     public var feeds: [SiteID: Feed] = [:]
     /// Every problem found, each with its place (segment, byte offset, site, sequence number).
     public var problems: [String] = []
+    /// Each site's keys over time, as its feed's key events say (Trust.md "Keys over time").
+    public var keyHistories: [SiteID: KeyHistory] = [:]
+    /// Events received that a revoked key signed, kept apart in `quarantine/revoked-*.jsonl`
+    /// (Trust.md "Revocation"): one line per file, "site 'astana': events 12…14, signed by the
+    /// key revoked from 12 on". They are not in the journal, so they are not ``problems``.
+    public var revoked: [String] = []
 
     /// True when no byte is damaged and every event is valid, chained and signed.
     public var isClean: Bool { integrity.isClean && problems.isEmpty }
@@ -53,6 +59,7 @@ extension EventJournal {
     public func verify(progress: ((Int) -> Void)? = nil) throws -> VerificationReport {
         var report = VerificationReport(integrity: IntegrityReport())
         let keys = loadKeysForVerify(problems: &report.problems)
+        var histories = keys.mapValues { KeyHistory(anchor: $0) }
         var untrustedSites: Set<SiteID> = []
         report.integrity = try directory.scan { batch in
             for (index, record) in batch.records.enumerated() {
@@ -80,12 +87,24 @@ extension EventJournal {
                     report.problems.append("In \(place): event \(event.seq) of site '\(event.site)' does not link to the id of event \(feed.lastSeq) ('prev' differs). Checking resumes at \(event.seq).")
                     feed.isBroken = true
                 }
-                if let signature = event.signature {
-                    if let key = keys[event.site] {
-                        if key.verifies(signature, forBatchEndingAt: event.id) {
+                if event.signature != nil {
+                    if histories[event.site] != nil {
+                        // Key events change the key in force from their place on (Trust.md "Verification").
+                        if KeyHistory.isKeyEvent(event), continues {
+                            do {
+                                try histories[event.site]!.record(event)
+                            } catch let error as AccordError {
+                                report.problems.append("In \(place): \(error.message)")
+                            }
+                        }
+                        switch histories[event.site]!.check(event) {
+                        case .valid:
                             if continues, !feed.isBroken { feed.signedThrough = event.seq }
-                        } else {
-                            report.problems.append("In \(place): the signature on event \(event.seq) of site '\(event.site)' does not verify under the trusted key.")
+                        case .revoked(let revocation):
+                            report.problems.append("In \(place): event \(event.seq) of site '\(event.site)' is signed by the key that the site revoked from \(revocation.fromSeq) on (revocation at \(revocation.atSeq)); it is not the site's word.")
+                        case .invalid(let why):
+                            let one = histories[event.site]!.epochs.count == 1
+                            report.problems.append("In \(place): " + (one ? "the signature on event \(event.seq) of site '\(event.site)' does not verify under the trusted key." : why + "."))
                         }
                     } else if !untrustedSites.contains(event.site) {
                         untrustedSites.insert(event.site)
@@ -105,6 +124,10 @@ extension EventJournal {
         if let recorded = HeadsCache.loadUnchecked(self), recorded.events > report.events {
             report.problems.append("An earlier append reached \(recorded.events) events (\(HeadsCache.folder)/\(HeadsCache.fileName)), but the journal now holds \(report.events): acknowledged batches are missing (a deleted or truncated segment?).")
         }
+        report.keyHistories = histories
+        for name in Self.revokedQuarantineFiles(in: path) {
+            report.revoked.append("'\(SegmentFormat.quarantineFolder)/\(name)': events received from a peer that a revoked key signed; kept apart, never merged")
+        }
         for (site, feed) in report.feeds.sorted(by: { $0.key < $1.key }) {
             if keys[site] == nil {
                 if !untrustedSites.contains(site) {
@@ -116,6 +139,20 @@ extension EventJournal {
             }
         }
         return report
+    }
+
+    /// The names of `quarantine/revoked-*.jsonl` (Trust.md "Revocation"), sorted.
+    static func revokedQuarantineFiles(in path: String) -> [String] {
+        guard let dir = opendir(path + "/" + SegmentFormat.quarantineFolder) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name.hasPrefix("revoked-"), name.hasSuffix(".jsonl") { names.append(name) }
+        }
+        return names.sorted()
     }
 
     /// The trusted keys for `verify` (Format.md §8): like ``trustedKeys()``, but a key file that

@@ -13,7 +13,8 @@ public final class EventWriter {
     /// The journal appended to.
     public let journal: EventJournal
     private let writer: SegmentWriter
-    private let key: SiteKey
+    /// The key that signs this site's appends: the key in force for its feed (Trust.md).
+    private var key: SiteKey
     private var clock: HybridClock
     /// The site's last event: its sequence number and id; nil for an empty feed.
     public var head: (seq: SequenceNumber, id: EventID)? { heads[journal.site] }
@@ -54,15 +55,23 @@ public final class EventWriter {
         cacheFile = HeadsCacheFile(journal: journal)
         directoryFD = open(journal.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         key = try journal.signingKey()
-        // The private key must be the one this journal publishes for its site.
-        if let published = try journal.trustedKeys()[journal.site], published != key.publicKey {
-            throw AccordError(.damaged, "The private key in '\(EventJournal.keysFolder)/\(journal.site).key' does not match the public key '\(EventJournal.keysFolder)/\(journal.site).pub' that peers trust; events signed with it would be refused. Restore the right key. Nothing was appended.")
-        }
         var options = options
         if options.recoveryHint == nil {
             options.recoveryHint = { HeadsCache.load(journal)?.end }
         }
         writer = try SegmentWriter(directory: journal.directory, options: options)
+        // The private key must be the one this journal publishes for its site, or, after a
+        // rotation, the key in force for its feed (Trust.md "Key files"); a rotation interrupted
+        // after its key event is finished here, under the writer lock.
+        if let published = try journal.trustedKeys()[journal.site], published != key.publicKey || KeyRotation.hasPendingNextKey(journal) {
+            let inForce = try journal.keyHistories()[journal.site]?.current
+            if let inForce, inForce != key.publicKey, let finished = try KeyRotation.finishInterrupted(journal, inForce: inForce) {
+                key = finished
+            } else if inForce != key.publicKey {
+                writer.close()
+                throw AccordError(.damaged, "The private key in '\(EventJournal.keysFolder)/\(journal.site).key' does not match the public key '\(EventJournal.keysFolder)/\(journal.site).pub' that peers trust, nor the key in force after the feed's key events (Trust.md); events signed with it would be refused. Restore the right key. Nothing was appended.")
+            }
+        }
         defaultActor = journal.site.rawValue
         clock = HybridClock()
         // Start from the heads cache when it still matches the journal (and no observer needs
@@ -116,7 +125,42 @@ public final class EventWriter {
     ///   ``SegmentError`` `.diskFull`, `.io` — the journal is unchanged.
     @discardableResult
     public func append(_ drafts: [EventDraft], expecting expected: ExpectedSequence = .any, now: Timestamp? = nil) throws -> [Event] {
+        try append(drafts, expecting: expected, now: now, signingWith: nil)
+    }
+
+    /// Appends one key event (Trust.md "Key events") as a batch of its own, signed by `signer`
+    /// (the key in force for a rotation or an inception, the revealed next key for a
+    /// revocation), checked against the feed's key history before it is written; then signs
+    /// later appends with `then`.
+    /// - Parameters:
+    ///   - draft: a `key.*` draft about `key/<site>`.
+    ///   - signer: the key that signs this batch.
+    ///   - then: the key in force after it (the revealed key after a rotation or revocation).
+    /// - Returns: the event as stored.
+    /// - Throws: ``AccordError`` `.untrusted` when the event breaks a rule of Trust.md
+    ///   "Verification" (nothing is written); as ``append(_:expecting:now:)``.
+    @discardableResult
+    public func appendKeyEvent(_ draft: EventDraft, signedBy signer: SiteKey, then: SiteKey) throws -> Event {
+        guard draft.type.rawValue.hasPrefix("key.") else { throw AccordError(.badInput, "'\(draft.type)' is not a key event.", field: "type") }
+        let event = try append([draft], expecting: .any, now: nil, signingWith: signer)[0]
+        key = then
+        return event
+    }
+
+    /// Each trusted site's key history as this journal holds it (``EventJournal/keyHistories(trusted:)``).
+    /// - Throws: as ``EventJournal/keyHistories(trusted:)``.
+    public func keyHistories() throws -> [SiteID: KeyHistory] {
+        // Read each time: a peer trusted during the writer's life is seen, and what this writer
+        // appended is read incrementally (``EventJournal/keyHistories(trusted:)``).
+        try journal.keyHistories()
+    }
+
+    private func append(_ drafts: [EventDraft], expecting expected: ExpectedSequence, now: Timestamp?, signingWith signer: SiteKey?) throws -> [Event] {
         guard !drafts.isEmpty else { throw AccordError(.badInput, "There is nothing to append: the batch is empty.") }
+        if let index = drafts.dropLast().firstIndex(where: { $0.type.rawValue.hasPrefix("key.") }) {
+            throw AccordError(.badInput, "A key event must be the last event of its batch, so that it carries the signature (Trust.md \"Key events\").", field: "type").at(line: index + 1)
+        }
+        let signer = signer ?? key
         if isRestoreHeld {
             throw AccordError(.badInput, "This journal was marked as restored from a backup: its own appends are refused until its own feed has been pulled back from a peer ('accord sync --with PEER'; after only bundles, 'accord restored --done'), so that no sequence number is used twice.")
         }
@@ -159,7 +203,7 @@ public final class EventWriter {
                     site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, seen: seen, type: draft.type,
                     subject: draft.subject, actor: actor, encodedData: try encodedData.get())
                 let id = EventRecord.id(ofCanonical: canonical)
-                let signature = index == drafts.count - 1 ? try key.signature(forBatchEndingAt: id) : nil
+                let signature = index == drafts.count - 1 ? try signer.signature(forBatchEndingAt: id) : nil
                 let record = EventRecord.record(canonical: canonical, id: id, signature: signature)
                 guard record.count <= SegmentFormat.maxRecordBytes else {
                     throw AccordError(.badInput, "The event is \(record.count) bytes once stored; an event may hold at most \(SegmentFormat.maxRecordBytes) bytes.", field: "data")
@@ -172,6 +216,13 @@ public final class EventWriter {
             } catch let error as AccordError {
                 throw error.at(line: index + 1)
             }
+        }
+        // A key event is checked against the feed's key history before it is written.
+        if let last = events.last, KeyHistory.isKeyEvent(last) {
+            guard var history = try keyHistories()[journal.site] else {
+                throw AccordError(.notFound, "This journal has no '\(EventJournal.keysFolder)/\(journal.site).pub': its own key history is unknown. Nothing was appended.")
+            }
+            try history.record(last)
         }
         let position = try writer.append(records)
         self.clock = clock
@@ -228,7 +279,7 @@ public final class EventWriter {
         guard site != journal.site || allowOwnSite else {
             throw AccordError(.badInput, "Events of this journal's own site '\(site)' are appended by this site only, not copied in.")
         }
-        guard let key = try journal.trustedKeys()[site] else {
+        guard var history = try keyHistories()[site] else {
             throw AccordError(.untrusted, "Site '\(site)' is not trusted here; add its key with 'accord peer add \(site) --key …'. Nothing was written.")
         }
         for (previous, event) in zip(events, events.dropFirst()) {
@@ -259,8 +310,21 @@ public final class EventWriter {
             }
         }
         guard let last = fresh.last else { return 0 }
-        guard let signature = last.signature, key.verifies(signature, forBatchEndingAt: last.id) else {
+        // The key events of the stretch, in order, against the feed's key history; then the last
+        // signature under the key in force at its place (Trust.md "Verification").
+        for event in fresh where KeyHistory.isKeyEvent(event) {
+            try history.record(try EventRecord.decode(event.record))
+        }
+        guard last.signature != nil else {
             throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site. Nothing was written.")
+        }
+        let lastEvent = try KeyHistory.isKeyEvent(last) ? EventRecord.decode(last.record) : last
+        switch history.check(lastEvent) {
+        case .valid: break
+        case .revoked(let revocation):
+            throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' end with a signature by the key that the site revoked from \(revocation.fromSeq) on (revocation at \(revocation.atSeq)). Nothing was written.")
+        case .invalid(let why):
+            throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site: \(why). Nothing was written.")
         }
         let position = try writer.append(fresh.map(\.record))
         for event in fresh { clock.observe(event.hlc) }

@@ -344,9 +344,17 @@ public struct Bundle: Sendable {
         guard partnership == journal.partnership else {
             throw AccordError(.badInput, "The bundle is for partnership '\(partnership)', this journal records '\(journal.partnership)'. Nothing was applied.")
         }
-        guard let site = try? SiteID(source), let key = try journal.trustedKeys()[site] else {
+        guard let site = try? SiteID(source), var history = try journal.keyHistories()[site] else {
             throw AccordError(.untrusted, "The bundle was made by site '\(source)', which this journal does not trust; add its key with 'accord peer add \(source) --key …'. Nothing was applied.")
         }
+        // The header is signed by the source's key in force when it made the bundle: after the
+        // key events this journal holds, and those of the bundle that follow them (Trust.md
+        // "Transport"); the bundle's records are already in memory, within its limits.
+        for record in records {
+            guard let event = try? EventRecord.decode(record), event.site == site, KeyHistory.isKeyEvent(event), event.seq > history.lastKeyEventSeq else { continue }
+            guard (try? history.record(event)) != nil else { break }
+        }
+        let key = history.current
         let signature: [UInt8]
         if let headerSignature {
             signature = headerSignature
@@ -370,8 +378,7 @@ public struct Bundle: Sendable {
     ///   signature), `.damaged`; ``SyncError`` `.fork` (two signed events at one place).
     public func verify(against journal: EventJournal) throws -> [String] {
         try checkHeader(against: journal)
-        let keys = try journal.trustedKeys()
-        _ = try SyncGate.admit(records, keys: keys, source: "Event (of the bundle)")
+        _ = try SyncGate.admit(records, histories: try journal.keyHistories(), heads: try journal.versionVector().entries.mapValues(\.seq), source: "Event (of the bundle)")
         var last: [SiteID: Event] = [:]
         for record in records {
             let event = try EventRecord.decode(record)  // (the gate decoded every record)

@@ -54,6 +54,8 @@ public enum HTTPSync {
         let path: String
         let nonce: String
         let trusted: [SiteID: SitePublicKey]
+        /// The committed next keys' digests (Trust.md "Transport").
+        let committed: [SiteID: String]
         let limit: Int
         private var expected = 0
         private var contentHash = ""
@@ -65,7 +67,8 @@ public enum HTTPSync {
         /// The bytes of the body received so far.
         public private(set) var bytes: [UInt8] = []
 
-        init(url: String, method: String, path: String, nonce: String, trusted: [SiteID: SitePublicKey], limit: Int) {
+        init(url: String, method: String, path: String, nonce: String, trusted: [SiteID: SitePublicKey], committed: [SiteID: String] = [:], limit: Int) {
+            self.committed = committed
             self.url = url
             self.method = method
             self.path = path
@@ -95,7 +98,7 @@ public enum HTTPSync {
             }
             let site: SiteID
             do {
-                (site, contentHash) = try RequestSigning.verifyResponseHead(headers: headers, status: status, length: length, method: method, path: path, nonce: nonce, trusted: trusted)
+                (site, contentHash) = try RequestSigning.verifyResponseHead(headers: headers, status: status, length: length, method: method, path: path, nonce: nonce, trusted: trusted, committed: committed)
             } catch let refusal as SyncError {
                 throw SyncError(refusal.code, "\(url): \(refusal.message)", httpStatus: status)
             }
@@ -201,7 +204,8 @@ public enum HTTPSync {
         func call(_ method: String, _ path: String, body: [UInt8], to destination: String) async throws -> ([UInt8], SiteID) {
             var headers = try RequestSigning.headers(for: journal, method: method, path: path, body: body, to: destination)
             if method == "POST" { headers["Content-Type"] = path == "/v1/push" ? "application/vnd.accord.bundle" : "application/json" }
-            let answer = Answer(url: url.text, method: method, path: path, nonce: headers[RequestSigning.nonceHeader] ?? "", trusted: try journal.trustedKeys(), limit: limit)
+            let keys = try journal.transportKeys()
+            let answer = Answer(url: url.text, method: method, path: path, nonce: headers[RequestSigning.nonceHeader] ?? "", trusted: keys.current, committed: keys.committed, limit: limit)
             try await transport.send(Outgoing(method: method, url: url.text + path, path: path, headers: headers, body: body, timeout: timeout), into: answer)
             let bytes = try answer.finish()
             guard let site = answer.site else { throw SyncError(.untrustedServer, "\(url.text): no checked answer.") }

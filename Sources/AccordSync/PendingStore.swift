@@ -83,11 +83,13 @@ final class PendingStore {
 
     /// Reads a run back: each record is checked again (form, id), the records must be of `site`,
     /// chain from `first` to `last`, end with `lastID`, and the last must carry a signature valid
-    /// under `key`. Returns nil (and removes the file) when any of that fails: such a run is not
-    /// covered by a signature and is dropped.
-    func load(_ run: Run, of site: SiteID, key: SitePublicKey?, limits: PendingLimits) throws -> [Event]? {
+    /// under a key of the site's `history` (Trust.md "Verification": which key was in force there
+    /// may depend on key events not yet here; the run is checked again under the key in force
+    /// when it is written). Returns nil (and removes the file) when any of that fails: such a run
+    /// is not covered by a signature and is dropped.
+    func load(_ run: Run, of site: SiteID, history: KeyHistory?, limits: PendingLimits) throws -> [Event]? {
         let path = feedPath(site) + "/" + run.fileName
-        guard let key, let bytes = try? FileBytes.read(path, limit: limits.maxBytesPerFeed) else {
+        guard let history, let bytes = try? FileBytes.read(path, limit: limits.maxBytesPerFeed) else {
             try remove(run, of: site)
             return nil
         }
@@ -102,7 +104,8 @@ final class PendingStore {
             events.append(event)
         }
         guard let last = events.last, last.seq == run.last, last.id == run.lastID, let signature = last.signature,
-              key.verifies(signature, forBatchEndingAt: last.id) else {
+              history.epochs.contains(where: { $0.key.verifies(signature, forBatchEndingAt: last.id) })
+                || (KeyHistory.revealedKey(of: last)?.verifies(signature, forBatchEndingAt: last.id) ?? false) else {
             try remove(run, of: site)
             return nil
         }

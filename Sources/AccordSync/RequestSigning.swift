@@ -29,6 +29,11 @@ public enum RequestSigning {
     public static let destinationHeader = "Accord-Destination"
     /// The header naming the partnership the request is meant for.
     public static let partnershipHeader = "Accord-Partnership"
+    /// `Accord-Key`: the base64 public key the sender signed with (its key in force). Not part of
+    /// the signed text, and optional: a receiver that does not yet hold the sender's latest
+    /// rotation accepts a signature under this key only when its SHA-256 is the sender's
+    /// committed next key (Trust.md "Transport"); otherwise the header is ignored.
+    public static let keyHeader = "Accord-Key"
     /// The destination of a request that does not yet know the server's site: allowed for
     /// `GET /v1/vector` only, whose answer names it.
     public static let anyDestination = "*"
@@ -96,10 +101,12 @@ public enum RequestSigning {
         let time = Timestamp(seconds: now.seconds, nanoseconds: 0).text
         let hash = Digest.sha256Hex(body)
         let text = requestText(method: method, path: path, time: time, nonce: nonce, length: body.count, contentHash: hash, site: journal.site.rawValue, destination: destination, partnership: journal.partnership)
-        let signature = try journal.signingKey().sign(text)
+        let key = try journal.signingKey()
+        let signature = try key.sign(text)
         return [
             siteHeader: journal.site.rawValue, timeHeader: time, nonceHeader: nonce, contentHashHeader: hash,
             destinationHeader: destination, partnershipHeader: journal.partnership, signatureHeader: Base64.encode(signature),
+            keyHeader: key.publicKey.base64,
         ]
     }
 
@@ -130,7 +137,7 @@ public enum RequestSigning {
     /// - Throws: ``SyncError`` ``SyncError/Code/unauthenticated`` (a version-1 request, missing
     ///   or malformed headers, stale time, bad signature, another destination or partnership),
     ///   ``SyncError/Code/untrusted`` (untrusted site).
-    public static func verifyHeaders(_ headers: [String: String], method: String, path: String, announcedLength: Int, trusted: [SiteID: SitePublicKey], server: SiteID, partnership: String, now: Timestamp = .now()) throws -> Admitted {
+    public static func verifyHeaders(_ headers: [String: String], method: String, path: String, announcedLength: Int, trusted: [SiteID: SitePublicKey], committed: [SiteID: String] = [:], server: SiteID, partnership: String, now: Timestamp = .now()) throws -> Admitted {
         if isVersion1(headers) {
             throw SyncError(.unauthenticated, "The request is signed under version 1 of request signing (accord-request-v1), which this server refuses: it does not bind the body's length, the destination or a nonce (SyncProtocol.md §8). Upgrade accord at the calling office.")
         }
@@ -150,7 +157,7 @@ public enum RequestSigning {
             throw SyncError(.untrusted, "Site '\(site)' is not trusted by this server; add it with 'accord peer add'.")
         }
         let text = requestText(method: method, path: path, time: time, nonce: nonce, length: announcedLength, contentHash: hash, site: site.rawValue, destination: destination, partnership: claimedPartnership)
-        guard let signature = Base64.decode(signatureText), key.verifies(signature, message: text) else {
+        guard let signature = Base64.decode(signatureText), verifies(signature, message: text, key: key, site: site, headers: headers, committed: committed) else {
             throw SyncError(.unauthenticated, "The request's signature does not verify under the key trusted for '\(site)' (it covers the method, path, time, nonce, Content-Length, \(contentHashHeader), destination and partnership).")
         }
         guard Array(claimedPartnership.utf8) == Array(partnership.utf8) else {
@@ -161,6 +168,17 @@ public enum RequestSigning {
             throw SyncError(.unauthenticated, "The request is addressed to site '\(destination.prefix(64))', and this server is '\(server)'; it was not meant for this server.")
         }
         return Admitted(site: site, nonce: nonce, length: announcedLength, contentHash: hash, seconds: instant.seconds)
+    }
+
+    /// Whether `signature` signs `message` for `site`: under `key`, its key in force here, or
+    /// else under the key the `Accord-Key` header names, when that key's SHA-256 is the site's
+    /// committed next key in `committed` (Trust.md "Transport": the site rotated, and this
+    /// journal has not yet received the rotation).
+    static func verifies(_ signature: [UInt8], message: [UInt8], key: SitePublicKey, site: SiteID, headers: [String: String], committed: [SiteID: String]) -> Bool {
+        if key.verifies(signature, message: message) { return true }
+        guard let digest = committed[site], let text = header(headers, keyHeader), text.utf8.count == 44,
+              let presented = try? SitePublicKey(base64: text), KeyHistory.digest(of: presented) == digest else { return false }
+        return presented.verifies(signature, message: message)
     }
 
     /// Checks a whole body against what its request's headers signed.
@@ -189,8 +207,8 @@ public enum RequestSigning {
         }
         let nonce = header(requestHeaders, nonceHeader) ?? ""
         let text = responseText(status: status, method: method, path: path, nonce: nonce, site: journal.site.rawValue, length: body.count, contentHash: hash)
-        guard let signature = try? journal.signingKey().sign(text) else { return [:] }
-        return [siteHeader: journal.site.rawValue, contentHashHeader: hash, signatureHeader: Base64.encode(signature)]
+        guard let key = try? journal.signingKey(), let signature = try? key.sign(text) else { return [:] }
+        return [siteHeader: journal.site.rawValue, contentHashHeader: hash, signatureHeader: Base64.encode(signature), keyHeader: key.publicKey.base64]
     }
 
     /// Checks a response's head, before any of its body is read (SyncProtocol.md §4.3.1).
@@ -201,13 +219,14 @@ public enum RequestSigning {
     /// - Returns: the answering site and the SHA-256 the body must have.
     /// - Throws: ``SyncError`` ``SyncError/Code/untrustedServer`` when the server is not a
     ///   trusted site or its signature does not verify.
-    public static func verifyResponseHead(headers: [String: String], status: Int, length: Int, method: String, path: String, nonce: String, trusted: [SiteID: SitePublicKey]) throws -> (site: SiteID, contentHash: String) {
+    public static func verifyResponseHead(headers: [String: String], status: Int, length: Int, method: String, path: String, nonce: String, trusted: [SiteID: SitePublicKey], committed: [SiteID: String] = [:]) throws -> (site: SiteID, contentHash: String) {
         guard let siteText = header(headers, siteHeader), let site = try? SiteID(siteText), let key = trusted[site] else {
             throw SyncError(.untrustedServer, "The server did not identify itself as a site this journal trusts; nothing was sent to it.")
         }
         guard let hash = header(headers, contentHashHeader), isLowerHex(hash, count: 64),
               let signatureText = header(headers, signatureHeader), let signature = Base64.decode(signatureText),
-              key.verifies(signature, message: responseText(status: status, method: method, path: path, nonce: nonce, site: site.rawValue, length: length, contentHash: hash)) else {
+              verifies(signature, message: responseText(status: status, method: method, path: path, nonce: nonce, site: site.rawValue, length: length, contentHash: hash),
+                       key: key, site: site, headers: headers, committed: committed) else {
             throw SyncError(.untrustedServer, "The server's answer is not signed by the key trusted for '\(site)' for this request (SyncProtocol.md §4.3.1).")
         }
         return (site, hash)

@@ -22,22 +22,61 @@ public enum SyncGate {
         public var bySite: [SiteID: [SequenceNumber: Event]]
         /// Records dropped because no valid signature chain covers them.
         public var notCovered: Int
+        /// Signed stretches whose signature verifies only under a key that its site revoked for
+        /// that place (Trust.md "Revocation"), and that no valid signature covers: kept apart,
+        /// never merged, each with the reason.
+        public var revoked: [RevokedStretch] = []
+    }
+
+    /// Events signed by a revoked key (Trust.md "Revocation"): the signed event and the events of
+    /// the input its `prev` links reach back through, that no valid signature covers.
+    public struct RevokedStretch: Sendable {
+        /// The site whose revoked key signed them.
+        public let site: SiteID
+        /// The records, in `seq` order; the last one carries the signature.
+        public let records: [[UInt8]]
+        /// The first and last sequence numbers.
+        public let first: SequenceNumber, last: SequenceNumber
+        /// The revocation that covers them.
+        public let revocation: KeyHistory.Revocation
+        /// "events 12…14 of site 'astana' are signed by the key it revoked from 12 on (revocation at 15, 3f2a…)".
+        public var reason: String {
+            "events \(first)…\(last) of site '\(site)' are signed by the key that the site revoked from \(revocation.fromSeq) on (revocation at \(revocation.atSeq), \(revocation.eventID.short)…)"
+        }
+    }
+
+    /// Checks `records` against the anchors `keys` alone, as if no site had key events here
+    /// (tests, and inputs checked without a journal); see ``admit(_:histories:heads:now:source:)``.
+    public static func admit<Record: Collection<UInt8>>(_ records: [Record], keys: [SiteID: SitePublicKey], now: Timestamp = .now(), source: String = "Received record") throws -> Admitted {
+        try admit(records, histories: keys.mapValues { KeyHistory(anchor: $0) }, now: now, source: source)
     }
 
     /// Checks `records` (stored event records, of any sites, in any order).
+    ///
+    /// Signatures are checked under the key in force for each (site, seq) (Trust.md
+    /// "Verification"): `histories` as this journal holds them, extended by the key events of the
+    /// input itself, in `seq` order. Where the input does not hold every event between the
+    /// journal's head (`heads`) and a signed event, a key event in that gap may be missing: a
+    /// signature that does not verify there is not refused but left uncovered (sent again once
+    /// the gap is filled); one that does, is checked again when it is written
+    /// (``EventWriter/appendReplicated(_:allowOwnSite:)``).
     /// - Parameters:
     ///   - records: what was received.
-    ///   - keys: the keys this journal trusts (``EventJournal/trustedKeys()``).
+    ///   - histories: each trusted site's key history (``EventWriter/keyHistories()``).
+    ///   - heads: the last sequence number this journal holds of each feed.
     ///   - now: this office's clock.
     ///   - source: how messages name the input ("Received record", "Event … of the bundle").
-    /// - Returns: the covered events; what is not covered is only counted.
+    /// - Returns: the covered events; what is not covered is only counted; what a revoked key
+    ///   signed is returned apart (``Admitted/revoked``).
     /// - Throws: ``AccordError`` `.damaged` (a record is not a valid event), `.untrusted` (an
-    ///   unknown site, a signature that does not verify), `.badInput` (a covered `hlc` too far
-    ///   ahead, field `hlc`); ``SyncError`` ``SyncError/Code/fork`` (two different covered events
-    ///   at one place). Each message ends "Nothing was written."
-    public static func admit<Record: Collection<UInt8>>(_ records: [Record], keys: [SiteID: SitePublicKey], now: Timestamp = .now(), source: String = "Received record") throws -> Admitted {
+    ///   unknown site, a signature that does not verify under the key in force, a key event that
+    ///   breaks a rule of Trust.md), `.badInput` (a covered `hlc` too far ahead, field `hlc`);
+    ///   ``SyncError`` ``SyncError/Code/fork`` (two different covered events at one place).
+    ///   Each message ends "Nothing was written."
+    public static func admit<Record: Collection<UInt8>>(_ records: [Record], histories: [SiteID: KeyHistory], heads: [SiteID: SequenceNumber] = [:], now: Timestamp = .now(), source: String = "Received record") throws -> Admitted {
         var bySiteID: [SiteID: [EventID: Event]] = [:]
-        var signed: [Event] = []
+        var signedEvents: [Event] = []
+        var seqsBySite: [SiteID: Set<SequenceNumber>] = [:]
         var total = 0
         for (index, record) in records.enumerated() {
             let event: Event
@@ -46,17 +85,53 @@ public enum SyncGate {
             } catch let error as AccordError {
                 throw AccordError(.damaged, "\(source) \(index + 1) is not a valid event: \(error.message) Nothing was written.", field: error.field)
             }
-            guard let key = keys[event.site] else {
+            guard histories[event.site] != nil else {
                 throw AccordError(.untrusted, "Received events of site '\(event.site)', which this journal does not trust; add its key with 'accord peer add \(event.site) --key …'. Nothing was written.")
             }
-            if let signature = event.signature {
-                guard key.verifies(signature, forBatchEndingAt: event.id) else {
-                    throw AccordError(.untrusted, "The signature on event \(event.seq) of site '\(event.site)' does not verify under the key trusted for it. Nothing was written.")
-                }
-                signed.append(event)
-            }
+            if event.signature != nil { signedEvents.append(event) }
             if bySiteID[event.site]?[event.id] == nil { total += 1 }
             bySiteID[event.site, default: [:]][event.id] = event
+            seqsBySite[event.site, default: []].insert(event.seq)
+        }
+        // How far each feed is known without a gap: the journal's head, then the input's events.
+        var knownThrough: [SiteID: SequenceNumber] = [:]
+        for (site, seqs) in seqsBySite {
+            var through = heads[site] ?? SequenceNumber(0)
+            while seqs.contains(through.next) { through = through.next }
+            knownThrough[site] = through
+        }
+        // A signed event at `seq` is checked for certain when every event before it is known.
+        func isCertain(_ event: Event) -> Bool { event.seq <= (knownThrough[event.site] ?? SequenceNumber(0)).next }
+        // The key events of the input, in `seq` order, extend the histories (Trust.md "Verification").
+        var histories = histories
+        var uncheckable: [SiteID: SequenceNumber] = [:]
+        for site in seqsBySite.keys.sorted() {
+            let keyEvents = signedEvents.filter { $0.site == site && KeyHistory.isKeyEvent($0) }.sorted { $0.seq < $1.seq }
+            for event in keyEvents {
+                do {
+                    try histories[site]!.record(event)
+                } catch let error as AccordError {
+                    guard isCertain(event) else {
+                        uncheckable[site] = event.seq
+                        break
+                    }
+                    throw AccordError(.untrusted, error.message + " Nothing was written.", field: error.field)
+                }
+            }
+        }
+        var signed: [Event] = []
+        var revokedStarts: [(Event, KeyHistory.Revocation)] = []
+        for event in signedEvents {
+            if let stop = uncheckable[event.site], event.seq >= stop { continue }
+            switch histories[event.site]!.check(event) {
+            case .valid:
+                signed.append(event)
+            case .revoked(let revocation):
+                revokedStarts.append((event, revocation))
+            case .invalid(let why):
+                guard isCertain(event) else { continue }
+                throw AccordError(.untrusted, "Refused: \(why). Nothing was written.")
+            }
         }
         // Coverage: from each signed event back through `prev` links, one place at a time.
         var bySite: [SiteID: [SequenceNumber: Event]] = [:]
@@ -77,6 +152,21 @@ public enum SyncGate {
                 current = event.prev.flatMap { bySiteID[event.site]?[$0] }.flatMap { $0.seq.next == event.seq ? $0 : nil }
             }
         }
-        return Admitted(bySite: bySite, notCovered: total - covered)
+        // What a revoked key signed and no valid signature covers: kept apart, with the reason.
+        var revoked: [RevokedStretch] = []
+        // Latest first, so that one stretch holds a whole chain the revoked key signed.
+        for (start, revocation) in revokedStarts.sorted(by: { ($0.0.site, $1.0.seq) < ($1.0.site, $0.0.seq) }) where !visited.contains(start.id) {
+            var stretch: [Event] = []
+            var current: Event? = start
+            while let event = current, visited.insert(event.id).inserted {
+                stretch.append(event)
+                current = event.prev.flatMap { bySiteID[event.site]?[$0] }.flatMap { $0.seq.next == event.seq ? $0 : nil }
+            }
+            guard !stretch.isEmpty else { continue }
+            covered += stretch.count
+            stretch.reverse()
+            revoked.append(RevokedStretch(site: start.site, records: stretch.map(\.record), first: stretch[0].seq, last: start.seq, revocation: revocation))
+        }
+        return Admitted(bySite: bySite, notCovered: total - covered, revoked: revoked)
     }
 }

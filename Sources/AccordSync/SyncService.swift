@@ -129,7 +129,8 @@ public final class SyncService: Sendable {
             return .refused(sign(Self.refusal(.badRequest, "A request body must be sent with Content-Length, which its signature covers (SyncProtocol.md §4.3.1); chunked bodies are refused.", request), for: request))
         }
         do {
-            let admitted = try RequestSigning.verifyHeaders(headers, method: method, path: path, announcedLength: announcedLength ?? 0, trusted: try journal.trustedKeys(), server: journal.site, partnership: journal.partnership)
+            let keys = try journal.transportKeys()
+            let admitted = try RequestSigning.verifyHeaders(headers, method: method, path: path, announcedLength: announcedLength ?? 0, trusted: keys.current, committed: keys.committed, server: journal.site, partnership: journal.partnership)
             switch nonces.insert(site: admitted.site, nonce: admitted.nonce, seconds: admitted.seconds, now: Timestamp.now().seconds) {
             case .inserted:
                 return .admitted(admitted)

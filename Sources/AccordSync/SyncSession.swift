@@ -24,6 +24,9 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
     public var forks: [String] = []
     /// The proofs of the forks found (``ForkProof``), each also kept in `quarantine/`.
     public var proofs: [ForkProof] = []
+    /// Events received that a revoked key signed (Trust.md "Revocation"): one line per stretch,
+    /// with the reason and where it was kept ("events 12…14 of site 'astana' are signed by …").
+    public var revoked: [String] = []
 
     /// Nothing merged yet.
     public init() {}
@@ -39,6 +42,7 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
         sum.notKept += b.notKept
         sum.forks += b.forks
         sum.proofs += b.proofs
+        sum.revoked += b.revoked
         return sum
     }
 
@@ -47,6 +51,7 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
         "received \(received), appended \(appended), already known \(alreadyKnown), pending \(pending)"
             + (notKept == 0 ? "" : ", not kept \(notKept) (beyond the pending bounds or not covered by a signature; they will be sent again)")
             + (forks.isEmpty ? "" : ", forks: " + forks.joined(separator: "; "))
+            + (revoked.isEmpty ? "" : ", quarantined as signed by a revoked key: " + revoked.joined(separator: "; "))
     }
 }
 
@@ -101,9 +106,24 @@ public final class SyncSession {
         var summary = SyncSummary()
         summary.received = records.count
         // The gate (SyncProtocol.md §3.1): only what a valid signature chain covers goes on.
-        let admitted = try SyncGate.admit(records, keys: try journal.trustedKeys())
+        let admitted = try SyncGate.admit(records, histories: try writer.keyHistories(), heads: writer.heads.mapValues(\.seq))
         let bySite = admitted.bySite
         summary.notKept += admitted.notCovered
+        for stretch in admitted.revoked {
+            // The site's own events before its revocation, sent again, are already here: the
+            // revocation stored here covers them (Trust.md "Revocation").
+            if stretch.last <= (writer.heads[stretch.site]?.seq ?? SequenceNumber(0)) {
+                let stored = try writer.storedIDs(of: stretch.site, in: stretch.first...stretch.last)
+                let ids = stretch.records.compactMap { try? EventRecord.decode($0) }.map { ($0.seq, $0.id) }
+                if ids.count == stretch.records.count, ids.allSatisfy({ stored[$0.0] == $0.1 }) {
+                    summary.alreadyKnown += ids.count
+                    continue
+                }
+            }
+            let kept = try RevokedQuarantine.keep(stretch, in: journal)
+            let place = kept.map { " (kept in '\($0)')" } ?? " (not kept: the quarantine already holds \(RevokedQuarantine.maxFilesPerSite) such files for this site)"
+            summary.revoked.append(stretch.reason + place)
+        }
         if let own = bySite[journal.site], !journal.isRestoreHeld {
             let headSeq = writer.head?.seq ?? SequenceNumber(0)
             if let beyond = own.keys.filter({ $0 > headSeq }).max() {
@@ -157,7 +177,8 @@ public final class SyncSession {
     /// new events overlap it.
     private func merge(site: SiteID, incoming: [Event]) throws -> SyncSummary {
         var summary = SyncSummary()
-        let key = try journal.trustedKeys()[site]
+        let history = try writer.keyHistories()[site]
+        let key = history?.current
         let sorted = incoming.sorted { $0.seq < $1.seq }
         let oldHead = writer.heads[site]
         let oldHeadSeq = oldHead?.seq ?? SequenceNumber(0)
@@ -215,7 +236,7 @@ public final class SyncSession {
                 candidate = runs.remove(at: index)
             } else if let index = stored.firstIndex(where: { $0.first <= next && next <= $0.last }) {
                 let run = stored.remove(at: index)
-                guard let events = try pending.load(run, of: site, key: key, limits: pendingLimits) else { continue }
+                guard let events = try pending.load(run, of: site, history: history, limits: pendingLimits) else { continue }
                 candidate = events
                 fromPending = run
             } else {
@@ -249,7 +270,7 @@ public final class SyncSession {
                 try pending.remove(run, of: site)
                 continue
             }
-            guard let events = try pending.load(run, of: site, key: key, limits: pendingLimits) else { continue }
+            guard let events = try pending.load(run, of: site, history: history, limits: pendingLimits) else { continue }
             let ids = try writer.storedIDs(of: site, in: run.first...run.last)
             if let forked = events.first(where: { ids[$0.seq] != $0.id }), let theirs = Self.branch(at: forked.seq, in: events) {
                 return summary + (try quarantineFork(site: site, seq: forked.seq, theirs: theirs, key: key))
@@ -276,7 +297,7 @@ public final class SyncSession {
             var union = run
             var replaced: [PendingStore.Run] = []
             for other in stored where other.first <= last && first <= other.last {
-                guard let events = try pending.load(other, of: site, key: key, limits: pendingLimits) else {
+                guard let events = try pending.load(other, of: site, history: history, limits: pendingLimits) else {
                     stored.removeAll { $0 == other }
                     continue
                 }

@@ -177,6 +177,19 @@ public enum SiteTLS {
         return trusted.keys.sorted().first { (try? subjectPublicKeyInfo(of: trusted[$0]!)) == presented }
     }
 
+    /// Whether `certificate` carries an Ed25519 key whose SHA-256 (of its 32 raw bytes, lower-case
+    /// hex) is one of `digests`: a site's committed next key, which a peer that has not yet
+    /// received the site's rotation accepts in place of the key in force (Trust.md "Transport").
+    public static func certificate(_ certificate: NIOSSLCertificate, carriesKeyWithDigestIn digests: Set<String>) -> Bool {
+        // What swift-certificates gives for an Ed25519 key ends with its 32 bytes (for Ed25519 it
+        // is those bytes alone); the key is the one carried when what it gives for that key is
+        // the certificate's, byte for byte.
+        guard !digests.isEmpty, let spki = subjectPublicKeyInfo(of: certificate), spki.count >= 32,
+              let key = try? SitePublicKey(base64: Base64.encode(Array(spki.suffix(32)))),
+              (try? subjectPublicKeyInfo(of: key)) == spki else { return false }
+        return digests.contains(KeyHistory.digest(of: key))
+    }
+
     /// Whether `certificate` carries exactly `key`.
     public static func certificate(_ certificate: NIOSSLCertificate, carries key: SitePublicKey) -> Bool {
         guard let presented = subjectPublicKeyInfo(of: certificate), let expected = try? subjectPublicKeyInfo(of: key) else { return false }
@@ -193,8 +206,10 @@ public enum SiteTLS {
     ///   - trusted: reads the journal's trusted keys (`keys/*.pub`).
     /// - Returns: `.certificateVerified` or `.failed`: a client refused here gets a TLS alert
     ///   and never reaches HTTP.
-    public static func verifyClient(_ certificates: [NIOSSLCertificate], trusted: () throws -> [SiteID: SitePublicKey]) -> NIOSSLVerificationResult {
-        guard let leaf = certificates.first, let keys = try? trusted(), site(of: leaf, trusted: keys) != nil else { return .failed }
+    public static func verifyClient(_ certificates: [NIOSSLCertificate], trusted: () throws -> [SiteID: SitePublicKey], committed: () throws -> [SiteID: String] = { [:] }) -> NIOSSLVerificationResult {
+        guard let leaf = certificates.first, let keys = try? trusted() else { return .failed }
+        if site(of: leaf, trusted: keys) != nil { return .certificateVerified }
+        guard let digests = try? committed(), certificate(leaf, carriesKeyWithDigestIn: Set(digests.values)) else { return .failed }
         return .certificateVerified
     }
 
@@ -202,9 +217,9 @@ public enum SiteTLS {
     /// trusted keys read off the event loop.
     /// - Parameter trusted: reads the journal's trusted keys.
     /// - Returns: a callback for `NIOSSLServerHandler` or Hummingbird's `TLSChannelConfiguration`.
-    public static func clientVerifier(trusted: @escaping @Sendable () throws -> [SiteID: SitePublicKey]) -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void {
+    public static func clientVerifier(trusted: @escaping @Sendable () throws -> [SiteID: SitePublicKey], committed: @escaping @Sendable () throws -> [SiteID: String] = { [:] }) -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void {
         { certificates, promise in
-            verificationQueue.async { promise.succeed(verifyClient(certificates, trusted: trusted)) }
+            verificationQueue.async { promise.succeed(verifyClient(certificates, trusted: trusted, committed: committed)) }
         }
     }
 
@@ -232,10 +247,12 @@ public enum SiteTLS {
     /// - Parameters:
     ///   - channel: the connection, with NIOSSL's handler in its pipeline.
     ///   - acceptable: the keys a server may present.
+    ///   - committed: the digests of those peers' committed next keys (Trust.md "Transport").
     /// - Returns: a future that succeeds when the key is one of them.
-    public static func checkServer(on channel: any Channel, acceptable: [SitePublicKey]) -> EventLoopFuture<Void> {
+    public static func checkServer(on channel: any Channel, acceptable: [SitePublicKey], committed: Set<String> = []) -> EventLoopFuture<Void> {
         channel.nioSSL_peerCertificate().flatMapThrowing { certificate -> Void in
-            guard let certificate, acceptable.contains(where: { SiteTLS.certificate(certificate, carries: $0) }) else {
+            guard let certificate, acceptable.contains(where: { SiteTLS.certificate(certificate, carries: $0) })
+                    || SiteTLS.certificate(certificate, carriesKeyWithDigestIn: committed) else {
                 throw AccordError(.untrusted, "The server's TLS certificate is not for the key this journal trusts for that peer; nothing was sent. Check the peer's URL and its key in keys/ ('accord peer add').", field: "tls")
             }
         }.flatMapError { error in

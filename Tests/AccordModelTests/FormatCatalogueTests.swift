@@ -47,6 +47,9 @@ struct FormatCatalogueTests {
         case .descriptions: return "descriptions"
         case .activityDates: return "activity-dates"
         case .eventID: return "event-id"
+        case .publicKey: return "public-key"
+        case .keyDigest: return "key-digest"
+        case .sequenceNumber: return "seq"
         }
     }
 

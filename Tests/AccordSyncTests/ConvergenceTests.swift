@@ -1,6 +1,7 @@
 import AccordModel
 import AccordProjections
 import AccordSegments
+import AccordStore
 import AccordSync
 import AccordTesting
 import Foundation
@@ -10,12 +11,34 @@ import Testing
 struct ConvergenceTests {
     @Test(arguments: Array(1...12) as [UInt64])
     func threeSitesWithRandomAppendsAndRandomPairwiseSyncsConverge(seed: UInt64) throws {
+        try Self.randomExchanges(seed: seed, rotating: false)
+    }
+
+    /// The property again while Brussels adopts pre-rotation and rotates its key twice at random
+    /// steps (Trust.md "Keys over time"): every office learns the rotations by sync or bundle, in
+    /// whatever order the exchanges happen, and every office verifies all of Brussels' history,
+    /// each batch under the key in force at its place.
+    @Test(arguments: Array(1...8) as [UInt64])
+    func threeOfficesConvergeThroughTwoKeyRotationsInRandomOrders(seed: UInt64) throws {
+        try Self.randomExchanges(seed: seed, rotating: true)
+    }
+
+    static func randomExchanges(seed: UInt64, rotating: Bool) throws {
         var random = SeededRandom(seed: seed)
         let sites = ["astana", "brussels", "windhoek"]
         let partnership = try Partnership(sites)
         var n = Int(seed) * 1000
-        for _ in 0..<25 {
-            if Int.random(in: 0..<3, using: &random) > 0 {
+        var rotations: Set<Int> = []
+        if rotating {
+            rotations = [Int.random(in: 2..<12, using: &random), Int.random(in: 12..<24, using: &random)]
+            _ = try KeyRotation.incept(partnership["brussels"])
+            partnership.appended["brussels", default: 0] += 1
+        }
+        for step in 0..<25 {
+            if rotations.contains(step) {
+                _ = try KeyRotation.rotate(partnership["brussels"])
+                partnership.appended["brussels", default: 0] += 1
+            } else if Int.random(in: 0..<3, using: &random) > 0 {
                 let site = sites.randomElement(using: &random)!
                 let drafts = (0..<Int.random(in: 1...3, using: &random)).map { _ -> EventDraft in
                     n += 1
@@ -38,13 +61,21 @@ struct ConvergenceTests {
         let total = partnership.appended.values.reduce(0, +)
         let reference = try partnership.ids("astana")
         let digest = try partnership.digest("astana")
+        let brusselsKey = try partnership["brussels"].signingKey().publicKey
         for site in sites {
             let held = try partnership.ids(site)
             #expect(held.count == total, "\(site) holds \(held.count) records of \(total): lost or duplicated")
             #expect(held.ids == reference.ids)
             #expect(try partnership.digest(site) == digest)
-            #expect(try partnership[site].verify().isClean)
+            let report = try partnership[site].verify()
+            #expect(report.isClean, "\(report.problems)")
             #expect(try SyncSession.pendingCount(of: partnership[site]) == 0)
+            if rotating {
+                let history = try #require(report.keyHistories[try SiteID("brussels")])
+                #expect(history.epochs.count == 3)
+                #expect(history.current == brusselsKey)
+                #expect(report.feeds[try SiteID("brussels")]?.signedThrough == report.feeds[try SiteID("brussels")]?.lastSeq)
+            }
         }
     }
 

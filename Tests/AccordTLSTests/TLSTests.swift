@@ -42,6 +42,20 @@ import X509
         #expect(try SiteTLS.identity(key: key, site: site, partnership: "eu-kz-2030").certificateDER != first.certificateDER)
     }
 
+    @Test func aCertificateForTheCommittedNextKeyIsAcceptedAndNoOtherNewKey() throws {
+        // Brussels rotated; the verifying office holds its commitment, not yet the rotation.
+        let anchor = try SiteKey(seed: Fixtures.seed("brussels")), next = try SiteKey(seed: Fixtures.seed("brussels-next"))
+        let site = try SiteID("brussels")
+        let rotated = try SiteTLS.identity(key: next, site: site, partnership: "eu-kz-2022").certificate
+        let stranger = try SiteTLS.identity(key: SiteKey(), site: site, partnership: "eu-kz-2022").certificate
+        let committed = [site: KeyHistory.digest(of: next.publicKey)]
+        #expect(SiteTLS.verifyClient([rotated], trusted: { [site: anchor.publicKey] }, committed: { committed }) == .certificateVerified)
+        #expect(SiteTLS.verifyClient([rotated], trusted: { [site: anchor.publicKey] }) == .failed)
+        #expect(SiteTLS.verifyClient([stranger], trusted: { [site: anchor.publicKey] }, committed: { committed }) == .failed)
+        #expect(SiteTLS.certificate(rotated, carriesKeyWithDigestIn: Set(committed.values)))
+        #expect(!SiteTLS.certificate(stranger, carriesKeyWithDigestIn: Set(committed.values)))
+    }
+
     @Test func handshakeSucceedsWhenEachSideTrustsTheOthersKey() async throws {
         let sites = try TLSSites()
         let (server, url) = try sites.serve("astana", tls: true)

@@ -77,6 +77,9 @@ struct CatalogueCommand: ParsableCommand {
         case .descriptions: "[{\"type\":\"1\",\"narratives\":[{\"text\":\"Example description\"}]}]"
         case .activityDates: "[{\"type\":\"2\",\"date\":\"2024-03-01\"}]"
         case .eventID: "\"" + String(repeating: "0", count: 64) + "\""  // the id of the event concerned, from 'accord log'
+        case .publicKey: "\"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\""  // RFC 8032 test 1's public key
+        case .keyDigest: "\"" + String(repeating: "0", count: 64) + "\""
+        case .sequenceNumber: "1"
         }
     }
 }

@@ -31,8 +31,14 @@ struct Verify: ParsableCommand {
         let integrity = report.integrity
         var lines = ["Journal '\(journal.path)' (site '\(journal.site)'): \(integrity.segments) segment\(integrity.segments == 1 ? "" : "s"), \(integrity.batches) batches, \(report.events) events, \(integrity.bytes) bytes."]
         for (site, feed) in report.feeds.sorted(by: { $0.key < $1.key }) {
-            lines.append("  feed '\(site)': \(feed.events) events, 1…\(feed.lastSeq), signed through \(feed.signedThrough)")
+            var keys = ""
+            if let history = report.keyHistories[site], !history.keyEvents.isEmpty {
+                keys = "; key events at " + history.keyEvents.keys.sorted().map { String($0.rawValue) }.joined(separator: ", ")
+                    + history.revocations.map { ", key revoked from \($0.fromSeq) (at \($0.atSeq))" }.joined()
+            }
+            lines.append("  feed '\(site)': \(feed.events) events, 1…\(feed.lastSeq), signed through \(feed.signedThrough)" + keys)
         }
+        for line in report.revoked { lines.append("  ⚠ quarantined " + line) }
         let all = integrity.problems + integrity.damages.map(\.description) + report.problems
         let shown = details ? all : Array(all.prefix(20))
         for problem in shown { lines.append("  ✗ " + problem) }

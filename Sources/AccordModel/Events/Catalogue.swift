@@ -48,6 +48,14 @@ public enum Catalogue {
         case activityDates
         /// An event id: 64 lower-case hex digits (Format.md §7.3).
         case eventID
+        /// An Ed25519 public key: the standard base64 (RFC 4648 §4, with padding) of its 32 raw
+        /// bytes, 44 characters, as in `keys/<site>.pub` (Format.md §8; Trust.md "Key events").
+        case publicKey
+        /// The SHA-256 of a public key's 32 raw bytes, 64 lower-case hex digits: a commitment to
+        /// the next key (Trust.md "The digest rule").
+        case keyDigest
+        /// A sequence number of the event's own feed: a JSON integer from 1 to 999,999,999.
+        case sequenceNumber
     }
 
     /// One type of the catalogue.
@@ -198,6 +206,12 @@ public enum Catalogue {
         all.append(Entry(type: "checkpoint.cosigned.v1", subjectKind: "checkpoint",
                          required: [("origin", .text), ("size", .count), ("root", .text), ("witness", .text), ("cosignature", .text)],
                          optional: [], needsSomeField: false))
+        // Key events (Decision 0015, Trust.md "Keys over time"): a site's keys over time, in its
+        // own feed, about `key/<site>`. Each ends its batch and carries its signature.
+        all.append(Entry(type: KeyHistory.inceptionType, subjectKind: KeyHistory.subjectKind, required: [("next", .keyDigest)], optional: [], needsSomeField: false))
+        all.append(Entry(type: KeyHistory.rotationType, subjectKind: KeyHistory.subjectKind, required: [("key", .publicKey), ("next", .keyDigest)], optional: [], needsSomeField: false))
+        all.append(Entry(type: KeyHistory.revocationType, subjectKind: KeyHistory.subjectKind,
+                         required: [("key", .publicKey), ("next", .keyDigest), ("fromSeq", .sequenceNumber)], optional: [("reason", .text)], needsSomeField: false))
         return Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
     }()
 
@@ -329,6 +343,18 @@ public enum Catalogue {
             guard string.utf8.count == 64, string.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
                 throw fail(kind.expectation)
             }
+        case .publicKey:
+            let string = try text()
+            guard string.utf8.count == 44, let raw = Base64.decode(string), raw.count == 32, SitePublicKey.weakness(of: raw) == nil,
+                  Base64.encode(raw) == string else { throw fail(kind.expectation) }
+        case .keyDigest:
+            let string = try text()
+            guard string.utf8.count == 64, string.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                throw fail(kind.expectation)
+            }
+        case .sequenceNumber:
+            guard case .number(let literal) = value, CanonicalJSON.isCanonicalInteger(literal), !literal.hasPrefix("-"), literal != "0",
+                  literal.utf8.count <= maxCountDigits else { throw fail(kind.expectation) }
         case .url:
             let string = try text()
             guard string.hasPrefix("https://") || string.hasPrefix("http://"), string.utf8.count <= maxURLBytes,
@@ -406,6 +432,9 @@ extension Catalogue.FieldKind {
         case .descriptions: return "a non-empty array of descriptions {\"type\", \"narratives\"}"
         case .activityDates: return "a non-empty array of activity dates {\"type\", \"date\"}"
         case .eventID: return "an event id (64 lower-case hex digits, as 'accord log' prints it)"
+        case .publicKey: return "an Ed25519 public key (the base64 of its 32 bytes, 44 characters)"
+        case .keyDigest: return "the SHA-256 of a public key's 32 bytes (64 lower-case hex digits)"
+        case .sequenceNumber: return "a sequence number of the site's feed (a whole number from 1 to 999,999,999)"
         }
     }
 }

@@ -1,0 +1,85 @@
+import AccordModel
+import AccordSegments
+import Synchronization
+
+extension EventJournal {
+    /// Each trusted site's keys over time (Trust.md "Keys over time"): its anchor
+    /// (`keys/<site>.pub`, Format.md §8) and the key events of its feed held in this journal,
+    /// recorded in `seq` order.
+    ///
+    /// Key events are checked as they were when they were written (``KeyHistory/record(_:)``); one
+    /// that does not pass (only a damaged journal holds one) ends that site's history there, and
+    /// `verify` reports it.
+    /// - Parameter trusted: the anchors, when the caller has read them (else ``trustedKeys()``).
+    /// - Returns: a history for every trusted site.
+    /// - Complexity: the first call in a process replays the journal (O(journal size)); later
+    ///   calls read only what was appended since (a journal read again from the start when that
+    ///   fails, or when the trusted anchors changed); memory O(key events).
+    /// - Throws: what ``trustedKeys()`` and reading the segments throw.
+    public func keyHistories(trusted: [SiteID: SitePublicKey]? = nil) throws -> [SiteID: KeyHistory] {
+        let anchors = try trusted ?? trustedKeys()
+        // Within one process a journal only grows: what was read before is kept, and only what
+        // follows it is read (a server checks every request under these keys).
+        let fresh = KeyHistoryScan(anchors: anchors, end: .start, histories: anchors.mapValues { KeyHistory(anchor: $0) }, broken: [])
+        var scan = KeyHistoryScan.cache.withLock { $0[path] }.flatMap { $0.anchors == anchors ? $0 : nil } ?? fresh
+        do {
+            try scan.read(self)
+        } catch {
+            scan = fresh
+            try scan.read(self)
+        }
+        let result = scan
+        KeyHistoryScan.cache.withLock { cache in
+            if cache.count >= KeyHistoryScan.maxCachedJournals { cache.removeAll() }
+            cache[path] = result
+        }
+        return scan.histories
+    }
+
+    /// The key in force for each trusted site after the key events this journal holds
+    /// (``KeyHistory/current``): the key that its sync requests, answers and TLS certificates
+    /// must be signed or made with (SyncProtocol.md §4.3.1, §4.4; Trust.md "Transport").
+    /// - Throws: as ``keyHistories(trusted:)``.
+    public func currentKeys() throws -> [SiteID: SitePublicKey] {
+        try keyHistories().mapValues(\.current)
+    }
+
+    /// What a peer's transport signature or TLS certificate is checked under (Trust.md
+    /// "Transport"): each trusted site's key in force, and the SHA-256 of its committed next
+    /// key where its feed adopted pre-rotation (a key whose digest it is, is the site's: it
+    /// rotated, and the rotation has not arrived here yet).
+    /// - Throws: as ``keyHistories(trusted:)``.
+    public func transportKeys() throws -> (current: [SiteID: SitePublicKey], committed: [SiteID: String]) {
+        let histories = try keyHistories()
+        return (histories.mapValues(\.current), histories.compactMapValues(\.nextDigest))
+    }
+}
+
+/// The key histories read from one journal, and where reading stopped (``EventJournal/keyHistories(trusted:)``).
+struct KeyHistoryScan: Sendable {
+    /// The anchors the histories start from; other anchors (a peer added or removed) mean a new scan.
+    var anchors: [SiteID: SitePublicKey]
+    /// Where the next read starts.
+    var end: SegmentPosition
+    var histories: [SiteID: KeyHistory]
+    /// Sites whose history stopped at a key event that broke a rule (a damaged journal).
+    var broken: Set<SiteID>
+
+    /// The scans of this process, by journal path; at most ``maxCachedJournals``.
+    static let cache = Mutex<[String: KeyHistoryScan]>([:])
+    static let maxCachedJournals = 64
+
+    /// Reads the key events after ``end``.
+    mutating func read(_ journal: EventJournal) throws {
+        var events = try journal.events(from: end)
+        while let event = try events.next() {
+            guard KeyHistory.isKeyEvent(event), !broken.contains(event.site), histories[event.site] != nil else { continue }
+            do {
+                try histories[event.site]!.record(event)
+            } catch {
+                broken.insert(event.site)
+            }
+        }
+        end = events.nextPosition
+    }
+}
