@@ -142,7 +142,7 @@ func crash(server: MirrorTarget, scratch: String) async throws -> Int32 {
         process.waitUntilExit()
         let finished = process.terminationReason == .exit
         if !finished { killedMidway += 1 }
-        let mirrored = try await values("SELECT count(*) FROM events", on: killed).first ?? "?"
+        let mirrored = try await values("SELECT count(*)::text FROM events", on: killed).first ?? "?"
         say("kill \(kill): after \(delay / 1000) ms, \(finished ? "had finished" : "killed"); \(mirrored) events mirrored")
     }
     let resumed = Process()

@@ -51,7 +51,7 @@ struct MirrorCommand: AsyncParsableCommand {
         let started = Timestamp.now()
         let summary = try await mirror.run(follow: follow, shouldStop: { stop.requested })
         let elapsed = Double(Timestamp.now().milliseconds - started.milliseconds) / 1000
-        writeOut("Mirrored \(summary.added) new events into \(target) (\(summary.alreadyMirrored) already there, \(summary.readBack) read back from other offices' mirrors) in \(summary.transactions) transactions, \(elapsed) s.\n")
+        writeOut("Mirrored \(summary.added) new events into \(target) (\(summary.alreadyMirrored) already there, \(summary.readBack) read back from the database first) in \(summary.transactions) transactions, \(elapsed) s.\n")
     }
 }
 
