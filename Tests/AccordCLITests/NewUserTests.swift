@@ -188,6 +188,24 @@ struct NewUserTests {
         #expect(!FileManager.default.fileExists(atPath: temp.child("out/file")))
     }
 
+    /// Regression: `--out` to something that is not a regular file (a FIFO here; `/dev/null` or
+    /// `/dev/stdout` for a user) was renamed over: as root, `--out /dev/null` replaced the device
+    /// with a regular file. Now the bytes are written into it, and it stays what it was.
+    @Test(arguments: [["export", "cloudevents", "--out", "OUT"], ["report", "--html", "OUT"], ["bundle", "create", "--out", "OUT"]])
+    func anOutputThatIsNotARegularFileIsWrittenIntoNotReplaced(arguments: [String]) throws {
+        let temp = TemporaryDirectory("out-fifo")
+        let journal = try newJournal(temp)
+        #expect(try accord(["append", "stakeholder.registered.v1", "--subject", "stakeholder/eib", "--data", #"{"name":"European Investment Bank","kind":"financial","country":"EU"}"#], journal: journal).status == 0)
+        let fifo = temp.child("out.fifo"), copy = temp.child("copy")
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let words = arguments.map { $0 == "OUT" ? "'" + fifo + "'" : $0 }.joined(separator: " ")
+        let result = try Self.sh("timeout 20 cat '\(fifo)' > '\(copy)' & \(Self.binary) \(words) --journal '\(journal)'; status=$?; wait; exit $status")
+        #expect(result.status == 0, "\(result.text)")
+        var info = stat()
+        #expect(stat(fifo, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO, "the FIFO was replaced by a regular file")
+        #expect(((try? FileManager.default.attributesOfItem(atPath: copy)[.size] as? Int) ?? 0) ?? 0 > 0, "nothing came through the FIFO")
+    }
+
     // MARK: - Columns
 
     /// A journal with an event whose subject and title are longer than any column.

@@ -55,8 +55,21 @@ public enum FileBytes {
     /// the old one, sync the directory. A crash leaves either the old or the new content; any
     /// other failure (a full disk, an I/O error) leaves the old content and removes the
     /// temporary file (`<path>.tmp-<pid>`). This is the one way Accord replaces a whole file.
+    ///
+    /// When `path` names something that is not a regular file — a character device such as
+    /// `/dev/null` or `/dev/stdout`, a FIFO, a socket — there is nothing to replace: the bytes
+    /// are written to it in place. (Renaming over it would replace the device with a regular
+    /// file, which root is allowed to do: `--out /dev/null` once turned `/dev/null` into a file.)
     /// - Throws: ``SegmentError`` `.io` (or `.diskFull`) when a step fails.
     public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o644) throws {
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG, (info.st_mode & S_IFMT) != S_IFDIR {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw SegmentError(.io, "Cannot open '\(path)' to write: \(Errno(errno)).", path: path, underlying: Errno(errno)) }
+            defer { close(fd) }
+            try writeAll(fd, bytes, path: path)
+            return
+        }
         let temporary = path + ".tmp-\(getpid())"
         unlink(temporary)
         try writeNew(temporary, bytes: bytes, mode: mode)

@@ -74,7 +74,8 @@ func runPhase(_ phase: String, _ arguments: [String], scratch: String) throws ->
 /// Writes a child's figures for the parent.
 func writeFigures(_ figures: Figures, to path: String) throws {
     let text = figures.map { "\($0.key) \($0.value)" }.sorted().joined(separator: "\n") + "\n"
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    // Not atomically to /dev/null: a rename over it would replace the device with a file.
+    try text.write(toFile: path, atomically: path != "/dev/null", encoding: .utf8)
 }
 
 /// Bytes of a file, or of every file under a folder.
