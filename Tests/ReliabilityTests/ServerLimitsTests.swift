@@ -132,7 +132,11 @@ struct ServerLimitsTests {
     /// Per-site budgets: one trusted site holding its own share of `--max-buffered` cannot
     /// starve another site.
     @Test func oneSiteFillingItsShareOfTheBudgetDoesNotStarveAnother() throws {
-        let server = try Server(["--max-body", "1000", "--max-buffered", "8000", "--max-buffered-per-site", "2000", "--idle-timeout", "30", "--request-timeout", "30"])
+        // Timeouts far beyond the deadline below: on a loaded machine (CI runs the suite in
+        // parallel on two cores) a 30 s request timeout could release the held bodies' share
+        // before the polling saw it full, and the test then failed for a reason that is not
+        // the behaviour it checks.
+        let server = try Server(["--max-body", "1000", "--max-buffered", "8000", "--max-buffered-per-site", "2000", "--idle-timeout", "600", "--request-timeout", "600"])
         var held: [RawConnection] = []
         for _ in 0..<2 {
             // Genuinely signed for a body of 1000 bytes of which only the first is sent.
@@ -148,16 +152,24 @@ struct ServerLimitsTests {
         // the held requests.
         var seen: [String] = []
         var officeStatus: Int?
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(180)
         while officeStatus != 503, Date() < deadline {
-            officeStatus = RawConnection.exchange(port: server.port, try pull(server.office), timeout: 30)?.status
+            officeStatus = RawConnection.exchange(port: server.port, try pull(server.office), timeout: 60)?.status
             seen.append(officeStatus.map(String.init) ?? "no answer")
             if officeStatus != 503 { usleep(100_000) }
         }
         let heldAnswered = held.map { $0.serverClosedOrAnswered() }
         #expect(officeStatus == 503, "office's pulls got \(seen.suffix(10)) (\(seen.count) tries); held requests answered or closed: \(heldAnswered)")
-        #expect(RawConnection.exchange(port: server.port, try pull(server.other))?.status == 200)
-        _ = held
+        // The other site is served while office's share stays full. A connection that gets no
+        // answer at all (a loaded machine) is tried again; any answer other than 200 fails.
+        var otherStatus: Int?
+        var otherTries = 0
+        while otherStatus == nil, otherTries < 5 {
+            otherStatus = RawConnection.exchange(port: server.port, try pull(server.other), timeout: 60)?.status
+            otherTries += 1
+        }
+        #expect(otherStatus == 200, "the other site's pull got \(otherStatus.map(String.init) ?? "no answer") after \(otherTries) tries")
+        #expect(held.map { $0.serverClosedOrAnswered() } == [false, false], "office's held requests were answered or closed before the end")
     }
 
     /// Regression (issue 13): there was no cap on connections. Now one beyond
