@@ -337,7 +337,11 @@ struct NewUserTests {
         #expect(!json.output.contains("1,234"))
         #expect(json.output.contains(#""1234567.5""#), "\(json.output)")
         // Counts are JSON numbers; amounts stay exact decimal strings.
-        #expect(json.output.contains(#""EUR":"1234567.5","funding":"a","provider":"eib","receiver":"kz-miid","stage":"committed","transactions":1}"#), "\(json.output)")
+        // Each row names its table: the view has several, and their rows would otherwise mix.
+        #expect(json.output.contains(#""EUR":"1234567.5","funding":"a","provider":"eib","receiver":"kz-miid","stage":"committed","table":"Fundings"#), "\(json.output)")
+        #expect(json.output.split(separator: "\n").allSatisfy { $0.contains(#""table":"#) }, "\(json.output)")
+        let one = try accord(["state", "finance", "--json", "--table", "finance by funder"], journal: journal)
+        #expect(one.status == 0 && !one.output.contains(#""table":"#), "one table: no table key: \(one.output)")
         let stakeholders = try accord(["state", "stakeholders", "--json"], journal: journal)
         #expect(stakeholders.output.contains(#""events":3,"id":"eib""#), "\(stakeholders.output)")
     }

@@ -112,5 +112,8 @@ struct ViewTests {
         #expect(table.text() == "T\nNAME    AMOUNT\na, \"b\"    1.00\nҚазақ    10.00\n──────  ──────\ntotal    11.00\n")
         #expect(table.csv() == "name,amount\r\n\"a, \"\"b\"\"\",1.00\r\nҚазақ,10.00\r\n")
         #expect(table.jsonLines().map { String(decoding: $0, as: UTF8.self) } == [#"{"amount":"1.00","name":"a, \"b\""}"#, #"{"amount":"10.00","name":"Қазақ"}"#])
+        #expect(table.jsonLines(titled: true).map { String(decoding: $0, as: UTF8.self) } == [#"{"amount":"1.00","name":"a, \"b\"","table":"T"}"#, #"{"amount":"10.00","name":"Қазақ","table":"T"}"#])
+        let owning = Table(title: "T", columns: ["table", "n"], numeric: [1], integers: [1], rows: [["mine", "2"]])
+        #expect(owning.jsonLines(titled: true).map { String(decoding: $0, as: UTF8.self) } == [#"{"n":2,"table":"mine"}"#])
     }
 }

@@ -24,7 +24,7 @@ struct StateCommand: ParsableCommand {
     var asOf: String?
     @Option(help: "Only this event and the events recorded before it (an id or unique prefix).")
     var at: String?
-    @Flag(help: "One JSON object per table row.")
+    @Flag(help: "One JSON object per table row (JSON Lines; an empty table prints no line); with several tables, each row's \"table\" key names its table.")
     var json = false
     @Flag(help: "CSV (RFC 4180): each table under a '# TITLE' line, tables separated by a blank line; with --table, that table alone.")
     var csv = false
@@ -67,7 +67,7 @@ struct StateCommand: ParsableCommand {
             }
         }
         if json {
-            for table in tables { for line in table.jsonLines() { writeOut(line + [0x0a]) } }
+            for table in tables { for line in table.jsonLines(titled: tables.count > 1) { writeOut(line + [0x0a]) } }
         } else if csv {
             if tables.count == 1 {
                 writeOut(tables[0].csv())

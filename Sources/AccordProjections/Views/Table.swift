@@ -152,11 +152,16 @@ public struct Table: Sendable, Equatable {
 
     /// One JSON object per row, keys the column names (canonical JSON). Values are strings,
     /// except in ``integers`` columns, whose whole numbers are JSON numbers.
-    public func jsonLines() -> [[UInt8]] {
-        rows.map { row in
+    /// - Parameter titled: also give each row a `"table"` key holding the table's title, so that
+    ///   the rows of a view's several tables can be told apart in one stream (`accord state
+    ///   finance --json`). A column of that name, if a table had one, keeps its own value.
+    public func jsonLines(titled: Bool = false) -> [[UInt8]] {
+        let tableColumn = titled && !columns.contains { $0.utf8.elementsEqual("table".utf8) }
+        return rows.map { row in
             var out: [UInt8] = [UInt8(ascii: "{")]
-            let keyed = zip(columns.indices, row).map { (index: $0, column: columns[$0], cell: $1) }
-                .sorted { $0.column.utf8.lexicographicallyPrecedes($1.column.utf8) }
+            var keyed = zip(columns.indices, row).map { (index: $0, column: columns[$0], cell: $1) }
+            if tableColumn { keyed.append((index: -1, column: "table", cell: title)) }
+            keyed.sort { $0.column.utf8.lexicographicallyPrecedes($1.column.utf8) }
             for (position, item) in keyed.enumerated() {
                 if position > 0 { out.append(UInt8(ascii: ",")) }
                 CanonicalJSON.appendString(item.column, to: &out)
