@@ -25,8 +25,10 @@ extension EventJournal {
         do {
             try scan.read(self)
         } catch {
+            // A damaged journal, or a heads cache that names a batch the journal does not hold
+            // there: read everything, and let the journal's own error speak.
             scan = fresh
-            try scan.read(self)
+            try scan.read(self, guidedByHeadsCache: false)
         }
         let result = scan
         KeyHistoryScan.cache.withLock { cache in
@@ -69,17 +71,32 @@ struct KeyHistoryScan: Sendable {
     static let cache = Mutex<[String: KeyHistoryScan]>([:])
     static let maxCachedJournals = 64
 
-    /// Reads the key events after ``end``.
-    mutating func read(_ journal: EventJournal) throws {
-        var events = try journal.events(from: end)
-        while let event = try events.next() {
-            guard KeyHistory.isKeyEvent(event), !broken.contains(event.site), histories[event.site] != nil else { continue }
-            do {
-                try histories[event.site]!.record(event)
-            } catch {
-                broken.insert(event.site)
+    /// Reads the key events after ``end``. A scan from the start first reads only the batches
+    /// that the heads cache says hold key events (``HeadsCache/keyBatches``), when the cache
+    /// matches the journal and knows them, then the events after the cache's end: O(key
+    /// events + events after the cache) instead of O(journal).
+    mutating func read(_ journal: EventJournal, guidedByHeadsCache: Bool = true) throws {
+        if end == .start, guidedByHeadsCache, let cache = HeadsCache.load(journal), let keyBatches = cache.keyBatches {
+            for position in keyBatches {
+                var batches = try journal.directory.batches(from: position)
+                guard let batch = try batches.next(), batch.position == position, batch.end <= cache.end else {
+                    throw AccordError(.damaged, "The heads cache names a batch of key events at \(position) that the journal does not hold there.")
+                }
+                for bytes in batch.records { record(try EventRecord.decode(bytes)) }
             }
+            end = cache.end
         }
+        var events = try journal.events(from: end)
+        while let event = try events.next() { record(event) }
         end = events.nextPosition
+    }
+
+    private mutating func record(_ event: Event) {
+        guard KeyHistory.isKeyEvent(event), !broken.contains(event.site), histories[event.site] != nil else { return }
+        do {
+            try histories[event.site]!.record(event)
+        } catch {
+            broken.insert(event.site)
+        }
     }
 }

@@ -82,7 +82,9 @@ public final class EventWriter {
         if let recorded = HeadsCache.loadUnchecked(journal), recorded.end > writer.end {
             throw AccordError(.damaged, "The journal ends at \(writer.end) but an earlier append reached \(recorded.end) (\(recorded.events) events, recorded in '\(HeadsCache.folder)/\(HeadsCache.fileName)'): acknowledged batches are missing. Restore them from a backup, or run 'accord restored' and pull the own feed back from a peer; to accept the loss, delete '\(HeadsCache.folder)/\(HeadsCache.fileName)'. Nothing was appended.")
         }
-        var cache = observe == nil ? HeadsCache.load(journal) ?? .empty() : .empty()
+        // A cache that does not say where the key events lie (an earlier form) is replayed
+        // past once, so that the one saved next does.
+        var cache = observe == nil ? HeadsCache.load(journal).flatMap { $0.keyBatches == nil ? nil : $0 } ?? .empty() : .empty()
         if cache.end > writer.end { cache = .empty() }
         for (site, feed) in cache.feeds { heads[site] = (feed.seq, feed.id) }
         clock.observe(HybridTimestamp(milliseconds: cache.clockMilliseconds, counter: cache.clockCounter))

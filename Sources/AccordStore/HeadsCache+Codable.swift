@@ -7,7 +7,7 @@ import AccordSegments
 /// decoding, and the cache is not used.
 extension HeadsCache {
     private enum CodingKeys: String, CodingKey {
-        case end, lastBatch, lastID, events, clockMilliseconds, clockCounter, feeds
+        case end, lastBatch, lastID, events, clockMilliseconds, clockCounter, feeds, keyBatches
     }
 
     /// Decodes the cache's JSON object.
@@ -26,6 +26,7 @@ extension HeadsCache {
             feeds[try SiteID(site)] = feed
         }
         self.feeds = feeds
+        keyBatches = try container.decodeIfPresent([SegmentPosition].self, forKey: .keyBatches)
     }
 
     /// Encodes the cache's JSON object (the file itself is written by ``jsonBytes()``).
@@ -38,6 +39,7 @@ extension HeadsCache {
         try container.encode(clockMilliseconds, forKey: .clockMilliseconds)
         try container.encode(clockCounter, forKey: .clockCounter)
         try container.encode(Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.rawValue, $0.value) }), forKey: .feeds)
+        try container.encodeIfPresent(keyBatches, forKey: .keyBatches)
     }
 }
 

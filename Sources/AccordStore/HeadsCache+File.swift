@@ -19,30 +19,41 @@ extension HeadsCache {
         return cache.matches(journal) ? cache : nil
     }
 
-    /// The form of the cache file this program writes (Format.md §1): 2. Form 1 is one JSON
-    /// object and nothing else.
-    public static let fileVersion = 2
+    /// The form of the cache file this program writes (Format.md §1): 3, form 2 with
+    /// `keyBatches`. Form 2 is read, with the key batches unknown; form 1 is one JSON object
+    /// and nothing else.
+    public static let fileVersion = 3
 
-    /// The second line's start in form 2: `v2 sha256:`, then 64 hex digits.
+    /// The second line's start in form 3: `v3 sha256:`, then 64 hex digits.
     static let checksumPrefix = Array("v\(fileVersion) sha256:".utf8)
+    /// The second line's start in form 2, still read.
+    static let formerChecksumPrefix = Array("v2 sha256:".utf8)
 
-    /// The cache in a file's bytes (Format.md §1, `cache/heads.json`). Form 2: the JSON object
-    /// on the first line, then `v2 sha256:` and the 64 hex digits of that line's SHA-256, then
-    /// padding (spaces and newlines). Form 1, one JSON object and nothing else (written only by
-    /// renaming a complete file into place), is read as it is.
+    /// The cache in a file's bytes (Format.md §1, `cache/heads.json`). Forms 3 and 2: the JSON
+    /// object on the first line, then `v3 sha256:` (or `v2 sha256:`) and the 64 hex digits of
+    /// that line's SHA-256, then padding (spaces and newlines). Form 1, one JSON object and
+    /// nothing else (written only by renaming a complete file into place), is read as it is.
+    /// Only form 3 says where the key events lie (``keyBatches``); in a cache of form 1 or 2
+    /// they are unknown (nil), whatever its JSON holds.
     /// - Returns: nil when the checksum does not match (a torn or concurrent write), the second
     ///   line names another form (a newer program's), or the JSON does not decode.
     public static func decode(file bytes: [UInt8]) -> HeadsCache? {
         guard let newline = bytes.firstIndex(of: 0x0a) else {
-            return try? JSONDecoder().decode(HeadsCache.self, from: Data(bytes))
+            var cache = try? JSONDecoder().decode(HeadsCache.self, from: Data(bytes))
+            cache?.keyBatches = nil
+            return cache
         }
         let json = Array(bytes[..<newline])
-        let checksum = checksumPrefix + Array(Digest.sha256Hex(json).utf8)
         let rest = bytes[(newline + 1)...]
+        let current = rest.starts(with: checksumPrefix)
+        guard current || rest.starts(with: formerChecksumPrefix) else { return nil }
+        let checksum = (current ? checksumPrefix : formerChecksumPrefix) + Array(Digest.sha256Hex(json).utf8)
         guard rest.starts(with: checksum),
               rest.dropFirst(checksum.count).allSatisfy({ $0 == 0x20 || $0 == 0x0a })
         else { return nil }
-        return try? JSONDecoder().decode(HeadsCache.self, from: Data(json))
+        var cache = try? JSONDecoder().decode(HeadsCache.self, from: Data(json))
+        if !current { cache?.keyBatches = nil }
+        return cache
     }
 
     /// Whether the journal still has, at ``lastBatch``, a batch ending at ``end`` whose last
@@ -107,7 +118,16 @@ extension HeadsCache {
             }
             CanonicalJSON.appendASCII("]}", to: &out)
         }
-        CanonicalJSON.appendASCII("}}", to: &out)
+        CanonicalJSON.appendASCII("}", to: &out)
+        if let keyBatches {
+            CanonicalJSON.appendASCII(",\"keyBatches\":[", to: &out)
+            for (index, batch) in keyBatches.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                position(batch)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "}"))
         return out
     }
 }

@@ -63,9 +63,15 @@ public struct HeadsCache: Codable, Sendable, Equatable {
     public var clockCounter: UInt32
     /// The feeds, by site.
     public var feeds: [SiteID: Feed]
+    /// Where every batch before ``end`` that holds a key event (`key.*`, Trust.md "Key events")
+    /// starts, in journal order, so that a site's key history is read from those batches and
+    /// the events after ``end`` instead of from the whole journal
+    /// (``EventJournal/keyHistories(trusted:)``). Nil when unknown: a cache of an earlier form
+    /// (Format.md §1), which a writer therefore does not start from.
+    public var keyBatches: [SegmentPosition]?
 
     static func empty() -> HeadsCache {
-        HeadsCache(end: .start, lastBatch: nil, lastID: nil, events: 0, clockMilliseconds: 0, clockCounter: 0, feeds: [:])
+        HeadsCache(end: .start, lastBatch: nil, lastID: nil, events: 0, clockMilliseconds: 0, clockCounter: 0, feeds: [:], keyBatches: [])
     }
 
     /// Folds one batch's events into the cache.
@@ -90,6 +96,9 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         }
         clockMilliseconds = clock.milliseconds
         clockCounter = clock.counter
+        if keyBatches != nil, keyBatches?.last != batch, events.contains(where: KeyHistory.isKeyEvent) {
+            keyBatches!.append(batch)
+        }
         self.events += events.count
         self.end = end
         if let last = events.last {

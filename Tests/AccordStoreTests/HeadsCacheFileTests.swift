@@ -45,9 +45,23 @@ struct HeadsCacheFileTests {
             + #"","events":12,"clockMilliseconds":1795945723097,"clockCounter":3,"feeds":{"astana":{"seq":5,"id":""# + b
             + #"","checkpoints":[{"seq":1,"batch":{"segment":1,"offset":0}}]},"brussels":{"seq":7,"id":""# + c
             + #"","checkpoints":[]}}}"#
-        let expected = json + "\nv2 sha256:7ae85de06ae696bdda4929cdf428c01c2d50b88bfd29d33a13a41dde20099506\n"
+        // Form 2, as the program before form 3 wrote it, is still read; where its key events
+        // lie is unknown (nil) then.
+        let formTwo = json + "\nv2 sha256:7ae85de06ae696bdda4929cdf428c01c2d50b88bfd29d33a13a41dde20099506\n"
+        var unknown = cache
+        unknown.keyBatches = nil
+        #expect(HeadsCache.decode(file: Array(formTwo.utf8)) == unknown)
+        #expect(HeadsCache.decode(file: Array((formTwo + "  \n ").utf8)) == unknown)
+        // Form 3 adds `keyBatches` and says `v3`.
+        cache.keyBatches = [SegmentPosition(segment: 1, offset: 0), SegmentPosition(segment: 2, offset: 1024)]
+        let formThree = String(json.dropLast()) + #","keyBatches":[{"segment":1,"offset":0},{"segment":2,"offset":1024}]}"#
+        let expected = formThree + "\nv3 sha256:993335ba1aa7d659b764effa03e61fe50fa6f42aedb730c393346b7e1f601070\n"
         #expect(HeadsCacheFile.fileBytes(cache) == Array(expected.utf8))
         #expect(HeadsCacheFile.fileBytes(cache, minimum: expected.utf8.count + 3) == Array((expected + "   ").utf8))
         #expect(HeadsCache.decode(file: Array(expected.utf8)) == cache)
+        // The object of form 3 under a form-2 line (a program that knew form 2 only rewrote
+        // it): read, but the key batches it names are not trusted to be complete.
+        let relabelled = HeadsCache.decode(file: Array((formThree + "\nv2 sha256:" + expected.split(separator: ":").last!.dropLast()).utf8) + [0x0a])
+        #expect(relabelled != nil && relabelled?.keyBatches == nil)
     }
 }

@@ -84,7 +84,7 @@ struct HeadsCacheTests {
         // The JSON object on the first line, its SHA-256 on the second (Format.md §1).
         let lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
         #expect(try JSONDecoder().decode(HeadsCache.self, from: Data(lines[0])) == written)
-        #expect(String(decoding: lines[1], as: UTF8.self) == "v2 sha256:" + Digest.sha256Hex(Array(lines[0])))
+        #expect(String(decoding: lines[1], as: UTF8.self) == "v3 sha256:" + Digest.sha256Hex(Array(lines[0])))
         #expect(HeadsCache.load(journal) == written)
         #expect(written.feeds[try SiteID("brussels")]?.checkpoints.count == 2)
     }
@@ -135,7 +135,7 @@ struct HeadsCacheTests {
         let path = journal.path + "/cache/heads.json"
         let lines = try FileDamage.bytes(path).split(separator: 0x0a)
         let json = Array(lines[0])
-        try FileDamage.write(path, json + Array("\nv3 sha256:\(Digest.sha256Hex(json))\n".utf8))
+        try FileDamage.write(path, json + Array("\nv4 sha256:\(Digest.sha256Hex(json))\n".utf8))
         #expect(HeadsCache.loadUnchecked(journal) == nil)
         let reopened = try journal.openWriter()
         #expect(heads(reopened) == expected)
@@ -153,7 +153,10 @@ struct HeadsCacheTests {
         let bytes = try FileDamage.bytes(journal.path + "/cache/heads.json")
         let json = Array(bytes.split(separator: 0x0a)[0])
         try FileDamage.write(journal.path + "/cache/heads.json", json)
-        #expect(HeadsCache.load(journal) == cache)
+        // Form 1 does not say where the key events lie (Format.md §1): unknown.
+        var unknown = cache
+        unknown.keyBatches = nil
+        #expect(HeadsCache.load(journal) == unknown)
         // A writer replaces it by a file of the current form on its first save.
         let reopened = try journal.openWriter()
         try reopened.append(Fixtures.realisticDrafts(count: 1, startingAt: 20))
