@@ -143,8 +143,9 @@ public struct Bundle: Sendable {
         var batches: [[[UInt8]]] = [[try header()]]
         var current: [[UInt8]] = []
         var currentSite: String?
-        for record in records {
-            let event = try EventRecord.decode(record)
+        // Only the envelopes are needed (site, signature): checked in full, data not built.
+        for (record, decoded) in zip(records, EventRecord.decodeAllEnvelopes(records)) {
+            let event = try decoded.get()
             if currentSite != event.site.rawValue, !current.isEmpty {
                 batches.append(current)
                 current = []
@@ -167,24 +168,24 @@ public struct Bundle: Sendable {
     public func split(maxBytes: Int) throws -> [Bundle] {
         var parts: [Bundle] = []
         var current: [[UInt8]] = []
+        var spans: [SiteID: Span] = [:]
         var size = 0
-        func flush() throws {
+        func flush() {
             guard !current.isEmpty else { return }
-            var part = Bundle(partnership: partnership, source: source, created: created, requires: requires, brings: [:], records: current, signingKey: signingKey)
-            var bySite: [SiteID: [Event]] = [:]
-            for record in current { let event = try EventRecord.decode(record); bySite[event.site, default: []].append(event) }
-            for (site, feed) in bySite { part.brings[site] = Span(first: feed.first!.seq, last: feed.last!.seq, lastID: feed.last!.id) }
-            parts.append(part)
+            parts.append(Bundle(partnership: partnership, source: source, created: created, requires: requires, brings: spans, records: current, signingKey: signingKey))
             current = []
+            spans = [:]
             size = 0
         }
-        for record in records {
-            let event = try EventRecord.decode(record)
+        // Only the envelopes are needed (site, seq, id, signature): checked in full, data not built.
+        for (record, decoded) in zip(records, EventRecord.decodeAllEnvelopes(records)) {
+            let event = try decoded.get()
             current.append(record)
+            spans[event.site] = Span(first: spans[event.site]?.first ?? event.seq, last: event.seq, lastID: event.id)
             size += record.count + 1
-            if event.signature != nil, size >= maxBytes { try flush() }
+            if event.signature != nil, size >= maxBytes { flush() }
         }
-        try flush()
+        flush()
         return parts
     }
 
@@ -350,7 +351,7 @@ public struct Bundle: Sendable {
         // The header is signed by the source's key in force when it made the bundle: after the
         // key events this journal holds, and those of the bundle that follow them (Trust.md
         // "Transport"); the bundle's records are already in memory, within its limits.
-        for record in records {
+        for record in records where Self.mayBeKeyEvent(record) {
             guard let event = try? EventRecord.decode(record), event.site == site, KeyHistory.isKeyEvent(event), event.seq > history.lastKeyEventSeq else { continue }
             guard (try? history.record(event)) != nil else { break }
         }
@@ -368,6 +369,30 @@ public struct Bundle: Sendable {
         }
     }
 
+    /// Whether `record` may be a key event: its canonical bytes hold `"type":"key.` (the
+    /// type member is written so in every canonical record, Format.md §7), so a record without
+    /// them need not be decoded to look for key events.
+    static func mayBeKeyEvent(_ record: [UInt8]) -> Bool {
+        let needle: [UInt8] = Array(#""type":"key."#.utf8)
+        guard record.count >= needle.count else { return false }
+        return record.withUnsafeBufferPointer { bytes in
+            var index = 0
+            let last = bytes.count - needle.count
+            while index <= last {
+                if bytes[index] == 0x22, bytes[index + 1] == 0x74 {  // `"t`
+                    var matched = true
+                    for offset in 2..<needle.count where bytes[index + offset] != needle[offset] {
+                        matched = false
+                        break
+                    }
+                    if matched { return true }
+                }
+                index += 1
+            }
+            return false
+        }
+    }
+
     /// Checks the bundle against `journal` without writing anything: the header
     /// (``checkHeader(against:)``), then the gate every transport passes (``SyncGate``: every
     /// record's form and id, trust, signatures, coverage, clock readings), each feed's chain,
@@ -377,11 +402,23 @@ public struct Bundle: Sendable {
     ///   too far ahead), `.untrusted` (an unsigned or forged header, an unknown site, a bad
     ///   signature), `.damaged`; ``SyncError`` `.fork` (two signed events at one place).
     public func verify(against journal: EventJournal) throws -> [String] {
+        try verify(against: journal, events: try decodedEvents())
+    }
+
+    /// The bundle's records decoded, in order, as ``verify(against:events:)`` and
+    /// ``SyncSession/apply(_:events:)`` take them (``SyncGate/decode(_:source:)``).
+    /// - Throws: ``AccordError`` `.damaged` naming the first record that is not a valid event.
+    public func decodedEvents() throws -> [Event] {
+        try SyncGate.decode(records, source: "Event (of the bundle)")
+    }
+
+    /// ``verify(against:)`` with the records decoded already (``decodedEvents()``), so that
+    /// the caller that then applies them decodes them once.
+    public func verify(against journal: EventJournal, events: [Event]) throws -> [String] {
         try checkHeader(against: journal)
-        _ = try SyncGate.admit(records, histories: try journal.keyHistories(), heads: try journal.versionVector().entries.mapValues(\.seq), source: "Event (of the bundle)")
+        _ = try SyncGate.admit(events: events, histories: try journal.keyHistories(), heads: try journal.versionVector().entries.mapValues(\.seq))
         var last: [SiteID: Event] = [:]
-        for record in records {
-            let event = try EventRecord.decode(record)  // (the gate decoded every record)
+        for event in events {
             if let previous = last[event.site], event.seq != previous.seq.next || event.prev != previous.id {
                 throw AccordError(.badInput, "The bundle's events of site '\(event.site)' do not chain at \(event.seq). Nothing was applied.")
             }

@@ -164,9 +164,10 @@ public enum HTTPSync {
         session.close()
         let (bundleBytes, _) = try await client.call("POST", "/v1/pull", body: request, to: server.rawValue)
         let bundle = try Bundle.parse(bytes: bundleBytes, checkingAgainst: journal)
-        _ = try bundle.verify(against: journal)
+        let events = try bundle.decodedEvents()
+        _ = try bundle.verify(against: journal, events: events)
         let here = try SyncSession(journal: journal, options: options)
-        let pulled = try here.apply(bundle.records)
+        let pulled = try here.apply(bundle.records, events: events)
         try here.releaseRestoreHold()
         here.close()
         // Forks found in what was pulled: tell the server in the same exchange (SyncProtocol.md §6).

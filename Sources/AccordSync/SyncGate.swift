@@ -74,17 +74,36 @@ public enum SyncGate {
     ///   ``SyncError`` ``SyncError/Code/fork`` (two different covered events at one place).
     ///   Each message ends "Nothing was written."
     public static func admit<Record: Collection<UInt8>>(_ records: [Record], histories: [SiteID: KeyHistory], heads: [SiteID: SequenceNumber] = [:], now: Timestamp = .now(), source: String = "Received record") throws -> Admitted {
+        try admit(events: decode(records, source: source), histories: histories, heads: heads, now: now)
+    }
+
+    /// Decodes `records` for ``admit(events:histories:heads:now:)``, a large input on every
+    /// core at once (``EventRecord/decodeAll(_:alongside:)``), so that a caller that checks the
+    /// same records twice (a bundle's ``Bundle/verify(against:events:)``, then
+    /// ``SyncSession/apply(_:events:)``) decodes them once.
+    /// - Throws: ``AccordError`` `.damaged` naming the first record that is not a valid event
+    ///   (its 1-based position after `source`), with "Nothing was written."
+    public static func decode<Record: Collection<UInt8>>(_ records: [Record], source: String = "Received record") throws -> [Event] {
+        var events: [Event] = []
+        events.reserveCapacity(records.count)
+        for (index, result) in EventRecord.decodeAll(records).enumerated() {
+            do {
+                events.append(try result.get())
+            } catch let error as AccordError {
+                throw AccordError(.damaged, "\(source) \(index + 1) is not a valid event: \(error.message) Nothing was written.", field: error.field)
+            }
+        }
+        return events
+    }
+
+    /// ``admit(_:histories:heads:now:source:)`` for records already decoded
+    /// (``decode(_:source:)``), in the order received.
+    public static func admit(events: [Event], histories: [SiteID: KeyHistory], heads: [SiteID: SequenceNumber] = [:], now: Timestamp = .now()) throws -> Admitted {
         var bySiteID: [SiteID: [EventID: Event]] = [:]
         var signedEvents: [Event] = []
         var seqsBySite: [SiteID: Set<SequenceNumber>] = [:]
         var total = 0
-        for (index, record) in records.enumerated() {
-            let event: Event
-            do {
-                event = try EventRecord.decode(record)
-            } catch let error as AccordError {
-                throw AccordError(.damaged, "\(source) \(index + 1) is not a valid event: \(error.message) Nothing was written.", field: error.field)
-            }
+        for event in events {
             guard histories[event.site] != nil else {
                 throw AccordError(.untrusted, "Received events of site '\(event.site)', which this journal does not trust; add its key with 'accord peer add \(event.site) --key …'. Nothing was written.")
             }

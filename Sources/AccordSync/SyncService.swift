@@ -218,10 +218,11 @@ public final class SyncService: Sendable {
                 guard bundle.source == site.rawValue else {
                     return refuse(.badRequest, "The bundle says it comes from '\(bundle.source)', but the request is signed by '\(site)'.", site: site.rawValue)
                 }
-                _ = try bundle.verify(against: journal)
+                let events = try bundle.decodedEvents()
+                _ = try bundle.verify(against: journal, events: events)
                 let session = try SyncSession(journal: journal, options: writerOptions)
                 defer { session.close() }
-                let summary = try session.apply(bundle.records)
+                let summary = try session.apply(bundle.records, events: events)
                 if !summary.forks.isEmpty {
                     // The proofs travel back in the refusal, so that the pushing office keeps
                     // them too (SyncProtocol.md §6).

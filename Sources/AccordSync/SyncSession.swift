@@ -58,7 +58,7 @@ public struct SyncSummary: Sendable, Equatable, CustomStringConvertible {
 /// The receiving side of every transport: merges events of other sites into this journal
 /// (SyncProtocol.md §3).
 ///
-/// Holding a session holds the journal's writer lock. ``apply(_:)`` first checks everything it
+/// Holding a session holds the journal's writer lock. ``apply(_:events:)`` first checks everything it
 /// received — each record's form and id, that its site is trusted, that every signature it
 /// carries verifies under that site's trusted key, and that each site's records chain — and
 /// refuses the whole input if anything fails, writing nothing. Then, feed by feed, it writes
@@ -101,12 +101,14 @@ public final class SyncSession {
     ///   different signed events at one place of a feed) — nothing was written;
     ///   ``SegmentError`` for a failed write (what was written before it is durable and counted
     ///   in the journal; the rest can be sent again).
+    /// - Parameter events: the records decoded already (``SyncGate/decode(_:source:)``, in the
+    ///   same order), when the caller checked them before; nil to decode them here.
     @discardableResult
-    public func apply<Record: Collection<UInt8>>(_ records: [Record]) throws -> SyncSummary {
+    public func apply<Record: Collection<UInt8>>(_ records: [Record], events: [Event]? = nil) throws -> SyncSummary {
         var summary = SyncSummary()
         summary.received = records.count
         // The gate (SyncProtocol.md §3.1): only what a valid signature chain covers goes on.
-        let admitted = try SyncGate.admit(records, histories: try writer.keyHistories(), heads: writer.heads.mapValues(\.seq))
+        let admitted = try SyncGate.admit(events: events ?? SyncGate.decode(records), histories: try writer.keyHistories(), heads: writer.heads.mapValues(\.seq))
         let bySite = admitted.bySite
         summary.notKept += admitted.notCovered
         for stretch in admitted.revoked {

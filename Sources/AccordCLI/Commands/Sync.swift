@@ -103,9 +103,10 @@ struct BundleCommand: ParsableCommand {
         func run() throws {
             let journal = try options.open()
             let bundle = try Bundle.read(file, checkingAgainst: journal)
-            _ = try bundle.verify(against: journal)
+            let events = try bundle.decodedEvents()
+            _ = try bundle.verify(against: journal, events: events)
             let session = try SyncSession(journal: journal, options: try JournalOptions.writerOptions())
-            let summary = try session.apply(bundle.records)
+            let summary = try session.apply(bundle.records, events: events)
             var have = bundle.requires
             for (site, span) in bundle.brings { have.entries[site] = .init(seq: span.last, id: span.lastID) }
             session.close()
