@@ -91,7 +91,8 @@ struct CommandLineTests {
         }
         #expect(try accord(["append", "--from", "-"], journal: journal, input: stakeholder).status == 0)
         var seen = ""
-        for _ in 0..<100 where !seen.contains("stakeholder/eib") {
+        // Up to a minute: CI runs the suite in parallel on two cores.
+        for _ in 0..<600 where !seen.contains("stakeholder/eib") {
             usleep(100_000)
             seen = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         }
