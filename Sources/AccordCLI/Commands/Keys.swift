@@ -23,7 +23,7 @@ struct Keys: ParsableCommand {
             var text = "site        \(journal.site)\npublic key  \(key.base64)\nprivate key \(EventJournal.keysFolder)/\(journal.site).key (mode 0600; never printed)\n"
             if let history = try journal.keyHistories()[journal.site], history.epochs.count > 1 || history.hasInception {
                 text += "anchor key  \(history.anchor.base64) (give this one to 'accord peer add'; peers follow the key events)\n"
-                text += "key events  \(history.keyEvents.keys.sorted().map { String($0.rawValue) }.joined(separator: ", ")) (rotations \(history.epochs.count - 1), revocations \(history.revocations.count))\n"
+                text += "key events  \(history.keyEvents.keys.sorted().map { String($0.rawValue) }.joined(separator: ", ")) (rotations \(history.epochs.count - 1 - history.revocations.count), revocations \(history.revocations.count))\n"
                 if let next = history.nextDigest { text += "next key    SHA-256 \(next) (\(EventJournal.keysFolder)/\(journal.site).next.key, or where you keep it)\n" }
             }
             // The key in force as a C2SP verifier key for the feed's checkpoints (Trust.md §2.2).
@@ -52,7 +52,7 @@ struct Keys: ParsableCommand {
             commandName: "rotate",
             abstract: "Rotate to the committed next key: append key.rotated.v1 (signed by the key in force) revealing it and committing to a new next key.")
         @OptionGroup var options: JournalOptions
-        @Option(help: "The committed next key's seed file (default keys/SITE.next.key).")
+        @Option(help: "The committed next key's seed file (default keys/SITE.next.key); the new next key replaces it there.")
         var nextKeyFile: String?
 
         func run() throws {
@@ -71,7 +71,7 @@ struct Keys: ParsableCommand {
         var fromSeq: UInt64
         @Option(help: "Why (stored in the event, e.g. 'laptop stolen 2026-12-01').")
         var reason: String?
-        @Option(help: "The committed next key's seed file (default keys/SITE.next.key).")
+        @Option(help: "The committed next key's seed file (default keys/SITE.next.key); the new next key replaces it there.")
         var nextKeyFile: String?
 
         func run() throws {

@@ -62,7 +62,7 @@ extension Verify {
         guard let feed = Checkpoint.feed(ofOrigin: checkpoint.origin) else {
             throw AccordError(.badInput, "The checkpoint's origin '\(checkpoint.origin.prefix(120))' is not an Accord feed ('accord/<partnership>/<site>', Trust.md §2.1).")
         }
-        var verifiers = [try CheckpointStore.feedVerifier(for: feed.site, in: journal)]
+        var verifiers = [try CheckpointStore.feedVerifier(for: feed.site, size: checkpoint.size, in: journal)]
         verifiers += try WitnessKeys(journal: journal).all().values
         let checked = try CheckpointAudit.check(note, verifiers: verifiers)
         var lines = ["Checkpoint '\(checkpoint.origin)' size \(checkpoint.size): signed by \(checked.signedBy.joined(separator: ", "))"
