@@ -210,20 +210,29 @@ public struct Bundle: Sendable {
     public static func read(_ path: String, limit: Int64 = 1 << 30, checkingAgainst journal: EventJournal? = nil) throws -> Bundle {
         try sniff(path, name: "'\(path)'")
         var bundle: Bundle?
-        var deferred = false
-        let batches = try MemberFile.read(path, limit: limit, inflatedLimit: Int.max) { first in
-            var header = try parseHeader(first.records.map { Array($0) }, name: "'\(path)'")
-            header.bundle.records = []
-            if let journal { deferred = try !header.bundle.checkHeaderBeforeRecords(against: journal) }
-            bundle = header.bundle
-            // Nothing beyond what the header declares is inflated.
-            return header.bytes
+        var deferred: SiteID?
+        let batches: [Batch]
+        do {
+            batches = try MemberFile.read(path, limit: limit, inflatedLimit: Int.max) { first in
+                var header = try parseHeader(first.records.map { Array($0) }, name: "'\(path)'")
+                header.bundle.records = []
+                if let journal, try !header.bundle.checkHeaderBeforeRecords(against: journal) { deferred = try SiteID(header.bundle.source) }
+                bundle = header.bundle
+                // Nothing beyond what the header declares is inflated.
+                return header.bytes
+            }
+        } catch let error as SegmentError {
+            // Damage after a header not yet verified: the header is what is refused.
+            guard let site = deferred, let bundle else { throw error }
+            var refusal = bundle.headerRefusal(site, carried: false)
+            refusal.message += " The bundle is damaged too: \(error.message)"
+            throw refusal
         }
         guard var bundle else { throw AccordError(.badInput, "'\(path)' is not an Accord bundle: it holds no batch.") }
         try bundle.takeRecords(batches.dropFirst().map { $0.records.map { Array($0) } }, name: "'\(path)'")
         // A header signed by a key the source's own key events in the bundle reveal (Trust.md
         // "Transport", bundles): checked now, before anything of the bundle is kept.
-        if deferred, let journal { try bundle.checkHeader(against: journal) }
+        if deferred != nil, let journal { try bundle.checkHeader(against: journal) }
         return bundle
     }
 
@@ -345,8 +354,9 @@ public struct Bundle: Sendable {
     ///
     /// The key in force is the one after the key events this journal holds of the source's feed
     /// — or, when the header does not verify under it, the one after the key events that the
-    /// bundle itself carries of that feed (a rotation made since the receiver last heard of the
-    /// source): those are first passed through ``SyncGate`` like every event (form, id, the
+    /// bundle itself carries of that feed (an inception and rotations made since the receiver
+    /// last heard of the source): those are first passed through ``SyncGate`` like every event
+    /// (form, id, the
     /// signature under the key in force at their place, the rules of key events) and must chain,
     /// through `prev`, to the last event this journal holds of the feed. Nothing is written.
     /// - Throws: ``AccordError`` `.badInput` (another partnership), `.untrusted` (an unknown
@@ -367,9 +377,10 @@ public struct Bundle: Sendable {
     /// force after the key events this journal holds.
     /// - Returns: true when the header verified; false when it may verify under a key that the
     ///   bundle's own key events reveal: the bundle brings the source's feed from no later than
-    ///   the event after this journal's copy, and this journal holds no revocation or rotation
-    ///   that rules it out. Then the caller reads the records, within the header's declared
-    ///   `bytes`, and calls ``checkHeader(against:)``.
+    ///   the event after this journal's copy to beyond its last key event held here. Then the
+    ///   caller reads the records, within the header's declared `bytes` (at most
+    ///   ``maxRecordBytes``), and calls ``checkHeader(against:)``; any other header is refused
+    ///   before the records are inflated.
     /// - Throws: as ``checkHeader(against:)``, when the header cannot verify.
     func checkHeaderBeforeRecords(against journal: EventJournal) throws -> Bool {
         let (site, history) = try trustedSource(in: journal)

@@ -239,7 +239,11 @@ public enum FeedCheckpoints {
             while last < size && (last >= scan.ids.count || scan.ids[last] == nil) { last += 1 }
             let claimed = scan.idClaimedBySuccessor(ofSeq: last).map { " (event \(last) should have the id \($0.hex), as event \(last + 1)'s 'prev' says)" } ?? ""
             let range = seq == last ? "event \(seq)" : "events \(seq)…\(last)"
-            if seq > scan.ids.count {
+            if seq > scan.ids.count, !scan.damage.isEmpty {
+                // The feed's copy ends in damage (its last events are in a damaged batch): not
+                // "missing", which would send the user to sync.
+                findings.append("Feed '\(site)': \(range) of the \(size) the checkpoint covers cannot be read; the journal is damaged: \(scan.damage.prefix(3).joined(separator: "; ")).")
+            } else if seq > scan.ids.count {
                 findings.append("Feed '\(site)': \(range) of the \(size) the checkpoint covers \(seq == last ? "is" : "are") not in this journal; sync, then check again.")
             } else {
                 findings.append("Feed '\(site)': \(range) cannot be read\(claimed); the journal is damaged there: \(scan.damage.prefix(3).joined(separator: "; ")).")

@@ -355,4 +355,31 @@ struct CheckpointCLITests {
         #expect(result.stderr.contains("'accord checkpoint witness-key'"), "\(result.stderr)")
         #expect(!result.stderr.contains("accord keys witness"), "\(result.stderr)")
     }
+
+    @Test("a checkpoint of a rotated feed, signed by Brussels and cosigned by Astana; one byte of Astana's copy changed: verify --checkpoint at Astana names the feed and the events, and an honest office's copy still matches")
+    func oneChangedByteInAWitnessCopyOfARotatedFeedIsNamed() throws {
+        let offices = try Offices("ckpt-rotated-byte")
+        _ = try offices.expectSuccess(["keys", "incept"], offices.brussels)
+        try offices.register(offices.brussels, 1)
+        try offices.sync(offices.astana, with: offices.brussels)
+        _ = try offices.expectSuccess(["keys", "rotate"], offices.brussels)
+        try offices.register(offices.brussels, 2)
+        _ = try offices.expectSuccess(["checkpoint"], offices.brussels)            // size 4, under the new key
+        try offices.sync(offices.astana, with: offices.brussels)
+        _ = try offices.expectSuccess(["checkpoint", "cosign"], offices.astana)
+        try offices.sync(offices.brussels, with: offices.astana)
+        _ = try offices.expectSuccess(["checkpoint"], offices.brussels)
+        let note = offices.brussels + "/checkpoints/brussels/4.note"
+        #expect(String(decoding: try FileDamage.bytes(note), as: UTF8.self).contains("\n— accord/eu-kz-2022/astana/witness "))
+        // One byte in the middle of the last batch of Brussels' events that Astana holds.
+        let segment = offices.astana + "/segments/" + (try FileManager.default.contentsOfDirectory(atPath: offices.astana + "/segments").sorted().first!)
+        let batches = try MemberFile.read(segment)
+        let target = try #require(batches.last { batch in batch.records.contains { String(decoding: $0, as: UTF8.self).contains("\"site\":\"brussels\",\"seq\":4,") } })
+        try FileDamage.flip(segment, at: Int(target.offset) + target.length / 2, mask: 0x20)
+        let result = try accord(["verify", "--checkpoint", note], journal: offices.astana)
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.output.contains("Feed 'brussels': event"), "\(result.output) \(result.stderr)")
+        #expect(result.output.contains("cannot be read"), "\(result.output) \(result.stderr)")
+        _ = try offices.expectSuccess(["verify", "--checkpoint", note], offices.brussels)
+    }
 }
