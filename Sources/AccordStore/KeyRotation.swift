@@ -13,9 +13,10 @@ import Glibc
 /// key peers trusted first; peers follow the key events.
 ///
 /// Each operation holds the journal's writer lock. It writes the new next key (to
-/// `<site>.next.key.new`) before the key event, appends the key event (one durable batch), then
+/// `<next key file>.new`) before the key event, appends the key event (one durable batch), then
 /// puts the key files in place; an interruption between the two is finished when a writer next
-/// opens the journal (``EventWriter``).
+/// opens the journal (``EventWriter``) — for the default next key file; with a file elsewhere the
+/// writer refuses to open and says how to finish by hand (Trust.md "Key files").
 public enum KeyRotation {
     /// `keys/<site>.next.key`.
     public static func nextKeyPath(of journal: EventJournal) -> String { journal.path + "/" + EventJournal.keysFolder + "/\(journal.site).next.key" }

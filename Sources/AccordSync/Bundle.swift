@@ -356,9 +356,14 @@ public struct Bundle: Sendable {
     /// — or, when the header does not verify under it, the one after the key events that the
     /// bundle itself carries of that feed (an inception and rotations made since the receiver
     /// last heard of the source): those are first passed through ``SyncGate`` like every event
-    /// (form, id, the
-    /// signature under the key in force at their place, the rules of key events) and must chain,
-    /// through `prev`, to the last event this journal holds of the feed. Nothing is written.
+    /// (form, id, the signature under the key in force at their place, the rules of key events)
+    /// and must chain, through `prev`, to the last event this journal holds of the feed. Nothing
+    /// is written.
+    ///
+    /// ```swift
+    /// let bundle = try Bundle.read(path)          // no journal: header not checked yet
+    /// try bundle.checkHeader(against: journal)    // also done by verify(against:)
+    /// ```
     /// - Throws: ``AccordError`` `.badInput` (another partnership), `.untrusted` (an unknown
     ///   source, a signature that does not verify, no signature); what ``SyncGate/admit(_:histories:heads:now:source:)``
     ///   throws for the source's records when they are needed.
