@@ -58,6 +58,10 @@ struct KeysCLIRegressionTests {
         #expect(try accord(["keys", "revoke", "--from-seq", "3"], journal: brussels.path).status == 0)
         let shown = try accord(["keys", "show"], journal: brussels.path)
         #expect(shown.output.contains("key events  1, 2, 3 (rotations 1, revocations 1)"), "\(shown.output)")
+        // The keys that signed earlier checkpoints, for auditors (a checkpoint of size n is signed by the key in force at n + 1).
+        #expect(shown.output.contains("earlier note key accord/eu-kz-2022/brussels+"), "\(shown.output)")
+        #expect(shown.output.contains("(checkpoints of sizes 0…1)"), "\(shown.output)")
+        #expect(shown.output.contains("(checkpoints of sizes 2…2)"), "\(shown.output)")
     }
 
     @Test func aNextKeyKeptOffTheMachineNeverEntersTheKeysFolder() throws {

@@ -28,6 +28,16 @@ struct Keys: ParsableCommand {
             }
             // The key in force as a C2SP verifier key for the feed's checkpoints (Trust.md §2.2).
             text += "note key    \(try CheckpointStore.feedSigner(for: journal).verifier.text)\n"
+            // Earlier keys check the checkpoints made while they were in force: a checkpoint of
+            // size n is signed by the key in force at n + 1 (Trust.md §2.1).
+            if let history = try journal.keyHistories()[journal.site], history.epochs.count > 1 {
+                let name = Array(Checkpoint.origin(partnership: journal.partnership, site: journal.site).utf8)
+                for (index, epoch) in history.epochs.dropLast().enumerated() {
+                    let last = history.epochs[index + 1].firstSeq.rawValue - 2
+                    let verifier = NoteVerifier(name: name, type: NoteVerifier.ed25519, publicKey: epoch.key.rawBytes)
+                    text += "earlier note key \(verifier.text) (checkpoints of sizes \(epoch.firstSeq.rawValue - 1)…\(last))\n"
+                }
+            }
             writeOut(text)
         }
     }
