@@ -311,4 +311,31 @@ struct KeyRotationTests {
         #expect(try Self.apply(pulled.records, at: windhoek).appended == 2)
         #expect(try windhoek.currentKeys()[brussels.site] == (try brussels.signingKey().publicKey))
     }
+
+    @Test func accordSyncOverLoopbackHTTPPushesAndPullsRightAfterEachRotation() throws {
+        let partnership = try Partnership(["astana", "brussels"])
+        let brussels = partnership["brussels"], astana = partnership["astana"]
+        _ = try KeyRotation.incept(brussels)
+        _ = try DirectorySync.sync(astana, with: brussels)
+        // Brussels rotates and pushes to Astana's server, which has not received the rotation.
+        _ = try KeyRotation.rotate(brussels)
+        try partnership.append("brussels", [Fixtures.realisticDraft(1)])
+        do {
+            let (server, url) = try AccordExecutable.serve(journal: astana.path, scratch: partnership.temp.path)
+            defer { if server.isRunning { server.terminate() } }
+            let result = try AccordExecutable.run(["sync", "--with", url, "--journal", brussels.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.output.contains("Pushed: received 2, appended 2"), "\(result.output)")
+        }
+        // Brussels rotates again and serves; Astana pulls the answer signed with the newest key.
+        _ = try KeyRotation.rotate(brussels)
+        try partnership.append("brussels", [Fixtures.realisticDraft(2)])
+        let (server, url) = try AccordExecutable.serve(journal: brussels.path, scratch: partnership.temp.path)
+        defer { if server.isRunning { server.terminate() } }
+        let result = try AccordExecutable.run(["sync", "--with", url, "--journal", astana.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output.contains("Pulled: received 2, appended 2"), "\(result.output)")
+        #expect(try astana.currentKeys()[brussels.site] == (try brussels.signingKey().publicKey))
+        #expect(try astana.verify().isClean)
+    }
 }
