@@ -69,7 +69,7 @@ public final class EventWriter {
                 key = finished
             } else if inForce != key.publicKey {
                 writer.close()
-                throw AccordError(.damaged, "The private key in '\(EventJournal.keysFolder)/\(journal.site).key' does not match the public key '\(EventJournal.keysFolder)/\(journal.site).pub' that peers trust, nor the key in force after the feed's key events (Trust.md); events signed with it would be refused. Restore the right key. Nothing was appended.")
+                throw AccordError(.damaged, "The private key in '\(EventJournal.keysFolder)/\(journal.site).key' does not match the public key '\(EventJournal.keysFolder)/\(journal.site).pub' that peers trust, nor the key in force after the feed's key events (Trust.md); events signed with it would be refused. Restore the right key; if a rotation or revocation with --next-key-file F was interrupted, the key in force is in F: copy F to '\(EventJournal.keysFolder)/\(journal.site).key' and F.new to F (Trust.md \"Key files\"). Nothing was appended.")
             }
         }
         defaultActor = journal.site.rawValue

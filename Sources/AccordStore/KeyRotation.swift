@@ -8,13 +8,15 @@ import Glibc
 /// Key files, in `keys/` (mode 0600): `<site>.key` holds the seed of the key in force (it signs
 /// appends, requests, TLS certificates); `<site>.next.key` the seed of the committed next key,
 /// made by the inception and by each rotation. The next key can be kept elsewhere (another
-/// machine, a safe): pass its file with `nextKeyPath`. `keys/<site>.pub` stays the anchor, the
+/// machine, a safe): pass its file with `nextKeyPath`; a rotation or revocation then writes the
+/// new next key back to that file (never into `keys/`). `keys/<site>.pub` stays the anchor, the
 /// key peers trusted first; peers follow the key events.
 ///
 /// Each operation holds the journal's writer lock. It writes the new next key (to
-/// `<site>.next.key.new`) before the key event, appends the key event (one durable batch), then
+/// `<next key file>.new`) before the key event, appends the key event (one durable batch), then
 /// puts the key files in place; an interruption between the two is finished when a writer next
-/// opens the journal (``EventWriter``).
+/// opens the journal (``EventWriter``) — for the default next key file; with a file elsewhere the
+/// writer refuses to open and says how to finish by hand (Trust.md "Key files").
 public enum KeyRotation {
     /// `keys/<site>.next.key`.
     public static func nextKeyPath(of journal: EventJournal) -> String { journal.path + "/" + EventJournal.keysFolder + "/\(journal.site).next.key" }
@@ -55,7 +57,8 @@ public enum KeyRotation {
 
     /// Rotates to the committed next key: appends `key.rotated.v1`, signed by the key in force,
     /// revealing the next key (read from `nextKeyPath`, by default `keys/<site>.next.key`) and
-    /// committing to a new one; then the next key becomes `keys/<site>.key`.
+    /// committing to a new one; then the next key becomes `keys/<site>.key`, and the new next
+    /// key replaces it in `nextKeyPath` (by default `keys/<site>.next.key`).
     /// - Throws: ``AccordError`` `.badInput` (no inception; the next key file does not hold the
     ///   committed key), `.notFound` (no next key file); as ``EventWriter/appendKeyEvent(_:signedBy:then:)``.
     public static func rotate(_ journal: EventJournal, nextKeyPath: String? = nil) throws -> Outcome {
@@ -69,7 +72,8 @@ public enum KeyRotation {
     /// wherever they arrive (Trust.md "Revocation").
     /// - Parameter fromSeq: the first place of the feed the site does not vouch for, between the
     ///   first place signed by the revoked key and the revocation's own place.
-    /// - Throws: as ``rotate(_:nextKeyPath:)``; `.untrusted` for a `fromSeq` out of range.
+    /// - Throws: as ``rotate(_:nextKeyPath:)``; `.badInput` (field `from-seq`) for a `fromSeq`
+    ///   out of range, before anything is written.
     public static func revoke(_ journal: EventJournal, fromSeq: SequenceNumber, reason: String? = nil, nextKeyPath: String? = nil) throws -> Outcome {
         try change(journal, nextKeyPath: nextKeyPath, revokingFrom: fromSeq, reason: reason)
     }
@@ -81,13 +85,25 @@ public enum KeyRotation {
         guard let committed = history.nextDigest else {
             throw AccordError(.badInput, "The feed of '\(journal.site)' has no inception event, so no next key was committed: it cannot rotate or revoke. Adopt pre-rotation first with 'accord keys incept' (Trust.md \"Adopting pre-rotation\").")
         }
+        if let fromSeq {
+            // The rule of Trust.md "Verification" (4), checked before anything is written: a
+            // usage error, not damage.
+            let since = history.epochs[history.epochs.count - 1].firstSeq
+            let at = (writer.head?.seq ?? SequenceNumber(0)).next
+            guard fromSeq >= since, fromSeq <= at else {
+                throw AccordError(.badInput, "--from-seq \(fromSeq) is out of range: the key in force signs this feed from \(since) on and the revocation will be event \(at), so --from-seq must lie between \(since) and \(at) (Trust.md \"Revocation\"). Nothing was written.", field: "from-seq")
+            }
+        }
         let path = nextKeyPath ?? Self.nextKeyPath(of: journal)
         let next = try readSeed(path, what: "next key")
         guard KeyHistory.digest(of: next.publicKey) == committed else {
             throw AccordError(.badInput, "The key in '\(path)' is not the key the feed committed to come next (its SHA-256 is not \(committed.prefix(16))…); give the right file with --next-key-file.", field: "next-key-file")
         }
+        // The new next key goes where the committed one was kept: `keys/<site>.next.key`, or the
+        // file given (kept off this machine: it never enters `keys/`, Trust.md "Key files").
+        let pending = path + ".new"
         let newNext = SiteKey()
-        try writeSeed(newNext, to: pendingNextPath(of: journal))
+        try writeSeed(newNext, to: pending)
         let digest = KeyHistory.digest(of: newNext.publicKey)
         var members: [(key: String, value: JSONValue)] = [("key", .string(next.publicKey.base64)), ("next", .string(digest))]
         if let fromSeq { members.append(("fromSeq", .number(String(fromSeq.rawValue)))) }
@@ -99,16 +115,17 @@ public enum KeyRotation {
         do {
             event = try writer.appendKeyEvent(draft, signedBy: signer, then: next)
         } catch {
-            unlink(pendingNextPath(of: journal))
+            unlink(pending)
             throw error
         }
         // The key event is durable: the revealed key is now in force, the new one comes next.
         try writeSeed(next, to: currentKeyPath(of: journal))
-        guard rename(pendingNextPath(of: journal), Self.nextKeyPath(of: journal)) == 0 else {
-            throw AccordError(.io, "Cannot move '\(pendingNextPath(of: journal))' to '\(Self.nextKeyPath(of: journal))': \(Errno(errno)).")
+        guard rename(pending, path) == 0 else {
+            throw AccordError(.io, "Cannot move '\(pending)' to '\(path)': \(Errno(errno)); the key event is written, so the new next key is in '\(pending)': move it to '\(path)' by hand.")
         }
         try FileBytes.syncDirectory(journal.path + "/" + EventJournal.keysFolder)
-        return Outcome(event: event, current: next.publicKey, nextDigest: digest, nextKeyFile: Self.nextKeyPath(of: journal))
+        if nextKeyPath != nil { try FileBytes.syncDirectory(Self.directory(of: path)) }
+        return Outcome(event: event, current: next.publicKey, nextDigest: digest, nextKeyFile: path)
     }
 
     /// Whether `keys/<site>.next.key.new` exists: a rotation or revocation may have been
@@ -129,6 +146,12 @@ public enum KeyRotation {
         }
         try FileBytes.syncDirectory(journal.path + "/" + EventJournal.keysFolder)
         return next
+    }
+
+    /// The directory of a file path ("." for a bare name).
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     private static func ownHistory(_ writer: EventWriter) throws -> KeyHistory {

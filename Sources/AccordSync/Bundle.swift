@@ -211,16 +211,29 @@ public struct Bundle: Sendable {
     public static func read(_ path: String, limit: Int64 = 1 << 30, checkingAgainst journal: EventJournal? = nil) throws -> Bundle {
         try sniff(path, name: "'\(path)'")
         var bundle: Bundle?
-        let batches = try MemberFile.read(path, limit: limit, inflatedLimit: Int.max) { first in
-            var header = try parseHeader(first.records.map { Array($0) }, name: "'\(path)'")
-            if let journal { try header.bundle.checkHeader(against: journal) }
-            header.bundle.records = []
-            bundle = header.bundle
-            // Nothing beyond what the (checked) header declares is inflated.
-            return header.bytes
+        var deferred: SiteID?
+        let batches: [Batch]
+        do {
+            batches = try MemberFile.read(path, limit: limit, inflatedLimit: Int.max) { first in
+                var header = try parseHeader(first.records.map { Array($0) }, name: "'\(path)'")
+                header.bundle.records = []
+                if let journal, try !header.bundle.checkHeaderBeforeRecords(against: journal) { deferred = try SiteID(header.bundle.source) }
+                bundle = header.bundle
+                // Nothing beyond what the header declares is inflated.
+                return header.bytes
+            }
+        } catch let error as SegmentError {
+            // Damage after a header not yet verified: the header is what is refused.
+            guard let site = deferred, let bundle else { throw error }
+            var refusal = bundle.headerRefusal(site, carried: false)
+            refusal.message += " The bundle is damaged too: \(error.message)"
+            throw refusal
         }
         guard var bundle else { throw AccordError(.badInput, "'\(path)' is not an Accord bundle: it holds no batch.") }
         try bundle.takeRecords(batches.dropFirst().map { $0.records.map { Array($0) } }, name: "'\(path)'")
+        // A header signed by a key the source's own key events in the bundle reveal (Trust.md
+        // "Transport", bundles): checked now, before anything of the bundle is kept.
+        if deferred != nil, let journal { try bundle.checkHeader(against: journal) }
         return bundle
     }
 
@@ -336,61 +349,95 @@ public struct Bundle: Sendable {
         }
     }
 
-    /// Checks the header against `journal` before anything else of the bundle is read: the
-    /// partnership, that its source is a site this journal trusts, and that the header's
-    /// signature verifies under that site's key (SyncProtocol.md §4.2).
+    /// Checks the header against `journal`: the partnership, that its source is a site this
+    /// journal trusts, and that the header's signature verifies under the source's key in force
+    /// (SyncProtocol.md §4.2; Trust.md "Transport").
+    ///
+    /// The key in force is the one after the key events this journal holds of the source's feed
+    /// — or, when the header does not verify under it, the one after the key events that the
+    /// bundle itself carries of that feed (an inception and rotations made since the receiver
+    /// last heard of the source): those are first passed through ``SyncGate`` like every event
+    /// (form, id, the signature under the key in force at their place, the rules of key events)
+    /// and must chain, through `prev`, to the last event this journal holds of the feed. Nothing
+    /// is written.
+    ///
+    /// ```swift
+    /// let bundle = try Bundle.read(path)          // no journal: header not checked yet
+    /// try bundle.checkHeader(against: journal)    // also done by verify(against:)
+    /// ```
     /// - Throws: ``AccordError`` `.badInput` (another partnership), `.untrusted` (an unknown
-    ///   source, a signature that does not verify, no signature).
+    ///   source, a signature that does not verify, no signature); what ``SyncGate/admit(_:histories:heads:now:source:)``
+    ///   throws for the source's records when they are needed.
     public func checkHeader(against journal: EventJournal) throws {
-        guard partnership == journal.partnership else {
-            throw AccordError(.badInput, "The bundle is for partnership '\(partnership)', this journal records '\(journal.partnership)'. Nothing was applied.")
-        }
-        guard let site = try? SiteID(source), var history = try journal.keyHistories()[site] else {
-            throw AccordError(.untrusted, "The bundle was made by site '\(source)', which this journal does not trust; add its key with 'accord peer add \(source) --key …'. Nothing was applied.")
-        }
-        // The header is signed by the source's key in force when it made the bundle: after the
-        // key events this journal holds, and those of the bundle that follow them (Trust.md
-        // "Transport"); the bundle's records are already in memory, within its limits.
-        for record in records where Self.mayBeKeyEvent(record) {
-            guard let event = try? EventRecord.decode(record), event.site == site, KeyHistory.isKeyEvent(event), event.seq > history.lastKeyEventSeq else { continue }
-            guard (try? history.record(event)) != nil else { break }
-        }
-        let key = history.current
-        let signature: [UInt8]
-        if let headerSignature {
-            signature = headerSignature
-        } else if let signingKey {
-            signature = try signingKey.sign(Array(Self.signaturePrefix.utf8) + unsignedHeader())
-        } else {
-            throw AccordError(.untrusted, "The bundle's header is not signed. Nothing was applied.")
-        }
-        guard key.verifies(signature, message: Array(Self.signaturePrefix.utf8) + (try unsignedHeader())) else {
-            throw AccordError(.untrusted, "The signature on the bundle's header does not verify under the key trusted for its source '\(source)': the header was changed or made by someone else. Nothing was applied.")
+        let (site, history) = try trustedSource(in: journal)
+        let (signature, message) = try signedHeader()
+        if history.current.verifies(signature, message: message) { return }
+        let carried = try Self.keyHistory(of: site, after: history, carriedBy: records, in: journal)
+        guard carried.lastKeyEventSeq > history.lastKeyEventSeq, carried.current.verifies(signature, message: message) else {
+            throw headerRefusal(site, carried: carried.lastKeyEventSeq > history.lastKeyEventSeq)
         }
     }
 
-    /// Whether `record` may be a key event: its canonical bytes hold `"type":"key.` (the
-    /// type member is written so in every canonical record, Format.md §7), so a record without
-    /// them need not be decoded to look for key events.
-    static func mayBeKeyEvent(_ record: [UInt8]) -> Bool {
-        let needle: [UInt8] = Array(#""type":"key."#.utf8)
-        guard record.count >= needle.count else { return false }
-        return record.withUnsafeBufferPointer { bytes in
-            var index = 0
-            let last = bytes.count - needle.count
-            while index <= last {
-                if bytes[index] == 0x22, bytes[index + 1] == 0x74 {  // `"t`
-                    var matched = true
-                    for offset in 2..<needle.count where bytes[index + offset] != needle[offset] {
-                        matched = false
-                        break
-                    }
-                    if matched { return true }
-                }
-                index += 1
-            }
-            return false
+    /// The part of ``checkHeader(against:)`` done before the records are inflated (Trust.md
+    /// "Transport", bundles): the partnership, the source, and the signature under the key in
+    /// force after the key events this journal holds.
+    /// - Returns: true when the header verified; false when it may verify under a key that the
+    ///   bundle's own key events reveal: the bundle brings the source's feed from no later than
+    ///   the event after this journal's copy to beyond its last key event held here. Then the
+    ///   caller reads the records, within the header's declared `bytes` (at most
+    ///   ``maxRecordBytes``), and calls ``checkHeader(against:)``; any other header is refused
+    ///   before the records are inflated.
+    /// - Throws: as ``checkHeader(against:)``, when the header cannot verify.
+    func checkHeaderBeforeRecords(against journal: EventJournal) throws -> Bool {
+        let (site, history) = try trustedSource(in: journal)
+        let (signature, message) = try signedHeader()
+        if history.current.verifies(signature, message: message) { return true }
+        guard let span = brings[site], span.first <= (try journal.versionVector().seq(site)).next, span.last > history.lastKeyEventSeq else {
+            throw headerRefusal(site, carried: false)
         }
+        return false
+    }
+
+    private func trustedSource(in journal: EventJournal) throws -> (SiteID, KeyHistory) {
+        guard partnership == journal.partnership else {
+            throw AccordError(.badInput, "The bundle is for partnership '\(partnership)', this journal records '\(journal.partnership)'. Nothing was applied.")
+        }
+        guard let site = try? SiteID(source), let history = try journal.keyHistories()[site] else {
+            throw AccordError(.untrusted, "The bundle was made by site '\(source)', which this journal does not trust; add its key with 'accord peer add \(source) --key …'. Nothing was applied.")
+        }
+        return (site, history)
+    }
+
+    private func signedHeader() throws -> (signature: [UInt8], message: [UInt8]) {
+        let message = Array(Self.signaturePrefix.utf8) + (try unsignedHeader())
+        if let headerSignature { return (headerSignature, message) }
+        if let signingKey { return (try signingKey.sign(message), message) }
+        throw AccordError(.untrusted, "The bundle's header is not signed. Nothing was applied.")
+    }
+
+    private func headerRefusal(_ site: SiteID, carried: Bool) -> AccordError {
+        AccordError(.untrusted, "The signature on the bundle's header does not verify under the key in force for its source '\(site)' (after the key events this journal holds\(carried ? " and those the bundle carries" : "")): the header was changed or made by someone else, or the source rotated its key and this journal holds neither the rotation nor the commitment to the new key. Nothing was applied; get the source's key events by another path (a bundle from it made for everything, or a third office) and try again.")
+    }
+
+    /// The key history of `site` after the key events of its feed that `records` carry and that
+    /// pass the gate, up to the first gap: the events from the one after this journal's copy on,
+    /// each linking by `prev` to the one before (Trust.md "Transport", bundles).
+    /// - Throws: what ``SyncGate/admit(_:histories:heads:now:source:)`` throws for the site's records.
+    static func keyHistory(of site: SiteID, after history: KeyHistory, carriedBy records: [[UInt8]], in journal: EventJournal) throws -> KeyHistory {
+        let own = records.filter { (try? EventRecord.decode($0))?.site == site }
+        guard !own.isEmpty else { return history }
+        let head = try journal.versionVector().entries[site]
+        let admitted = try SyncGate.admit(own, histories: [site: history], heads: [site: head?.seq ?? SequenceNumber(0)], source: "Event (of the bundle)")
+        let feed = admitted.bySite[site] ?? [:]
+        var result = history
+        var seq = head?.seq ?? SequenceNumber(0)
+        var prev = head?.id
+        while let event = feed[seq.next], event.prev == prev {
+            if KeyHistory.isKeyEvent(event) { try result.record(event) }
+            seq = event.seq
+            prev = event.id
+        }
+        return result
     }
 
     /// Checks the bundle against `journal` without writing anything: the header

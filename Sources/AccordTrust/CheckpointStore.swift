@@ -20,19 +20,39 @@ public struct CheckpointStore: Sendable {
     public init(journal: EventJournal) { self.journal = journal }
 
     /// The signer of the checkpoints of `journal`'s own feed: the site key in force, named by the
-    /// feed's origin. The one place that picks the key (key rotation will pick the key in force
-    /// at the checkpoint's size here).
+    /// feed's origin. A checkpoint covers every event of the feed when it is signed, so the key in
+    /// force now is the key in force at its size + 1 (``feedVerifier(for:size:in:)``).
     /// - Throws: ``AccordError`` `.notFound` when this copy has no private key.
     public static func feedSigner(for journal: EventJournal) throws -> NoteSigner {
         try NoteSigner(name: Checkpoint.origin(partnership: journal.partnership, site: journal.site), key: journal.signingKey())
     }
 
-    /// The verifier of the checkpoints of `site`'s feed: its trusted key, named by its origin.
-    /// - Throws: ``AccordError`` `.untrusted` when no key is trusted for the site.
-    public static func feedVerifier(for site: SiteID, in journal: EventJournal) throws -> NoteVerifier {
-        guard let key = try journal.trustedKeys()[site] else {
+    /// The verifier of `site`'s checkpoint at `size`: the key in force at `seq` = `size` + 1
+    /// after the key events this journal holds of the feed (Trust.md §2.1, "Keys over time"), named
+    /// by the feed's origin. The place `size` + 1 is the first a checkpoint of `size` events can
+    /// be carried at; after a rotation at `k`, checkpoints of `k` events or more are signed by the
+    /// new key, and those of fewer stay verifiable under the key that signed them. The anchor
+    /// (`keys/<site>.pub`) is the key only until the feed's first rotation.
+    /// - Parameters:
+    ///   - site: the feed's site.
+    ///   - size: the checkpoint's size (events covered).
+    ///   - journal: the journal whose trusted anchors and key events are used.
+    /// - Returns: the verifier of type 0x01 (Trust.md §2.2).
+    /// - Throws: ``AccordError`` `.untrusted` when no key is trusted for the site; what
+    ///   ``EventJournal/verify(progress:)`` throws (read when the journal is damaged).
+    public static func feedVerifier(for site: SiteID, size: Int, in journal: EventJournal) throws -> NoteVerifier {
+        // A damaged journal stops the incremental reading; `verify` reads past the damage, so that
+        // `accord verify --checkpoint` can still name what differs (Trust.md §6).
+        let histories: [SiteID: KeyHistory]
+        do {
+            histories = try journal.keyHistories()
+        } catch {
+            histories = try journal.verify().keyHistories
+        }
+        guard let history = histories[site] else {
             throw AccordError(.untrusted, "Site '\(site)' has no trusted key in '\(EventJournal.keysFolder)/'; its checkpoints cannot be checked. Add it with 'accord peer add'.")
         }
+        let key = history.key(inForceAt: SequenceNumber(UInt64(max(0, size)) + 1))
         return NoteVerifier(name: Array(Checkpoint.origin(partnership: journal.partnership, site: site).utf8), type: NoteVerifier.ed25519, publicKey: key.rawBytes)
     }
 

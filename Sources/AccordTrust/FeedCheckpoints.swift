@@ -35,19 +35,27 @@ public enum FeedCheckpoints {
         var lastTypes: [SiteID: String] = [:]
         let logs = try FeedLogs.read(journal) { event in
             lastTypes[event.site] = event.type.rawValue
-            guard event.type.rawValue == CheckpointStore.signedType || event.type.rawValue == CheckpointStore.cosignedType,
-                  let origin = event.data["origin"]?.stringValue,
-                  case .number(let sizeText)? = event.data["size"], let size = Int(sizeText),
-                  let rootText = event.data["root"]?.stringValue, let root = Base64.decode(rootText), root.count == 32
-            else { return }
-            let checkpoint = Checkpoint(origin: origin, size: size, root: root)
-            if event.type.rawValue == CheckpointStore.signedType, let blob = event.data["signature"]?.stringValue.flatMap(Base64.decode) {
-                carried.append(Carried(checkpoint: checkpoint, signature: .init(name: Array(origin.utf8), blob: blob), carrier: event.site, type: event.type.rawValue))
-            } else if let witness = event.data["witness"]?.stringValue, let blob = event.data["cosignature"]?.stringValue.flatMap(Base64.decode) {
-                carried.append(Carried(checkpoint: checkpoint, signature: .init(name: Array(witness.utf8), blob: blob), carrier: event.site, type: event.type.rawValue))
-            }
+            if let one = Self.carried(by: event) { carried.append(one) }
         }
         return Reading(logs: logs, carried: carried, lastTypes: lastTypes)
+    }
+
+    /// The checkpoint and signature line that a `checkpoint.signed.v1` or
+    /// `checkpoint.cosigned.v1` event carries (Trust.md §5.1); nil for any other event or a
+    /// malformed one.
+    static func carried(by event: Event) -> Carried? {
+        guard event.type.rawValue == CheckpointStore.signedType || event.type.rawValue == CheckpointStore.cosignedType,
+              let origin = event.data["origin"]?.stringValue,
+              case .number(let sizeText)? = event.data["size"], let size = Int(sizeText),
+              let rootText = event.data["root"]?.stringValue, let root = Base64.decode(rootText), root.count == 32
+        else { return nil }
+        let checkpoint = Checkpoint(origin: origin, size: size, root: root)
+        if event.type.rawValue == CheckpointStore.signedType, let blob = event.data["signature"]?.stringValue.flatMap(Base64.decode) {
+            return Carried(checkpoint: checkpoint, signature: .init(name: Array(origin.utf8), blob: blob), carrier: event.site, type: event.type.rawValue)
+        } else if event.type.rawValue == CheckpointStore.cosignedType, let witness = event.data["witness"]?.stringValue, let blob = event.data["cosignature"]?.stringValue.flatMap(Base64.decode) {
+            return Carried(checkpoint: checkpoint, signature: .init(name: Array(witness.utf8), blob: blob), carrier: event.site, type: event.type.rawValue)
+        }
+        return nil
     }
 
     /// What `accord checkpoint` did for one feed.
@@ -67,7 +75,7 @@ public enum FeedCheckpoints {
     /// `checkpoints/<site>/<size>.note` and, unless `record` is false or the feed's last event
     /// already carries it, appended to the own feed as a `checkpoint.signed.v1` event so that it
     /// syncs. A carried checkpoint of another feed is kept only when its signature verifies under
-    /// the site's trusted key and its root is that of this journal's copy of the feed.
+    /// the site's key in force at its size + 1 (``CheckpointStore/feedVerifier(for:size:in:)``) and its root is that of this journal's copy of the feed.
     /// - Throws: ``AccordError`` (`.notFound` without a private key, `.damaged`), ``SegmentError``.
     public static func write(_ journal: EventJournal, record: Bool = true, writerOptions: SegmentWriter.Options = .init()) throws -> [FeedResult] {
         let reading = try read(journal)
@@ -104,8 +112,9 @@ public enum FeedCheckpoints {
             var stored: SignedNote?
             var line = "no checkpoint received yet"
             if keys[site] != nil {
-                let verifier = try CheckpointStore.feedVerifier(for: site, in: journal)
                 for carried in reading.carried where carried.type == CheckpointStore.signedType && carried.carrier == site {
+                    // Under the key in force at the checkpoint's size + 1, not the anchor (Trust.md §2.1).
+                    let verifier = try CheckpointStore.feedVerifier(for: site, size: carried.checkpoint.size, in: journal)
                     guard carried.checkpoint.origin == Checkpoint.origin(partnership: journal.partnership, site: site),
                           verifier.verifies(carried.signature, of: carried.checkpoint.text),
                           carried.checkpoint.size <= tree.size, tree.root(size: carried.checkpoint.size) == carried.checkpoint.root
@@ -138,13 +147,18 @@ public enum FeedCheckpoints {
     }
 
     /// The tlog-proof receipt of event `id`: its index, its inclusion proof, and the latest
-    /// stored checkpoint of its feed that covers it, with every signature stored for it.
+    /// stored checkpoint of its feed that covers it, with every signature stored for it and
+    /// every cosignature of it that the journal's `checkpoint.cosigned.v1` events carry and that
+    /// verifies under a trusted witness key (Trust.md §4.1) — also those that arrived by sync
+    /// since `accord checkpoint` last ran.
     /// - Throws: ``AccordError`` `.notFound` when the event is not in the journal or no stored
     ///   checkpoint covers it yet (run `accord checkpoint`, or sync and wait for the feed's office).
     public static func prove(_ id: EventID, in journal: EventJournal) throws -> TlogProof {
         var found: Event?
+        var cosignatures: [Carried] = []
         let logs = try FeedLogs.read(journal) { event in
             if found == nil, event.id == id { found = event }
+            if event.type.rawValue == CheckpointStore.cosignedType, let carried = Self.carried(by: event) { cosignatures.append(carried) }
         }
         guard let event = found, let tree = logs.trees[event.site] else {
             throw AccordError(.notFound, "No event with id '\(id.hex.prefix(16))…' is in this journal; check the id ('accord show').")
@@ -152,13 +166,19 @@ public enum FeedCheckpoints {
         let index = Int(event.seq.rawValue) - 1
         let store = CheckpointStore(journal: journal)
         guard let size = store.sizes(site: event.site).last(where: { $0 > index && $0 <= tree.size }),
-              let note = try store.note(site: event.site, size: size)
+              var note = try store.note(site: event.site, size: size)
         else {
             throw AccordError(.notFound, "No stored checkpoint of feed '\(event.site)' covers event \(event.seq) yet; run 'accord checkpoint' (at site '\(event.site)' for its feed, then sync) and try again.")
         }
         let checkpoint = try Checkpoint(text: note.text)
         guard tree.root(size: size) == checkpoint.root else {
             throw AccordError(.damaged, "The stored checkpoint '\(CheckpointStore.folder)/\(event.site)/\(size).note' does not match this journal's feed '\(event.site)'; run 'accord verify --checkpoint' on it.")
+        }
+        let witnesses = try WitnessKeys(journal: journal).all()
+        // One cosignature per witness, within the note's limit (Trust.md §2, MAX_NOTE_SIGNATURES).
+        for carried in cosignatures where carried.checkpoint.text == note.text && !note.signatures.contains(where: { $0.name == carried.signature.name }) {
+            guard note.signatures.count < SignedNote.maxSignatures, let witness = witnesses[carried.carrier], witness.verifies(carried.signature, of: note.text) else { continue }
+            note.signatures.append(carried.signature)
         }
         return TlogProof(extra: FeedLogs.leafBytes(of: id), index: index, hashes: try tree.inclusionProof(index: index, size: size), note: note)
     }
@@ -219,7 +239,11 @@ public enum FeedCheckpoints {
             while last < size && (last >= scan.ids.count || scan.ids[last] == nil) { last += 1 }
             let claimed = scan.idClaimedBySuccessor(ofSeq: last).map { " (event \(last) should have the id \($0.hex), as event \(last + 1)'s 'prev' says)" } ?? ""
             let range = seq == last ? "event \(seq)" : "events \(seq)…\(last)"
-            if seq > scan.ids.count {
+            if seq > scan.ids.count, !scan.damage.isEmpty {
+                // The feed's copy ends in damage (its last events are in a damaged batch): not
+                // "missing", which would send the user to sync.
+                findings.append("Feed '\(site)': \(range) of the \(size) the checkpoint covers cannot be read; the journal is damaged: \(scan.damage.prefix(3).joined(separator: "; ")).")
+            } else if seq > scan.ids.count {
                 findings.append("Feed '\(site)': \(range) of the \(size) the checkpoint covers \(seq == last ? "is" : "are") not in this journal; sync, then check again.")
             } else {
                 findings.append("Feed '\(site)': \(range) cannot be read\(claimed); the journal is damaged there: \(scan.damage.prefix(3).joined(separator: "; ")).")

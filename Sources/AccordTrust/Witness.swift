@@ -45,7 +45,7 @@ public struct WitnessKeys: Sendable {
     public func trust(_ verifier: NoteVerifier, for site: SiteID) throws {
         let expected = Self.name(partnership: journal.partnership, site: site)
         guard verifier.type == NoteVerifier.cosignatureV1, verifier.nameText == expected else {
-            throw AccordError(.badInput, "The witness key of site '\(site)' must be a cosignature key (type 0x04) named '\(expected)', as 'accord keys witness' prints it there.", field: "key")
+            throw AccordError(.badInput, "The witness key of site '\(site)' must be a cosignature key (type 0x04) named '\(expected)', as 'accord checkpoint witness-key' prints it there.", field: "key")
         }
         try FileBytes.writeAtomically(folder + "/\(site).witness.vkey", bytes: Array((verifier.text + "\n").utf8))
     }
@@ -121,12 +121,12 @@ public enum Witness {
         var forked = false
         for (site, note) in candidates.sorted(by: { $0.key < $1.key }) {
             let checkpoint = try Checkpoint(text: note.text)
-            let verifier = try CheckpointStore.feedVerifier(for: site, in: journal)
+            let verifier = try CheckpointStore.feedVerifier(for: site, size: checkpoint.size, in: journal)
             guard note.signatures.contains(where: { verifier.verifies($0, of: note.text) }) else {
                 if site == offeredSite {
-                    throw AccordError(.untrusted, "The checkpoint of feed '\(site)' at size \(checkpoint.size) carries no valid signature of the site's trusted key; it was not cosigned.")
+                    throw AccordError(.untrusted, "The checkpoint of feed '\(site)' at size \(checkpoint.size) carries no valid signature of the site's key in force at that size (its anchor, or the key its key events reveal, Trust.md §2.1); it was not cosigned.")
                 }
-                outcomes.append(Outcome(site: site, summary: "not cosigned: its latest checkpoint (size \(checkpoint.size)) carries no valid signature of the site's trusted key", fork: false))
+                outcomes.append(Outcome(site: site, summary: "not cosigned: its latest checkpoint (size \(checkpoint.size)) carries no valid signature of the site's key in force at that size", fork: false))
                 continue
             }
             let signed = SignedNote(text: note.text, signatures: note.signatures.filter { verifier.verifies($0, of: note.text) })

@@ -20,9 +20,11 @@ struct KeysCLITests {
         let rotated = try accord(["keys", "rotate", "--next-key-file", next], journal: brussels.path)
         #expect(rotated.status == 0, "\(rotated.stderr)")
         try ForkProofCLITests.register(brussels.path, 2)
-        #expect(try accord(["keys", "rotate"], journal: brussels.path).status == 0)
+        // The next key stays where it was brought from (Trust.md "Key files"), never in keys/.
+        #expect(try accord(["keys", "rotate"], journal: brussels.path).status == 2)
+        #expect(try accord(["keys", "rotate", "--next-key-file", next], journal: brussels.path).status == 0)
         try ForkProofCLITests.register(brussels.path, 3)
-        let revoked = try accord(["keys", "revoke", "--from-seq", "7", "--reason", "laptop stolen"], journal: brussels.path)
+        let revoked = try accord(["keys", "revoke", "--from-seq", "7", "--reason", "laptop stolen", "--next-key-file", next], journal: brussels.path)
         #expect(revoked.status == 0, "\(revoked.stderr)")
         try ForkProofCLITests.register(brussels.path, 4)
         let synced = try accord(["sync", "--with", brussels.path], journal: astana.path)

@@ -15,9 +15,12 @@ struct ConvergenceTests {
     }
 
     /// The property again while Brussels adopts pre-rotation and rotates its key twice at random
-    /// steps (Trust.md "Keys over time"): every office learns the rotations by sync or bundle, in
-    /// whatever order the exchanges happen, and every office verifies all of Brussels' history,
-    /// each batch under the key in force at its place.
+    /// steps (Trust.md "Keys over time"): every office learns the rotations by sync or by bundle
+    /// files read as `accord bundle apply` reads them (a bundle Brussels signs with its new key
+    /// reaching an office that does not hold the rotation yet), in whatever order the exchanges
+    /// happen; every office verifies all of Brussels' history, each batch under the key in force
+    /// at its place; and at the end an event signed by either old key after its rotation is
+    /// refused at every office.
     @Test(arguments: Array(1...8) as [UInt64])
     func threeOfficesConvergeThroughTwoKeyRotationsInRandomOrders(seed: UInt64) throws {
         try Self.randomExchanges(seed: seed, rotating: true)
@@ -29,6 +32,7 @@ struct ConvergenceTests {
         let partnership = try Partnership(sites)
         var n = Int(seed) * 1000
         var rotations: Set<Int> = []
+        var oldKeys: [SiteKey] = []
         if rotating {
             rotations = [Int.random(in: 2..<12, using: &random), Int.random(in: 12..<24, using: &random)]
             _ = try KeyRotation.incept(partnership["brussels"])
@@ -36,6 +40,7 @@ struct ConvergenceTests {
         }
         for step in 0..<25 {
             if rotations.contains(step) {
+                oldKeys.append(try partnership["brussels"].signingKey())
                 _ = try KeyRotation.rotate(partnership["brussels"])
                 partnership.appended["brussels", default: 0] += 1
             } else if Int.random(in: 0..<3, using: &random) > 0 {
@@ -75,6 +80,20 @@ struct ConvergenceTests {
                 #expect(history.epochs.count == 3)
                 #expect(history.current == brusselsKey)
                 #expect(report.feeds[try SiteID("brussels")]?.signedThrough == report.feeds[try SiteID("brussels")]?.lastSeq)
+            }
+        }
+        guard rotating else { return }
+        // Whoever kept an old key signs the next event of Brussels' feed: refused everywhere.
+        let head = try #require(try partnership["brussels"].versionVector().entries[try SiteID("brussels")])
+        #expect(oldKeys.count == 2)
+        for (index, oldKey) in oldKeys.enumerated() {
+            let forged = try KeyForger(site: "brussels").plain(seq: head.seq.rawValue + 1, prev: head.id, signer: oldKey, n: 900 + index)
+            for site in sites {
+                let session = try SyncSession(journal: partnership[site])
+                defer { session.close() }
+                let error = #expect(throws: AccordError.self) { try session.apply([forged.record]) }
+                #expect(error?.message.contains("replaced") == true, "\(error?.message ?? "")")
+                #expect(try partnership.ids(site).count == total)
             }
         }
     }

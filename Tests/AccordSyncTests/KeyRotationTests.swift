@@ -198,4 +198,144 @@ struct KeyRotationTests {
         // Where the rotation arrived, the key in force for Brussels is the new one.
         #expect(try partnership["windhoek"].currentKeys()[brussels.site] == (try brussels.signingKey().publicKey))
     }
+
+    // MARK: Transport after a rotation (Trust.md "Transport"), issue 17's new-user report
+
+    /// Writes a bundle of what `journal` holds beyond `base` to a file and reads it back the way
+    /// `accord bundle apply` does: header checked against `receiver` while reading.
+    static func bundleFile(_ partnership: Partnership, from journal: EventJournal, beyond base: VersionVector, for receiver: EventJournal) throws -> AccordSync.Bundle {
+        let path = partnership.temp.child("bundle-\(UUID().uuidString.prefix(8)).bundle")
+        try Bundle.make(from: journal, beyond: base).write(to: path)
+        let bundle = try Bundle.read(path, checkingAgainst: receiver)
+        _ = try bundle.verify(against: receiver)
+        return bundle
+    }
+
+    @Test func aBundleFileFromARotatedSiteIsAppliedByPeersThatHaveNotYetReceivedTheRotation() throws {
+        let partnership = try Partnership(["astana", "brussels", "windhoek"])
+        let brussels = partnership["brussels"]
+        try partnership.append("brussels", [Fixtures.realisticDraft(1)])
+        _ = try KeyRotation.incept(brussels)
+        _ = try DirectorySync.sync(partnership["astana"], with: brussels)  // Astana holds the commitment, Windhoek nothing
+        _ = try KeyRotation.rotate(brussels)
+        try partnership.append("brussels", [Fixtures.realisticDraft(2)])
+        // The bundle's header is signed with the new key; the rotation travels in the bundle.
+        for office in ["astana", "windhoek"] {
+            let receiver = partnership[office]
+            let bundle = try Self.bundleFile(partnership, from: brussels, beyond: try receiver.versionVector(), for: receiver)
+            let summary = try Self.apply(bundle.records, at: receiver)
+            // Windhoek held nothing of Brussels: the bundle carries the inception too.
+            #expect(summary.appended == (office == "astana" ? 2 : 4), "\(office): \(summary)")
+            #expect(try receiver.currentKeys()[brussels.site] == (try brussels.signingKey().publicKey))
+            #expect(try receiver.verify().isClean)
+        }
+    }
+
+    @Test func aBundleHeaderIsRefusedUnlessTheKeyEventsThatRevealItsKeyAreCarriedAndChainToTheReceiversCopy() throws {
+        let partnership = try Partnership(["astana", "brussels"])
+        let brussels = partnership["brussels"]
+        _ = try KeyRotation.incept(brussels)
+        _ = try DirectorySync.sync(partnership["astana"], with: brussels)
+        let astanaHad = try partnership["astana"].versionVector()      // 1: the inception
+        try partnership.append("brussels", [Fixtures.realisticDraft(1)])  // 2
+        _ = try KeyRotation.rotate(brussels)                              // 3
+        try partnership.append("brussels", [Fixtures.realisticDraft(2)])  // 4
+        let afterRotation = try brussels.versionVector()
+        try partnership.append("brussels", [Fixtures.realisticDraft(3)])  // 5
+        let before = try FileDamage.snapshot(of: partnership["astana"].path)
+        // Made beyond a vector that claims the rotation: the header's key is revealed by nothing
+        // Astana holds or receives; refused before the records are read, nothing written.
+        let path = partnership.temp.child("without-rotation.bundle")
+        try Bundle.make(from: brussels, beyond: afterRotation).write(to: path)
+        let error = #expect(throws: AccordError.self) { try Bundle.read(path, checkingAgainst: partnership["astana"]) }
+        #expect(error?.code == .untrusted)
+        #expect(error?.message.contains("does not verify under the key in force for its source 'brussels'") == true, "\(error?.message ?? "")")
+        // The rotation carried, but the header signed by a key that is neither: refused.
+        var forged = try Bundle.make(from: brussels, beyond: astanaHad)
+        forged.signingKey = SiteKey()
+        let forgedPath = partnership.temp.child("forged.bundle")
+        try forged.write(to: forgedPath)
+        let refused = #expect(throws: AccordError.self) { try Bundle.read(forgedPath, checkingAgainst: partnership["astana"]) }
+        #expect(refused?.message.contains("and those the bundle carries") == true, "\(refused?.message ?? "")")
+        // The rotation carried but not chained to Astana's copy (event 2, before it, left out): refused.
+        let records = try Bundle.make(from: brussels, beyond: astanaHad).records.filter { (try? EventRecord.decode($0))?.seq != SequenceNumber(2) }
+        let unchained = try Bundle(partnership: "eu-kz-2022", source: "brussels", created: Timestamp.now().text, requires: astanaHad, brings: [:], records: records, signingKey: try brussels.signingKey()).split(maxBytes: Int.max)[0]
+        let gap = #expect(throws: AccordError.self) { try unchained.checkHeader(against: partnership["astana"]) }
+        #expect(gap?.message.contains("does not verify under the key in force for its source 'brussels'") == true, "\(gap?.message ?? "")")
+        #expect(try FileDamage.snapshot(of: partnership["astana"].path) == before)
+        // A rotation forged with the stolen current key cannot make the header verify either.
+        let stolen = try SiteKey(seed: Fixtures.seed("brussels"))
+        let thief = SiteKey()
+        let astanaHead = try #require(astanaHad.entries[brussels.site])
+        let fakeRotation = try KeyForger(site: "brussels").record(seq: astanaHead.seq.rawValue + 1, prev: astanaHead.id, type: KeyHistory.rotationType,
+                                                                  data: JSONObject([("key", .string(thief.publicKey.base64)), ("next", .string(KeyHistory.digest(of: SiteKey().publicKey)))]), signer: stolen)
+        let thiefs = try Bundle(partnership: "eu-kz-2022", source: "brussels", created: Timestamp.now().text, requires: astanaHad,
+                                brings: [:], records: [fakeRotation.record], signingKey: thief).split(maxBytes: Int.max)[0]
+        let thiefError = #expect(throws: AccordError.self) { try thiefs.checkHeader(against: partnership["astana"]) }
+        #expect(thiefError?.message.contains("not the one committed to come next") == true, "\(thiefError?.message ?? "")")
+        #expect(try FileDamage.snapshot(of: partnership["astana"].path) == before)
+    }
+
+    @Test func pushAndPullOverHTTPWorkRightAfterARotationThatThePeerHasNotReceived() throws {
+        let partnership = try Partnership(["astana", "brussels"])
+        let brussels = partnership["brussels"], astana = partnership["astana"]
+        _ = try KeyRotation.incept(brussels)
+        _ = try DirectorySync.sync(astana, with: brussels)
+        _ = try KeyRotation.rotate(brussels)
+        try partnership.append("brussels", [Fixtures.realisticDraft(1)])
+        // Push: Brussels' request and bundle, both signed with the new key, to Astana's service.
+        let body = try Bundle.make(from: brussels, beyond: try astana.versionVector()).encoded()
+        let push = SyncService.Request(method: "POST", path: "/v1/push", headers: try RequestSigning.headers(for: brussels, method: "POST", path: "/v1/push", body: body, to: "astana"), body: body)
+        let pushed = SyncService(journal: astana).handle(push)
+        #expect(pushed.status == 200, "\(String(decoding: pushed.body, as: UTF8.self))")
+        #expect(String(decoding: pushed.body, as: UTF8.self).contains("\"appended\":2"))
+        // Pull, the other way: a third office that holds only the commitment pulls from Brussels'
+        // service and reads the answer as 'accord sync URL' does.
+        let windhoek = try EventJournal.create(at: partnership.temp.child("windhoek"), site: SiteID("windhoek"), seed: Fixtures.seed("windhoek"), partnership: "eu-kz-2022")
+        for journal in [brussels, astana] {
+            try windhoek.trust(try SiteKey(seed: Fixtures.seed(journal.site.rawValue)).publicKey, for: journal.site)  // the anchors
+            try journal.trust(try windhoek.signingKey().publicKey, for: windhoek.site)
+        }
+        let early = try Bundle.make(from: astana, beyond: VersionVector()).records.filter { record in (try? EventRecord.decode(record)).map { $0.site == brussels.site && $0.seq.rawValue <= 1 } ?? false }
+        #expect(try Self.apply(early, at: windhoek).appended == 1)  // the inception: the commitment
+        let pullBody = try CanonicalJSON.encode(.object(JSONObject([("vector", try windhoek.versionVector().json())])))
+        let headers = try RequestSigning.headers(for: windhoek, method: "POST", path: "/v1/pull", body: pullBody, to: "brussels")
+        let answer = SyncService(journal: brussels).handle(.init(method: "POST", path: "/v1/pull", headers: headers, body: pullBody))
+        #expect(answer.status == 200)
+        let keys = try windhoek.transportKeys()
+        let head = try RequestSigning.verifyResponseHead(headers: answer.headers, status: answer.status, length: answer.body.count, method: "POST", path: "/v1/pull",
+                                                         nonce: headers[RequestSigning.nonceHeader]!, trusted: keys.current, committed: keys.committed)
+        #expect(head.site == brussels.site)
+        let pulled = try Bundle.parse(bytes: answer.body, checkingAgainst: windhoek)
+        _ = try pulled.verify(against: windhoek)
+        #expect(try Self.apply(pulled.records, at: windhoek).appended == 2)
+        #expect(try windhoek.currentKeys()[brussels.site] == (try brussels.signingKey().publicKey))
+    }
+
+    @Test func accordSyncOverLoopbackHTTPPushesAndPullsRightAfterEachRotation() throws {
+        let partnership = try Partnership(["astana", "brussels"])
+        let brussels = partnership["brussels"], astana = partnership["astana"]
+        _ = try KeyRotation.incept(brussels)
+        _ = try DirectorySync.sync(astana, with: brussels)
+        // Brussels rotates and pushes to Astana's server, which has not received the rotation.
+        _ = try KeyRotation.rotate(brussels)
+        try partnership.append("brussels", [Fixtures.realisticDraft(1)])
+        do {
+            let (server, url) = try AccordExecutable.serve(journal: astana.path, scratch: partnership.temp.path)
+            defer { if server.isRunning { server.terminate() } }
+            let result = try AccordExecutable.run(["sync", "--with", url, "--journal", brussels.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.output.contains("Pushed: received 2, appended 2"), "\(result.output)")
+        }
+        // Brussels rotates again and serves; Astana pulls the answer signed with the newest key.
+        _ = try KeyRotation.rotate(brussels)
+        try partnership.append("brussels", [Fixtures.realisticDraft(2)])
+        let (server, url) = try AccordExecutable.serve(journal: brussels.path, scratch: partnership.temp.path)
+        defer { if server.isRunning { server.terminate() } }
+        let result = try AccordExecutable.run(["sync", "--with", url, "--journal", astana.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output.contains("Pulled: received 2, appended 2"), "\(result.output)")
+        #expect(try astana.currentKeys()[brussels.site] == (try brussels.signingKey().publicKey))
+        #expect(try astana.verify().isClean)
+    }
 }

@@ -54,12 +54,13 @@ final class Partnership {
         try StateBuilder(journal: journals[site]!).build(useReadModel: false).state.digest()
     }
 
-    /// Sends a bundle of what `from` holds beyond what `to` holds, and applies it.
+    /// Sends a bundle of what `from` holds beyond what `to` holds, and applies it the way
+    /// `accord bundle apply` does (the header checked against the receiver while reading).
     @discardableResult
     func bundle(from: String, to: String) throws -> SyncSummary {
         let path = temp.child("\(from)-to-\(to)-\(UUID().uuidString.prefix(6)).bundle")
         try Bundle.make(from: journals[from]!, beyond: try journals[to]!.versionVector()).write(to: path)
-        let bundle = try Bundle.read(path)
+        let bundle = try Bundle.read(path, checkingAgainst: journals[to]!)
         _ = try bundle.verify(against: journals[to]!)
         let session = try SyncSession(journal: journals[to]!)
         defer { session.close() }

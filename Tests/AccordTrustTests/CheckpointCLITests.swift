@@ -294,4 +294,92 @@ struct CheckpointCLITests {
         #expect(result.output.contains("Feed 'brussels': event 2 ("), "\(result.output)")
         #expect(result.output.contains("has the id \(newID.hex), but event 3 links to \(ids[1])"), "\(result.output)")
     }
+
+    // MARK: Rotated feeds and cosignatures received by sync (issue 17's new-user report)
+
+    @Test("after Brussels rotates, its checkpoints before and after the rotation are stored, cosigned and verified in journals under the key in force at their size")
+    func checkpointsOfARotatedFeedVerifyInsideJournals() throws {
+        let offices = try Offices("ckpt-rotated")
+        _ = try offices.expectSuccess(["keys", "incept"], offices.brussels)
+        for n in 1...2 { try offices.register(offices.brussels, n) }
+        _ = try offices.expectSuccess(["checkpoint"], offices.brussels)            // size 3, under the anchor
+        try offices.sync(offices.astana, with: offices.brussels)
+        let early = try offices.expectSuccess(["checkpoint", "cosign"], offices.astana)
+        #expect(early.output.contains("feed 'brussels': cosigned size 3"), "\(early.output)")
+        _ = try offices.expectSuccess(["keys", "rotate"], offices.brussels)         // event 5
+        try offices.register(offices.brussels, 3)
+        _ = try offices.expectSuccess(["checkpoint"], offices.brussels)            // size 6, under the new key
+        try offices.sync(offices.astana, with: offices.brussels)
+        let stored = try offices.expectSuccess(["checkpoint"], offices.astana)
+        #expect(stored.output.contains("feed 'brussels': stored its checkpoint of 6 events"), "\(stored.output)")
+        let cosigned = try offices.expectSuccess(["checkpoint", "cosign"], offices.astana)
+        #expect(cosigned.output.contains("feed 'brussels': cosigned size 6 (consistent with size 3)"), "\(cosigned.output)")
+        try offices.sync(offices.brussels, with: offices.astana)
+        for size in [3, 6] {
+            let note = offices.brussels + "/checkpoints/brussels/\(size).note"
+            for journal in [offices.brussels, offices.astana] {
+                let checked = try offices.expectSuccess(["verify", "--checkpoint", note], journal)
+                #expect(checked.output.contains("signed by accord/eu-kz-2022/brussels"), "\(checked.output)")
+            }
+        }
+        // Offline, the new note key (as 'accord keys show' prints it now) checks the new checkpoint only.
+        let shown = try offices.expectSuccess(["keys", "show"], offices.brussels).output
+        let newNoteKey = String(shown.split(separator: "\n").first { $0.hasPrefix("note key") }?.split(separator: " ").last ?? "")
+        _ = try offices.expectSuccess(["checkpoint", "verify", offices.brussels + "/checkpoints/brussels/6.note", "--key", newNoteKey], nil)
+        #expect(try accord(["checkpoint", "verify", offices.brussels + "/checkpoints/brussels/3.note", "--key", newNoteKey]).status == 3)
+    }
+
+    @Test("prove run right after a sync includes the peer's cosignature, without running 'accord checkpoint' again")
+    func proveIncludesCosignaturesReceivedBySync() throws {
+        let offices = try Offices("ckpt-prove-after-sync")
+        for n in 1...3 { try offices.register(offices.brussels, n) }
+        _ = try offices.expectSuccess(["checkpoint"], offices.brussels)
+        try offices.sync(offices.astana, with: offices.brussels)
+        _ = try offices.expectSuccess(["checkpoint", "cosign"], offices.astana)
+        try offices.sync(offices.brussels, with: offices.astana)
+        let ids = try offices.ids(offices.brussels, site: "brussels")
+        let receipt = try offices.expectSuccess(["prove", ids[1]], offices.brussels)
+        #expect(receipt.output.contains("\n— accord/eu-kz-2022/astana/witness "), "\(receipt.output)")
+        let path = offices.temp.child("receipt.txt")
+        try FileDamage.write(path, receipt.stdout)
+        _ = try offices.expectSuccess(["checkpoint", "verify", path, "--key", offices.brusselsNoteKey, "--key", offices.astanaWitnessKey, "--min-cosignatures", "1"], nil)
+        // A cosignature by a witness this journal does not trust is not added.
+        #expect(!receipt.output.contains("brussels/witness"), "\(receipt.output)")
+    }
+
+    @Test("trust-witness with a key that is not a witness key names the command that prints one")
+    func trustWitnessErrorNamesTheRealCommand() throws {
+        let offices = try Offices("ckpt-trust-witness-message")
+        let result = try accord(["checkpoint", "trust-witness", "brussels", "--key", offices.brusselsNoteKey], journal: offices.astana)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("'accord checkpoint witness-key'"), "\(result.stderr)")
+        #expect(!result.stderr.contains("accord keys witness"), "\(result.stderr)")
+    }
+
+    @Test("a checkpoint of a rotated feed, signed by Brussels and cosigned by Astana; one byte of Astana's copy changed: verify --checkpoint at Astana names the feed and the events, and an honest office's copy still matches")
+    func oneChangedByteInAWitnessCopyOfARotatedFeedIsNamed() throws {
+        let offices = try Offices("ckpt-rotated-byte")
+        _ = try offices.expectSuccess(["keys", "incept"], offices.brussels)
+        try offices.register(offices.brussels, 1)
+        try offices.sync(offices.astana, with: offices.brussels)
+        _ = try offices.expectSuccess(["keys", "rotate"], offices.brussels)
+        try offices.register(offices.brussels, 2)
+        _ = try offices.expectSuccess(["checkpoint"], offices.brussels)            // size 4, under the new key
+        try offices.sync(offices.astana, with: offices.brussels)
+        _ = try offices.expectSuccess(["checkpoint", "cosign"], offices.astana)
+        try offices.sync(offices.brussels, with: offices.astana)
+        _ = try offices.expectSuccess(["checkpoint"], offices.brussels)
+        let note = offices.brussels + "/checkpoints/brussels/4.note"
+        #expect(String(decoding: try FileDamage.bytes(note), as: UTF8.self).contains("\n— accord/eu-kz-2022/astana/witness "))
+        // One byte in the middle of the last batch of Brussels' events that Astana holds.
+        let segment = offices.astana + "/segments/" + (try FileManager.default.contentsOfDirectory(atPath: offices.astana + "/segments").sorted().first!)
+        let batches = try MemberFile.read(segment)
+        let target = try #require(batches.last { batch in batch.records.contains { String(decoding: $0, as: UTF8.self).contains("\"site\":\"brussels\",\"seq\":4,") } })
+        try FileDamage.flip(segment, at: Int(target.offset) + target.length / 2, mask: 0x20)
+        let result = try accord(["verify", "--checkpoint", note], journal: offices.astana)
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.output.contains("Feed 'brussels': event"), "\(result.output) \(result.stderr)")
+        #expect(result.output.contains("cannot be read"), "\(result.output) \(result.stderr)")
+        _ = try offices.expectSuccess(["verify", "--checkpoint", note], offices.brussels)
+    }
 }

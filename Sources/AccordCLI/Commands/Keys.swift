@@ -23,11 +23,21 @@ struct Keys: ParsableCommand {
             var text = "site        \(journal.site)\npublic key  \(key.base64)\nprivate key \(EventJournal.keysFolder)/\(journal.site).key (mode 0600; never printed)\n"
             if let history = try journal.keyHistories()[journal.site], history.epochs.count > 1 || history.hasInception {
                 text += "anchor key  \(history.anchor.base64) (give this one to 'accord peer add'; peers follow the key events)\n"
-                text += "key events  \(history.keyEvents.keys.sorted().map { String($0.rawValue) }.joined(separator: ", ")) (rotations \(history.epochs.count - 1), revocations \(history.revocations.count))\n"
+                text += "key events  \(history.keyEvents.keys.sorted().map { String($0.rawValue) }.joined(separator: ", ")) (rotations \(history.epochs.count - 1 - history.revocations.count), revocations \(history.revocations.count))\n"
                 if let next = history.nextDigest { text += "next key    SHA-256 \(next) (\(EventJournal.keysFolder)/\(journal.site).next.key, or where you keep it)\n" }
             }
             // The key in force as a C2SP verifier key for the feed's checkpoints (Trust.md §2.2).
             text += "note key    \(try CheckpointStore.feedSigner(for: journal).verifier.text)\n"
+            // Earlier keys check the checkpoints made while they were in force: a checkpoint of
+            // size n is signed by the key in force at n + 1 (Trust.md §2.1).
+            if let history = try journal.keyHistories()[journal.site], history.epochs.count > 1 {
+                let name = Array(Checkpoint.origin(partnership: journal.partnership, site: journal.site).utf8)
+                for (index, epoch) in history.epochs.dropLast().enumerated() {
+                    let last = history.epochs[index + 1].firstSeq.rawValue - 2
+                    let verifier = NoteVerifier(name: name, type: NoteVerifier.ed25519, publicKey: epoch.key.rawBytes)
+                    text += "earlier note key \(verifier.text) (checkpoints of sizes \(epoch.firstSeq.rawValue - 1)…\(last))\n"
+                }
+            }
             writeOut(text)
         }
     }
@@ -52,7 +62,7 @@ struct Keys: ParsableCommand {
             commandName: "rotate",
             abstract: "Rotate to the committed next key: append key.rotated.v1 (signed by the key in force) revealing it and committing to a new next key.")
         @OptionGroup var options: JournalOptions
-        @Option(help: "The committed next key's seed file (default keys/SITE.next.key).")
+        @Option(help: "The committed next key's seed file (default keys/SITE.next.key); the new next key replaces it there.")
         var nextKeyFile: String?
 
         func run() throws {
@@ -71,7 +81,7 @@ struct Keys: ParsableCommand {
         var fromSeq: UInt64
         @Option(help: "Why (stored in the event, e.g. 'laptop stolen 2026-12-01').")
         var reason: String?
-        @Option(help: "The committed next key's seed file (default keys/SITE.next.key).")
+        @Option(help: "The committed next key's seed file (default keys/SITE.next.key); the new next key replaces it there.")
         var nextKeyFile: String?
 
         func run() throws {

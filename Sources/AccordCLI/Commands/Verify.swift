@@ -62,14 +62,24 @@ extension Verify {
         guard let feed = Checkpoint.feed(ofOrigin: checkpoint.origin) else {
             throw AccordError(.badInput, "The checkpoint's origin '\(checkpoint.origin.prefix(120))' is not an Accord feed ('accord/<partnership>/<site>', Trust.md §2.1).")
         }
-        var verifiers = [try CheckpointStore.feedVerifier(for: feed.site, in: journal)]
+        var verifiers = [try CheckpointStore.feedVerifier(for: feed.site, size: checkpoint.size, in: journal)]
         verifiers += try WitnessKeys(journal: journal).all().values
-        let checked = try CheckpointAudit.check(note, verifiers: verifiers)
-        var lines = ["Checkpoint '\(checkpoint.origin)' size \(checkpoint.size): signed by \(checked.signedBy.joined(separator: ", "))"
+        // The journal is compared even when the signature cannot be checked here (a damaged
+        // journal may hide the key event that reveals the key in force), so that the damage is named.
+        var lines: [String]
+        var refusal: (any Error)?
+        do {
+            let checked = try CheckpointAudit.check(note, verifiers: verifiers)
+            lines = ["Checkpoint '\(checkpoint.origin)' size \(checkpoint.size): signed by \(checked.signedBy.joined(separator: ", "))"
                      + (checked.cosignedBy.isEmpty ? "" : "; cosigned by " + checked.cosignedBy.map(\.name).joined(separator: ", "))]
+        } catch {
+            refusal = error
+            lines = ["Checkpoint '\(checkpoint.origin)' size \(checkpoint.size): ✗ its signature does not verify under the key in force for feed '\(feed.site)' at \(checkpoint.size + 1) after the key events this journal can read"]
+        }
         let comparison = try FeedCheckpoints.compare(checkpoint, with: journal)
         for finding in comparison.findings { lines.append("  ✗ " + finding) }
         writeOut(lines.joined(separator: "\n") + "\n")
+        if let refusal { throw refusal }
         guard comparison.matches else {
             throw CommandFailure(status: .damaged, message: "Feed '\(comparison.site)' of this journal differs from the checkpoint (listed above).")
         }
