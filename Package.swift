@@ -54,6 +54,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -153,6 +154,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The web view (Journal/UI.md): `accord ui`, server-rendered pages from the read model, the
+        // record form through the same checks and writer as `accord append`, logins and sessions.
+        .target(
+            name: "AccordWeb",
+            dependencies: [
+                "AccordModel",
+                "AccordSegments",
+                "AccordStore",
+                "AccordProjections",
+                "AccordSync",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "AccordTesting",
             dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
@@ -170,6 +190,7 @@ let package = Package(
                 "AccordInterchange",
                 "AccordMirror",
                 "AccordTrust",
+                "AccordWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
