@@ -21,6 +21,8 @@
 // - AccordServer: the HTTP edges of sync on NIO: `accord serve` (Hummingbird) and the client's
 //   transport, `SyncClient` (AsyncHTTPClient: no redirects, no decoding, a bounded answer; over
 //   https://, TLS pinned to the peer's site key). AccordCLI: the `accord` executable.
+// - AccordWeb: `accord ui`, the web view for people (Journal/UI.md): Hummingbird pages from the
+//   read model, the record form through the append path's checks, bcrypt users, sessions, CSRF.
 //
 // Each target declares exactly the modules it imports; CI builds with
 // `--explicit-target-dependency-import-check error` so that this stays true.
@@ -279,6 +281,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
+        ),
+        // `accord ui` over HTTP against the built binary (Journal/UI.md).
+        .testTarget(
+            name: "AccordWebTests",
+            dependencies: ["AccordWeb", "AccordTesting", "AccordCLI"]
         ),
         .testTarget(
             name: "AccordMirrorTests",

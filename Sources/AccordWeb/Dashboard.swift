@@ -9,9 +9,10 @@ enum Dashboard {
     /// The measures shown per currency, in order.
     static let measures: [FinanceStage] = [.committed, .disbursed, .spent]
 
-    static func page(state full: PartnershipState, today: CalendarDate, lastTimes: [String: String], exchanges: [String: String], ownSite: String) -> String {
+    static func page(state full: PartnershipState, today: CalendarDate, facts: WebJournal.Facts, exchanges: [String: String], ownSite: String) -> String {
         let state = Views.visible(full)
-        let names = Names(state: full)
+        let names = Names(state: full, fundingTitles: facts.fundingTitles)
+        let lastTimes = facts.lastTimes
         var out = "<h1>Dashboard</h1>\n"
         out += "<p>\(HTML.grouped(full.eventCount)) events from \(HTML.grouped(full.feeds.count)) offices; \(HTML.grouped(state.stakeholders.count)) stakeholders, \(HTML.grouped(state.fundings.count)) fundings, \(HTML.grouped(state.actions.count)) roadmap actions, \(HTML.grouped(state.projects.count)) projects. Today is \(today).</p>\n"
 

@@ -3,12 +3,15 @@ import AccordProjections
 /// Names instead of slugs: what the state knows a subject or a stakeholder by.
 struct Names {
     let state: PartnershipState
+    /// Fundings' titles from their `funding.described.v1` events (``WebJournal/Facts``).
+    var fundingTitles: [String: String] = [:]
 
     /// A stakeholder's name, else its id.
     func stakeholder(_ id: String) -> String { state.stakeholders[id]?.name?.value ?? id }
 
-    /// A funding's name: provider → receiver (their names), else its id.
+    /// A funding's name: its title, else provider → receiver (their names), else its id.
     func funding(_ id: String) -> String {
+        if let title = fundingTitles[id] { return title }
         guard let funding = state.fundings[id] else { return id }
         return stakeholder(funding.provider.value) + " → " + stakeholder(funding.receiver.value)
     }

@@ -7,8 +7,8 @@ enum SubjectPages {
     static let maxHistory = 200
 
     /// The page, or nil when the state does not know the subject.
-    static func page(kind: String, id: String, state: PartnershipState, history: (events: [WebJournal.Summary], total: Int)) -> (title: String, body: String)? {
-        let names = Names(state: state)
+    static func page(kind: String, id: String, state: PartnershipState, fundingTitles: [String: String], history: (events: [WebJournal.Summary], total: Int)) -> (title: String, body: String)? {
+        let names = Names(state: state, fundingTitles: fundingTitles)
         var rows: [(String, String)] = []
         let title: String
         switch kind {

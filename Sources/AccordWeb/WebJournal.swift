@@ -117,17 +117,30 @@ final class WebJournal: Sendable {
         return out
     }
 
-    /// The last event's time of each site, by one pass.
-    func lastTimes() throws -> [String: String] {
-        var out: [String: String] = [:]
+    /// What one pass over the events tells the pages that the state does not keep: each site's
+    /// last recorded time, and each funding's title (the first narrative of the latest
+    /// `funding.described.v1` that has one; Journal/Import.md).
+    struct Facts: Sendable {
+        var lastTimes: [String: String] = [:]
+        var fundingTitles: [String: String] = [:]
+    }
+
+    func facts() throws -> Facts {
+        var facts = Facts()
         try lock.withLock { _ in
             var events = try journal.events()
             while let event = try events.next() {
-                if let known = out[event.site.rawValue], !known.utf8.lexicographicallyPrecedes(event.time.text.utf8) { continue }
-                out[event.site.rawValue] = event.time.text
+                let site = event.site.rawValue
+                if facts.lastTimes[site].map({ $0.utf8.lexicographicallyPrecedes(event.time.text.utf8) }) ?? true {
+                    facts.lastTimes[site] = event.time.text
+                }
+                if sameBytes(event.type.rawValue, "funding.described.v1"), case .array(let narratives)? = event.data["title"],
+                   case .object(let first)? = narratives.first, case .string(let text)? = first["text"] {
+                    facts.fundingTitles[event.subject.id] = text
+                }
             }
         }
-        return out
+        return facts
     }
 
     /// Checks `draft` as `accord append` does (catalogue, then the command checks against the

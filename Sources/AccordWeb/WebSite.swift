@@ -162,7 +162,7 @@ struct WebSite: Sendable {
 
     func dashboard(_ visitor: Visitor) throws -> Response {
         let state = try journal.state()
-        let body = Dashboard.page(state: state, today: Timestamp.now().date, lastTimes: try journal.lastTimes(), exchanges: journal.lastExchanges(),
+        let body = Dashboard.page(state: state, today: Timestamp.now().date, facts: try journal.facts(), exchanges: journal.lastExchanges(),
                                   ownSite: journal.journal.site.rawValue)
         return html("Dashboard", body, visitor)
     }
@@ -187,7 +187,8 @@ struct WebSite: Sendable {
     func subject(kind: String, id: String, _ visitor: Visitor) throws -> Response {
         let state = try journal.state()
         let history = try journal.history(of: kind + "/" + id, limit: SubjectPages.maxHistory)
-        guard let page = SubjectPages.page(kind: kind, id: id, state: state, history: history) else {
+        let titles = kind == "funding" ? try journal.facts().fundingTitles : [:]
+        guard let page = SubjectPages.page(kind: kind, id: id, state: state, fundingTitles: titles, history: history) else {
             return notFound("This journal knows no \(kind) '\(id.prefix(64))'.", visitor)
         }
         return html(page.title, page.body, visitor)
