@@ -66,8 +66,7 @@ struct WebUITests {
         #expect(try http(server.port, "GET", location, cookie: session).status == 200)
         #expect(Self.totals(in: try http(server.port, "GET", "/", cookie: session).text)["EUR disbursed"] == "250,000.75")
         // The same event is in the journal, recorded by the site's default actor.
-        let shown = try AccordExecutable.run(["show", id, "--journal", journal])
-        #expect(shown.status == 0 && shown.output.contains("\"actor\":\"brussels\""), "\(shown.output)")
+        #expect(try Self.record(id, in: journal).contains(#""actor":"brussels""#))
     }
 
     @Test func badAmountIsRefusedBesideItsFieldAndTheJournalIsUnchanged() throws {
@@ -170,8 +169,7 @@ struct WebUITests {
             ("csrf", token), ("subject", "new-org"), ("name", "New"), ("kind", "research"), ("country", "KZ")])
         #expect(posted.status == 303)
         let id = String(try #require(posted.header("location")).dropFirst("/events/".count))
-        let shown = try AccordExecutable.run(["show", id, "--journal", journal])
-        #expect(shown.output.contains("\"actor\":\"amina\""), "\(shown.output)")
+        #expect(try Self.record(id, in: journal).contains(#""actor":"amina""#))
         // Logging out ends the session.
         #expect(try http(server.port, "POST", "/logout", cookie: session, form: [("csrf", token)]).status == 303)
         #expect(try http(server.port, "GET", "/", cookie: session).status == 303)
@@ -263,6 +261,12 @@ struct WebUITests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    /// The stored record of event `id` (`accord log --json`), or "" when it is not there.
+    static func record(_ id: String, in journal: String) throws -> String {
+        let log = try AccordExecutable.run(["log", "--json", "--journal", journal])
+        return log.output.split(separator: "\n").first { $0.contains(#""id":"\#(id)""#) }.map(String.init) ?? ""
+    }
+
     /// Every segment file's bytes.
     static func segments(_ journal: String) throws -> [String: [UInt8]] {
         var out: [String: [UInt8]] = [:]
@@ -343,7 +347,7 @@ final class UIServer {
         guard let found else {
             if process.isRunning { process.terminate() }
             process.waitUntilExit()
-            throw AccordExecutable.ServerDidNotStart(description: "accord ui did not print 'Listening on \(scheme)://127.0.0.1:PORT'; it printed: \(((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").debugDescription)")
+            throw UIDidNotStart(description: "accord ui did not print 'Listening on \(scheme)://127.0.0.1:PORT'; it printed: \(((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").debugDescription)")
         }
         port = found
     }
@@ -352,6 +356,11 @@ final class UIServer {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
     }
+}
+
+/// `accord ui` did not print the address it listens on.
+struct UIDidNotStart: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// One HTTP/1.1 answer.
