@@ -85,7 +85,7 @@ enum EventPages {
         return out
     }
 
-    static func event(_ found: WebJournal.Found, before: PartnershipState?, names: Names) -> String {
+    static func event(_ found: WebJournal.Found, around: (before: PartnershipState, after: PartnershipState)?, names: Names) -> String {
         let event = found.event
         var out = "<h1>Event \(HTML.escape(event.type.rawValue))</h1>\n"
         out += "<dl>\n<dt>Id</dt><dd>\(HTML.escape(event.id.hex))</dd>\n<dt>Subject</dt><dd>\(names.link(event.subject.description))</dd>\n"
@@ -102,10 +102,17 @@ enum EventPages {
             out += "<tr><th scope=\"row\">\(HTML.escape(member.key))</th><td>\(HTML.escape(text))</td><td>\(meaning)</td></tr>\n"
         }
         out += "</tbody></table>\n"
-        if let before {
-            let had = Names(state: before).subject(event.subject.description)
-            let has = names.subject(event.subject.description)
-            out += "<p>Before this event the subject was \(had.map { "known as “\(HTML.escape($0))”" } ?? "not known by a name"); now it is \(has.map { "known as “\(HTML.escape($0))”" } ?? "not known by a name").</p>\n"
+        let subject = event.subject
+        if let around, SubjectPages.kinds.contains(subject.kind) {
+            let before = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.before, fundingTitles: names.fundingTitles)
+            let after = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.after, fundingTitles: names.fundingTitles)
+            out += "<table id=\"changes\"><caption>The subject before and after this event (the events recorded before it, then this one)</caption><thead><tr><th scope=\"col\">Field</th><th scope=\"col\">Before</th><th scope=\"col\">After</th><th scope=\"col\">Changed</th></tr></thead><tbody>\n"
+            for (index, row) in (after?.1 ?? before?.1 ?? []).enumerated() {
+                let old = before.map { $0.1[index].1 } ?? "(did not exist)"
+                let new = after.map { $0.1[index].1 } ?? "(does not exist)"
+                out += "<tr><th scope=\"row\">\(row.0)</th><td>\(old)</td><td>\(new)</td><td>\(sameBytes(old, new) ? "" : "changed")</td></tr>\n"
+            }
+            out += "</tbody></table>\n"
         }
         out += "</section>\n"
         out += "<section aria-labelledby=\"record-h\"><h2 id=\"record-h\">Stored record</h2><pre id=\"record\">\(HTML.escape(String(decoding: event.record, as: UTF8.self)))</pre></section>\n"

@@ -75,6 +75,24 @@ final class WebJournal: Sendable {
         var signature: String
     }
 
+    /// The state folded from the events recorded before `event` (``Stamp/isRecorded(before:)``),
+    /// and that state with `event` folded too: what the event changed. One pass over the journal.
+    func states(around event: Event) throws -> (before: PartnershipState, after: PartnershipState) {
+        let target = Stamp(event)
+        var before = PartnershipState()
+        try lock.withLock { _ in
+            var events = try journal.events()
+            while let other = try events.next() {
+                if Stamp(other).isRecorded(before: target), !sameBytes(other.id.hex, event.id.hex) {
+                    PartnershipProjection.apply(other, to: &before)
+                }
+            }
+        }
+        var after = before
+        PartnershipProjection.apply(event, to: &after)
+        return (before, after)
+    }
+
     func event(_ id: String) throws -> Found? {
         try lock.withLock { _ -> Found? in
             var events = try journal.events()

@@ -69,6 +69,34 @@ struct WebUITests {
         #expect(try Self.record(id, in: journal).contains(#""actor":"brussels""#))
     }
 
+    @Test func eventPageShowsWhatItChangedAndItsCorrectionRetractsIt() throws {
+        let temp = TemporaryDirectory("ui-event-page")
+        defer { temp.remove() }
+        let journal = try webJournal(temp)
+        try append(journal, "finance.committed.v1", "funding/eib-h2", #"{"provider":"eib","receiver":"kz-miid","amount":"1000000","currency":"EUR","date":"2024-01-05"}"#)
+        try append(journal, "finance.disbursed.v1", "funding/eib-h2", #"{"provider":"eib","receiver":"kz-miid","amount":"4000.50","currency":"EUR","date":"2024-02-05"}"#)
+        let server = try UIServer(journal: journal, scratch: temp)
+        defer { server.stop() }
+        let log = try http(server.port, "GET", "/events?type=finance.disbursed.v1")
+        let id = try #require(log.text.components(separatedBy: #"data-event-id=""#).dropFirst().first.map { String($0.prefix(64)) })
+        let page = try http(server.port, "GET", "/events/" + id)
+        #expect(page.status == 200)
+        let changes = try #require(page.text.components(separatedBy: "\n").first { $0.contains(#"<th scope="row">Disbursed</th>"#) })
+        #expect(changes == #"<tr><th scope="row">Disbursed</th><td>—</td><td>4,000.50 EUR</td><td>changed</td></tr>"#)
+        #expect(page.text.contains("verifies under the key of site &#39;brussels&#39;"))
+        #expect(page.text.contains("&quot;amount&quot;:&quot;4000.50&quot;"))
+        // "Correct this event": the retraction form comes filled in; recording it takes the
+        // disbursement out of the totals.
+        let link = try #require(page.text.components(separatedBy: #"<a id="correct" href=""#).dropFirst().first?.prefix { $0 != "\"" })
+        let form = try http(server.port, "GET", String(link).replacingOccurrences(of: "&amp;", with: "&"))
+        #expect(form.text.contains(#"id="field-event" aria-describedby="hint-event" required value="\#(id)""#))
+        let session = try #require(form.sessionCookie)
+        let posted = try http(server.port, "POST", "/record/event.retracted.v1", cookie: session, form: [
+            ("csrf", try #require(Self.csrf(in: form.text))), ("subject", "funding/eib-h2"), ("event", id), ("reason", "Recorded twice")])
+        #expect(posted.status == 303)
+        #expect(Self.totals(in: try http(server.port, "GET", "/", cookie: session).text)["EUR disbursed"] == "0")
+    }
+
     @Test func badAmountIsRefusedBesideItsFieldAndTheJournalIsUnchanged() throws {
         let temp = TemporaryDirectory("ui-bad-amount")
         defer { temp.remove() }
