@@ -181,7 +181,9 @@ struct WebSite: Sendable {
     func event(_ id: String, _ visitor: Visitor) throws -> Response {
         guard id.utf8.count == 64, let found = try journal.event(id) else { return notFound("No event with id '\(id.prefix(64))' in this journal.", visitor) }
         let state = try journal.state()
-        return html("Event " + found.event.type.rawValue, EventPages.event(found, before: nil, names: Names(state: state)), visitor)
+        let names = Names(state: state, fundingTitles: found.event.subject.kind == "funding" ? try journal.facts().fundingTitles : [:])
+        let around = SubjectPages.kinds.contains(found.event.subject.kind) ? try journal.states(around: found.event) : nil
+        return html("Event " + found.event.type.rawValue, EventPages.event(found, around: around, names: names), visitor)
     }
 
     func subject(kind: String, id: String, _ visitor: Visitor) throws -> Response {
