@@ -70,9 +70,9 @@ enum EventPages {
         for (name, label, value, hint) in [("type", "Type", filter.type, "e.g. finance.disbursed.v1"), ("subject", "Subject", filter.subject, "kind/id"),
                                            ("site", "Office", filter.site, "site name"), ("from", "From", filter.from, "YYYY-MM-DD"),
                                            ("to", "To", filter.to, "YYYY-MM-DD"), ("q", "Search names and titles", filter.q, "text")] {
-            out += "<label for=\"filter-\(name)\">\(label) <span class=\"hint\">(\(hint))</span></label><input type=\"text\" id=\"filter-\(name)\" name=\"\(name)\" value=\"\(HTML.escape(value ?? ""))\">\n"
+            out += "<div><label for=\"filter-\(name)\">\(label) <span class=\"hint\">(\(hint))</span></label><input type=\"text\" id=\"filter-\(name)\" name=\"\(name)\" value=\"\(HTML.escape(value ?? ""))\"></div>\n"
         }
-        out += "<button type=\"submit\" id=\"filter-submit\">Filter</button>\n</form>\n"
+        out += "<div><button type=\"submit\" id=\"filter-submit\">Filter</button></div>\n</form>\n"
         out += "<p id=\"events-count\">\(HTML.grouped(summaries.count)) events, newest first; page \(page) of \(pages).</p>\n"
         out += "<table id=\"events\"><caption>Events, newest first</caption><thead><tr><th scope=\"col\">Recorded</th><th scope=\"col\">Type</th><th scope=\"col\">Subject</th><th scope=\"col\">Office</th><th scope=\"col\">Actor</th><th scope=\"col\">Event</th></tr></thead><tbody>\n"
         for summary in summaries.dropFirst((page - 1) * pageSize).prefix(pageSize) {

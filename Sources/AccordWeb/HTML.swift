@@ -100,6 +100,7 @@ public enum HTML {
         .skip{position:absolute;left:-10000px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#0b4fa3;padding:.5rem}\
         dl.totals{display:grid;grid-template-columns:max-content max-content;gap:.25rem 1rem}dl.totals dd{margin:0;text-align:right}\
         .hint{color:#4a4a4a;font-weight:normal}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:.5rem}\
+        .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:0 1rem;align-items:end}\
         footer{padding:1rem;color:#4a4a4a;border-top:1px solid #ccc}
         """
 }

@@ -161,8 +161,8 @@ struct WebSite: Sendable {
     // MARK: Pages
 
     func dashboard(_ visitor: Visitor) throws -> Response {
-        let state = try journal.state()
-        let body = Dashboard.page(state: state, today: Timestamp.now().date, facts: try journal.facts(), exchanges: journal.lastExchanges(),
+        let current = try journal.current()
+        let body = Dashboard.page(state: current.state, today: Timestamp.now().date, facts: current.facts, exchanges: journal.lastExchanges(),
                                   ownSite: journal.journal.site.rawValue)
         return html("Dashboard", body, visitor)
     }
@@ -173,24 +173,23 @@ struct WebSite: Sendable {
 
     func events(_ request: Request, _ visitor: Visitor) throws -> Response {
         let filter = EventPages.Filter(query(request))
-        let state = try journal.state()
+        let current = try journal.current()
         let summaries = try journal.summaries(where: filter.accepts)
-        return html("Events", EventPages.log(summaries, filter: filter, names: Names(state: state)), visitor)
+        return html("Events", EventPages.log(summaries, filter: filter, names: Names(state: current.state, fundingTitles: current.facts.fundingTitles)), visitor)
     }
 
     func event(_ id: String, _ visitor: Visitor) throws -> Response {
         guard id.utf8.count == 64, let found = try journal.event(id) else { return notFound("No event with id '\(id.prefix(64))' in this journal.", visitor) }
-        let state = try journal.state()
-        let names = Names(state: state, fundingTitles: found.event.subject.kind == "funding" ? try journal.facts().fundingTitles : [:])
+        let current = try journal.current()
+        let names = Names(state: current.state, fundingTitles: current.facts.fundingTitles)
         let around = SubjectPages.kinds.contains(found.event.subject.kind) ? try journal.states(around: found.event) : nil
         return html("Event " + found.event.type.rawValue, EventPages.event(found, around: around, names: names), visitor)
     }
 
     func subject(kind: String, id: String, _ visitor: Visitor) throws -> Response {
-        let state = try journal.state()
+        let current = try journal.current()
         let history = try journal.history(of: kind + "/" + id, limit: SubjectPages.maxHistory)
-        let titles = kind == "funding" ? try journal.facts().fundingTitles : [:]
-        guard let page = SubjectPages.page(kind: kind, id: id, state: state, fundingTitles: titles, history: history) else {
+        guard let page = SubjectPages.page(kind: kind, id: id, state: current.state, fundingTitles: current.facts.fundingTitles, history: history) else {
             return notFound("This journal knows no \(kind) '\(id.prefix(64))'.", visitor)
         }
         return html(page.title, page.body, visitor)
