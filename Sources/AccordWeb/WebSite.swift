@@ -1,5 +1,6 @@
 import AccordModel
 import AccordProjections
+import AccordSegments
 import Glibc
 import HTTPTypes
 import Hummingbird
@@ -85,7 +86,9 @@ struct WebSite: Sendable {
         do {
             return try await page(visitor)
         } catch let error as AccordError {
-            return errorPage(error, visitor)
+            return errorPage(error.message, status: Self.status(for: error), visitor)
+        } catch let error as SegmentError {
+            return errorPage(error.message, status: Self.status(for: error), visitor)
         }
     }
 
@@ -109,7 +112,9 @@ struct WebSite: Sendable {
         do {
             return try handle(form, visitor)
         } catch let error as AccordError {
-            return errorPage(error, visitor)
+            return errorPage(error.message, status: Self.status(for: error), visitor)
+        } catch let error as SegmentError {
+            return errorPage(error.message, status: Self.status(for: error), visitor)
         }
     }
 
@@ -150,8 +155,16 @@ struct WebSite: Sendable {
         }
     }
 
-    func errorPage(_ error: AccordError, _ visitor: Visitor) -> Response {
-        html("Error", "<h1>Something went wrong</h1>\n<p id=\"error-form\" class=\"error\">\(HTML.escape(error.message))</p>\n", visitor, status: Self.status(for: error))
+    /// The journal's errors as statuses: damage 500, a busy writer lock or a failed write 503.
+    static func status(for error: SegmentError) -> HTTPResponse.Status {
+        switch error.code.kind {
+        case .corrupt, .tornTail, .notAJournal, .alreadyExists, .invalidRecord, .unsupportedVersion: return .internalServerError
+        case .busy, .io, .diskFull, .writerUnusable: return .serviceUnavailable
+        }
+    }
+
+    func errorPage(_ message: String, status: HTTPResponse.Status, _ visitor: Visitor) -> Response {
+        html("Error", "<h1>Something went wrong</h1>\n<p id=\"error-form\" class=\"error\">\(HTML.escape(message))</p>\n<p>Nothing was recorded by this request.</p>\n", visitor, status: status)
     }
 
     func notFound(_ what: String, _ visitor: Visitor) -> Response {

@@ -155,6 +155,24 @@ struct WebUITests {
         #expect(try Self.segments(journal) != before)
     }
 
+    @Test func damagedJournalGivesAnErrorPageAndTheServerGoesOn() throws {
+        let temp = TemporaryDirectory("ui-damaged")
+        defer { temp.remove() }
+        let journal = try webJournal(temp)
+        try append(journal, "stakeholder.registered.v1", "stakeholder/third", #"{"name":"Third","kind":"research","country":"KZ"}"#)
+        let segment = journal + "/segments/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: journal + "/segments").sorted().first))
+        // A byte in the middle of the first batch: damage before the last member, never repaired.
+        try FileDamage.flip(segment, at: 30)
+        let server = try UIServer(journal: journal, scratch: temp)
+        defer { server.stop() }
+        for path in ["/", "/events"] {
+            let page = try http(server.port, "GET", path)
+            #expect(page.status == 500, "\(path)")
+            #expect(page.text.contains(#"<p id="error-form" class="error">"#), "\(path): \(page.text.prefix(300))")
+        }
+        #expect(try http(server.port, "GET", "/record").status == 200)
+    }
+
     @Test func offLoopbackWithoutTLSAndUsersTheServerRefusesToStart() throws {
         let temp = TemporaryDirectory("ui-refuse")
         defer { temp.remove() }
