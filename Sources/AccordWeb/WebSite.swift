@@ -1,6 +1,7 @@
 import AccordModel
 import AccordProjections
 import AccordSegments
+import Dispatch
 import Glibc
 import HTTPTypes
 import Hummingbird
@@ -18,7 +19,7 @@ struct WebSite: Sendable {
     let sessions = Sessions()
 
     /// What a request carries once its cookie is looked up.
-    struct Visitor {
+    struct Visitor: Sendable {
         var sessionID: String?
         var session: Sessions.Session?
         /// A cookie to set on the answer (a new session).
@@ -47,7 +48,7 @@ struct WebSite: Sendable {
             let type = context.parameters.get("type") ?? ""
             return try await posted(request) { form, visitor in try record(type: type, form: form, visitor) }
         }
-        router.get("/login") { request, _ in loginPage(request) }
+        router.get("/login") { request, _ in try await Self.offload { loginPage(request) } }
         router.post("/login") { request, _ in try await posted(request, needsLogin: false) { form, visitor in logIn(form, visitor) } }
         router.post("/logout") { request, _ in try await posted(request, needsLogin: false) { _, visitor in logOut(visitor) } }
     }
@@ -80,11 +81,11 @@ struct WebSite: Sendable {
     }
 
     /// A GET: with a login required and none, a redirect to `/login`.
-    func guarded(_ request: Request, _ page: (Visitor) async throws -> Response) async throws -> Response {
+    func guarded(_ request: Request, _ page: @escaping @Sendable (Visitor) throws -> Response) async throws -> Response {
         let visitor = visitor(request, create: true)
         if login, visitor.session?.user == nil { return redirect("/login", visitor) }
         do {
-            return try await page(visitor)
+            return try await Self.offload { try page(visitor) }
         } catch let error as AccordError {
             return errorPage(error.message, status: Self.status(for: error), visitor)
         } catch let error as SegmentError {
@@ -94,7 +95,7 @@ struct WebSite: Sendable {
 
     /// A POST: the body read (bounded), the CSRF token checked against the session (403), the
     /// login checked (a redirect to `/login`).
-    func posted(_ request: Request, needsLogin: Bool = true, _ handle: (FormData, Visitor) throws -> Response) async throws -> Response {
+    func posted(_ request: Request, needsLogin: Bool = true, _ handle: @escaping @Sendable (FormData, Visitor) throws -> Response) async throws -> Response {
         let visitor = visitor(request, create: false)
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > FormData.maxBodyBytes {
             return plain(.contentTooLarge, "The form is larger than \(FormData.maxBodyBytes) bytes.")
@@ -110,11 +111,19 @@ struct WebSite: Sendable {
         }
         if needsLogin, login, session.user == nil { return redirect("/login", visitor) }
         do {
-            return try handle(form, visitor)
+            return try await Self.offload { try handle(form, visitor) }
         } catch let error as AccordError {
             return errorPage(error.message, status: Self.status(for: error), visitor)
         } catch let error as SegmentError {
             return errorPage(error.message, status: Self.status(for: error), visitor)
+        }
+    }
+
+    /// Runs blocking work — reading the journal, appending with `fdatasync`, bcrypt — on
+    /// Dispatch's global queue, off the threads of Swift's cooperative pool and NIO's loops.
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
         }
     }
 
