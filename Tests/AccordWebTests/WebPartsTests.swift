@@ -49,6 +49,14 @@ struct WebPartsTests {
         #expect(Dashboard.percent(try #require(ExactDecimal("2")), of: committed) == "66.7 %")
     }
 
+    @Test func longValuesAreCutBeforeAWholeScalarAndCounted() {
+        let text = String(repeating: "a", count: 9) + "é<" + String(repeating: "b", count: 100)
+        let shown = EventPages.cut(text, limit: 10)
+        // "é" is two bytes from offset 9: the cut falls inside it, so it is cut before it.
+        #expect(shown.hasPrefix(String(repeating: "a", count: 9) + " <em>(103 more bytes"))
+        #expect(EventPages.cut("<b>", limit: 10) == "&lt;b&gt;")
+    }
+
     @Test func escapingCoversElementsAndBothQuotes() {
         #expect(HTML.escape(#"<a href="x" title='y'>&</a>"#) == "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;")
         #expect(constantTimeEqual("abc", "abc") && !constantTimeEqual("abc", "abd") && !constantTimeEqual("abc", "abcd"))
