@@ -58,9 +58,10 @@ final class WebJournal: Sendable {
             if let cache {
                 next = cache
             } else {
-                // The state from the read model; facts and the index from one pass over all
-                // events. The pass below then folds the events after the read model into the
-                // state; those the first pass already noted are not noted twice.
+                // The state from the read model and the events after it; facts and the index
+                // from one pass over all events. The pass below folds into the state what was
+                // appended after the build (by another process, meanwhile); what the first pass
+                // already noted is not noted twice.
                 let built = try StateBuilder(journal: journal).build()
                 next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end, index: [])
                 var all = try journal.events()
