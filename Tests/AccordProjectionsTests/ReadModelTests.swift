@@ -10,6 +10,7 @@ import Testing
 struct OtherVersionState: PersistedProjection {
     static var readModelName: String { PartnershipState.readModelName }
     static var readModelVersion: Int { PartnershipState.readModelVersion + 1 }
+    static var keepsHistory: Bool { true }
     var state = PartnershipState()
     init() {}
     mutating func fold(_ event: Event) { state.fold(event) }
