@@ -94,7 +94,10 @@ struct ReadModelTests {
         let (_, office, full) = try Self.journalWithReadModel()
         let store = ReadModelStore<PartnershipState>(journal: office.journal)
         let good = try FileDamage.bytes(store.path)
+        let history = try FileDamage.bytes(store.historyPath)
         for length in 0..<good.count {
+            // The history file too, as it was (a rebuild writes a new one).
+            try FileDamage.write(store.historyPath, history)
             try FileDamage.write(store.path, Array(good[..<length]))
             let result = try StateBuilder(journal: office.journal).build()
             #expect(result.readModelRejection != nil, "a read model cut at \(length) bytes was used")
@@ -108,10 +111,12 @@ struct ReadModelTests {
         let (_, office, full) = try Self.journalWithReadModel()
         let store = ReadModelStore<PartnershipState>(journal: office.journal)
         let good = try FileDamage.bytes(store.path)
+        let history = try FileDamage.bytes(store.historyPath)
         var random = SeededRandom(seed: 5)
         for offset in 0..<good.count {
             var damaged = good
             damaged[offset] ^= UInt8(1) << UInt8.random(in: 0...7, using: &random)
+            try FileDamage.write(store.historyPath, history)
             try FileDamage.write(store.path, damaged)
             let result = try StateBuilder(journal: office.journal).build()
             #expect(result.readModelRejection != nil, "a read model with byte \(offset) flipped was used")

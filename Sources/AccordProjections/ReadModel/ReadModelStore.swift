@@ -315,6 +315,19 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         try write(model, vector: vector, coverage: coverage, continuing: nil)
     }
 
+    /// Writes the model of `current` (Format.md §9.4.5), appending to the history file of the
+    /// read model it was folded on from, when that is still the one in place.
+    /// - Returns: the file's path relative to the journal.
+    /// - Throws: ``AccordError`` `.badInput` for a model of no batch (an empty journal);
+    ///   ``SegmentError`` `.io` / `.diskFull` when a step fails; the old files are then untouched.
+    @discardableResult
+    public func write(_ current: Current) throws -> String {
+        guard let coverage = current.coverage else {
+            throw AccordError(.badInput, "The journal has no events yet; there is nothing to keep in a read model.")
+        }
+        return try write(current.model, vector: current.vector, coverage: coverage, continuing: current.history)
+    }
+
     /// ``write(_:vector:coverage:)``, appending to the history file `continuing` when it is
     /// still the one in place.
     func write(_ model: Model, vector: [String: PartnershipState.Feed], coverage: ReadModelCoverage, continuing: HistoryFile?) throws -> String {
