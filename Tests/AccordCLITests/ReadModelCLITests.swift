@@ -63,8 +63,10 @@ struct ReadModelCLITests {
         let research = (0...3).map { k in
             line("research.project.started.v1", "research/r-\(k)", #"{"title":"Research \#(k)","partners":["org-1"],"field":"materials science"}"#)
         }
-        let first = research + (1...40).flatMap { n in [
-            line("stakeholder.registered.v1", "stakeholder/org-\(n)", #"{"name":"Organisation \#(n)","kind":"industrial","country":"KZ"}"#),
+        let stakeholders = (1...40).map { n in
+            line("stakeholder.registered.v1", "stakeholder/org-\(n)", #"{"name":"Organisation \#(n)","kind":"industrial","country":"KZ"}"#)
+        }
+        let first = stakeholders + research + (1...40).flatMap { n in [
             line("finance.committed.v2", "funding/f-\(n % 7)", #"{"provider":"org-\#(n)","receiver":"org-1","value":{"amount":"\#(n).50","currency":"EUR"},"date":"2024-03-01","iatiType":"2"}"#),
             line("research.output.published.v1", "research/r-\(n % 3)", #"{"title":"Paper \#(n)","date":"2024-03-01"}"#),
             line("skills.programme.delivered.v1", "programme/p-\(n % 2)", #"{"title":"Course \#(n)","provider":"org-\#(n)","participants":\#(n),"date":"2024-01-01"}"#),

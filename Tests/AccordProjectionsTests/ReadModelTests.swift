@@ -61,6 +61,8 @@ struct ReadModelTests {
             var builder = StateBuilder(journal: receiver)
             builder.refreshAfter = 1
             var loadedOnce = false
+            // Layout 2: once written, the history file is only ever appended to.
+            var history: [UInt8]?
             while cursors.enumerated().contains(where: { $0.element < feeds[$0.offset].count }) {
                 let index = (0..<3).filter { cursors[$0] < feeds[$0].count }.randomElement(using: &random)!
                 var end = cursors[index]
@@ -72,6 +74,9 @@ struct ReadModelTests {
                 if result.loadedEvents != nil { loadedOnce = true }
                 let replayed = try StateBuilder(journal: receiver).build(useReadModel: false).state
                 #expect(result.state == replayed)
+                let now = try FileDamage.bytes(builder.readModel.historyPath)
+                if let history { #expect(now.starts(with: history), "the history file was rewritten, not appended to") }
+                history = now
             }
             let last = try builder.build()
             #expect(last.replayed == 0)
