@@ -52,6 +52,61 @@ struct ReadModelCLITests {
         #expect(left.isEmpty, "left: \(left)")
     }
 
+    /// Layout 2: `accord snapshot` killed (SIGKILL) at random bytes of what it writes — the
+    /// extents it appends to the history file, a new history file, or the read model — after new
+    /// finance, output and delivery events (so that it appends) or with no read model (so that
+    /// it writes a new history file): the state read afterwards is still the journal's, no file
+    /// is ignored or found damaged, and the next write is used.
+    @Test func aWriterKilledAtRandomMomentsWhileAppendingToTheHistoryLeavesACorrectState() throws {
+        let temp = TemporaryDirectory()
+        let journal = try newJournal(temp)
+        let research = (0...3).map { k in
+            line("research.project.started.v1", "research/r-\(k)", #"{"title":"Research \#(k)","partners":["org-1"],"field":"materials science"}"#)
+        }
+        let stakeholders = (1...40).map { n in
+            line("stakeholder.registered.v1", "stakeholder/org-\(n)", #"{"name":"Organisation \#(n)","kind":"industrial","country":"KZ"}"#)
+        }
+        let first = stakeholders + research + (1...40).flatMap { n in [
+            line("finance.committed.v2", "funding/f-\(n % 7)", #"{"provider":"org-\#(n)","receiver":"org-1","value":{"amount":"\#(n).50","currency":"EUR"},"date":"2024-03-01","iatiType":"2"}"#),
+            line("research.output.published.v1", "research/r-\(n % 3)", #"{"title":"Paper \#(n)","date":"2024-03-01"}"#),
+            line("skills.programme.delivered.v1", "programme/p-\(n % 2)", #"{"title":"Course \#(n)","provider":"org-\#(n)","participants":\#(n),"date":"2024-01-01"}"#),
+        ] }
+        let appended = try accord(["append", "--from", "-"], journal: journal, input: first.joined(separator: "\n"))
+        #expect(appended.status == 0, "\(appended.stderr)")
+        #expect(try accord(["snapshot"], journal: journal).status == 0)
+        let folder = journal + "/" + ReadModelFile.folder
+        let path = folder + "/" + ReadModelFile.fileName(of: PartnershipState.self)
+        let history = folder + "/partnership.history"
+        #expect(FileManager.default.fileExists(atPath: history))
+        let size = try FileDamage.bytes(path).count
+        var random = SeededRandom(seed: 78)
+        for round in 0..<12 {
+            let more = (1...3).flatMap { n in [
+                line("finance.disbursed.v1", "funding/f-\(n)", #"{"provider":"org-\#(n)","receiver":"org-1","amount":"\#(round).\#(n)0","currency":"EUR","date":"2024-03-01"}"#),
+                line("research.output.published.v1", "research/r-\(n)", #"{"title":"Paper \#(round)-\#(n)","date":"2024-04-01"}"#),
+                line("skills.programme.delivered.v1", "programme/p-\(n)", #"{"title":"Course \#(round)-\#(n)","provider":"org-\#(n)","participants":\#(n),"date":"2024-02-01"}"#),
+            ] }
+            #expect(try accord(["append", "--from", "-"], journal: journal, input: more.joined(separator: "\n")).status == 0)
+            let digest = try accord(["state", "--digest", "--no-read-model"], journal: journal).output
+            // A third of the kills land with no read model (a new history file is written).
+            if round % 3 == 0 { try? FileManager.default.removeItem(atPath: path) }
+            let point = Int.random(in: 0..<(size + 2_000), using: &random)
+            let killed = try AccordExecutable.start(["snapshot", "--journal", journal], environment: [CrashPointIO.crashAfterBytesVariable: String(point)])
+            killed.waitUntilExit()
+            let state = try accord(["state", "--digest"], journal: journal)
+            #expect(state.status == 0)
+            #expect(state.output == digest, "round \(round): after a kill at byte \(point)")
+            #expect(!state.stderr.contains("ignored") && !state.stderr.contains("damaged"), "round \(round), kill at \(point): \(state.stderr)")
+        }
+        #expect(try accord(["snapshot"], journal: journal).status == 0)
+        let digest = try accord(["state", "--digest", "--no-read-model"], journal: journal).output
+        let last = try accord(["state", "--digest"], journal: journal)
+        #expect(last.output == digest)
+        #expect(last.stderr.isEmpty, "\(last.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".tmp-") }
+        #expect(left.isEmpty, "left: \(left)")
+    }
+
     @Test func aDamagedReadModelIsNotedOnceOnStandardErrorAndRebuilt() throws {
         let temp = TemporaryDirectory()
         let (journal, digest) = try Self.journalOf300(temp)

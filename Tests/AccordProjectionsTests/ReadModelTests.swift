@@ -10,6 +10,7 @@ import Testing
 struct OtherVersionState: PersistedProjection {
     static var readModelName: String { PartnershipState.readModelName }
     static var readModelVersion: Int { PartnershipState.readModelVersion + 1 }
+    static var keepsHistory: Bool { true }
     var state = PartnershipState()
     init() {}
     mutating func fold(_ event: Event) { state.fold(event) }
@@ -60,6 +61,8 @@ struct ReadModelTests {
             var builder = StateBuilder(journal: receiver)
             builder.refreshAfter = 1
             var loadedOnce = false
+            // Layout 2: once written, the history file is only ever appended to.
+            var history: [UInt8]?
             while cursors.enumerated().contains(where: { $0.element < feeds[$0.offset].count }) {
                 let index = (0..<3).filter { cursors[$0] < feeds[$0].count }.randomElement(using: &random)!
                 var end = cursors[index]
@@ -71,6 +74,9 @@ struct ReadModelTests {
                 if result.loadedEvents != nil { loadedOnce = true }
                 let replayed = try StateBuilder(journal: receiver).build(useReadModel: false).state
                 #expect(result.state == replayed)
+                let now = try FileDamage.bytes(builder.readModel.historyPath)
+                if let history { #expect(now.starts(with: history), "the history file was rewritten, not appended to") }
+                history = now
             }
             let last = try builder.build()
             #expect(last.replayed == 0)
@@ -93,7 +99,10 @@ struct ReadModelTests {
         let (_, office, full) = try Self.journalWithReadModel()
         let store = ReadModelStore<PartnershipState>(journal: office.journal)
         let good = try FileDamage.bytes(store.path)
+        let history = try FileDamage.bytes(store.historyPath)
         for length in 0..<good.count {
+            // The history file too, as it was (a rebuild writes a new one).
+            try FileDamage.write(store.historyPath, history)
             try FileDamage.write(store.path, Array(good[..<length]))
             let result = try StateBuilder(journal: office.journal).build()
             #expect(result.readModelRejection != nil, "a read model cut at \(length) bytes was used")
@@ -107,10 +116,12 @@ struct ReadModelTests {
         let (_, office, full) = try Self.journalWithReadModel()
         let store = ReadModelStore<PartnershipState>(journal: office.journal)
         let good = try FileDamage.bytes(store.path)
+        let history = try FileDamage.bytes(store.historyPath)
         var random = SeededRandom(seed: 5)
         for offset in 0..<good.count {
             var damaged = good
             damaged[offset] ^= UInt8(1) << UInt8.random(in: 0...7, using: &random)
+            try FileDamage.write(store.historyPath, history)
             try FileDamage.write(store.path, damaged)
             let result = try StateBuilder(journal: office.journal).build()
             #expect(result.readModelRejection != nil, "a read model with byte \(offset) flipped was used")

@@ -141,9 +141,10 @@ extension Funding: ReadModelCodable {
     }
 
     public init(from input: inout ReadModelDecoder) throws {
-        self.init(id: try input.read(), provider: try input.read(), receiver: try input.read(), valueChain: try input.read(),
+        let id: String = try input.read()
+        self.init(id: id, provider: try input.read(), receiver: try input.read(), valueChain: try input.read(),
                   instrument: try input.read(), action: try input.read(), totals: try input.read(),
-                  transactions: try input.read(), ledger: try input.read())
+                  transactions: try input.read(), ledger: try HistoryMap(from: &input) { $0.fundings[id]?.ledger ?? [:] })
     }
 }
 
@@ -258,8 +259,8 @@ extension PartnershipState: ReadModelCodable {
         projects = try input.read()
         offtakes = try input.read()
         research = try input.read()
-        outputs = try input.read()
-        deliveries = try input.read()
+        outputs = try HistoryMap(from: &input) { $0.outputs }
+        deliveries = try HistoryMap(from: &input) { $0.deliveries }
         activity = try input.read()
         participants = try input.read()
         financeSources = try input.read()

@@ -27,17 +27,23 @@ public struct ReadModelEncoder {
     private let fd: Int32
     private let path: String
     private let io: any SegmentIO
+    /// Where in the file the first byte goes.
+    private let base: Int64
     /// Bytes written to the file so far (not counting the buffer).
     public private(set) var written: Int64 = 0
+    /// The history file that maps of per-event history append their extents to (layout 2,
+    /// Format.md §9.4.2); nil for a projection that keeps none.
+    public internal(set) var history: HistoryWriter?
 
     /// Buffer size: bytes are handed to the file system in writes of this size.
     static let bufferBytes = 1 << 20
 
-    init(fd: Int32, path: String, io: any SegmentIO) {
+    init(fd: Int32, path: String, io: any SegmentIO, at base: Int64 = 0, reserve: Int = bufferBytes + 64) {
         self.fd = fd
         self.path = path
         self.io = io
-        buffer.reserveCapacity(Self.bufferBytes + 64)
+        self.base = base
+        buffer.reserveCapacity(reserve)
     }
 
     /// One byte.
@@ -101,7 +107,7 @@ public struct ReadModelEncoder {
             buffer.withUnsafeBytes { hasher.update($0) }
             self.hasher = hasher
         }
-        let (fd, io, path, at) = (self.fd, self.io, self.path, written)
+        let (fd, io, path, at) = (self.fd, self.io, self.path, base + written)
         try buffer.withUnsafeBytes { bytes in
             var done = 0
             while done < bytes.count {
@@ -117,6 +123,13 @@ public struct ReadModelEncoder {
         }
         written += Int64(buffer.count)
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Hands the buffer to the file system and returns the bytes written and their SHA-256
+    /// (an extent of a history file: no trailer, no sync).
+    mutating func finishExtent() throws -> (length: Int64, sha256: [UInt8]) {
+        try flush()
+        return (written, hexBytes(hasher.hex()))
     }
 
     /// Writes the trailer — the SHA-256 of every byte before it — and syncs the file.
@@ -141,15 +154,24 @@ public struct ReadModelDecoder {
     private let fd: Int32
     /// The offset in the file of the first byte not yet read into the buffer.
     private var fileOffset: Int64 = 0
-    /// The length of the body: the file less its trailer.
+    /// Where the body ends in the file: the file less its trailer, or the end of an extent.
     private let bodyLength: Int64
+    /// The history file whose extents the read model names (layout 2); nil when it names none.
+    var history: HistoryFile?
 
     static let bufferBytes = ReadModelFile.maxTextBytes + (1 << 20)
 
     init(fd: Int32, bodyLength: Int64) {
+        self.init(fd: fd, from: 0, to: bodyLength)
+    }
+
+    /// A decoder of the bytes from `from` to `to` of the file (a history extent, or a whole
+    /// read model's body); its buffer is never larger than those bytes.
+    init(fd: Int32, from: Int64, to: Int64) {
         self.fd = fd
-        self.bodyLength = bodyLength
-        buffer = [UInt8](repeating: 0, count: Self.bufferBytes)
+        self.bodyLength = to
+        fileOffset = from
+        buffer = [UInt8](repeating: 0, count: Int(max(1, min(Int64(Self.bufferBytes), to - from))))
     }
 
     /// The offset in the file of the next byte to decode.
@@ -255,6 +277,16 @@ public struct ReadModelDecoder {
         try ensure(count)
         defer { start += count }
         return Array(buffer[start..<(start + count)])
+    }
+
+    /// Checks that the whole extent was decoded and that `sha256` is the SHA-256 of its bytes.
+    mutating func finishExtent(sha256: [UInt8]) throws {
+        guard remaining == 0 else {
+            throw ReadModelRejection("The history extent has \(remaining) bytes after its last entry, at byte \(offset).")
+        }
+        guard hexBytes(hasher.hex()) == sha256 else {
+            throw ReadModelRejection("The history extent ending at byte \(bodyLength) does not match its SHA-256.")
+        }
     }
 
     /// Checks that the whole body was decoded and that the trailer is the SHA-256 of the body.

@@ -17,10 +17,14 @@ public protocol PersistedProjection: ReadModelCodable, Sendable {
     /// Whether the model agrees with the version vector of its file's header (a check against
     /// mistakes; true unless the model keeps its own vector).
     func agrees(with vector: [String: PartnershipState.Feed]) -> Bool
+    /// Whether the model keeps per-event history in a history file beside its read model
+    /// (`cache/<name>.history`, Format.md §9.4.2); false unless it says so.
+    static var keepsHistory: Bool { get }
 }
 
 extension PersistedProjection {
     public func agrees(with vector: [String: PartnershipState.Feed]) -> Bool { true }
+    public static var keepsHistory: Bool { false }
 }
 
 extension PartnershipState: PersistedProjection {
@@ -32,6 +36,9 @@ extension PartnershipState: PersistedProjection {
     public mutating func fold(_ event: Event) { PartnershipProjection.apply(event, to: &self) }
     /// Whether the state's ``feeds`` are the vector.
     public func agrees(with vector: [String: PartnershipState.Feed]) -> Bool { feeds == vector }
+    /// True: fundings' ledgers, research outputs and programme deliveries are kept in
+    /// `cache/partnership.history` and read only when asked for.
+    public static var keepsHistory: Bool { true }
 }
 
 extension ConflictScanner: PersistedProjection {
@@ -49,8 +56,9 @@ public enum ReadModelFile {
     public static let folder = "cache"
     /// The first 8 bytes of every read-model file: `ACCORDRM`.
     public static let magic: [UInt8] = Array("ACCORDRM".utf8)
-    /// The version of the file layout (§9.4.2), after the magic bytes.
-    public static let formatVersion: UInt32 = 1
+    /// The version of the file layout (§9.4.2), after the magic bytes. Version 2 keeps the
+    /// per-event history in a history file of its own; a file of layout 1 is ignored and rebuilt.
+    public static let formatVersion: UInt32 = 2
     /// `MAX_READMODEL_TEXT`: the most bytes one text of a read model may hold.
     public static let maxTextBytes = 1_048_576
     /// `MAX_READMODEL_FILE`: the largest read-model file a reader opens.
@@ -110,6 +118,9 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     /// The file's path relative to the journal.
     public var relativePath: String { ReadModelFile.folder + "/" + ReadModelFile.fileName(of: Model.self) }
 
+    /// The history file's path (`cache/<name>.history`), for a model that keeps history.
+    public var historyPath: String { journal.path + "/" + ReadModelFile.folder + "/" + HistoryFileLayout.fileName(of: Model.self) }
+
     /// A read model as loaded from its file.
     public struct Loaded: Sendable {
         /// The model.
@@ -118,6 +129,8 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         public var vector: [String: PartnershipState.Feed]
         /// The last batch it covers.
         public var coverage: ReadModelCoverage
+        /// The history file it names, open.
+        var history: HistoryFile?
     }
 
     /// The current model and what it took.
@@ -138,6 +151,8 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         public var wrote: String?
         /// An incomplete or damaged last batch that ended the fold (not in the model).
         public var tornTail: Damage?
+        /// The history file of the read model that was loaded, which a write appends to.
+        var history: HistoryFile?
     }
 
     /// The model covering every complete batch of the journal: the file plus the events after
@@ -175,8 +190,9 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         var current = Current(model: model, vector: vector, coverage: coverage, replayed: replayed,
                               loadedEvents: loaded.map { found in found.vector.values.reduce(0) { $0 + $1.events } }, rejection: rejection)
         current.tornTail = events.tornTail
+        current.history = loaded?.history
         if useFile, let refreshAfter, let coverage, rejection != nil || replayed >= max(refreshAfter, 1) {
-            current.wrote = try? write(model, vector: vector, coverage: coverage)
+            current.wrote = try? write(model, vector: vector, coverage: coverage, continuing: loaded?.history)
         }
         return current
     }
@@ -242,10 +258,38 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         guard covers(coverage) else {
             throw ReadModelRejection("It covers a batch at \(coverage.batch) (byte \(at) of the file) that this journal does not hold as recorded.")
         }
+        let historyAt = input.offset
+        let presence = try input.u8()
+        guard presence <= 1 else { throw ReadModelRejection("The presence byte at \(historyAt) is \(presence), not 0 or 1.") }
+        let identity = presence == 1 ? try input.raw(HistoryFileLayout.identityBytes) : nil
+        guard (identity != nil) == Model.keepsHistory else {
+            throw ReadModelRejection("Its presence byte of a history file at byte \(historyAt) is wrong for the '\(Model.readModelName)' projection.")
+        }
+        if let identity { input.history = try openHistory(identity: identity, coverage: coverage) }
         let model = try Model(from: &input)
         try input.finish()
         guard model.agrees(with: vector) else { throw ReadModelRejection("Its version vector does not match its state.") }
-        return Loaded(model: model, vector: vector, coverage: coverage)
+        return Loaded(model: model, vector: vector, coverage: coverage, history: input.history)
+    }
+
+    /// Opens the history file and checks its header: magic, layout, and the identity the read
+    /// model names (a history file replaced since, or missing, fails).
+    private func openHistory(identity: [UInt8], coverage: ReadModelCoverage) throws -> HistoryFile {
+        let relative = ReadModelFile.folder + "/" + HistoryFileLayout.fileName(of: Model.self)
+        let fd = open(historyPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ReadModelRejection("Its history file '\(relative)' cannot be opened: \(Errno(errno)).") }
+        var status = stat()
+        var header = [UInt8](repeating: 0, count: Int(HistoryFileLayout.headerBytes))
+        let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, 0) }
+        var expected = HistoryFileLayout.magic
+        withUnsafeBytes(of: ReadModelFile.formatVersion.littleEndian) { expected.append(contentsOf: $0) }
+        expected += identity
+        guard fstat(fd, &status) == 0, Int64(status.st_size) <= ReadModelFile.maxFileBytes, got == header.count, header == expected else {
+            close(fd)
+            throw ReadModelRejection("Its history file '\(relative)' is not the one it was written with (its first \(HistoryFileLayout.headerBytes) bytes differ, or it is too large).")
+        }
+        return HistoryFile(fd: fd, identity: identity, size: Int64(status.st_size), relativePath: relative, journal: journal,
+                           coverage: coverage, summaryPath: path)
     }
 
     /// Whether the journal holds, at `coverage.batch`, a valid batch ending at `coverage.end`
@@ -261,18 +305,64 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     /// Writes the file atomically (Format.md §9.4.5).
     /// - Returns: the file's path relative to the journal.
     /// - Throws: ``SegmentError`` `.io` / `.diskFull` when a step fails; the old file is then untouched.
+    ///
+    /// For a model that keeps history, the writers' lock (`flock` on `cache/`) is held from the
+    /// history file's append to the rename; the history file gets a new extent per map with
+    /// entries folded since the loaded read model (or a whole new history file, renamed into
+    /// place before the read model, when there was none), and is synced before the read model.
     @discardableResult
     public func write(_ model: Model, vector: [String: PartnershipState.Feed], coverage: ReadModelCoverage) throws -> String {
+        try write(model, vector: vector, coverage: coverage, continuing: nil)
+    }
+
+    /// Writes the model of `current` (Format.md §9.4.5), appending to the history file of the
+    /// read model it was folded on from, when that is still the one in place.
+    /// - Returns: the file's path relative to the journal.
+    /// - Throws: ``AccordError`` `.badInput` for a model of no batch (an empty journal);
+    ///   ``SegmentError`` `.io` / `.diskFull` when a step fails; the old files are then untouched.
+    @discardableResult
+    public func write(_ current: Current) throws -> String {
+        guard let coverage = current.coverage else {
+            throw AccordError(.badInput, "The journal has no events yet; there is nothing to keep in a read model.")
+        }
+        return try write(current.model, vector: current.vector, coverage: coverage, continuing: current.history)
+    }
+
+    /// ``write(_:vector:coverage:)``, appending to the history file `continuing` when it is
+    /// still the one in place.
+    func write(_ model: Model, vector: [String: PartnershipState.Feed], coverage: ReadModelCoverage, continuing: HistoryFile?) throws -> String {
         let folder = journal.path + "/" + ReadModelFile.folder
         if mkdir(folder, 0o755) != 0, errno != EEXIST {
             throw SegmentError(.io, "Cannot create '\(folder)': \(Errno(errno)).", path: folder)
         }
+        var lock: Int32 = -1
+        if Model.keepsHistory {
+            lock = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard lock >= 0 else { throw SegmentError(.io, "Cannot open '\(folder)': \(Errno(errno)).", path: folder) }
+            while flock(lock, LOCK_EX) != 0 {
+                guard errno == EINTR else {
+                    let error = Errno(errno)
+                    close(lock)
+                    throw SegmentError(.io, "Cannot lock '\(folder)': \(error).", path: folder)
+                }
+            }
+        }
+        defer { if lock >= 0 { close(lock) } }
         removeAbandonedTemporaries(in: folder)
+        var history: (writer: HistoryWriter, identity: [UInt8], temporary: String?)?
+        if Model.keepsHistory { history = try openHistoryForWriting(continuing: continuing) }
+        defer {
+            if let history {
+                close(history.writer.fd)
+                if let temporary = history.temporary { unlink(temporary) }
+            }
+        }
         let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SegmentError(.io, "Cannot create '\(temporary)': \(Errno(errno)).", path: temporary) }
         do {
             var out = ReadModelEncoder(fd: fd, path: temporary, io: io)
+            out.history = history?.writer
             try out.raw(ReadModelFile.magic)
             try out.u32(ReadModelFile.formatVersion)
             try out.text(Model.readModelName)
@@ -285,13 +375,28 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
             try out.i64(coverage.end.offset)
             try out.text(coverage.lastID)
             try vector.encode(to: &out)
+            if let history {
+                try out.u8(1)
+                try out.raw(history.identity)
+            } else {
+                try out.u8(0)
+            }
             try model.encode(to: &out)
+            try history?.writer.sync()
             try out.finish()
             close(fd)
         } catch {
             close(fd)
             unlink(temporary)
             throw error
+        }
+        if let fresh = history?.temporary {
+            guard rename(fresh, historyPath) == 0 else {
+                let error = Errno(errno)
+                unlink(temporary)
+                throw SegmentError(.io, "Cannot rename '\(fresh)' to '\(historyPath)': \(error).", path: historyPath)
+            }
+            history?.temporary = nil
         }
         guard rename(temporary, path) == 0 else {
             let error = Errno(errno)
@@ -302,15 +407,49 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         return relativePath
     }
 
-    /// Removes temporary files of this read model left by writers that were killed (their
-    /// process is gone).
+    /// The history file to append to: `continuing`'s, when the file in place still has its
+    /// identity; else a new one (a temporary file, renamed into place before the read model).
+    private func openHistoryForWriting(continuing: HistoryFile?) throws -> (writer: HistoryWriter, identity: [UInt8], temporary: String?) {
+        if let continuing {
+            let fd = open(historyPath, O_RDWR | O_CLOEXEC)
+            if fd >= 0 {
+                var header = [UInt8](repeating: 0, count: Int(HistoryFileLayout.headerBytes))
+                let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, 0) }
+                var status = stat()
+                if got == header.count, header.suffix(HistoryFileLayout.identityBytes).elementsEqual(continuing.identity), fstat(fd, &status) == 0 {
+                    return (HistoryWriter(fd: fd, path: historyPath, io: io, continues: continuing, end: Int64(status.st_size)), continuing.identity, nil)
+                }
+                close(fd)
+            }
+        }
+        let temporary = historyPath + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SegmentError(.io, "Cannot create '\(temporary)': \(Errno(errno)).", path: temporary) }
+        let identity = (0..<HistoryFileLayout.identityBytes).map { _ in UInt8.random(in: 0...255) }
+        do {
+            var out = ReadModelEncoder(fd: fd, path: temporary, io: io, reserve: 64)
+            try out.raw(HistoryFileLayout.magic)
+            try out.u32(ReadModelFile.formatVersion)
+            try out.raw(identity)
+            _ = try out.finishExtent()
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        return (HistoryWriter(fd: fd, path: temporary, io: io, continues: nil, end: HistoryFileLayout.headerBytes), identity, temporary)
+    }
+
+    /// Removes temporary files of this read model and its history file left by writers that
+    /// were killed (their process is gone).
     private func removeAbandonedTemporaries(in folder: String) {
         guard let directory = opendir(folder) else { return }
         defer { closedir(directory) }
-        let prefix = ReadModelFile.fileName(of: Model.self) + ".tmp-"
+        let prefixes = [ReadModelFile.fileName(of: Model.self) + ".tmp-", HistoryFileLayout.fileName(of: Model.self) + ".tmp-"]
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }) else { continue }
+            guard let prefix = prefixes.first(where: { name.hasPrefix($0) }),
+                  let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }) else { continue }
             if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH { unlink(folder + "/" + name) }
         }
     }

@@ -118,7 +118,7 @@ public struct StateBuilder {
         guard let coverage = current.coverage else {
             throw AccordError(.badInput, "The journal has no events yet; there is nothing to keep in a read model.")
         }
-        return (try readModel.write(current.model, vector: current.vector, coverage: coverage), current.model.eventCount)
+        return (try readModel.write(current.model, vector: current.vector, coverage: coverage, continuing: current.history), current.model.eventCount)
     }
 
     /// The folder of snapshots written by Accord before read models (Format.md §9.4.6).

@@ -21,8 +21,9 @@ public struct Funding: Codable, Sendable, Equatable {
     /// Transactions folded, per stage (retracted ones not counted).
     public var transactions: [String: Int] = [:]
     /// Every finance event of the funding, by event id, retracted or not: the history the sums
-    /// are made of, so that a retraction folded after its event can take it out again.
-    public var ledger: [String: FinanceEntry] = [:]
+    /// are made of, so that a retraction folded after its event can take it out again (per-event
+    /// history: a loaded read model reads it from its history file only when asked, §9.4).
+    public var ledger: HistoryMap<FinanceEntry> = [:]
 
     /// The sums of one stage, per currency (empty when none was folded).
     public func total(_ stage: FinanceStage) -> CurrencySums { totals[stage.rawValue] ?? CurrencySums() }

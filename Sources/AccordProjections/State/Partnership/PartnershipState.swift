@@ -20,10 +20,11 @@ public struct PartnershipState: Codable, Sendable, Equatable {
     public var offtakes: [String: Offtake] = [:]
     /// Research projects, by the id of their subject.
     public var research: [String: ResearchProject] = [:]
-    /// Research outputs, keyed by the id of the event that recorded them.
-    public var outputs: [String: ResearchOutput] = [:]
-    /// Programme deliveries, keyed by the id of the event that recorded them.
-    public var deliveries: [String: ProgrammeDelivery] = [:]
+    /// Research outputs, keyed by the id of the event that recorded them (per-event history: a
+    /// loaded read model reads them from its history file only when asked, §9.4).
+    public var outputs: HistoryMap<ResearchOutput> = [:]
+    /// Programme deliveries, keyed by the id of the event that recorded them (per-event history).
+    public var deliveries: HistoryMap<ProgrammeDelivery> = [:]
     /// Events folded, per site: the version vector of what the state covers.
     public var feeds: [String: Feed] = [:]
     /// How many events each stakeholder appears in (as subject or as a reference).

@@ -51,6 +51,7 @@ enum Phases {
         case "append1-all": figures = try appendOneAll(arguments)
         case "state-accord": figures = try stateAccord(arguments)
         case "readmodel-write": figures = try writeReadModel(arguments)
+        case "readmodel-write-incremental": figures = try writeReadModelIncremental(arguments)
         case "state-sqlite": figures = try stateSQLite(arguments)
         case "append-more": figures = try appendMore(arguments)
         case "sync-client": figures = try syncClient(arguments)
@@ -350,9 +351,26 @@ enum Phases {
         guard let coverage = current.coverage else { throw BenchError.failed("empty journal") }
         let before = peakKiBSoFar()
         let time = try seconds { try store.write(current.model, vector: current.vector, coverage: coverage) }
+        var status = stat(), history = stat()
+        stat(store.path, &status)
+        stat(store.historyPath, &history)
+        return ["seconds": time, "events": Double(current.model.eventCount), "bytes": Double(status.st_size), "historyBytes": Double(history.st_size),
+                "peakBeforeMiB": Double(before) / 1024]
+    }
+
+    /// Layout 2 (Format.md §9.4.5): the read model loaded and the events after it folded
+    /// (untimed), then the write alone, timed: the summary rewritten and the new entries appended
+    /// to the history file.
+    static func writeReadModelIncremental(_ a: Arguments) throws -> Figures {
+        let journal = try EventJournal(opening: try a.string("journal"))
+        let store = ReadModelStore<PartnershipState>(journal: journal)
+        let current = try store.current(refreshAfter: nil)
+        guard current.loadedEvents != nil else { throw BenchError.failed("no valid read model: \(current.rejection?.reason ?? "none")") }
+        let before = peakKiBSoFar()
+        let time = try seconds { try store.write(current) }
         var status = stat()
         stat(store.path, &status)
-        return ["seconds": time, "events": Double(current.model.eventCount), "bytes": Double(status.st_size), "peakBeforeMiB": Double(before) / 1024]
+        return ["seconds": time, "replayed": Double(current.replayed), "bytes": Double(status.st_size), "peakBeforeMiB": Double(before) / 1024]
     }
 
     /// VmHWM of this process so far, in KiB.
