@@ -168,6 +168,10 @@ if let n = sorted.last, let runs = bySize[n] {
                     ratio: "\(f2(sql["seconds"] / full["seconds"]))× SQLite's speed", target: "–", met: "–"))
     rows.append(Row(measure: "state after 1,000 more events on \(n): with read model / without (s)", accord: "\(f3(withReadModel["seconds"])) / \(f2(without["seconds"]))", peers: "–",
                     ratio: "\(f2(without["seconds"] / withReadModel["seconds"]))× faster with", target: "≤ 0.1 s with", met: verdict(withReadModel["seconds"] <= 0.1)))
+    let render = try runPhase("report-render", ["--journal", runs.journal], scratch: scratch)
+    rows.append(Row(measure: "accord report --html from the read model, \(n) events: render time (s, median of 5)", accord: f3(render["seconds"]),
+                    peers: "(\(f0(render["bytes"] / 1024)) KiB)", ratio: "–", target: "≤ 0.3 s, ≤ 200 KiB",
+                    met: verdict(render["seconds"] <= 0.3 && render["bytes"] <= 204_800)))
     rssRows.append(("state rebuild \(n): Accord full / with read model / SQLite queries", "\(f0(full.peakMiB)) / \(f0(withReadModel.peakMiB)) / \(f0(sql.peakMiB)) MiB"))
 }
 
