@@ -21,6 +21,8 @@
 // - AccordServer: the HTTP edges of sync on NIO: `accord serve` (Hummingbird) and the client's
 //   transport, `SyncClient` (AsyncHTTPClient: no redirects, no decoding, a bounded answer; over
 //   https://, TLS pinned to the peer's site key). AccordCLI: the `accord` executable.
+// - AccordWeb: `accord ui`, the web view for people (Journal/UI.md): Hummingbird pages from the
+//   read model, the record form through the append path's checks, bcrypt users, sessions, CSRF.
 //
 // Each target declares exactly the modules it imports; CI builds with
 // `--explicit-target-dependency-import-check error` so that this stays true.
@@ -54,6 +56,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -153,6 +156,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The web view (Journal/UI.md): `accord ui`, server-rendered pages from the read model, the
+        // record form through the same checks and writer as `accord append`, logins and sessions.
+        .target(
+            name: "AccordWeb",
+            dependencies: [
+                "AccordModel",
+                "AccordSegments",
+                "AccordStore",
+                "AccordProjections",
+                "AccordSync",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "AccordTesting",
             dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
@@ -170,6 +192,7 @@ let package = Package(
                 "AccordInterchange",
                 "AccordMirror",
                 "AccordTrust",
+                "AccordWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -258,6 +281,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
+        ),
+        // `accord ui` over HTTP against the built binary (Journal/UI.md).
+        .testTarget(
+            name: "AccordWebTests",
+            dependencies: ["AccordWeb", "AccordTesting", "AccordCLI"]
         ),
         .testTarget(
             name: "AccordMirrorTests",

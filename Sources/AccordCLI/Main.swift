@@ -76,6 +76,6 @@ struct Accord: ParsableCommand {
         subcommands: [Init.self, Append.self, Log.self, Show.self, Verify.self, StateCommand.self, SnapshotCommand.self, Report.self, Conflicts.self,
                       CatalogueCommand.self,
                       Import.self, Export.self, SyncCommand.self, BundleCommand.self, Serve.self, Status.self, Peer.self, Keys.self, Restored.self,
-                      Forks.self, MirrorCommand.self, CheckpointCommand.self, Prove.self]
+                      Forks.self, MirrorCommand.self, CheckpointCommand.self, Prove.self, UI.self]
     )
 }

@@ -1,0 +1,136 @@
+import AccordModel
+import AccordProjections
+
+/// The dashboard `/` (Journal/UI.md §2): totals, charts over time, ratios, the roadmap, projects
+/// and offices.
+enum Dashboard {
+    /// Rows of a long list shown at most, the rest counted (each page stays under 200 KB).
+    static let topN = 20
+    /// The measures shown per currency, in order.
+    static let measures: [FinanceStage] = [.committed, .disbursed, .spent]
+
+    static func page(state full: PartnershipState, today: CalendarDate, facts: WebJournal.Facts, exchanges: [String: String], ownSite: String) -> String {
+        let state = Views.visible(full)
+        let names = Names(state: full, fundingTitles: facts.fundingTitles)
+        let lastTimes = facts.lastTimes
+        var out = "<h1>Dashboard</h1>\n"
+        out += "<p>\(HTML.grouped(full.eventCount)) events from \(HTML.grouped(full.feeds.count)) offices; \(HTML.grouped(state.stakeholders.count)) stakeholders, \(HTML.grouped(state.fundings.count)) fundings, \(HTML.grouped(state.actions.count)) roadmap actions, \(HTML.grouped(state.projects.count)) projects. Today is \(today).</p>\n"
+
+        // Totals per currency and measure, exact.
+        var totals: [FinanceStage: CurrencySums] = [:]
+        for funding in state.fundings.values {
+            for stage in measures { totals[stage, default: CurrencySums()] = totals[stage, default: CurrencySums()] + funding.total(stage) }
+        }
+        let currencies = Set(measures.flatMap { totals[$0]?.currencies ?? [] }).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        out += "<section id=\"totals\" aria-labelledby=\"totals-h\">\n<h2 id=\"totals-h\">Totals</h2>\n"
+        if currencies.isEmpty { out += "<p>No finance events yet.</p>\n" }
+        for currency in currencies {
+            let c = HTML.escape(currency)
+            out += "<h3>\(c)</h3>\n<dl class=\"totals\">\n"
+            for stage in measures {
+                let value = totals[stage]?[currency] ?? .zero
+                out += "<dt>\(stage.rawValue.capitalized)</dt><dd data-currency=\"\(c)\" data-measure=\"\(stage.rawValue)\">\(HTML.grouped(value))</dd>\n"
+            }
+            out += "</dl>\n"
+        }
+        out += "</section>\n"
+
+        // Cumulative sums by date, per currency.
+        out += "<section id=\"finance-charts\" aria-labelledby=\"charts-h\">\n<h2 id=\"charts-h\">Finance over time</h2>\n"
+        var dated: [String: [FinanceStage: [(String, ExactDecimal)]]] = [:]
+        for funding in state.fundings.values {
+            for (eventID, entry) in funding.ledger where !full.isRetracted(eventID, subject: "funding/" + funding.id) {
+                guard let stage = FinanceStage(rawValue: entry.stage), measures.contains(stage), let date = entry.date,
+                      let amount = ExactDecimal(entry.amount) else { continue }
+                dated[entry.currency, default: [:]][stage, default: []].append((date, amount))
+            }
+        }
+        for currency in currencies {
+            var series: [Chart.Series] = []
+            for stage in measures {
+                let entries = (dated[currency]?[stage] ?? []).sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+                var running = ExactDecimal.zero
+                var points: [(date: String, total: ExactDecimal)] = []
+                for (date, amount) in entries {
+                    running += amount
+                    if let last = points.last, sameBytes(last.date, date) { points[points.count - 1].total = running } else { points.append((date, running)) }
+                }
+                series.append(Chart.Series(name: stage.rawValue, colour: HTML.measureColours[stage.rawValue]!, points: points))
+            }
+            out += "<h3>\(HTML.escape(currency))</h3>\n" + Chart.svg(currency: currency, series: series)
+        }
+        out += "</section>\n"
+
+        // Disbursed ÷ committed per funding.
+        out += "<section id=\"ratios\" aria-labelledby=\"ratios-h\">\n<h2 id=\"ratios-h\">Disbursed ÷ committed per funding</h2>\n"
+        var ratios: [(funding: String, currency: String, committed: ExactDecimal, disbursed: ExactDecimal)] = []
+        for funding in state.fundings.values {
+            let committed = funding.total(.committed), disbursed = funding.total(.disbursed)
+            for currency in committed.currencies where committed[currency] > .zero {
+                ratios.append((funding.id, currency, committed[currency], disbursed[currency]))
+            }
+        }
+        ratios.sort { (Double($0.committed.description) ?? 0, $1.funding) > (Double($1.committed.description) ?? 0, $0.funding) }
+        out += "<p>\(HTML.grouped(ratios.count)) fundings with a commitment; the \(min(topN, ratios.count)) largest commitments:</p>\n"
+        out += "<table><caption>Disbursed as a share of committed</caption><thead><tr><th scope=\"col\">Funding</th><th scope=\"col\">Currency</th><th scope=\"col\">Committed</th><th scope=\"col\">Disbursed</th><th scope=\"col\">Disbursed ÷ committed</th></tr></thead><tbody>\n"
+        for item in ratios.prefix(topN) {
+            out += "<tr><th scope=\"row\"><a href=\"/fundings/\(HTML.urlEncode(item.funding))\">\(HTML.escape(names.funding(item.funding)))</a></th><td>\(HTML.escape(item.currency))</td><td class=\"num\">\(HTML.grouped(item.committed))</td><td class=\"num\">\(HTML.grouped(item.disbursed))</td><td class=\"num\">\(percent(item.disbursed, of: item.committed))</td></tr>\n"
+        }
+        out += "</tbody></table>\n</section>\n"
+
+        // The roadmap by due date.
+        out += "<section id=\"roadmap\" aria-labelledby=\"roadmap-h\">\n<h2 id=\"roadmap-h\">Roadmap by due date</h2>\n"
+        let actions = state.actions.values.sorted { ($0.due?.value ?? "9999", $0.id) < ($1.due?.value ?? "9999", $1.id) }
+        let overdue = actions.filter { Views.isOverdue($0, at: today) }.count
+        out += "<p>\(HTML.grouped(actions.count)) actions, \(HTML.grouped(overdue)) overdue\(actions.count > topN * 5 ? "; the first \(topN * 5) by due date" : "").</p>\n<ol class=\"timeline\">\n"
+        for action in actions.prefix(topN * 5) {
+            let late = Views.isOverdue(action, at: today)
+            out += "<li\(late ? " class=\"overdue\"" : "")><time>\(HTML.escape(action.due?.value ?? "no due date"))</time> — <a href=\"/actions/\(HTML.urlEncode(action.id))\">\(HTML.escape(action.title?.value ?? action.id))</a> (\(HTML.escape(action.status?.value.rawValue ?? "unknown")))\(late ? " <strong>overdue</strong>" : "")</li>\n"
+        }
+        out += "</ol>\n</section>\n"
+
+        // Projects by milestone and by country.
+        out += "<section id=\"projects\" aria-labelledby=\"projects-h\">\n<h2 id=\"projects-h\">Projects</h2>\n"
+        var byMilestone: [String: Int] = [:], byCountry: [String: Int] = [:]
+        for project in state.projects.values {
+            byMilestone[project.milestone?.value.rawValue ?? "(none yet)", default: 0] += 1
+            byCountry[project.country?.value ?? "(unknown)", default: 0] += 1
+        }
+        let milestoneOrder = Milestone.allCases.map(\.rawValue) + ["(none yet)"]
+        out += countTable(caption: "Projects by milestone", header: "Milestone", rows: milestoneOrder.compactMap { key in byMilestone[key].map { (key, $0) } })
+        let countries = byCountry.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        out += countTable(caption: "Projects by country" + (countries.count > topN ? " (the \(topN) with most projects of \(countries.count))" : ""), header: "Country", rows: Array(countries.prefix(topN)))
+        out += "</section>\n"
+
+        // Offices.
+        out += "<section id=\"offices\" aria-labelledby=\"offices-h\">\n<h2 id=\"offices-h\">Offices</h2>\n"
+        out += "<table><caption>Each known office: its last event, what this journal holds of it, its last exchange with this office</caption><thead><tr><th scope=\"col\">Office</th><th scope=\"col\">Last event recorded</th><th scope=\"col\">Held here (sequence, last id)</th><th scope=\"col\">Last synced</th></tr></thead><tbody>\n"
+        let sites = Set(full.feeds.keys).union(exchanges.keys).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for site in sites {
+            let feed = full.feeds[site]
+            let held = feed.map { "\($0.lastSeq) (\(HTML.escape(String($0.lastID.prefix(12))))…)" } ?? "nothing"
+            let synced = sameBytes(site, ownSite) ? "this office" : exchanges[site].map(HTML.escape) ?? "not known"
+            out += "<tr><th scope=\"row\">\(HTML.escape(site))</th><td>\(lastTimes[site].map(HTML.escape) ?? "none")</td><td>\(held)</td><td>\(synced)</td></tr>\n"
+        }
+        out += "</tbody></table>\n</section>\n"
+        return out
+    }
+
+    static func countTable(caption: String, header: String, rows: [(String, Int)]) -> String {
+        var out = "<table><caption>\(HTML.escape(caption))</caption><thead><tr><th scope=\"col\">\(HTML.escape(header))</th><th scope=\"col\">Projects</th></tr></thead><tbody>\n"
+        for (key, count) in rows { out += "<tr><th scope=\"row\">\(HTML.escape(key))</th><td class=\"num\">\(HTML.grouped(count))</td></tr>\n" }
+        return out + "</tbody></table>\n"
+    }
+
+    /// `part ÷ whole` as a percentage with one decimal, computed exactly on the decimals' units.
+    static func percent(_ part: ExactDecimal, of whole: ExactDecimal) -> String {
+        let scale = max(part.scale, whole.scale)
+        let p = part.rescaled(to: scale).units, w = whole.rescaled(to: scale).units
+        guard w != 0 else { return "—" }
+        // Tenths of a percent, rounded half up; Int128 holds 18 digits × 1000 with room to spare.
+        let tenths = (p * 2000 / w + (p >= 0 ? 1 : -1)) / 2
+        let sign = tenths < 0 ? "-" : ""
+        let magnitude = tenths < 0 ? -tenths : tenths
+        return sign + HTML.grouped(String(magnitude / 10)) + "." + String(magnitude % 10) + " %"
+    }
+}

@@ -1,0 +1,162 @@
+import AccordModel
+import AccordProjections
+import AccordSegments
+import AccordStore
+import AccordSync
+import Synchronization
+
+/// The journal as the pages see it: the state from the read model brought up to date on each
+/// request (as `accord state` does, Format.md §9.4), the events by one streaming pass, and
+/// appends through the same checks and writer as `accord append` (Journal/UI.md §4).
+///
+/// Reads and appends of one server are serialised by one lock, so that two requests never build
+/// or write the read model at once; other processes are kept apart by the writer's `flock`.
+final class WebJournal: Sendable {
+    let journal: EventJournal
+    let writerOptions: SegmentWriter.Options
+    private let lock = Mutex(())
+
+    init(journal: EventJournal, writerOptions: SegmentWriter.Options) {
+        self.journal = journal
+        self.writerOptions = writerOptions
+    }
+
+    /// The current state: the read model and the events after it.
+    func state() throws -> PartnershipState {
+        try lock.withLock { _ in try StateBuilder(journal: journal).build().state }
+    }
+
+    /// One event's summary, kept for the log.
+    struct Summary: Sendable {
+        var id: String
+        var site: String
+        var seq: UInt64
+        var time: String
+        var type: String
+        var subject: String
+        var actor: String
+        /// The `name` or `title` of its data, when it has one (for the free-text search).
+        var label: String?
+    }
+
+    /// Every event's summary that `include` accepts, newest first (by recorded time, then site
+    /// and sequence number).
+    /// - Complexity: O(journal): one streaming pass, keeping only the summaries accepted.
+    func summaries(where include: (Summary) -> Bool) throws -> [Summary] {
+        var kept: [Summary] = []
+        try lock.withLock { _ in
+            var events = try journal.events()
+            while let event = try events.next() {
+                let summary = Self.summary(of: event)
+                if include(summary) { kept.append(summary) }
+            }
+        }
+        kept.sort { a, b in
+            if a.time != b.time { return a.time.utf8.lexicographicallyPrecedes(b.time.utf8) == false }
+            if a.site != b.site { return b.site.utf8.lexicographicallyPrecedes(a.site.utf8) }
+            return a.seq > b.seq
+        }
+        return kept
+    }
+
+    static func summary(of event: Event) -> Summary {
+        var label: String?
+        for key in ["name", "title"] {
+            if case .string(let text)? = event.data[key] { label = text; break }
+        }
+        return Summary(id: event.id.hex, site: event.site.rawValue, seq: event.seq.rawValue, time: event.time.text,
+                       type: event.type.rawValue, subject: event.subject.description, actor: event.actor, label: label)
+    }
+
+    /// One event, how its batch's signature checks, and the state of its subject just before it
+    /// (the events recorded before it, Stamp order) — nil when no event has `id`.
+    struct Found {
+        var event: Event
+        var signature: String
+    }
+
+    func event(_ id: String) throws -> Found? {
+        try lock.withLock { _ -> Found? in
+            var events = try journal.events()
+            var found: Event?
+            while let event = try events.next() {
+                if found == nil, sameBytes(event.id.hex, id) { found = event }
+                if let target = found, events.isLastOfBatch {
+                    return Found(event: target, signature: signatureStatus(of: target, batchEnd: event))
+                }
+            }
+            return found.map { Found(event: $0, signature: "The batch holding this event is incomplete; run 'accord verify'.") }
+        }
+    }
+
+    private func signatureStatus(of event: Event, batchEnd: Event) -> String {
+        let own = sameBytes(event.id.hex, batchEnd.id.hex)
+        let which = own ? "This event ends its batch and carries its signature" : "This event is covered by the signature on the last event of its batch (\(batchEnd.id.short)…, sequence \(batchEnd.seq))"
+        guard let signature = batchEnd.signature else { return which + ", but that event carries no signature. Run 'accord verify --details'." }
+        guard let key = (try? journal.currentKeys())?[event.site] else {
+            return which + "; this journal trusts no key for site '\(event.site)', so it is not checked here. Run 'accord verify'."
+        }
+        if key.verifies(signature, forBatchEndingAt: batchEnd.id) {
+            return which + ": it verifies under the key of site '\(event.site)' in force."
+        }
+        return which + ": it does not verify under the key of site '\(event.site)' in force (it may predate a key rotation). Run 'accord verify --details'."
+    }
+
+    /// The events about `subject` (`kind/id`), oldest first, at most `limit`, and how many there are.
+    func history(of subject: String, limit: Int) throws -> (events: [Summary], total: Int) {
+        let all = try summaries { sameBytes($0.subject, subject) }
+        return (Array(all.reversed().prefix(limit)), all.count)
+    }
+
+    /// When each peer last exchanged events with this journal, as `accord status` shows it.
+    func lastExchanges() -> [String: String] {
+        var out: [String: String] = [:]
+        for peer in (try? PeerStore(journal: journal).all()) ?? [] {
+            if let when = peer.record?.lastExchange { out[peer.site.rawValue] = when }
+        }
+        return out
+    }
+
+    /// What one pass over the events tells the pages that the state does not keep: each site's
+    /// last recorded time, and each funding's title (the first narrative of the latest
+    /// `funding.described.v1` that has one; Journal/Import.md).
+    struct Facts: Sendable {
+        var lastTimes: [String: String] = [:]
+        var fundingTitles: [String: String] = [:]
+    }
+
+    func facts() throws -> Facts {
+        var facts = Facts()
+        try lock.withLock { _ in
+            var events = try journal.events()
+            while let event = try events.next() {
+                let site = event.site.rawValue
+                if facts.lastTimes[site].map({ $0.utf8.lexicographicallyPrecedes(event.time.text.utf8) }) ?? true {
+                    facts.lastTimes[site] = event.time.text
+                }
+                if sameBytes(event.type.rawValue, "funding.described.v1"), case .array(let narratives)? = event.data["title"],
+                   case .object(let first)? = narratives.first, case .string(let text)? = first["text"] {
+                    facts.fundingTitles[event.subject.id] = text
+                }
+            }
+        }
+        return facts
+    }
+
+    /// Checks `draft` as `accord append` does (catalogue, then the command checks against the
+    /// current state under the writer lock) and appends it as one batch with `actor`.
+    /// - Returns: the event as stored.
+    /// - Throws: ``AccordError`` `.badInput` naming the field; nothing is written then.
+    func append(_ draft: EventDraft, actor: String?) throws -> Event {
+        try lock.withLock { _ in
+            try Catalogue.validate(type: draft.type.rawValue, subject: draft.subject, data: draft.data)
+            let writer = try journal.openWriter(options: writerOptions)
+            defer { writer.close() }
+            let state = try StateBuilder(journal: journal).build().state
+            var validator = CommandValidator(state: state)
+            try validator.check(draft)
+            if let actor { writer.defaultActor = actor }
+            return try writer.append([draft])[0]
+        }
+    }
+}
