@@ -164,6 +164,10 @@ def fill(driver, field, value):
     element = find(driver, f"#field-{field}")
     if element is None:
         return False
+    if element.tag_name == "select":
+        from selenium.webdriver.support.ui import Select
+        Select(element).select_by_value(value)
+        return True
     element.clear()
     element.send_keys(value)
     return True
@@ -210,6 +214,9 @@ def run_ui(checks, args):
         event_id = None
         if landed is not None:
             match = re.search(r"/events/([0-9a-f]{16,64})$", urlparse(landed).path)
+            if match is None:
+                for error in driver.find_elements(By.CSS_SELECTOR, ".error"):
+                    print(f"      refused: {error.get_attribute('id')}: {error.text}")
             if checks.expect(match is not None, f"recording answers with the event's page ({urlparse(landed).path})"):
                 event_id = match.group(1)
                 check_page(checks, driver, "event")
@@ -228,10 +235,14 @@ def run_ui(checks, args):
             checks.expect(find(driver, f'[name="{field}"]') is not None, f"event log: filter '{field}'")
         for link in find_all_links(driver, base):
             links.setdefault(link[0], link[1])
-        for kind in ("stakeholders", "fundings", "actions", "projects"):
+        # Subject pages, in an order that lets each page's links lead to the next kinds (a
+        # funding's page names its provider and receiver).
+        for kind in ("fundings", "actions", "projects", "stakeholders"):
             if checks.expect(kind in links, f"a link to a {kind[:-1]} page is shown"):
                 driver.get(links[kind])
                 checks.expect(response_status(driver) in (None, 200), f"{kind[:-1]} page answers 200")
+                for link in find_all_links(driver, base):
+                    links.setdefault(link[0], link[1])
                 check_page(checks, driver, kind[:-1])
 
         # A bad amount: the error beside the field, the journal unchanged.
