@@ -109,7 +109,7 @@ def response_status(driver):
         "const n = performance.getEntriesByType('navigation')[0]; return n && n.responseStatus !== undefined ? n.responseStatus : null;")
 
 
-def check_page(checks, driver, name):
+def check_page(checks, driver, name, top=False):
     """axe-core, weight and a screenshot of the page the driver shows now."""
     url = driver.current_url
     size = page_bytes(driver, url)
@@ -127,6 +127,9 @@ def check_page(checks, driver, name):
     while shot in checks.shot_names:
         shot += "-2"
     checks.shot_names.add(shot)
+    driver.execute_script("window.scrollTo(0, 0);")  # axe-core scrolls while it checks contrast
+    if top:  # the first screenful too (1280×1000), small enough for the README
+        checks.expect(driver.save_screenshot(os.path.join(checks.screenshots, shot + "-top.png")), f"{name}: screenshot {shot}-top.png")
     height = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight);")
     driver.set_window_size(1280, max(600, min(int(height or 1000) + 40, 12000)))
     path = os.path.join(checks.screenshots, shot + ".png")
@@ -201,7 +204,7 @@ def run_ui(checks, args):
         checks.expect(find(driver, "#finance-charts svg") is not None, "dashboard: #finance-charts holds an SVG chart")
         before = disbursed_total(driver, currency)
         checks.expect(before is not None, f"dashboard: disbursed {currency} reads as a decimal ({before})")
-        check_page(checks, driver, "dashboard")
+        check_page(checks, driver, "dashboard", top=True)
         links = {}
         for kind in ("stakeholders", "fundings", "actions", "projects"):
             link = find(driver, f'a[href^="/{kind}/"]')
