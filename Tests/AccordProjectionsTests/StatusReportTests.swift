@@ -119,6 +119,16 @@ struct StatusReportTests {
         #expect(pipeline.components(separatedBy: "<td>Plant ").count - 1 == StatusReport.tableRowLimit)
         #expect(pipeline.contains("<td>Plant 39</td>"))  // the most advanced first
         #expect(pipeline.contains("40 projects"))
+        drafts = (40..<1_469).map { n in
+            Fixtures.draft("industry.project.registered.v1", "project/p\(n)", #"{"name":"Plant \#(n)","sponsor":"eib","valueChain":"renewable-hydrogen","country":"KZ"}"#)
+        }
+        let many = Self.report(fold(try office.record(register + (0..<40).map { n in
+            Fixtures.draft("industry.project.registered.v1", "project/p\(n)", #"{"name":"Plant \#(n)","sponsor":"eib","valueChain":"renewable-hydrogen","country":"KZ"}"#)
+        } + drafts)))
+        let html = many.html()
+        #expect(Self.section("pipeline", in: html).contains("Industrial projects: 25 of 1,469 shown"))
+        #expect(Self.section("headline", in: html).contains("<td>1,469 (0 at final investment decision or beyond)</td>"))
+        #expect(html.utf8.count <= 200 * 1024)  // the page budget of the browser checks
     }
 
     @Test func financeOverTimeIsAnAccessibleLineChartPerCurrencyWithoutRetractedTransactions() throws {
@@ -151,6 +161,18 @@ struct StatusReportTests {
         #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\""))
         for tick in [">2023<", ">2024<", ">2025<", ">1 M<", ">0<", ">EUR<", ">committed<", ">spent<"] { #expect(svg.contains(tick), "no \(tick)") }
         #expect(XMLParser(data: Data(svg.utf8)).parse())
+        // Thousands of dates are thinned to at most maxPoints per series: the chart stays small.
+        var running = 0
+        var many: [SVGChart.Point] = []
+        for year in 2000...2024 { for month in 1...12 { for day in [1, 8, 15, 22] {
+            running += 1
+            let text = "\(year)-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
+            many.append(SVGChart.Point(date: try CalendarDate(parsing: text), value: ExactDecimal(units: Int128(running), scale: 0)))
+        } } }
+        let thinned = SVGChart.timeSeries(title: "Many", description: "", series: [.init(name: "committed", points: many)], unit: "EUR")
+        #expect(many.count == 1_200)
+        #expect(thinned.components(separatedBy: " V").count - 1 < SVGChart.maxPoints)
+        #expect(thinned.utf8.count < 20_000)
         let empty = SVGChart.timeSeries(title: "Nothing", description: "", series: [], unit: "EUR")
         #expect(empty.contains("No dated data yet."))
         let bars = SVGChart.bars(title: "Bars", bars: [.init(label: "European Investment Bank", value: ExactDecimal("1234.5")!, text: "1,234.5 EUR"), .init(label: "negative", value: ExactDecimal("-3")!, text: "-3")])

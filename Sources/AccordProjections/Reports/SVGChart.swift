@@ -66,6 +66,27 @@ public enum SVGChart {
     /// beside them.
     public static let palette = ["#1f4e9c", "#b3261e", "#1b6e3a", "#7a4b00", "#5b2a86", "#00606e"]
 
+    /// The most points drawn per series: beyond it, the series is thinned to the last point of
+    /// each of `maxPoints` equal spans of its dates (for cumulative sums, the value at the end of
+    /// each span), so a chart stays small however many dates the journal holds.
+    public static let maxPoints = 200
+
+    /// `points` sorted by date, thinned to at most ``maxPoints`` (the first and last kept).
+    static func thinned(_ points: [Point]) -> [Point] {
+        let sorted = points.sorted { dayNumber($0.date) < dayNumber($1.date) }
+        guard sorted.count > maxPoints else { return sorted }
+        let first = dayNumber(sorted[0].date), span = max(1, dayNumber(sorted[sorted.count - 1].date) - first + 1)
+        var kept: [Point] = [sorted[0]]
+        var lastBucket = -1
+        for (index, point) in sorted.enumerated() where index > 0 {
+            let bucket = (dayNumber(point.date) - first) * (maxPoints - 1) / span
+            let isLast = index == sorted.count - 1
+            if bucket == lastBucket, !isLast, kept.count > 1 { kept[kept.count - 1] = point } else { kept.append(point) }
+            lastBucket = bucket
+        }
+        return kept.count > maxPoints ? Array(kept.prefix(maxPoints - 1)) + [sorted[sorted.count - 1]] : kept
+    }
+
     /// Plot geometry, in SVG user units.
     static let width = 720.0, height = 300.0, left = 120.0, right = 20.0, top = 20.0, bottom = 60.0
 
@@ -133,7 +154,7 @@ public enum SVGChart {
             // Series, as steps (a sum changes on the day of a transaction and holds until the next).
             for (index, item) in series.enumerated() where !item.points.isEmpty {
                 let colour = palette[index % palette.count]
-                let points = item.points.sorted { dayNumber($0.date) < dayNumber($1.date) }
+                let points = thinned(item.points)
                 var path = "M\(f(x(dayNumber(points[0].date)))),\(f(y(points[0].value.approximate)))"
                 for (i, point) in points.enumerated() where i > 0 {
                     path += " H\(f(x(dayNumber(point.date)))) V\(f(y(point.value.approximate)))"

@@ -144,9 +144,10 @@ public struct StatusReport: Sendable {
     /// `table` cut to its first `limit` rows (after sorting by `order` when given), its title
     /// saying how many of how many are shown.
     static func summarised(_ table: Table, limit: Int = tableRowLimit, order: (([String], [String]) -> Bool)? = nil) -> Table {
-        guard table.rows.count > limit else { return table }
         var cut = table
-        cut.rows = Array((order.map { table.rows.sorted(by: $0) } ?? table.rows).prefix(limit))
+        if let order { cut.rows.sort(by: order) }
+        guard table.rows.count > limit else { return cut }
+        cut.rows = Array(cut.rows.prefix(limit))
         let base = table.title.range(of: " (").map { String(table.title[..<$0.lowerBound]) } ?? table.title
         cut.title = "\(base): \(limit) of \(SVGChart.grouped(String(table.rows.count))) shown"
         return cut
@@ -156,9 +157,13 @@ public struct StatusReport: Sendable {
     func headline() -> Table {
         var table = Views.summary(state, reference: reference)
         let state = visibleState
-        for (index, row) in table.rows.enumerated() where row[0].hasPrefix("finance ") {
-            guard let stage = FinanceStage(rawValue: String(row[0].dropFirst(8))) else { continue }
-            table.rows[index][1] = Self.text(state.fundings.values.reduce(CurrencySums()) { $0 + $1.total(stage) })
+        for (index, row) in table.rows.enumerated() {
+            if row[0].hasPrefix("finance "), let stage = FinanceStage(rawValue: String(row[0].dropFirst(8))) {
+                table.rows[index][1] = Self.text(state.fundings.values.reduce(CurrencySums()) { $0 + $1.total(stage) })
+            } else {
+                // Counts grouped too ("1,468 (609 at final investment decision or beyond)"); dates stay as they are.
+                table.rows[index][1] = row[1].split(separator: " ", omittingEmptySubsequences: false).map { SVGChart.grouped(String($0)) }.joined(separator: " ")
+            }
         }
         table.rows.append(["funders", SVGChart.grouped(String(Set(state.fundings.values.map(\.provider.value)).count))])
         return table

@@ -353,7 +353,7 @@ enum Phases {
         let report = StatusReport(title: "Benchmark", state: state, reference: try CalendarDate(parsing: "2026-12-07"), recent: [], digest: "-")
         var times: [Double] = []
         var bytes = 0
-        for _ in 0..<5 { times.append(try seconds { bytes = report.html().utf8.count }) }
+        for _ in 0..<5 { times.append(seconds { bytes = report.html().utf8.count }) }
         return ["seconds": times.sorted()[2], "bytes": Double(bytes), "events": Double(state.eventCount)]
     }
 
