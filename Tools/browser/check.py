@@ -137,6 +137,16 @@ def check_page(checks, driver, name, top=False):
     driver.set_window_size(1280, 1000)
 
 
+def click_and_wait(driver, element):
+    """Clicks a submit button and waits until the browser has left the page it was on (a click
+    returns before the navigation it starts has finished)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support import expected_conditions
+    element.click()
+    WebDriverWait(driver, 120).until(expected_conditions.staleness_of(element))
+    WebDriverWait(driver, 120).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def find(driver, css):
     elements = driver.find_elements(By.CSS_SELECTOR, css)
     return elements[0] if elements else None
@@ -185,7 +195,7 @@ def record_disbursement(checks, driver, base, funding, amount):
     for field, value in (("subject", subject), ("provider", provider), ("receiver", receiver), ("amount", amount),
                          ("currency", currency), ("date", time.strftime("%Y-%m-%d", time.gmtime()))):
         checks.expect(fill(driver, field, value), f"record form: #field-{field} filled")
-    find(driver, "#submit").click()
+    click_and_wait(driver, find(driver, "#submit"))
     return driver.current_url
 
 
@@ -218,7 +228,8 @@ def run_ui(checks, args):
         if landed is not None:
             match = re.search(r"/events/([0-9a-f]{16,64})$", urlparse(landed).path)
             if match is None:
-                for error in driver.find_elements(By.CSS_SELECTOR, ".error"):
+                print(f"      landed on {landed} (status {response_status(driver)}): {driver.title}")
+                for error in driver.find_elements(By.CSS_SELECTOR, ".error, #error-form"):
                     print(f"      refused: {error.get_attribute('id')}: {error.text}")
             if checks.expect(match is not None, f"recording answers with the event's page ({urlparse(landed).path})"):
                 event_id = match.group(1)
@@ -286,16 +297,16 @@ def run_tls(checks, args):
         check_page(checks, driver, "login")
         fill(driver, "name", args.user)
         fill(driver, "password", "not-" + password)
-        find(driver, "#submit").click()
+        click_and_wait(driver, find(driver, "#submit"))
         checks.expect(find(driver, "#totals") is None, "a wrong password does not log in")
         fill(driver, "name", args.user)
         fill(driver, "password", password)
-        find(driver, "#submit").click()
+        click_and_wait(driver, find(driver, "#submit"))
         driver.get(base)
         checks.expect(find(driver, "#totals") is not None, "logged in over TLS, the dashboard is shown")
         logout = find(driver, 'form[action="/logout"] [type="submit"], form[action="/logout"] button')
         if checks.expect(logout is not None, "the dashboard has a logout button (POST /logout)"):
-            logout.click()
+            click_and_wait(driver, logout)
             driver.get(base)
             checks.expect("/login" in urlparse(driver.current_url).path and find(driver, "#totals") is None,
                           "after logging out, the dashboard leads to the login form again")
