@@ -11,7 +11,7 @@ enum Chart {
         var points: [(date: String, total: ExactDecimal)]
     }
 
-    static let width = 640.0, height = 260.0, left = 110.0, right = 20.0, top = 20.0, bottom = 60.0
+    static let width = 680.0, height = 320.0, left = 110.0, right = 50.0, top = 20.0, bottom = 110.0
     /// Points drawn per series at most; a longer series is thinned to its last point per step.
     static let maxPoints = 200
 
@@ -40,16 +40,24 @@ enum Chart {
         out += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - right)\" y2=\"\(height - bottom)\" stroke=\"#1a1a1a\"/>\n"
         out += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(height - bottom)\" stroke=\"#1a1a1a\"/>\n"
         // Y ticks: 0, the middle and the top, labelled with whole units.
-        for fraction in [0.0, 0.5, 1.0] {
+        for fraction in [0.0, 0.25, 0.5, 0.75, 1.0] {
             let value = y0 + fraction * (y1 - y0)
             let label = HTML.grouped(String(Int64(value.rounded())))
             out += "<line x1=\"\(left - 4)\" y1=\"\(y(value))\" x2=\"\(left)\" y2=\"\(y(value))\" stroke=\"#1a1a1a\"/>"
             out += "<text x=\"\(left - 6)\" y=\"\(y(value) + 4)\" text-anchor=\"end\" font-size=\"11\" fill=\"#1a1a1a\">\(label)</text>\n"
         }
-        // X ticks: first and last date.
-        for date in Set([first, last]).sorted() {
+        // X ticks: the first and last date, and 1 January of each year between them.
+        var ticks = [first, last]
+        if let y0 = Int(first.prefix(4)), let y1 = Int(last.prefix(4)), y1 - y0 <= 20, y1 > y0 {
+            for year in (y0 + 1)...y1 { ticks.append("\(year)-01-01") }
+        }
+        for date in Set(ticks).sorted() {
+            let near = (date != first && date != last) && [first, last].contains { abs(days($0) - days(date)) < (x1 - x0) / 12 }
             out += "<line x1=\"\(x(date))\" y1=\"\(height - bottom)\" x2=\"\(x(date))\" y2=\"\(height - bottom + 4)\" stroke=\"#1a1a1a\"/>"
-            out += "<text x=\"\(x(date))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\" font-size=\"11\" fill=\"#1a1a1a\">\(HTML.escape(date))</text>\n"
+            if !near {
+                let label = (date != first && date != last) ? String(date.prefix(4)) : date
+                out += "<text x=\"\(x(date))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\" font-size=\"11\" fill=\"#1a1a1a\">\(HTML.escape(label))</text>\n"
+            }
         }
         out += "<text x=\"\((left + width - right) / 2)\" y=\"\(height - bottom + 32)\" text-anchor=\"middle\" font-size=\"11\" fill=\"#1a1a1a\">date</text>\n"
         for item in series where !item.points.isEmpty {
@@ -64,10 +72,10 @@ enum Chart {
         }
         // Legend.
         for (index, item) in series.enumerated() {
-            let lx = left + Double(index) * 170
+            let ly = height - bottom + 44 + Double(index) * 18
             let final = item.points.last.map { HTML.grouped($0.total) } ?? "0"
-            out += "<rect x=\"\(lx)\" y=\"\(height - 18)\" width=\"12\" height=\"12\" fill=\"\(item.colour)\"/>"
-            out += "<text x=\"\(lx + 16)\" y=\"\(height - 8)\" font-size=\"11\" fill=\"#1a1a1a\">\(HTML.escape(item.name)): \(final)</text>\n"
+            out += "<rect x=\"\(left)\" y=\"\(ly - 10)\" width=\"12\" height=\"12\" fill=\"\(item.colour)\"/>"
+            out += "<text x=\"\(left + 16)\" y=\"\(ly)\" font-size=\"12\" fill=\"#1a1a1a\">\(HTML.escape(item.name)): \(final)</text>\n"
         }
         out += "</svg>\n<figcaption>\(HTML.escape(title)).</figcaption>\n</figure>\n"
         return out

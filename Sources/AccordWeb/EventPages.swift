@@ -70,9 +70,9 @@ enum EventPages {
         for (name, label, value, hint) in [("type", "Type", filter.type, "e.g. finance.disbursed.v1"), ("subject", "Subject", filter.subject, "kind/id"),
                                            ("site", "Office", filter.site, "site name"), ("from", "From", filter.from, "YYYY-MM-DD"),
                                            ("to", "To", filter.to, "YYYY-MM-DD"), ("q", "Search names and titles", filter.q, "text")] {
-            out += "<label for=\"filter-\(name)\">\(label) <span class=\"hint\">(\(hint))</span></label><input type=\"text\" id=\"filter-\(name)\" name=\"\(name)\" value=\"\(HTML.escape(value ?? ""))\">\n"
+            out += "<div><label for=\"filter-\(name)\">\(label) <span class=\"hint\">(\(hint))</span></label><input type=\"text\" id=\"filter-\(name)\" name=\"\(name)\" value=\"\(HTML.escape(value ?? ""))\"></div>\n"
         }
-        out += "<button type=\"submit\" id=\"filter-submit\">Filter</button>\n</form>\n"
+        out += "<div><button type=\"submit\" id=\"filter-submit\">Filter</button></div>\n</form>\n"
         out += "<p id=\"events-count\">\(HTML.grouped(summaries.count)) events, newest first; page \(page) of \(pages).</p>\n"
         out += "<table id=\"events\"><caption>Events, newest first</caption><thead><tr><th scope=\"col\">Recorded</th><th scope=\"col\">Type</th><th scope=\"col\">Subject</th><th scope=\"col\">Office</th><th scope=\"col\">Actor</th><th scope=\"col\">Event</th></tr></thead><tbody>\n"
         for summary in summaries.dropFirst((page - 1) * pageSize).prefix(pageSize) {
@@ -85,7 +85,7 @@ enum EventPages {
         return out
     }
 
-    static func event(_ found: WebJournal.Found, before: PartnershipState?, names: Names) -> String {
+    static func event(_ found: WebJournal.Found, around: (before: PartnershipState, after: PartnershipState)?, names: Names) -> String {
         let event = found.event
         var out = "<h1>Event \(HTML.escape(event.type.rawValue))</h1>\n"
         out += "<dl>\n<dt>Id</dt><dd>\(HTML.escape(event.id.hex))</dd>\n<dt>Subject</dt><dd>\(names.link(event.subject.description))</dd>\n"
@@ -102,10 +102,17 @@ enum EventPages {
             out += "<tr><th scope=\"row\">\(HTML.escape(member.key))</th><td>\(HTML.escape(text))</td><td>\(meaning)</td></tr>\n"
         }
         out += "</tbody></table>\n"
-        if let before {
-            let had = Names(state: before).subject(event.subject.description)
-            let has = names.subject(event.subject.description)
-            out += "<p>Before this event the subject was \(had.map { "known as “\(HTML.escape($0))”" } ?? "not known by a name"); now it is \(has.map { "known as “\(HTML.escape($0))”" } ?? "not known by a name").</p>\n"
+        let subject = event.subject
+        if let around, SubjectPages.kinds.contains(subject.kind) {
+            let before = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.before, fundingTitles: names.fundingTitles)
+            let after = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.after, fundingTitles: names.fundingTitles)
+            out += "<table id=\"changes\"><caption>The subject before and after this event (the events recorded before it, then this one)</caption><thead><tr><th scope=\"col\">Field</th><th scope=\"col\">Before</th><th scope=\"col\">After</th><th scope=\"col\">Changed</th></tr></thead><tbody>\n"
+            for (index, row) in (after?.1 ?? before?.1 ?? []).enumerated() {
+                let old = before.map { $0.1[index].1 } ?? "(did not exist)"
+                let new = after.map { $0.1[index].1 } ?? "(does not exist)"
+                out += "<tr><th scope=\"row\">\(row.0)</th><td>\(old)</td><td>\(new)</td><td>\(sameBytes(old, new) ? "" : "changed")</td></tr>\n"
+            }
+            out += "</tbody></table>\n"
         }
         out += "</section>\n"
         out += "<section aria-labelledby=\"record-h\"><h2 id=\"record-h\">Stored record</h2><pre id=\"record\">\(HTML.escape(String(decoding: event.record, as: UTF8.self)))</pre></section>\n"

@@ -4,11 +4,11 @@ import AccordProjections
 ///
 /// The pages are built by appending to one `String`; nothing from an event, a query or a form is
 /// written without escaping (`&`, `<`, `>`, `"`, `'`). Journal/UI.md §3.
-public enum HTML {
+enum HTML {
     /// `text` with `&`, `<`, `>`, `"` and `'` replaced by character references, for element
     /// content and double- or single-quoted attribute values alike.
     /// - Complexity: O(n) in the UTF-8 length of `text`.
-    public static func escape<S: StringProtocol>(_ text: S) -> String {
+    static func escape<S: StringProtocol>(_ text: S) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -26,7 +26,7 @@ public enum HTML {
 
     /// A decimal's text with thousands separators in its integer part (`1234567.50` →
     /// `1,234,567.50`), kept exact: the digits are those of the projection, never a `Double`.
-    public static func grouped(_ decimal: String) -> String {
+    static func grouped(_ decimal: String) -> String {
         var text = Substring(decimal)
         var sign = ""
         if text.hasPrefix("-") { sign = "-"; text = text.dropFirst() } else if text.hasPrefix("+") { text = text.dropFirst() }
@@ -42,14 +42,14 @@ public enum HTML {
     }
 
     /// ``grouped(_:)`` of an exact decimal.
-    public static func grouped(_ decimal: ExactDecimal) -> String { grouped(decimal.description) }
+    static func grouped(_ decimal: ExactDecimal) -> String { grouped(decimal.description) }
 
     /// An integer with thousands separators.
-    public static func grouped(_ count: Int) -> String { grouped(String(count)) }
+    static func grouped(_ count: Int) -> String { grouped(String(count)) }
 
     /// Percent-encodes `text` for a URL's query value or path segment (RFC 3986 unreserved
     /// characters kept).
-    public static func urlEncode(_ text: String) -> String {
+    static func urlEncode(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {
@@ -100,6 +100,7 @@ public enum HTML {
         .skip{position:absolute;left:-10000px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#0b4fa3;padding:.5rem}\
         dl.totals{display:grid;grid-template-columns:max-content max-content;gap:.25rem 1rem}dl.totals dd{margin:0;text-align:right}\
         .hint{color:#4a4a4a;font-weight:normal}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:.5rem}\
+        .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:0 1rem;align-items:end}\
         footer{padding:1rem;color:#4a4a4a;border-top:1px solid #ccc}
         """
 }

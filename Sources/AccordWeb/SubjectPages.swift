@@ -8,6 +8,16 @@ enum SubjectPages {
 
     /// The page, or nil when the state does not know the subject.
     static func page(kind: String, id: String, state: PartnershipState, fundingTitles: [String: String], history: (events: [WebJournal.Summary], total: Int)) -> (title: String, body: String)? {
+        guard let (title, rows) = rows(kind: kind, id: id, state: state, fundingTitles: fundingTitles) else { return nil }
+        return page(kind: kind, id: id, title: title, rows: rows, state: state, history: history)
+    }
+
+    /// Whether `kind` has a page and a state of its own.
+    static let kinds: Set<String> = ["stakeholder", "funding", "action", "project"]
+
+    /// The subject's title and its current state as rows of (label, escaped HTML), or nil when
+    /// the state does not know it.
+    static func rows(kind: String, id: String, state: PartnershipState, fundingTitles: [String: String]) -> (String, [(String, String)])? {
         let names = Names(state: state, fundingTitles: fundingTitles)
         var rows: [(String, String)] = []
         let title: String
@@ -49,6 +59,10 @@ enum SubjectPages {
         default:
             return nil
         }
+        return (title, rows)
+    }
+
+    static func page(kind: String, id: String, title: String, rows: [(String, String)], state: PartnershipState, history: (events: [WebJournal.Summary], total: Int)) -> (title: String, body: String) {
         let subject = kind + "/" + id
         var out = "<h1>\(HTML.escape(title))</h1>\n<p class=\"hint\">\(HTML.escape(subject))\(state.isRetired(subject) ? " — retired" : "")</p>\n"
         out += "<section aria-labelledby=\"current-h\"><h2 id=\"current-h\">Current state</h2>\n<table><caption>Current state</caption><tbody>\n"

@@ -55,7 +55,12 @@ public struct WebUsers: Sendable {
         return users
     }
 
-    /// Adds `name` with a bcrypt hash of `password`, or replaces its hash.
+    /// Adds `name` with a bcrypt hash of `password` (cost ``bcryptCost``), or replaces its hash.
+    ///
+    /// The file is written whole to `ui/users.tmp` (mode 0600), synced, and renamed over the old one.
+    /// - Parameters:
+    ///   - name: the user's name, also the `actor` of what they record.
+    ///   - password: the password's bytes (UTF-8, 1–72 bytes).
     /// - Throws: ``AccordError`` `.badInput` for a name that is not a valid actor or holds `:`,
     ///   an empty or too long password; `.io` when the file cannot be written.
     public func add(name: String, password: [UInt8]) throws {
@@ -86,6 +91,11 @@ public struct WebUsers: Sendable {
 
     /// Whether `password` is that of `name`. Unknown names cost one hash too, so that timing
     /// does not tell which names exist.
+    /// - Parameters:
+    ///   - name: the name given, compared with the file's names as bytes.
+    ///   - password: the password given; longer than ``maxPasswordBytes`` is wrong.
+    ///   - users: the file's entries (``load()``).
+    /// - Returns: true only for a known name whose hash matches.
     public func check(name: String, password: String, users: [(name: String, hash: String)]) -> Bool {
         guard password.utf8.count <= Self.maxPasswordBytes else { return false }
         guard let user = users.first(where: { sameBytes($0.name, name) }) else {

@@ -11,10 +11,23 @@ import Synchronization
 ///
 /// Reads and appends of one server are serialised by one lock, so that two requests never build
 /// or write the read model at once; other processes are kept apart by the writer's `flock`.
+///
+/// The state and ``Facts`` are kept in memory with the position after the last batch they
+/// cover: the first request builds the state from the read model (and reads the facts in one
+/// pass), each later one folds only the batches appended since (by this server, `accord append`
+/// or a sync). After restoring a journal from a backup, restart `accord ui`.
 final class WebJournal: Sendable {
     let journal: EventJournal
     let writerOptions: SegmentWriter.Options
-    private let lock = Mutex(())
+
+    /// The state and facts as of `end` (nil: the journal was empty).
+    struct Cache: Sendable {
+        var state: PartnershipState
+        var facts: Facts
+        var end: SegmentPosition?
+    }
+
+    private let lock = Mutex<Cache?>(nil)
 
     init(journal: EventJournal, writerOptions: SegmentWriter.Options) {
         self.journal = journal
@@ -23,7 +36,35 @@ final class WebJournal: Sendable {
 
     /// The current state: the read model and the events after it.
     func state() throws -> PartnershipState {
-        try lock.withLock { _ in try StateBuilder(journal: journal).build().state }
+        try current().state
+    }
+
+    /// The state and facts brought up to date: built once, then only the new batches folded.
+    func current() throws -> Cache {
+        try lock.withLock { cache in
+            if cache == nil {
+                let built = try StateBuilder(journal: journal).build()
+                var facts = Facts()
+                var all = try journal.events()
+                while let event = try all.next() { facts.note(event) }
+                cache = Cache(state: built.state, facts: facts, end: built.coverage?.end)
+            }
+            // Folded into a copy, kept only when the pass ends well: a damaged batch must not
+            // leave half of its events folded, to be folded again by the next request.
+            var next = cache!
+            var events = try journal.events(from: next.end ?? .start)
+            var folded = false
+            while let event = try events.next() {
+                PartnershipProjection.apply(event, to: &next.state)
+                next.facts.note(event)
+                folded = true
+            }
+            if folded {
+                next.end = events.nextPosition
+                cache = next
+            }
+            return next
+        }
     }
 
     /// One event's summary, kept for the log.
@@ -75,6 +116,24 @@ final class WebJournal: Sendable {
         var signature: String
     }
 
+    /// The state folded from the events recorded before `event` (``Stamp/isRecorded(before:)``),
+    /// and that state with `event` folded too: what the event changed. One pass over the journal.
+    func states(around event: Event) throws -> (before: PartnershipState, after: PartnershipState) {
+        let target = Stamp(event)
+        var before = PartnershipState()
+        try lock.withLock { _ in
+            var events = try journal.events()
+            while let other = try events.next() {
+                if Stamp(other).isRecorded(before: target), !sameBytes(other.id.hex, event.id.hex) {
+                    PartnershipProjection.apply(other, to: &before)
+                }
+            }
+        }
+        var after = before
+        PartnershipProjection.apply(event, to: &after)
+        return (before, after)
+    }
+
     func event(_ id: String) throws -> Found? {
         try lock.withLock { _ -> Found? in
             var events = try journal.events()
@@ -123,24 +182,22 @@ final class WebJournal: Sendable {
     struct Facts: Sendable {
         var lastTimes: [String: String] = [:]
         var fundingTitles: [String: String] = [:]
+
+        /// Notes what `event` tells; noting an event twice changes nothing.
+        mutating func note(_ event: Event) {
+            let site = event.site.rawValue
+            if lastTimes[site].map({ $0.utf8.lexicographicallyPrecedes(event.time.text.utf8) }) ?? true {
+                lastTimes[site] = event.time.text
+            }
+            if sameBytes(event.type.rawValue, "funding.described.v1"), case .array(let narratives)? = event.data["title"],
+               case .object(let first)? = narratives.first, case .string(let text)? = first["text"] {
+                fundingTitles[event.subject.id] = text
+            }
+        }
     }
 
     func facts() throws -> Facts {
-        var facts = Facts()
-        try lock.withLock { _ in
-            var events = try journal.events()
-            while let event = try events.next() {
-                let site = event.site.rawValue
-                if facts.lastTimes[site].map({ $0.utf8.lexicographicallyPrecedes(event.time.text.utf8) }) ?? true {
-                    facts.lastTimes[site] = event.time.text
-                }
-                if sameBytes(event.type.rawValue, "funding.described.v1"), case .array(let narratives)? = event.data["title"],
-                   case .object(let first)? = narratives.first, case .string(let text)? = first["text"] {
-                    facts.fundingTitles[event.subject.id] = text
-                }
-            }
-        }
-        return facts
+        try current().facts
     }
 
     /// Checks `draft` as `accord append` does (catalogue, then the command checks against the

@@ -54,7 +54,10 @@ public enum WebServer {
     }
 
     /// Checks that `options` may start: off loopback, TLS and a users file are required; with a
-    /// login, a users file with at least one user.
+    /// login, a users file with at least one user (Journal/UI.md §1).
+    /// - Parameters:
+    ///   - options: how the server would listen.
+    ///   - users: the journal's users file.
     /// - Returns: whether a login is required.
     /// - Throws: ``AccordError`` `.badInput` saying what is missing and how to add it.
     public static func checkAccess(_ options: Options, users: WebUsers) throws -> Bool {
@@ -72,8 +75,13 @@ public enum WebServer {
         return login
     }
 
-    /// Serves the web view of `journal` until SIGINT or SIGTERM.
+    /// Serves the web view of `journal` until SIGINT or SIGTERM (Journal/UI.md).
+    ///
+    /// Checks access first (``checkAccess(_:users:)``), then listens; requests are answered
+    /// concurrently, but reads of the journal and appends are serialised inside the server.
     /// - Parameters:
+    ///   - journal: the journal to show and append to (its own site's feed).
+    ///   - options: address, TLS, login, default actor, writer options.
     ///   - onListening: told the port bound and the scheme (`http` or `https`).
     /// - Throws: ``AccordError`` `.badInput` when ``checkAccess(_:users:)`` refuses; NIOSSL's
     ///   error for a certificate or key that cannot be read; Hummingbird's when it cannot listen.

@@ -1,5 +1,7 @@
 import AccordModel
 import AccordProjections
+import AccordSegments
+import Dispatch
 import Glibc
 import HTTPTypes
 import Hummingbird
@@ -17,7 +19,7 @@ struct WebSite: Sendable {
     let sessions = Sessions()
 
     /// What a request carries once its cookie is looked up.
-    struct Visitor {
+    struct Visitor: Sendable {
         var sessionID: String?
         var session: Sessions.Session?
         /// A cookie to set on the answer (a new session).
@@ -46,7 +48,7 @@ struct WebSite: Sendable {
             let type = context.parameters.get("type") ?? ""
             return try await posted(request) { form, visitor in try record(type: type, form: form, visitor) }
         }
-        router.get("/login") { request, _ in loginPage(request) }
+        router.get("/login") { request, _ in try await Self.offload { loginPage(request) } }
         router.post("/login") { request, _ in try await posted(request, needsLogin: false) { form, visitor in logIn(form, visitor) } }
         router.post("/logout") { request, _ in try await posted(request, needsLogin: false) { _, visitor in logOut(visitor) } }
     }
@@ -79,19 +81,21 @@ struct WebSite: Sendable {
     }
 
     /// A GET: with a login required and none, a redirect to `/login`.
-    func guarded(_ request: Request, _ page: (Visitor) async throws -> Response) async throws -> Response {
+    func guarded(_ request: Request, _ page: @escaping @Sendable (Visitor) throws -> Response) async throws -> Response {
         let visitor = visitor(request, create: true)
         if login, visitor.session?.user == nil { return redirect("/login", visitor) }
         do {
-            return try await page(visitor)
+            return try await Self.offload { try page(visitor) }
         } catch let error as AccordError {
-            return errorPage(error, visitor)
+            return errorPage(error.message, status: Self.status(for: error), visitor)
+        } catch let error as SegmentError {
+            return errorPage(error.message, status: Self.status(for: error), visitor)
         }
     }
 
     /// A POST: the body read (bounded), the CSRF token checked against the session (403), the
     /// login checked (a redirect to `/login`).
-    func posted(_ request: Request, needsLogin: Bool = true, _ handle: (FormData, Visitor) throws -> Response) async throws -> Response {
+    func posted(_ request: Request, needsLogin: Bool = true, _ handle: @escaping @Sendable (FormData, Visitor) throws -> Response) async throws -> Response {
         let visitor = visitor(request, create: false)
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > FormData.maxBodyBytes {
             return plain(.contentTooLarge, "The form is larger than \(FormData.maxBodyBytes) bytes.")
@@ -107,9 +111,19 @@ struct WebSite: Sendable {
         }
         if needsLogin, login, session.user == nil { return redirect("/login", visitor) }
         do {
-            return try handle(form, visitor)
+            return try await Self.offload { try handle(form, visitor) }
         } catch let error as AccordError {
-            return errorPage(error, visitor)
+            return errorPage(error.message, status: Self.status(for: error), visitor)
+        } catch let error as SegmentError {
+            return errorPage(error.message, status: Self.status(for: error), visitor)
+        }
+    }
+
+    /// Runs blocking work — reading the journal, appending with `fdatasync`, bcrypt — on
+    /// Dispatch's global queue, off the threads of Swift's cooperative pool and NIO's loops.
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
         }
     }
 
@@ -150,8 +164,16 @@ struct WebSite: Sendable {
         }
     }
 
-    func errorPage(_ error: AccordError, _ visitor: Visitor) -> Response {
-        html("Error", "<h1>Something went wrong</h1>\n<p id=\"error-form\" class=\"error\">\(HTML.escape(error.message))</p>\n", visitor, status: Self.status(for: error))
+    /// The journal's errors as statuses: damage 500, a busy writer lock or a failed write 503.
+    static func status(for error: SegmentError) -> HTTPResponse.Status {
+        switch error.code.kind {
+        case .corrupt, .tornTail, .notAJournal, .alreadyExists, .invalidRecord, .unsupportedVersion: return .internalServerError
+        case .busy, .io, .diskFull, .writerUnusable: return .serviceUnavailable
+        }
+    }
+
+    func errorPage(_ message: String, status: HTTPResponse.Status, _ visitor: Visitor) -> Response {
+        html("Error", "<h1>Something went wrong</h1>\n<p id=\"error-form\" class=\"error\">\(HTML.escape(message))</p>\n<p>Nothing was recorded by this request.</p>\n", visitor, status: status)
     }
 
     func notFound(_ what: String, _ visitor: Visitor) -> Response {
@@ -161,8 +183,8 @@ struct WebSite: Sendable {
     // MARK: Pages
 
     func dashboard(_ visitor: Visitor) throws -> Response {
-        let state = try journal.state()
-        let body = Dashboard.page(state: state, today: Timestamp.now().date, facts: try journal.facts(), exchanges: journal.lastExchanges(),
+        let current = try journal.current()
+        let body = Dashboard.page(state: current.state, today: Timestamp.now().date, facts: current.facts, exchanges: journal.lastExchanges(),
                                   ownSite: journal.journal.site.rawValue)
         return html("Dashboard", body, visitor)
     }
@@ -173,22 +195,23 @@ struct WebSite: Sendable {
 
     func events(_ request: Request, _ visitor: Visitor) throws -> Response {
         let filter = EventPages.Filter(query(request))
-        let state = try journal.state()
+        let current = try journal.current()
         let summaries = try journal.summaries(where: filter.accepts)
-        return html("Events", EventPages.log(summaries, filter: filter, names: Names(state: state)), visitor)
+        return html("Events", EventPages.log(summaries, filter: filter, names: Names(state: current.state, fundingTitles: current.facts.fundingTitles)), visitor)
     }
 
     func event(_ id: String, _ visitor: Visitor) throws -> Response {
         guard id.utf8.count == 64, let found = try journal.event(id) else { return notFound("No event with id '\(id.prefix(64))' in this journal.", visitor) }
-        let state = try journal.state()
-        return html("Event " + found.event.type.rawValue, EventPages.event(found, before: nil, names: Names(state: state)), visitor)
+        let current = try journal.current()
+        let names = Names(state: current.state, fundingTitles: current.facts.fundingTitles)
+        let around = SubjectPages.kinds.contains(found.event.subject.kind) ? try journal.states(around: found.event) : nil
+        return html("Event " + found.event.type.rawValue, EventPages.event(found, around: around, names: names), visitor)
     }
 
     func subject(kind: String, id: String, _ visitor: Visitor) throws -> Response {
-        let state = try journal.state()
+        let current = try journal.current()
         let history = try journal.history(of: kind + "/" + id, limit: SubjectPages.maxHistory)
-        let titles = kind == "funding" ? try journal.facts().fundingTitles : [:]
-        guard let page = SubjectPages.page(kind: kind, id: id, state: state, fundingTitles: titles, history: history) else {
+        guard let page = SubjectPages.page(kind: kind, id: id, state: current.state, fundingTitles: current.facts.fundingTitles, history: history) else {
             return notFound("This journal knows no \(kind) '\(id.prefix(64))'.", visitor)
         }
         return html(page.title, page.body, visitor)

@@ -38,6 +38,12 @@ struct WebUITests {
         #expect(shown.mapValues { $0.replacingOccurrences(of: ",", with: "") } == expected)
         #expect(shown["EUR committed"] == "1,234,567.50")
         #expect(shown["KZT committed"] == "8,998,999.90")
+        // An event appended by another process after the server read the state is folded in by
+        // the next request, and counted once.
+        try append(journal, "finance.disbursed.v1", "funding/kz-grant", #"{"provider":"kz-miid","receiver":"eib","amount":"1.10","currency":"KZT","date":"2024-06-01"}"#)
+        for _ in 0..<2 {
+            #expect(Self.totals(in: try http(server.port, "GET", "/").text)["KZT disbursed"] == "1.10")
+        }
     }
 
     @Test func disbursementRecordedThroughTheFormAppearsInTheLogAndTheTotals() throws {
@@ -67,6 +73,34 @@ struct WebUITests {
         #expect(Self.totals(in: try http(server.port, "GET", "/", cookie: session).text)["EUR disbursed"] == "250,000.75")
         // The same event is in the journal, recorded by the site's default actor.
         #expect(try Self.record(id, in: journal).contains(#""actor":"brussels""#))
+    }
+
+    @Test func eventPageShowsWhatItChangedAndItsCorrectionRetractsIt() throws {
+        let temp = TemporaryDirectory("ui-event-page")
+        defer { temp.remove() }
+        let journal = try webJournal(temp)
+        try append(journal, "finance.committed.v1", "funding/eib-h2", #"{"provider":"eib","receiver":"kz-miid","amount":"1000000","currency":"EUR","date":"2024-01-05"}"#)
+        try append(journal, "finance.disbursed.v1", "funding/eib-h2", #"{"provider":"eib","receiver":"kz-miid","amount":"4000.50","currency":"EUR","date":"2024-02-05"}"#)
+        let server = try UIServer(journal: journal, scratch: temp)
+        defer { server.stop() }
+        let log = try http(server.port, "GET", "/events?type=finance.disbursed.v1")
+        let id = try #require(log.text.components(separatedBy: #"data-event-id=""#).dropFirst().first.map { String($0.prefix(64)) })
+        let page = try http(server.port, "GET", "/events/" + id)
+        #expect(page.status == 200)
+        let changes = try #require(page.text.components(separatedBy: "\n").first { $0.contains(#"<th scope="row">Disbursed</th>"#) })
+        #expect(changes == #"<tr><th scope="row">Disbursed</th><td>—</td><td>4,000.50 EUR</td><td>changed</td></tr>"#)
+        #expect(page.text.contains("verifies under the key of site &#39;brussels&#39;"))
+        #expect(page.text.contains("&quot;amount&quot;:&quot;4000.50&quot;"))
+        // "Correct this event": the retraction form comes filled in; recording it takes the
+        // disbursement out of the totals.
+        let link = try #require(page.text.components(separatedBy: #"<a id="correct" href=""#).dropFirst().first?.prefix { $0 != "\"" })
+        let form = try http(server.port, "GET", String(link).replacingOccurrences(of: "&amp;", with: "&"))
+        #expect(form.text.contains(#"id="field-event" aria-describedby="hint-event" required value="\#(id)""#))
+        let session = try #require(form.sessionCookie)
+        let posted = try http(server.port, "POST", "/record/event.retracted.v1", cookie: session, form: [
+            ("csrf", try #require(Self.csrf(in: form.text))), ("subject", "funding/eib-h2"), ("event", id), ("reason", "Recorded twice")])
+        #expect(posted.status == 303)
+        #expect(Self.totals(in: try http(server.port, "GET", "/", cookie: session).text)["EUR disbursed"] == "0")
     }
 
     @Test func badAmountIsRefusedBesideItsFieldAndTheJournalIsUnchanged() throws {
@@ -119,6 +153,24 @@ struct WebUITests {
         // The right token with its session is accepted.
         #expect(try http(server.port, "POST", "/record/stakeholder.registered.v1", cookie: session, form: fields + [("csrf", good)]).status == 303)
         #expect(try Self.segments(journal) != before)
+    }
+
+    @Test func damagedJournalGivesAnErrorPageAndTheServerGoesOn() throws {
+        let temp = TemporaryDirectory("ui-damaged")
+        defer { temp.remove() }
+        let journal = try webJournal(temp)
+        try append(journal, "stakeholder.registered.v1", "stakeholder/third", #"{"name":"Third","kind":"research","country":"KZ"}"#)
+        let segment = journal + "/segments/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: journal + "/segments").sorted().first))
+        // A byte in the middle of the first batch: damage before the last member, never repaired.
+        try FileDamage.flip(segment, at: 30)
+        let server = try UIServer(journal: journal, scratch: temp)
+        defer { server.stop() }
+        for path in ["/", "/events"] {
+            let page = try http(server.port, "GET", path)
+            #expect(page.status == 500, "\(path)")
+            #expect(page.text.contains(#"<p id="error-form" class="error">"#), "\(path): \(page.text.prefix(300))")
+        }
+        #expect(try http(server.port, "GET", "/record").status == 200)
     }
 
     @Test func offLoopbackWithoutTLSAndUsersTheServerRefusesToStart() throws {

@@ -1,0 +1,56 @@
+import AccordProjections
+@testable import AccordWeb
+import Testing
+
+/// The web view's parts without a server: sessions, forms, numbers, escaping.
+@Suite("accord ui: sessions, forms, numbers and escaping")
+struct WebPartsTests {
+    @Test func sessionUnusedForTheIdleTimeExpiresAndEachUseRenewsIt() {
+        let sessions = Sessions()
+        let made = sessions.create(user: "amina", now: 1_000)
+        #expect(made.id.utf8.count == 64 && made.session.csrf.utf8.count == 64 && made.id != made.session.csrf)
+        // Used just before it would expire: kept, and the idle time starts again.
+        #expect(sessions.session(made.id, now: 1_000 + Sessions.idleSeconds)?.user == "amina")
+        #expect(sessions.session(made.id, now: 1_000 + 2 * Sessions.idleSeconds)?.user == "amina")
+        #expect(sessions.session(made.id, now: 1_001 + 3 * Sessions.idleSeconds) == nil)
+        // Gone for good, and an unknown or malformed id is no session.
+        #expect(sessions.session(made.id, now: 1_000 + 2 * Sessions.idleSeconds) == nil)
+        #expect(sessions.session("abc", now: 1_000) == nil && sessions.session(nil, now: 1_000) == nil)
+    }
+
+    @Test func sessionTableIsBoundedByDroppingTheLeastRecentlyUsed() {
+        let sessions = Sessions()
+        let first = sessions.create(user: nil, now: 0)
+        var last = first
+        for index in 1...Sessions.maxSessions { last = sessions.create(user: nil, now: Int64(index)) }
+        #expect(sessions.session(first.id, now: Int64(Sessions.maxSessions)) == nil)
+        #expect(sessions.session(last.id, now: Int64(Sessions.maxSessions)) != nil)
+    }
+
+    @Test func formFieldsArePercentDecodedToBytesAndRefusedWhenNotUTF8() throws {
+        let form = try #require(FormData(urlEncoded: Array("name=Caf%C3%A9+%3Cb%3E&name=2&empty=&flag".utf8)))
+        #expect(form["name"].map { Array($0.utf8) } == Array("Café <b>".utf8))
+        #expect(form.all("name").count == 2 && form["empty"] == "" && form["flag"] == "")
+        // NFD "é" is another name than NFC "é": looked up by bytes.
+        let nfd = try #require(FormData(urlEncoded: Array("e%CC%81=1".utf8)))
+        #expect(nfd["\u{E9}"] == nil && nfd["e\u{301}"] == "1")
+        #expect(FormData(urlEncoded: Array("name=%E9t%E9".utf8)) == nil)
+    }
+
+    @Test func amountsAreGroupedExactlyAndRatiosComputedWithoutFloats() throws {
+        #expect(HTML.grouped("1234567.50") == "1,234,567.50")
+        #expect(HTML.grouped("-1000") == "-1,000")
+        #expect(HTML.grouped("999") == "999")
+        #expect(HTML.grouped("123456789012345678.123456789") == "123,456,789,012,345,678.123456789")
+        #expect(HTML.grouped(".5") == "0.5")
+        let committed = try #require(ExactDecimal("3"))
+        let disbursed = try #require(ExactDecimal("1"))
+        #expect(Dashboard.percent(disbursed, of: committed) == "33.3 %")
+        #expect(Dashboard.percent(try #require(ExactDecimal("2")), of: committed) == "66.7 %")
+    }
+
+    @Test func escapingCoversElementsAndBothQuotes() {
+        #expect(HTML.escape(#"<a href="x" title='y'>&</a>"#) == "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;")
+        #expect(constantTimeEqual("abc", "abc") && !constantTimeEqual("abc", "abd") && !constantTimeEqual("abc", "abcd"))
+    }
+}
