@@ -7,6 +7,20 @@ enum EventPages {
     static let pageSize = 50
     /// The longest filter value read, in bytes.
     static let maxFilterBytes = 256
+    /// Bytes of a stored record shown on its page, and of each field's value; the rest is cut
+    /// (at a character boundary) and counted, so that a page stays under ``WebServer/maxPageBytes``.
+    static let maxRecordShown = 64 * 1024
+    static let maxFieldShown = 4 * 1024
+
+    /// At most `limit` bytes of `text`, cut before a whole Unicode scalar, with a note of what was cut.
+    static func cut(_ text: String, limit: Int) -> String {
+        guard text.utf8.count > limit else { return HTML.escape(text) }
+        let bytes = Array(text.utf8)
+        var end = limit
+        while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        let shown = String(decoding: bytes[..<end], as: UTF8.self)
+        return HTML.escape(shown) + " <em>(\(HTML.grouped(text.utf8.count - shown.utf8.count)) more bytes not shown; 'accord show' prints them)</em>"
+    }
 
     struct Filter {
         var type: String?
@@ -99,7 +113,7 @@ enum EventPages {
             if case .string(let s) = member.value { text = s }
             var meaning = ""
             if case .string(let s) = member.value, ["provider", "receiver", "sponsor", "buyer", "seller"].contains(member.key) { meaning = HTML.escape(names.stakeholder(s)) }
-            out += "<tr><th scope=\"row\">\(HTML.escape(member.key))</th><td>\(HTML.escape(text))</td><td>\(meaning)</td></tr>\n"
+            out += "<tr><th scope=\"row\">\(HTML.escape(member.key))</th><td>\(cut(text, limit: maxFieldShown))</td><td>\(meaning)</td></tr>\n"
         }
         out += "</tbody></table>\n"
         let subject = event.subject
@@ -115,7 +129,7 @@ enum EventPages {
             out += "</tbody></table>\n"
         }
         out += "</section>\n"
-        out += "<section aria-labelledby=\"record-h\"><h2 id=\"record-h\">Stored record</h2><pre id=\"record\">\(HTML.escape(String(decoding: event.record, as: UTF8.self)))</pre></section>\n"
+        out += "<section aria-labelledby=\"record-h\"><h2 id=\"record-h\">Stored record</h2><pre id=\"record\">\(cut(String(decoding: event.record, as: UTF8.self), limit: maxRecordShown))</pre></section>\n"
         // Corrections: a retraction of this event, then the same event recorded again.
         var again = "subject=" + HTML.urlEncode(event.subject.description)
         for member in event.data.members {

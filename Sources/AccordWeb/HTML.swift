@@ -101,6 +101,7 @@ enum HTML {
         dl.totals{display:grid;grid-template-columns:max-content max-content;gap:.25rem 1rem}dl.totals dd{margin:0;text-align:right}\
         .hint{color:#4a4a4a;font-weight:normal}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:.5rem}\
         .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:0 1rem;align-items:end}\
+        .field p{margin:.2rem 0}\
         footer{padding:1rem;color:#4a4a4a;border-top:1px solid #ccc}
         """
 }

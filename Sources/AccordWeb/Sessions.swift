@@ -6,7 +6,8 @@ import Synchronization
 final class Sessions: Sendable {
     /// Seconds a session may go unused before it expires.
     static let idleSeconds: Int64 = 30 * 60
-    /// Sessions kept at most; beyond it the least recently used one is dropped.
+    /// Sessions kept at most; beyond it the least recently used anonymous one is dropped (a
+    /// logged-in one only when all are logged in).
     static let maxSessions = 10_000
     /// The cookie's name.
     static let cookieName = "accord_session"
@@ -53,7 +54,12 @@ final class Sessions: Sendable {
         table.withLock { table in
             if table.count >= Self.maxSessions {
                 table = table.filter { now - $0.value.lastUsed <= Self.idleSeconds }
-                if table.count >= Self.maxSessions, let oldest = table.min(by: { $0.value.lastUsed < $1.value.lastUsed }) { table[oldest.key] = nil }
+                // Anonymous sessions go first, so that a flood of new visitors cannot log anyone out.
+                if table.count >= Self.maxSessions,
+                   let oldest = table.filter({ $0.value.user == nil }).min(by: { $0.value.lastUsed < $1.value.lastUsed })
+                       ?? table.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                    table[oldest.key] = nil
+                }
             }
             table[id] = session
         }

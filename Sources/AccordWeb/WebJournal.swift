@@ -25,6 +25,16 @@ final class WebJournal: Sendable {
         var state: PartnershipState
         var facts: Facts
         var end: SegmentPosition?
+        /// Every event's summary, newest first, while there are at most ``maxIndexedEvents``.
+        var index: [Summary]?
+
+        mutating func note(_ event: Event) {
+            facts.note(event)
+            if index != nil {
+                index!.append(WebJournal.summary(of: event))
+                if index!.count > WebJournal.maxIndexedEvents { index = nil }
+            }
+        }
     }
 
     private let lock = Mutex<Cache?>(nil)
@@ -39,28 +49,41 @@ final class WebJournal: Sendable {
         try current().state
     }
 
-    /// The state and facts brought up to date: built once, then only the new batches folded.
+    /// The state, facts and log index brought up to date: built once, then only the new
+    /// batches folded.
     func current() throws -> Cache {
         try lock.withLock { cache in
-            if cache == nil {
+            var next: Cache
+            var known: Set<String>?
+            if let cache {
+                next = cache
+            } else {
+                // The state from the read model and the events after it; facts and the index
+                // from one pass over all events. The pass below folds into the state what was
+                // appended after the build (by another process, meanwhile); what the first pass
+                // already noted is not noted twice.
                 let built = try StateBuilder(journal: journal).build()
-                var facts = Facts()
+                next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end, index: [])
                 var all = try journal.events()
-                while let event = try all.next() { facts.note(event) }
-                cache = Cache(state: built.state, facts: facts, end: built.coverage?.end)
+                var ids = Set<String>()
+                while let event = try all.next() {
+                    next.note(event)
+                    ids.insert(event.id.hex)
+                }
+                known = ids
             }
             // Folded into a copy, kept only when the pass ends well: a damaged batch must not
             // leave half of its events folded, to be folded again by the next request.
-            var next = cache!
             var events = try journal.events(from: next.end ?? .start)
             var folded = false
             while let event = try events.next() {
                 PartnershipProjection.apply(event, to: &next.state)
-                next.facts.note(event)
+                if known?.contains(event.id.hex) != true { next.note(event) }
                 folded = true
             }
-            if folded {
-                next.end = events.nextPosition
+            if folded { next.end = events.nextPosition }
+            if folded || cache == nil {
+                next.index?.sort(by: Self.newerFirst)
                 cache = next
             }
             return next
@@ -84,6 +107,7 @@ final class WebJournal: Sendable {
     /// and sequence number).
     /// - Complexity: O(journal): one streaming pass, keeping only the summaries accepted.
     func summaries(where include: (Summary) -> Bool) throws -> [Summary] {
+        if let index = try current().index { return index.filter(include) }
         var kept: [Summary] = []
         try lock.withLock { _ in
             var events = try journal.events()
@@ -92,12 +116,19 @@ final class WebJournal: Sendable {
                 if include(summary) { kept.append(summary) }
             }
         }
-        kept.sort { a, b in
-            if a.time != b.time { return a.time.utf8.lexicographicallyPrecedes(b.time.utf8) == false }
-            if a.site != b.site { return b.site.utf8.lexicographicallyPrecedes(a.site.utf8) }
-            return a.seq > b.seq
-        }
+        kept.sort(by: Self.newerFirst)
         return kept
+    }
+
+    /// Events kept as summaries in memory for the log, at most; a larger journal is read in one
+    /// pass per request instead (Journal/UI.md §8).
+    static let maxIndexedEvents = 100_000
+
+    /// The log's order: newest recorded time first, then site (bytes), then sequence number.
+    static func newerFirst(_ a: Summary, _ b: Summary) -> Bool {
+        if !sameBytes(a.time, b.time) { return b.time.utf8.lexicographicallyPrecedes(a.time.utf8) }
+        if !sameBytes(a.site, b.site) { return b.site.utf8.lexicographicallyPrecedes(a.site.utf8) }
+        return a.seq > b.seq
     }
 
     static func summary(of event: Event) -> Summary {

@@ -18,13 +18,16 @@ struct WebPartsTests {
         #expect(sessions.session("abc", now: 1_000) == nil && sessions.session(nil, now: 1_000) == nil)
     }
 
-    @Test func sessionTableIsBoundedByDroppingTheLeastRecentlyUsed() {
+    @Test func aFloodOfAnonymousVisitorsDropsAnonymousSessionsNotLoggedInOnes() {
         let sessions = Sessions()
-        let first = sessions.create(user: nil, now: 0)
-        var last = first
-        for index in 1...Sessions.maxSessions { last = sessions.create(user: nil, now: Int64(index)) }
-        #expect(sessions.session(first.id, now: Int64(Sessions.maxSessions)) == nil)
-        #expect(sessions.session(last.id, now: Int64(Sessions.maxSessions)) != nil)
+        // All within the idle time: none has expired, so the bound decides.
+        let user = sessions.create(user: "amina", now: 0)
+        let firstAnonymous = sessions.create(user: nil, now: 1)
+        var last = firstAnonymous
+        for _ in 0..<Sessions.maxSessions { last = sessions.create(user: nil, now: 2) }
+        #expect(sessions.session(user.id, now: 3)?.user == "amina")
+        #expect(sessions.session(firstAnonymous.id, now: 3) == nil)
+        #expect(sessions.session(last.id, now: 3) != nil)
     }
 
     @Test func formFieldsArePercentDecodedToBytesAndRefusedWhenNotUTF8() throws {
@@ -47,6 +50,14 @@ struct WebPartsTests {
         let disbursed = try #require(ExactDecimal("1"))
         #expect(Dashboard.percent(disbursed, of: committed) == "33.3 %")
         #expect(Dashboard.percent(try #require(ExactDecimal("2")), of: committed) == "66.7 %")
+    }
+
+    @Test func longValuesAreCutBeforeAWholeScalarAndCounted() {
+        let text = String(repeating: "a", count: 9) + "é<" + String(repeating: "b", count: 100)
+        let shown = EventPages.cut(text, limit: 10)
+        // "é" is two bytes from offset 9: the cut falls inside it, so it is cut before it.
+        #expect(shown.hasPrefix(String(repeating: "a", count: 9) + " <em>(103 more bytes"))
+        #expect(EventPages.cut("<b>", limit: 10) == "&lt;b&gt;")
     }
 
     @Test func escapingCoversElementsAndBothQuotes() {

@@ -14,6 +14,8 @@ struct WebUITests {
         defer { temp.remove() }
         let journal = try webJournal(temp)
         try append(journal, "finance.committed.v1", "funding/eib-h2", #"{"provider":"eib","receiver":"kz-miid","amount":"1234567.50","currency":"EUR","date":"2024-01-05"}"#)
+        // A read model that covers only the events so far: the state is it plus the later ones.
+        #expect(try AccordExecutable.run(["snapshot", "--journal", journal]).status == 0)
         try append(journal, "finance.disbursed.v1", "funding/eib-h2", #"{"provider":"eib","receiver":"kz-miid","amount":"200000.25","currency":"EUR","date":"2024-03-01"}"#)
         try append(journal, "finance.committed.v1", "funding/kz-grant", #"{"provider":"kz-miid","receiver":"eib","amount":"9000000","currency":"KZT","date":"2024-02-01"}"#)
         try append(journal, "finance.committed.v1", "funding/kz-grant", #"{"provider":"kz-miid","receiver":"eib","amount":"-1000.10","currency":"KZT","date":"2024-04-01"}"#)
@@ -39,11 +41,17 @@ struct WebUITests {
         #expect(shown["EUR committed"] == "1,234,567.50")
         #expect(shown["KZT committed"] == "8,998,999.90")
         // An event appended by another process after the server read the state is folded in by
-        // the next request, and counted once.
+        // the next request, and counted once, in the totals and in the log.
+        let rows = { (page: HTTPReply) in page.text.components(separatedBy: "<tr data-event-id=").count - 1 }
+        #expect(rows(try http(server.port, "GET", "/events?type=finance.disbursed.v1")) == 1)
         try append(journal, "finance.disbursed.v1", "funding/kz-grant", #"{"provider":"kz-miid","receiver":"eib","amount":"1.10","currency":"KZT","date":"2024-06-01"}"#)
         for _ in 0..<2 {
             #expect(Self.totals(in: try http(server.port, "GET", "/").text)["KZT disbursed"] == "1.10")
+            let log = try http(server.port, "GET", "/events?type=finance.disbursed.v1")
+            #expect(rows(log) == 2)
         }
+        let newest = try http(server.port, "GET", "/events")
+        #expect(newest.text.components(separatedBy: "<tr data-event-id=").dropFirst().first?.contains("finance.disbursed.v1") == true)
     }
 
     @Test func disbursementRecordedThroughTheFormAppearsInTheLogAndTheTotals() throws {
