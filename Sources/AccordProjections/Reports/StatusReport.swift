@@ -1,8 +1,10 @@
 import AccordModel
 
-/// The status report a secretariat sends to its principals: headline figures, actions by pillar
-/// and status, finance by value chain and by funder, the industrial pipeline, and a timeline of
-/// recent events. Rendered as one self-contained HTML file (inline CSS and SVG charts; no
+/// The status report a secretariat sends to its principals: headline figures; finance over time
+/// per currency (``SVGChart`` line/area charts), by value chain and by funder (by name); the
+/// roadmap by due date; stakeholders, the industrial pipeline, offtakes, research and skills
+/// programmes, each long table summarised to its first ``tableRowLimit`` rows with counts; and a
+/// timeline of recent events. Amounts are exact with grouped digits (`1,943,137,390.50 EUR`). Rendered as one self-contained HTML file (inline CSS and SVG charts; no
 /// scripts, no network) or as Markdown.
 public struct StatusReport: Sendable {
     /// The report's title, at its top.
@@ -25,60 +27,250 @@ public struct StatusReport: Sendable {
         self.digest = digest
     }
 
-    /// A bar of a chart: a label, a length (for drawing only) and the exact text shown.
-    struct Bar {
-        var label: String
-        var value: Double
-        var text: String
+    /// How many rows a long table shows before it is summarised (the rest counted, not listed).
+    public static let tableRowLimit = 25
+
+    /// A stakeholder's registered name, or its id when it has none (never an empty label).
+    func name(_ id: String) -> String {
+        if let name = visibleState.stakeholders[id]?.name?.value, !name.isEmpty { return name }
+        return id
     }
 
-    /// A group of bars under a heading (one currency, one pillar …).
-    struct BarGroup {
-        var heading: String
-        var bars: [Bar]
+    /// The state without retired subjects and retracted events, as every view shows it.
+    var visibleState: PartnershipState { Views.visible(state) }
+
+    /// The value chain a funding is reported under: its own `valueChain`; else the one value chain
+    /// of the action it funds, or of its receiver; else "not stated" (e.g. an IATI import, which
+    /// carries no value chain).
+    static func valueChain(of funding: Funding, in state: PartnershipState) -> String {
+        if let own = funding.valueChain?.value { return own }
+        if let action = funding.action?.value, let chains = state.actions[action]?.valueChains?.value, chains.count == 1 { return chains[0] + " (by its action)" }
+        if let chains = state.stakeholders[funding.receiver.value]?.valueChains?.value, chains.count == 1 { return chains[0] + " (by its receiver)" }
+        return "not stated"
     }
 
-    /// The chart sections, in order: each becomes one section with exactly one SVG.
-    func charts() -> [(title: String, groups: [BarGroup])] {
-        let state = Views.visible(self.state)
-        var actionGroups: [BarGroup] = []
+    /// Exact sums per currency with grouped digits: `1,943,137,390.50 EUR + 80.60 USD`.
+    static func text(_ sums: CurrencySums) -> String {
+        sums.isEmpty ? "0" : sums.currencies.map { "\(SVGChart.grouped(sums[$0])) \($0)" }.joined(separator: " + ")
+    }
+
+    /// The cumulative sum of each finance stage over time, per currency, from every dated,
+    /// unretracted transaction of the visible fundings; and how many had no date.
+    func financeOverTime() -> (byCurrency: [(currency: String, series: [SVGChart.Series])], undated: Int) {
+        let state = visibleState
+        var entries: [String: [String: [(CalendarDate, ExactDecimal)]]] = [:]  // currency → stage → dated amounts
+        var undated = 0
+        for funding in state.fundings.values {
+            for (id, entry) in funding.ledger where !state.isRetracted(id, subject: "funding/" + funding.id) {
+                guard FinanceStage(rawValue: entry.stage) != nil, let amount = ExactDecimal(entry.amount) else { continue }
+                guard let text = entry.date, let date = try? CalendarDate(parsing: String(text.prefix(10))) else { undated += 1; continue }
+                entries[entry.currency, default: [:]][entry.stage, default: []].append((date, amount))
+            }
+        }
+        let result = entries.keys.sorted().map { currency -> (currency: String, series: [SVGChart.Series]) in
+            let series = FinanceStage.allCases.compactMap { stage -> SVGChart.Series? in
+                guard let dated = entries[currency]?[stage.rawValue] else { return nil }
+                var running = ExactDecimal.zero
+                var byDate: [CalendarDate: ExactDecimal] = [:]
+                for (date, amount) in dated.sorted(by: { $0.0 < $1.0 }) {
+                    running += amount
+                    byDate[date] = running
+                }
+                return SVGChart.Series(name: stage.rawValue, points: byDate.keys.sorted().map { SVGChart.Point(date: $0, value: byDate[$0]!) })
+            }
+            return (currency, series)
+        }
+        return (result, undated)
+    }
+
+    /// Committed and disbursed per group (value chain, funder …) and currency, largest first.
+    func financeBars(_ key: (Funding) -> String, label: (String) -> String, limit: Int) -> [(currency: String, bars: [SVGChart.Bar], others: Int)] {
+        let state = visibleState
+        var result: [(currency: String, bars: [SVGChart.Bar], others: Int)] = []
+        for currency in Views.currencies(state) {
+            var sums: [String: (committed: ExactDecimal, disbursed: ExactDecimal)] = [:]
+            for funding in state.fundings.values {
+                let committed = funding.total(.committed)[currency], disbursed = funding.total(.disbursed)[currency]
+                guard !committed.isZero || !disbursed.isZero else { continue }
+                let group = key(funding)
+                let current = sums[group] ?? (.zero, .zero)
+                sums[group] = (current.committed + committed, current.disbursed + disbursed)
+            }
+            let order = sums.keys.sorted { (sums[$0]!.committed, $1) > (sums[$1]!.committed, $0) }
+            var bars: [SVGChart.Bar] = []
+            for group in order.prefix(limit) {
+                let value = sums[group]!
+                bars.append(SVGChart.Bar(label: label(group) + " · committed", value: value.committed, text: "\(SVGChart.grouped(value.committed)) \(currency)"))
+                bars.append(SVGChart.Bar(label: label(group) + " · disbursed", value: value.disbursed, text: "\(SVGChart.grouped(value.disbursed)) \(currency)"))
+            }
+            result.append((currency, bars, max(0, order.count - limit)))
+        }
+        return result
+    }
+
+    /// Actions by pillar and status, as bars.
+    func actionBars() -> [SVGChart.Bar] {
+        let state = visibleState
+        var bars: [SVGChart.Bar] = []
         for pillar in Catalogue.pillars {
             let actions = state.actions.values.filter { $0.pillar?.value == pillar }
-            let bars = ActionStatus.allCases.map { status -> Bar in
+            for status in ActionStatus.allCases {
                 let n = actions.filter { $0.status?.value == status }.count
-                return Bar(label: status.rawValue, value: Double(n), text: String(n))
+                bars.append(SVGChart.Bar(label: "\(pillar) · \(status.rawValue)", value: ExactDecimal(units: Int128(n), scale: 0), text: String(n)))
             }
-            actionGroups.append(BarGroup(heading: pillar, bars: bars))
         }
-        func financeGroups(_ key: (Funding) -> String) -> [BarGroup] {
-            var groups: [BarGroup] = []
-            for currency in Views.currencies(state) {
-                var sums: [String: (committed: ExactDecimal, disbursed: ExactDecimal)] = [:]
-                for funding in state.fundings.values {
-                    let group = key(funding)
-                    let current = sums[group] ?? (.zero, .zero)
-                    sums[group] = (current.committed + funding.total(.committed)[currency], current.disbursed + funding.total(.disbursed)[currency])
-                }
-                var bars: [Bar] = []
-                for group in sums.keys.sorted() {
-                    let value = sums[group]!
-                    bars.append(Bar(label: "\(group) committed", value: value.committed.approximate, text: "\(value.committed) \(currency)"))
-                    bars.append(Bar(label: "\(group) disbursed", value: value.disbursed.approximate, text: "\(value.disbursed) \(currency)"))
-                }
-                groups.append(BarGroup(heading: currency, bars: bars))
+        return bars
+    }
+
+    /// Projects by milestone, as bars.
+    func pipelineBars() -> [SVGChart.Bar] {
+        let projects = visibleState.projects.values
+        return (["(none)"] + Milestone.allCases.map(\.rawValue)).compactMap { milestone in
+            let n = projects.filter { ($0.milestone?.value.rawValue ?? "(none)") == milestone }.count
+            return milestone == "(none)" && n == 0 ? nil : SVGChart.Bar(label: milestone, value: ExactDecimal(units: Int128(n), scale: 0), text: SVGChart.grouped(String(n)))
+        }
+    }
+
+    /// A report section: its id, heading, charts and tables.
+    struct Section {
+        var id: String
+        var title: String
+        var intro: String = ""
+        var charts: [String] = []
+        var chartLists: [(heading: String, bars: [SVGChart.Bar])] = []
+        var tables: [Table] = []
+    }
+
+    /// `table` cut to its first `limit` rows (after sorting by `order` when given), its title
+    /// saying how many of how many are shown.
+    static func summarised(_ table: Table, limit: Int = tableRowLimit, order: (([String], [String]) -> Bool)? = nil) -> Table {
+        var cut = table
+        if let order { cut.rows.sort(by: order) }
+        guard table.rows.count > limit else { return cut }
+        cut.rows = Array(cut.rows.prefix(limit))
+        let base = table.title.range(of: " (").map { String(table.title[..<$0.lowerBound]) } ?? table.title
+        cut.title = "\(base): \(limit) of \(SVGChart.grouped(String(table.rows.count))) shown"
+        return cut
+    }
+
+    /// The headline figures, amounts grouped, the funders' and value chains' counts added.
+    func headline() -> Table {
+        var table = Views.summary(state, reference: reference)
+        let state = visibleState
+        for (index, row) in table.rows.enumerated() {
+            if row[0].hasPrefix("finance "), let stage = FinanceStage(rawValue: String(row[0].dropFirst(8))) {
+                table.rows[index][1] = Self.text(state.fundings.values.reduce(CurrencySums()) { $0 + $1.total(stage) })
+            } else {
+                // Counts grouped too ("1,468 (609 at final investment decision or beyond)"); dates stay as they are.
+                table.rows[index][1] = row[1].split(separator: " ", omittingEmptySubsequences: false).map { SVGChart.grouped(String($0)) }.joined(separator: " ")
             }
-            return groups
         }
-        let pipeline = [BarGroup(heading: "projects", bars: Milestone.allCases.map { milestone in
-            let n = state.projects.values.filter { $0.milestone?.value == milestone }.count
-            return Bar(label: milestone.rawValue, value: Double(n), text: String(n))
-        })]
-        return [
-            ("Actions by pillar and status", actionGroups),
-            ("Finance by value chain", financeGroups { $0.valueChain?.value ?? "(none)" }),
-            ("Finance by funder", financeGroups { $0.provider.value }),
-            ("Industrial pipeline", pipeline),
-        ]
+        table.rows.append(["funders", SVGChart.grouped(String(Set(state.fundings.values.map(\.provider.value)).count))])
+        return table
+    }
+
+    /// Every section of the report, in order.
+    func sections() -> [Section] {
+        let state = visibleState
+        var sections: [Section] = []
+
+        let overTime = financeOverTime()
+        var finance = Section(id: "finance-over-time", title: "Finance over time")
+        finance.intro = "Cumulative sums of each stage by transaction date, one chart per currency (never converted)."
+            + (overTime.undated > 0 ? " \(SVGChart.grouped(String(overTime.undated))) transactions without a date are in the sums but not on the charts." : "")
+        for (currency, series) in overTime.byCurrency {
+            let totals = series.map { "\($0.name) \(SVGChart.grouped($0.points.last?.value ?? .zero)) \(currency)" }.joined(separator: ", ")
+            let span = series.flatMap(\.points).map(\.date)
+            let range = span.isEmpty ? "" : " from \(span.min()!) to \(span.max()!)"
+            finance.charts.append(SVGChart.timeSeries(title: "Finance over time, \(currency)", description: "Cumulative \(totals)\(range).", series: series, unit: currency, area: true))
+        }
+        if overTime.byCurrency.isEmpty {
+            finance.charts = [SVGChart.timeSeries(title: "Finance over time", description: "No finance recorded yet.", series: [], unit: "")]
+        }
+        var summary: [[String]] = []
+        for (currency, series) in overTime.byCurrency {
+            for item in series { summary.append([currency, item.name, String(item.points.count), SVGChart.grouped(item.points.last?.value ?? .zero)]) }
+        }
+        finance.tables = [Table(title: "Cumulative totals of dated transactions", columns: ["currency", "stage", "dates", "total"], numeric: [2, 3], rows: summary)]
+        sections.append(finance)
+
+        var chains = Section(id: "finance-by-value-chain", title: "Finance by value chain")
+        chains.intro = "A funding without a value chain of its own is shown under its action's or its receiver's one value chain, else as not stated."
+        for group in financeBars({ Self.valueChain(of: $0, in: state) }, label: { $0 }, limit: 12) {
+            chains.charts.append(SVGChart.bars(title: "Finance by value chain, \(group.currency)", bars: group.bars))
+            chains.chartLists.append((group.currency, group.bars))
+        }
+        if chains.charts.isEmpty { chains.charts = [SVGChart.bars(title: "Finance by value chain", bars: [])] }
+        sections.append(chains)
+
+        var funders = Section(id: "finance-by-funder", title: "Finance by funder")
+        let funderBars = financeBars({ $0.provider.value }, label: name, limit: 10)
+        funders.intro = "Funders by name, the ten largest commitments per currency."
+        for group in funderBars {
+            let more = group.others > 0 ? " (\(group.others) more funders not shown)" : ""
+            funders.charts.append(SVGChart.bars(title: "Finance by funder, \(group.currency)\(more)", bars: group.bars))
+            funders.chartLists.append((group.currency + more, group.bars))
+        }
+        if funders.charts.isEmpty { funders.charts = [SVGChart.bars(title: "Finance by funder", bars: [])] }
+        sections.append(funders)
+
+        var roadmap = Section(id: "roadmap", title: "Roadmap")
+        let bars = actionBars()
+        roadmap.charts = [SVGChart.bars(title: "Actions by pillar and status", bars: bars)]
+        roadmap.chartLists = [("actions", bars)]
+        let actionTables = Views.actions(state, reference: reference)
+        // The board by due date: overdue first among the open, then by date.
+        var board = actionTables[0]
+        board.rows.sort { ($0[4].isEmpty ? "9999" : $0[4], $0[1]) < ($1[4].isEmpty ? "9999" : $1[4], $1[1]) }
+        board.title = "Roadmap by due date (overdue as of \(reference) marked)"
+        roadmap.tables = [actionTables[1], Self.summarised(board)]
+        sections.append(roadmap)
+
+        var stakeholders = Section(id: "stakeholders", title: "Stakeholders")
+        var byKind: [String: Int] = [:], byCountry: [String: Int] = [:]
+        for s in state.stakeholders.values {
+            byKind[s.kind?.value ?? "(not stated)", default: 0] += 1
+            byCountry[s.country?.value ?? "(not stated)", default: 0] += 1
+        }
+        func counts(_ title: String, _ column: String, _ counts: [String: Int]) -> Table {
+            let rows = counts.keys.sorted { (counts[$0]!, $1) > (counts[$1]!, $0) }.map { [$0, SVGChart.grouped(String(counts[$0]!))] }
+            return Self.summarised(Table(title: title, columns: [column, "stakeholders"], numeric: [1], integers: [1], rows: rows), limit: 12)
+        }
+        stakeholders.intro = "\(SVGChart.grouped(String(state.stakeholders.count))) stakeholders; the most active (by the events they appear in) listed by name."
+        let people = Views.stakeholders(state)
+        stakeholders.tables = [counts("Stakeholders by kind", "kind", byKind), counts("Stakeholders by country", "country", byCountry),
+                               Self.summarised(Table(title: people.title, columns: ["name", "kind", "country", "value chains", "events"], numeric: [4], integers: [4],
+                                                     rows: people.rows.map { [$0[1].isEmpty ? $0[0] : $0[1], $0[2], $0[3], $0[4], $0[5]] }),
+                                               order: { (Int($0[4]) ?? 0, $1[0]) > (Int($1[4]) ?? 0, $0[0]) })]
+        sections.append(stakeholders)
+
+        var pipeline = Section(id: "pipeline", title: "Industrial pipeline")
+        let pipelineBars = pipelineBars()
+        pipeline.charts = [SVGChart.bars(title: "Projects by milestone", bars: pipelineBars)]
+        pipeline.chartLists = [("projects", pipelineBars)]
+        let industry = Views.industry(state)
+        let rank = ["(none)"] + Milestone.allCases.map(\.rawValue)
+        pipeline.intro = "\(SVGChart.grouped(String(state.projects.count))) projects; the most advanced listed first."
+        pipeline.tables = [industry[1], Self.summarised(industry[0], order: { (rank.firstIndex(of: $0[4]) ?? 0, $1[5], $1[0]) > (rank.firstIndex(of: $1[4]) ?? 0, $0[5], $0[0]) })]
+        sections.append(pipeline)
+
+        var offtakes = Section(id: "offtakes", title: "Offtakes")
+        offtakes.intro = "\(SVGChart.grouped(String(state.offtakes.count))) offtake agreements, summed by commodity and unit."
+        let deals = state.offtakes.values.sorted { $0.id < $1.id }.map { o in
+            [o.id, name(o.buyer.value), name(o.seller.value), o.commodity.value, SVGChart.grouped(o.quantity.value) + " " + o.unit.value, [o.from?.value, o.to?.value].compactMap { $0 }.joined(separator: " – ")]
+        }
+        offtakes.tables = [industry[2], Self.summarised(Table(title: "Offtake agreements", columns: ["offtake", "buyer", "seller", "commodity", "quantity", "period"], rows: deals))]
+        sections.append(offtakes)
+
+        let research = Views.research(state)
+        var researchSection = Section(id: "research", title: "Research")
+        researchSection.tables = [Self.summarised(research[0]), Self.summarised(research[1], order: { $0[0] > $1[0] })]
+        sections.append(researchSection)
+
+        var programmes = Section(id: "programmes", title: "Skills programmes")
+        programmes.tables = [Self.summarised(research[2])]
+        sections.append(programmes)
+        return sections
     }
 
     /// The report as one self-contained, well-formed HTML document (it also parses as XML).
@@ -93,24 +285,24 @@ public struct StatusReport: Sendable {
         body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #1b1b1b; }
         h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
         table { border-collapse: collapse; margin: .5em 0; } td, th { padding: .2em .8em; border-bottom: 1px solid #eee; text-align: left; }
+        caption { text-align: left; font-weight: bold; padding: .3em 0; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; } .overdue { color: #b00020; font-weight: bold; }
-        svg text { font-size: 12px; font-family: system-ui, sans-serif; } footer { margin-top: 3em; color: #666; font-size: .9em; }
+        svg { max-width: 100%; height: auto; } svg text { font-size: 12px; font-family: system-ui, sans-serif; fill: #1b1b1b; }
+        footer { margin-top: 3em; color: #555; font-size: .9em; }
         </style>
         </head>
         <body>
+        <main>
         <h1>\(escape(title))</h1>
         <p>Status as of \(reference). Figures are exact; sums are per currency and never converted.</p>
 
         """
-        out += "<section id=\"headline\">\n<h2>Headline figures</h2>\n" + htmlTable(Views.summary(state, reference: reference)) + "</section>\n"
-        for (index, chart) in charts().enumerated() {
-            out += "<section class=\"chart\" id=\"chart-\(index + 1)\">\n<h2>\(escape(chart.title))</h2>\n"
-            out += svg(chart.groups, title: chart.title)
-            switch index {
-            case 0: out += htmlTable(Views.actions(state, reference: reference)[0])
-            case 3: out += htmlTable(Views.industry(state)[0])
-            default: break
-            }
+        out += "<section id=\"headline\">\n<h2>Headline figures</h2>\n" + htmlTable(headline()) + "</section>\n"
+        for section in sections() {
+            out += "<section class=\"\(section.charts.isEmpty ? "tables" : "chart")\" id=\"\(section.id)\">\n<h2>\(escape(section.title))</h2>\n"
+            if !section.intro.isEmpty { out += "<p>\(escape(section.intro))</p>\n" }
+            out += section.charts.joined()
+            out += section.tables.map(htmlTable).joined()
             out += "</section>\n"
         }
         let corrections = correctionTables()
@@ -124,7 +316,7 @@ public struct StatusReport: Sendable {
             if !what.isEmpty { out += " — " + escape(what) }
             out += "</li>\n"
         }
-        out += "</ol>\n</section>\n"
+        out += "</ol>\n</section>\n</main>\n"
         out += "<footer>State digest <code>\(digest)</code> over \(state.eventCount) events. Generated by accord; self-contained, no scripts.</footer>\n</body>\n</html>\n"
         return out
     }
@@ -132,14 +324,16 @@ public struct StatusReport: Sendable {
     /// The report as Markdown (tables and lists; charts as bar lists).
     public func markdown() -> String {
         var out = "# \(title)\n\nStatus as of \(reference). Figures are exact; sums are per currency and never converted.\n\n## Headline figures\n\n"
-        out += markdownTable(Views.summary(state, reference: reference))
-        for chart in charts() {
-            out += "\n## \(chart.title)\n\n"
-            for group in chart.groups {
+        out += markdownTable(headline())
+        for section in sections() {
+            out += "\n## \(section.title)\n\n"
+            if !section.intro.isEmpty { out += section.intro + "\n\n" }
+            for group in section.chartLists {
                 out += "**\(group.heading)**\n\n"
                 for bar in group.bars { out += "- \(bar.label): \(bar.text)\n" }
                 out += "\n"
             }
+            for table in section.tables { out += "**\(table.title)**\n\n" + markdownTable(table) + "\n" }
         }
         let corrections = correctionTables()
         if !corrections.isEmpty {
@@ -165,16 +359,19 @@ public struct StatusReport: Sendable {
         var parts: [String] = []
         for key in ["name", "title", "milestone", "note", "reason"] { if let text = fields.string(key) { parts.append(text) } }
         let money = fields.object("value").map(Fields.init) ?? fields
-        if let amount = money.string("amount"), let currency = money.string("currency") { parts.append("\(amount) \(currency)") }
+        if let amount = money.string("amount"), let currency = money.string("currency") { parts.append("\(SVGChart.grouped(amount)) \(currency)") }
         return parts.joined(separator: " · ")
     }
 
+    /// A cell as shown: numbers in numeric columns grouped in threes (`1,234,567.89`).
+    private func shown(_ cell: String, numeric: Bool) -> String { numeric ? SVGChart.grouped(cell) : cell }
+
     private func htmlTable(_ table: Table) -> String {
-        var out = "<table>\n<caption>\(escape(table.title))</caption>\n<tr>" + table.columns.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+        var out = "<table>\n<caption>\(escape(table.title))</caption>\n<tr>" + table.columns.map { "<th scope=\"col\">\(escape($0))</th>" }.joined() + "</tr>\n"
         for row in table.rows + (table.totals.map { [$0] } ?? []) {
             out += "<tr>" + row.enumerated().map { index, cell in
                 let cls = cell == "OVERDUE" ? " class=\"overdue\"" : (table.numeric.contains(index) ? " class=\"n\"" : "")
-                return "<td\(cls)>\(escape(cell))</td>"
+                return "<td\(cls)>\(escape(shown(cell, numeric: table.numeric.contains(index))))</td>"
             }.joined() + "</tr>\n"
         }
         return out + "</table>\n"
@@ -183,37 +380,11 @@ public struct StatusReport: Sendable {
     private func markdownTable(_ table: Table) -> String {
         func cell(_ text: String) -> String { text.replacingAll("|", with: "\\|") }
         var out = "| " + table.columns.map(cell).joined(separator: " | ") + " |\n|" + table.columns.map { _ in "---|" }.joined() + "\n"
-        for row in table.rows { out += "| " + row.map(cell).joined(separator: " | ") + " |\n" }
+        for row in table.rows + (table.totals.map { [$0] } ?? []) {
+            out += "| " + row.enumerated().map { cell(shown($1, numeric: table.numeric.contains($0))) }.joined(separator: " | ") + " |\n"
+        }
         return out
     }
-
-    /// A horizontal bar chart: one panel per group, bars scaled within each group.
-    private func svg(_ groups: [BarGroup], title: String) -> String {
-        let labelWidth = 260.0, barWidth = 380.0, rowHeight = 20.0, headingHeight = 24.0
-        var y = 10.0
-        var body = ""
-        for group in groups {
-            body += "<text x=\"0\" y=\"\(fmt(y + 14))\" font-weight=\"bold\">\(escape(group.heading))</text>\n"
-            y += headingHeight
-            let largest = max(group.bars.map { abs($0.value) }.max() ?? 0, 1e-9)
-            for bar in group.bars {
-                let length = bar.value <= 0 ? 0 : max(1, barWidth * bar.value / largest)
-                body += "<text x=\"0\" y=\"\(fmt(y + 14))\">\(escape(String(bar.label.prefix(40))))</text>"
-                body += "<rect x=\"\(fmt(labelWidth))\" y=\"\(fmt(y + 3))\" width=\"\(fmt(length))\" height=\"\(fmt(rowHeight - 6))\" fill=\"#3867d6\"/>"
-                body += "<text x=\"\(fmt(labelWidth + length + 6))\" y=\"\(fmt(y + 14))\">\(escape(bar.text))</text>\n"
-                y += rowHeight
-            }
-            y += 8
-        }
-        if groups.allSatisfy({ $0.bars.isEmpty }) {
-            body += "<text x=\"0\" y=\"\(fmt(y + 14))\">No data yet.</text>\n"
-            y += rowHeight
-        }
-        let width = labelWidth + barWidth + 200
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"\(fmt(width))\" height=\"\(fmt(y + 10))\" viewBox=\"0 0 \(fmt(width)) \(fmt(y + 10))\">\n<title>\(escape(title))</title>\n\(body)</svg>\n"
-    }
-
-    private func fmt(_ value: Double) -> String { String(Int(value.rounded())) }
 }
 
 /// Escapes text for HTML and XML content and attributes.

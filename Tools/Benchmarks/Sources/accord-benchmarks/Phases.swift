@@ -52,6 +52,7 @@ enum Phases {
         case "state-accord": figures = try stateAccord(arguments)
         case "readmodel-write": figures = try writeReadModel(arguments)
         case "readmodel-write-incremental": figures = try writeReadModelIncremental(arguments)
+        case "report-render": figures = try renderReport(arguments)
         case "state-sqlite": figures = try stateSQLite(arguments)
         case "append-more": figures = try appendMore(arguments)
         case "sync-client": figures = try syncClient(arguments)
@@ -340,6 +341,21 @@ enum Phases {
         if useReadModel, result?.loadedEvents == nil { throw BenchError.failed("no valid read model: \(result?.readModelRejection?.reason ?? "none")") }
         return ["seconds": time, "replayed": Double(result?.replayed ?? 0), "events": Double(result?.state.eventCount ?? 0),
                 "loaded": Double(result?.loadedEvents ?? 0)]
+    }
+
+    /// `accord report --html` from the read model (issue 18's ≤ 300 ms per page at 1M events):
+    /// the state loaded (untimed), then `StatusReport.html()` alone timed, the median of 5, with
+    /// its size in bytes.
+    static func renderReport(_ a: Arguments) throws -> Figures {
+        let journal = try EventJournal(opening: try a.string("journal"))
+        var builder = StateBuilder(journal: journal)
+        builder.refreshAfter = nil
+        let state = try builder.build(useReadModel: true).state
+        let report = StatusReport(title: "Benchmark", state: state, reference: try CalendarDate(parsing: "2026-12-07"), recent: [], digest: "-")
+        var times: [Double] = []
+        var bytes = 0
+        for _ in 0..<5 { times.append(seconds { bytes = report.html().utf8.count }) }
+        return ["seconds": times.sorted()[2], "bytes": Double(bytes), "events": Double(state.eventCount)]
     }
 
     /// Writes the read model of the whole journal: the fold first (untimed), then the write

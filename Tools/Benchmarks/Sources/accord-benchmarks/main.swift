@@ -174,6 +174,10 @@ if let n = sorted.last, let runs = bySize[n] {
                     accord: "\(f3(incremental["seconds"])); \(f0(incremental.peakMiB)) / \(f0(incremental.peakMiB - incremental["peakBeforeMiB"]))",
                     peers: "(summary \(f1(incremental["bytes"] / 1_048_576)) MiB rewritten; the new entries appended to the history)", ratio: "–",
                     target: "≤ 1 s, ≤ 64 MiB", met: verdict(incremental["seconds"] <= 1 && incremental.peakMiB <= 64)))
+    let render = try runPhase("report-render", ["--journal", runs.journal], scratch: scratch)
+    rows.append(Row(measure: "accord report --html from the read model, \(n) events: render time (s, median of 5)", accord: f3(render["seconds"]),
+                    peers: "(\(f0(render["bytes"] / 1024)) KiB)", ratio: "–", target: "≤ 0.3 s, ≤ 200 KiB",
+                    met: verdict(render["seconds"] <= 0.3 && render["bytes"] <= 204_800)))
     rssRows.append(("state rebuild \(n): Accord full / with read model / SQLite queries", "\(f0(full.peakMiB)) / \(f0(withReadModel.peakMiB)) / \(f0(sql.peakMiB)) MiB"))
 }
 
