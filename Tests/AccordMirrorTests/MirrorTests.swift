@@ -182,6 +182,55 @@ struct MirrorTests {
         }
     }
 
+    @Test func aMirrorOfOneEventPerTransactionEqualsOneMadeInOneTransactionThroughCorrections() async throws {
+        // Each transaction rewrites only the rows of the subjects its events touch (Mirror.md §3
+        // step 6): with one event per transaction, every retraction, retirement, output and
+        // delivery must still leave the tables of a mirror made in one transaction.
+        let temp = TemporaryDirectory("mirror-touched")
+        let journal = temp.child("journal")
+        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
+        let first = [
+            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-a","data":{"name":"A","kind":"financial","country":"EU"}}"#,
+            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-b","data":{"name":"B","kind":"research","country":"KZ"}}"#,
+            #"{"type":"finance.committed.v1","subject":"funding/test-f","data":{"provider":"test-a","receiver":"test-b","amount":"100.00","currency":"EUR","date":"2024-05-01"}}"#,
+            #"{"type":"finance.disbursed.v1","subject":"funding/test-f","data":{"provider":"test-a","receiver":"test-b","amount":"40.00","currency":"EUR","date":"2024-05-02"}}"#,
+            #"{"type":"research.project.started.v1","subject":"research/test-r","data":{"title":"R","partners":["test-a","test-b"]}}"#,
+            #"{"type":"research.output.published.v1","subject":"research/test-r","data":{"title":"Paper 1","date":"2024-06-01"}}"#,
+            #"{"type":"research.output.published.v1","subject":"research/test-r","data":{"title":"Paper 2","date":"2024-06-02"}}"#,
+            #"{"type":"skills.programme.delivered.v1","subject":"programme/test-p","data":{"title":"Course 1","provider":"erma","participants":10,"date":"2024-07-01"}}"#,
+            #"{"type":"skills.programme.delivered.v1","subject":"programme/test-p","data":{"title":"Course 2","provider":"erma","participants":20,"date":"2024-07-02"}}"#,
+            #"{"type":"stakeholder.updated.v1","subject":"stakeholder/test-a","data":{"name":"A renamed"}}"#,
+        ]
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: first.joined(separator: "\n") + "\n").status == 0)
+        func id(_ type: String, _ title: String) throws -> String {
+            let log = try accord(["log", "--json"], journal: journal).output
+            let line = try #require(log.split(separator: "\n").first { $0.contains(type) && $0.contains(title) })
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            return object["id"] as! String
+        }
+        let corrections = [
+            #"{"type":"event.retracted.v1","subject":"research/test-r","data":{"event":"\#(try id("research.output", "Paper 1"))","reason":"duplicate"}}"#,
+            #"{"type":"event.retracted.v1","subject":"programme/test-p","data":{"event":"\#(try id("skills.programme", "Course 2"))","reason":"cancelled"}}"#,
+            #"{"type":"event.retracted.v1","subject":"funding/test-f","data":{"event":"\#(try id("finance.disbursed", "40.00"))","reason":"wrong amount"}}"#,
+            #"{"type":"subject.retired.v1","subject":"stakeholder/test-b","data":{"reason":"merged"}}"#,
+        ]
+        let corrected = try accord(["append", "--from", "-"], journal: journal, input: corrections.joined(separator: "\n") + "\n")
+        #expect(corrected.status == 0, "\(corrected.stderr)")
+
+        let (oneGo, oneGoURL) = try await PostgresForTests.freshDatabase("touched_once")
+        try mirror(journal, into: oneGoURL)
+        let (stepwise, stepwiseURL) = try await PostgresForTests.freshDatabase("touched_steps")
+        try mirror(journal, into: stepwiseURL, extra: ["--events-per-transaction", "1"])
+        let expected = try await PostgresForTests.dump(oneGo), actual = try await PostgresForTests.dump(stepwise)
+        for table in expected.keys.sorted() {
+            #expect(actual[table] == expected[table], "table '\(table)'")
+        }
+        #expect(try await PostgresForTests.rows("SELECT outputs::text FROM research WHERE id = 'test-r'", on: stepwise) == [["1"]])
+        #expect(try await PostgresForTests.rows("SELECT title, deliveries::text, participants::text FROM programmes WHERE id = 'test-p'", on: stepwise) == [["Course 1", "1", "10"]])
+        #expect(try await PostgresForTests.rows("SELECT stage, amount::text FROM funding_sums WHERE funding = 'test-f'", on: stepwise) == [["committed", "100.00"]])
+        #expect(try await PostgresForTests.rows("SELECT name FROM stakeholders WHERE id IN ('test-a', 'test-b')", on: stepwise) == [["A renamed"]])
+    }
+
     @Test func twoOfficesMirroringIntoOneDatabaseEqualEitherOfficesOwnMirrorAfterSync() async throws {
         let temp = TemporaryDirectory("mirror-offices")
         let brussels = temp.child("brussels"), astana = temp.child("astana")
