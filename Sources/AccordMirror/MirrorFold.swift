@@ -73,107 +73,54 @@ struct MirrorFold {
 
     private func stakeholder(_ id: String, into tables: inout [String: [[UInt8]]]) {
         guard let stakeholder = state.stakeholders[id] else { return }
-        var line = CopyLine()
-        line.text(stakeholder.id)
-        line.text(stakeholder.name?.value)
-        line.text(stakeholder.kind?.value)
-        line.text(stakeholder.country?.value)
-        line.array(stakeholder.valueChains?.value)
-        line.text(stakeholder.iatiRef?.value)
-        line.plain(String(state.activity[stakeholder.id] ?? 0))
-        tables["stakeholders"]!.append(line.bytes)
+        tables["stakeholders"]!.append(CopyLine(.text(stakeholder.id), .text(stakeholder.name?.value), .text(stakeholder.kind?.value),
+            .text(stakeholder.country?.value), .array(stakeholder.valueChains?.value), .text(stakeholder.iatiRef?.value),
+            .plain(String(state.activity[stakeholder.id] ?? 0))).bytes)
     }
 
     private func agreement(_ id: String, into tables: inout [String: [[UInt8]]]) {
         guard let agreement = state.agreements[id] else { return }
-        var line = CopyLine()
-        line.text(agreement.id)
-        line.text(agreement.title.value)
-        line.array(agreement.parties.value)
-        line.text(agreement.date.value)
-        line.text(agreement.place?.value)
-        tables["agreements"]!.append(line.bytes)
+        tables["agreements"]!.append(CopyLine(.text(agreement.id), .text(agreement.title.value), .array(agreement.parties.value),
+            .text(agreement.date.value), .text(agreement.place?.value)).bytes)
     }
 
     private func action(_ id: String, into tables: inout [String: [[UInt8]]]) {
         guard let action = state.actions[id] else { return }
-        var line = CopyLine()
-        line.text(action.id)
-        line.text(action.pillar?.value)
-        line.text(action.title?.value)
-        line.text(action.status?.value.rawValue)
-        line.text(action.statusDate?.value)
-        line.text(action.due?.value)
-        line.array(action.valueChains?.value)
-        line.array(action.leads?.value)
-        line.text(action.note?.value)
-        tables["actions"]!.append(line.bytes)
+        tables["actions"]!.append(CopyLine(.text(action.id), .text(action.pillar?.value), .text(action.title?.value),
+            .text(action.status?.value.rawValue), .text(action.statusDate?.value), .text(action.due?.value), .array(action.valueChains?.value),
+            .array(action.leads?.value), .text(action.note?.value)).bytes)
     }
 
     private func funding(_ id: String, into tables: inout [String: [[UInt8]]]) {
         guard let funding = state.fundings[id] else { return }
-        var line = CopyLine()
-        line.text(funding.id)
-        line.text(funding.provider.value)
-        line.text(funding.receiver.value)
-        line.text(funding.valueChain?.value)
-        line.text(funding.instrument?.value)
-        line.text(funding.action?.value)
-        tables["fundings"]!.append(line.bytes)
+        tables["fundings"]!.append(CopyLine(.text(funding.id), .text(funding.provider.value), .text(funding.receiver.value),
+            .text(funding.valueChain?.value), .text(funding.instrument?.value), .text(funding.action?.value)).bytes)
         for stage in funding.transactions.keys.sorted() {
-            var row = CopyLine()
-            row.text(funding.id)
-            row.text(stage)
-            row.plain(String(funding.transactions[stage]!))
-            tables["funding_stages"]!.append(row.bytes)
+            tables["funding_stages"]!.append(CopyLine(.text(funding.id), .text(stage), .plain(String(funding.transactions[stage]!))).bytes)
         }
         for stage in funding.totals.keys.sorted() {
             let totals = funding.totals[stage]!
             for currency in totals.currencies {
-                var row = CopyLine()
-                row.text(funding.id)
-                row.text(stage)
-                row.text(currency)
-                row.plain(totals[currency].description)
-                tables["funding_sums"]!.append(row.bytes)
+                tables["funding_sums"]!.append(CopyLine(.text(funding.id), .text(stage), .text(currency), .plain(totals[currency].description)).bytes)
             }
         }
     }
 
     private func project(_ id: String, into tables: inout [String: [[UInt8]]]) {
         guard let project = state.projects[id] else { return }
-        var line = CopyLine()
-        line.text(project.id)
-        line.text(project.name?.value)
-        line.text(project.sponsor?.value)
-        line.text(project.valueChain?.value)
-        line.text(project.country?.value)
-        line.plain(project.capacity.flatMap { ExactDecimal($0.value) }?.description)
-        line.text(project.capacityUnit?.value)
-        line.text(project.milestone?.value.rawValue)
-        line.text(project.milestoneDate?.value)
-        tables["projects"]!.append(line.bytes)
+        tables["projects"]!.append(CopyLine(.text(project.id), .text(project.name?.value), .text(project.sponsor?.value),
+            .text(project.valueChain?.value), .text(project.country?.value), .plain(project.capacity.flatMap { ExactDecimal($0.value) }?.description),
+            .text(project.capacityUnit?.value), .text(project.milestone?.value.rawValue), .text(project.milestoneDate?.value)).bytes)
         if let milestone = project.milestone?.value {
-            var row = CopyLine()
-            row.text(project.id)
-            row.text(milestone.rawValue)
-            row.text(project.milestoneDate?.value)
-            tables["milestones"]!.append(row.bytes)
+            tables["milestones"]!.append(CopyLine(.text(project.id), .text(milestone.rawValue), .text(project.milestoneDate?.value)).bytes)
         }
     }
 
     private func offtake(_ id: String, into tables: inout [String: [[UInt8]]]) {
         guard let offtake = state.offtakes[id] else { return }
-        var line = CopyLine()
-        line.text(offtake.id)
-        line.text(offtake.buyer.value)
-        line.text(offtake.seller.value)
-        line.text(offtake.commodity.value)
-        line.plain(ExactDecimal(offtake.quantity.value)?.description)
-        line.text(offtake.unit.value)
-        line.text(offtake.from?.value)
-        line.text(offtake.to?.value)
-        tables["offtakes"]!.append(line.bytes)
+        tables["offtakes"]!.append(CopyLine(.text(offtake.id), .text(offtake.buyer.value), .text(offtake.seller.value),
+            .text(offtake.commodity.value), .plain(ExactDecimal(offtake.quantity.value)?.description), .text(offtake.unit.value),
+            .text(offtake.from?.value), .text(offtake.to?.value)).bytes)
     }
 
     /// A research project's row (with its count of outputs shown) and its outputs' rows; the
@@ -183,24 +130,13 @@ struct MirrorFold {
         for event in outputsOf[id] ?? [] where !state.isRetracted(event, subject: "research/" + id) {
             guard let output = state.outputs[event] else { continue }
             shown += 1
-            var line = CopyLine()
-            line.text(event)
-            line.text(output.research)
-            line.text(output.title)
-            line.text(output.date)
-            line.text(output.url)
-            tables["research_outputs"]!.append(line.bytes)
+            tables["research_outputs"]!.append(CopyLine(.text(event), .text(output.research), .text(output.title), .text(output.date),
+                .text(output.url)).bytes)
         }
         guard let research = state.research[id] else { return }
-        var line = CopyLine()
-        line.text(research.id)
-        line.text(research.title?.value)
-        line.array(research.partners?.value)
-        line.text(research.field?.value)
-        line.plain(research.budget.flatMap { ExactDecimal($0.value) }?.description)
-        line.text(research.currency?.value)
-        line.plain(String(shown))
-        tables["research"]!.append(line.bytes)
+        tables["research"]!.append(CopyLine(.text(research.id), .text(research.title?.value), .array(research.partners?.value),
+            .text(research.field?.value), .plain(research.budget.flatMap { ExactDecimal($0.value) }?.description), .text(research.currency?.value),
+            .plain(String(shown))).bytes)
     }
 
     /// A programme's row (from its deliveries shown) and its deliveries' rows; no row for a
@@ -210,23 +146,12 @@ struct MirrorFold {
         for event in deliveriesOf[id] ?? [] where !state.isRetracted(event, subject: "programme/" + id) {
             guard let delivery = state.deliveries[event] else { continue }
             deliveries.append(delivery)
-            var line = CopyLine()
-            line.text(event)
-            line.text(delivery.programme)
-            line.text(delivery.title)
-            line.text(delivery.provider)
-            line.plain(String(delivery.participants))
-            line.text(delivery.date)
-            tables["programme_deliveries"]!.append(line.bytes)
+            tables["programme_deliveries"]!.append(CopyLine(.text(event), .text(delivery.programme), .text(delivery.title), .text(delivery.provider),
+                .plain(String(delivery.participants)), .text(delivery.date)).bytes)
         }
         // As `accord state research`: the title and provider of the latest delivery.
         guard let latest = deliveries.max(by: { ($0.date, $0.title, $0.provider) < ($1.date, $1.title, $1.provider) }) else { return }
-        var line = CopyLine()
-        line.text(id)
-        line.text(latest.title)
-        line.text(latest.provider)
-        line.plain(String(deliveries.count))
-        line.plain(String(deliveries.reduce(0) { $0 + $1.participants }))
-        tables["programmes"]!.append(line.bytes)
+        tables["programmes"]!.append(CopyLine(.text(id), .text(latest.title), .text(latest.provider), .plain(String(deliveries.count)),
+            .plain(String(deliveries.reduce(0) { $0 + $1.participants }))).bytes)
     }
 }
