@@ -60,3 +60,25 @@ struct CopyLine {
         }
     }
 }
+
+/// One field of a COPY line (``CopyLine/init(_:)``): text (escaped), a number or other text that
+/// needs no escaping, or a `text[]`; nil is NULL in each.
+enum CopyField {
+    case text(String?)
+    case plain(String?)
+    case array([String]?)
+}
+
+extension CopyLine {
+    /// The line of `fields`, in order: one row of a view table.
+    init(_ fields: CopyField...) {
+        self.init()
+        for field in fields {
+            switch field {
+            case .text(let value): text(value)
+            case .plain(let value): plain(value)
+            case .array(let values): array(values)
+            }
+        }
+    }
+}

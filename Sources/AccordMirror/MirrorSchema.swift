@@ -1,3 +1,4 @@
+import AccordModel
 import AccordSegments
 
 /// The mirror's schema (Mirror.md §2): its version, the DDL that creates it, and the view tables'
@@ -6,7 +7,8 @@ public enum MirrorSchema {
     /// The schema version this program writes and reads (Mirror.md §4). A database whose
     /// `mirror_schema.version` is greater is refused; raise this whenever a table or column
     /// changes, and give the older version a migration.
-    public static let version = 1
+    /// Version 2 keys every table by partnership (Mirror.md §4 tells what changed from 1).
+    public static let version = 2
 
     /// The advisory lock every mirror transaction takes first (`pg_advisory_xact_lock`), so
     /// that mirrors of several offices into one database write one at a time (Mirror.md §3).
@@ -31,14 +33,16 @@ public enum MirrorSchema {
         """,
         """
         CREATE TABLE mirror_checkpoints (
-          site text PRIMARY KEY,
+          site text NOT NULL,
           seq bigint NOT NULL,
-          last_id text NOT NULL
+          last_id text NOT NULL,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, site)
         )
         """,
         """
         CREATE TABLE events (
-          id text PRIMARY KEY,
+          id text NOT NULL,
           site text NOT NULL,
           seq bigint NOT NULL,
           type text NOT NULL,
@@ -47,34 +51,40 @@ public enum MirrorSchema {
           hlc text NOT NULL,
           data jsonb,
           record text NOT NULL,
-          UNIQUE (site, seq)
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, id),
+          UNIQUE (partnership, site, seq)
         )
         """,
         "CREATE INDEX events_subject ON events (subject)",
         "CREATE INDEX events_type_time ON events (type, time)",
         """
         CREATE TABLE stakeholders (
-          id text PRIMARY KEY,
+          id text NOT NULL,
           name text,
           kind text,
           country text,
           value_chains text[],
           iati_ref text,
-          events integer NOT NULL
+          events integer NOT NULL,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, id)
         )
         """,
         """
         CREATE TABLE agreements (
-          id text PRIMARY KEY,
+          id text NOT NULL,
           title text NOT NULL,
           parties text[] NOT NULL,
           date text NOT NULL,
-          place text
+          place text,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, id)
         )
         """,
         """
         CREATE TABLE actions (
-          id text PRIMARY KEY,
+          id text NOT NULL,
           pillar text,
           title text,
           status text,
@@ -82,17 +92,21 @@ public enum MirrorSchema {
           due text,
           value_chains text[],
           leads text[],
-          note text
+          note text,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, id)
         )
         """,
         """
         CREATE TABLE fundings (
-          id text PRIMARY KEY,
+          id text NOT NULL,
           provider text NOT NULL,
           receiver text NOT NULL,
           value_chain text,
           instrument text,
-          action text
+          action text,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, id)
         )
         """,
         """
@@ -100,7 +114,8 @@ public enum MirrorSchema {
           funding text NOT NULL,
           stage text NOT NULL,
           transactions integer NOT NULL,
-          PRIMARY KEY (funding, stage)
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, funding, stage)
         )
         """,
         """
@@ -109,12 +124,13 @@ public enum MirrorSchema {
           stage text NOT NULL,
           currency text NOT NULL,
           amount numeric NOT NULL,
-          PRIMARY KEY (funding, stage, currency)
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, funding, stage, currency)
         )
         """,
         """
         CREATE TABLE projects (
-          id text PRIMARY KEY,
+          id text NOT NULL,
           name text,
           sponsor text,
           value_chain text,
@@ -122,94 +138,152 @@ public enum MirrorSchema {
           capacity numeric,
           capacity_unit text,
           milestone text,
-          milestone_date text
+          milestone_date text,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, id)
         )
         """,
         """
         CREATE TABLE milestones (
-          project text PRIMARY KEY,
+          project text NOT NULL,
           milestone text NOT NULL,
-          date text
+          date text,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, project)
         )
         """,
         """
         CREATE TABLE offtakes (
-          id text PRIMARY KEY,
+          id text NOT NULL,
           buyer text NOT NULL,
           seller text NOT NULL,
           commodity text NOT NULL,
           quantity numeric,
           unit text NOT NULL,
           from_date text,
-          to_date text
+          to_date text,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, id)
         )
         """,
         """
         CREATE TABLE research (
-          id text PRIMARY KEY,
+          id text NOT NULL,
           title text,
           partners text[],
           field text,
           budget numeric,
           currency text,
-          outputs integer NOT NULL
+          outputs integer NOT NULL,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, id)
         )
         """,
         """
         CREATE TABLE research_outputs (
-          event text PRIMARY KEY,
+          event text NOT NULL,
           research text NOT NULL,
           title text NOT NULL,
           date text NOT NULL,
-          url text
+          url text,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, event)
         )
         """,
         """
         CREATE TABLE programmes (
-          id text PRIMARY KEY,
+          id text NOT NULL,
           title text NOT NULL,
           provider text NOT NULL,
           deliveries integer NOT NULL,
-          participants bigint NOT NULL
+          participants bigint NOT NULL,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, id)
         )
         """,
         """
         CREATE TABLE programme_deliveries (
-          event text PRIMARY KEY,
+          event text NOT NULL,
           programme text NOT NULL,
           title text NOT NULL,
           provider text NOT NULL,
           participants integer NOT NULL,
-          date text NOT NULL
+          date text NOT NULL,
+          partnership text NOT NULL,
+          PRIMARY KEY (partnership, event)
         )
         """,
+        "CREATE INDEX research_outputs_research ON research_outputs (partnership, research)",
+        "CREATE INDEX programme_deliveries_programme ON programme_deliveries (partnership, programme)",
     ]
 
-    /// A view table: its name, its columns in COPY order, and the column by which the mirror
-    /// deletes the rows of one key before it writes them again.
+    /// The tables of version 1 and the columns of their primary keys then, in the order the
+    /// migration changes them.
+    private static let version1Keys: [(table: String, key: [String])] = [
+        ("mirror_checkpoints", ["site"]), ("events", ["id"]),
+        ("stakeholders", ["id"]), ("agreements", ["id"]), ("actions", ["id"]), ("fundings", ["id"]),
+        ("funding_stages", ["funding", "stage"]), ("funding_sums", ["funding", "stage", "currency"]),
+        ("projects", ["id"]), ("milestones", ["project"]), ("offtakes", ["id"]), ("research", ["id"]),
+        ("research_outputs", ["event"]), ("programmes", ["id"]), ("programme_deliveries", ["event"]),
+    ]
+
+    /// The statements that bring a version-1 database to version 2 (Mirror.md §4), run in one
+    /// transaction with the mirror's lock held: every table gets the column `partnership`, set
+    /// in every row already there to `partnership`, and its key (and `events`' unique feed
+    /// position) is prefixed with it; the two indexes of version 2 are created; the version
+    /// becomes 2. The result has the tables, columns, keys and indexes of a new version-2 database.
+    /// - Parameter partnership: the journal's partnership: a slug (Format.md §1), so it is safe
+    ///   to write into the statements as a literal.
+    static func migrationFromVersion1(partnership: String) -> [String] {
+        precondition(Slug.isValid(partnership), "a partnership identifier is a slug")
+        var statements: [String] = []
+        for (table, key) in version1Keys {
+            statements.append("ALTER TABLE \(table) ADD COLUMN partnership text NOT NULL DEFAULT '\(partnership)', DROP CONSTRAINT \(table)_pkey, ADD PRIMARY KEY (partnership, \(key.joined(separator: ", ")))")
+            statements.append("ALTER TABLE \(table) ALTER COLUMN partnership DROP DEFAULT")
+        }
+        statements.append("ALTER TABLE events DROP CONSTRAINT events_site_seq_key, ADD UNIQUE (partnership, site, seq)")
+        statements += create.filter { $0.hasPrefix("CREATE INDEX research_outputs") || $0.hasPrefix("CREATE INDEX programme_deliveries") }
+        statements.append("UPDATE mirror_schema SET version = 2")
+        return statements
+    }
+
+    /// A view table: its name, its columns in COPY order, the kind of subject its rows belong
+    /// to, and the column that holds the subject's id, by which the mirror deletes the rows of
+    /// one subject before it writes them again.
     struct Table: Sendable {
         var name: String
         var columns: [String]
+        var kind: String
         var key: String
     }
 
     /// The view tables, in the order they are written.
     static let views: [Table] = [
-        Table(name: "stakeholders", columns: ["id", "name", "kind", "country", "value_chains", "iati_ref", "events"], key: "id"),
-        Table(name: "agreements", columns: ["id", "title", "parties", "date", "place"], key: "id"),
-        Table(name: "actions", columns: ["id", "pillar", "title", "status", "status_date", "due", "value_chains", "leads", "note"], key: "id"),
-        Table(name: "fundings", columns: ["id", "provider", "receiver", "value_chain", "instrument", "action"], key: "id"),
-        Table(name: "funding_stages", columns: ["funding", "stage", "transactions"], key: "funding"),
-        Table(name: "funding_sums", columns: ["funding", "stage", "currency", "amount"], key: "funding"),
-        Table(name: "projects", columns: ["id", "name", "sponsor", "value_chain", "country", "capacity", "capacity_unit", "milestone", "milestone_date"], key: "id"),
-        Table(name: "milestones", columns: ["project", "milestone", "date"], key: "project"),
-        Table(name: "offtakes", columns: ["id", "buyer", "seller", "commodity", "quantity", "unit", "from_date", "to_date"], key: "id"),
-        Table(name: "research", columns: ["id", "title", "partners", "field", "budget", "currency", "outputs"], key: "id"),
-        Table(name: "research_outputs", columns: ["event", "research", "title", "date", "url"], key: "event"),
-        Table(name: "programmes", columns: ["id", "title", "provider", "deliveries", "participants"], key: "id"),
-        Table(name: "programme_deliveries", columns: ["event", "programme", "title", "provider", "participants", "date"], key: "event"),
+        Table(name: "stakeholders", columns: ["id", "name", "kind", "country", "value_chains", "iati_ref", "events"], kind: "stakeholder", key: "id"),
+        Table(name: "agreements", columns: ["id", "title", "parties", "date", "place"], kind: "agreement", key: "id"),
+        Table(name: "actions", columns: ["id", "pillar", "title", "status", "status_date", "due", "value_chains", "leads", "note"], kind: "action", key: "id"),
+        Table(name: "fundings", columns: ["id", "provider", "receiver", "value_chain", "instrument", "action"], kind: "funding", key: "id"),
+        Table(name: "funding_stages", columns: ["funding", "stage", "transactions"], kind: "funding", key: "funding"),
+        Table(name: "funding_sums", columns: ["funding", "stage", "currency", "amount"], kind: "funding", key: "funding"),
+        Table(name: "projects", columns: ["id", "name", "sponsor", "value_chain", "country", "capacity", "capacity_unit", "milestone", "milestone_date"], kind: "project", key: "id"),
+        Table(name: "milestones", columns: ["project", "milestone", "date"], kind: "project", key: "project"),
+        Table(name: "offtakes", columns: ["id", "buyer", "seller", "commodity", "quantity", "unit", "from_date", "to_date"], kind: "offtake", key: "id"),
+        Table(name: "research", columns: ["id", "title", "partners", "field", "budget", "currency", "outputs"], kind: "research", key: "id"),
+        Table(name: "research_outputs", columns: ["event", "research", "title", "date", "url"], kind: "research", key: "research"),
+        Table(name: "programmes", columns: ["id", "title", "provider", "deliveries", "participants"], kind: "programme", key: "id"),
+        Table(name: "programme_deliveries", columns: ["event", "programme", "title", "provider", "participants", "date"], kind: "programme", key: "programme"),
     ]
 
+    /// The kinds of subject the view tables show, in the order they are written.
+    static let viewKinds = ["stakeholder", "agreement", "action", "funding", "project", "offtake", "research", "programme"]
+
+    /// Bytes of stored records one transaction adds, at most (Mirror.md §3,
+    /// `MIRROR_BYTES_PER_TRANSACTION`): a transaction ends at ``eventsPerTransaction`` events or
+    /// once its records reach this many bytes, whichever comes first, so that the events a
+    /// transaction holds in memory (and the `COPY` text made of them) stay bounded whatever the
+    /// size of the records. A transaction always holds at least one event.
+    public static let bytesPerTransaction = 16 << 20
+
     /// The columns of `events`, in COPY order.
-    static let eventColumns = ["id", "site", "seq", "type", "subject", "time", "hlc", "data", "record"]
+    static let eventColumns = ["id", "site", "seq", "type", "subject", "time", "hlc", "data", "record", "partnership"]
 }

@@ -44,9 +44,12 @@ public final class PostgresMirror {
     public var progress: ((Summary) -> Void)?
 
     private let logger: Logger
-    private var state = PartnershipState()
+    /// The journal's partnership (Format.md §1): every row this mirror reads or writes is its.
+    private var partnership: String { journal.partnership }
+    private var fold = MirrorFold()
     private var folded: [String: UInt64] = [:]
-    private var written: MirrorRows?
+    /// The generation this mirror's last commit left (nil before its first): when the
+    /// database's is the same, its view rows are those of `fold` before the touched subjects.
     private var generation: Int64?
     private var summary = Summary()
 
@@ -72,15 +75,21 @@ public final class PostgresMirror {
         let connection = try await connect()
         do {
             try await prepareSchema(on: connection)
-            try await connection.query("CREATE TEMPORARY TABLE mirror_incoming (LIKE events) ON COMMIT DELETE ROWS", logger: logger)
             var events = try journal.events()
             while true {
+                // At most eventsPerTransaction events and MIRROR_BYTES_PER_TRANSACTION bytes of records.
                 var chunk: [Event] = []
-                while chunk.count < eventsPerTransaction, let event = try events.next() { chunk.append(event) }
+                var bytes = 0
+                var full = false
+                while let event = try events.next() {
+                    chunk.append(event)
+                    bytes += event.record.count
+                    if chunk.count >= eventsPerTransaction || bytes >= MirrorSchema.bytesPerTransaction { full = true; break }
+                }
                 if !chunk.isEmpty {
                     try await commit(chunk, on: connection)
                     progress?(summary)
-                    if chunk.count == eventsPerTransaction, !shouldStop() { continue }
+                    if full, !shouldStop() { continue }
                 }
                 guard follow, !shouldStop() else { break }
                 var waited = 0
@@ -126,9 +135,21 @@ public final class PostgresMirror {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 try await connection.query("INSERT INTO mirror_schema (version, generation) VALUES (\(MirrorSchema.version), 0)", logger: logger)
+            } else if try await self.schemaVersion(on: connection) == 1 {
+                // Version 1 kept no partnership: its rows become this journal's (Mirror.md §4).
+                for statement in MirrorSchema.migrationFromVersion1(partnership: journal.partnership) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
             }
             _ = try await self.schemaGeneration(on: connection)
         }
+    }
+
+    /// The schema's version, as `mirror_schema` holds it (nil when the table is empty).
+    private func schemaVersion(on connection: PostgresConnection) async throws -> Int? {
+        var found: Int?
+        for try await (version) in try await connection.query("SELECT version FROM mirror_schema", logger: logger).decode(Int.self) { found = version }
+        return found
     }
 
     /// The schema's generation, after checking its version.
@@ -154,89 +175,98 @@ public final class PostgresMirror {
             try await body()
             try await connection.query("COMMIT", logger: logger)
         } catch {
-            try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.query("ROLLBACK", logger: logger)
             throw error
         }
     }
 
     /// One transaction: catch up with the database, add the events of `chunk` it lacks, rewrite
-    /// the changed view rows, move the checkpoints.
+    /// the view rows of the subjects they touch, move the checkpoints.
     private func commit(_ chunk: [Event], on connection: PostgresConnection) async throws {
-        var committedRows: MirrorRows?
         var committedGeneration: Int64 = 0
         try await transaction(on: connection) {
             try await connection.query("SELECT pg_advisory_xact_lock(\(MirrorSchema.lockKey))", logger: logger)
             let databaseGeneration = try await schemaGeneration(on: connection)
             var checkpoints: [String: (seq: UInt64, lastID: String)] = [:]
-            for try await (site, seq, lastID) in try await connection.query("SELECT site, seq, last_id FROM mirror_checkpoints", logger: logger).decode((String, Int64, String).self) {
+            for try await (site, seq, lastID) in try await connection.query("SELECT site, seq, last_id FROM mirror_checkpoints WHERE partnership = \(partnership)", logger: logger).decode((String, Int64, String).self) {
                 checkpoints[site] = (UInt64(seq), lastID)
             }
             try await readBack(checkpoints, on: connection)
 
             var fresh: [Event] = []
+            var behind: [Event] = []
             var moved: [String: (seq: UInt64, lastID: String)] = [:]
             for event in chunk {
                 let site = event.site.rawValue
                 let known = moved[site] ?? checkpoints[site]
                 if let known, event.seq.rawValue <= known.seq {
                     if event.seq.rawValue == known.seq, event.id.hex != known.lastID {
-                        throw MirrorError(.fork, "The database \(target) holds event '\(known.lastID.prefix(12))' at site '\(site)' sequence \(known.seq), and the journal holds '\(event.id.short)' there: a fork. Run 'accord verify' and 'accord status'; mirror this journal into another database until the fork is resolved.")
+                        throw Self.fork(target: target, partnership: partnership, site: site, seq: known.seq, held: known.lastID, journal: event.id.short)
                     }
-                    summary.alreadyMirrored += 1
+                    behind.append(event)
                     continue
                 }
                 let expected = (known?.seq ?? 0) + 1
                 guard event.seq.rawValue == expected, event.prev?.hex == known?.lastID else {
-                    throw MirrorError(.fork, "Event '\(event.id.short)' of site '\(site)' has sequence \(event.seq) and follows '\(event.prev?.short ?? "nothing")', but the database \(target) holds that feed up to \(known?.seq ?? 0) ('\(known?.lastID.prefix(12) ?? "")'). Run 'accord verify'; mirror into another database if the feeds forked.")
+                    throw MirrorError(.fork, "Event '\(event.id.short)' of partnership '\(partnership)' site '\(site)' has sequence \(event.seq) and follows '\(event.prev?.short ?? "nothing")', but the database \(target) holds that feed up to \(known?.seq ?? 0) ('\(known?.lastID.prefix(12) ?? "")'). Run 'accord verify'; mirror into another database if the feeds forked.")
                 }
                 fresh.append(event)
                 moved[site] = (event.seq.rawValue, event.id.hex)
             }
+            try await checkBehind(behind, on: connection)
+            summary.alreadyMirrored += behind.count
 
             if !fresh.isEmpty {
-                try await copy(table: "mirror_incoming", columns: MirrorSchema.eventColumns, on: connection) { buffer in
-                    for event in fresh { Self.appendEventLine(event, to: &buffer) }
-                }
-                let inserted = try await connection.query("WITH added AS (INSERT INTO events SELECT * FROM mirror_incoming ON CONFLICT (id) DO NOTHING RETURNING 1) SELECT count(*) FROM added", logger: logger)
-                var count = 0
-                for try await (n) in inserted.decode(Int.self) { count = n }
-                guard count == fresh.count else {
-                    throw MirrorError(.database, "The database \(target) already held \(fresh.count - count) of \(fresh.count) events beyond its checkpoints; its tables were changed by something other than accord mirror. Mirror into a new database.")
+                // Straight into `events`: an id already there breaks its key, and the whole
+                // transaction is rolled back.
+                do {
+                    try await copy(table: "events", columns: MirrorSchema.eventColumns, on: connection) { buffer in
+                        for event in fresh { Self.appendEventLine(event, partnership: partnership, to: &buffer) }
+                    }
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                    throw MirrorError(.database, "The database \(target) already held an event beyond its checkpoints (\(Self.reason(error))); its tables were changed by something other than accord mirror. Mirror into a new database.")
                 }
                 for event in fresh {
-                    PartnershipProjection.apply(event, to: &state)
+                    fold.apply(event)
                     folded[event.site.rawValue] = event.seq.rawValue
                 }
                 for (site, position) in moved {
                     try await connection.query("""
-                        INSERT INTO mirror_checkpoints (site, seq, last_id) VALUES (\(site), \(Int64(position.seq)), \(position.lastID))
-                        ON CONFLICT (site) DO UPDATE SET seq = EXCLUDED.seq, last_id = EXCLUDED.last_id
+                        INSERT INTO mirror_checkpoints (partnership, site, seq, last_id) VALUES (\(partnership), \(site), \(Int64(position.seq)), \(position.lastID))
+                        ON CONFLICT (partnership, site) DO UPDATE SET seq = EXCLUDED.seq, last_id = EXCLUDED.last_id
                         """, logger: logger)
                 }
                 summary.added += fresh.count
             }
 
-            let rows = MirrorRows(state)
-            if let written, generation == databaseGeneration {
-                guard rows != written else { committedRows = rows; committedGeneration = databaseGeneration; return }
-                let changed = rows.changedKeys(since: written)
-                for table in MirrorSchema.views {
-                    let keys = changed[table.name] ?? []
-                    guard !keys.isEmpty else { continue }
-                    try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE \(table.key) = ANY($1)", binds: Self.binds(keys)), logger: logger)
-                    try await writeRows(of: table, keys: keys, from: rows, on: connection)
+            let touched = fold.takeTouched()
+            if generation != nil, generation == databaseGeneration {
+                // Only the rows of the subjects this transaction's events touched.
+                guard !fresh.isEmpty else { committedGeneration = databaseGeneration; return }
+                for kind in MirrorSchema.viewKinds {
+                    guard let ids = touched[kind], !ids.isEmpty else { continue }
+                    let keys = Array(ids)
+                    let rows = fold.rows(kind: kind, ids: keys)
+                    for table in MirrorSchema.views where table.kind == kind {
+                        try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE partnership = $1 AND \(table.key) = ANY($2)", binds: Self.binds(partnership, keys)), logger: logger)
+                        try await writeRows(rows[table.name] ?? [], of: table, on: connection)
+                    }
                 }
             } else {
-                for table in MirrorSchema.views {
-                    try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name)"), logger: logger)
-                    try await writeRows(of: table, keys: Array((rows.tables[table.name] ?? [:]).keys), from: rows, on: connection)
+                // The first transaction of this mirror, or another mirror committed since this
+                // one last did: every row, from the fold of every event in the database.
+                let all = fold.allSubjects
+                for kind in MirrorSchema.viewKinds {
+                    let rows = fold.rows(kind: kind, ids: all[kind] ?? [])
+                    for table in MirrorSchema.views where table.kind == kind {
+                        try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE partnership = $1", binds: Self.binds(partnership, nil)), logger: logger)
+                        try await writeRows(rows[table.name] ?? [], of: table, on: connection)
+                    }
                 }
             }
             let next = try await connection.query("UPDATE mirror_schema SET generation = generation + 1 RETURNING generation", logger: logger)
             for try await (value) in next.decode(Int64.self) { committedGeneration = value }
-            committedRows = rows
         }
-        written = committedRows
         generation = committedGeneration
         summary.transactions += 1
     }
@@ -251,7 +281,7 @@ public final class PostgresMirror {
             let limit = MirrorSchema.maxRecordBytes
             let rows = try await connection.query("""
                 SELECT seq, octet_length(record), CASE WHEN octet_length(record) <= \(limit) THEN record ELSE '' END
-                FROM events WHERE site = \(site) AND seq > \(Int64(have)) ORDER BY seq
+                FROM events WHERE partnership = \(partnership) AND site = \(site) AND seq > \(Int64(have)) ORDER BY seq
                 """, logger: logger)
             var next = have + 1
             for try await (seq, length, record) in rows.decode((Int64, Int, String).self) {
@@ -267,7 +297,7 @@ public final class PostgresMirror {
                 guard event.site.rawValue == site, event.seq.rawValue == UInt64(seq), UInt64(seq) == next else {
                     throw MirrorError(.database, "Table 'events' of \(target) holds a record at site '\(site)' sequence \(seq) that is not the next event of that feed. Mirror into a new database.")
                 }
-                PartnershipProjection.apply(event, to: &state)
+                fold.apply(event)
                 next += 1
                 summary.readBack += 1
             }
@@ -278,15 +308,40 @@ public final class PostgresMirror {
         }
     }
 
-    private func writeRows(of table: MirrorSchema.Table, keys: [String], from rows: MirrorRows, on connection: PostgresConnection) async throws {
-        let lines = rows.tables[table.name] ?? [:]
-        guard keys.contains(where: { !(lines[$0]?.isEmpty ?? true) }) else { return }
-        try await copy(table: table.name, columns: table.columns, on: connection) { buffer in
-            for key in keys {
-                for line in lines[key] ?? [] {
-                    buffer.writeBytes(line)
-                    buffer.writeInteger(UInt8(0x0a))
-                }
+    /// Checks that the events of the journal at or behind their feed's checkpoint are the ones
+    /// the database holds there (by id), so that a journal of another office that shares a site
+    /// name (or a forked feed) is refused rather than skipped.
+    private func checkBehind(_ behind: [Event], on connection: PostgresConnection) async throws {
+        guard !behind.isEmpty else { return }
+        var bindings = PostgresBindings()
+        bindings.append(partnership)
+        bindings.append(behind.map(\.site.rawValue))
+        bindings.append(behind.map { Int64($0.seq.rawValue) })
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT e.site, e.seq, e.id FROM events e JOIN unnest($2::text[], $3::bigint[]) AS k(site, seq)
+            ON e.site = k.site AND e.seq = k.seq WHERE e.partnership = $1
+            """, binds: bindings), logger: logger)
+        var held: [String: [Int64: String]] = [:]
+        for try await (site, seq, id) in rows.decode((String, Int64, String).self) { held[site, default: [:]][seq] = id }
+        for event in behind {
+            let id = held[event.site.rawValue]?[Int64(event.seq.rawValue)] ?? ""
+            guard id == event.id.hex else {
+                throw Self.fork(target: target, partnership: partnership, site: event.site.rawValue, seq: event.seq.rawValue, held: id, journal: event.id.short)
+            }
+        }
+    }
+
+    private static func fork(target: MirrorTarget, partnership: String, site: String, seq: UInt64, held: String, journal: String) -> MirrorError {
+        MirrorError(.fork, "The database \(target) holds event '\(held.prefix(12))' of partnership '\(partnership)' at site '\(site)' sequence \(seq), and the journal holds '\(journal)' there: a fork, or another office's journal that calls its site '\(site)' too. Run 'accord verify' and 'accord status'; give each office its own site name, or mirror this journal into another database until the fork is resolved.")
+    }
+
+    private func writeRows(_ lines: [[UInt8]], of table: MirrorSchema.Table, on connection: PostgresConnection) async throws {
+        guard !lines.isEmpty else { return }
+        let suffix = Array(("\t" + partnership + "\n").utf8)
+        try await copy(table: table.name, columns: table.columns + ["partnership"], on: connection) { buffer in
+            for line in lines {
+                buffer.writeBytes(line)
+                buffer.writeBytes(suffix)
             }
         }
     }
@@ -305,7 +360,7 @@ public final class PostgresMirror {
 
     /// One line of `events` (Mirror.md §2): `data` is the payload's bytes as stored, or NULL
     /// when it holds `\u0000`, which `jsonb` cannot represent (the record keeps it).
-    static func appendEventLine(_ event: Event, to buffer: inout ByteBuffer) {
+    static func appendEventLine(_ event: Event, partnership: String, to buffer: inout ByteBuffer) {
         var line = CopyLine()
         line.plain(event.id.hex)
         line.text(event.site.rawValue)
@@ -317,6 +372,7 @@ public final class PostgresMirror {
         let data = payload(of: event.record)
         if let data, !contains(data, #"\u0000"#) { line.raw(data) } else { line.plain(nil) }
         line.raw(event.record)
+        line.text(partnership)
         buffer.writeBytes(line.bytes)
         buffer.writeInteger(UInt8(0x0a))
     }
@@ -348,9 +404,10 @@ public final class PostgresMirror {
         firstIndex(of: Array(text.utf8), in: bytes) != nil
     }
 
-    private static func binds(_ keys: [String]) -> PostgresBindings {
+    private static func binds(_ partnership: String, _ keys: [String]?) -> PostgresBindings {
         var bindings = PostgresBindings()
-        bindings.append(keys)
+        bindings.append(partnership)
+        if let keys { bindings.append(keys) }
         return bindings
     }
 

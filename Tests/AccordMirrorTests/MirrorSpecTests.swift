@@ -26,6 +26,7 @@ struct MirrorSpecTests {
     @Test func constantsInMirrorMdAreTheCodes() throws {
         let doc = try Self.mirrorDoc()
         #expect(doc.contains("| `MIRROR_EVENTS_PER_TRANSACTION` | \(MirrorSchema.eventsPerTransaction.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) |"))
+        #expect(doc.contains("| `MIRROR_BYTES_PER_TRANSACTION` | \(MirrorSchema.bytesPerTransaction.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) ("))
         #expect(doc.contains("| `MIRROR_LOCK_KEY` | \(MirrorSchema.lockKey) |") || doc.contains("| `MIRROR_LOCK_KEY` | \(MirrorSchema.lockKey) ("))
         #expect(doc.contains("| `MIRROR_SCHEMA_VERSION` | \(MirrorSchema.version) |"))
         #expect(doc.contains("## §2 Schema (version \(MirrorSchema.version))"))

@@ -182,6 +182,55 @@ struct MirrorTests {
         }
     }
 
+    @Test func aMirrorOfOneEventPerTransactionEqualsOneMadeInOneTransactionThroughCorrections() async throws {
+        // Each transaction rewrites only the rows of the subjects its events touch (Mirror.md §3
+        // step 6): with one event per transaction, every retraction, retirement, output and
+        // delivery must still leave the tables of a mirror made in one transaction.
+        let temp = TemporaryDirectory("mirror-touched")
+        let journal = temp.child("journal")
+        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
+        let first = [
+            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-a","data":{"name":"A","kind":"financial","country":"EU"}}"#,
+            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-b","data":{"name":"B","kind":"research","country":"KZ"}}"#,
+            #"{"type":"finance.committed.v1","subject":"funding/test-f","data":{"provider":"test-a","receiver":"test-b","amount":"100.00","currency":"EUR","date":"2024-05-01"}}"#,
+            #"{"type":"finance.disbursed.v1","subject":"funding/test-f","data":{"provider":"test-a","receiver":"test-b","amount":"40.00","currency":"EUR","date":"2024-05-02"}}"#,
+            #"{"type":"research.project.started.v1","subject":"research/test-r","data":{"title":"R","partners":["test-a","test-b"]}}"#,
+            #"{"type":"research.output.published.v1","subject":"research/test-r","data":{"title":"Paper 1","date":"2024-06-01"}}"#,
+            #"{"type":"research.output.published.v1","subject":"research/test-r","data":{"title":"Paper 2","date":"2024-06-02"}}"#,
+            #"{"type":"skills.programme.delivered.v1","subject":"programme/test-p","data":{"title":"Course 1","provider":"erma","participants":10,"date":"2024-07-01"}}"#,
+            #"{"type":"skills.programme.delivered.v1","subject":"programme/test-p","data":{"title":"Course 2","provider":"erma","participants":20,"date":"2024-07-02"}}"#,
+            #"{"type":"stakeholder.updated.v1","subject":"stakeholder/test-a","data":{"name":"A renamed"}}"#,
+        ]
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: first.joined(separator: "\n") + "\n").status == 0)
+        func id(_ type: String, _ title: String) throws -> String {
+            let log = try accord(["log", "--json"], journal: journal).output
+            let line = try #require(log.split(separator: "\n").first { $0.contains(type) && $0.contains(title) })
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            return object["id"] as! String
+        }
+        let corrections = [
+            #"{"type":"event.retracted.v1","subject":"research/test-r","data":{"event":"\#(try id("research.output", "Paper 1"))","reason":"duplicate"}}"#,
+            #"{"type":"event.retracted.v1","subject":"programme/test-p","data":{"event":"\#(try id("skills.programme", "Course 2"))","reason":"cancelled"}}"#,
+            #"{"type":"event.retracted.v1","subject":"funding/test-f","data":{"event":"\#(try id("finance.disbursed", "40.00"))","reason":"wrong amount"}}"#,
+            #"{"type":"subject.retired.v1","subject":"stakeholder/test-b","data":{"reason":"merged"}}"#,
+        ]
+        let corrected = try accord(["append", "--from", "-"], journal: journal, input: corrections.joined(separator: "\n") + "\n")
+        #expect(corrected.status == 0, "\(corrected.stderr)")
+
+        let (oneGo, oneGoURL) = try await PostgresForTests.freshDatabase("touched_once")
+        try mirror(journal, into: oneGoURL)
+        let (stepwise, stepwiseURL) = try await PostgresForTests.freshDatabase("touched_steps")
+        try mirror(journal, into: stepwiseURL, extra: ["--events-per-transaction", "1"])
+        let expected = try await PostgresForTests.dump(oneGo), actual = try await PostgresForTests.dump(stepwise)
+        for table in expected.keys.sorted() {
+            #expect(actual[table] == expected[table], "table '\(table)'")
+        }
+        #expect(try await PostgresForTests.rows("SELECT outputs::text FROM research WHERE id = 'test-r'", on: stepwise) == [["1"]])
+        #expect(try await PostgresForTests.rows("SELECT title, deliveries::text, participants::text FROM programmes WHERE id = 'test-p'", on: stepwise) == [["Course 1", "1", "10"]])
+        #expect(try await PostgresForTests.rows("SELECT stage, amount::text FROM funding_sums WHERE funding = 'test-f'", on: stepwise) == [["committed", "100.00"]])
+        #expect(try await PostgresForTests.rows("SELECT name FROM stakeholders WHERE id IN ('test-a', 'test-b')", on: stepwise) == [["A renamed"]])
+    }
+
     @Test func twoOfficesMirroringIntoOneDatabaseEqualEitherOfficesOwnMirrorAfterSync() async throws {
         let temp = TemporaryDirectory("mirror-offices")
         let brussels = temp.child("brussels"), astana = temp.child("astana")
@@ -228,6 +277,166 @@ struct MirrorTests {
             for table in union.keys.sorted() {
                 #expect(mine[table] == afterSync[table], "table '\(table)' of \(office)'s own mirror differs from the shared one")
             }
+        }
+    }
+
+    @Test func twoPartnershipsWithASiteOfTheSameNameMirrorIntoOneDatabaseSideBySide() async throws {
+        // Two partnerships, each with an office 'brussels': the second journal has fewer events,
+        // all at positions the first one's checkpoint covers, so a mirror keyed by site alone
+        // skipped them without a word.
+        let temp = TemporaryDirectory("mirror-partnerships")
+        let kazakhstan = temp.child("kz"), namibia = temp.child("na")
+        for (partnership, path) in [("eu-kz-2022", kazakhstan), ("eu-na-2023", namibia)] {
+            let result = try accord(["init", "--site", "brussels", "--partnership", partnership], journal: path)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let eib = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}"#
+        let miid = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/kz-miid","data":{"name":"Ministry of Industry","kind":"government","country":"KZ"}}"#
+        let commit = #"{"type":"finance.committed.v1","subject":"funding/h2","data":{"provider":"eib","receiver":"kz-miid","amount":"1000.00","currency":"EUR","date":"2024-03-01"}}"#
+        #expect(try accord(["append", "--from", "-"], journal: kazakhstan, input: [eib, miid, commit].joined(separator: "\n") + "\n").status == 0)
+        let eibNA = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/eib","data":{"name":"EIB Global","kind":"financial","country":"EU"}}"#
+        let mme = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/na-mme","data":{"name":"Ministry of Mines and Energy","kind":"government","country":"NA"}}"#
+        #expect(try accord(["append", "--from", "-"], journal: namibia, input: [eibNA, mme].joined(separator: "\n") + "\n").status == 0)
+
+        let (shared, sharedURL) = try await PostgresForTests.freshDatabase("partnerships")
+        try mirror(kazakhstan, into: sharedURL)
+        try mirror(namibia, into: sharedURL)
+        let perPartnership = try await PostgresForTests.rows("SELECT partnership, count(*)::text FROM events GROUP BY partnership ORDER BY partnership", on: shared)
+        #expect(perPartnership == [["eu-kz-2022", "3"], ["eu-na-2023", "2"]])
+        #expect(try await PostgresForTests.rows("SELECT partnership, name FROM stakeholders WHERE id = 'eib' ORDER BY partnership", on: shared)
+                == [["eu-kz-2022", "European Investment Bank"], ["eu-na-2023", "EIB Global"]])
+        #expect(try await PostgresForTests.rows("SELECT partnership, site, seq::text FROM mirror_checkpoints ORDER BY partnership", on: shared)
+                == [["eu-kz-2022", "brussels", "3"], ["eu-na-2023", "brussels", "2"]])
+        // Each partnership's rows are those of its own mirror.
+        for (partnership, path) in [("eu-kz-2022", kazakhstan), ("eu-na-2023", namibia)] {
+            let (own, ownURL) = try await PostgresForTests.freshDatabase("own_partnership")
+            try mirror(path, into: ownURL)
+            #expect(try await PostgresForTests.dump(shared, partnership: partnership) == PostgresForTests.dump(own), "\(partnership)")
+        }
+        // Mirroring both again adds nothing.
+        try mirror(namibia, into: sharedURL)
+        try mirror(kazakhstan, into: sharedURL)
+        #expect(try await PostgresForTests.value("SELECT count(*)::text FROM events", on: shared) == "5")
+    }
+
+    @Test func aJournalWhoseEventsBehindTheCheckpointDifferFromTheDatabasesIsRefusedAsAFork() async throws {
+        // One partnership, two journals that both call their office 'brussels' (a copy made
+        // before init, say): the second's events are all behind the first's checkpoint.
+        let temp = TemporaryDirectory("mirror-behind")
+        let first = temp.child("first"), second = temp.child("second")
+        for path in [first, second] {
+            #expect(try accord(["init", "--site", "brussels", "--partnership", "eu-kz-2022"], journal: path).status == 0)
+        }
+        let eib = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}"#
+        let miid = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/kz-miid","data":{"name":"Ministry of Industry","kind":"government","country":"KZ"}}"#
+        #expect(try accord(["append", "--from", "-"], journal: first, input: [eib, miid].joined(separator: "\n") + "\n").status == 0)
+        #expect(try accord(["append", "--from", "-"], journal: second, input: miid + "\n").status == 0)
+        let (target, url) = try await PostgresForTests.freshDatabase("behind")
+        try mirror(first, into: url)
+        let before = try await PostgresForTests.dump(target)
+        let result = try accord(["mirror", "--postgres", url], journal: second)
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.stderr.contains("partnership 'eu-kz-2022'") && result.stderr.contains("site 'brussels' sequence 1"), "\(result.stderr)")
+        #expect(try await PostgresForTests.dump(target) == before)
+    }
+
+    /// The tables' columns, keys and indexes, as text.
+    static func schema(_ target: MirrorTarget) async throws -> [String?] {
+        try await [
+            PostgresForTests.value("""
+                SELECT string_agg(table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable, E'\\n' ORDER BY table_name, ordinal_position)
+                FROM information_schema.columns WHERE table_schema = 'public'
+                """, on: target),
+            PostgresForTests.value("""
+                SELECT string_agg(conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid), E'\\n' ORDER BY conrelid::regclass::text, conname)
+                FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+                """, on: target),
+            PostgresForTests.value("SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes WHERE schemaname = 'public'", on: target),
+        ]
+    }
+
+    @Test func aVersion1DatabaseIsMigratedToTheTablesOfANewOneAndItsRowsBecomeTheJournalsPartnerships() async throws {
+        let temp = TemporaryDirectory("mirror-migrate")
+        let journal = temp.child("journal")
+        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
+        let (target, url) = try await PostgresForTests.freshDatabase("migrate")
+        try mirror(journal, into: url)
+        // Back to version 1: no partnership anywhere, keys by site and id alone.
+        let version1Keys: [(String, String)] = [
+            ("mirror_checkpoints", "site"), ("events", "id"), ("stakeholders", "id"), ("agreements", "id"), ("actions", "id"),
+            ("fundings", "id"), ("funding_stages", "funding, stage"), ("funding_sums", "funding, stage, currency"), ("projects", "id"),
+            ("milestones", "project"), ("offtakes", "id"), ("research", "id"), ("research_outputs", "event"), ("programmes", "id"),
+            ("programme_deliveries", "event"),
+        ]
+        try await PostgresForTests.run(version1Keys.flatMap { table, key in
+            ["ALTER TABLE \(table) DROP COLUMN partnership", "ALTER TABLE \(table) ADD PRIMARY KEY (\(key))"]
+        } + ["ALTER TABLE events ADD UNIQUE (site, seq)", "UPDATE mirror_schema SET version = 1"], on: target)
+        #expect(try await PostgresForTests.value("SELECT count(*)::text FROM information_schema.columns WHERE column_name = 'partnership'", on: target) == "0")
+
+        let eib = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}"#
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: eib + "\n").status == 0)
+        try mirror(journal, into: url)
+        #expect(try await PostgresForTests.value("SELECT version::text FROM mirror_schema", on: target) == "2")
+        let (fresh, freshURL) = try await PostgresForTests.freshDatabase("migrate_fresh")
+        try mirror(journal, into: freshURL)
+        #expect(try await Self.schema(target) == Self.schema(fresh))
+        #expect(try await PostgresForTests.dump(target) == PostgresForTests.dump(fresh))
+        #expect(try await PostgresForTests.value("SELECT string_agg(DISTINCT partnership, ' ') FROM events", on: target) == "eu-kz-2022")
+    }
+
+    /// The SQL of Mirror.md §7 that follows the comment line starting with `comment`.
+    static func exampleQuery(_ comment: String) throws -> String {
+        let doc = try String(contentsOfFile: Fixtures.repositoryRoot + "/Journal/Mirror.md", encoding: .utf8)
+        let lines = doc.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("-- " + comment) })
+        var query: [Substring] = []
+        for line in lines[start...] where !line.hasPrefix("--") {
+            query.append(line)
+            if line.hasSuffix(";") { break }
+        }
+        return query.joined(separator: "\n")
+    }
+
+    @Test func theOutstandingQueryOfMirrorMdGivesWhatStateFinanceShowsPerReceiver() async throws {
+        let temp = TemporaryDirectory("mirror-outstanding")
+        let journal = temp.child("journal")
+        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
+        // 99.99 EUR disbursed where only USD was committed (outstanding -99.99 EUR, 10.00 USD), a
+        // commitment paid in full (0 GBP), and a pledge alone (no outstanding CHF at all).
+        let events = [
+            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-donor","data":{"name":"Donor","kind":"financial","country":"EU"}}"#,
+            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-receiver","data":{"name":"Receiver","kind":"government","country":"KZ"}}"#,
+            #"{"type":"finance.committed.v1","subject":"funding/test-uncommitted","data":{"provider":"test-donor","receiver":"test-receiver","amount":"10.00","currency":"USD","date":"2024-05-01"}}"#,
+            #"{"type":"finance.disbursed.v1","subject":"funding/test-uncommitted","data":{"provider":"test-donor","receiver":"test-receiver","amount":"99.99","currency":"EUR","date":"2024-05-01"}}"#,
+            #"{"type":"finance.committed.v1","subject":"funding/test-paid","data":{"provider":"test-donor","receiver":"test-receiver","amount":"10.00","currency":"GBP","date":"2024-05-01"}}"#,
+            #"{"type":"finance.disbursed.v1","subject":"funding/test-paid","data":{"provider":"test-donor","receiver":"test-receiver","amount":"10.00","currency":"GBP","date":"2024-05-02"}}"#,
+            #"{"type":"finance.pledged.v1","subject":"funding/test-pledged","data":{"provider":"test-donor","receiver":"test-receiver","amount":"5.00","currency":"CHF","date":"2024-05-01"}}"#,
+        ]
+        let appended = try accord(["append", "--from", "-"], journal: journal, input: events.joined(separator: "\n") + "\n")
+        #expect(appended.status == 0, "\(appended.stderr)")
+        let (target, url) = try await PostgresForTests.freshDatabase("outstanding")
+        try mirror(journal, into: url)
+
+        let nonCurrency: Set<String> = ["receiver", "name", "stage"]
+        var expected: [String: ExactDecimal] = [:]
+        for row in try Self.stateRows("finance", journal: journal) where row["receiver"] != nil && row["receiver"] != "TOTAL" && row["stage"] == "outstanding" {
+            for (currency, amount) in row where !nonCurrency.contains(currency) && !amount.isEmpty {
+                expected[row["receiver"]! + " " + currency] = Self.decimal(amount)
+            }
+        }
+        #expect(expected["test-receiver EUR"] == ExactDecimal("-99.99"))
+        #expect(expected["test-receiver USD"] == ExactDecimal("10"))
+        #expect(expected["test-receiver GBP"] == ExactDecimal("0"))
+        #expect(expected["test-receiver CHF"] == nil)
+        var actual: [String: ExactDecimal?] = [:]
+        // The query as printed, its numbers read as text.
+        let query = try Self.exampleQuery("Outstanding").dropLast()
+        for row in try await PostgresForTests.rows("SELECT q.receiver, q.currency, q.outstanding::text FROM (\(query)) q", on: target) {
+            actual[row[0]! + " " + row[1]!] = Self.decimal(row[2])
+        }
+        #expect(actual.count == expected.count, "rows of the query: \(actual.count), cells of accord state finance: \(expected.count)")
+        for (key, amount) in expected.sorted(by: { $0.key < $1.key }) {
+            #expect(actual[key] == .some(amount), "\(key): \(String(describing: actual[key])) from Mirror.md's query, \(amount) in accord state finance")
         }
     }
 

@@ -101,12 +101,14 @@ enum PostgresForTests {
         try await rows(sql, on: target).first?.first ?? nil
     }
 
-    /// Every table of the mirror, each as its rows' text in byte order: equal dumps, equal mirrors.
-    static func dump(_ target: MirrorTarget) async throws -> [String: String] {
+    /// Every table of the mirror, each as its rows' text in byte order: equal dumps, equal
+    /// mirrors. With `partnership`, only that partnership's rows.
+    static func dump(_ target: MirrorTarget, partnership: String? = nil) async throws -> [String: String] {
         var tables: [String: String] = [:]
+        let filter = partnership.map { " WHERE partnership = '\($0)'" } ?? ""
         for table in ["events", "mirror_checkpoints", "stakeholders", "agreements", "actions", "fundings", "funding_stages", "funding_sums",
                       "projects", "milestones", "offtakes", "research", "research_outputs", "programmes", "programme_deliveries"] {
-            tables[table] = try await value("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '') FROM \(table) t", on: target)
+            tables[table] = try await value("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '') FROM \(table) t\(filter)", on: target)
         }
         return tables
     }

@@ -18,7 +18,8 @@ struct MirrorCommand: AsyncParsableCommand {
             password may also come from $PGPASSWORD). The tables are created in an empty database; \
             each transaction adds events, rewrites the view rows they change and moves the per-site \
             checkpoints together, so a mirror stopped at any moment resumes exactly. Several offices \
-            may mirror into one database: its views are those of the union of their events. \
+            may mirror into one database: its views are those of the union of their events; \
+            several partnerships may share one too, each row keyed by its partnership. \
             With --follow, keeps mirroring as the journal grows until SIGINT or SIGTERM. \
             Example: accord mirror --postgres postgres://accord@127.0.0.1:5432/partnership
             """)

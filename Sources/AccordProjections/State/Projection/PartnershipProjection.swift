@@ -24,8 +24,11 @@ public enum PartnershipProjection {
     ///   - state: The state to fold it into.
     /// - Complexity: O(1) dictionary updates, plus the size of the event's data.
     public static func apply(_ event: Event, to state: inout PartnershipState) {
-        countFeed(of: event, in: &state)
-        let change = Change(event)
+        apply(Change(event), to: &state)
+    }
+
+    private static func apply(_ change: Change, to state: inout PartnershipState) {
+        countFeed(of: change.event, in: &state)
         countActivity(of: change, in: &state)
         switch change.type {
         case "stakeholder.registered.v1", "stakeholder.updated.v1": applyStakeholder(change, to: &state)
@@ -46,6 +49,40 @@ public enum PartnershipProjection {
         case "subject.retired.v1": applyRetirement(change, to: &state)
         default: break
         }
+    }
+
+    /// Folds one event into `state`, and notes in `touched` every subject whose view rows the
+    /// event may have changed: its own subject, the subject of the view its type folds into
+    /// (`finance.*` into `funding`, `industry.project.*` and `industry.milestone.*` into
+    /// `project`, and so on, in case an event names a subject of another kind), and every
+    /// stakeholder it refers to (their event counts change).
+    ///
+    /// Used by the PostgreSQL mirror (Mirror.md §3) to rewrite only the rows of those subjects.
+    /// Nothing else of the state changes: every part of ``PartnershipState`` a view shows is
+    /// keyed by one of these subjects (research outputs and programme deliveries by their
+    /// research project or programme).
+    /// - Parameters:
+    ///   - event: The event, as for ``apply(_:to:)``.
+    ///   - state: The state to fold it into.
+    ///   - touched: Subject kind (`stakeholder`, `funding`, …) → ids; added to, never cleared.
+    /// - Complexity: that of ``apply(_:to:)``, plus the event's references.
+    public static func apply(_ event: Event, to state: inout PartnershipState, touching touched: inout [String: Set<String>]) {
+        let change = Change(event)
+        apply(change, to: &state)
+        let subject = event.subject
+        touched[subject.kind, default: []].insert(subject.id)
+        if let kind = viewKind(ofType: change.type), kind != subject.kind { touched[kind, default: []].insert(subject.id) }
+        for reference in change.fields.stakeholderReferences(type: change.type) { touched["stakeholder", default: []].insert(reference) }
+    }
+
+    /// The kind of subject whose view an event of `type` (upcast) folds into, or nil.
+    private static func viewKind(ofType type: String) -> String? {
+        let prefixes: [(String, String)] = [
+            ("stakeholder.", "stakeholder"), ("agreement.", "agreement"), ("action.", "action"), ("finance.", "funding"),
+            ("industry.project.", "project"), ("industry.milestone.", "project"), ("industry.offtake.", "offtake"),
+            ("research.", "research"), ("skills.programme.", "programme"),
+        ]
+        return prefixes.first { type.utf8.starts(with: $0.0.utf8) }?.1
     }
 
     /// Counts `event` in its site's feed, and keeps the feed's last sequence number and id.

@@ -1,0 +1,157 @@
+import AccordModel
+import AccordProjections
+
+/// The fold a mirror keeps (Mirror.md §3): the state of every event in the database, which
+/// subjects the events folded since the last commit touched, and the COPY lines of the view
+/// rows of any subject (Mirror.md §2).
+///
+/// The rows are those of `accord state`: retired subjects and retracted outputs and deliveries
+/// are left out (as ``Views/visible(_:)`` does, subject by subject), sums are the exact decimals
+/// of ``CurrencySums``. Every view row belongs to one subject (`kind/id`): a table's
+/// ``MirrorSchema/Table/key`` column holds the subject's id, so the rows of a subject are
+/// deleted and written again together.
+struct MirrorFold {
+    /// Every event folded so far.
+    private(set) var state = PartnershipState()
+    /// Research project id → the ids of its output events; programme id → its delivery events.
+    private var outputsOf: [String: [String]] = [:]
+    private var deliveriesOf: [String: [String]] = [:]
+    /// Subject kind → ids touched since the last ``takeTouched()``.
+    private var touched: [String: Set<String>] = [:]
+
+    /// Folds `event`, noting the subjects whose rows it may change.
+    /// - Complexity: that of ``PartnershipProjection/apply(_:to:touching:)``.
+    mutating func apply(_ event: Event) {
+        PartnershipProjection.apply(event, to: &state, touching: &touched)
+        let id = event.id.hex
+        if let output = state.outputs[id], outputsOf[output.research]?.last != id { outputsOf[output.research, default: []].append(id) }
+        if let delivery = state.deliveries[id], deliveriesOf[delivery.programme]?.last != id { deliveriesOf[delivery.programme, default: []].append(id) }
+    }
+
+    /// The subjects touched since the last call (kind → ids), and forgets them.
+    mutating func takeTouched() -> [String: Set<String>] {
+        defer { touched = [:] }
+        return touched
+    }
+
+    /// Every subject that has rows or may have: for a rewrite of every table.
+    /// - Complexity: O(subjects).
+    var allSubjects: [String: Set<String>] {
+        var all: [String: Set<String>] = [:]
+        all["stakeholder"] = Set(state.stakeholders.keys)
+        all["agreement"] = Set(state.agreements.keys)
+        all["action"] = Set(state.actions.keys)
+        all["funding"] = Set(state.fundings.keys)
+        all["project"] = Set(state.projects.keys)
+        all["offtake"] = Set(state.offtakes.keys)
+        all["research"] = Set(state.research.keys).union(outputsOf.keys)
+        all["programme"] = Set(deliveriesOf.keys)
+        return all
+    }
+
+    /// The COPY lines (without newlines) of the subjects `ids` of `kind`, by table: every table
+    /// of that kind has an entry, empty when the subjects have no rows there (retired, gone).
+    /// - Complexity: O(the subjects' rows).
+    func rows(kind: String, ids: some Sequence<String>) -> [String: [[UInt8]]] {
+        var tables: [String: [[UInt8]]] = [:]
+        for table in MirrorSchema.views where table.kind == kind { tables[table.name] = [] }
+        for id in ids where !state.isRetired(kind + "/" + id) {
+            switch kind {
+            case "stakeholder": stakeholder(id, into: &tables)
+            case "agreement": agreement(id, into: &tables)
+            case "action": action(id, into: &tables)
+            case "funding": funding(id, into: &tables)
+            case "project": project(id, into: &tables)
+            case "offtake": offtake(id, into: &tables)
+            case "research": research(id, into: &tables)
+            case "programme": programme(id, into: &tables)
+            default: break
+            }
+        }
+        return tables
+    }
+
+    private func stakeholder(_ id: String, into tables: inout [String: [[UInt8]]]) {
+        guard let stakeholder = state.stakeholders[id] else { return }
+        tables["stakeholders"]!.append(CopyLine(.text(stakeholder.id), .text(stakeholder.name?.value), .text(stakeholder.kind?.value),
+            .text(stakeholder.country?.value), .array(stakeholder.valueChains?.value), .text(stakeholder.iatiRef?.value),
+            .plain(String(state.activity[stakeholder.id] ?? 0))).bytes)
+    }
+
+    private func agreement(_ id: String, into tables: inout [String: [[UInt8]]]) {
+        guard let agreement = state.agreements[id] else { return }
+        tables["agreements"]!.append(CopyLine(.text(agreement.id), .text(agreement.title.value), .array(agreement.parties.value),
+            .text(agreement.date.value), .text(agreement.place?.value)).bytes)
+    }
+
+    private func action(_ id: String, into tables: inout [String: [[UInt8]]]) {
+        guard let action = state.actions[id] else { return }
+        tables["actions"]!.append(CopyLine(.text(action.id), .text(action.pillar?.value), .text(action.title?.value),
+            .text(action.status?.value.rawValue), .text(action.statusDate?.value), .text(action.due?.value), .array(action.valueChains?.value),
+            .array(action.leads?.value), .text(action.note?.value)).bytes)
+    }
+
+    private func funding(_ id: String, into tables: inout [String: [[UInt8]]]) {
+        guard let funding = state.fundings[id] else { return }
+        tables["fundings"]!.append(CopyLine(.text(funding.id), .text(funding.provider.value), .text(funding.receiver.value),
+            .text(funding.valueChain?.value), .text(funding.instrument?.value), .text(funding.action?.value)).bytes)
+        for stage in funding.transactions.keys.sorted() {
+            tables["funding_stages"]!.append(CopyLine(.text(funding.id), .text(stage), .plain(String(funding.transactions[stage]!))).bytes)
+        }
+        for stage in funding.totals.keys.sorted() {
+            let totals = funding.totals[stage]!
+            for currency in totals.currencies {
+                tables["funding_sums"]!.append(CopyLine(.text(funding.id), .text(stage), .text(currency), .plain(totals[currency].description)).bytes)
+            }
+        }
+    }
+
+    private func project(_ id: String, into tables: inout [String: [[UInt8]]]) {
+        guard let project = state.projects[id] else { return }
+        tables["projects"]!.append(CopyLine(.text(project.id), .text(project.name?.value), .text(project.sponsor?.value),
+            .text(project.valueChain?.value), .text(project.country?.value), .plain(project.capacity.flatMap { ExactDecimal($0.value) }?.description),
+            .text(project.capacityUnit?.value), .text(project.milestone?.value.rawValue), .text(project.milestoneDate?.value)).bytes)
+        if let milestone = project.milestone?.value {
+            tables["milestones"]!.append(CopyLine(.text(project.id), .text(milestone.rawValue), .text(project.milestoneDate?.value)).bytes)
+        }
+    }
+
+    private func offtake(_ id: String, into tables: inout [String: [[UInt8]]]) {
+        guard let offtake = state.offtakes[id] else { return }
+        tables["offtakes"]!.append(CopyLine(.text(offtake.id), .text(offtake.buyer.value), .text(offtake.seller.value),
+            .text(offtake.commodity.value), .plain(ExactDecimal(offtake.quantity.value)?.description), .text(offtake.unit.value),
+            .text(offtake.from?.value), .text(offtake.to?.value)).bytes)
+    }
+
+    /// A research project's row (with its count of outputs shown) and its outputs' rows; the
+    /// outputs have rows even when the project was never registered, as in `accord state research`.
+    private func research(_ id: String, into tables: inout [String: [[UInt8]]]) {
+        var shown = 0
+        for event in outputsOf[id] ?? [] where !state.isRetracted(event, subject: "research/" + id) {
+            guard let output = state.outputs[event] else { continue }
+            shown += 1
+            tables["research_outputs"]!.append(CopyLine(.text(event), .text(output.research), .text(output.title), .text(output.date),
+                .text(output.url)).bytes)
+        }
+        guard let research = state.research[id] else { return }
+        tables["research"]!.append(CopyLine(.text(research.id), .text(research.title?.value), .array(research.partners?.value),
+            .text(research.field?.value), .plain(research.budget.flatMap { ExactDecimal($0.value) }?.description), .text(research.currency?.value),
+            .plain(String(shown))).bytes)
+    }
+
+    /// A programme's row (from its deliveries shown) and its deliveries' rows; no row for a
+    /// programme whose every delivery is retracted.
+    private func programme(_ id: String, into tables: inout [String: [[UInt8]]]) {
+        var deliveries: [ProgrammeDelivery] = []
+        for event in deliveriesOf[id] ?? [] where !state.isRetracted(event, subject: "programme/" + id) {
+            guard let delivery = state.deliveries[event] else { continue }
+            deliveries.append(delivery)
+            tables["programme_deliveries"]!.append(CopyLine(.text(event), .text(delivery.programme), .text(delivery.title), .text(delivery.provider),
+                .plain(String(delivery.participants)), .text(delivery.date)).bytes)
+        }
+        // As `accord state research`: the title and provider of the latest delivery.
+        guard let latest = deliveries.max(by: { ($0.date, $0.title, $0.provider) < ($1.date, $1.title, $1.provider) }) else { return }
+        tables["programmes"]!.append(CopyLine(.text(id), .text(latest.title), .text(latest.provider), .plain(String(deliveries.count)),
+            .plain(String(deliveries.reduce(0) { $0 + $1.participants }))).bytes)
+    }
+}
