@@ -461,9 +461,15 @@ public struct Bundle: Sendable {
 
     /// ``verify(against:)`` with the records decoded already (``decodedEvents()``), so that
     /// the caller that then applies them decodes them once.
-    public func verify(against journal: EventJournal, events: [Event]) throws -> [String] {
+    /// - Parameter gate: false when the caller passes `events` to
+    ///   ``SyncSession/apply(_:events:)`` next, which runs the same gate (``SyncGate``) under
+    ///   the writer lock before anything is written: the checks are not repeated, so a bundle
+    ///   whose chain and signatures are both wrong is refused for its chain first.
+    public func verify(against journal: EventJournal, events: [Event], gate: Bool = true) throws -> [String] {
         try checkHeader(against: journal)
-        _ = try SyncGate.admit(events: events, histories: try journal.keyHistories(), heads: try journal.versionVector().entries.mapValues(\.seq))
+        if gate {
+            _ = try SyncGate.admit(events: events, histories: try journal.keyHistories(), heads: try journal.versionVector().entries.mapValues(\.seq))
+        }
         var last: [SiteID: Event] = [:]
         for event in events {
             if let previous = last[event.site], event.seq != previous.seq.next || event.prev != previous.id {
