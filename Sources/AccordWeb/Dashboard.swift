@@ -70,20 +70,30 @@ enum Dashboard {
                 ratios.append((funding.id, currency, committed[currency], disbursed[currency]))
             }
         }
-        ratios.sort { (Double($0.committed.description) ?? 0, $1.funding) > (Double($1.committed.description) ?? 0, $0.funding) }
+        // The largest commitments first (exact comparison), then by funding id as bytes; only
+        // the first `topN` are kept, so 50,000 fundings are not all sorted on every request.
+        let largest = Self.first(topN, of: ratios) { a, b in
+            a.committed != b.committed ? a.committed > b.committed : a.funding.utf8.lexicographicallyPrecedes(b.funding.utf8)
+        }
         out += "<p>\(HTML.grouped(ratios.count)) fundings with a commitment; the \(min(topN, ratios.count)) largest commitments:</p>\n"
         out += "<table><caption>Disbursed as a share of committed</caption><thead><tr><th scope=\"col\">Funding</th><th scope=\"col\">Currency</th><th scope=\"col\">Committed</th><th scope=\"col\">Disbursed</th><th scope=\"col\">Disbursed ÷ committed</th></tr></thead><tbody>\n"
-        for item in ratios.prefix(topN) {
+        for item in largest {
             out += "<tr><th scope=\"row\"><a href=\"/fundings/\(HTML.urlEncode(item.funding))\">\(HTML.escape(names.funding(item.funding)))</a></th><td>\(HTML.escape(item.currency))</td><td class=\"num\">\(HTML.grouped(item.committed))</td><td class=\"num\">\(HTML.grouped(item.disbursed))</td><td class=\"num\">\(percent(item.disbursed, of: item.committed))</td></tr>\n"
         }
         out += "</tbody></table>\n</section>\n"
 
         // The roadmap by due date.
         out += "<section id=\"roadmap\" aria-labelledby=\"roadmap-h\">\n<h2 id=\"roadmap-h\">Roadmap by due date</h2>\n"
-        let actions = state.actions.values.sorted { ($0.due?.value ?? "9999", $0.id) < ($1.due?.value ?? "9999", $1.id) }
+        // By due date (no date last), then id, compared as bytes; only the first `topN × 5` are
+        // kept (a journal of 1M events held 250,000 actions, and sorting them all took 1.5 s).
+        let actions = state.actions.values
         let overdue = actions.filter { Views.isOverdue($0, at: today) }.count
+        let timeline = Self.first(topN * 5, of: actions) { a, b in
+            let left = a.due?.value ?? "9999", right = b.due?.value ?? "9999"
+            return left.utf8.elementsEqual(right.utf8) ? a.id.utf8.lexicographicallyPrecedes(b.id.utf8) : left.utf8.lexicographicallyPrecedes(right.utf8)
+        }
         out += "<p>\(HTML.grouped(actions.count)) actions, \(HTML.grouped(overdue)) overdue\(actions.count > topN * 5 ? "; the first \(topN * 5) by due date" : "").</p>\n<ol class=\"timeline\">\n"
-        for action in actions.prefix(topN * 5) {
+        for action in timeline {
             let late = Views.isOverdue(action, at: today)
             out += "<li\(late ? " class=\"overdue\"" : "")><time>\(HTML.escape(action.due?.value ?? "no due date"))</time> — <a href=\"/actions/\(HTML.urlEncode(action.id))\">\(HTML.escape(action.title?.value ?? action.id))</a> (\(HTML.escape(action.status?.value.rawValue ?? "unknown")))\(late ? " <strong>overdue</strong>" : "")</li>\n"
         }
@@ -123,6 +133,27 @@ enum Dashboard {
     }
 
     /// `part ÷ whole` as a percentage with one decimal, computed exactly on the decimals' units.
+    /// The first `count` elements of `elements` in the order `precedes` (a strict weak order),
+    /// in that order: what `elements.sorted(by: precedes).prefix(count)` gives, in
+    /// O(n log count) time and O(count) memory instead of sorting all of them.
+    static func first<Elements: Sequence>(_ count: Int, of elements: Elements, by precedes: (Elements.Element, Elements.Element) -> Bool) -> [Elements.Element] {
+        guard count > 0 else { return [] }
+        var kept: [Elements.Element] = []
+        kept.reserveCapacity(count + 1)
+        for element in elements {
+            if kept.count == count, let last = kept.last, !precedes(element, last) { continue }
+            // After every kept element that does not come after it: equal ones keep their order.
+            var low = 0, high = kept.count
+            while low < high {
+                let middle = (low + high) / 2
+                if precedes(element, kept[middle]) { high = middle } else { low = middle + 1 }
+            }
+            kept.insert(element, at: low)
+            if kept.count > count { kept.removeLast() }
+        }
+        return kept
+    }
+
     static func percent(_ part: ExactDecimal, of whole: ExactDecimal) -> String {
         let scale = max(part.scale, whole.scale)
         let p = part.rescaled(to: scale).units, w = whole.rescaled(to: scale).units
