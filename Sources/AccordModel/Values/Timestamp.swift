@@ -222,7 +222,9 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     /// The day of the month, 1 to 31 (valid for the month and year).
     public let day: Int
 
-    init(year: Int, month: Int, day: Int) {
+    /// A date from parts the caller already knows to be valid (a day number converted back, the
+    /// first of a month between two valid dates); not checked.
+    package init(year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month
         self.day = day

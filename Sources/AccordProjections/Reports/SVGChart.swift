@@ -326,9 +326,9 @@ public enum SVGChart {
         return date(yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
+    /// A date of valid parts: those of a day number converted back, or the first of a month or
+    /// year between two valid dates.
     static func date(_ year: Int, _ month: Int, _ day: Int) -> CalendarDate {
-        func pad(_ n: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(n).count)) + String(n) }
-        // Built from valid parts, so parsing cannot fail.
-        return try! CalendarDate(parsing: pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2))
+        CalendarDate(year: year, month: month, day: day)
     }
 }
