@@ -12,8 +12,9 @@ extension EventJournal {
     /// `verify` reports it.
     /// - Parameter trusted: the anchors, when the caller has read them (else ``trustedKeys()``).
     /// - Returns: a history for every trusted site.
-    /// - Complexity: the first call in a process replays the journal (O(journal size)); later
-    ///   calls read only what was appended since (a journal read again from the start when that
+    /// - Complexity: the first call in a process reads the batches of key events that the heads
+    ///   cache names and the events after it (Format.md §1, form 3), or, without such a cache, the
+    ///   whole journal (O(journal size)); later calls read only what was appended since (a journal read again from the start when that
     ///   fails, or when the trusted anchors changed); memory O(key events).
     /// - Throws: what ``trustedKeys()`` and reading the segments throw.
     public func keyHistories(trusted: [SiteID: SitePublicKey]? = nil) throws -> [SiteID: KeyHistory] {
@@ -68,7 +69,19 @@ struct KeyHistoryScan: Sendable {
     var broken: Set<SiteID>
 
     /// The scans of this process, by journal path; at most ``maxCachedJournals``.
-    static let cache = Mutex<[String: KeyHistoryScan]>([:])
+    static let cache = Cache()
+
+    /// The lock and the scans behind it. A class, so that the global holds a reference and
+    /// every thread only borrows the `Mutex` inside: a `Mutex` stored in a `static let` itself
+    /// was reported by ThreadSanitizer as a Swift access race on the global (two threads'
+    /// `withLock` counted as modifying accesses of the variable).
+    final class Cache: Sendable {
+        private let scans = Mutex<[String: KeyHistoryScan]>([:])
+
+        func withLock<Result>(_ body: (inout [String: KeyHistoryScan]) -> Result) -> Result {
+            scans.withLock { body(&$0) }
+        }
+    }
     static let maxCachedJournals = 64
 
     /// Reads the key events after ``end``. A scan from the start first reads only the batches
