@@ -99,6 +99,23 @@ public struct ReadModelEncoder {
         if buffer.count >= Self.bufferBytes { try flush() }
     }
 
+    /// Raw bytes of an array, as they are (a `counts` value's entries written back).
+    mutating func raw(_ bytes: ArraySlice<UInt8>) throws {
+        var at = bytes.startIndex
+        while at < bytes.endIndex {
+            let end = min(bytes.endIndex, at + Self.bufferBytes)
+            buffer.append(contentsOf: bytes[at..<end])
+            if buffer.count >= Self.bufferBytes { try flush() }
+            at = end
+        }
+    }
+
+    /// Raw bytes, as they are.
+    mutating func raw(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.bufferBytes { try flush() }
+    }
+
     /// Hands the buffer to the file system.
     mutating func flush(hashing: Bool = true) throws {
         guard !buffer.isEmpty else { return }
@@ -269,6 +286,48 @@ public struct ReadModelDecoder {
         return value
     }
 
+    /// A `counts` value (layout 3, Format.md §9.4.2): `u32` n, then n pairs of a key `text` and
+    /// an `i64`, the keys in strictly increasing order of their bytes. Every key is checked
+    /// (within `MAX_READMODEL_TEXT`, UTF-8, greater than the one before) but not made a `String`:
+    /// the entries are returned as the bytes read, for ``ActivityCounts`` to decode when a count
+    /// is read.
+    /// - Returns: the entries' bytes (without the leading n) and n.
+    mutating func counts() throws -> (bytes: [UInt8], count: Int) {
+        let count = try self.count(each: 4 + 8)
+        var blob: [UInt8] = []
+        blob.reserveCapacity(Int(min(remaining, Int64(count) * 32)))
+        var previous = -1, previousLength = 0
+        for _ in 0..<count {
+            let at = offset
+            let length = Int(try u32())
+            guard length <= ReadModelFile.maxTextBytes else {
+                throw ReadModelRejection("The text at byte \(at) claims \(length) bytes, beyond the limit of \(ReadModelFile.maxTextBytes).")
+            }
+            try ensure(length + 8)
+            let keyStart = blob.count + 4
+            withUnsafeBytes(of: UInt32(length).littleEndian) { blob.append(contentsOf: $0) }
+            blob.append(contentsOf: buffer[start..<(start + length + 8)])
+            start += length + 8
+            let (valid, increasing) = blob.withUnsafeBufferPointer { all -> (Bool, Bool) in
+                let key = UnsafeBufferPointer(rebasing: all[keyStart..<(keyStart + length)])
+                var ascii = true
+                for byte in key where byte >= 0x80 { ascii = false; break }
+                let valid = ascii || String(validating: key, as: UTF8.self) != nil
+                guard previous >= 0 else { return (valid, true) }
+                let common = min(length, previousLength)
+                let order = common == 0 ? 0 : memcmp(all.baseAddress! + previous, key.baseAddress!, common)
+                return (valid, order < 0 || (order == 0 && previousLength < length))
+            }
+            guard valid else { throw ReadModelRejection("The text at byte \(at) is not UTF-8.") }
+            guard increasing else {
+                throw ReadModelRejection("The key at byte \(at) does not sort after the key before it (a counts value's keys are in strictly increasing order of their bytes).")
+            }
+            previous = keyStart
+            previousLength = length
+        }
+        return (blob, count)
+    }
+
     /// A value of any read-model type.
     public mutating func read<T: ReadModelCodable>() throws -> T { try T(from: &self) }
 
@@ -388,6 +447,8 @@ extension Dictionary: ReadModelCodable where Key == String, Value: ReadModelCoda
     public init(from input: inout ReadModelDecoder) throws {
         let count = try input.count(each: 4)
         self = [:]
+        // Bounded whatever the count claims; most maps of a state are smaller.
+        reserveCapacity(Swift.min(count, 1 << 16))
         for _ in 0..<count {
             let at = input.offset
             let key = try input.text()
