@@ -137,6 +137,22 @@ struct ReadModelLayoutThreeTests {
         #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted())
     }
 
+    /// A text that is not UTF-8 (here the action title "Ä", `c3 84`, made `c3 28`) is refused
+    /// when the file is loaded, even under a correct checksum; "Ä" itself is read back as it was.
+    @Test func aTextThatIsNotUTF8IsRefusedEvenUnderACorrectChecksum() throws {
+        let (_, office, full) = try ReadModelTests.journalWithReadModel()
+        #expect(try StateBuilder(journal: office.journal).build().state.actions["a"]?.title?.value == "Ä")
+        let (summary, _) = Self.paths(office.journal)
+        var bytes = try FileDamage.bytes(summary)
+        let title: [UInt8] = [2, 0, 0, 0, 0xc3, 0x84]
+        let at = try #require(bytes.firstRange(of: title)).lowerBound
+        bytes[at + 5] = 0x28
+        try FileDamage.write(summary, resealed(bytes))
+        let result = try StateBuilder(journal: office.journal).build()
+        #expect(result.readModelRejection?.reason.contains("is not UTF-8") == true, "\(String(describing: result.readModelRejection))")
+        #expect(result.state == full)
+    }
+
     /// The history file cut at every length: the read model naming it is refused (its last
     /// extent no longer lies within the file) and the state is the same.
     @Test func everyTruncationOfTheHistoryFileIsIgnoredAndRebuiltWithTheSameAnswer() throws {

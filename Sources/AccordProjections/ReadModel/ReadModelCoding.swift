@@ -278,9 +278,18 @@ public struct ReadModelDecoder {
         try ensure(count)
         let from = start
         start += count
-        let value = buffer.withUnsafeBytes { raw in
-            // A typed, contiguous buffer: the standard library validates it in one fast pass.
-            String(validating: UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + from, count: count), as: UTF8.self)
+        let value = buffer.withUnsafeBytes { raw -> String? in
+            let bytes = UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + from, count: count)
+            // `String(decoding:as:)` is specialised for UTF-8 (`String(validating:as:)` looks up
+            // generic metadata on every call); it repairs what is not UTF-8, so a text that is not
+            // all ASCII is valid exactly when the string holds the same bytes.
+            let text = String(decoding: bytes, as: UTF8.self)
+            var ascii = true
+            for byte in bytes where byte >= 0x80 {
+                ascii = false
+                break
+            }
+            return ascii || text.utf8.elementsEqual(bytes) ? text : nil
         }
         guard let value else { throw ReadModelRejection("The text at byte \(at) is not UTF-8.") }
         return value
@@ -312,7 +321,7 @@ public struct ReadModelDecoder {
                 let key = UnsafeBufferPointer(rebasing: all[keyStart..<(keyStart + length)])
                 var ascii = true
                 for byte in key where byte >= 0x80 { ascii = false; break }
-                let valid = ascii || String(validating: key, as: UTF8.self) != nil
+                let valid = ascii || String(decoding: key, as: UTF8.self).utf8.elementsEqual(key)
                 guard previous >= 0 else { return (valid, true) }
                 let common = min(length, previousLength)
                 let order = common == 0 ? 0 : memcmp(all.baseAddress! + previous, key.baseAddress!, common)
