@@ -95,27 +95,29 @@ extension ActivityCounts: ReadModelCodable {
     /// merged in one streamed pass, without decoding the base into a dictionary.
     /// - Throws: ``ReadModelRejection`` for a key beyond `MAX_READMODEL_TEXT`; write errors.
     public func encode(to out: inout ReadModelEncoder) throws {
-        let extra = added.map { (key: Array($0.key.utf8), count: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
-        guard let base else {
-            try out.count(extra.count)
-            for entry in extra { try entry.key.withUnsafeBufferPointer { try Self.write($0, entry.count, to: &out) } }
-            return
-        }
-        if extra.isEmpty {
+        if let base, added.isEmpty {
             try out.count(base.count)
             try out.raw(base.bytes[...])
             return
         }
-        // Two passes of one merge: the number of keys not in the base, then the entries.
-        var fresh = 0
-        base.merge(extra) { _, _, inBase in if !inBase { fresh += 1 } }
-        try out.count(base.count + fresh)
-        var failure: (any Error)?
-        base.merge(extra) { key, count, _ in
-            guard failure == nil else { return }
-            do { try Self.write(key, count, to: &out) } catch { failure = error }
+        let extra = SortedKeys(added)
+        try extra.keys.withUnsafeBufferPointer { keys in
+            guard let base else {
+                try out.count(extra.entries.count)
+                for entry in extra.entries { try Self.write(entry.key(in: keys), entry.count, to: &out) }
+                return
+            }
+            // Two passes of one merge: the number of keys not in the base, then the entries.
+            var fresh = 0
+            base.merge(extra, keys) { _, _, inBase in if !inBase { fresh += 1 } }
+            try out.count(base.count + fresh)
+            var failure: (any Error)?
+            base.merge(extra, keys) { key, count, _ in
+                guard failure == nil else { return }
+                do { try Self.write(key, count, to: &out) } catch { failure = error }
+            }
+            if let failure { throw failure }
         }
-        if let failure { throw failure }
     }
 
     private static func write(_ key: UnsafeBufferPointer<UInt8>, _ count: Int, to out: inout ReadModelEncoder) throws {
@@ -137,14 +139,43 @@ extension ActivityCounts: ReadModelCodable {
     }
 }
 
-/// Whether the bytes `a` sort before the bytes `b` (unsigned, a prefix first).
-func bytesPrecede(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+/// The order of two byte strings: unsigned bytes, a prefix first (negative, 0, positive).
+func byteOrder(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int32 {
     let common = min(a.count, b.count)
-    if common > 0 {
-        let order = a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in memcmp(x.baseAddress!, y.baseAddress!, common) } }
-        if order != 0 { return order < 0 }
+    let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+    return order != 0 ? order : (a.count < b.count ? -1 : (a.count > b.count ? 1 : 0))
+}
+
+/// Counts sorted by the bytes of their keys, the keys in one buffer (no array per key: a full
+/// write sorts hundreds of thousands of them).
+struct SortedKeys {
+    /// Where one key is in ``keys``, and its count.
+    struct Entry {
+        var offset: Int
+        var length: Int
+        var count: Int
+        func key(in keys: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: keys[offset..<(offset + length)])
+        }
     }
-    return a.count < b.count
+
+    /// Every key's bytes, back to back.
+    var keys: [UInt8] = []
+    /// The entries, in key order.
+    var entries: [Entry] = []
+
+    init(_ counts: [String: Int]) {
+        keys.reserveCapacity(counts.count * 16)
+        entries.reserveCapacity(counts.count)
+        for (key, count) in counts {
+            let offset = keys.count
+            keys.append(contentsOf: key.utf8)
+            entries.append(Entry(offset: offset, length: keys.count - offset, count: count))
+        }
+        keys.withUnsafeBufferPointer { all in
+            entries.sort { byteOrder($0.key(in: all), $1.key(in: all)) < 0 }
+        }
+    }
 }
 
 /// The counts of a loaded read model: the entries of its `counts` value as read (`u32` length,
@@ -188,32 +219,28 @@ final class ActivityBase: @unchecked Sendable {
         return all
     }
 
-    /// Merges the base with `extra` (sorted by key bytes, no key twice) in key order: calls
-    /// `body` with each key, its merged count, and whether the base has it.
-    func merge(_ extra: [(key: [UInt8], count: Int)], _ body: (UnsafeBufferPointer<UInt8>, Int, Bool) -> Void) {
+    /// Merges the base with `extra` (no key twice) in key order: calls `body` with each key, its
+    /// merged count, and whether the base has it.
+    func merge(_ extra: SortedKeys, _ keys: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Int, Bool) -> Void) {
         var next = 0
-        func order(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int32 {
-            let common = min(a.count, b.count)
-            let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
-            return order != 0 ? order : (a.count < b.count ? -1 : (a.count > b.count ? 1 : 0))
-        }
+        let entries = extra.entries
         forEach { key, value in
             var value = value
-            while next < extra.count {
-                let o = extra[next].key.withUnsafeBufferPointer { order($0, key) }
-                if o > 0 { break }
-                if o == 0 {
-                    value += extra[next].count
+            while next < entries.count {
+                let order = byteOrder(entries[next].key(in: keys), key)
+                if order > 0 { break }
+                if order == 0 {
+                    value += entries[next].count
                     next += 1
                     break
                 }
-                extra[next].key.withUnsafeBufferPointer { body($0, extra[next].count, false) }
+                body(entries[next].key(in: keys), entries[next].count, false)
                 next += 1
             }
             body(key, value, true)
         }
-        while next < extra.count {
-            extra[next].key.withUnsafeBufferPointer { body($0, extra[next].count, false) }
+        while next < entries.count {
+            body(entries[next].key(in: keys), entries[next].count, false)
             next += 1
         }
     }

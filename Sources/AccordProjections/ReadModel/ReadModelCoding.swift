@@ -31,7 +31,7 @@ public struct ReadModelEncoder {
     private let base: Int64
     /// Bytes written to the file so far (not counting the buffer).
     public private(set) var written: Int64 = 0
-    /// The history file that maps of per-event history append their extents to (layout 2,
+    /// The history file that maps of per-event history append their extents to (layouts 2 and 3,
     /// Format.md §9.4.2); nil for a projection that keeps none.
     public internal(set) var history: HistoryWriter?
 
@@ -173,7 +173,7 @@ public struct ReadModelDecoder {
     private var fileOffset: Int64 = 0
     /// Where the body ends in the file: the file less its trailer, or the end of an extent.
     private let bodyLength: Int64
-    /// The history file whose extents the read model names (layout 2); nil when it names none.
+    /// The history file whose extents the read model names (layouts 2 and 3); nil when it names none.
     var history: HistoryFile?
 
     static let bufferBytes = ReadModelFile.maxTextBytes + (1 << 20)
