@@ -149,8 +149,11 @@ func byteOrder(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>)
 /// Counts sorted by the bytes of their keys, the keys in one buffer (no array per key: a full
 /// write sorts hundreds of thousands of them).
 struct SortedKeys {
-    /// Where one key is in ``keys``, and its count.
+    /// Where one key is in ``keys``, its count, and its first 16 bytes as two big-endian
+    /// integers (zero-padded), so that most comparisons of a sort touch no key bytes.
     struct Entry {
+        var high: UInt64
+        var low: UInt64
         var offset: Int
         var length: Int
         var count: Int
@@ -170,10 +173,19 @@ struct SortedKeys {
         for (key, count) in counts {
             let offset = keys.count
             keys.append(contentsOf: key.utf8)
-            entries.append(Entry(offset: offset, length: keys.count - offset, count: count))
+            var high: UInt64 = 0, low: UInt64 = 0
+            for index in 0..<16 {
+                let byte = offset + index < keys.count ? UInt64(keys[offset + index]) : 0
+                if index < 8 { high |= byte << (56 - 8 * UInt64(index)) } else { low |= byte << (56 - 8 * UInt64(index - 8)) }
+            }
+            entries.append(Entry(high: high, low: low, offset: offset, length: keys.count - offset, count: count))
         }
         keys.withUnsafeBufferPointer { all in
-            entries.sort { byteOrder($0.key(in: all), $1.key(in: all)) < 0 }
+            entries.sort { a, b in
+                if a.high != b.high { return a.high < b.high }
+                if a.low != b.low { return a.low < b.low }
+                return byteOrder(a.key(in: all), b.key(in: all)) < 0
+            }
         }
     }
 }
