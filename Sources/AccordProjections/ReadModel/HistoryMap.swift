@@ -5,7 +5,7 @@ import Foundation
 import Glibc
 
 /// A map from event id to one record of a state's per-event history — a funding's ledger, the
-/// research outputs, the programme deliveries — that a read model of layout 2 keeps in its
+/// research outputs, the programme deliveries — that a read model (since layout 2) keeps in its
 /// history file (Format.md §9.4.2) and reads only when something asks for it.
 ///
 /// The map is a value: the entries of its **base** (extents of `cache/<name>.history` that a
@@ -109,7 +109,7 @@ extension HistoryMap {
         for extent in extents { try extent.encode(to: &out) }
     }
 
-    /// Reads the `list<extent>` of a map from a read model of layout 2; the entries stay in the
+    /// Reads the `list<extent>` of a map from a read model (layout 2 and later); the entries stay in the
     /// history file until asked for.
     /// - Parameters:
     ///   - fallback: where the entries are in a state folded from the journal, when an extent

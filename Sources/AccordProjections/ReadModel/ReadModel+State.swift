@@ -66,9 +66,17 @@ extension ExactDecimal: ReadModelCodable {
 
 extension CurrencySums: ReadModelCodable {
     public func encode(to out: inout ReadModelEncoder) throws { try byCurrency.encode(to: &out) }
+    /// The sums of a `map<decimal>`, added straight in (no map decoded first).
     public init(from input: inout ReadModelDecoder) throws {
         self.init()
-        for (currency, amount) in try [String: ExactDecimal](from: &input) { add(amount, currency) }
+        let count = try input.count(each: 4)
+        for _ in 0..<count {
+            let at = input.offset
+            let currency = try input.text()
+            let amount = try ExactDecimal(from: &input)
+            guard byCurrency[currency] == nil else { throw ReadModelRejection("The key at byte \(at) appears twice in one map.") }
+            add(amount, currency)
+        }
     }
 }
 

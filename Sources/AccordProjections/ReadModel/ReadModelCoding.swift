@@ -31,7 +31,7 @@ public struct ReadModelEncoder {
     private let base: Int64
     /// Bytes written to the file so far (not counting the buffer).
     public private(set) var written: Int64 = 0
-    /// The history file that maps of per-event history append their extents to (layout 2,
+    /// The history file that maps of per-event history append their extents to (layouts 2 and 3,
     /// Format.md §9.4.2); nil for a projection that keeps none.
     public internal(set) var history: HistoryWriter?
 
@@ -99,6 +99,23 @@ public struct ReadModelEncoder {
         if buffer.count >= Self.bufferBytes { try flush() }
     }
 
+    /// Raw bytes of an array, as they are (a `counts` value's entries written back).
+    mutating func raw(_ bytes: ArraySlice<UInt8>) throws {
+        var at = bytes.startIndex
+        while at < bytes.endIndex {
+            let end = min(bytes.endIndex, at + Self.bufferBytes)
+            buffer.append(contentsOf: bytes[at..<end])
+            if buffer.count >= Self.bufferBytes { try flush() }
+            at = end
+        }
+    }
+
+    /// Raw bytes, as they are.
+    mutating func raw(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.bufferBytes { try flush() }
+    }
+
     /// Hands the buffer to the file system.
     mutating func flush(hashing: Bool = true) throws {
         guard !buffer.isEmpty else { return }
@@ -156,7 +173,7 @@ public struct ReadModelDecoder {
     private var fileOffset: Int64 = 0
     /// Where the body ends in the file: the file less its trailer, or the end of an extent.
     private let bodyLength: Int64
-    /// The history file whose extents the read model names (layout 2); nil when it names none.
+    /// The history file whose extents the read model names (layouts 2 and 3); nil when it names none.
     var history: HistoryFile?
 
     static let bufferBytes = ReadModelFile.maxTextBytes + (1 << 20)
@@ -261,12 +278,63 @@ public struct ReadModelDecoder {
         try ensure(count)
         let from = start
         start += count
-        let value = buffer.withUnsafeBytes { raw in
-            // A typed, contiguous buffer: the standard library validates it in one fast pass.
-            String(validating: UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + from, count: count), as: UTF8.self)
+        let value = buffer.withUnsafeBytes { raw -> String? in
+            let bytes = UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + from, count: count)
+            // `String(decoding:as:)` is specialised for UTF-8 (`String(validating:as:)` looks up
+            // generic metadata on every call); it repairs what is not UTF-8, so a text that is not
+            // all ASCII is valid exactly when the string holds the same bytes.
+            let text = String(decoding: bytes, as: UTF8.self)
+            var ascii = true
+            for byte in bytes where byte >= 0x80 {
+                ascii = false
+                break
+            }
+            return ascii || text.utf8.elementsEqual(bytes) ? text : nil
         }
         guard let value else { throw ReadModelRejection("The text at byte \(at) is not UTF-8.") }
         return value
+    }
+
+    /// A `counts` value (layout 3, Format.md §9.4.2): `u32` n, then n pairs of a key `text` and
+    /// an `i64`, the keys in strictly increasing order of their bytes. Every key is checked
+    /// (within `MAX_READMODEL_TEXT`, UTF-8, greater than the one before) but not made a `String`:
+    /// the entries are returned as the bytes read, for ``ActivityCounts`` to decode when a count
+    /// is read.
+    /// - Returns: the entries' bytes (without the leading n) and n.
+    mutating func counts() throws -> (bytes: [UInt8], count: Int) {
+        let count = try self.count(each: 4 + 8)
+        var blob: [UInt8] = []
+        blob.reserveCapacity(Int(min(remaining, Int64(count) * 32)))
+        var previous = -1, previousLength = 0
+        for _ in 0..<count {
+            let at = offset
+            let length = Int(try u32())
+            guard length <= ReadModelFile.maxTextBytes else {
+                throw ReadModelRejection("The text at byte \(at) claims \(length) bytes, beyond the limit of \(ReadModelFile.maxTextBytes).")
+            }
+            try ensure(length + 8)
+            let keyStart = blob.count + 4
+            withUnsafeBytes(of: UInt32(length).littleEndian) { blob.append(contentsOf: $0) }
+            blob.append(contentsOf: buffer[start..<(start + length + 8)])
+            start += length + 8
+            let (valid, increasing) = blob.withUnsafeBufferPointer { all -> (Bool, Bool) in
+                let key = UnsafeBufferPointer(rebasing: all[keyStart..<(keyStart + length)])
+                var ascii = true
+                for byte in key where byte >= 0x80 { ascii = false; break }
+                let valid = ascii || String(decoding: key, as: UTF8.self).utf8.elementsEqual(key)
+                guard previous >= 0 else { return (valid, true) }
+                let common = min(length, previousLength)
+                let order = common == 0 ? 0 : memcmp(all.baseAddress! + previous, key.baseAddress!, common)
+                return (valid, order < 0 || (order == 0 && previousLength < length))
+            }
+            guard valid else { throw ReadModelRejection("The text at byte \(at) is not UTF-8.") }
+            guard increasing else {
+                throw ReadModelRejection("The key at byte \(at) does not sort after the key before it (a counts value's keys are in strictly increasing order of their bytes).")
+            }
+            previous = keyStart
+            previousLength = length
+        }
+        return (blob, count)
     }
 
     /// A value of any read-model type.
@@ -388,6 +456,8 @@ extension Dictionary: ReadModelCodable where Key == String, Value: ReadModelCoda
     public init(from input: inout ReadModelDecoder) throws {
         let count = try input.count(each: 4)
         self = [:]
+        // Bounded whatever the count claims; most maps of a state are smaller.
+        reserveCapacity(Swift.min(count, 1 << 16))
         for _ in 0..<count {
             let at = input.offset
             let key = try input.text()

@@ -56,9 +56,11 @@ public enum ReadModelFile {
     public static let folder = "cache"
     /// The first 8 bytes of every read-model file: `ACCORDRM`.
     public static let magic: [UInt8] = Array("ACCORDRM".utf8)
-    /// The version of the file layout (§9.4.2), after the magic bytes. Version 2 keeps the
-    /// per-event history in a history file of its own; a file of layout 1 is ignored and rebuilt.
-    public static let formatVersion: UInt32 = 2
+    /// The version of the file layout (§9.4.2), after the magic bytes, and of the history file's.
+    /// Version 2 kept the per-event history in a history file of its own; version 3 keeps the
+    /// activity counts as a `counts` value (sorted, decoded only when read). A file of layout 1
+    /// or 2 is ignored and rebuilt.
+    public static let formatVersion: UInt32 = 3
     /// `MAX_READMODEL_TEXT`: the most bytes one text of a read model may hold.
     public static let maxTextBytes = 1_048_576
     /// `MAX_READMODEL_FILE`: the largest read-model file a reader opens.
@@ -175,6 +177,8 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
             }
         }
         var model = loaded?.model ?? Model()
+        // The only reference: the fold's first write to each map would otherwise copy it whole.
+        loaded?.model = Model()
         var vector = loaded?.vector ?? [:]
         var coverage = loaded?.coverage
         var events = try journal.events(from: coverage?.end ?? .start)

@@ -28,7 +28,9 @@ public struct PartnershipState: Codable, Sendable, Equatable {
     /// Events folded, per site: the version vector of what the state covers.
     public var feeds: [String: Feed] = [:]
     /// How many events each stakeholder appears in (as subject or as a reference).
-    public var activity: [String: Int] = [:]
+    /// Kept apart in a read model (a `counts` value, Format.md §9.4.2): counting never decodes
+    /// the counts a loaded read model holds.
+    public var activity: ActivityCounts = [:]
     /// Organisations taking part in each funding, with their IATI organisation role codes
     /// (1 funding, 2 accountable, 3 extending, 4 implementing): funding id → stakeholder id →
     /// sorted role codes. Nil until a `stakeholder.participated.v1` event is folded, so that

@@ -101,7 +101,7 @@ public enum PartnershipProjection {
     private static func countActivity(of change: Change, in state: inout PartnershipState) {
         let subject = change.event.subject.kind == "stakeholder" ? [change.id] : []
         for reference in change.fields.stakeholderReferences(type: change.type) + subject {
-            state.activity[reference, default: 0] += 1
+            state.activity.add(reference)
         }
     }
 }
