@@ -18,20 +18,88 @@ struct MirrorFold {
     private var deliveriesOf: [String: [String]] = [:]
     /// Subject kind → ids touched since the last ``takeTouched()``.
     private var touched: [String: Set<String>] = [:]
+    /// Research project or programme id → the output or delivery events added to it since the
+    /// last ``takeTouched()`` (each a new row of `research_outputs` or `programme_deliveries`).
+    private var appended: [String: [String: [String]]] = [:]
+    /// Research projects and programmes touched since the last ``takeTouched()`` by anything
+    /// other than a new output or delivery of their own (a retraction, a retirement, the
+    /// project's own event): every row of theirs is rewritten.
+    private var rewritten: [String: Set<String>] = [:]
+
+    /// The kinds whose subjects own one row per event (an output, a delivery) in a second
+    /// table, and that table (Mirror.md §3: those rows are added, not rewritten, when the only
+    /// change to their subject is a new one).
+    static let childTables = ["research": "research_outputs", "programme": "programme_deliveries"]
 
     /// Folds `event`, noting the subjects whose rows it may change.
     /// - Complexity: that of ``PartnershipProjection/apply(_:to:touching:)``.
     mutating func apply(_ event: Event) {
-        PartnershipProjection.apply(event, to: &state, touching: &touched)
+        var local: [String: Set<String>] = [:]
+        PartnershipProjection.apply(event, to: &state, touching: &local)
         let id = event.id.hex
-        if let output = state.outputs[id], outputsOf[output.research]?.last != id { outputsOf[output.research, default: []].append(id) }
-        if let delivery = state.deliveries[id], deliveriesOf[delivery.programme]?.last != id { deliveriesOf[delivery.programme, default: []].append(id) }
+        var child: (kind: String, parent: String)?
+        if let output = state.outputs[id], outputsOf[output.research]?.last != id {
+            outputsOf[output.research, default: []].append(id)
+            child = ("research", output.research)
+        }
+        if let delivery = state.deliveries[id], deliveriesOf[delivery.programme]?.last != id {
+            deliveriesOf[delivery.programme, default: []].append(id)
+            child = ("programme", delivery.programme)
+        }
+        for (kind, ids) in local {
+            touched[kind, default: []].formUnion(ids)
+            guard Self.childTables[kind] != nil else { continue }
+            for subject in ids {
+                if let child, child.kind == kind, child.parent == subject {
+                    appended[kind, default: [:]][subject, default: []].append(id)
+                } else {
+                    rewritten[kind, default: []].insert(subject)
+                }
+            }
+        }
     }
 
     /// The subjects touched since the last call (kind → ids), and forgets them.
     mutating func takeTouched() -> [String: Set<String>] {
-        defer { touched = [:] }
+        defer { touched = [:]; appended = [:]; rewritten = [:] }
         return touched
+    }
+
+    /// What one transaction writes to one view table for the subjects touched since the last
+    /// ``takeTouched()``: the subject ids whose rows it deletes first, then the COPY lines.
+    struct TableChange {
+        var table: MirrorSchema.Table
+        var delete: [String]
+        var lines: [[UInt8]]
+    }
+
+    /// The changes to the tables of `kind` for the subjects touched since the last
+    /// ``takeTouched()`` (call before it): every row of each touched subject is deleted and
+    /// written again, except the rows of outputs and deliveries of a research project or
+    /// programme whose only change is new ones: those rows are added, and the project's or
+    /// programme's own row is rewritten (Mirror.md §3).
+    /// - Complexity: O(the touched subjects' rows), and O(new rows) for the outputs and
+    ///   deliveries of subjects only added to (plus their count, in memory).
+    func changes(kind: String) -> [TableChange] {
+        let ids = touched[kind] ?? []
+        guard !ids.isEmpty else { return [] }
+        let onlyAdded = (appended[kind] ?? [:]).filter { !(rewritten[kind]?.contains($0.key) ?? false) }
+        let whole = onlyAdded.isEmpty ? ids : ids.filter { onlyAdded[$0] == nil }
+        var tables = rows(kind: kind, ids: whole)
+        if !onlyAdded.isEmpty {
+            for (parent, events) in onlyAdded where !state.isRetired(kind + "/" + parent) {
+                switch kind {
+                case "research": research(parent, outputs: events, into: &tables)
+                case "programme": programme(parent, deliveries: events, into: &tables)
+                default: break
+                }
+            }
+        }
+        let child = Self.childTables[kind]
+        let wholeKeys = Array(whole)
+        return MirrorSchema.views.filter { $0.kind == kind }.map { table in
+            TableChange(table: table, delete: table.name == child ? wholeKeys : Array(ids), lines: tables[table.name] ?? [])
+        }
     }
 
     /// Every subject that has rows or may have: for a rewrite of every table.
@@ -123,13 +191,17 @@ struct MirrorFold {
             .text(offtake.from?.value), .text(offtake.to?.value)).bytes)
     }
 
-    /// A research project's row (with its count of outputs shown) and its outputs' rows; the
-    /// outputs have rows even when the project was never registered, as in `accord state research`.
-    private func research(_ id: String, into tables: inout [String: [[UInt8]]]) {
+    /// A research project's row (with its count of outputs shown) and its outputs' rows (all,
+    /// or only those of `outputs`); the outputs have rows even when the project was never
+    /// registered, as in `accord state research`.
+    private func research(_ id: String, outputs only: [String]? = nil, into tables: inout [String: [[UInt8]]]) {
         var shown = 0
         for event in outputsOf[id] ?? [] where !state.isRetracted(event, subject: "research/" + id) {
-            guard let output = state.outputs[event] else { continue }
+            guard state.outputs[event] != nil else { continue }
             shown += 1
+        }
+        for event in only ?? outputsOf[id] ?? [] where !state.isRetracted(event, subject: "research/" + id) {
+            guard let output = state.outputs[event] else { continue }
             tables["research_outputs"]!.append(CopyLine(.text(event), .text(output.research), .text(output.title), .text(output.date),
                 .text(output.url)).bytes)
         }
@@ -139,13 +211,16 @@ struct MirrorFold {
             .plain(String(shown))).bytes)
     }
 
-    /// A programme's row (from its deliveries shown) and its deliveries' rows; no row for a
-    /// programme whose every delivery is retracted.
-    private func programme(_ id: String, into tables: inout [String: [[UInt8]]]) {
+    /// A programme's row (from its deliveries shown) and its deliveries' rows (all, or only
+    /// those of `deliveries`); no row for a programme whose every delivery is retracted.
+    private func programme(_ id: String, deliveries only: [String]? = nil, into tables: inout [String: [[UInt8]]]) {
         var deliveries: [ProgrammeDelivery] = []
         for event in deliveriesOf[id] ?? [] where !state.isRetracted(event, subject: "programme/" + id) {
             guard let delivery = state.deliveries[event] else { continue }
             deliveries.append(delivery)
+        }
+        for event in only ?? deliveriesOf[id] ?? [] where !state.isRetracted(event, subject: "programme/" + id) {
+            guard let delivery = state.deliveries[event] else { continue }
             tables["programme_deliveries"]!.append(CopyLine(.text(event), .text(delivery.programme), .text(delivery.title), .text(delivery.provider),
                 .plain(String(delivery.participants)), .text(delivery.date)).bytes)
         }
