@@ -16,6 +16,12 @@ struct MirrorFold {
     /// Research project id → the ids of its output events; programme id → its delivery events.
     private var outputsOf: [String: [String]] = [:]
     private var deliveriesOf: [String: [String]] = [:]
+    /// Programme id → its deliveries' count, participants and latest delivery, summed as they
+    /// are folded: the programme's row while no retraction names the programme.
+    private var programmeTotals: [String: (count: Int, participants: Int, latest: ProgrammeDelivery)] = [:]
+    /// The subjects (`kind/id`) of every retraction folded: only their outputs and deliveries
+    /// need a look at the retractions.
+    private var retractedSubjects: Set<String> = []
     /// Subject kind → ids touched since the last ``takeTouched()``.
     private var touched: [String: Set<String>] = [:]
     /// Research project or programme id → the output or delivery events added to it since the
@@ -35,17 +41,29 @@ struct MirrorFold {
     /// - Complexity: that of ``PartnershipProjection/apply(_:to:touching:)``.
     mutating func apply(_ event: Event) {
         var local: [String: Set<String>] = [:]
+        let retractions = state.retractions?.count ?? 0
         PartnershipProjection.apply(event, to: &state, touching: &local)
-        let id = event.id.hex
+        if state.retractions?.count ?? 0 != retractions { retractedSubjects.insert(event.subject.description) }
         var child: (kind: String, parent: String)?
-        if let output = state.outputs[id], outputsOf[output.research]?.last != id {
-            outputsOf[output.research, default: []].append(id)
-            child = ("research", output.research)
+        // Only an event that touches a research project (a programme) can add an output (a delivery).
+        if local["research"] != nil || local["programme"] != nil {
+            let id = event.id.hex
+            if let output = state.outputs[id], outputsOf[output.research]?.last != id {
+                outputsOf[output.research, default: []].append(id)
+                child = ("research", output.research)
+            }
+            if let delivery = state.deliveries[id], deliveriesOf[delivery.programme]?.last != id {
+                deliveriesOf[delivery.programme, default: []].append(id)
+                child = ("programme", delivery.programme)
+                var totals = programmeTotals[delivery.programme] ?? (0, 0, delivery)
+                totals.count += 1
+                totals.participants += delivery.participants
+                if Self.isLater(delivery, than: totals.latest) { totals.latest = delivery }
+                programmeTotals[delivery.programme] = totals
+            }
         }
-        if let delivery = state.deliveries[id], deliveriesOf[delivery.programme]?.last != id {
-            deliveriesOf[delivery.programme, default: []].append(id)
-            child = ("programme", delivery.programme)
-        }
+        guard !local.isEmpty else { return }
+        let id = event.id.hex
         for (kind, ids) in local {
             touched[kind, default: []].formUnion(ids)
             guard Self.childTables[kind] != nil else { continue }
@@ -195,12 +213,13 @@ struct MirrorFold {
     /// or only those of `outputs`); the outputs have rows even when the project was never
     /// registered, as in `accord state research`.
     private func research(_ id: String, outputs only: [String]? = nil, into tables: inout [String: [[UInt8]]]) {
+        let retracted = retractedSubjects.contains("research/" + id)
         var shown = 0
-        for event in outputsOf[id] ?? [] where !state.isRetracted(event, subject: "research/" + id) {
+        for event in outputsOf[id] ?? [] where !(retracted && state.isRetracted(event, subject: "research/" + id)) {
             guard state.outputs[event] != nil else { continue }
             shown += 1
         }
-        for event in only ?? outputsOf[id] ?? [] where !state.isRetracted(event, subject: "research/" + id) {
+        for event in only ?? outputsOf[id] ?? [] where !(retracted && state.isRetracted(event, subject: "research/" + id)) {
             guard let output = state.outputs[event] else { continue }
             tables["research_outputs"]!.append(CopyLine(.text(event), .text(output.research), .text(output.title), .text(output.date),
                 .text(output.url)).bytes)
@@ -214,19 +233,34 @@ struct MirrorFold {
     /// A programme's row (from its deliveries shown) and its deliveries' rows (all, or only
     /// those of `deliveries`); no row for a programme whose every delivery is retracted.
     private func programme(_ id: String, deliveries only: [String]? = nil, into tables: inout [String: [[UInt8]]]) {
-        var deliveries: [ProgrammeDelivery] = []
-        for event in deliveriesOf[id] ?? [] where !state.isRetracted(event, subject: "programme/" + id) {
-            guard let delivery = state.deliveries[event] else { continue }
-            deliveries.append(delivery)
-        }
-        for event in only ?? deliveriesOf[id] ?? [] where !state.isRetracted(event, subject: "programme/" + id) {
+        let retracted = retractedSubjects.contains("programme/" + id)
+        for event in only ?? deliveriesOf[id] ?? [] where !(retracted && state.isRetracted(event, subject: "programme/" + id)) {
             guard let delivery = state.deliveries[event] else { continue }
             tables["programme_deliveries"]!.append(CopyLine(.text(event), .text(delivery.programme), .text(delivery.title), .text(delivery.provider),
                 .plain(String(delivery.participants)), .text(delivery.date)).bytes)
         }
+        var shown: (count: Int, participants: Int, latest: ProgrammeDelivery)?
+        if !retracted {
+            shown = programmeTotals[id]
+        } else {
+            for event in deliveriesOf[id] ?? [] where !state.isRetracted(event, subject: "programme/" + id) {
+                guard let delivery = state.deliveries[event] else { continue }
+                var totals = shown ?? (0, 0, delivery)
+                totals.count += 1
+                totals.participants += delivery.participants
+                if Self.isLater(delivery, than: totals.latest) { totals.latest = delivery }
+                shown = totals
+            }
+        }
         // As `accord state research`: the title and provider of the latest delivery.
-        guard let latest = deliveries.max(by: { ($0.date, $0.title, $0.provider) < ($1.date, $1.title, $1.provider) }) else { return }
-        tables["programmes"]!.append(CopyLine(.text(id), .text(latest.title), .text(latest.provider), .plain(String(deliveries.count)),
-            .plain(String(deliveries.reduce(0) { $0 + $1.participants }))).bytes)
+        guard let shown else { return }
+        tables["programmes"]!.append(CopyLine(.text(id), .text(shown.latest.title), .text(shown.latest.provider), .plain(String(shown.count)),
+            .plain(String(shown.participants))).bytes)
+    }
+
+    /// Whether `delivery` is later than `other` in the order `accord state research` takes the
+    /// latest delivery by: date, then title, then provider.
+    private static func isLater(_ delivery: ProgrammeDelivery, than other: ProgrammeDelivery) -> Bool {
+        (other.date, other.title, other.provider) < (delivery.date, delivery.title, delivery.provider)
     }
 }
