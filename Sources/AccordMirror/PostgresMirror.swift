@@ -52,8 +52,6 @@ public final class PostgresMirror {
     /// database's is the same, its view rows are those of `fold` before the touched subjects.
     private var generation: Int64?
     private var summary = Summary()
-    /// The view rows this mirror's commits wrote (valid while `generation` is the database's).
-    private var written = WrittenRows()
 
     /// A mirror of `journal` into `target`; nothing is connected until ``run(follow:pollMilliseconds:shouldStop:)``.
     public init(journal: EventJournal, target: MirrorTarget) {
@@ -298,38 +296,20 @@ public final class PostgresMirror {
                 // one last did: every row, from the fold of every event in the database.
                 _ = fold.takeTouched()
                 let all = fold.allSubjects
-                written.reset()
                 for kind in MirrorSchema.viewKinds {
                     let rows = fold.rows(kind: kind, ids: all[kind] ?? [])
                     for table in MirrorSchema.views where table.kind == kind {
                         try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE partnership = $1", binds: Self.binds(partnership, nil)), logger: logger)
                         try await writeRows(rows[table.name] ?? [], of: table, on: connection)
-                        written.replaceAll(table.name, lines: rows[table.name] ?? [])
                     }
                 }
             } else {
                 // Only the rows of the subjects this transaction's events touched.
-                // Of those, only the rows whose bytes changed, by their keys.
                 for write in writes {
-                    let table = write.table
-                    guard let fields = WrittenRows.keyFields(table.name) else {
-                        if !write.delete.isEmpty {
-                            try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE partnership = $1 AND \(table.key) = ANY($2)", binds: Self.binds(partnership, write.delete)), logger: logger)
-                        }
-                        try await writeRows(write.lines, of: table, on: connection)
-                        continue
+                    if !write.delete.isEmpty {
+                        try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(write.table.name) WHERE partnership = $1 AND \(write.table.key) = ANY($2)", binds: Self.binds(partnership, write.delete)), logger: logger)
                     }
-                    let change = written.update(table.name, subjects: write.delete, lines: write.lines, keyFields: fields)
-                    if !change.delete[0].isEmpty {
-                        var bindings = PostgresBindings()
-                        bindings.append(partnership)
-                        for column in change.delete { bindings.append(column) }
-                        let key = table.columns.prefix(fields)
-                        let condition = fields == 1 ? "\(key[0]) = ANY($2)"
-                            : "(\(key.joined(separator: ", "))) IN (SELECT * FROM unnest(\((2...(fields + 1)).map { "$\($0)::text[]" }.joined(separator: ", "))))"
-                        try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE partnership = $1 AND \(condition)", binds: bindings), logger: logger)
-                    }
-                    try await writeRows(change.write, of: table, on: connection)
+                    try await writeRows(write.lines, of: write.table, on: connection)
                 }
             }
             let next = try await connection.query("UPDATE mirror_schema SET generation = generation + 1 RETURNING generation", logger: logger)

@@ -264,32 +264,6 @@ struct MirrorTests {
         for table in expected.keys.sorted() { #expect(actual[table] == expected[table], "table '\(table)'") }
     }
 
-    @Test func aViewRowWhoseBytesDidNotChangeIsNotWrittenAgain() async throws {
-        // Mirror.md §3 step 6: of a touched subject's rows, only those whose bytes changed are
-        // deleted and written again. A funding's EUR sum stays the row its own transaction
-        // wrote while later transactions add KZT to the same funding.
-        let temp = TemporaryDirectory("mirror-unchanged")
-        let journal = temp.child("journal")
-        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
-        let events = [
-            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-a","data":{"name":"A","kind":"financial","country":"EU"}}"#,
-            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-b","data":{"name":"B","kind":"research","country":"KZ"}}"#,
-            #"{"type":"finance.committed.v1","subject":"funding/test-f","data":{"provider":"test-a","receiver":"test-b","amount":"100.00","currency":"EUR","date":"2024-05-01"}}"#,
-            #"{"type":"finance.committed.v1","subject":"funding/test-f","data":{"provider":"test-a","receiver":"test-b","amount":"50.00","currency":"KZT","date":"2024-05-02"}}"#,
-            #"{"type":"finance.committed.v1","subject":"funding/test-f","data":{"provider":"test-a","receiver":"test-b","amount":"25.00","currency":"KZT","date":"2024-05-03"}}"#,
-        ]
-        #expect(try accord(["append", "--from", "-"], journal: journal, input: events.joined(separator: "\n") + "\n").status == 0)
-        let (target, url) = try await PostgresForTests.freshDatabase("unchanged")
-        try mirror(journal, into: url, extra: ["--events-per-transaction", "1"])
-        let rows = try await PostgresForTests.rows("SELECT currency, amount::text, xmin::text FROM funding_sums WHERE funding = 'test-f' ORDER BY currency COLLATE \"C\"", on: target)
-        #expect(rows.map { Array($0.prefix(2)) } == [["EUR", "100.00"], ["KZT", "75.00"]])
-        #expect(rows.count == 2 && rows[0][2] != rows[1][2], "the EUR row was written again with the KZT one")
-        let (oneGo, oneGoURL) = try await PostgresForTests.freshDatabase("unchanged_once")
-        try mirror(journal, into: oneGoURL)
-        let expected = try await PostgresForTests.dump(oneGo), actual = try await PostgresForTests.dump(target)
-        for table in expected.keys.sorted() { #expect(actual[table] == expected[table], "table '\(table)'") }
-    }
-
     @Test func aMirrorWhoseTransactionFailedFoldsNothingOfItWhenRunAgain() async throws {
         // The events of a transaction are folded while the server copies them (Mirror.md §3):
         // when the transaction fails, the same mirror run again must not count them twice.
