@@ -48,16 +48,29 @@ struct CopyLine {
         started = true
     }
 
+    /// Appends `value` escaped: runs of bytes that need no escape are copied at once.
     private static func escape<Bytes: Collection<UInt8>>(_ value: Bytes, into out: inout [UInt8]) {
-        for byte in value {
+        if value.withContiguousStorageIfAvailable({ escape($0, into: &out) }) != nil { return }
+        Array(value).withUnsafeBufferPointer { escape($0, into: &out) }
+    }
+
+    private static func escape(_ value: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var start = 0
+        for index in 0..<value.count {
+            let byte = value[index]
+            // Every byte to escape is below 0x5d and one of these four; most bytes are above.
+            guard byte <= 0x5c, byte == 0x5c || byte == 0x09 || byte == 0x0a || byte == 0x0d else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: value[start..<index]))
+            out.append(0x5c)
             switch byte {
-            case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
-            case 0x09: out.append(contentsOf: [0x5c, 0x74])
-            case 0x0a: out.append(contentsOf: [0x5c, 0x6e])
-            case 0x0d: out.append(contentsOf: [0x5c, 0x72])
-            default: out.append(byte)
+            case 0x09: out.append(0x74)
+            case 0x0a: out.append(0x6e)
+            case 0x0d: out.append(0x72)
+            default: out.append(0x5c)
             }
+            start = index + 1
         }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: value[start..<value.count]))
     }
 }
 

@@ -75,20 +75,19 @@ public final class PostgresMirror {
         let connection = try await connect()
         do {
             try await prepareSchema(on: connection)
-            var events = try journal.events()
+            let source = EventSource(try journal.events())
+            let limit = eventsPerTransaction
+            let partnership = self.partnership
+            var chunk = try Self.prepare(from: source, events: limit, partnership: partnership)
             while true {
-                // At most eventsPerTransaction events and MIRROR_BYTES_PER_TRANSACTION bytes of records.
-                var chunk: [Event] = []
-                var bytes = 0
-                var full = false
-                while let event = try events.next() {
-                    chunk.append(event)
-                    bytes += event.record.count
-                    if chunk.count >= eventsPerTransaction || bytes >= MirrorSchema.bytesPerTransaction { full = true; break }
-                }
-                if !chunk.isEmpty {
+                if !chunk.events.isEmpty {
+                    let full = chunk.full
+                    // The next transaction's events are read, decoded and turned into COPY text
+                    // while this one commits (at most two transactions' events in memory).
+                    async let ahead = Self.prepare(from: source, events: limit, partnership: partnership)
                     try await commit(chunk, on: connection)
                     progress?(summary)
+                    chunk = try await ahead
                     if full, !shouldStop() { continue }
                 }
                 guard follow, !shouldStop() else { break }
@@ -98,6 +97,7 @@ public final class PostgresMirror {
                     waited += 50
                 }
                 if shouldStop() { break }
+                if chunk.events.isEmpty { chunk = try Self.prepare(from: source, events: limit, partnership: partnership) }
             }
         } catch {
             try? await connection.close()
@@ -180,9 +180,53 @@ public final class PostgresMirror {
         }
     }
 
+    /// The journal's iterator, handed from one transaction's read-ahead to the next: only one
+    /// task uses it at a time (``run(follow:pollMilliseconds:shouldStop:)`` awaits each
+    /// read-ahead before it starts the next).
+    private final class EventSource: @unchecked Sendable {
+        var iterator: EventIterator
+        init(_ iterator: EventIterator) { self.iterator = iterator }
+    }
+
+    /// One transaction's events, read from the journal, and their `COPY` text for `events`.
+    struct Chunk: Sendable {
+        var events: [Event] = []
+        /// The lines of ``events`` for `COPY events`, in order.
+        var copy = ByteBuffer()
+        /// Whether it ended at a limit (more events may follow at once).
+        var full = false
+    }
+
+    /// Reads the next transaction's events: at most `events` events and
+    /// ``MirrorSchema/bytesPerTransaction`` bytes of records (Mirror.md §3), with their COPY text.
+    private static func prepare(from source: EventSource, events limit: Int, partnership: String) throws -> Chunk {
+        var chunk = Chunk()
+        var bytes = 0
+        while let event = try source.iterator.next() {
+            appendEventLine(event, partnership: partnership, to: &chunk.copy)
+            bytes += event.record.count
+            chunk.events.append(event)
+            if chunk.events.count >= limit || bytes >= MirrorSchema.bytesPerTransaction { chunk.full = true; break }
+        }
+        return chunk
+    }
+
+    /// One transaction (``commitOnce(_:on:)``); when it fails, the fold is dropped, so that a
+    /// later transaction folds again what the database holds.
+    private func commit(_ chunk: Chunk, on connection: PostgresConnection) async throws {
+        do {
+            try await commitOnce(chunk, on: connection)
+        } catch {
+            fold = MirrorFold()
+            folded = [:]
+            generation = nil
+            throw error
+        }
+    }
+
     /// One transaction: catch up with the database, add the events of `chunk` it lacks, rewrite
     /// the view rows of the subjects they touch, move the checkpoints.
-    private func commit(_ chunk: [Event], on connection: PostgresConnection) async throws {
+    private func commitOnce(_ chunk: Chunk, on connection: PostgresConnection) async throws {
         var committedGeneration: Int64 = 0
         try await transaction(on: connection) {
             try await connection.query("SELECT pg_advisory_xact_lock(\(MirrorSchema.lockKey))", logger: logger)
@@ -193,10 +237,11 @@ public final class PostgresMirror {
             }
             try await readBack(checkpoints, on: connection)
 
-            var fresh: [Event] = []
+            var fresh: [Int] = []
             var behind: [Event] = []
             var moved: [String: (seq: UInt64, lastID: String)] = [:]
-            for event in chunk {
+            for index in chunk.events.indices {
+                let event = chunk.events[index]
                 let site = event.site.rawValue
                 let known = moved[site] ?? checkpoints[site]
                 if let known, event.seq.rawValue <= known.seq {
@@ -210,26 +255,33 @@ public final class PostgresMirror {
                 guard event.seq.rawValue == expected, event.prev?.hex == known?.lastID else {
                     throw MirrorError(.fork, "Event '\(event.id.short)' of partnership '\(partnership)' site '\(site)' has sequence \(event.seq) and follows '\(event.prev?.short ?? "nothing")', but the database \(target) holds that feed up to \(known?.seq ?? 0) ('\(known?.lastID.prefix(12) ?? "")'). Run 'accord verify'; mirror into another database if the feeds forked.")
                 }
-                fresh.append(event)
+                fresh.append(index)
                 moved[site] = (event.seq.rawValue, event.id.hex)
             }
             try await checkBehind(behind, on: connection)
             summary.alreadyMirrored += behind.count
 
+            let everyRow = generation == nil || generation != databaseGeneration
+            guard !fresh.isEmpty || everyRow else { committedGeneration = databaseGeneration; return }
+            var writes: [MirrorFold.TableChange] = []
             if !fresh.isEmpty {
-                // Straight into `events`: an id already there breaks its key, and the whole
-                // transaction is rolled back.
-                do {
-                    try await copy(table: "events", columns: MirrorSchema.eventColumns, on: connection) { buffer in
-                        for event in fresh { Self.appendEventLine(event, partnership: partnership, to: &buffer) }
-                    }
-                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-                    throw MirrorError(.database, "The database \(target) already held an event beyond its checkpoints (\(Self.reason(error))); its tables were changed by something other than accord mirror. Mirror into a new database.")
+                var copy = chunk.copy
+                if fresh.count != chunk.events.count {
+                    copy = ByteBuffer()
+                    for index in fresh { Self.appendEventLine(chunk.events[index], partnership: partnership, to: &copy) }
                 }
-                for event in fresh {
+                // The server adds the events while this task folds them and makes the view
+                // rows (Mirror.md §3, step 5 and 6).
+                let (logger, target) = (self.logger, self.target)
+                async let copied: Void = Self.copyEvents(copy, on: connection, logger: logger, target: target)
+                for index in fresh {
+                    let event = chunk.events[index]
                     fold.apply(event)
                     folded[event.site.rawValue] = event.seq.rawValue
                 }
+                if !everyRow { for kind in MirrorSchema.viewKinds { writes += fold.changes(kind: kind) } }
+                _ = fold.takeTouched()
+                try await copied
                 for (site, position) in moved {
                     try await connection.query("""
                         INSERT INTO mirror_checkpoints (partnership, site, seq, last_id) VALUES (\(partnership), \(site), \(Int64(position.seq)), \(position.lastID))
@@ -239,22 +291,10 @@ public final class PostgresMirror {
                 summary.added += fresh.count
             }
 
-            let touched = fold.takeTouched()
-            if generation != nil, generation == databaseGeneration {
-                // Only the rows of the subjects this transaction's events touched.
-                guard !fresh.isEmpty else { committedGeneration = databaseGeneration; return }
-                for kind in MirrorSchema.viewKinds {
-                    guard let ids = touched[kind], !ids.isEmpty else { continue }
-                    let keys = Array(ids)
-                    let rows = fold.rows(kind: kind, ids: keys)
-                    for table in MirrorSchema.views where table.kind == kind {
-                        try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE partnership = $1 AND \(table.key) = ANY($2)", binds: Self.binds(partnership, keys)), logger: logger)
-                        try await writeRows(rows[table.name] ?? [], of: table, on: connection)
-                    }
-                }
-            } else {
+            if everyRow {
                 // The first transaction of this mirror, or another mirror committed since this
                 // one last did: every row, from the fold of every event in the database.
+                _ = fold.takeTouched()
                 let all = fold.allSubjects
                 for kind in MirrorSchema.viewKinds {
                     let rows = fold.rows(kind: kind, ids: all[kind] ?? [])
@@ -263,12 +303,30 @@ public final class PostgresMirror {
                         try await writeRows(rows[table.name] ?? [], of: table, on: connection)
                     }
                 }
+            } else {
+                // Only the rows of the subjects this transaction's events touched.
+                for write in writes {
+                    if !write.delete.isEmpty {
+                        try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(write.table.name) WHERE partnership = $1 AND \(write.table.key) = ANY($2)", binds: Self.binds(partnership, write.delete)), logger: logger)
+                    }
+                    try await writeRows(write.lines, of: write.table, on: connection)
+                }
             }
             let next = try await connection.query("UPDATE mirror_schema SET generation = generation + 1 RETURNING generation", logger: logger)
             for try await (value) in next.decode(Int64.self) { committedGeneration = value }
         }
         generation = committedGeneration
         summary.transactions += 1
+    }
+
+    /// `COPY events FROM STDIN` of `lines`; an id already there breaks its key, and the whole
+    /// transaction is rolled back.
+    private static func copyEvents(_ lines: ByteBuffer, on connection: PostgresConnection, logger: Logger, target: MirrorTarget) async throws {
+        do {
+            try await send(lines, table: "events", columns: MirrorSchema.eventColumns, on: connection, logger: logger)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw MirrorError(.database, "The database \(target) already held an event beyond its checkpoints (\(Self.reason(error))); its tables were changed by something other than accord mirror. Mirror into a new database.")
+        }
     }
 
     /// Folds the events the database holds beyond what this mirror has folded (another
@@ -350,7 +408,13 @@ public final class PostgresMirror {
     private func copy(table: String, columns: [String], on connection: PostgresConnection, _ fill: (inout ByteBuffer) -> Void) async throws {
         var buffer = ByteBuffer()
         fill(&buffer)
+        try await Self.send(buffer, table: table, columns: columns, on: connection, logger: logger)
+    }
+
+    /// `COPY table (columns) FROM STDIN` of `lines`, in pieces of about 1 MiB.
+    private static func send(_ lines: ByteBuffer, table: String, columns: [String], on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+            var buffer = lines
             while buffer.readableBytes > 0 {
                 let piece = buffer.readSlice(length: min(buffer.readableBytes, 1 << 20))!
                 try await writer.write(piece)
@@ -370,7 +434,7 @@ public final class PostgresMirror {
         line.plain(event.time.text)
         line.plain(event.hlc.text)
         let data = payload(of: event.record)
-        if let data, !contains(data, #"\u0000"#) { line.raw(data) } else { line.plain(nil) }
+        if let data, !contains(data, nulEscape) { line.raw(data) } else { line.plain(nil) }
         line.raw(event.record)
         line.text(partnership)
         buffer.writeBytes(line.bytes)
@@ -380,28 +444,37 @@ public final class PostgresMirror {
     /// The bytes of `data` in a stored record: canonical records end with `"data":{…}` and an
     /// optional `,"sig":"…"` (Format.md §7.2), and no string can hold `,"data":{` unescaped.
     static func payload(of record: [UInt8]) -> ArraySlice<UInt8>? {
-        let marker = Array(#","data":{"#.utf8)
-        guard let start = firstIndex(of: marker, in: record[...]) else { return nil }
-        let from = start + marker.count - 1
+        guard let start = firstIndex(of: dataMarker, in: record[...]) else { return nil }
+        let from = start + dataMarker.count - 1
         var end = record.count - 1
-        if let sig = firstIndex(of: Array(#"},"sig":""#.utf8), in: record[from...]) { end = sig + 1 }
+        if let sig = firstIndex(of: sigMarker, in: record[from...]) { end = sig + 1 }
         guard end > from, record[end - 1] == UInt8(ascii: "}") else { return nil }
         return record[from..<end]
     }
 
     private static func firstIndex(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
         guard let first = needle.first, haystack.count >= needle.count else { return nil }
-        var index = haystack.startIndex
-        let last = haystack.endIndex - needle.count
-        while index <= last {
-            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
-            index += 1
+        return haystack.withUnsafeBufferPointer { bytes -> Int? in
+            let last = bytes.count - needle.count
+            var index = 0
+            while index <= last {
+                if bytes[index] == first {
+                    var matched = 1
+                    while matched < needle.count, bytes[index + matched] == needle[matched] { matched += 1 }
+                    if matched == needle.count { return haystack.startIndex + index }
+                }
+                index += 1
+            }
+            return nil
         }
-        return nil
     }
 
-    private static func contains(_ bytes: ArraySlice<UInt8>, _ text: String) -> Bool {
-        firstIndex(of: Array(text.utf8), in: bytes) != nil
+    private static let dataMarker = Array(#","data":{"#.utf8)
+    private static let sigMarker = Array(#"},"sig":""#.utf8)
+    private static let nulEscape = Array(#"\u0000"#.utf8)
+
+    private static func contains(_ bytes: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+        firstIndex(of: needle, in: bytes) != nil
     }
 
     private static func binds(_ partnership: String, _ keys: [String]?) -> PostgresBindings {

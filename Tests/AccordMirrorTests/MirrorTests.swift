@@ -231,6 +231,70 @@ struct MirrorTests {
         #expect(try await PostgresForTests.rows("SELECT name FROM stakeholders WHERE id IN ('test-a', 'test-b')", on: stepwise) == [["A renamed"]])
     }
 
+    @Test func aNewOutputOrDeliveryAddsItsRowAndLeavesTheRowsOfEarlierOnesUntouched() async throws {
+        // Mirror.md §3 step 6: when the only change to a research project or programme is a new
+        // output or delivery, the transaction adds that row and rewrites the project's or
+        // programme's own row; the earlier outputs' and deliveries' rows stay as they were
+        // (their `xmin`, the transaction that wrote them, is unchanged). Rewriting them all made
+        // a transaction's work grow with the journal.
+        let temp = TemporaryDirectory("mirror-appended")
+        let journal = temp.child("journal")
+        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
+        let events = [
+            #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-a","data":{"name":"A","kind":"research","country":"KZ"}}"#,
+            #"{"type":"research.project.started.v1","subject":"research/test-r","data":{"title":"R","partners":["test-a"]}}"#,
+            #"{"type":"research.output.published.v1","subject":"research/test-r","data":{"title":"Paper 1","date":"2024-06-01"}}"#,
+            #"{"type":"research.output.published.v1","subject":"research/test-r","data":{"title":"Paper 2","date":"2024-06-02"}}"#,
+            #"{"type":"research.output.published.v1","subject":"research/test-r","data":{"title":"Paper 3","date":"2024-06-03"}}"#,
+            #"{"type":"skills.programme.delivered.v1","subject":"programme/test-p","data":{"title":"Course 1","provider":"erma","participants":10,"date":"2024-07-01"}}"#,
+            #"{"type":"skills.programme.delivered.v1","subject":"programme/test-p","data":{"title":"Course 2","provider":"erma","participants":20,"date":"2024-07-02"}}"#,
+            #"{"type":"skills.programme.delivered.v1","subject":"programme/test-p","data":{"title":"Course 3","provider":"erma","participants":30,"date":"2024-07-03"}}"#,
+        ]
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: events.joined(separator: "\n") + "\n").status == 0)
+        let (target, url) = try await PostgresForTests.freshDatabase("appended")
+        try mirror(journal, into: url, extra: ["--events-per-transaction", "1"])
+        // One transaction per event: three rows written by three transactions, none rewritten.
+        #expect(try await PostgresForTests.value("SELECT count(DISTINCT xmin::text)::text FROM research_outputs WHERE research = 'test-r'", on: target) == "3")
+        #expect(try await PostgresForTests.value("SELECT count(DISTINCT xmin::text)::text FROM programme_deliveries WHERE programme = 'test-p'", on: target) == "3")
+        #expect(try await PostgresForTests.rows("SELECT outputs::text FROM research WHERE id = 'test-r'", on: target) == [["3"]])
+        #expect(try await PostgresForTests.rows("SELECT title, deliveries::text, participants::text FROM programmes WHERE id = 'test-p'", on: target) == [["Course 3", "3", "60"]])
+        let (oneGo, oneGoURL) = try await PostgresForTests.freshDatabase("appended_once")
+        try mirror(journal, into: oneGoURL)
+        let expected = try await PostgresForTests.dump(oneGo), actual = try await PostgresForTests.dump(target)
+        for table in expected.keys.sorted() { #expect(actual[table] == expected[table], "table '\(table)'") }
+    }
+
+    @Test func aMirrorWhoseTransactionFailedFoldsNothingOfItWhenRunAgain() async throws {
+        // The events of a transaction are folded while the server copies them (Mirror.md §3):
+        // when the transaction fails, the same mirror run again must not count them twice.
+        let temp = TemporaryDirectory("mirror-failed-fold")
+        let path = temp.child("journal")
+        let journal = try Fixtures.makeJournal(at: path)
+        let writer = try journal.openWriter()
+        _ = try writer.append(Fixtures.realisticDrafts(count: 60), now: Fixtures.time(0))
+        writer.close()
+        var iterator = try journal.events()
+        var ids: [String] = []
+        while let event = try iterator.next() { ids.append(event.id.hex) }
+        let (target, _) = try await PostgresForTests.freshDatabase("failed_fold")
+        // An event the journal holds at position 45, planted in `events` beyond every checkpoint:
+        // the transaction that copies the real one breaks its key.
+        try await PostgresForTests.run(MirrorSchema.create + [
+            "INSERT INTO mirror_schema (version, generation) VALUES (\(MirrorSchema.version), 0)",
+            "INSERT INTO events (id, site, seq, type, subject, time, hlc, record, partnership) VALUES ('\(ids[45])', 'planted', 1, 't', 's', now(), 'h', 'r', '\(journal.partnership)')",
+        ], on: target)
+        let mirroring = PostgresMirror(journal: journal, target: target)
+        mirroring.eventsPerTransaction = 20
+        await #expect(throws: MirrorError.self) { _ = try await mirroring.run(follow: false) }
+        #expect(try await PostgresForTests.value("SELECT count(*)::text FROM events", on: target) == "41")
+        try await PostgresForTests.run(["DELETE FROM events WHERE site = 'planted'"], on: target)
+        _ = try await mirroring.run(follow: false)
+        let (oneGo, oneGoURL) = try await PostgresForTests.freshDatabase("failed_fold_once")
+        try mirror(path, into: oneGoURL)
+        let expected = try await PostgresForTests.dump(oneGo), actual = try await PostgresForTests.dump(target)
+        for table in expected.keys.sorted() { #expect(actual[table] == expected[table], "table '\(table)'") }
+    }
+
     @Test func twoOfficesMirroringIntoOneDatabaseEqualEitherOfficesOwnMirrorAfterSync() async throws {
         let temp = TemporaryDirectory("mirror-offices")
         let brussels = temp.child("brussels"), astana = temp.child("astana")
