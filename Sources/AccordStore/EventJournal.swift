@@ -161,6 +161,28 @@ public struct EventJournal: Sendable {
         EventIterator(batches: try directory.batches(from: position))
     }
 
+    /// The events of the one batch that starts at `position`, read and checked exactly as
+    /// ``events(from:)`` reads them (the member's framing and checksum, each record decoded and
+    /// checked), without reading the batches before it. For an index that keeps where each
+    /// event's batch starts (the web view's log, Journal/UI.md §8).
+    /// - Parameter position: where the batch starts, as ``EventIterator/batchPosition`` gave it.
+    /// - Returns: the batch's events in stored order; never empty.
+    /// - Throws: ``SegmentError`` for a damaged batch; ``AccordError`` `.damaged` when no batch
+    ///   starts at `position` (the journal was replaced: restart the reader), `.notFound` when
+    ///   the journal ends before it.
+    public func batch(at position: SegmentPosition) throws -> [Event] {
+        var events = try events(from: position)
+        var batch: [Event] = []
+        while let event = try events.next() {
+            guard events.batchPosition == position else {
+                throw AccordError(.damaged, "No batch starts at \(position); the next one starts at \(events.batchPosition.map(String.init(describing:)) ?? "?"). If the journal was restored from a backup, restart the program that read it.")
+            }
+            batch.append(event)
+            if events.isLastOfBatch { return batch }
+        }
+        throw AccordError(.notFound, "The journal ends before \(position); if it was restored from a backup, restart the program that read it.")
+    }
+
     /// Opens the journal for appending: takes the writer lock, recovers a torn tail, and reads
     /// the journal once to find the site's last event and the clock.
     /// - Throws: see ``SegmentWriter/init(directory:options:)``; ``AccordError`` `.notFound`

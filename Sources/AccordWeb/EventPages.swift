@@ -76,9 +76,9 @@ enum EventPages {
         return false
     }
 
-    static func log(_ summaries: [WebJournal.Summary], filter: Filter, names: Names) -> String {
-        let pages = max(1, (summaries.count + pageSize - 1) / pageSize)
-        let page = min(filter.page, pages)
+    /// The log's page: `shown`, the events of page `page` of the `total` that `filter` accepts.
+    static func log(_ shown: [WebJournal.Summary], total: Int, page: Int, filter: Filter, names: Names) -> String {
+        let pages = max(1, (total + pageSize - 1) / pageSize)
         var out = "<h1>Events</h1>\n"
         out += "<form method=\"get\" action=\"/events\" class=\"filters\" role=\"search\" aria-label=\"filter events\">\n"
         for (name, label, value, hint) in [("type", "Type", filter.type, "e.g. finance.disbursed.v1"), ("subject", "Subject", filter.subject, "kind/id"),
@@ -87,9 +87,9 @@ enum EventPages {
             out += "<div><label for=\"filter-\(name)\">\(label) <span class=\"hint\">(\(hint))</span></label><input type=\"text\" id=\"filter-\(name)\" name=\"\(name)\" value=\"\(HTML.escape(value ?? ""))\"></div>\n"
         }
         out += "<div><button type=\"submit\" id=\"filter-submit\">Filter</button></div>\n</form>\n"
-        out += "<p id=\"events-count\">\(HTML.grouped(summaries.count)) events, newest first; page \(page) of \(pages).</p>\n"
+        out += "<p id=\"events-count\">\(HTML.grouped(total)) events, newest first; page \(page) of \(pages).</p>\n"
         out += "<table id=\"events\"><caption>Events, newest first</caption><thead><tr><th scope=\"col\">Recorded</th><th scope=\"col\">Type</th><th scope=\"col\">Subject</th><th scope=\"col\">Office</th><th scope=\"col\">Actor</th><th scope=\"col\">Event</th></tr></thead><tbody>\n"
-        for summary in summaries.dropFirst((page - 1) * pageSize).prefix(pageSize) {
+        for summary in shown {
             out += "<tr data-event-id=\"\(HTML.escape(summary.id))\"><td>\(HTML.escape(summary.time))</td><td>\(HTML.escape(summary.type))</td><td>\(names.link(summary.subject))</td><td>\(HTML.escape(summary.site)):\(summary.seq)</td><td>\(HTML.escape(summary.actor))</td><td><a href=\"/events/\(HTML.escape(summary.id))\">\(HTML.escape(String(summary.id.prefix(12))))…</a></td></tr>\n"
         }
         out += "</tbody></table>\n<nav aria-label=\"pages\"><ul>\n"
