@@ -171,16 +171,23 @@ public struct EventJournal: Sendable {
     ///   starts at `position` (the journal was replaced: restart the reader), `.notFound` when
     ///   the journal ends before it.
     public func batch(at position: SegmentPosition) throws -> [Event] {
-        var events = try events(from: position)
+        var iterator = try events(from: position)
         var batch: [Event] = []
-        while let event = try events.next() {
-            guard events.batchPosition == position else {
-                throw AccordError(.damaged, "No batch starts at \(position); the next one starts at \(events.batchPosition.map(String.init(describing:)) ?? "?"). If the journal was restored from a backup, restart the program that read it.")
-            }
+        var found: SegmentPosition?
+        while let event = try iterator.next() {
+            found = iterator.batchPosition
+            guard found == position else { break }
             batch.append(event)
-            if events.isLastOfBatch { return batch }
+            if iterator.isLastOfBatch { return batch }
         }
-        throw AccordError(.notFound, "The journal ends before \(position); if it was restored from a backup, restart the program that read it.")
+        throw Self.noBatch(at: position, found: found)
+    }
+
+    private static func noBatch(at position: SegmentPosition, found: SegmentPosition?) -> AccordError {
+        guard let found else {
+            return AccordError(.notFound, "The journal ends before \(position); if it was restored from a backup, restart the program that read it.")
+        }
+        return AccordError(.damaged, "No batch starts at \(position); the next one starts at \(found). If the journal was restored from a backup, restart the program that read it.")
     }
 
     /// Opens the journal for appending: takes the writer lock, recovers a torn tail, and reads

@@ -99,7 +99,7 @@ enum EventPages {
         return out
     }
 
-    static func event(_ found: WebJournal.Found, around: (before: PartnershipState, after: PartnershipState)?, names: Names) -> String {
+    static func event(_ found: WebJournal.Found, around: WebJournal.Around?, names: Names) -> String {
         let event = found.event
         var out = "<h1>Event \(HTML.escape(event.type.rawValue))</h1>\n"
         out += "<dl>\n<dt>Id</dt><dd>\(HTML.escape(event.id.hex))</dd>\n<dt>Subject</dt><dd>\(names.link(event.subject.description))</dd>\n"
@@ -118,8 +118,8 @@ enum EventPages {
         out += "</tbody></table>\n"
         let subject = event.subject
         if let around, SubjectPages.kinds.contains(subject.kind) {
-            let before = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.before, fundingTitles: names.fundingTitles)
-            let after = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.after, fundingTitles: names.fundingTitles)
+            let before = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.before, fundingTitles: names.fundingTitles, fundings: around.fundings)
+            let after = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.after, fundingTitles: names.fundingTitles, fundings: around.fundings)
             out += "<table id=\"changes\"><caption>The subject before and after this event (the events recorded before it, then this one)</caption><thead><tr><th scope=\"col\">Field</th><th scope=\"col\">Before</th><th scope=\"col\">After</th><th scope=\"col\">Changed</th></tr></thead><tbody>\n"
             for (index, row) in (after?.1 ?? before?.1 ?? []).enumerated() {
                 let old = before.map { $0.1[index].1 } ?? "(did not exist)"

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordProjections
 import AccordSegments
 
 /// The log's index of every event (Journal/UI.md §8): fixed-width columns in flat arrays, one
@@ -7,7 +8,8 @@ import AccordSegments
 ///
 /// A row holds the event's id (32 bytes), its batch (an index into the batch table of segment
 /// number and byte offset), its index within that batch, its sequence number, its recorded time
-/// (the canonical text, at most ``timeWidth`` bytes, in a fixed slot), and the interned ids of
+/// (the canonical text, at most ``timeWidth`` bytes, in a fixed slot), its hybrid logical clock
+/// (for ``Stamp/isRecorded(before:)``), and the interned ids of
 /// its site, type, subject, actor and label. ``order`` lists the rows newest first (the log's
 /// order, ``WebJournal/newerFirst(_:_:)``); a hash table finds a row by event id.
 ///
@@ -20,8 +22,8 @@ struct LogIndex: Sendable {
     static let timeWidth = 30
     /// Bytes each event costs in the columns, the order and the id table (at its fullest load,
     /// half of its slots used): id 32, batch 4, index in batch 4, sequence 8, time 30 + 1,
-    /// five text ids 20, order 4, id table 2 × 4.
-    static let bytesPerEvent = 32 + 4 + 4 + 8 + timeWidth + 1 + 20 + 4 + 8
+    /// clock 8 + 4, five text ids 20, order 4, id table 2 × 4.
+    static let bytesPerEvent = 32 + 4 + 4 + 8 + timeWidth + 1 + 12 + 20 + 4 + 8
     /// The label column's value for an event without a name or title.
     static let noLabel = UInt32.max
 
@@ -32,6 +34,8 @@ struct LogIndex: Sendable {
     private var seqs: [UInt64] = []
     private var times: [UInt8] = []
     private var timeLengths: [UInt8] = []
+    private var clockMilliseconds: [Int64] = []
+    private var clockCounters: [UInt32] = []
     private(set) var sites: [UInt32] = []
     private(set) var types: [UInt32] = []
     private(set) var subjects: [UInt32] = []
@@ -65,6 +69,8 @@ struct LogIndex: Sendable {
         timeLengths.append(UInt8(time.count))
         time.append(contentsOf: repeatElement(0, count: Self.timeWidth - time.count))
         times.append(contentsOf: time)
+        clockMilliseconds.append(event.hlc.milliseconds)
+        clockCounters.append(event.hlc.counter)
         sites.append(texts.intern(event.site.rawValue))
         types.append(texts.intern(event.type.rawValue))
         subjects.append(texts.intern(event.subject.description))
@@ -123,6 +129,16 @@ struct LogIndex: Sendable {
         if let from, day.lexicographicallyPrecedes(from) { return false }
         if let to, to.lexicographicallyPrecedes(day) { return false }
         return true
+    }
+
+    /// Whether the row's event was recorded before the event of `stamp`
+    /// (``Stamp/isRecorded(before:)``: clock, then site as bytes, then sequence number).
+    func isRecorded(_ row: Int, before stamp: Stamp) -> Bool {
+        if clockMilliseconds[row] != stamp.milliseconds { return clockMilliseconds[row] < stamp.milliseconds }
+        if clockCounters[row] != stamp.counter { return clockCounters[row] < stamp.counter }
+        let site = texts.bytes(sites[row])
+        if !site.elementsEqual(stamp.site.utf8) { return site.lexicographicallyPrecedes(stamp.site.utf8) }
+        return seqs[row] < stamp.seq
     }
 
     /// The row of the event with `id` (64 lowercase hex digits), or nil.

@@ -189,13 +189,25 @@ final class WebJournal: Sendable {
         var signature: String
     }
 
+    /// What `event` changed, as its page shows it (``EventPages/event(_:around:names:)``).
+    struct Around {
+        /// The state folded from the events (of the subjects the page shows) recorded before it.
+        var before: PartnershipState
+        /// That state with the event folded too.
+        var after: PartnershipState
+        /// For a stakeholder: the fundings that name it as provider or receiver, before and after
+        /// (a stakeholder's event changes no funding); nil: counted in the states.
+        var fundings: Int?
+    }
+
     /// What `event` changed: the state folded from the events recorded before it
     /// (``Stamp/isRecorded(before:)``), and that state with `event` folded too — of the events
     /// its subject's rows depend on only (Journal/UI.md §8): its subject's, then those of the
     /// subjects its rows name (a funding's provider, receiver and action, an action's leads, a
-    /// project's sponsor, the fundings of a stakeholder in `current`). Each is found by the
-    /// index and read from its batch.
-    func states(around event: Event, current: PartnershipState) throws -> (before: PartnershipState, after: PartnershipState) {
+    /// project's sponsor). Each is found by the index and read from its batch. A stakeholder's
+    /// fundings are counted from the index alone: those of `current` that name it as provider
+    /// or receiver and have a `finance.*` event recorded before `event`.
+    func states(around event: Event, current: PartnershipState) throws -> Around {
         try lock.withLock { held in
             _ = try refresh(&held)
             let index = held.index
@@ -204,17 +216,35 @@ final class WebJournal: Sendable {
             var around = try fold(subjects, around: event, index: index)
             var named: Set<UInt32> = subjects
             for state in [around.before, around.after] {
-                for subject in Self.subjects(namedBy: event.subject, in: state, current: current) {
+                for subject in Self.subjects(namedBy: event.subject, in: state) {
                     if let id = index.texts.id(of: subject) { named.insert(id) }
                 }
             }
             if named != subjects { around = try fold(named, around: event, index: index) }
+            if event.subject.kind == "stakeholder" {
+                let id = event.subject.id
+                var fundings: Set<UInt32> = []
+                for funding in current.fundings.values where sameBytes(funding.provider.value, id) || sameBytes(funding.receiver.value, id) {
+                    if let subject = index.texts.id(of: "funding/" + funding.id) { fundings.insert(subject) }
+                }
+                var finance: [UInt32: Bool] = [:]
+                var counted: Set<UInt32> = []
+                let target = Stamp(event)
+                for row in 0..<index.count where fundings.contains(index.subjects[row]) && !counted.contains(index.subjects[row]) {
+                    let type = index.types[row]
+                    let isFinance = finance[type] ?? index.texts.bytes(type).starts(with: "finance.".utf8)
+                    finance[type] = isFinance
+                    if isFinance, index.isRecorded(row, before: target) { counted.insert(index.subjects[row]) }
+                }
+                around.fundings = counted.count
+            }
             return around
         }
     }
 
-    /// The subjects whose state the rows of `subject` show (``SubjectPages/rows(kind:id:state:fundingTitles:)``).
-    static func subjects(namedBy subject: Subject, in state: PartnershipState, current: PartnershipState) -> [String] {
+    /// The subjects whose state the rows of `subject` show (``SubjectPages/rows(kind:id:state:fundingTitles:fundings:)``),
+    /// besides itself and a stakeholder's fundings.
+    static func subjects(namedBy subject: Subject, in state: PartnershipState) -> [String] {
         let id = subject.id
         switch subject.kind {
         case "funding":
@@ -224,8 +254,6 @@ final class WebJournal: Sendable {
             return (state.actions[id]?.leads?.value ?? []).map { "stakeholder/" + $0 }
         case "project":
             return state.projects[id]?.sponsor.map { ["stakeholder/" + $0.value] } ?? []
-        case "stakeholder":
-            return current.fundings.values.filter { sameBytes($0.provider.value, id) || sameBytes($0.receiver.value, id) }.map { "funding/" + $0.id }
         default:
             return []
         }
@@ -233,7 +261,7 @@ final class WebJournal: Sendable {
 
     /// Folds the events about `subjects` recorded before `event`, in journal order, reading each
     /// batch that holds some of them once; then `event`.
-    private func fold(_ subjects: Set<UInt32>, around event: Event, index: LogIndex) throws -> (before: PartnershipState, after: PartnershipState) {
+    private func fold(_ subjects: Set<UInt32>, around event: Event, index: LogIndex) throws -> Around {
         let target = Stamp(event)
         var before = PartnershipState()
         var batch: (start: SegmentPosition, events: [Event])?
@@ -250,7 +278,7 @@ final class WebJournal: Sendable {
         }
         var after = before
         PartnershipProjection.apply(event, to: &after)
-        return (before, after)
+        return Around(before: before, after: after)
     }
 
     /// The event with `id` (64 lowercase hex digits), found by the index and read from its batch,

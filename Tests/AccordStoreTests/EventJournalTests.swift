@@ -25,6 +25,35 @@ struct EventJournalTests {
         #expect(report.feeds[try SiteID("brussels")]?.signedThrough == SequenceNumber(5))
     }
 
+    @Test func oneBatchIsReadAtItsPositionAndNothingElseIsTakenForOne() throws {
+        let temp = TemporaryDirectory()
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        for n in 0..<3 { _ = try writer.append(Fixtures.realisticDrafts(count: 3 + n, startingAt: n * 10), now: Fixtures.time(Int64(n) * 60)) }
+        writer.close()
+        var batches: [(SegmentPosition, [EventID])] = []
+        var events = try journal.events()
+        while let event = try events.next() {
+            let position = try #require(events.batchPosition)
+            if batches.last?.0 != position { batches.append((position, [])) }
+            batches[batches.count - 1].1.append(event.id)
+        }
+        #expect(batches.map(\.1.count) == [3, 4, 5])
+        for (position, ids) in batches { #expect(try journal.batch(at: position).map(\.id) == ids) }
+        // A position inside a batch, or past the end, is refused: never another batch's events.
+        let second = batches[1].0
+        #expect(throws: (any Error).self) { try journal.batch(at: SegmentPosition(segment: second.segment, offset: second.offset + 1)) }
+        #expect { try journal.batch(at: SegmentPosition(segment: 9, offset: 0)) } throws: { ($0 as? AccordError)?.code == .notFound }
+        // A damaged batch is refused as the streaming reader refuses it.
+        let segment = journal.path + "/segments/00000001.gz"
+        var bytes = try #require(FileManager.default.contents(atPath: segment))
+        bytes[Int(second.offset) + 40] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        #expect(throws: SegmentError.self) { try journal.batch(at: second) }
+        #expect(try journal.batch(at: batches[0].0).map(\.id) == batches[0].1)
+    }
+
     @Test func aDamagedRecordInALargeBatchIsReportedAtItsTurnAfterTheEventsBeforeIt() throws {
         // Batches of 64 records or more are decoded ahead on two threads; what the iterator
         // returns and throws must not change.

@@ -152,7 +152,7 @@ struct WebIndexTests {
     }
 
     /// The old `states(around:)`: every event recorded before `event` folded, then `event`.
-    static func fullFold(_ all: [Event], around event: Event) -> (before: PartnershipState, after: PartnershipState) {
+    static func fullFold(_ all: [Event], around event: Event) -> WebJournal.Around {
         let target = Stamp(event)
         var before = PartnershipState()
         for other in all where Stamp(other).isRecorded(before: target) && !sameBytes(other.id.hex, event.id.hex) {
@@ -160,6 +160,6 @@ struct WebIndexTests {
         }
         var after = before
         PartnershipProjection.apply(event, to: &after)
-        return (before, after)
+        return WebJournal.Around(before: before, after: after)
     }
 }
