@@ -139,7 +139,7 @@ final class WebJournal: Sendable {
             // Per text id: 0 not yet searched, 1 no match, 2 match.
             var found = [UInt8](repeating: 0, count: needle == nil ? 0 : texts.count)
             func matches(_ text: UInt32) -> Bool {
-                if found[Int(text)] == 0 { found[Int(text)] = EventPages.contains(Array(texts.bytes(text)), needle!) ? 2 : 1 }
+                if found[Int(text)] == 0 { found[Int(text)] = Self.occurs(needle!, in: texts.bytes(text)) ? 2 : 1 }
                 return found[Int(text)] == 2
             }
             var accepted: [UInt32] = []
@@ -160,6 +160,19 @@ final class WebJournal: Sendable {
             let shown = accepted.dropFirst((page - 1) * pageSize).prefix(pageSize).map { index.summary(Int($0)) }
             return (shown, accepted.count, page)
         }
+    }
+
+    /// Whether `needle` occurs in `haystack`, as bytes (``EventPages/contains(_:_:)`` without
+    /// copying the haystack).
+    static func occurs(_ needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Bool {
+        guard let first = needle.first else { return true }
+        guard haystack.count >= needle.count else { return false }
+        var start = haystack.startIndex
+        while start <= haystack.endIndex - needle.count {
+            if haystack[start] == first, haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
+            start += 1
+        }
+        return false
     }
 
     /// The log's order: newest recorded time first, then site (bytes), then sequence number.
