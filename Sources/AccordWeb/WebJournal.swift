@@ -277,18 +277,23 @@ final class WebJournal: Sendable {
     private func fold(_ subjects: Set<UInt32>, around event: Event, index: LogIndex) throws -> Around {
         let target = Stamp(event)
         var before = PartnershipState()
-        var batch: (start: SegmentPosition, events: [Event])?
-        for row in 0..<index.count where subjects.contains(index.subjects[row]) {
-            let (start, position) = index.position(of: row)
-            if batch?.start != start { batch = (start, try journal.batch(at: start)) }
-            guard let events = batch?.events, position < events.count else {
-                throw AccordError(.damaged, "The batch at \(start) holds fewer events than when it was indexed; if the journal was restored from a backup, restart 'accord ui'.")
-            }
-            let other = events[position]
-            if Stamp(other).isRecorded(before: target), !sameBytes(other.id.hex, event.id.hex) {
+        // The rows in journal order, a batch's rows together: each batch read once, only the
+        // records wanted decoded.
+        var pending: (start: SegmentPosition, indices: [Int])?
+        func flush() throws {
+            guard let (start, indices) = pending else { return }
+            for other in try journal.events(inBatchAt: start, at: indices).events
+            where Stamp(other).isRecorded(before: target) && !sameBytes(other.id.hex, event.id.hex) {
                 PartnershipProjection.apply(other, to: &before)
             }
+            pending = nil
         }
+        for row in 0..<index.count where subjects.contains(index.subjects[row]) {
+            let (start, position) = index.position(of: row)
+            if pending?.start != start { try flush(); pending = (start, []) }
+            pending?.indices.append(position)
+        }
+        try flush()
         var after = before
         PartnershipProjection.apply(event, to: &after)
         return Around(before: before, after: after)
@@ -301,11 +306,11 @@ final class WebJournal: Sendable {
             _ = try refresh(&held)
             guard let row = held.index.row(ofHex: id) else { return nil }
             let (start, position) = held.index.position(of: row)
-            let events = try journal.batch(at: start)
-            guard position < events.count, sameBytes(events[position].id.hex, id), let last = events.last else {
+            let read = try journal.events(inBatchAt: start, at: [position])
+            guard let found = read.events.first, sameBytes(found.id.hex, id) else {
                 throw AccordError(.damaged, "The batch at \(start) no longer holds event \(id.prefix(12))… where it was indexed; if the journal was restored from a backup, restart 'accord ui'.")
             }
-            return Found(event: events[position], signature: signatureStatus(of: events[position], batchEnd: last))
+            return Found(event: found, signature: signatureStatus(of: found, batchEnd: read.last))
         }
     }
 

@@ -26,6 +26,7 @@ struct EventJournalTests {
     }
 
     @Test func oneBatchIsReadAtItsPositionAndNothingElseIsTakenForOne() throws {
+        // `batch(at:)` and `events(inBatchAt:at:)`: the web view's index reads events by it.
         let temp = TemporaryDirectory()
         defer { temp.remove() }
         let journal = try Fixtures.makeJournal(at: temp.child("j"))
@@ -41,6 +42,11 @@ struct EventJournalTests {
         }
         #expect(batches.map(\.1.count) == [3, 4, 5])
         for (position, ids) in batches { #expect(try journal.batch(at: position).map(\.id) == ids) }
+        // Some records of a batch, and its last (which carries the signature).
+        let some = try journal.events(inBatchAt: batches[2].0, at: [3, 0])
+        #expect(some.events.map(\.id) == [batches[2].1[3], batches[2].1[0]] && some.last.id == batches[2].1[4])
+        #expect(some.last.signature != nil)
+        #expect(throws: AccordError.self) { try journal.events(inBatchAt: batches[2].0, at: [5]) }
         // A position inside a batch, or past the end, is refused: never another batch's events.
         let second = batches[1].0
         #expect(throws: (any Error).self) { try journal.batch(at: SegmentPosition(segment: second.segment, offset: second.offset + 1)) }
@@ -51,6 +57,7 @@ struct EventJournalTests {
         bytes[Int(second.offset) + 40] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: segment))
         #expect(throws: SegmentError.self) { try journal.batch(at: second) }
+        #expect(throws: SegmentError.self) { try journal.events(inBatchAt: second, at: [0]) }
         #expect(try journal.batch(at: batches[0].0).map(\.id) == batches[0].1)
     }
 
