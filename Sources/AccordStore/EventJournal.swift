@@ -161,6 +161,66 @@ public struct EventJournal: Sendable {
         EventIterator(batches: try directory.batches(from: position))
     }
 
+    /// The events of the one batch that starts at `position`, read and checked exactly as
+    /// ``events(from:)`` reads them (the member's framing and checksum, each record decoded and
+    /// checked), without reading the batches before it. For an index that keeps where each
+    /// event's batch starts (the web view's log, Journal/UI.md §8).
+    /// - Parameter position: where the batch starts, as ``EventIterator/batchPosition`` gave it.
+    /// - Returns: the batch's events in stored order; never empty.
+    /// - Throws: ``SegmentError`` for a damaged batch; ``AccordError`` `.damaged` when no batch
+    ///   starts at `position` (the journal was replaced: restart the reader), `.notFound` when
+    ///   the journal ends before it.
+    public func batch(at position: SegmentPosition) throws -> [Event] {
+        var iterator = try events(from: position)
+        var batch: [Event] = []
+        var found: SegmentPosition?
+        while let event = try iterator.next() {
+            found = iterator.batchPosition
+            guard found == position else { break }
+            batch.append(event)
+            if iterator.isLastOfBatch { return batch }
+        }
+        throw Self.noBatch(at: position, found: found)
+    }
+
+    /// Some events of the one batch that starts at `position`, and its last event (the one that
+    /// carries the batch's signature): the member is read and checked as ``events(from:)`` reads
+    /// it (framing, checksum, size), and the records at `indices` and the last are decoded and
+    /// checked as it decodes them; the other records are not decoded. For the web view's event
+    /// pages, whose index keeps each event's batch and index in it (Journal/UI.md §8).
+    /// - Parameters:
+    ///   - position: where the batch starts, as ``EventIterator/batchPosition`` gave it.
+    ///   - indices: records of the batch, from 0, in the order wanted.
+    /// - Returns: the events at `indices`, in that order, and the batch's last event.
+    /// - Throws: ``SegmentError`` for a damaged batch; ``AccordError`` `.damaged` for a record
+    ///   that is not a valid event, when no batch starts at `position` or it holds no record at
+    ///   one of `indices`; `.notFound` when the journal ends before `position`.
+    public func events(inBatchAt position: SegmentPosition, at indices: [Int]) throws -> (events: [Event], last: Event) {
+        var batches = try directory.batches(from: position)
+        guard let batch = try batches.next() else { throw Self.noBatch(at: position, found: nil) }
+        guard batch.position == position else { throw Self.noBatch(at: position, found: batch.position) }
+        let count = batch.records.count
+        guard count > 0, indices.allSatisfy({ $0 >= 0 && $0 < count }) else {
+            throw AccordError(.damaged, "The batch at \(position) holds \(count) records, not the ones asked for; if the journal was restored from a backup, restart the program that read it.")
+        }
+        func decode(_ index: Int) throws -> Event {
+            do {
+                return try EventRecord.decode(batch.records[index])
+            } catch var error as AccordError {
+                error.message = "In record \(index + 1) of the batch at byte \(position.offset) of '\(SegmentDirectory.relativeSegmentPath(position.segment))': " + error.message
+                throw error
+            }
+        }
+        return (try indices.map(decode), try decode(count - 1))
+    }
+
+    private static func noBatch(at position: SegmentPosition, found: SegmentPosition?) -> AccordError {
+        guard let found else {
+            return AccordError(.notFound, "The journal ends before \(position); if it was restored from a backup, restart the program that read it.")
+        }
+        return AccordError(.damaged, "No batch starts at \(position); the next one starts at \(found). If the journal was restored from a backup, restart the program that read it.")
+    }
+
     /// Opens the journal for appending: takes the writer lock, recovers a torn tail, and reads
     /// the journal once to find the site's last event and the clock.
     /// - Throws: see ``SegmentWriter/init(directory:options:)``; ``AccordError`` `.notFound`

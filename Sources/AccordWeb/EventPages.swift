@@ -76,9 +76,9 @@ enum EventPages {
         return false
     }
 
-    static func log(_ summaries: [WebJournal.Summary], filter: Filter, names: Names) -> String {
-        let pages = max(1, (summaries.count + pageSize - 1) / pageSize)
-        let page = min(filter.page, pages)
+    /// The log's page: `shown`, the events of page `page` of the `total` that `filter` accepts.
+    static func log(_ shown: [WebJournal.Summary], total: Int, page: Int, filter: Filter, names: Names) -> String {
+        let pages = max(1, (total + pageSize - 1) / pageSize)
         var out = "<h1>Events</h1>\n"
         out += "<form method=\"get\" action=\"/events\" class=\"filters\" role=\"search\" aria-label=\"filter events\">\n"
         for (name, label, value, hint) in [("type", "Type", filter.type, "e.g. finance.disbursed.v1"), ("subject", "Subject", filter.subject, "kind/id"),
@@ -87,9 +87,9 @@ enum EventPages {
             out += "<div><label for=\"filter-\(name)\">\(label) <span class=\"hint\">(\(hint))</span></label><input type=\"text\" id=\"filter-\(name)\" name=\"\(name)\" value=\"\(HTML.escape(value ?? ""))\"></div>\n"
         }
         out += "<div><button type=\"submit\" id=\"filter-submit\">Filter</button></div>\n</form>\n"
-        out += "<p id=\"events-count\">\(HTML.grouped(summaries.count)) events, newest first; page \(page) of \(pages).</p>\n"
+        out += "<p id=\"events-count\">\(HTML.grouped(total)) events, newest first; page \(page) of \(pages).</p>\n"
         out += "<table id=\"events\"><caption>Events, newest first</caption><thead><tr><th scope=\"col\">Recorded</th><th scope=\"col\">Type</th><th scope=\"col\">Subject</th><th scope=\"col\">Office</th><th scope=\"col\">Actor</th><th scope=\"col\">Event</th></tr></thead><tbody>\n"
-        for summary in summaries.dropFirst((page - 1) * pageSize).prefix(pageSize) {
+        for summary in shown {
             out += "<tr data-event-id=\"\(HTML.escape(summary.id))\"><td>\(HTML.escape(summary.time))</td><td>\(HTML.escape(summary.type))</td><td>\(names.link(summary.subject))</td><td>\(HTML.escape(summary.site)):\(summary.seq)</td><td>\(HTML.escape(summary.actor))</td><td><a href=\"/events/\(HTML.escape(summary.id))\">\(HTML.escape(String(summary.id.prefix(12))))…</a></td></tr>\n"
         }
         out += "</tbody></table>\n<nav aria-label=\"pages\"><ul>\n"
@@ -99,7 +99,7 @@ enum EventPages {
         return out
     }
 
-    static func event(_ found: WebJournal.Found, around: (before: PartnershipState, after: PartnershipState)?, names: Names) -> String {
+    static func event(_ found: WebJournal.Found, around: WebJournal.Around?, names: Names) -> String {
         let event = found.event
         var out = "<h1>Event \(HTML.escape(event.type.rawValue))</h1>\n"
         out += "<dl>\n<dt>Id</dt><dd>\(HTML.escape(event.id.hex))</dd>\n<dt>Subject</dt><dd>\(names.link(event.subject.description))</dd>\n"
@@ -118,8 +118,8 @@ enum EventPages {
         out += "</tbody></table>\n"
         let subject = event.subject
         if let around, SubjectPages.kinds.contains(subject.kind) {
-            let before = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.before, fundingTitles: names.fundingTitles)
-            let after = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.after, fundingTitles: names.fundingTitles)
+            let before = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.before, fundingTitles: names.fundingTitles, fundings: around.fundings)
+            let after = SubjectPages.rows(kind: subject.kind, id: subject.id, state: around.after, fundingTitles: names.fundingTitles, fundings: around.fundings)
             out += "<table id=\"changes\"><caption>The subject before and after this event (the events recorded before it, then this one)</caption><thead><tr><th scope=\"col\">Field</th><th scope=\"col\">Before</th><th scope=\"col\">After</th><th scope=\"col\">Changed</th></tr></thead><tbody>\n"
             for (index, row) in (after?.1 ?? before?.1 ?? []).enumerated() {
                 let old = before.map { $0.1[index].1 } ?? "(did not exist)"

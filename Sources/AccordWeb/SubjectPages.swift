@@ -16,8 +16,9 @@ enum SubjectPages {
     static let kinds: Set<String> = ["stakeholder", "funding", "action", "project"]
 
     /// The subject's title and its current state as rows of (label, escaped HTML), or nil when
-    /// the state does not know it.
-    static func rows(kind: String, id: String, state: PartnershipState, fundingTitles: [String: String]) -> (String, [(String, String)])? {
+    /// the state does not know it. `fundings`, when given, is a stakeholder's count of fundings
+    /// that name it (else counted in `state`).
+    static func rows(kind: String, id: String, state: PartnershipState, fundingTitles: [String: String], fundings count: Int? = nil) -> (String, [(String, String)])? {
         let names = Names(state: state, fundingTitles: fundingTitles)
         var rows: [(String, String)] = []
         let title: String
@@ -27,8 +28,8 @@ enum SubjectPages {
             title = s.name?.value ?? id
             rows = [("Name", HTML.escape(s.name?.value ?? "")), ("Kind", HTML.escape(s.kind?.value ?? "")), ("Country", HTML.escape(s.country?.value ?? "")),
                     ("Value chains", HTML.escape((s.valueChains?.value ?? []).joined(separator: ", "))), ("IATI reference", HTML.escape(s.iatiRef?.value ?? ""))]
-            let fundings = state.fundings.values.filter { sameBytes($0.provider.value, id) || sameBytes($0.receiver.value, id) }
-            rows.append(("Fundings it provides or receives", HTML.grouped(fundings.count)))
+            let fundings = count ?? state.fundings.values.filter { sameBytes($0.provider.value, id) || sameBytes($0.receiver.value, id) }.count
+            rows.append(("Fundings it provides or receives", HTML.grouped(fundings)))
         case "funding":
             guard let f = state.fundings[id] else { return nil }
             title = names.funding(id)

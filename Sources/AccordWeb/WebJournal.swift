@@ -6,16 +6,17 @@ import AccordSync
 import Synchronization
 
 /// The journal as the pages see it: the state from the read model brought up to date on each
-/// request (as `accord state` does, Format.md §9.4), the events by one streaming pass, and
-/// appends through the same checks and writer as `accord append` (Journal/UI.md §4).
+/// request (as `accord state` does, Format.md §9.4), an index of every event for the log, the
+/// subject histories and the event pages (``LogIndex``), and appends through the same checks and
+/// writer as `accord append` (Journal/UI.md §4, §8).
 ///
 /// Reads and appends of one server are serialised by one lock, so that two requests never build
 /// or write the read model at once; other processes are kept apart by the writer's `flock`.
 ///
-/// The state and ``Facts`` are kept in memory with the position after the last batch they
-/// cover: the first request builds the state from the read model (and reads the facts in one
-/// pass), each later one folds only the batches appended since (by this server, `accord append`
-/// or a sync). After restoring a journal from a backup, restart `accord ui`.
+/// The state, ``Facts`` and the index are kept in memory with the position after the last batch
+/// they cover: the first request builds the state from the read model (and reads the facts and
+/// the index in one pass), each later one folds only the batches appended since (by this
+/// server, `accord append` or a sync). After restoring a journal from a backup, restart `accord ui`.
 final class WebJournal: Sendable {
     let journal: EventJournal
     let writerOptions: SegmentWriter.Options
@@ -25,19 +26,17 @@ final class WebJournal: Sendable {
         var state: PartnershipState
         var facts: Facts
         var end: SegmentPosition?
-        /// Every event's summary, newest first, while there are at most ``maxIndexedEvents``.
-        var index: [Summary]?
-
-        mutating func note(_ event: Event) {
-            facts.note(event)
-            if index != nil {
-                index!.append(WebJournal.summary(of: event))
-                if index!.count > WebJournal.maxIndexedEvents { index = nil }
-            }
-        }
     }
 
-    private let lock = Mutex<Cache?>(nil)
+    /// What the lock guards: the cache, and the index with the position after the last batch it
+    /// holds (kept apart from ``Cache``, which requests copy, so that extending it never copies it).
+    private struct Held: Sendable {
+        var cache: Cache?
+        var index = LogIndex()
+        var indexEnd = SegmentPosition.start
+    }
+
+    private let lock = Mutex(Held())
 
     init(journal: EventJournal, writerOptions: SegmentWriter.Options) {
         self.journal = journal
@@ -49,45 +48,60 @@ final class WebJournal: Sendable {
         try current().state
     }
 
-    /// The state, facts and log index brought up to date: built once, then only the new
+    /// The state and facts brought up to date (the index too): built once, then only the new
     /// batches folded.
     func current() throws -> Cache {
-        try lock.withLock { cache in
-            var next: Cache
-            var known: Set<String>?
-            if let cache {
-                next = cache
-            } else {
-                // The state from the read model and the events after it; facts and the index
-                // from one pass over all events. The pass below folds into the state what was
-                // appended after the build (by another process, meanwhile); what the first pass
-                // already noted is not noted twice.
-                let built = try StateBuilder(journal: journal).build()
-                next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end, index: [])
-                var all = try journal.events()
-                var ids = Set<String>()
-                while let event = try all.next() {
-                    next.note(event)
-                    ids.insert(event.id.hex)
-                }
-                known = ids
+        try lock.withLock { held in try refresh(&held) }
+    }
+
+    /// Brings the cache and the index up to date; called under the lock.
+    private func refresh(_ held: inout Held) throws -> Cache {
+        var next: Cache
+        if let cache = held.cache {
+            next = cache
+        } else {
+            // The state from the read model and the events after it; facts and the index from
+            // one pass over all events. The pass below folds into the state what was appended
+            // after the build (by another process, meanwhile); only what lies after the end of
+            // the first pass is noted and indexed there.
+            let built = try StateBuilder(journal: journal).build()
+            next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end)
+            var index = LogIndex()
+            var all = try journal.events()
+            var inBatch = 0
+            while let event = try all.next() {
+                next.facts.note(event)
+                index.add(event, batch: all.batchPosition ?? .start, index: inBatch)
+                inBatch = all.isLastOfBatch ? 0 : inBatch + 1
             }
-            // Folded into a copy, kept only when the pass ends well: a damaged batch must not
-            // leave half of its events folded, to be folded again by the next request.
-            var events = try journal.events(from: next.end ?? .start)
-            var folded = false
-            while let event = try events.next() {
-                PartnershipProjection.apply(event, to: &next.state)
-                if known?.contains(event.id.hex) != true { next.note(event) }
-                folded = true
-            }
-            if folded { next.end = events.nextPosition }
-            if folded || cache == nil {
-                next.index?.sort(by: Self.newerFirst)
-                cache = next
-            }
-            return next
+            index.settle()
+            held.index = index
+            held.indexEnd = all.nextPosition
         }
+        // Folded into a copy, kept only when the pass ends well: a damaged batch must not leave
+        // half of its events folded, to be folded again by the next request.
+        var events = try journal.events(from: next.end ?? .start)
+        var fresh: [(event: Event, batch: SegmentPosition, index: Int)] = []
+        var folded = false
+        var inBatch = 0
+        while let event = try events.next() {
+            PartnershipProjection.apply(event, to: &next.state)
+            let batch = events.batchPosition ?? .start
+            if batch >= held.indexEnd {
+                next.facts.note(event)
+                fresh.append((event, batch, inBatch))
+            }
+            inBatch = events.isLastOfBatch ? 0 : inBatch + 1
+            folded = true
+        }
+        if folded { next.end = events.nextPosition }
+        if !fresh.isEmpty {
+            for item in fresh { held.index.add(item.event, batch: item.batch, index: item.index) }
+            held.index.settle()
+            held.indexEnd = events.nextPosition
+        }
+        if folded || held.cache == nil { held.cache = next }
+        return next
     }
 
     /// One event's summary, kept for the log.
@@ -103,26 +117,63 @@ final class WebJournal: Sendable {
         var label: String?
     }
 
-    /// Every event's summary that `include` accepts, newest first (by recorded time, then site
-    /// and sequence number).
-    /// - Complexity: O(journal): one streaming pass, keeping only the summaries accepted.
-    func summaries(where include: (Summary) -> Bool) throws -> [Summary] {
-        if let index = try current().index { return index.filter(include) }
-        var kept: [Summary] = []
-        try lock.withLock { _ in
-            var events = try journal.events()
-            while let event = try events.next() {
-                let summary = Self.summary(of: event)
-                if include(summary) { kept.append(summary) }
+    /// One page of the log: the events `filter` accepts, newest first (by recorded time, then
+    /// site and sequence number), the page `filter.page` of them (the last page when there are
+    /// fewer), and how many there are.
+    /// - Complexity: O(events) comparisons of numbers over the index, plus one byte search per
+    ///   distinct name, title or subject for `q`; no journal reads.
+    func log(_ filter: EventPages.Filter, pageSize: Int) throws -> (events: [Summary], total: Int, page: Int) {
+        try lock.withLock { held in
+            _ = try refresh(&held)
+            let index = held.index
+            let texts = index.texts
+            // A filter value no event has: nothing matches.
+            func id(_ text: String?) -> UInt32?? {
+                guard let text else { return .some(nil) }
+                return texts.id(of: text).map { .some($0) } ?? nil
             }
+            guard case .some(let type) = id(filter.type), case .some(let subject) = id(filter.subject),
+                  case .some(let site) = id(filter.site) else { return ([], 0, 1) }
+            let from = filter.from.map { Array($0.utf8) }, to = filter.to.map { Array($0.utf8) }
+            let needle = filter.q.map { Array($0.utf8) }
+            // Per text id: 0 not yet searched, 1 no match, 2 match.
+            var found = [UInt8](repeating: 0, count: needle == nil ? 0 : texts.count)
+            func matches(_ text: UInt32) -> Bool {
+                if found[Int(text)] == 0 { found[Int(text)] = Self.occurs(needle!, in: texts.bytes(text)) ? 2 : 1 }
+                return found[Int(text)] == 2
+            }
+            var accepted: [UInt32] = []
+            for row in index.order {
+                let r = Int(row)
+                if let type, index.types[r] != type { continue }
+                if let subject, index.subjects[r] != subject { continue }
+                if let site, index.sites[r] != site { continue }
+                if from != nil || to != nil, !index.dayWithin(r, from: from, to: to) { continue }
+                if needle != nil {
+                    let label = index.labels[r]
+                    guard (label != LogIndex.noLabel && matches(label)) || matches(index.subjects[r]) else { continue }
+                }
+                accepted.append(row)
+            }
+            let pages = max(1, (accepted.count + pageSize - 1) / pageSize)
+            let page = min(filter.page, pages)
+            let shown = accepted.dropFirst((page - 1) * pageSize).prefix(pageSize).map { index.summary(Int($0)) }
+            return (shown, accepted.count, page)
         }
-        kept.sort(by: Self.newerFirst)
-        return kept
     }
 
-    /// Events kept as summaries in memory for the log, at most; a larger journal is read in one
-    /// pass per request instead (Journal/UI.md §8).
-    static let maxIndexedEvents = 100_000
+    /// Whether `needle` occurs in `haystack`, as bytes (``EventPages/contains(_:_:)`` without
+    /// copying the haystack).
+    static func occurs(_ needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Bool {
+        guard let first = needle.first else { return true }
+        guard haystack.count >= needle.count else { return false }
+        var start = haystack.startIndex
+        while start <= haystack.endIndex - needle.count {
+            if haystack[start] == first, haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
+            start += 1
+        }
+        return false
+    }
 
     /// The log's order: newest recorded time first, then site (bytes), then sequence number.
     static func newerFirst(_ a: Summary, _ b: Summary) -> Bool {
@@ -131,13 +182,17 @@ final class WebJournal: Sendable {
         return a.seq > b.seq
     }
 
-    static func summary(of event: Event) -> Summary {
-        var label: String?
+    /// The `name` or `title` of the event's data, when it has one as text.
+    static func label(of event: Event) -> String? {
         for key in ["name", "title"] {
-            if case .string(let text)? = event.data[key] { label = text; break }
+            if case .string(let text)? = event.data[key] { return text }
         }
-        return Summary(id: event.id.hex, site: event.site.rawValue, seq: event.seq.rawValue, time: event.time.text,
-                       type: event.type.rawValue, subject: event.subject.description, actor: event.actor, label: label)
+        return nil
+    }
+
+    static func summary(of event: Event) -> Summary {
+        Summary(id: event.id.hex, site: event.site.rawValue, seq: event.seq.rawValue, time: event.time.text,
+                type: event.type.rawValue, subject: event.subject.description, actor: event.actor, label: label(of: event))
     }
 
     /// One event, how its batch's signature checks, and the state of its subject just before it
@@ -147,35 +202,115 @@ final class WebJournal: Sendable {
         var signature: String
     }
 
-    /// The state folded from the events recorded before `event` (``Stamp/isRecorded(before:)``),
-    /// and that state with `event` folded too: what the event changed. One pass over the journal.
-    func states(around event: Event) throws -> (before: PartnershipState, after: PartnershipState) {
-        let target = Stamp(event)
-        var before = PartnershipState()
-        try lock.withLock { _ in
-            var events = try journal.events()
-            while let other = try events.next() {
-                if Stamp(other).isRecorded(before: target), !sameBytes(other.id.hex, event.id.hex) {
-                    PartnershipProjection.apply(other, to: &before)
-                }
-            }
-        }
-        var after = before
-        PartnershipProjection.apply(event, to: &after)
-        return (before, after)
+    /// What `event` changed, as its page shows it (``EventPages/event(_:around:names:)``).
+    struct Around {
+        /// The state folded from the events (of the subjects the page shows) recorded before it.
+        var before: PartnershipState
+        /// That state with the event folded too.
+        var after: PartnershipState
+        /// For a stakeholder: the fundings that name it as provider or receiver, before and after
+        /// (a stakeholder's event changes no funding); nil: counted in the states.
+        var fundings: Int?
     }
 
-    func event(_ id: String) throws -> Found? {
-        try lock.withLock { _ -> Found? in
-            var events = try journal.events()
-            var found: Event?
-            while let event = try events.next() {
-                if found == nil, sameBytes(event.id.hex, id) { found = event }
-                if let target = found, events.isLastOfBatch {
-                    return Found(event: target, signature: signatureStatus(of: target, batchEnd: event))
+    /// What `event` changed: the state folded from the events recorded before it
+    /// (``Stamp/isRecorded(before:)``), and that state with `event` folded too — of the events
+    /// its subject's rows depend on only (Journal/UI.md §8): its subject's, then those of the
+    /// subjects its rows name (a funding's provider, receiver and action, an action's leads, a
+    /// project's sponsor). Each is found by the index and read from its batch. A stakeholder's
+    /// fundings are counted from the index alone: those of `current` that name it as provider
+    /// or receiver and have a `finance.*` event recorded before `event`.
+    func states(around event: Event, current: PartnershipState) throws -> Around {
+        try lock.withLock { held in
+            _ = try refresh(&held)
+            let index = held.index
+            var subjects: Set<UInt32> = []
+            if let own = index.texts.id(of: event.subject.description) { subjects.insert(own) }
+            var around = try fold(subjects, around: event, index: index)
+            var named: Set<UInt32> = subjects
+            for state in [around.before, around.after] {
+                for subject in Self.subjects(namedBy: event.subject, in: state) {
+                    if let id = index.texts.id(of: subject) { named.insert(id) }
                 }
             }
-            return found.map { Found(event: $0, signature: "The batch holding this event is incomplete; run 'accord verify'.") }
+            if named != subjects { around = try fold(named, around: event, index: index) }
+            if event.subject.kind == "stakeholder" {
+                let id = event.subject.id
+                var fundings: Set<UInt32> = []
+                for funding in current.fundings.values where sameBytes(funding.provider.value, id) || sameBytes(funding.receiver.value, id) {
+                    if let subject = index.texts.id(of: "funding/" + funding.id) { fundings.insert(subject) }
+                }
+                var finance: [UInt32: Bool] = [:]
+                var counted: Set<UInt32> = []
+                let target = Stamp(event)
+                for row in 0..<index.count where fundings.contains(index.subjects[row]) && !counted.contains(index.subjects[row]) {
+                    let type = index.types[row]
+                    let isFinance = finance[type] ?? index.texts.bytes(type).starts(with: "finance.".utf8)
+                    finance[type] = isFinance
+                    if isFinance, index.isRecorded(row, before: target) { counted.insert(index.subjects[row]) }
+                }
+                around.fundings = counted.count
+            }
+            return around
+        }
+    }
+
+    /// The subjects whose state the rows of `subject` show (``SubjectPages/rows(kind:id:state:fundingTitles:fundings:)``),
+    /// besides itself and a stakeholder's fundings.
+    static func subjects(namedBy subject: Subject, in state: PartnershipState) -> [String] {
+        let id = subject.id
+        switch subject.kind {
+        case "funding":
+            guard let f = state.fundings[id] else { return [] }
+            return ["stakeholder/" + f.provider.value, "stakeholder/" + f.receiver.value] + (f.action.map { ["action/" + $0.value] } ?? [])
+        case "action":
+            return (state.actions[id]?.leads?.value ?? []).map { "stakeholder/" + $0 }
+        case "project":
+            return state.projects[id]?.sponsor.map { ["stakeholder/" + $0.value] } ?? []
+        default:
+            return []
+        }
+    }
+
+    /// Folds the events about `subjects` recorded before `event`, in journal order, reading each
+    /// batch that holds some of them once; then `event`.
+    private func fold(_ subjects: Set<UInt32>, around event: Event, index: LogIndex) throws -> Around {
+        let target = Stamp(event)
+        var before = PartnershipState()
+        // The rows in journal order, a batch's rows together: each batch read once, only the
+        // records wanted decoded.
+        var pending: (start: SegmentPosition, indices: [Int])?
+        func flush() throws {
+            guard let (start, indices) = pending else { return }
+            for other in try journal.events(inBatchAt: start, at: indices).events
+            where Stamp(other).isRecorded(before: target) && !sameBytes(other.id.hex, event.id.hex) {
+                PartnershipProjection.apply(other, to: &before)
+            }
+            pending = nil
+        }
+        for row in 0..<index.count where subjects.contains(index.subjects[row]) {
+            let (start, position) = index.position(of: row)
+            if pending?.start != start { try flush(); pending = (start, []) }
+            pending?.indices.append(position)
+        }
+        try flush()
+        var after = before
+        PartnershipProjection.apply(event, to: &after)
+        return Around(before: before, after: after)
+    }
+
+    /// The event with `id` (64 lowercase hex digits), found by the index and read from its batch,
+    /// with its batch's signature status; nil when the journal holds no such event.
+    func event(_ id: String) throws -> Found? {
+        try lock.withLock { held -> Found? in
+            _ = try refresh(&held)
+            guard let row = held.index.row(ofHex: id) else { return nil }
+            let (start, position) = held.index.position(of: row)
+            let read = try journal.events(inBatchAt: start, at: [position])
+            guard let found = read.events.first, sameBytes(found.id.hex, id) else {
+                throw AccordError(.damaged, "The batch at \(start) no longer holds event \(id.prefix(12))… where it was indexed; if the journal was restored from a backup, restart 'accord ui'.")
+            }
+            return Found(event: found, signature: signatureStatus(of: found, batchEnd: read.last))
         }
     }
 
@@ -192,10 +327,21 @@ final class WebJournal: Sendable {
         return which + ": it does not verify under the key of site '\(event.site)' in force (it may predate a key rotation). Run 'accord verify --details'."
     }
 
-    /// The events about `subject` (`kind/id`), oldest first, at most `limit`, and how many there are.
+    /// The events about `subject` (`kind/id`), oldest first, at most `limit`, and how many there
+    /// are — from the index, without reading the journal.
     func history(of subject: String, limit: Int) throws -> (events: [Summary], total: Int) {
-        let all = try summaries { sameBytes($0.subject, subject) }
-        return (Array(all.reversed().prefix(limit)), all.count)
+        try lock.withLock { held in
+            _ = try refresh(&held)
+            let index = held.index
+            guard let id = index.texts.id(of: subject) else { return ([], 0) }
+            var rows: [Int] = []
+            var total = 0
+            for row in index.order.reversed() where index.subjects[Int(row)] == id {
+                total += 1
+                if rows.count < limit { rows.append(Int(row)) }
+            }
+            return (rows.map { index.summary($0) }, total)
+        }
     }
 
     /// When each peer last exchanged events with this journal, as `accord status` shows it.

@@ -196,15 +196,17 @@ struct WebSite: Sendable {
     func events(_ request: Request, _ visitor: Visitor) throws -> Response {
         let filter = EventPages.Filter(query(request))
         let current = try journal.current()
-        let summaries = try journal.summaries(where: filter.accepts)
-        return html("Events", EventPages.log(summaries, filter: filter, names: Names(state: current.state, fundingTitles: current.facts.fundingTitles)), visitor)
+        let log = try journal.log(filter, pageSize: EventPages.pageSize)
+        let body = EventPages.log(log.events, total: log.total, page: log.page, filter: filter,
+                                  names: Names(state: current.state, fundingTitles: current.facts.fundingTitles))
+        return html("Events", body, visitor)
     }
 
     func event(_ id: String, _ visitor: Visitor) throws -> Response {
         guard id.utf8.count == 64, let found = try journal.event(id) else { return notFound("No event with id '\(id.prefix(64))' in this journal.", visitor) }
         let current = try journal.current()
         let names = Names(state: current.state, fundingTitles: current.facts.fundingTitles)
-        let around = SubjectPages.kinds.contains(found.event.subject.kind) ? try journal.states(around: found.event) : nil
+        let around = SubjectPages.kinds.contains(found.event.subject.kind) ? try journal.states(around: found.event, current: current.state) : nil
         return html("Event " + found.event.type.rawValue, EventPages.event(found, around: around, names: names), visitor)
     }
 

@@ -25,6 +25,42 @@ struct EventJournalTests {
         #expect(report.feeds[try SiteID("brussels")]?.signedThrough == SequenceNumber(5))
     }
 
+    @Test func oneBatchIsReadAtItsPositionAndNothingElseIsTakenForOne() throws {
+        // `batch(at:)` and `events(inBatchAt:at:)`: the web view's index reads events by it.
+        let temp = TemporaryDirectory()
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        for n in 0..<3 { _ = try writer.append(Fixtures.realisticDrafts(count: 3 + n, startingAt: n * 10), now: Fixtures.time(Int64(n) * 60)) }
+        writer.close()
+        var batches: [(SegmentPosition, [EventID])] = []
+        var events = try journal.events()
+        while let event = try events.next() {
+            let position = try #require(events.batchPosition)
+            if batches.last?.0 != position { batches.append((position, [])) }
+            batches[batches.count - 1].1.append(event.id)
+        }
+        #expect(batches.map(\.1.count) == [3, 4, 5])
+        for (position, ids) in batches { #expect(try journal.batch(at: position).map(\.id) == ids) }
+        // Some records of a batch, and its last (which carries the signature).
+        let some = try journal.events(inBatchAt: batches[2].0, at: [3, 0])
+        #expect(some.events.map(\.id) == [batches[2].1[3], batches[2].1[0]] && some.last.id == batches[2].1[4])
+        #expect(some.last.signature != nil)
+        #expect(throws: AccordError.self) { try journal.events(inBatchAt: batches[2].0, at: [5]) }
+        // A position inside a batch, or past the end, is refused: never another batch's events.
+        let second = batches[1].0
+        #expect(throws: (any Error).self) { try journal.batch(at: SegmentPosition(segment: second.segment, offset: second.offset + 1)) }
+        #expect { try journal.batch(at: SegmentPosition(segment: 9, offset: 0)) } throws: { ($0 as? AccordError)?.code == .notFound }
+        // A damaged batch is refused as the streaming reader refuses it.
+        let segment = journal.path + "/segments/00000001.gz"
+        var bytes = try #require(FileManager.default.contents(atPath: segment))
+        bytes[Int(second.offset) + 40] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        #expect(throws: SegmentError.self) { try journal.batch(at: second) }
+        #expect(throws: SegmentError.self) { try journal.events(inBatchAt: second, at: [0]) }
+        #expect(try journal.batch(at: batches[0].0).map(\.id) == batches[0].1)
+    }
+
     @Test func aDamagedRecordInALargeBatchIsReportedAtItsTurnAfterTheEventsBeforeIt() throws {
         // Batches of 64 records or more are decoded ahead on two threads; what the iterator
         // returns and throws must not change.

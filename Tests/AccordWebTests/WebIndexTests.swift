@@ -1,0 +1,165 @@
+import AccordModel
+import AccordProjections
+import AccordStore
+import AccordSync
+import AccordTesting
+@testable import AccordWeb
+import Foundation
+import Testing
+
+/// The web view's index of the log (Journal/UI.md §8) against the full scans it replaced: the
+/// same pages, filters, histories and "what it changed", after appends and syncs.
+@Suite("accord ui: the log index gives what the full scan gave")
+struct WebIndexTests {
+    // MARK: Tests
+
+    @Test func filtersSearchAndPagingGiveWhatTheFullScanGave() throws {
+        let temp = TemporaryDirectory("ui-index-filters")
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        for batch in 0..<6 {
+            _ = try writer.append(Fixtures.realisticDrafts(count: 40, startingAt: batch * 40), now: Fixtures.time(Int64(batch) * 86_400 * 40))
+        }
+        // One event a second, with fractions: "…:00Z" and "…:00.5Z" order as bytes, as before.
+        for n in 0..<4 { _ = try writer.append([Fixtures.realisticDraft(240 + n)], now: Timestamp(seconds: 1_700_000_000, nanoseconds: Int32(n) * 250_000_000)) }
+        writer.close()
+        let web = WebJournal(journal: journal, writerOptions: .init())
+        for query in Self.queries { try Self.expectSameLog(web, journal, query) }
+    }
+
+    @Test func appendsByAnotherWriterAndBackDatedEventsFromASyncAreIndexed() throws {
+        let temp = TemporaryDirectory("ui-index-appends")
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("brussels"))
+        _ = try journal.openWriter().append(Fixtures.realisticDrafts(count: 30), now: Fixtures.time(86_400 * 800))
+        let web = WebJournal(journal: journal, writerOptions: .init())
+        try Self.expectSameLog(web, journal, "")
+        // Another process's writer appends while the server's index is live.
+        let other = try EventJournal(opening: journal.path)
+        let appended = try other.openWriter().append(Fixtures.realisticDrafts(count: 12, startingAt: 30), now: Fixtures.time(86_400 * 900))
+        try Self.expectSameLog(web, journal, "")
+        try Self.expectSameLog(web, journal, "type=finance.committed.v1")
+        #expect(try web.event(appended[5].id.hex)?.event.id == appended[5].id)
+        // A sync brings another office's events recorded long before: they sort among the old ones.
+        let astana = try Fixtures.makeJournal(at: temp.child("astana"), site: "astana")
+        let old = try astana.openWriter().append([
+            Fixtures.draft("stakeholder.updated.v1", "stakeholder/org-0", #"{"name":"Organisation zero, renamed in Astana"}"#),
+            Fixtures.draft("finance.disbursed.v1", "funding/f-0", #"{"provider":"eib","receiver":"kz-miid","amount":"5","currency":"EUR","date":"2020-01-01"}"#),
+        ], now: Fixtures.time(-86_400 * 30))
+        try journal.trust(try astana.signingKey().publicKey, for: astana.site)
+        try astana.trust(try journal.signingKey().publicKey, for: journal.site)
+        _ = try DirectorySync.sync(journal, with: astana)
+        for query in ["", "site=astana", "subject=funding/f-0", "q=Astana", "to=2022-11-06", "page=2"] { try Self.expectSameLog(web, journal, query) }
+        let history = try web.history(of: "funding/f-0", limit: SubjectPages.maxHistory)
+        #expect(history.events.first?.id == old[1].id.hex, "the back-dated disbursement is the subject's oldest event")
+        #expect(history.total == (try Self.scan(journal).filter { sameBytes($0.subject, "funding/f-0") }.count))
+        #expect(try web.event(old[0].id.hex)?.event.id == old[0].id)
+    }
+
+    @Test func anEventIDNotInTheJournalIsNotFound() throws {
+        let temp = TemporaryDirectory("ui-index-404")
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let events = try journal.openWriter().append(Fixtures.realisticDrafts(count: 5), now: Fixtures.time())
+        let web = WebJournal(journal: journal, writerOptions: .init())
+        #expect(try web.event(events[2].id.hex)?.event.id == events[2].id)
+        #expect(try web.event(String(repeating: "ab", count: 32)) == nil)
+        // Ids are lowercase hex digits compared as bytes: the same digits in upper case name no event.
+        #expect(try web.event(events[2].id.hex.uppercased()) == nil)
+        #expect(try web.event(String(repeating: "zz", count: 32)) == nil)
+    }
+
+    @Test func whatAnEventChangedIsWhatTheFullFoldShowsOnTheSampleWithTheEUIATIFile() throws {
+        let temp = TemporaryDirectory("ui-index-changed")
+        defer { temp.remove() }
+        let path = temp.child("sample")
+        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: path)
+        let imported = try AccordExecutable.run(["import", "iati", try Fixtures.sharedDataFile("iati/eu-intpa-activities-2021-05-26.xml"), "--journal", path])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let journal = try EventJournal(opening: path)
+        // Names, a lead and a sponsor changed after the events that name them; a retraction; a
+        // back-dated correction.
+        let writer = try journal.openWriter()
+        let later = try writer.append([
+            Fixtures.draft("stakeholder.registered.v1", "stakeholder/lead-a", #"{"name":"Lead A","kind":"government","country":"KZ"}"#),
+            Fixtures.draft("action.proposed.v1", "action/act-1", #"{"title":"Act one","pillar":"value-chain-integration","due":"2030-01-01","leads":["lead-a"]}"#),
+            Fixtures.draft("finance.committed.v1", "funding/fx", #"{"provider":"lead-a","receiver":"kz-miid","amount":"10","currency":"EUR","date":"2024-01-05","action":"act-1"}"#),
+            Fixtures.draft("industry.project.registered.v1", "project/px", #"{"name":"Plant X","sponsor":"lead-a","valueChain":"batteries","country":"KZ"}"#),
+        ], now: Fixtures.time(86_400 * 1_000))
+        _ = try writer.append([
+            Fixtures.draft("stakeholder.updated.v1", "stakeholder/lead-a", #"{"name":"Lead A, renamed"}"#),
+            Fixtures.draft("action.proposed.v1", "action/act-1", #"{"title":"Act one, retitled","pillar":"value-chain-integration"}"#),
+            Fixtures.draft("finance.disbursed.v1", "funding/fx", #"{"provider":"lead-a","receiver":"kz-miid","amount":"4","currency":"EUR","date":"2024-02-05"}"#),
+        ], now: Fixtures.time(86_400 * 1_001))
+        _ = try writer.append([Fixtures.draft("event.retracted.v1", "funding/fx", #"{"event":"\#(later[2].id.hex)","reason":"typed twice"}"#)],
+                              now: Fixtures.time(86_400 * 1_002))
+        _ = try writer.append([Fixtures.draft("stakeholder.updated.v1", "stakeholder/lead-a", #"{"name":"Lead A, as it was then"}"#, time: Fixtures.time(86_400 * 999))],
+                              now: Fixtures.time(86_400 * 1_003))
+        writer.close()
+        let web = WebJournal(journal: journal, writerOptions: .init())
+        let current = try web.current()
+        let names = Names(state: current.state, fundingTitles: current.facts.fundingTitles)
+        var all: [Event] = []
+        var events = try journal.events()
+        while let event = try events.next() { all.append(event) }
+        // Every event of the sample and of this test, and every 2nd of the import.
+        var compared = 0
+        for (n, event) in all.enumerated() where n < 28 || n >= all.count - 8 || n % 2 == 0 {
+            let found = try #require(try web.event(event.id.hex))
+            let kept = SubjectPages.kinds.contains(event.subject.kind)
+            let new = EventPages.event(found, around: kept ? try web.states(around: event, current: current.state) : nil, names: names)
+            let old = EventPages.event(found, around: kept ? Self.fullFold(all, around: event) : nil, names: names)
+            #expect(new == old, "event \(n), \(event.type) \(event.subject)")
+            compared += 1
+        }
+        #expect(compared > 300)
+    }
+
+    // MARK: References: the full scans the index replaced
+
+    static let queries = [
+        "", "page=2", "page=4", "page=999", "type=finance.committed.v1", "type=finance.committed.v1&page=2", "type=no.such.v1",
+        "subject=funding/f-2", "subject=stakeholder/org-0", "site=brussels", "site=astana", "from=2023-01-01", "to=2023-03-01",
+        "from=2023-01-01&to=2023-06-30&type=finance.disbursed.v1", "q=Organisation", "q=organisation", "q=plant 2", "q=f-1",
+        "q=Joint&type=action.proposed.v1&page=2", "q=%E2%80%A6",
+    ]
+
+    /// Every event's summary, by one pass over the journal (the old `summaries(where:)`).
+    static func scan(_ journal: EventJournal) throws -> [WebJournal.Summary] {
+        var out: [WebJournal.Summary] = []
+        var events = try journal.events()
+        while let event = try events.next() { out.append(WebJournal.summary(of: event)) }
+        return out.sorted(by: WebJournal.newerFirst)
+    }
+
+    static func expectSameLog(_ web: WebJournal, _ journal: EventJournal, _ query: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let filter = EventPages.Filter(try #require(FormData(urlEncoded: Array(query.utf8))))
+        let kept = try scan(journal).filter(filter.accepts)
+        let pages = max(1, (kept.count + EventPages.pageSize - 1) / EventPages.pageSize)
+        let page = min(filter.page, pages)
+        let expected = kept.dropFirst((page - 1) * EventPages.pageSize).prefix(EventPages.pageSize).map(\.id)
+        let log = try web.log(filter, pageSize: EventPages.pageSize)
+        #expect(log.total == kept.count, "\(query)", sourceLocation: sourceLocation)
+        #expect(log.page == page, "\(query)", sourceLocation: sourceLocation)
+        #expect(log.events.map(\.id) == Array(expected), "\(query)", sourceLocation: sourceLocation)
+        let byID = Dictionary(kept.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for shown in log.events {
+            let old = byID[shown.id]
+            #expect(old?.time == shown.time && old?.site == shown.site && old?.seq == shown.seq && old?.type == shown.type
+                    && old?.subject == shown.subject && old?.actor == shown.actor && old?.label == shown.label, "\(query)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The old `states(around:)`: every event recorded before `event` folded, then `event`.
+    static func fullFold(_ all: [Event], around event: Event) -> WebJournal.Around {
+        let target = Stamp(event)
+        var before = PartnershipState()
+        for other in all where Stamp(other).isRecorded(before: target) && !sameBytes(other.id.hex, event.id.hex) {
+            PartnershipProjection.apply(other, to: &before)
+        }
+        var after = before
+        PartnershipProjection.apply(event, to: &after)
+        return WebJournal.Around(before: before, after: after)
+    }
+}
