@@ -1,15 +1,16 @@
 import AccordModel
 import AccordProjections
 
-/// The dashboard `/` (Journal/UI.md §2): totals, charts over time, ratios, the roadmap, projects
-/// and offices.
+/// The dashboard `/` (Journal/UI.md §2): totals, charts over time (the kept ``FinanceSeries``,
+/// drawn by ``SVGChart/financeOverTime(_:currency:)`` as the status report draws them, §3),
+/// ratios, the roadmap, projects and offices.
 enum Dashboard {
     /// Rows of a long list shown at most, the rest counted (each page stays under 200 KB).
     static let topN = 20
     /// The measures shown per currency, in order.
     static let measures: [FinanceStage] = [.committed, .disbursed, .spent]
 
-    static func page(state full: PartnershipState, today: CalendarDate, facts: WebJournal.Facts, exchanges: [String: String], ownSite: String) -> String {
+    static func page(state full: PartnershipState, series: FinanceSeries, today: CalendarDate, facts: WebJournal.Facts, exchanges: [String: String], ownSite: String) -> String {
         let state = Views.visible(full)
         let names = Names(state: full, fundingTitles: facts.fundingTitles)
         let lastTimes = facts.lastTimes
@@ -35,29 +36,13 @@ enum Dashboard {
         }
         out += "</section>\n"
 
-        // Cumulative sums by date, per currency.
+        // Cumulative sums by date, per currency: the kept series, drawn as the report draws them.
         out += "<section id=\"finance-charts\" aria-labelledby=\"charts-h\">\n<h2 id=\"charts-h\">Finance over time</h2>\n"
-        var dated: [String: [FinanceStage: [(String, ExactDecimal)]]] = [:]
-        for funding in state.fundings.values {
-            for (eventID, entry) in funding.ledger where !full.isRetracted(eventID, subject: "funding/" + funding.id) {
-                guard let stage = FinanceStage(rawValue: entry.stage), measures.contains(stage), let date = entry.date,
-                      let amount = ExactDecimal(entry.amount) else { continue }
-                dated[entry.currency, default: [:]][stage, default: []].append((date, amount))
-            }
+        if series.undated > 0 {
+            out += "<p>\(HTML.grouped(series.undated)) transactions without a date are in the totals but not on the charts.</p>\n"
         }
-        for currency in currencies {
-            var series: [Chart.Series] = []
-            for stage in measures {
-                let entries = (dated[currency]?[stage] ?? []).sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-                var running = ExactDecimal.zero
-                var points: [(date: String, total: ExactDecimal)] = []
-                for (date, amount) in entries {
-                    running += amount
-                    if let last = points.last, sameBytes(last.date, date) { points[points.count - 1].total = running } else { points.append((date, running)) }
-                }
-                series.append(Chart.Series(name: stage.rawValue, colour: HTML.measureColours[stage.rawValue]!, points: points))
-            }
-            out += "<h3>\(HTML.escape(currency))</h3>\n" + Chart.svg(currency: currency, series: series)
+        for currency in series.currencies {
+            out += "<h3>\(HTML.escape(currency))</h3>\n" + SVGChart.financeOverTime(series, currency: currency)
         }
         out += "</section>\n"
 

@@ -25,6 +25,8 @@ final class WebJournal: Sendable {
         var state: PartnershipState
         var facts: Facts
         var end: SegmentPosition?
+        /// The finance charts' sums, kept with the state (Journal/UI.md §3).
+        var series: FinanceSeries
         /// Every event's summary, newest first, while there are at most ``maxIndexedEvents``.
         var index: [Summary]?
 
@@ -63,7 +65,7 @@ final class WebJournal: Sendable {
                 // appended after the build (by another process, meanwhile); what the first pass
                 // already noted is not noted twice.
                 let built = try StateBuilder(journal: journal).build()
-                next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end, index: [])
+                next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end, series: FinanceSeries(state: built.state), index: [])
                 var all = try journal.events()
                 var ids = Set<String>()
                 while let event = try all.next() {
@@ -77,7 +79,7 @@ final class WebJournal: Sendable {
             var events = try journal.events(from: next.end ?? .start)
             var folded = false
             while let event = try events.next() {
-                PartnershipProjection.apply(event, to: &next.state)
+                next.series.fold(event, into: &next.state)
                 if known?.contains(event.id.hex) != true { next.note(event) }
                 folded = true
             }
