@@ -82,7 +82,8 @@ struct CorrectionCLITests {
         let provider = try #require((commitment["data"] as? [String: Any])?["provider"] as? String)
         let data = #"{"provider":"\#(provider)","receiver":"unspecified","amount":"1000000.50","currency":"EUR","date":"2021-03-01"}"#
         let row = { () throws -> String? in
-            try accord(["state", "finance", "--csv", "--no-snapshot"], journal: journal).output.split(separator: "\n")
+            // CSV lines end in CRLF, one Character in Swift: split on any line break.
+            try accord(["state", "finance", "--csv", "--no-snapshot"], journal: journal).output.split(whereSeparator: \.isNewline)
                 .first { $0.hasPrefix(subject.dropFirst("funding/".count) + ",\(provider),unspecified,disbursed,") }.map(String.init)
         }
         let before = try row()
