@@ -24,7 +24,7 @@ struct FinanceSeriesTests {
     /// Random finance events on three fundings of one office: every stage, amounts of 0–3
     /// decimals and negative ones naming what they correct, dates over five years in no order
     /// (back-dated), imported items recorded twice (as two offices importing one file), and
-    /// retractions of transactions, of imported copies and of retirements; the fundings retired
+    /// retractions of transactions, of imported copies and of retirements; one funding retired
     /// now and then.
     static func randomEvents(seed: UInt64) throws -> (TemporaryDirectory, [Event]) {
         var random = SeededRandom(seed: seed)
@@ -47,7 +47,8 @@ struct FinanceSeriesTests {
                 let target = transactions.randomElement(using: &random)!
                 events.append(try office.record("event.retracted.v1", target.subject.description, #"{"event":"\#(target.id.hex)","reason":"wrong \#(n)"}"#))
             case 1:
-                events.append(try office.record("subject.retired.v1", funding, #"{"reason":"closed \#(n)"}"#))
+                // Only f2 is ever retired, so that f0 and f1 stay visible.
+                events.append(try office.record("subject.retired.v1", "funding/f2", #"{"reason":"closed \#(n)"}"#))
                 retirements.append(events[events.count - 1])
             case 2 where !retirements.isEmpty:
                 let target = retirements.randomElement(using: &random)!
@@ -105,6 +106,7 @@ struct FinanceSeriesTests {
         var series = FinanceSeries()
         for event in events { series.fold(event, into: &state) }
         let visible = Views.visible(state)
+        #expect(visible.fundings.count >= 2 && !series.currencies.isEmpty, "the comparison is not empty")
         for stage in FinanceStage.allCases {
             let totals = visible.fundings.values.reduce(CurrencySums()) { $0 + $1.total(stage) }
             for currency in ["EUR", "KZT"] {
