@@ -1,15 +1,16 @@
 import AccordModel
 import AccordProjections
 
-/// The dashboard `/` (Journal/UI.md §2): totals, charts over time, ratios, the roadmap, projects
-/// and offices.
+/// The dashboard `/` (Journal/UI.md §2): totals, charts over time (the kept ``FinanceSeries``,
+/// drawn by ``SVGChart/financeOverTime(_:currency:)`` as the status report draws them, §3),
+/// ratios, the roadmap, projects and offices.
 enum Dashboard {
     /// Rows of a long list shown at most, the rest counted (each page stays under 200 KB).
     static let topN = 20
     /// The measures shown per currency, in order.
     static let measures: [FinanceStage] = [.committed, .disbursed, .spent]
 
-    static func page(state full: PartnershipState, today: CalendarDate, facts: WebJournal.Facts, exchanges: [String: String], ownSite: String) -> String {
+    static func page(state full: PartnershipState, series: FinanceSeries, today: CalendarDate, facts: WebJournal.Facts, exchanges: [String: String], ownSite: String) -> String {
         let state = Views.visible(full)
         let names = Names(state: full, fundingTitles: facts.fundingTitles)
         let lastTimes = facts.lastTimes
@@ -35,29 +36,13 @@ enum Dashboard {
         }
         out += "</section>\n"
 
-        // Cumulative sums by date, per currency.
+        // Cumulative sums by date, per currency: the kept series, drawn as the report draws them.
         out += "<section id=\"finance-charts\" aria-labelledby=\"charts-h\">\n<h2 id=\"charts-h\">Finance over time</h2>\n"
-        var dated: [String: [FinanceStage: [(String, ExactDecimal)]]] = [:]
-        for funding in state.fundings.values {
-            for (eventID, entry) in funding.ledger where !full.isRetracted(eventID, subject: "funding/" + funding.id) {
-                guard let stage = FinanceStage(rawValue: entry.stage), measures.contains(stage), let date = entry.date,
-                      let amount = ExactDecimal(entry.amount) else { continue }
-                dated[entry.currency, default: [:]][stage, default: []].append((date, amount))
-            }
+        if series.undated > 0 {
+            out += "<p>\(HTML.grouped(series.undated)) transactions without a date are in the totals but not on the charts.</p>\n"
         }
-        for currency in currencies {
-            var series: [Chart.Series] = []
-            for stage in measures {
-                let entries = (dated[currency]?[stage] ?? []).sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-                var running = ExactDecimal.zero
-                var points: [(date: String, total: ExactDecimal)] = []
-                for (date, amount) in entries {
-                    running += amount
-                    if let last = points.last, sameBytes(last.date, date) { points[points.count - 1].total = running } else { points.append((date, running)) }
-                }
-                series.append(Chart.Series(name: stage.rawValue, colour: HTML.measureColours[stage.rawValue]!, points: points))
-            }
-            out += "<h3>\(HTML.escape(currency))</h3>\n" + Chart.svg(currency: currency, series: series)
+        for currency in series.currencies {
+            out += "<h3>\(HTML.escape(currency))</h3>\n" + SVGChart.financeOverTime(series, currency: currency)
         }
         out += "</section>\n"
 
@@ -86,12 +71,19 @@ enum Dashboard {
         out += "<section id=\"roadmap\" aria-labelledby=\"roadmap-h\">\n<h2 id=\"roadmap-h\">Roadmap by due date</h2>\n"
         // By due date (no date last), then id, compared as bytes; only the first `topN × 5` are
         // kept (a journal of 1M events held 250,000 actions, and sorting them all took 1.5 s).
-        let actions = state.actions.values
-        let overdue = actions.filter { Views.isOverdue($0, at: today) }.count
-        let timeline = Self.first(topN * 5, of: actions) { a, b in
-            let left = a.due?.value ?? "9999", right = b.due?.value ?? "9999"
-            return left.utf8.elementsEqual(right.utf8) ? a.id.utf8.lexicographicallyPrecedes(b.id.utf8) : left.utf8.lexicographicallyPrecedes(right.utf8)
+        // One pass that keeps each action's due date and id only: filtering or keeping whole
+        // `Action` values copied all 250,000 of them on each request (by perf, most of `/`).
+        let actions = state.actions
+        var overdue = 0
+        var keys: [(due: String, id: String)] = []
+        keys.reserveCapacity(actions.count)
+        for (id, action) in actions {
+            if Views.isOverdue(action, at: today) { overdue += 1 }
+            keys.append((action.due?.value ?? "9999", id))
         }
+        let timeline = Self.first(topN * 5, of: keys) { a, b in
+            a.due.utf8.elementsEqual(b.due.utf8) ? a.id.utf8.lexicographicallyPrecedes(b.id.utf8) : a.due.utf8.lexicographicallyPrecedes(b.due.utf8)
+        }.compactMap { actions[$0.id] }
         out += "<p>\(HTML.grouped(actions.count)) actions, \(HTML.grouped(overdue)) overdue\(actions.count > topN * 5 ? "; the first \(topN * 5) by due date" : "").</p>\n<ol class=\"timeline\">\n"
         for action in timeline {
             let late = Views.isOverdue(action, at: today)

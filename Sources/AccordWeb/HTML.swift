@@ -66,10 +66,6 @@ enum HTML {
         return out
     }
 
-    /// The colours of the pages and charts, each with a contrast of at least 4.5:1 on white
-    /// (WCAG 2.1 §1.4.3): measure colours of the charts and the text.
-    static let measureColours = ["committed": "#1f4e99", "disbursed": "#a33a00", "spent": "#1d6b32"]
-
     /// The whole page around `body`: `<html lang="en">`, the title, the style, the banner and
     /// navigation landmarks, `<main>` and the footer.
     static func page(title: String, body: String, user: String?, csrf: String?) -> String {

@@ -26,6 +26,8 @@ final class WebJournal: Sendable {
         var state: PartnershipState
         var facts: Facts
         var end: SegmentPosition?
+        /// The finance charts' sums, kept with the state (Journal/UI.md §3).
+        var series: FinanceSeries
     }
 
     /// What the lock guards: the cache, and the index with the position after the last batch it
@@ -65,7 +67,7 @@ final class WebJournal: Sendable {
             // after the build (by another process, meanwhile); only what lies after the end of
             // the first pass is noted and indexed there.
             let built = try StateBuilder(journal: journal).build()
-            next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end)
+            next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end, series: FinanceSeries(state: built.state))
             var index = LogIndex()
             var all = try journal.events()
             var inBatch = 0
@@ -85,7 +87,7 @@ final class WebJournal: Sendable {
         var folded = false
         var inBatch = 0
         while let event = try events.next() {
-            PartnershipProjection.apply(event, to: &next.state)
+            next.series.fold(event, into: &next.state)
             let batch = events.batchPosition ?? .start
             if batch >= held.indexEnd {
                 next.facts.note(event)

@@ -184,7 +184,7 @@ struct WebSite: Sendable {
 
     func dashboard(_ visitor: Visitor) throws -> Response {
         let current = try journal.current()
-        let body = Dashboard.page(state: current.state, today: Timestamp.now().date, facts: current.facts, exchanges: journal.lastExchanges(),
+        let body = Dashboard.page(state: current.state, series: current.series, today: Timestamp.now().date, facts: current.facts, exchanges: journal.lastExchanges(),
                                   ownSite: journal.journal.site.rawValue)
         return html("Dashboard", body, visitor)
     }

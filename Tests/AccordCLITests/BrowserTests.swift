@@ -105,9 +105,10 @@ enum BrowserForTests {
         return journal
     }
 
-    /// Commits money on a funding between two registered stakeholders of the sample journal (the
-    /// imported IATI fundings' receivers are "unspecified", not registered, so the command checks
-    /// refuse a disbursement naming them), and returns `funding/ID,PROVIDER,RECEIVER,CURRENCY`.
+    /// Commits money on a funding between two registered stakeholders of the sample journal, and
+    /// returns `funding/ID,PROVIDER,RECEIVER,CURRENCY` (a funding of the browser's own, so that
+    /// its figures do not depend on the imported file; an imported funding whose receiver is
+    /// `unspecified` takes a disbursement too, Format.md §9.6).
     static func committedFunding(_ journal: String) throws -> String {
         let data = #"{"provider":"european-commission","receiver":"kz-government","amount":"2500000.00","currency":"EUR","date":"2024-01-10"}"#
         let result = try accord(["append", "finance.committed.v1", "--subject", "funding/browser-test", "--data", data], journal: journal)

@@ -60,4 +60,42 @@ struct CorrectionCLITests {
         #expect(again.status == 2)
         #expect(again.stderr.contains("already retracted"))
     }
+
+    /// The EU's IATI file names no receiver for some commitments, which the import records as
+    /// `unspecified` (Journal/Import.md); a disbursement of such a funding, naming the same
+    /// parties, is accepted by `accord append` (Format.md §9.6). `unspecified` stays refused
+    /// in a list of stakeholders, and an unregistered stakeholder anywhere.
+    @Test func aDisbursementToAnImportedFundingWithAnUnspecifiedReceiverIsRecorded() throws {
+        let temp = TemporaryDirectory()
+        let journal = try newJournal(temp)
+        let imported = try accord(["import", "iati", try Fixtures.sharedDataFile("iati/eu-intpa-activities-2021-05-26.xml")], journal: journal)
+        try #require(imported.status == 0, "\(imported.stderr)")
+        let log = try accord(["log", "--json"], journal: journal).output
+        let commitments = log.split(separator: "\n").compactMap { line -> [String: Any]? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["type"] as? String == "finance.committed.v2",
+                  (object["data"] as? [String: Any])?["receiver"] as? String == "unspecified" else { return nil }
+            return object
+        }
+        let commitment = try #require(commitments.first, "the EU file has a commitment without a receiver")
+        let subject = try #require(commitment["subject"] as? String)
+        let provider = try #require((commitment["data"] as? [String: Any])?["provider"] as? String)
+        let data = #"{"provider":"\#(provider)","receiver":"unspecified","amount":"1000000.50","currency":"EUR","date":"2021-03-01"}"#
+        let row = { () throws -> String? in
+            // CSV lines end in CRLF, one Character in Swift: split on any line break.
+            try accord(["state", "finance", "--csv", "--no-snapshot"], journal: journal).output.split(whereSeparator: \.isNewline)
+                .first { $0.hasPrefix(subject.dropFirst("funding/".count) + ",\(provider),unspecified,disbursed,") }.map(String.init)
+        }
+        let before = try row()
+        let disbursed = try accord(["append", "finance.disbursed.v1", "--subject", subject, "--data", data], journal: journal)
+        #expect(disbursed.status == 0, "\(disbursed.stderr)")
+        let after = try #require(try row())
+        #expect(after != before, "\(after)")
+        // Still refused: an unregistered stakeholder, and `unspecified` among an action's leads.
+        let stranger = data.replacingOccurrences(of: #""receiver":"unspecified""#, with: #""receiver":"nobody""#)
+        let refused = try accord(["append", "finance.disbursed.v1", "--subject", subject, "--data", stranger], journal: journal)
+        #expect(refused.status == 2 && refused.stderr.contains("Stakeholder 'nobody' is not registered"))
+        let leads = try accord(["append", "action.proposed.v1", "--subject", "action/x", "--data", #"{"title":"T","pillar":"supply-chain-resilience","leads":["unspecified"]}"#], journal: journal)
+        #expect(leads.status == 2 && leads.stderr.contains("Stakeholder 'unspecified' is not registered"))
+    }
 }

@@ -83,6 +83,40 @@ struct WebUITests {
         #expect(try Self.record(id, in: journal).contains(#""actor":"brussels""#))
     }
 
+    /// After `accord import iati` of the EU file, a funding whose receiver the file does not name
+    /// (`unspecified`, Journal/Import.md) takes a disbursement through the form, naming the same
+    /// parties as its commitment (Format.md §9.6); the dashboard's totals and chart count it.
+    @Test func disbursementToAnImportedFundingWithAnUnspecifiedReceiverIsRecordedThroughTheForm() throws {
+        let temp = TemporaryDirectory("ui-unspecified")
+        defer { temp.remove() }
+        let journal = try webJournal(temp)
+        let imported = try AccordExecutable.run(["import", "iati", try Fixtures.sharedDataFile("iati/eu-intpa-activities-2021-05-26.xml"), "--journal", journal])
+        try #require(imported.status == 0, "\(imported.stderr)")
+        let log = try AccordExecutable.run(["log", "--json", "--journal", journal]).output
+        let commitments = log.split(separator: "\n").compactMap { line -> [String: Any]? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["type"] as? String == "finance.committed.v2",
+                  (object["data"] as? [String: Any])?["receiver"] as? String == "unspecified" else { return nil }
+            return object
+        }
+        let commitment = try #require(commitments.first, "the EU file has a commitment without a receiver")
+        let subject = try #require(commitment["subject"] as? String)
+        let provider = try #require((commitment["data"] as? [String: Any])?["provider"] as? String)
+        let server = try UIServer(journal: journal, scratch: temp)
+        defer { server.stop() }
+        let before = Self.totals(in: try http(server.port, "GET", "/").text)["EUR disbursed"]
+        let form = try http(server.port, "GET", "/record/finance.disbursed.v1")
+        let session = try #require(form.sessionCookie)
+        let posted = try http(server.port, "POST", "/record/finance.disbursed.v1", cookie: session, form: [
+            ("csrf", try #require(Self.csrf(in: form.text))), ("subject", subject), ("provider", provider), ("receiver", "unspecified"),
+            ("amount", "1000000.50"), ("currency", "EUR"), ("date", "2021-03-01")])
+        #expect(posted.status == 303, "\(posted.text.components(separatedBy: "class=\"error\"").dropFirst().first?.prefix(300) ?? "")")
+        let dashboard = try http(server.port, "GET", "/", cookie: session).text
+        #expect(before == "349,153,303.29")
+        #expect(Self.totals(in: dashboard)["EUR disbursed"] == "350,153,303.79")
+        #expect(dashboard.contains("disbursed 350,153,303.79 EUR"))  // the chart's description
+    }
+
     @Test func eventPageShowsWhatItChangedAndItsCorrectionRetractsIt() throws {
         let temp = TemporaryDirectory("ui-event-page")
         defer { temp.remove() }

@@ -141,9 +141,24 @@ def click_and_wait(driver, element):
     """Clicks a submit button and waits until the browser has left the page it was on (a click
     returns before the navigation it starts has finished)."""
     from selenium.webdriver.support.ui import WebDriverWait
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     element.click()
-    WebDriverWait(driver, 120).until(expected_conditions.staleness_of(element))
+
+    def left(_):
+        # Chromedriver answers "Node with given id does not belong to the document" instead of a
+        # stale-element error when the old document goes away during the check
+        # (expected_conditions.staleness_of raised it): either way, the page was left.
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+
+    WebDriverWait(driver, 120).until(left)
     WebDriverWait(driver, 120).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 

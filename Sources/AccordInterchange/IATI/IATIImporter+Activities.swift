@@ -9,7 +9,7 @@ extension IATIImporter {
             return []
         }
         let context = ActivityContext(identifier: identifier, funding: fundingID(identifier),
-                                      reporting: activity.reportingOrg.flatMap(Self.stakeholderID) ?? "unspecified", file: file)
+                                      reporting: activity.reportingOrg.flatMap(Self.stakeholderID) ?? Catalogue.unspecifiedStakeholder, file: file)
         let described = describedEvent(of: activity, context, report: &report).map { [$0] } ?? []
         return described + participationEvents(of: activity, context, report: &report) + financeEvents(of: activity, context, report: &report)
     }
@@ -157,8 +157,8 @@ extension IATIImporter {
     /// (`value` object for `finance.committed.v2`), date, IATI type code and value date.
     private static func financeData(_ transaction: IATITransaction, _ checked: CheckedTransaction, _ context: ActivityContext) -> [(key: String, value: JSONValue)] {
         let incoming = IATITransactionType.incoming.contains(checked.code)
-        let provider = transaction.provider.flatMap(stakeholderID) ?? (incoming ? "unspecified" : context.reporting)
-        let receiver = transaction.receiver.flatMap(stakeholderID) ?? (incoming ? context.reporting : "unspecified")
+        let provider = transaction.provider.flatMap(stakeholderID) ?? (incoming ? Catalogue.unspecifiedStakeholder : context.reporting)
+        let receiver = transaction.receiver.flatMap(stakeholderID) ?? (incoming ? context.reporting : Catalogue.unspecifiedStakeholder)
         var data: [(key: String, value: JSONValue)] = [("provider", .string(provider)), ("receiver", .string(receiver))]
         if checked.type == "finance.committed.v2" {
             data.append(("value", .object(JSONObject([("amount", .string(checked.amount)), ("currency", .string(checked.currency))]))))

@@ -141,6 +141,12 @@ public enum Catalogue {
     /// (Journal/Import.md), which makes imports idempotent.
     public static let sourceField = "source"
 
+    /// The stakeholder id an import writes in `provider`, `receiver` or `sponsor` when its source
+    /// names no organisation there (Journal/Import.md); the command checks accept it in those
+    /// single-stakeholder fields without a registration (Format.md §9.6), so that a transaction
+    /// of such a funding can be recorded by hand as it was imported.
+    public static let unspecifiedStakeholder = "unspecified"
+
     /// Every known type, by name.
     public static let entries: [String: Entry] = {
         var all: [Entry] = [

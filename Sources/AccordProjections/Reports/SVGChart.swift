@@ -37,11 +37,14 @@ public enum SVGChart {
         public var name: String
         /// The points, in any order: they are sorted by date before drawing.
         public var points: [Point]
+        /// Its colour (`#rrggbb`); nil: the colour of its position in ``palette``.
+        public var colour: String?
 
-        /// A series called `name` through `points`.
-        public init(name: String, points: [Point]) {
+        /// A series called `name` through `points`, in `colour` (nil: by its position).
+        public init(name: String, points: [Point], colour: String? = nil) {
             self.name = name
             self.points = points
+            self.colour = colour
         }
     }
 
@@ -153,7 +156,7 @@ public enum SVGChart {
             }
             // Series, as steps (a sum changes on the day of a transaction and holds until the next).
             for (index, item) in series.enumerated() where !item.points.isEmpty {
-                let colour = palette[index % palette.count]
+                let colour = item.colour ?? palette[index % palette.count]
                 let points = thinned(item.points)
                 var path = "M\(f(x(dayNumber(points[0].date)))),\(f(y(points[0].value.approximate)))"
                 for (i, point) in points.enumerated() where i > 0 {
@@ -167,7 +170,7 @@ public enum SVGChart {
                 body += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
             }
         }
-        body += legend(series.map(\.name), y: height - 18)
+        body += legend(series.enumerated().map { ($1.name, $1.colour ?? palette[$0 % palette.count]) }, y: height - 18)
         return frame(title: title, description: description, width: width, height: height, body: body)
     }
 
@@ -248,11 +251,11 @@ public enum SVGChart {
             + "<title id=\"\(id(title))-t\">\(escape(title))</title>\n<desc id=\"\(id(title))-d\">\(escape(description))</desc>\n" + body + "</svg>\n"
     }
 
-    static func legend(_ names: [String], y: Double) -> String {
+    static func legend(_ entries: [(name: String, colour: String)], y: Double) -> String {
         var out = ""
         var x = left
-        for (index, name) in names.enumerated() {
-            out += "<rect x=\"\(f(x))\" y=\"\(f(y - 10))\" width=\"12\" height=\"12\" fill=\"\(palette[index % palette.count])\"/>"
+        for (name, colour) in entries {
+            out += "<rect x=\"\(f(x))\" y=\"\(f(y - 10))\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>"
             out += "<text x=\"\(f(x + 18))\" y=\"\(f(y))\">\(escape(name))</text>\n"
             x += 30 + Double(name.count) * 7.5
         }

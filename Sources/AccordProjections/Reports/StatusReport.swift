@@ -54,35 +54,6 @@ public struct StatusReport: Sendable {
         sums.isEmpty ? "0" : sums.currencies.map { "\(SVGChart.grouped(sums[$0])) \($0)" }.joined(separator: " + ")
     }
 
-    /// The cumulative sum of each finance stage over time, per currency, from every dated,
-    /// unretracted transaction of the visible fundings; and how many had no date.
-    func financeOverTime() -> (byCurrency: [(currency: String, series: [SVGChart.Series])], undated: Int) {
-        let state = visibleState
-        var entries: [String: [String: [(CalendarDate, ExactDecimal)]]] = [:]  // currency → stage → dated amounts
-        var undated = 0
-        for funding in state.fundings.values {
-            for (id, entry) in funding.ledger where !state.isRetracted(id, subject: "funding/" + funding.id) {
-                guard FinanceStage(rawValue: entry.stage) != nil, let amount = ExactDecimal(entry.amount) else { continue }
-                guard let text = entry.date, let date = try? CalendarDate(parsing: String(text.prefix(10))) else { undated += 1; continue }
-                entries[entry.currency, default: [:]][entry.stage, default: []].append((date, amount))
-            }
-        }
-        let result = entries.keys.sorted().map { currency -> (currency: String, series: [SVGChart.Series]) in
-            let series = FinanceStage.allCases.compactMap { stage -> SVGChart.Series? in
-                guard let dated = entries[currency]?[stage.rawValue] else { return nil }
-                var running = ExactDecimal.zero
-                var byDate: [CalendarDate: ExactDecimal] = [:]
-                for (date, amount) in dated.sorted(by: { $0.0 < $1.0 }) {
-                    running += amount
-                    byDate[date] = running
-                }
-                return SVGChart.Series(name: stage.rawValue, points: byDate.keys.sorted().map { SVGChart.Point(date: $0, value: byDate[$0]!) })
-            }
-            return (currency, series)
-        }
-        return (result, undated)
-    }
-
     /// Committed and disbursed per group (value chain, funder …) and currency, largest first.
     func financeBars(_ key: (Funding) -> String, label: (String) -> String, limit: Int) -> [(currency: String, bars: [SVGChart.Bar], others: Int)] {
         let state = visibleState
@@ -174,22 +145,19 @@ public struct StatusReport: Sendable {
         let state = visibleState
         var sections: [Section] = []
 
-        let overTime = financeOverTime()
+        // The same series and chart as the web view's dashboard (Journal/UI.md §3).
+        let overTime = FinanceSeries(state: self.state)
         var finance = Section(id: "finance-over-time", title: "Finance over time")
         finance.intro = "Cumulative sums of each stage by transaction date, one chart per currency (never converted)."
             + (overTime.undated > 0 ? " \(SVGChart.grouped(String(overTime.undated))) transactions without a date are in the sums but not on the charts." : "")
-        for (currency, series) in overTime.byCurrency {
-            let totals = series.map { "\($0.name) \(SVGChart.grouped($0.points.last?.value ?? .zero)) \(currency)" }.joined(separator: ", ")
-            let span = series.flatMap(\.points).map(\.date)
-            let range = span.isEmpty ? "" : " from \(span.min()!) to \(span.max()!)"
-            finance.charts.append(SVGChart.timeSeries(title: "Finance over time, \(currency)", description: "Cumulative \(totals)\(range).", series: series, unit: currency, area: true))
-        }
-        if overTime.byCurrency.isEmpty {
+        let currencies = overTime.currencies
+        finance.charts = currencies.map { SVGChart.financeOverTime(overTime, currency: $0) }
+        if currencies.isEmpty {
             finance.charts = [SVGChart.timeSeries(title: "Finance over time", description: "No finance recorded yet.", series: [], unit: "")]
         }
         var summary: [[String]] = []
-        for (currency, series) in overTime.byCurrency {
-            for item in series { summary.append([currency, item.name, String(item.points.count), SVGChart.grouped(item.points.last?.value ?? .zero)]) }
+        for currency in currencies {
+            for item in overTime.series(currency: currency) { summary.append([currency, item.name, String(item.points.count), SVGChart.grouped(item.points.last?.value ?? .zero)]) }
         }
         finance.tables = [Table(title: "Cumulative totals of dated transactions", columns: ["currency", "stage", "dates", "total"], numeric: [2, 3], rows: summary)]
         sections.append(finance)

@@ -68,7 +68,11 @@ public struct CommandValidator {
         let (type, data) = Upcaster.upcast(type: draft.type.rawValue, data: draft.data)
         let id = draft.subject.id
         let fields = Fields(data)
-        for reference in fields.stakeholderReferences(type: type) where !stakeholderExists(reference) {
+        // `unspecified` in a single-stakeholder field is what an import writes when its source
+        // names no organisation; a transaction of such a funding may name it too (§9.6).
+        let single = Fields.singleStakeholderKeys.compactMap { fields.string($0) }.filter { !sameBytes($0, Catalogue.unspecifiedStakeholder) }
+        let listed = Fields.listedStakeholderKeys.flatMap { fields.strings($0) ?? [] }
+        for reference in single + listed where !stakeholderExists(reference) {
             throw AccordError(.badInput, "Stakeholder '\(reference)' is not registered; register it with stakeholder.registered.v1 first.", field: "data")
         }
         if let action = fields.string("action"), draft.subject.kind == "funding", status(of: action) == nil {

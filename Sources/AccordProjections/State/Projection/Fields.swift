@@ -20,12 +20,17 @@ struct Fields {
     /// The stakeholder ids an event of `type` refers to in its data.
     func stakeholderReferences(type: String) -> [String] {
         var ids: [String] = []
-        for key in ["provider", "receiver", "sponsor", "buyer", "seller"] {
+        for key in Self.singleStakeholderKeys {
             if let id = string(key) { ids.append(id) }
         }
-        for key in ["parties", "leads", "partners"] {
+        for key in Self.listedStakeholderKeys {
             ids += strings(key) ?? []
         }
         return ids
     }
+
+    /// The data fields that hold one stakeholder id each.
+    static let singleStakeholderKeys = ["provider", "receiver", "sponsor", "buyer", "seller"]
+    /// The data fields that hold a list of stakeholder ids.
+    static let listedStakeholderKeys = ["parties", "leads", "partners"]
 }
