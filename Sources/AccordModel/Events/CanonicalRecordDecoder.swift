@@ -57,13 +57,25 @@ struct CanonicalRecordDecoder {
     }
 
     /// The event stored in `record` with its `data` checked exactly as ``decode(_:memo:)``
-    /// checks it, but not built: the result's `data` is empty. For callers that need only the
-    /// envelope of a record they copy verbatim (sync). Nil when the record is not a valid
-    /// canonical event, and also when its `data` has an object key with an escape, which only
-    /// the building path compares; callers then decode it in full.
-    static func decodeEnvelope(_ record: UnsafeRawBufferPointer, memo: inout Memo) -> Event? {
+    /// checks it, but not built: the event builds it from its record when `data` is first read
+    /// (``data(of:at:)``). Nil when the record is not a valid canonical event, and also when
+    /// its `data` has an object key with an escape, which only the building path compares;
+    /// callers then decode it with ``decode(_:memo:)``.
+    static func decodeDeferringData(_ record: UnsafeRawBufferPointer, memo: inout Memo) -> Event? {
         var reader = CanonicalRecordDecoder(record, buildsData: false)
         return reader.readEvent(memo: &memo)
+    }
+
+    /// The `data` object whose `{` is at byte `offset` of `record` (a record that
+    /// ``decodeDeferringData(_:memo:)`` accepted, which found it there); nil if it is not a
+    /// canonical object.
+    static func data(of record: [UInt8], at offset: Int) -> JSONObject? {
+        record.withUnsafeBytes { raw in
+            var reader = CanonicalRecordDecoder(raw)
+            reader.index = offset
+            guard reader.byte(UInt8(ascii: "{")) else { return nil }
+            return reader.object(depth: 2)
+        }
     }
 
     /// Offset of `"site"`: after `{"id":"`, 64 hex digits and `",`.
@@ -89,8 +101,10 @@ struct CanonicalRecordDecoder {
               literal(",\"type\":"), let type = eventType(memo: &memo),
               literal(",\"subject\":\""), let subject = subjectText(),
               literal(",\"actor\":"), let actor = string(), ActorName.isValid(actor),
-              literal(",\"data\":"), byte(UInt8(ascii: "{")),
-              let data = buildsData ? object(depth: 2) : (skipObject(depth: 2) ? JSONObject() : nil)
+              literal(",\"data\":")
+        else { return nil }
+        let dataOffset = index
+        guard byte(UInt8(ascii: "{")), let data = buildsData ? object(depth: 2) : (skipObject(depth: 2) ? JSONObject() : nil)
         else { return nil }
         let canonicalEnd = index
         var signature: [UInt8]?
@@ -104,9 +118,15 @@ struct CanonicalRecordDecoder {
         hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[Self.canonicalStart..<canonicalEnd]))
         withUnsafeBytes(of: UInt8(ascii: "}")) { hasher.update(bufferPointer: $0) }
         // The id's digits start after `{"id":"`.
-        guard hasher.finalize().withUnsafeBytes({ hexSpells($0, at: 7) }),
+        guard hasher.finalize().withUnsafeBytes({ EventID(digestBytes: $0) }) == id,
               let subjectValue = Subject(kind: subject.kind, id: subject.id)
         else { return nil }
+        guard buildsData else {
+            return Event(
+                id: id, site: siteID, seq: SequenceNumber(seq), prev: prev, time: time, hlc: hlc, seen: seen,
+                type: type, subject: subjectValue, actor: actor, dataOffset: dataOffset, signature: signature,
+                record: Array(bytes))
+        }
         return Event(
             id: id, site: siteID, seq: SequenceNumber(seq), prev: prev, time: time, hlc: hlc, seen: seen,
             type: type, subject: subjectValue, actor: actor, data: data, signature: signature,
@@ -177,26 +197,9 @@ struct CanonicalRecordDecoder {
 
     /// 64 lower-case hex digits, as an ``EventID``.
     private mutating func hexDigest() -> EventID? {
-        guard index + 64 <= bytes.count else { return nil }
-        let start = index
-        for offset in start..<(start + 64) {
-            let c = bytes[offset]
-            guard (0x30...0x39).contains(c) || (0x61...0x66).contains(c) else { return nil }
-        }
+        guard index + 64 <= bytes.count, let id = EventID(hexDigits: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + 64)])) else { return nil }
         index += 64
-        return EventID(validatedHex: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
-    }
-
-    /// Whether `digest` (32 bytes) is what the 64 hex digits at `offset` spell.
-    private func hexSpells(_ digest: UnsafeRawBufferPointer, at offset: Int) -> Bool {
-        guard digest.count == 32 else { return false }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { hex in
-            for position in 0..<32 {
-                hex[2 * position] = Self.hexDigits[Int(digest[position] >> 4)]
-                hex[2 * position + 1] = Self.hexDigits[Int(digest[position] & 15)]
-            }
-            return memcmp(hex.baseAddress!, bytes.baseAddress! + offset, 64) == 0
-        }
+        return id
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
