@@ -149,7 +149,7 @@ struct RecordDecoderTests {
             // Decoding leaves the payload unbuilt until it is read, then gives the draft's.
             let decoded = try EventRecord.decode(event.record)
             #expect(!decoded.isDataBuilt)
-            #expect(decoded.data == event.data)
+            #expect(decoded.data == (try EventRecord.decodeByReencoding(event.record)).data)
             #expect(decoded.isDataBuilt)
         }
     }
@@ -324,5 +324,47 @@ struct RecordDecoderTests {
             #expect(built.signature == (signs ? signature : nil) && signedID == (signs ? id : nil), "record \(n): signature")
             #expect(try EventRecord.decodeByReencoding(built.record).id == id)
         }
+    }
+
+    /// One memo across a run of one site's records (as a batch is decoded), with envelopes
+    /// damaged and re-hashed between them: a remembered `site`, `seen` or `actor` must never
+    /// let a damaged record through, nor change what a good one decodes to.
+    @Test func valuesRememberedFromEarlierRecordsNeverLetADamagedEnvelopeThrough() throws {
+        var g = Generator(state: 19)
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        // Brussels's records, given a `seen` that they share (re-hashed), as a batch's events do.
+        let good = try journal.openWriter().append(Fixtures.realisticDrafts(count: 300), now: Fixtures.time()).map { event in
+            Self.rehashed(Array(String(decoding: Self.canonical(of: event.record), as: UTF8.self)
+                .replacingOccurrences(of: "\"seen\":{}", with: "\"seen\":{\"almaty\":5,\"astana\":12}").utf8))
+        }
+        #expect(good.allSatisfy { String(decoding: $0, as: UTF8.self).contains("\"seen\":{\"almaty\":5,\"astana\":12}") })
+        let interesting: [UInt8] = Array("\"\\/{}[],:019-.a".utf8) + [0x00, 0x1F, 0x80, 0xC3]
+        var memo = CanonicalRecordDecoder.Memo()
+        var refused = 0
+        func same(_ a: Event, _ b: Event) -> Bool {
+            a.id == b.id && a.site == b.site && a.seq == b.seq && a.prev == b.prev && a.seen == b.seen && sameBytes(a.actor, b.actor)
+                && a.type == b.type && a.subject == b.subject && a.time == b.time && a.hlc == b.hlc && a.data == b.data && a.record == b.record
+        }
+        for (n, record) in good.enumerated() {
+            let decoded = try EventRecord.decode(record, memo: &memo)
+            #expect(same(decoded, try EventRecord.decodeByReencoding(record)), "record \(n)")
+            // Damage between `"site"` and `"data"`, re-hashed so that only the form checks refuse it.
+            var damaged = Self.canonical(of: record)
+            let dataAt = String(decoding: damaged, as: UTF8.self).utf8.count - (String(decoding: damaged, as: UTF8.self).components(separatedBy: ",\"data\":").last?.utf8.count ?? 0)
+            let position = Int.random(in: 1..<max(2, dataAt), using: &g)
+            switch Int.random(in: 0..<3, using: &g) {
+            case 0: damaged[position] = interesting.randomElement(using: &g)!
+            case 1: damaged.remove(at: position)
+            default: damaged.insert(interesting.randomElement(using: &g)!, at: position)
+            }
+            let bad = Self.rehashed(damaged)
+            let reference = try? EventRecord.decodeByReencoding(bad)
+            let remembered = try? EventRecord.decode(bad, memo: &memo)
+            #expect((remembered == nil) == (reference == nil), "record \(n) damaged at \(position): \(String(decoding: bad, as: UTF8.self))")
+            if let remembered, let reference { #expect(same(remembered, reference), "record \(n) damaged at \(position)") }
+            if reference == nil { refused += 1 }
+        }
+        #expect(refused > 150, "\(refused) of 300 damaged records refused")
     }
 }

@@ -159,7 +159,8 @@ struct KeyHistoryCacheTests {
         }
         #expect(start == records.count)
         let kept = try astana.keyHistories().mapValues(Summary.init)
-        #expect(kept[SiteID("brussels")]?.keyEvents.count == 2)
+        let brussels = try SiteID("brussels")
+        #expect(kept[brussels]?.keyEvents.count == 2)
         #expect(kept == (try Self.fresh(astana)))
     }
 }

@@ -41,6 +41,11 @@ struct CanonicalRecordDecoder {
     struct Memo {
         fileprivate var time: (text: [UInt8], value: Timestamp)?
         fileprivate var types: [(text: [UInt8], value: EventType)] = []
+        /// The last `site`, `seen` (its members through `}`, for that site) and `actor`: a
+        /// batch's events are one site's, and usually share them.
+        fileprivate var site: (text: [UInt8], value: SiteID)?
+        fileprivate var seen: (site: SiteID, text: [UInt8], value: [SiteID: SequenceNumber])?
+        fileprivate var actor: (text: [UInt8], value: String)?
         init() {}
     }
 
@@ -83,7 +88,7 @@ struct CanonicalRecordDecoder {
 
     private mutating func readEvent(memo: inout Memo) -> Event? {
         guard literal("{\"id\":\""), let id = hexDigest(), literal("\",\"site\":"),
-              let site = string(), let siteID = try? SiteID(site),
+              let siteID = siteValue(memo: &memo),
               literal(",\"seq\":"), let seq = integer(), seq >= 1,
               literal(",\"prev\":")
         else { return nil }
@@ -97,10 +102,10 @@ struct CanonicalRecordDecoder {
         guard (prev == nil) == (seq == 1),
               literal(",\"time\":"), let time = timestamp(memo: &memo),
               literal(",\"hlc\":"), let hlcText = string(), let hlc = Self.hybridTimestamp(hlcText),
-              literal(",\"seen\":{"), let seen = seenEntries(site: site),
+              literal(",\"seen\":{"), let seen = seenValue(site: siteID, memo: &memo),
               literal(",\"type\":"), let type = eventType(memo: &memo),
               literal(",\"subject\":\""), let subject = subjectText(),
-              literal(",\"actor\":"), let actor = string(), ActorName.isValid(actor),
+              literal(",\"actor\":"), let actor = actorValue(memo: &memo),
               literal(",\"data\":")
         else { return nil }
         let dataOffset = index
@@ -181,6 +186,50 @@ struct CanonicalRecordDecoder {
         guard let value = Timestamp(canonical: String(decoding: text, as: UTF8.self)) else { return nil }
         memo.time = (Array(text), value)
         return value
+    }
+
+    /// `site`: a slug (which has no escapes, so a string with one is refused here, as the
+    /// reference decoder refuses its non-canonical form).
+    private mutating func siteValue(memo: inout Memo) -> SiteID? {
+        let start = index
+        guard let text = plainString() else {
+            index = start
+            guard let site = string() else { return nil }
+            return try? SiteID(site)
+        }
+        if let last = memo.site, Self.same(last.text, text) { return last.value }
+        guard let value = try? SiteID(String(decoding: text, as: UTF8.self)) else { return nil }
+        memo.site = (Array(text), value)
+        return value
+    }
+
+    /// `seen`'s members after its `{`, through its `}` (``seenEntries(site:)``); the same bytes
+    /// for the same site as the last record's give the same value without parsing them again.
+    private mutating func seenValue(site: SiteID, memo: inout Memo) -> [SiteID: SequenceNumber]? {
+        if let last = memo.seen, index + last.text.count <= bytes.count, last.site == site,
+           memcmp(bytes.baseAddress! + index, last.text, last.text.count) == 0 {
+            index += last.text.count
+            return last.value
+        }
+        let start = index
+        guard let value = seenEntries(site: site.rawValue) else { return nil }
+        memo.seen = (site, Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index])), value)
+        return value
+    }
+
+    /// `actor`: an actor name (``ActorName/isValid(_:)``).
+    private mutating func actorValue(memo: inout Memo) -> String? {
+        let start = index
+        if let text = plainString() {
+            if let last = memo.actor, Self.same(last.text, text) { return last.value }
+            let value = String(decoding: text, as: UTF8.self)
+            guard ActorName.isValid(value) else { return nil }
+            memo.actor = (Array(text), value)
+            return value
+        }
+        index = start
+        guard let actor = string(), ActorName.isValid(actor) else { return nil }
+        return actor
     }
 
     /// `type`: an event type name (Format.md §7.1, `EventType.isValidName`), which has no
