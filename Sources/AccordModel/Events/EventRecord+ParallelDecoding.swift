@@ -9,9 +9,11 @@ extension EventRecord {
     /// Decodes every record (``decode(_:)``); a large batch in chunks on every core at once.
     /// Each result is what ``decode(_:)`` gives for that record, in order.
     ///
+    /// Like ``decode(_:)``, an event's `data` is checked here and built only when it is first
+    /// read (Decision 0021).
     /// - Parameter alongside: work to run at the same time on one of those threads (the
     ///   iterator reads and inflates the next batch there); it has finished when this returns.
-    /// Like ``decode(_:)``, an event's `data` is built only when it is first read.
+    /// - Returns: one result per record, in order.
     public static func decodeAll<Bytes: Collection<UInt8>>(_ records: [Bytes], alongside: (() -> Void)? = nil) -> [Result<Event, Error>] {
         guard records.count >= parallelDecodeThreshold else {
             alongside?()
@@ -28,5 +30,12 @@ extension EventRecord {
         all.reserveCapacity(records.count)
         for part in parts { all.append(contentsOf: part) }
         return all
+    }
+
+    /// ``decodeAll(_:alongside:)``, under the name it had when it alone left `data` unbuilt (for
+    /// records copied verbatim); every decoding now does (Decision 0021), and the events have
+    /// their real `data`, built when read. Kept for callers not yet renamed.
+    package static func decodeAllEnvelopes<Bytes: Collection<UInt8>>(_ records: [Bytes]) -> [Result<Event, Error>] {
+        decodeAll(records)
     }
 }

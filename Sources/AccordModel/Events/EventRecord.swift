@@ -101,6 +101,7 @@ public enum EventRecord {
     ///   - encodedData: `data` canonically encoded (``CanonicalJSON/encode(_:into:path:)``).
     ///   - sign: called with the id when the event carries the batch's signature.
     /// - Returns: the record, the id, and the signature if `sign` was given.
+    /// - Throws: what `sign` throws.
     package static func buildRecord(
         site: SiteID, seq: SequenceNumber, prev: EventID?, timeText: [UInt8], hlc: HybridTimestamp,
         seenMembers: [UInt8], type: EventType, subject: Subject, actor: String, encodedData: [UInt8],
