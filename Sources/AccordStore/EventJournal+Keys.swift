@@ -39,6 +39,26 @@ extension EventJournal {
         return scan.histories
     }
 
+    /// Tells this process's key-history scans that the writer (holding the lock) appended
+    /// `events` as the batch at `position`, ending at `end`: a scan that had read exactly up to
+    /// `position` records their key events and moves on to `end`, as if it had read the batch
+    /// back, so that the next ``keyHistories(trusted:)`` does not inflate and decode it again
+    /// (before this, every replicated append read the journal's previous batch back).
+    func noteAppended(_ events: [Event], at position: SegmentPosition, end: SegmentPosition) {
+        noteAppended(events[...], at: position, end: end)
+    }
+
+    /// ``noteAppended(_:at:end:)`` for a stretch of events.
+    func noteAppended(_ events: ArraySlice<Event>, at position: SegmentPosition, end: SegmentPosition) {
+        KeyHistoryScan.cache.withLock { cache in
+            guard var scan = cache[path], scan.end == position else { return }
+            cache[path] = nil  // not copied on write while it changes
+            for index in events.indices where KeyHistory.isKeyEvent(events[index]) { scan.record(events[index]) }
+            scan.end = end
+            cache[path] = scan
+        }
+    }
+
     /// The key in force for each trusted site after the key events this journal holds
     /// (``KeyHistory/current``): the key that its sync requests, answers and TLS certificates
     /// must be signed or made with (SyncProtocol.md §4.3.1, §4.4; Trust.md "Transport").
@@ -104,7 +124,7 @@ struct KeyHistoryScan: Sendable {
         end = events.nextPosition
     }
 
-    private mutating func record(_ event: Event) {
+    mutating func record(_ event: Event) {
         guard KeyHistory.isKeyEvent(event), !broken.contains(event.site), histories[event.site] != nil else { return }
         do {
             try histories[event.site]!.record(event)

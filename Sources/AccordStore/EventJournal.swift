@@ -256,6 +256,9 @@ public struct EventIterator {
         afterCurrent = batches.nextPosition
     }
 
+    /// What is left in ``pending`` where an event was moved out.
+    private static let taken: Result<Event, Error> = .failure(CancellationError())
+
     /// The torn tail that ended the last ``next()``, if any (a writer may be appending now).
     public var tornTail: Damage? { currentTornTail }
 
@@ -294,7 +297,10 @@ public struct EventIterator {
                 pending = EventRecord.decodeAll(next.records)
             }
         }
-        let decoded = pending[pendingIndex]
+        // Moved out of the batch's array, not copied (a copy retains every reference the
+        // event holds, and the array would release them all again later).
+        var decoded: Result<Event, Error> = Self.taken
+        swap(&decoded, &pending[pendingIndex])
         pendingIndex += 1
         do {
             return try decoded.get()

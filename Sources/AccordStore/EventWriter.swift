@@ -188,6 +188,11 @@ public final class EventWriter {
         // then chained one after the other. Errors still surface in draft order, and for one
         // draft in the order of the checks below.
         let prepared = Self.prepare(drafts)
+        // What every event of the batch shares is encoded once: `seen`, and the text of the
+        // last time used (a batch's drafts usually share one).
+        let seenMembers = EventRecord.seenMembers(seen, site: journal.site)
+        var lastTime: (time: Timestamp, text: [UInt8])?
+        let latestTime = Timestamp.now().seconds + Timestamp.maxFutureSeconds
         for (index, draft) in drafts.enumerated() {
             do {
                 let encodedData = try prepared[index].get()
@@ -196,17 +201,22 @@ public final class EventWriter {
                     throw AccordError(.badInput, "Field 'actor' is '\(actor.prefix(60))'; an actor is a lower-case name such as 'eu-secretariat', optionally with '/' or '.'.", field: "actor")
                 }
                 let time = draft.time ?? recordedAt
-                guard time.seconds <= Timestamp.now().seconds + Timestamp.maxFutureSeconds else {
+                guard time.seconds <= latestTime else {
                     throw AccordError(.badInput, "Field 'time' is \(time), more than a day in the future; an event records what has happened (and a future time would drag every office's clock ahead).", field: "time")
                 }
                 let seq = head.map { $0.seq.next } ?? SequenceNumber(1)
                 let hlc = try clock.tick(physical: time.milliseconds)
-                let canonical = EventRecord.canonicalBytes(
-                    site: journal.site, seq: seq, prev: head?.id, time: time, hlc: hlc, seen: seen, type: draft.type,
-                    subject: draft.subject, actor: actor, encodedData: try encodedData.get())
-                let id = EventRecord.id(ofCanonical: canonical)
-                let signature = index == drafts.count - 1 ? try signer.signature(forBatchEndingAt: id) : nil
-                let record = EventRecord.record(canonical: canonical, id: id, signature: signature)
+                let timeText: [UInt8]
+                if let lastTime, lastTime.time == time, sameBytes(lastTime.time.text, time.text) {
+                    timeText = lastTime.text
+                } else {
+                    timeText = Array(time.text.utf8)
+                    lastTime = (time, timeText)
+                }
+                let (record, id, signature) = try EventRecord.buildRecord(
+                    site: journal.site, seq: seq, prev: head?.id, timeText: timeText, hlc: hlc, seenMembers: seenMembers,
+                    type: draft.type, subject: draft.subject, actor: actor, encodedData: try encodedData.get(),
+                    sign: index == drafts.count - 1 ? { try signer.signature(forBatchEndingAt: $0) } : nil)
                 guard record.count <= SegmentFormat.maxRecordBytes else {
                     throw AccordError(.badInput, "The event is \(record.count) bytes once stored; an event may hold at most \(SegmentFormat.maxRecordBytes) bytes.", field: "data")
                 }
@@ -227,6 +237,7 @@ public final class EventWriter {
             try history.record(last)
         }
         let position = try writer.append(records)
+        journal.noteAppended(events, at: position, end: writer.end)
         self.clock = clock
         heads[journal.site] = head
         eventCount += events.count
@@ -276,7 +287,7 @@ public final class EventWriter {
     public func appendReplicated<Record: Collection<UInt8>>(_ records: [Record], allowOwnSite: Bool = false) throws -> Int {
         guard !records.isEmpty else { return 0 }
         // Checked in full, but their payloads are not built: they are copied, never read here.
-        let events = try EventRecord.decodeAllEnvelopes(records).map { try $0.get() }
+        let events = try EventRecord.decodeAll(records).map { try $0.get() }
         let site = events[0].site
         guard site != journal.site || allowOwnSite else {
             throw AccordError(.badInput, "Events of this journal's own site '\(site)' are appended by this site only, not copied in.")
@@ -284,22 +295,25 @@ public final class EventWriter {
         guard var history = try keyHistories()[site] else {
             throw AccordError(.untrusted, "Site '\(site)' is not trusted here; add its key with 'accord peer add \(site) --key …'. Nothing was written.")
         }
-        for (previous, event) in zip(events, events.dropFirst()) {
-            guard event.site == site else {
-                throw AccordError(.badInput, "A replicated batch mixes the feeds of '\(site)' and '\(event.site)'.")
+        // Fields are read in place (by index): copying an `Event` retains each of its references.
+        for index in events.indices.dropFirst() {
+            guard events[index].site == site else {
+                throw AccordError(.badInput, "A replicated batch mixes the feeds of '\(site)' and '\(events[index].site)'.")
             }
-            guard event.seq == previous.seq.next, event.prev == previous.id else {
-                throw AccordError(.badInput, "The incoming events of '\(site)' are not one unbroken stretch of its feed (at \(event.seq)). Nothing was written.")
+            guard events[index].seq == events[index - 1].seq.next, events[index].prev == events[index - 1].id else {
+                throw AccordError(.badInput, "The incoming events of '\(site)' are not one unbroken stretch of its feed (at \(events[index].seq)). Nothing was written.")
             }
         }
         let head = heads[site]
-        let known = events.filter { $0.seq <= (head?.seq ?? SequenceNumber(0)) }
-        let fresh = Array(events.dropFirst(known.count))
+        // The stretch is in sequence order: the known events are a prefix.
+        let knownCount = events.prefix { $0.seq <= (head?.seq ?? SequenceNumber(0)) }.count
+        let known = events[..<knownCount]
+        let fresh = events[knownCount...]
         if let lastKnown = known.last {
             // Ids chain through `prev`: if the last overlapping event matches, all before it do.
             let matches = lastKnown.seq == head?.seq ? lastKnown.id == head?.id : false
             if !matches {
-                let stored = try storedIDs(of: site, in: known[0].seq...lastKnown.seq)
+                let stored = try storedIDs(of: site, in: known[known.startIndex].seq...lastKnown.seq)
                 if let forked = known.first(where: { stored[$0.seq] != $0.id }) {
                     throw AccordError(.fork, "Fork in feed '\(site)' at \(forked.seq): this journal holds \(stored[forked.seq]?.short ?? "another event")…, the incoming event is \(forked.id.short)…. Both stay as they are; nothing was written.")
                 }
@@ -314,25 +328,26 @@ public final class EventWriter {
         guard let last = fresh.last else { return 0 }
         // The key events of the stretch, in order, against the feed's key history; then the last
         // signature under the key in force at its place (Trust.md "Verification").
-        for event in fresh where KeyHistory.isKeyEvent(event) {
-            try history.record(try EventRecord.decode(event.record))
+        for index in fresh.indices where KeyHistory.isKeyEvent(fresh[index]) {
+            try history.record(try EventRecord.decode(fresh[index].record))
         }
         guard last.signature != nil else {
-            throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site. Nothing was written.")
+            throw AccordError(.untrusted, "The events \(fresh[fresh.startIndex].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site. Nothing was written.")
         }
         let lastEvent = try KeyHistory.isKeyEvent(last) ? EventRecord.decode(last.record) : last
         switch history.check(lastEvent) {
         case .valid: break
         case .revoked(let revocation):
-            throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' end with a signature by the key that the site revoked from \(revocation.fromSeq) on (revocation at \(revocation.atSeq)). Nothing was written.")
+            throw AccordError(.untrusted, "The events \(fresh[fresh.startIndex].seq)…\(last.seq) of '\(site)' end with a signature by the key that the site revoked from \(revocation.fromSeq) on (revocation at \(revocation.atSeq)). Nothing was written.")
         case .invalid(let why):
-            throw AccordError(.untrusted, "The events \(fresh[0].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site: \(why). Nothing was written.")
+            throw AccordError(.untrusted, "The events \(fresh[fresh.startIndex].seq)…\(last.seq) of '\(site)' do not end with a valid signature of that site: \(why). Nothing was written.")
         }
         let position = try writer.append(fresh.map(\.record))
-        for event in fresh { clock.observe(event.hlc) }
+        journal.noteAppended(fresh, at: position, end: writer.end)
+        for index in fresh.indices { clock.observe(fresh[index].hlc) }
         heads[site] = (last.seq, last.id)
         eventCount += fresh.count
-        cache.add(batch: position, end: writer.end, events: fresh)
+        cache.add(batch: position, end: writer.end, events: knownCount == 0 ? events : Array(fresh))
         cacheFile.save(cache)
         return fresh.count
     }

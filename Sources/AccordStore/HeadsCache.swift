@@ -79,20 +79,21 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         var clock = HybridTimestamp(milliseconds: clockMilliseconds, counter: clockCounter)
         var index = 0
         // A run of one site's events (a batch is usually one run) updates its feed once.
+        // Fields are read in place: copying an `Event` retains every one of its references.
         while index < events.count {
             let site = events[index].site
             var checkpoints = feeds.removeValue(forKey: site)?.checkpoints ?? []
-            var last = events[index]
+            var last = index
             while index < events.count, events[index].site == site {
-                let event = events[index]
-                if checkpoints.last.map({ event.seq.rawValue >= $0.seq.rawValue + Self.checkpointEvery }) ?? true {
-                    checkpoints.append(Checkpoint(seq: event.seq, batch: batch))
+                let seq = events[index].seq
+                if checkpoints.last.map({ seq.rawValue >= $0.seq.rawValue + Self.checkpointEvery }) ?? true {
+                    checkpoints.append(Checkpoint(seq: seq, batch: batch))
                 }
-                if event.hlc > clock { clock = event.hlc }
-                last = event
+                if events[index].hlc > clock { clock = events[index].hlc }
+                last = index
                 index += 1
             }
-            feeds[site] = Feed(seq: last.seq, id: last.id, checkpoints: checkpoints)
+            feeds[site] = Feed(seq: events[last].seq, id: events[last].id, checkpoints: checkpoints)
         }
         clockMilliseconds = clock.milliseconds
         clockCounter = clock.counter

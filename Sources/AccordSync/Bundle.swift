@@ -144,7 +144,7 @@ public struct Bundle: Sendable {
         var current: [[UInt8]] = []
         var currentSite: String?
         // Only the envelopes are needed (site, signature): checked in full, data not built.
-        for (record, decoded) in zip(records, EventRecord.decodeAllEnvelopes(records)) {
+        for (record, decoded) in zip(records, EventRecord.decodeAll(records)) {
             let event = try decoded.get()
             if currentSite != event.site.rawValue, !current.isEmpty {
                 batches.append(current)
@@ -178,7 +178,7 @@ public struct Bundle: Sendable {
             size = 0
         }
         // Only the envelopes are needed (site, seq, id, signature): checked in full, data not built.
-        for (record, decoded) in zip(records, EventRecord.decodeAllEnvelopes(records)) {
+        for (record, decoded) in zip(records, EventRecord.decodeAll(records)) {
             let event = try decoded.get()
             current.append(record)
             spans[event.site] = Span(first: spans[event.site]?.first ?? event.seq, last: event.seq, lastID: event.id)

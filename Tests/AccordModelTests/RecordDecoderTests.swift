@@ -104,9 +104,10 @@ struct RecordDecoderTests {
     static func expectAgreement(_ record: [UInt8], _ label: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
         let fast = record.withUnsafeBytes { CanonicalRecordDecoder.decode($0) }
         let reference = try? EventRecord.decodeByReencoding(record)
-        // The envelope-only decoding (sync's) accepts and refuses alike, and agrees on all but `data`.
+        // The decoding every caller gets (`data` checked, built only when read) accepts and
+        // refuses alike, and agrees on every field, `data` included once it is built.
         var memo = CanonicalRecordDecoder.Memo()
-        let envelope = try? EventRecord.decode(record, memo: &memo, envelopeOnly: true)
+        let envelope = try? EventRecord.decode(record, memo: &memo)
         #expect((envelope == nil) == (reference == nil),
                 "\(label()): envelope-only \(envelope == nil ? "refused" : "accepted"), reference \(reference == nil ? "refused" : "accepted"): \(String(decoding: record, as: UTF8.self))",
                 sourceLocation: sourceLocation)
@@ -115,8 +116,8 @@ struct RecordDecoderTests {
                 && envelope.prev == reference.prev && sameBytes(envelope.time.text, reference.time.text) && envelope.hlc == reference.hlc
                 && envelope.seen == reference.seen && envelope.type == reference.type && envelope.subject == reference.subject
                 && sameBytes(envelope.actor, reference.actor) && envelope.signature == reference.signature && envelope.record == reference.record
-                && (envelope.data.members.isEmpty || envelope.data == reference.data)
-            #expect(same, "\(label()): the envelope-only decoding disagrees", sourceLocation: sourceLocation)
+                && envelope.data == reference.data
+            #expect(same, "\(label()): the deferred-data decoding disagrees", sourceLocation: sourceLocation)
         }
         guard let fast, let reference else {
             #expect(fast == nil && reference == nil,
@@ -145,9 +146,11 @@ struct RecordDecoderTests {
         let journal = try Fixtures.makeJournal(at: temp.child("j"))
         for event in try journal.openWriter().append(Fixtures.realisticDrafts(count: 300), now: Fixtures.time()) {
             Self.expectAgreement(event.record, "realistic event \(event.seq)")
-            // Sync's envelope-only decoding really leaves the payload unbuilt.
-            var memo = CanonicalRecordDecoder.Memo()
-            #expect(try EventRecord.decode(event.record, memo: &memo, envelopeOnly: true).data.members.isEmpty)
+            // Decoding leaves the payload unbuilt until it is read, then gives the draft's.
+            let decoded = try EventRecord.decode(event.record)
+            #expect(!decoded.isDataBuilt)
+            #expect(decoded.data == (try EventRecord.decodeByReencoding(event.record)).data)
+            #expect(decoded.isDataBuilt)
         }
     }
 
@@ -222,6 +225,7 @@ struct RecordDecoderTests {
                 let truncated = Array(record[..<cut])
                 #expect(truncated.withUnsafeBytes { CanonicalRecordDecoder.decode($0) } == nil, "record \(n) cut at \(cut) accepted")
                 #expect((try? EventRecord.decodeByReencoding(truncated)) == nil)
+                #expect((try? EventRecord.decode(truncated)) == nil, "record \(n) cut at \(cut) accepted with its data deferred")
             }
         }
     }
@@ -254,5 +258,113 @@ struct RecordDecoderTests {
             #expect(record.withUnsafeBytes { CanonicalRecordDecoder.decode($0) } == nil, "\(replacement) accepted")
             Self.expectAgreement(record, replacement)
         }
+    }
+
+    @Test func eventIDsHeldAsBytesKeepTheTextAndOrderOfTheirHexDigits() throws {
+        var g = Generator(state: 13)
+        var ids: [(id: EventID, text: String)] = []
+        for n in 0..<500 {
+            let digest = SHA256.hash(data: Array(String(n).utf8))
+            let text = digest.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            let id = EventRecord.id(ofCanonical: Array(String(n).utf8))
+            #expect(id.hex == text && id.description == text && id.short == String(text.prefix(12)))
+            #expect(try EventID(hex: text) == id)
+            var appended: [UInt8] = [0x7B]
+            id.appendHex(to: &appended)
+            #expect(appended == [0x7B] + Array(text.utf8))
+            ids.append((id, text))
+            // Any digit changed to one that is not a lower-case hex digit is refused.
+            var bad = Array(text.utf8)
+            bad[Int.random(in: 0..<64, using: &g)] = Array("ABCDEFgz/:`G \u{0}".utf8).randomElement(using: &g)!
+            #expect((try? EventID(hex: String(decoding: bad, as: UTF8.self))) == nil, "\(String(decoding: bad, as: UTF8.self)) accepted")
+        }
+        #expect((try? EventID(hex: String(ids[0].text.dropLast()))) == nil)
+        #expect((try? EventID(hex: ids[0].text + "0")) == nil)
+        #expect((try? EventID(hex: "")) == nil)
+        // Ordered as the hex digits are (byte order); equal and hashed by value.
+        for (a, b) in zip(ids, ids.shuffled(using: &g)) {
+            #expect((a.id < b.id) == Array(a.text.utf8).lexicographicallyPrecedes(Array(b.text.utf8)))
+            #expect((a.id == b.id) == (a.text == b.text))
+        }
+        #expect(Set(ids.map(\.id)).count == 500)
+    }
+
+    @Test func theWritersOneBufferRecordIsTheCanonicalRecordByteForByte() throws {
+        var g = Generator(state: 17)
+        let sites = ["brussels", "astana", "windhoek", "a", "site-9"]
+        for n in 0..<1_000 {
+            let site = try SiteID(sites.randomElement(using: &g)!)
+            let seq = UInt64.random(in: 1...3, using: &g) == 1 ? 1 : UInt64.random(in: 2...999_999_999_999_999_999, using: &g)
+            let prev = seq == 1 ? nil : EventRecord.id(ofCanonical: Array(String(seq).utf8))
+            let time = Timestamp(seconds: Int64.random(in: -62_167_219_200...253_402_300_799, using: &g),
+                                 nanoseconds: [0, 500_000_000, 1, Int32.random(in: 0..<1_000_000_000, using: &g)].randomElement(using: &g)!)
+            let hlc = HybridTimestamp(milliseconds: Int64.random(in: 0...999_999_999_999_999, using: &g) >> Int.random(in: 0...50, using: &g),
+                                      counter: UInt32.random(in: 0...UInt32.max, using: &g) >> UInt32.random(in: 0...31, using: &g))
+            var seen: [SiteID: SequenceNumber] = [:]
+            for other in sites where Bool.random(using: &g) { seen[try SiteID(other)] = SequenceNumber(UInt64.random(in: 0...99, using: &g)) }
+            let type = EventType(["finance.committed.v2", "x.v1"].randomElement(using: &g)!)
+            let subject = try Subject(["funding/eib-kz-h2", "a/b"].randomElement(using: &g)!)
+            let actor = ["eu-secretariat", "astana/kz-secretariat", "a.b"].randomElement(using: &g)!
+            let data = Self.object(&g, depth: 2)
+            var encoded: [UInt8] = []
+            try CanonicalJSON.encode(data, into: &encoded, path: "data")
+            let signs = Bool.random(using: &g)
+            let signature = (0..<64).map { _ in UInt8.random(in: 0...255, using: &g) }
+            var signedID: EventID?
+            let built = try EventRecord.buildRecord(
+                site: site, seq: SequenceNumber(seq), prev: prev, timeText: Array(time.text.utf8), hlc: hlc,
+                seenMembers: EventRecord.seenMembers(seen, site: site), type: type, subject: subject, actor: actor,
+                encodedData: encoded, sign: signs ? { signedID = $0; return signature } : nil)
+            let canonical = try EventRecord.canonicalBytes(
+                site: site, seq: SequenceNumber(seq), prev: prev, time: time, hlc: hlc, seen: seen, type: type,
+                subject: subject, actor: actor, data: data)
+            let id = EventRecord.id(ofCanonical: canonical)
+            #expect(built.id == id, "record \(n): id")
+            #expect(built.record == EventRecord.record(canonical: canonical, id: id, signature: signs ? signature : nil), "record \(n)")
+            #expect(built.signature == (signs ? signature : nil) && signedID == (signs ? id : nil), "record \(n): signature")
+            #expect(try EventRecord.decodeByReencoding(built.record).id == id)
+        }
+    }
+
+    /// One memo across a run of one site's records (as a batch is decoded), with envelopes
+    /// damaged and re-hashed between them: a remembered `site`, `seen` or `actor` must never
+    /// let a damaged record through, nor change what a good one decodes to.
+    @Test func valuesRememberedFromEarlierRecordsNeverLetADamagedEnvelopeThrough() throws {
+        var g = Generator(state: 19)
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        // Brussels's records, given a `seen` that they share (re-hashed), as a batch's events do.
+        let good = try journal.openWriter().append(Fixtures.realisticDrafts(count: 300), now: Fixtures.time()).map { event in
+            Self.rehashed(Array(String(decoding: Self.canonical(of: event.record), as: UTF8.self)
+                .replacingOccurrences(of: "\"seen\":{}", with: "\"seen\":{\"almaty\":5,\"astana\":12}").utf8))
+        }
+        #expect(good.allSatisfy { String(decoding: $0, as: UTF8.self).contains("\"seen\":{\"almaty\":5,\"astana\":12}") })
+        let interesting: [UInt8] = Array("\"\\/{}[],:019-.a".utf8) + [0x00, 0x1F, 0x80, 0xC3]
+        var memo = CanonicalRecordDecoder.Memo()
+        var refused = 0
+        func same(_ a: Event, _ b: Event) -> Bool {
+            a.id == b.id && a.site == b.site && a.seq == b.seq && a.prev == b.prev && a.seen == b.seen && sameBytes(a.actor, b.actor)
+                && a.type == b.type && a.subject == b.subject && a.time == b.time && a.hlc == b.hlc && a.data == b.data && a.record == b.record
+        }
+        for (n, record) in good.enumerated() {
+            let decoded = try EventRecord.decode(record, memo: &memo)
+            #expect(same(decoded, try EventRecord.decodeByReencoding(record)), "record \(n)")
+            // Damage between `"site"` and `"data"`, re-hashed so that only the form checks refuse it.
+            var damaged = Self.canonical(of: record)
+            let dataAt = String(decoding: damaged, as: UTF8.self).utf8.count - (String(decoding: damaged, as: UTF8.self).components(separatedBy: ",\"data\":").last?.utf8.count ?? 0)
+            let position = Int.random(in: 1..<max(2, dataAt), using: &g)
+            switch Int.random(in: 0..<3, using: &g) {
+            case 0: damaged[position] = interesting.randomElement(using: &g)!
+            case 1: damaged.remove(at: position)
+            default: damaged.insert(interesting.randomElement(using: &g)!, at: position)
+            }
+            let bad = Self.rehashed(damaged)
+            let reference = try? EventRecord.decodeByReencoding(bad)
+            let remembered = try? EventRecord.decode(bad, memo: &memo)
+            #expect((remembered == nil) == (reference == nil), "record \(n) damaged at \(position): \(String(decoding: bad, as: UTF8.self))")
+            if let remembered, let reference { #expect(same(remembered, reference), "record \(n) damaged at \(position)") }
+            if reference == nil { refused += 1 }
+        }
+        #expect(refused > 150, "\(refused) of 300 damaged records refused")
     }
 }

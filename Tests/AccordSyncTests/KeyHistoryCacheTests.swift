@@ -129,4 +129,38 @@ struct KeyHistoryCacheTests {
         #expect(HeadsCache.load(journal) == current)
         #expect(try FileDamage.bytes(Self.headsCachePath(journal)).split(separator: 0x0a)[1].starts(with: Array("v3 sha256:".utf8)))
     }
+
+    /// Regression (issue 16): every `appendReplicated` called `keyHistories()`, which read the
+    /// journal's previous batch back from disk (inflated and decoded it again): a tenth of the
+    /// CPU of durable ingest. The writer now notes what it appended in the scan kept in the
+    /// process, which must then equal a scan of a new process.
+    @Test func theWritersAppendsAdvanceTheKeptKeyHistoriesWithoutReadingThemBack() throws {
+        let partnership = try Partnership(["astana", "brussels"])
+        _ = try partnership.append("brussels", Fixtures.realisticDrafts(count: 50))
+        _ = try KeyRotation.incept(partnership["brussels"])
+        _ = try partnership.append("brussels", Fixtures.realisticDrafts(count: 50, startingAt: 50))
+        _ = try KeyRotation.rotate(partnership["brussels"])
+        _ = try partnership.append("brussels", Fixtures.realisticDrafts(count: 50, startingAt: 100))
+        var records: [[UInt8]] = []
+        var events = try partnership["brussels"].events()
+        while let event = try events.next() { records.append(event.record) }
+        let astana = partnership["astana"]
+        let writer = try astana.openWriter()
+        defer { writer.close() }
+        // In pieces that each end with a signed event: the batches as Brussels wrote them.
+        var start = 0
+        for (index, record) in records.enumerated() where try EventRecord.decode(record).signature != nil {
+            try writer.appendReplicated(Array(records[start...index]))
+            start = index + 1
+            // Kept in the process, and already at the journal's end: nothing left to read back.
+            #expect(KeyHistoryScan.cache.withLock { $0[astana.path]?.end } == writer.cache.end, "after \(index + 1) records")
+            try writer.append(Fixtures.realisticDrafts(count: 3, startingAt: 900 + index))
+            #expect(KeyHistoryScan.cache.withLock { $0[astana.path]?.end } == writer.cache.end, "after an own append")
+        }
+        #expect(start == records.count)
+        let kept = try astana.keyHistories().mapValues(Summary.init)
+        let brussels = try SiteID("brussels")
+        #expect(kept[brussels]?.keyEvents.count == 2)
+        #expect(kept == (try Self.fresh(astana)))
+    }
 }

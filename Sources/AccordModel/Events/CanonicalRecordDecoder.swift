@@ -41,6 +41,11 @@ struct CanonicalRecordDecoder {
     struct Memo {
         fileprivate var time: (text: [UInt8], value: Timestamp)?
         fileprivate var types: [(text: [UInt8], value: EventType)] = []
+        /// The last `site`, `seen` (its members through `}`, for that site) and `actor`: a
+        /// batch's events are one site's, and usually share them.
+        fileprivate var site: (text: [UInt8], value: SiteID)?
+        fileprivate var seen: (site: SiteID, text: [UInt8], value: [SiteID: SequenceNumber])?
+        fileprivate var actor: (text: [UInt8], value: String)?
         init() {}
     }
 
@@ -57,13 +62,25 @@ struct CanonicalRecordDecoder {
     }
 
     /// The event stored in `record` with its `data` checked exactly as ``decode(_:memo:)``
-    /// checks it, but not built: the result's `data` is empty. For callers that need only the
-    /// envelope of a record they copy verbatim (sync). Nil when the record is not a valid
-    /// canonical event, and also when its `data` has an object key with an escape, which only
-    /// the building path compares; callers then decode it in full.
-    static func decodeEnvelope(_ record: UnsafeRawBufferPointer, memo: inout Memo) -> Event? {
+    /// checks it, but not built: the event builds it from its record when `data` is first read
+    /// (``data(of:at:)``). Nil when the record is not a valid canonical event, and also when
+    /// its `data` has an object key with an escape, which only the building path compares;
+    /// callers then decode it with ``decode(_:memo:)``.
+    static func decodeDeferringData(_ record: UnsafeRawBufferPointer, memo: inout Memo) -> Event? {
         var reader = CanonicalRecordDecoder(record, buildsData: false)
         return reader.readEvent(memo: &memo)
+    }
+
+    /// The `data` object whose `{` is at byte `offset` of `record` (a record that
+    /// ``decodeDeferringData(_:memo:)`` accepted, which found it there); nil if it is not a
+    /// canonical object.
+    static func data(of record: [UInt8], at offset: Int) -> JSONObject? {
+        record.withUnsafeBytes { raw in
+            var reader = CanonicalRecordDecoder(raw)
+            reader.index = offset
+            guard reader.byte(UInt8(ascii: "{")) else { return nil }
+            return reader.object(depth: 2)
+        }
     }
 
     /// Offset of `"site"`: after `{"id":"`, 64 hex digits and `",`.
@@ -71,7 +88,7 @@ struct CanonicalRecordDecoder {
 
     private mutating func readEvent(memo: inout Memo) -> Event? {
         guard literal("{\"id\":\""), let id = hexDigest(), literal("\",\"site\":"),
-              let site = string(), let siteID = try? SiteID(site),
+              let siteID = siteValue(memo: &memo),
               literal(",\"seq\":"), let seq = integer(), seq >= 1,
               literal(",\"prev\":")
         else { return nil }
@@ -85,12 +102,14 @@ struct CanonicalRecordDecoder {
         guard (prev == nil) == (seq == 1),
               literal(",\"time\":"), let time = timestamp(memo: &memo),
               literal(",\"hlc\":"), let hlcText = string(), let hlc = Self.hybridTimestamp(hlcText),
-              literal(",\"seen\":{"), let seen = seenEntries(site: site),
+              literal(",\"seen\":{"), let seen = seenValue(site: siteID, memo: &memo),
               literal(",\"type\":"), let type = eventType(memo: &memo),
               literal(",\"subject\":\""), let subject = subjectText(),
-              literal(",\"actor\":"), let actor = string(), ActorName.isValid(actor),
-              literal(",\"data\":"), byte(UInt8(ascii: "{")),
-              let data = buildsData ? object(depth: 2) : (skipObject(depth: 2) ? JSONObject() : nil)
+              literal(",\"actor\":"), let actor = actorValue(memo: &memo),
+              literal(",\"data\":")
+        else { return nil }
+        let dataOffset = index
+        guard byte(UInt8(ascii: "{")), let data = buildsData ? object(depth: 2) : (skipObject(depth: 2) ? JSONObject() : nil)
         else { return nil }
         let canonicalEnd = index
         var signature: [UInt8]?
@@ -104,9 +123,15 @@ struct CanonicalRecordDecoder {
         hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[Self.canonicalStart..<canonicalEnd]))
         withUnsafeBytes(of: UInt8(ascii: "}")) { hasher.update(bufferPointer: $0) }
         // The id's digits start after `{"id":"`.
-        guard hasher.finalize().withUnsafeBytes({ hexSpells($0, at: 7) }),
+        guard hasher.finalize().withUnsafeBytes({ EventID(digestBytes: $0) }) == id,
               let subjectValue = Subject(kind: subject.kind, id: subject.id)
         else { return nil }
+        guard buildsData else {
+            return Event(
+                id: id, site: siteID, seq: SequenceNumber(seq), prev: prev, time: time, hlc: hlc, seen: seen,
+                type: type, subject: subjectValue, actor: actor, dataOffset: dataOffset, signature: signature,
+                record: Array(bytes))
+        }
         return Event(
             id: id, site: siteID, seq: SequenceNumber(seq), prev: prev, time: time, hlc: hlc, seen: seen,
             type: type, subject: subjectValue, actor: actor, data: data, signature: signature,
@@ -163,6 +188,50 @@ struct CanonicalRecordDecoder {
         return value
     }
 
+    /// `site`: a slug (which has no escapes, so a string with one is refused here, as the
+    /// reference decoder refuses its non-canonical form).
+    private mutating func siteValue(memo: inout Memo) -> SiteID? {
+        let start = index
+        guard let text = plainString() else {
+            index = start
+            guard let site = string() else { return nil }
+            return try? SiteID(site)
+        }
+        if let last = memo.site, Self.same(last.text, text) { return last.value }
+        guard let value = try? SiteID(String(decoding: text, as: UTF8.self)) else { return nil }
+        memo.site = (Array(text), value)
+        return value
+    }
+
+    /// `seen`'s members after its `{`, through its `}` (``seenEntries(site:)``); the same bytes
+    /// for the same site as the last record's give the same value without parsing them again.
+    private mutating func seenValue(site: SiteID, memo: inout Memo) -> [SiteID: SequenceNumber]? {
+        if let last = memo.seen, index + last.text.count <= bytes.count, last.site == site,
+           memcmp(bytes.baseAddress! + index, last.text, last.text.count) == 0 {
+            index += last.text.count
+            return last.value
+        }
+        let start = index
+        guard let value = seenEntries(site: site.rawValue) else { return nil }
+        memo.seen = (site, Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index])), value)
+        return value
+    }
+
+    /// `actor`: an actor name (``ActorName/isValid(_:)``).
+    private mutating func actorValue(memo: inout Memo) -> String? {
+        let start = index
+        if let text = plainString() {
+            if let last = memo.actor, Self.same(last.text, text) { return last.value }
+            let value = String(decoding: text, as: UTF8.self)
+            guard ActorName.isValid(value) else { return nil }
+            memo.actor = (Array(text), value)
+            return value
+        }
+        index = start
+        guard let actor = string(), ActorName.isValid(actor) else { return nil }
+        return actor
+    }
+
     /// `type`: an event type name (Format.md §7.1, `EventType.isValidName`), which has no
     /// escapes; the last 16 distinct ones are remembered.
     private mutating func eventType(memo: inout Memo) -> EventType? {
@@ -177,26 +246,9 @@ struct CanonicalRecordDecoder {
 
     /// 64 lower-case hex digits, as an ``EventID``.
     private mutating func hexDigest() -> EventID? {
-        guard index + 64 <= bytes.count else { return nil }
-        let start = index
-        for offset in start..<(start + 64) {
-            let c = bytes[offset]
-            guard (0x30...0x39).contains(c) || (0x61...0x66).contains(c) else { return nil }
-        }
+        guard index + 64 <= bytes.count, let id = EventID(hexDigits: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + 64)])) else { return nil }
         index += 64
-        return EventID(validatedHex: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
-    }
-
-    /// Whether `digest` (32 bytes) is what the 64 hex digits at `offset` spell.
-    private func hexSpells(_ digest: UnsafeRawBufferPointer, at offset: Int) -> Bool {
-        guard digest.count == 32 else { return false }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { hex in
-            for position in 0..<32 {
-                hex[2 * position] = Self.hexDigits[Int(digest[position] >> 4)]
-                hex[2 * position + 1] = Self.hexDigits[Int(digest[position] & 15)]
-            }
-            return memcmp(hex.baseAddress!, bytes.baseAddress! + offset, 64) == 0
-        }
+        return id
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

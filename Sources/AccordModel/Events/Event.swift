@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One event: the envelope of DESIGN.md and its `data`, together with the exact stored bytes.
 ///
 /// The stored record is the truth (DESIGN): ``record`` holds it byte for byte, and every other
@@ -27,7 +29,12 @@ public struct Event: Sendable {
     /// Who recorded it: an office or role, e.g. `eu-secretariat`.
     public let actor: String
     /// The payload, as checked against the catalogue when it was appended.
-    public let data: JSONObject
+    ///
+    /// A decoded event's payload is checked in full when the record is decoded, but its tree is
+    /// built only when this is first read (then kept): replay, sync and the heads cache never
+    /// read it (Decision 0021).
+    public var data: JSONObject { payload.object }
+    private let payload: EventPayload
     /// The Ed25519 signature carried by the last event of each appended batch (64 bytes); it
     /// covers this event and, through `prev`, every earlier event of the site (Format.md §7.4).
     public let signature: [UInt8]?
@@ -51,9 +58,39 @@ public struct Event: Sendable {
         self.type = type
         self.subject = subject
         self.actor = actor
-        self.data = data
+        self.payload = .built(data)
         self.signature = signature
         self.record = record
+    }
+
+    /// An event decoded from `record`, whose `data` object (already checked to be canonical)
+    /// starts with its `{` at byte `dataOffset` and is built on first use.
+    init(
+        id: EventID, site: SiteID, seq: SequenceNumber, prev: EventID?, time: Timestamp, hlc: HybridTimestamp,
+        seen: [SiteID: SequenceNumber], type: EventType, subject: Subject, actor: String, dataOffset: Int,
+        signature: [UInt8]?, record: [UInt8]
+    ) {
+        self.id = id
+        self.site = site
+        self.seq = seq
+        self.prev = prev
+        self.time = time
+        self.hlc = hlc
+        self.seen = seen
+        self.type = type
+        self.subject = subject
+        self.actor = actor
+        self.payload = .deferred(DeferredEventData(record: record, offset: dataOffset))
+        self.signature = signature
+        self.record = record
+    }
+
+    /// Whether `data` has been built (tests: decoding alone must not build it).
+    package var isDataBuilt: Bool {
+        switch payload {
+        case .built: true
+        case .deferred(let deferred): deferred.isBuilt
+        }
     }
 
     /// Whether this event's writer had seen `other` when it wrote this one (its own feed's earlier
@@ -97,5 +134,44 @@ public enum ActorName {
             if length > Slug.maxLength { return false }
         }
         return length > 0 && previous != 0x2D
+    }
+}
+
+/// An event's `data`: built (a writer's draft, the reference decoder), or deferred until read.
+private enum EventPayload: Sendable {
+    case built(JSONObject)
+    case deferred(DeferredEventData)
+
+    var object: JSONObject {
+        switch self {
+        case .built(let object): object
+        case .deferred(let deferred): deferred.object
+        }
+    }
+}
+
+/// The `data` of a decoded record, built from the record's bytes on first use and kept. The
+/// record was checked in full when it was decoded (the same checks as building it), so
+/// building cannot fail; should it ever, the reference decoder builds it instead.
+private final class DeferredEventData: Sendable {
+    private let record: [UInt8]
+    private let offset: Int
+    private let built = Mutex<JSONObject?>(nil)
+
+    init(record: [UInt8], offset: Int) {
+        self.record = record
+        self.offset = offset
+    }
+
+    var isBuilt: Bool { built.withLock { $0 != nil } }
+
+    var object: JSONObject {
+        built.withLock { cached in
+            if let cached { return cached }
+            let object = CanonicalRecordDecoder.data(of: record, at: offset)
+                ?? (try? EventRecord.decodeByReencoding(record))?.data ?? JSONObject()
+            cached = object
+            return object
+        }
     }
 }

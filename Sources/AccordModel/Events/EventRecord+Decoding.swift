@@ -13,14 +13,17 @@ extension EventRecord {
     }
 
     /// ``decode(_:)``, reusing values decoded from earlier records of the same run.
-    /// - Parameter envelopeOnly: check `data` fully but leave the event's `data` empty (for
-    ///   records copied verbatim, whose payload is never read: sync).
+    ///
+    /// A valid record's `data` is checked in full but built only when the event's `data` is
+    /// first read (Decision 0021); a record whose `data` has an object key with an escape is
+    /// built at once (only the building path compares such keys); anything else goes to the
+    /// reference decoder, which accepts it or says what is wrong.
     static func decode<Bytes: Collection<UInt8>>(
-        _ record: Bytes, memo: inout CanonicalRecordDecoder.Memo, envelopeOnly: Bool = false
+        _ record: Bytes, memo: inout CanonicalRecordDecoder.Memo
     ) throws -> Event {
-        if envelopeOnly {
-            let fast: Event?? = record.withContiguousStorageIfAvailable { CanonicalRecordDecoder.decodeEnvelope(UnsafeRawBufferPointer($0), memo: &memo) }
-            if let event = fast ?? nil { return event }
+        let deferred: Event?? = record.withContiguousStorageIfAvailable { CanonicalRecordDecoder.decodeDeferringData(UnsafeRawBufferPointer($0), memo: &memo) }
+        if let event = deferred ?? Array(record).withUnsafeBytes({ CanonicalRecordDecoder.decodeDeferringData($0, memo: &memo) }) {
+            return event
         }
         let fast: Event?? = record.withContiguousStorageIfAvailable { CanonicalRecordDecoder.decode(UnsafeRawBufferPointer($0), memo: &memo) }
         if let event = fast ?? Array(record).withUnsafeBytes({ CanonicalRecordDecoder.decode($0, memo: &memo) }) {

@@ -99,7 +99,7 @@ public struct KeyHistory: Sendable {
     }
 
     /// Whether `event` is a key event (its type starts with `key.`).
-    public static func isKeyEvent(_ event: Event) -> Bool { event.type.rawValue.hasPrefix("key.") }
+    public static func isKeyEvent(_ event: Event) -> Bool { event.type.rawValue.utf8.starts(with: "key.".utf8) }
 
     /// The SHA-256 of a public key's 32 raw bytes, lower-case hex (Trust.md "The digest rule").
     public static func digest(of key: SitePublicKey) -> String { Digest.sha256Hex(key.raw) }

@@ -60,40 +60,112 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
 
 /// An event's id: the SHA-256 of its canonical bytes (Format.md §7.3), shown as 64 lower-case
 /// hex digits.
+///
+/// Held as the digest's 32 bytes (four big-endian words, so that comparing the words compares
+/// the bytes and hence the hex digits); the hex text is made only where it is shown or stored
+/// (``hex``, ``appendHex(to:)``). Comparing, hashing and copying an id allocate nothing.
 public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// The 64 lower-case hex digits.
-    public let hex: String
+    /// Digest bytes 0..<8, 8..<16, 16..<24, 24..<32, each read big-endian.
+    private let w0, w1, w2, w3: UInt64
+
+    /// The 64 lower-case hex digits (made on each call).
+    public var hex: String {
+        String(unsafeUninitializedCapacity: 64) { buffer in
+            Self.writeHex(w0, w1, w2, w3, into: UnsafeMutableRawBufferPointer(buffer))
+            return 64
+        }
+    }
 
     /// - Throws: ``AccordError`` `.badInput` unless `hex` is 64 lower-case hex digits.
     public init(hex: String) throws {
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+        var text = hex
+        let parsed: EventID? = text.withUTF8 { Self(hexDigits: UnsafeRawBufferPointer($0)) }
+        guard let parsed else {
             throw AccordError(.badInput, "'\(hex.prefix(80))' is not an event id: an id is 64 lower-case hexadecimal digits.", field: "id")
         }
-        self.hex = hex
+        self = parsed
     }
 
     /// An id from digits already checked to be 64 lower-case hex digits.
     init(validatedHex hex: String) {
-        self.hex = hex
+        var text = hex
+        self = text.withUTF8 { Self(hexDigits: UnsafeRawBufferPointer($0)) }!
     }
 
-    init(digest bytes: some Sequence<UInt8>) {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(64)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 15)])
+    /// The id spelled by `digits`: nil unless they are exactly 64 lower-case hex digits.
+    package init?(hexDigits digits: UnsafeRawBufferPointer) {
+        guard digits.count == 64, let base = digits.baseAddress else { return nil }
+        let (a, okA) = Self.word(base)
+        let (b, okB) = Self.word(base + 16)
+        let (c, okC) = Self.word(base + 32)
+        let (d, okD) = Self.word(base + 48)
+        guard okA && okB && okC && okD else { return nil }
+        (w0, w1, w2, w3) = (a, b, c, d)
+    }
+
+    /// The value of the 16 hex digits at `base`, and whether all were lower-case hex digits.
+    @inline(__always)
+    private static func word(_ base: UnsafeRawPointer) -> (UInt64, Bool) {
+        var value: UInt64 = 0
+        var bad: UInt8 = 0
+        for offset in 0..<16 {
+            let c = base.load(fromByteOffset: offset, as: UInt8.self)
+            // 0-9 → 0…9, a-f → 10…15, without branches; anything else marks the word bad.
+            let digit = c &- 0x30, letter = c &- 0x61
+            let isDigit = digit < 10, isLetter = letter < 6
+            bad |= (isDigit || isLetter) ? 0 : 1
+            value = value &<< 4 | UInt64(isDigit ? digit : letter &+ 10)
         }
-        hex = String(decoding: text, as: UTF8.self)
+        return (value, bad == 0)
+    }
+
+    /// The id of a 32-byte digest (a SHA-256).
+    init(digest bytes: some Sequence<UInt8>) {
+        var words: [UInt64] = [0, 0, 0, 0]
+        var count = 0
+        for byte in bytes where count < 32 {
+            words[count / 8] = words[count / 8] << 8 | UInt64(byte)
+            count += 1
+        }
+        precondition(count == 32, "an event id is a 32-byte digest")
+        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+    }
+
+    /// The id of the 32 digest bytes at `bytes` (a SHA-256 as swift-crypto hands it over).
+    package init(digestBytes bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count == 32, "an event id is a 32-byte digest")
+        func word(_ at: Int) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        (w0, w1, w2, w3) = (word(0), word(8), word(16), word(24))
+    }
+
+    /// Appends the 64 hex digits to `out` (records and canonical bytes, without a `String`).
+    package func appendHex(to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 64))
+        out.withUnsafeMutableBytes { Self.writeHex(w0, w1, w2, w3, into: UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + 64)])) }
+    }
+
+    private static func writeHex(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64, into out: UnsafeMutableRawBufferPointer) {
+        writeHex(w0, into: out, at: 0)
+        writeHex(w1, into: out, at: 16)
+        writeHex(w2, into: out, at: 32)
+        writeHex(w3, into: out, at: 48)
+    }
+
+    @inline(__always)
+    private static func writeHex(_ word: UInt64, into out: UnsafeMutableRawBufferPointer, at start: Int) {
+        for nibble in 0..<16 {
+            let digit = UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * nibble)) & 15
+            out[start + nibble] = digit < 10 ? 0x30 + digit : 0x61 - 10 + digit
+        }
     }
 
     /// The 64 hex digits.
     public var description: String { hex }
     /// The first 12 digits, for tables.
     public var short: String { String(hex.prefix(12)) }
-    /// Orders by the hex digits (ASCII, so the same as by the digest's bytes).
-    public static func < (a: Self, b: Self) -> Bool { a.hex < b.hex }
+    /// Orders by the digest's bytes (the same order as by the hex digits, which are ASCII).
+    public static func < (a: Self, b: Self) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
 }
 
 /// A versioned event type name such as `finance.committed.v1` (STYLE §4: explicit versioned

@@ -57,27 +57,37 @@ enum BatchMember {
         member.append(contentsOf: [0, 0, 0, 0])  // memberLength, patched below
         appendLE32(UInt32(recordCount), to: &member)
         member.append(contentsOf: [0, 0])  // HCRC, patched below
+        let crc: UInt32
         if let second, payload.count >= parallelThreshold {
             let middle = payload.count / 2
+            // Each thread also takes the CRC-32 of its half; the two are combined below
+            // (`crc32_combine`), so the whole batch is not read a third time on one core.
             let halves = ParallelSlots.map(2) { part in
-                Result<[UInt8], Error> {
+                Result<(compressed: [UInt8], crc: UInt32), Error> {
                     var output: [UInt8] = []
                     if part == 0 {
-                        try deflater.compress(UnsafeRawBufferPointer(rebasing: payload[..<middle]), appendingTo: &output, dictionary: nil, final: false)
+                        let half = UnsafeRawBufferPointer(rebasing: payload[..<middle])
+                        try deflater.compress(half, appendingTo: &output, dictionary: nil, final: false)
+                        return (output, crc32(of: half))
                     } else {
+                        let half = UnsafeRawBufferPointer(rebasing: payload[middle...])
                         try second.compress(
-                            UnsafeRawBufferPointer(rebasing: payload[middle...]), appendingTo: &output,
+                            half, appendingTo: &output,
                             dictionary: UnsafeRawBufferPointer(rebasing: payload[..<middle]), final: true)
+                        return (output, crc32(of: half))
                     }
-                    return output
                 }
             }
-            member.append(contentsOf: try halves[0].get())
-            member.append(contentsOf: try halves[1].get())
+            let first = try halves[0].get(), last = try halves[1].get()
+            member.reserveCapacity(headerLength + first.compressed.count + last.compressed.count + trailerLength)
+            member.append(contentsOf: first.compressed)
+            member.append(contentsOf: last.compressed)
+            crc = crc32(combining: first.crc, last.crc, secondLength: payload.count - middle)
         } else {
             try deflater.compress(payload, appendingTo: &member)
+            crc = crc32(of: payload)
         }
-        appendLE32(crc32(of: payload), to: &member)
+        appendLE32(crc, to: &member)
         appendLE32(UInt32(truncatingIfNeeded: payload.count), to: &member)
         let length = UInt32(member.count)
         member[20] = UInt8(truncatingIfNeeded: length)

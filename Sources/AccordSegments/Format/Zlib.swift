@@ -182,3 +182,9 @@ func crc32(of bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt
     guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
     return UInt32(CZlib.crc32(uLong(crc), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
 }
+
+/// The CRC-32 of two byte strings one after the other, from the CRC-32 of each and the length of
+/// the second (zlib's `crc32_combine`).
+func crc32(combining first: UInt32, _ second: UInt32, secondLength: Int) -> UInt32 {
+    UInt32(CZlib.crc32_combine(uLong(first), uLong(second), Int(secondLength)))
+}
