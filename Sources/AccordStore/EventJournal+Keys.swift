@@ -1,6 +1,6 @@
 import AccordModel
 import AccordSegments
-import Synchronization
+import Foundation
 
 extension EventJournal {
     /// Each trusted site's keys over time (Trust.md "Keys over time"): its anchor
@@ -91,15 +91,19 @@ struct KeyHistoryScan: Sendable {
     /// The scans of this process, by journal path; at most ``maxCachedJournals``.
     static let cache = Cache()
 
-    /// The lock and the scans behind it. A class, so that the global holds a reference and
-    /// every thread only borrows the `Mutex` inside: a `Mutex` stored in a `static let` itself
-    /// was reported by ThreadSanitizer as a Swift access race on the global (two threads'
-    /// `withLock` counted as modifying accesses of the variable).
-    final class Cache: Sendable {
-        private let scans = Mutex<[String: KeyHistoryScan]>([:])
+    /// The lock and the scans behind it. An `NSLock` (a pthread mutex), not the Synchronization
+    /// module's `Mutex`: ThreadSanitizer on this toolchain does not see that `Mutex` orders its
+    /// holders (a two-thread program that only touches a dictionary inside `Mutex.withLock`
+    /// is reported as racing; the same with `NSLock` is not), and every writer's append updates
+    /// this cache from whichever thread appends.
+    final class Cache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var scans: [String: KeyHistoryScan] = [:]
 
         func withLock<Result>(_ body: (inout [String: KeyHistoryScan]) -> Result) -> Result {
-            scans.withLock { body(&$0) }
+            lock.lock()
+            defer { lock.unlock() }
+            return body(&scans)
         }
     }
     static let maxCachedJournals = 64
