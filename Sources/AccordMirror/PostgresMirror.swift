@@ -422,61 +422,6 @@ public final class PostgresMirror {
         }
     }
 
-    /// One line of `events` (Mirror.md §2): `data` is the payload's bytes as stored, or NULL
-    /// when it holds `\u0000`, which `jsonb` cannot represent (the record keeps it).
-    static func appendEventLine(_ event: Event, partnership: String, to buffer: inout ByteBuffer) {
-        var line = CopyLine()
-        line.plain(event.id.hex)
-        line.text(event.site.rawValue)
-        line.plain(String(event.seq.rawValue))
-        line.text(event.type.rawValue)
-        line.text(event.subject.description)
-        line.plain(event.time.text)
-        line.plain(event.hlc.text)
-        let data = payload(of: event.record)
-        if let data, !contains(data, nulEscape) { line.raw(data) } else { line.plain(nil) }
-        line.raw(event.record)
-        line.text(partnership)
-        buffer.writeBytes(line.bytes)
-        buffer.writeInteger(UInt8(0x0a))
-    }
-
-    /// The bytes of `data` in a stored record: canonical records end with `"data":{…}` and an
-    /// optional `,"sig":"…"` (Format.md §7.2), and no string can hold `,"data":{` unescaped.
-    static func payload(of record: [UInt8]) -> ArraySlice<UInt8>? {
-        guard let start = firstIndex(of: dataMarker, in: record[...]) else { return nil }
-        let from = start + dataMarker.count - 1
-        var end = record.count - 1
-        if let sig = firstIndex(of: sigMarker, in: record[from...]) { end = sig + 1 }
-        guard end > from, record[end - 1] == UInt8(ascii: "}") else { return nil }
-        return record[from..<end]
-    }
-
-    private static func firstIndex(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
-        return haystack.withUnsafeBufferPointer { bytes -> Int? in
-            let last = bytes.count - needle.count
-            var index = 0
-            while index <= last {
-                if bytes[index] == first {
-                    var matched = 1
-                    while matched < needle.count, bytes[index + matched] == needle[matched] { matched += 1 }
-                    if matched == needle.count { return haystack.startIndex + index }
-                }
-                index += 1
-            }
-            return nil
-        }
-    }
-
-    private static let dataMarker = Array(#","data":{"#.utf8)
-    private static let sigMarker = Array(#"},"sig":""#.utf8)
-    private static let nulEscape = Array(#"\u0000"#.utf8)
-
-    private static func contains(_ bytes: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        firstIndex(of: needle, in: bytes) != nil
-    }
-
     private static func binds(_ partnership: String, _ keys: [String]?) -> PostgresBindings {
         var bindings = PostgresBindings()
         bindings.append(partnership)
