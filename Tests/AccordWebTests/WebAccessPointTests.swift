@@ -79,7 +79,7 @@ struct WebAccessPointTests {
         var batches = try journal.directory.batches(accessPoints: Self.small)
         _ = try batches.next()
         let batch = try #require(try batches.next())
-        #expect(batch.accessPoints.count > 3)
+        try #require(batch.accessPoints.count > 3)
         let point = batch.accessPoints[2]
         try FileDamage.flip(journal.directory.path + "/segments/00000001.gz", at: Int(batch.offset) + 30 + point.compressedOffset + 40)
         var errors = 0
