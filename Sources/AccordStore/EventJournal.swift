@@ -220,10 +220,18 @@ public struct EventJournal: Sendable {
     /// One record of a batch as an index keeps it: its index in the batch, its byte range in the
     /// inflated batch (without its `\n`) and its event's id.
     public struct IndexedRecord: Sendable {
+        /// The record's index in its batch, from 0.
         public var index: Int
+        /// Its bytes in the inflated batch, without the `\n` after them (a ``Batch/records``
+        /// slice's indices).
         public var range: Range<Int>
+        /// The id of the event it holds, as indexed.
         public var id: EventID
 
+        /// - Parameters:
+        ///   - index: see ``index``.
+        ///   - range: see ``range``.
+        ///   - id: see ``id``.
         public init(index: Int, range: Range<Int>, id: EventID) {
             self.index = index
             self.range = range

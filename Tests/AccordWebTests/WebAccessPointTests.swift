@@ -69,6 +69,29 @@ struct WebAccessPointTests {
         #expect(last.signature.contains("verifies under the key"))
     }
 
+    @Test func aLargeBatchAppendedWhileTheServerRunsGetsAccessPointsToo() throws {
+        let temp = TemporaryDirectory("ui-access-points-later")
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        _ = try journal.openWriter().append(Fixtures.realisticDrafts(count: 10), now: Fixtures.time(0))
+        let web = WebJournal(journal: journal, writerOptions: .init(), accessPoints: Self.small)
+        let whole = WebJournal(journal: journal, writerOptions: .init(), accessPoints: Self.none)
+        _ = try web.current()
+        // Another process appends a large batch; the next request indexes it.
+        let other = try EventJournal(opening: journal.path)
+        let appended = try other.openWriter().append(Fixtures.realisticDrafts(count: 1_500, startingAt: 10), now: Fixtures.time(86_400))
+        let current = try web.current()
+        let names = Names(state: current.state, fundingTitles: current.facts.fundingTitles)
+        for event in appended.enumerated().filter({ $0.offset % 97 == 0 || $0.offset == appended.count - 1 }).map(\.element) {
+            #expect(try web.readsFromAccessPoints(event.id.hex))
+            let found = try #require(try web.event(event.id.hex))
+            let before = try #require(try whole.event(event.id.hex))
+            let kept = SubjectPages.kinds.contains(event.subject.kind)
+            #expect(EventPages.event(found, around: kept ? try web.states(around: event, current: current.state) : nil, names: names)
+                    == EventPages.event(before, around: kept ? try whole.states(around: event, current: current.state) : nil, names: names))
+        }
+    }
+
     @Test func aFlippedByteAfterAnAccessPointIsAnErrorPageNeverAnotherEvent() throws {
         let temp = TemporaryDirectory("ui-access-points-damage")
         defer { temp.remove() }

@@ -62,6 +62,12 @@ public struct BatchFraming: Sendable, Equatable {
     /// The trailer's CRC-32 of the inflated batch.
     public let checksum: UInt32
 
+    /// What a member said of itself (usually ``Batch/framing``, which reads it).
+    /// - Parameters:
+    ///   - memberLength: the header's `memberLength`.
+    ///   - recordCount: the header's `recordCount`.
+    ///   - inflatedSize: the trailer's ISIZE.
+    ///   - checksum: the trailer's CRC-32.
     public init(memberLength: Int, recordCount: Int, inflatedSize: Int, checksum: UInt32) {
         self.memberLength = memberLength
         self.recordCount = recordCount
@@ -108,6 +114,16 @@ extension SegmentDirectory {
     /// here: the caller checks what the bytes mean (the web view: each record's id, which hashes
     /// its content, Format.md §7.3) and reads the whole member when they do not check
     /// (Journal/UI.md §8). Memory: the parts, one window, and 128 KiB of buffers.
+    ///
+    /// ```swift
+    /// let batch = try #require(try directory.batches(accessPoints: AccessPointOptions()).next())
+    /// let record = batch.records[7]
+    /// let bytes = try directory.inflate(ranges: [record.startIndex..<record.endIndex], ofBatchAt: batch.position,
+    ///                                   framing: batch.framing, points: batch.accessPoints)[0]
+    /// ```
+    /// - Complexity: per run of ranges, at most the span between points plus one deflate block
+    ///   inflated before the first byte wanted; never more than the whole member for ascending
+    ///   ranges that do not overlap.
     /// - Parameters:
     ///   - ranges: byte ranges of the inflated batch, each within `0..<framing.inflatedSize`, in
     ///     any order; ascending ones are inflated in one run where no nearer point lies between.
