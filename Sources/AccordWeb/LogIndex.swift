@@ -31,9 +31,9 @@ struct LogIndex: Sendable {
     /// half of its slots used): id 32, batch 4, index in batch 4, record start 4, sequence 8,
     /// time 30 + 1, clock 8 + 4, five text ids 20, order 4, id table 2 × 4.
     static let bytesPerEvent = 32 + 4 + 4 + 4 + 8 + timeWidth + 1 + 12 + 20 + 4 + 8
-    /// Bytes each batch costs in the batch table: segment 4, offset 8, member length, record
-    /// count, inflated size, CRC-32 and first row 4 each.
-    static let bytesPerBatch = 4 + 8 + 5 * 4
+    /// Bytes each batch costs in the batch table: segment 4, offset 8, framing 32 (three `Int`s
+    /// and a CRC-32, ``BatchFraming``'s stride), first row 4.
+    static let bytesPerBatch = 4 + 8 + MemoryLayout<BatchFraming>.stride + 4
     /// The most bytes of access points kept per MiB of a large batch (one window and its
     /// numbers per ``AccessPointOptions/defaultSpan``; Journal/UI.md §7).
     static let accessPointBytesPerMiB = (AccessPoint.windowBytes + 40) * ((1 << 20) / AccessPointOptions.defaultSpan)

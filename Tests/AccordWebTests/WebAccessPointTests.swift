@@ -64,6 +64,7 @@ struct WebAccessPointTests {
             compared += 1
         }
         #expect(compared > 80)
+        #expect(LogIndex.bytesPerBatch == 48, "Journal/UI.md §7 states 48")
         // The last event of the large batch carries its signature, read from a point and verified.
         let last = try #require(try web.event(events[large.upperBound - 1].id.hex))
         #expect(last.signature.contains("verifies under the key"))
