@@ -125,8 +125,11 @@ public struct SegmentDirectory: Sendable {
     ///   when false it throws `.tornTail`.
     /// - Throws: ``SegmentError`` `.corrupt` when a segment is missing from the sequence, `.io`;
     ///   damage is thrown by ``BatchIterator/next()``.
-    public func batches(from position: SegmentPosition = .start, tolerateTornTail: Bool = true) throws -> BatchIterator {
-        try BatchIterator(directory: self, position: position, tolerateTornTail: tolerateTornTail)
+    /// - Parameter accessPoints: when set, each large batch read keeps its ``Batch/accessPoints``
+    ///   (for ``inflate(ranges:ofBatchAt:framing:points:)``; the web view's index pass,
+    ///   Journal/UI.md §8); nil (the default) records none and costs nothing.
+    public func batches(from position: SegmentPosition = .start, tolerateTornTail: Bool = true, accessPoints: AccessPointOptions? = nil) throws -> BatchIterator {
+        try BatchIterator(directory: self, position: position, tolerateTornTail: tolerateTornTail, accessPoints: accessPoints)
     }
 
     /// Checks every batch of every segment and reports all damage, continuing past it.

@@ -157,8 +157,11 @@ public struct EventJournal: Sendable {
 
     /// Reads the events in journal order, decoding and checking each record.
     /// - Throws: ``SegmentError`` as ``SegmentDirectory/batches(from:tolerateTornTail:)``.
-    public func events(from position: SegmentPosition = .start) throws -> EventIterator {
-        EventIterator(batches: try directory.batches(from: position))
+    /// - Parameter accessPoints: when set, each large batch read keeps its access points
+    ///   (``EventIterator/batchAccess``), for the web view's index (Journal/UI.md §8); nil (the
+    ///   default) records none.
+    public func events(from position: SegmentPosition = .start, accessPoints: AccessPointOptions? = nil) throws -> EventIterator {
+        EventIterator(batches: try directory.batches(from: position, accessPoints: accessPoints))
     }
 
     /// The events of the one batch that starts at `position`, read and checked exactly as
@@ -214,6 +217,68 @@ public struct EventJournal: Sendable {
         return (try indices.map(decode), try decode(count - 1))
     }
 
+    /// One record of a batch as an index keeps it: its index in the batch, its byte range in the
+    /// inflated batch (without its `\n`) and its event's id.
+    public struct IndexedRecord: Sendable {
+        /// The record's index in its batch, from 0.
+        public var index: Int
+        /// Its bytes in the inflated batch, without the `\n` after them (a ``Batch/records``
+        /// slice's indices).
+        public var range: Range<Int>
+        /// The id of the event it holds, as indexed.
+        public var id: EventID
+
+        /// - Parameters:
+        ///   - index: see ``index``.
+        ///   - range: see ``range``.
+        ///   - id: see ``id``.
+        public init(index: Int, range: Range<Int>, id: EventID) {
+            self.index = index
+            self.range = range
+            self.id = id
+        }
+    }
+
+    /// Some events of the one batch that starts at `position`, read from the batch's access
+    /// points (``SegmentDirectory/inflate(ranges:ofBatchAt:framing:points:)``): only from the
+    /// point before each record to its end is inflated, not the whole member. For the web view's
+    /// event pages at large batches (Journal/UI.md §8).
+    ///
+    /// The member's CRC-32 cannot be checked on such a read; instead the member must still frame
+    /// as `framing` says, each record must decode and check as ``events(from:)`` checks it, and
+    /// its id (the hash of its content, Format.md §7.3) must be the one `records` names; a record
+    /// that carries a signature (which its id does not cover) must satisfy `acceptSigned`.
+    /// When any of these fails, or zlib reports an error, or `points` is empty, the whole member
+    /// is read and checked instead (``events(inBatchAt:at:)``), whose outcome is returned or thrown.
+    /// - Parameters:
+    ///   - position: where the batch starts.
+    ///   - framing: what the member said when it was indexed (``Batch/framing``).
+    ///   - points: its access points (``Batch/accessPoints``).
+    ///   - records: the records wanted, in the order wanted.
+    ///   - acceptSigned: whether a record read partly that carries a signature may be trusted
+    ///     (e.g. its signature verifies); false sends the read to the whole member.
+    /// - Returns: the events of `records`, in that order.
+    /// - Throws: as ``events(inBatchAt:at:)``; ``AccordError`` `.damaged` when the whole member
+    ///   holds another event at one of the records' indices (the journal was replaced).
+    public func events(
+        inBatchAt position: SegmentPosition, framing: BatchFraming, points: [AccessPoint], records: [IndexedRecord],
+        acceptSigned: (Event) -> Bool = { _ in true }
+    ) throws -> [Event] {
+        if !points.isEmpty, let events = try? directory.inflate(ranges: records.map(\.range), ofBatchAt: position, framing: framing, points: points)
+            .enumerated().map({ n, bytes -> Event? in
+                guard let event = try? EventRecord.decode(bytes), event.id == records[n].id else { return nil }
+                return event.signature == nil || acceptSigned(event) ? event : nil
+            }),
+           events.allSatisfy({ $0 != nil }) {
+            return events.map { $0! }
+        }
+        let whole = try events(inBatchAt: position, at: records.map(\.index)).events
+        for (event, record) in zip(whole, records) where event.id != record.id {
+            throw AccordError(.damaged, "Record \(record.index + 1) of the batch at \(position) no longer holds event \(record.id.short)… where it was indexed; if the journal was restored from a backup, restart the program that read it.")
+        }
+        return whole
+    }
+
     private static func noBatch(at position: SegmentPosition, found: SegmentPosition?) -> AccordError {
         guard let found else {
             return AccordError(.notFound, "The journal ends before \(position); if it was restored from a backup, restart the program that read it.")
@@ -264,6 +329,18 @@ public struct EventIterator {
 
     /// Where the current event's batch starts.
     public var batchPosition: SegmentPosition? { batch?.position }
+
+    /// The current event's batch's framing and access points (none unless the iterator was made
+    /// with ``AccessPointOptions`` and the batch is large), for
+    /// ``EventJournal/events(inBatchAt:framing:points:records:acceptSigned:)``.
+    public var batchAccess: (framing: BatchFraming, points: [AccessPoint])? { batch.map { ($0.framing, $0.accessPoints) } }
+
+    /// The byte range of the event last returned in its inflated batch (without its `\n`).
+    public var recordRange: Range<Int>? {
+        guard let batch, pendingIndex > 0, pendingIndex <= batch.records.count else { return nil }
+        let record = batch.records[pendingIndex - 1]
+        return record.startIndex..<record.endIndex
+    }
 
     /// Where the batch after the current one starts.
     public var nextPosition: SegmentPosition { afterCurrent }

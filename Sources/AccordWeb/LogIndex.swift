@@ -1,6 +1,7 @@
 import AccordModel
 import AccordProjections
 import AccordSegments
+import AccordStore
 
 /// The log's index of every event (Journal/UI.md §8): fixed-width columns in flat arrays, one
 /// row per event in journal order, with the texts it repeats (site, type, subject, actor, name
@@ -13,17 +14,29 @@ import AccordSegments
 /// its site, type, subject, actor and label. ``order`` lists the rows newest first (the log's
 /// order, ``WebJournal/newerFirst(_:_:)``); a hash table finds a row by event id.
 ///
-/// Memory: ``bytesPerEvent`` per event, plus the batch table (12 bytes a batch) and each
-/// distinct text once (its bytes, 8 bytes of offset and 8 of hash table).
+/// Each row also keeps where its record starts in its inflated batch, and the batch table keeps
+/// each batch's framing, first row and — for a batch inflating to more than
+/// ``AccessPointOptions/defaultMinimumBatchBytes`` — its access points, so that an event page
+/// inflates only from the point before a record to its end (Journal/UI.md §8).
+///
+/// Memory: ``bytesPerEvent`` per event, plus the batch table (``bytesPerBatch`` a batch), the
+/// access points (at most ``accessPointBytesPerMiB`` per MiB of large batch) and each distinct
+/// text once (its bytes, 8 bytes of offset and 8 of hash table).
 ///
 /// Not thread-safe: ``WebJournal`` reads and extends it under its lock only.
 struct LogIndex: Sendable {
     /// Bytes of a recorded time kept: the canonical form is 20 to 30 bytes (Format.md §7.1).
     static let timeWidth = 30
     /// Bytes each event costs in the columns, the order and the id table (at its fullest load,
-    /// half of its slots used): id 32, batch 4, index in batch 4, sequence 8, time 30 + 1,
-    /// clock 8 + 4, five text ids 20, order 4, id table 2 × 4.
-    static let bytesPerEvent = 32 + 4 + 4 + 8 + timeWidth + 1 + 12 + 20 + 4 + 8
+    /// half of its slots used): id 32, batch 4, index in batch 4, record start 4, sequence 8,
+    /// time 30 + 1, clock 8 + 4, five text ids 20, order 4, id table 2 × 4.
+    static let bytesPerEvent = 32 + 4 + 4 + 4 + 8 + timeWidth + 1 + 12 + 20 + 4 + 8
+    /// Bytes each batch costs in the batch table: segment 4, offset 8, framing 32 (three `Int`s
+    /// and a CRC-32, ``BatchFraming``'s stride), first row 4.
+    static let bytesPerBatch = 4 + 8 + MemoryLayout<BatchFraming>.stride + 4
+    /// The most bytes of access points kept per MiB of a large batch (one window and its
+    /// numbers per ``AccessPointOptions/defaultSpan``; Journal/UI.md §7).
+    static let accessPointBytesPerMiB = (AccessPoint.windowBytes + 40) * ((1 << 20) / AccessPointOptions.defaultSpan)
     /// The label column's value for an event without a name or title.
     static let noLabel = UInt32.max
 
@@ -41,8 +54,13 @@ struct LogIndex: Sendable {
     private(set) var subjects: [UInt32] = []
     private var actors: [UInt32] = []
     private(set) var labels: [UInt32] = []
+    private var recordStarts: [UInt32] = []
     private var batchSegments: [Int32] = []
     private var batchOffsets: [Int64] = []
+    private var batchFramings: [BatchFraming] = []
+    private var batchFirstRows: [UInt32] = []
+    /// The access points of large batches, by batch.
+    private var batchPoints: [UInt32: [AccessPoint]] = [:]
     /// Rows, newest first.
     private(set) var order: [UInt32] = []
     /// Open addressing: 0 is empty, else row + 1.
@@ -53,13 +71,26 @@ struct LogIndex: Sendable {
     /// Events indexed.
     var count: Int { seqs.count }
 
-    /// Adds `event`, the `index`-th of the batch at `position` (which must not precede the batches
-    /// already indexed). Call ``settle()`` after a run of additions, before any query.
-    mutating func add(_ event: Event, batch position: SegmentPosition, index: Int) {
+    /// Where a batch is and what the index pass found of it.
+    struct BatchPlace: Sendable {
+        var position: SegmentPosition
+        var framing: BatchFraming
+        var points: [AccessPoint]
+    }
+
+    /// Adds `event`, the `index`-th of the batch at `batch.position` (which must not precede the
+    /// batches already indexed), whose record lies at `record` in the inflated batch. Call
+    /// ``settle()`` after a run of additions, before any query.
+    mutating func add(_ event: Event, batch: BatchPlace, index: Int, record: Range<Int>) {
+        let position = batch.position
         if batchSegments.last.map({ Int($0) != position.segment || batchOffsets.last! != position.offset }) ?? true {
+            if !batch.points.isEmpty { batchPoints[UInt32(batchSegments.count)] = batch.points }
             batchSegments.append(Int32(position.segment))
             batchOffsets.append(position.offset)
+            batchFramings.append(batch.framing)
+            batchFirstRows.append(UInt32(seqs.count))
         }
+        recordStarts.append(UInt32(record.lowerBound))
         let row = UInt32(seqs.count)
         ids.append(contentsOf: Self.bytes(ofHex: event.id.hex) ?? [UInt8](repeating: 0, count: 32))
         batchOf.append(UInt32(batchSegments.count - 1))
@@ -158,6 +189,35 @@ struct LogIndex: Sendable {
     func position(of row: Int) -> (batch: SegmentPosition, index: Int) {
         let batch = Int(batchOf[row])
         return (SegmentPosition(segment: Int(batchSegments[batch]), offset: batchOffsets[batch]), Int(inBatch[row]))
+    }
+
+    /// How to read the row's record from its batch's access points: the batch's framing and
+    /// points, and the record (its index, byte range and id) — nil when its batch has no points
+    /// (read it whole) or the index does not know the record's end.
+    func access(of row: Int) -> (framing: BatchFraming, points: [AccessPoint], record: EventJournal.IndexedRecord)? {
+        let batch = Int(batchOf[row])
+        guard let points = batchPoints[UInt32(batch)], let id = try? EventID(hex: Self.hex(ids[(row * 32)..<(row * 32 + 32)])) else { return nil }
+        let framing = batchFramings[batch]
+        let index = Int(inBatch[row])
+        let end: Int
+        if index == framing.recordCount - 1 {
+            end = framing.inflatedSize - 1
+        } else if row + 1 < count, batchOf[row + 1] == UInt32(batch), inBatch[row + 1] == UInt32(index + 1) {
+            end = Int(recordStarts[row + 1]) - 1
+        } else {
+            return nil
+        }
+        let start = Int(recordStarts[row])
+        guard start <= end else { return nil }
+        return (framing, points, EventJournal.IndexedRecord(index: index, range: start..<end, id: id))
+    }
+
+    /// The row of the last record of the row's batch, when the index holds it.
+    func lastRow(ofBatchOf row: Int) -> Int? {
+        let batch = Int(batchOf[row])
+        let last = Int(batchFirstRows[batch]) + batchFramings[batch].recordCount - 1
+        guard last < count, batchOf[last] == UInt32(batch), Int(inBatch[last]) == batchFramings[batch].recordCount - 1 else { return nil }
+        return last
     }
 
     /// The row's summary, for a page.

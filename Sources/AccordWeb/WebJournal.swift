@@ -39,10 +39,24 @@ final class WebJournal: Sendable {
     }
 
     private let lock = Mutex(Held())
+    /// Which batches the index pass keeps access points of, and how far apart (Journal/UI.md §8).
+    let accessPoints: AccessPointOptions
 
-    init(journal: EventJournal, writerOptions: SegmentWriter.Options) {
+    /// - Parameter accessPoints: see ``accessPoints``; tests make them small.
+    init(journal: EventJournal, writerOptions: SegmentWriter.Options, accessPoints: AccessPointOptions = AccessPointOptions()) {
         self.journal = journal
         self.writerOptions = writerOptions
+        self.accessPoints = accessPoints
+    }
+
+    /// Where the iterator's current batch is, for ``LogIndex/add(_:batch:index:record:)``; kept
+    /// while the batch's events are added.
+    private static func place(_ events: EventIterator, reusing last: inout LogIndex.BatchPlace?) -> (LogIndex.BatchPlace, Range<Int>) {
+        let position = events.batchPosition ?? .start
+        if last?.position != position, let access = events.batchAccess {
+            last = LogIndex.BatchPlace(position: position, framing: access.framing, points: access.points)
+        }
+        return (last!, events.recordRange ?? 0..<0)
     }
 
     /// The current state: the read model and the events after it.
@@ -69,11 +83,13 @@ final class WebJournal: Sendable {
             let built = try StateBuilder(journal: journal).build()
             next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end, series: FinanceSeries(state: built.state))
             var index = LogIndex()
-            var all = try journal.events()
+            var all = try journal.events(accessPoints: accessPoints)
             var inBatch = 0
+            var place: LogIndex.BatchPlace?
             while let event = try all.next() {
                 next.facts.note(event)
-                index.add(event, batch: all.batchPosition ?? .start, index: inBatch)
+                let (batch, record) = Self.place(all, reusing: &place)
+                index.add(event, batch: batch, index: inBatch, record: record)
                 inBatch = all.isLastOfBatch ? 0 : inBatch + 1
             }
             index.settle()
@@ -82,23 +98,24 @@ final class WebJournal: Sendable {
         }
         // Folded into a copy, kept only when the pass ends well: a damaged batch must not leave
         // half of its events folded, to be folded again by the next request.
-        var events = try journal.events(from: next.end ?? .start)
-        var fresh: [(event: Event, batch: SegmentPosition, index: Int)] = []
+        var events = try journal.events(from: next.end ?? .start, accessPoints: accessPoints)
+        var fresh: [(event: Event, batch: LogIndex.BatchPlace, index: Int, record: Range<Int>)] = []
         var folded = false
         var inBatch = 0
+        var place: LogIndex.BatchPlace?
         while let event = try events.next() {
             next.series.fold(event, into: &next.state)
-            let batch = events.batchPosition ?? .start
-            if batch >= held.indexEnd {
+            if (events.batchPosition ?? .start) >= held.indexEnd {
                 next.facts.note(event)
-                fresh.append((event, batch, inBatch))
+                let (batch, record) = Self.place(events, reusing: &place)
+                fresh.append((event, batch, inBatch, record))
             }
             inBatch = events.isLastOfBatch ? 0 : inBatch + 1
             folded = true
         }
         if folded { next.end = events.nextPosition }
         if !fresh.isEmpty {
-            for item in fresh { held.index.add(item.event, batch: item.batch, index: item.index) }
+            for item in fresh { held.index.add(item.event, batch: item.batch, index: item.index, record: item.record) }
             held.index.settle()
             held.indexEnd = events.nextPosition
         }
@@ -281,19 +298,30 @@ final class WebJournal: Sendable {
         var before = PartnershipState()
         // The rows in journal order, a batch's rows together: each batch read once, only the
         // records wanted decoded.
-        var pending: (start: SegmentPosition, indices: [Int])?
+        // A large batch's records are read from its access points when the index knows them all.
+        var pending: (start: SegmentPosition, indices: [Int], access: (framing: BatchFraming, points: [AccessPoint], records: [EventJournal.IndexedRecord])?)?
         func flush() throws {
-            guard let (start, indices) = pending else { return }
-            for other in try journal.events(inBatchAt: start, at: indices).events
-            where Stamp(other).isRecorded(before: target) && !sameBytes(other.id.hex, event.id.hex) {
+            guard let (start, indices, access) = pending else { return }
+            let events = if let access {
+                try journal.events(inBatchAt: start, framing: access.framing, points: access.points, records: access.records)
+            } else {
+                try journal.events(inBatchAt: start, at: indices).events
+            }
+            for other in events where Stamp(other).isRecorded(before: target) && !sameBytes(other.id.hex, event.id.hex) {
                 PartnershipProjection.apply(other, to: &before)
             }
             pending = nil
         }
         for row in 0..<index.count where subjects.contains(index.subjects[row]) {
             let (start, position) = index.position(of: row)
-            if pending?.start != start { try flush(); pending = (start, []) }
+            if pending?.start != start {
+                try flush()
+                pending = (start, [], index.access(of: row).map { ($0.framing, $0.points, []) })
+            }
             pending?.indices.append(position)
+            if pending?.access != nil {
+                if let record = index.access(of: row)?.record { pending?.access?.records.append(record) } else { pending?.access = nil }
+            }
         }
         try flush()
         var after = before
@@ -308,11 +336,36 @@ final class WebJournal: Sendable {
             _ = try refresh(&held)
             guard let row = held.index.row(ofHex: id) else { return nil }
             let (start, position) = held.index.position(of: row)
-            let read = try journal.events(inBatchAt: start, at: [position])
+            let read: (events: [Event], last: Event)
+            if let access = held.index.access(of: row), let lastRow = held.index.lastRow(ofBatchOf: row),
+               let last = held.index.access(of: lastRow) {
+                // From the access points; a record carrying a signature (which its id does not
+                // cover) only when the signature verifies, else the whole member is read.
+                let keys = try? journal.currentKeys()
+                let events = try journal.events(
+                    inBatchAt: start, framing: access.framing, points: access.points, records: [access.record, last.record],
+                    acceptSigned: { event in
+                        guard let signature = event.signature, let key = keys?[event.site] else { return false }
+                        return key.verifies(signature, forBatchEndingAt: event.id)
+                    })
+                read = ([events[0]], events[1])
+            } else {
+                read = try journal.events(inBatchAt: start, at: [position])
+            }
             guard let found = read.events.first, sameBytes(found.id.hex, id) else {
                 throw AccordError(.damaged, "The batch at \(start) no longer holds event \(id.prefix(12))… where it was indexed; if the journal was restored from a backup, restart 'accord ui'.")
             }
             return Found(event: found, signature: signatureStatus(of: found, batchEnd: read.last))
+        }
+    }
+
+    /// Whether the page of the event with `id` reads its record from its batch's access points
+    /// rather than the whole member (false for an unknown id).
+    func readsFromAccessPoints(_ id: String) throws -> Bool {
+        try lock.withLock { held in
+            _ = try refresh(&held)
+            guard let row = held.index.row(ofHex: id) else { return false }
+            return held.index.access(of: row) != nil && held.index.lastRow(ofBatchOf: row).flatMap { held.index.access(of: $0) } != nil
         }
     }
 

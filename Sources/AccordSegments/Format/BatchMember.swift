@@ -134,18 +134,19 @@ enum BatchMember {
 
     /// Decodes a whole member (exactly `header.memberLength` bytes) into `payload`.
     ///
+    /// With `points`, access points are recorded in it while the body inflates (``AccessPoint``).
     /// The payload's newlines are found once, here: their offsets are left in `newlines` (one
     /// per record, in order), from which ``Batch`` cuts its records without scanning again.
     /// - Returns: nil on success, else why the member is invalid.
     static func decodeBody(
         _ member: UnsafeRawBufferPointer, header: Header, inflater: Inflater, into payload: inout [UInt8],
-        newlines: inout [Int]
+        newlines: inout [Int], points: UnsafeMutablePointer<AccessPointRecorder>? = nil
     ) -> String? {
         newlines.removeAll(keepingCapacity: true)
         let body = UnsafeRawBufferPointer(rebasing: member[headerLength..<(member.count - trailerLength)])
         // ISIZE (the trailer's last 4 bytes) says how long the batch should be; checked below.
         let expected = Int(readLE32(member, at: member.count - 4))
-        switch inflater.decompress(body, into: &payload, limit: SegmentFormat.maxBatchBytes, expectedSize: expected) {
+        switch inflater.decompress(body, into: &payload, limit: SegmentFormat.maxBatchBytes, expectedSize: expected, points: points) {
         case .invalid(let why): return why
         case .tooLarge: return "the batch inflates to more than \(SegmentFormat.maxBatchBytes) bytes"
         case .complete(let consumed, let unusedBits):

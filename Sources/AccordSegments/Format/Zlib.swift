@@ -90,17 +90,35 @@ final class Inflater {
     ///     then made that size at once, without zeroing it first or growing it. If the stream
     ///     turns out any other size, or fails, it is inflated again the general way, so the
     ///     outcome is the same as without the hint.
-    func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int, expectedSize: Int? = nil) -> Outcome {
-        if let expectedSize, expectedSize > 0, expectedSize <= limit, let outcome = decompressExactly(input, into: &output, size: expectedSize) {
+    ///   - points: when not nil, access points are recorded in it (replacing its contents) every
+    ///     ``AccessPointOptions/span`` bytes of output or more, at deflate block boundaries
+    ///     (zlib's `examples/zran.c`); the caller keeps them only when the stream is valid.
+    func decompress(
+        _ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int, expectedSize: Int? = nil,
+        points: UnsafeMutablePointer<AccessPointRecorder>? = nil
+    ) -> Outcome {
+        if let expectedSize, expectedSize > 0, expectedSize <= limit,
+           let outcome = decompressExactly(input, into: &output, size: expectedSize, points: points) {
             return outcome
         }
-        return decompressGrowing(input, into: &output, limit: limit)
+        return decompressGrowing(input, into: &output, limit: limit, points: points)
+    }
+
+    /// Records an access point when the stream is at a block boundary other than the end and
+    /// enough output was made since the last one; `output` is everything inflated so far.
+    private func notePoint(_ points: UnsafeMutablePointer<AccessPointRecorder>?, input: UnsafeRawBufferPointer, output: UnsafeRawBufferPointer) {
+        guard let points, stream.data_type & 128 != 0, stream.data_type & 64 == 0 else { return }
+        points.pointee.note(
+            compressedOffset: input.count - Int(stream.avail_in), bits: Int(stream.data_type & 7), output: output)
     }
 
     /// One pass into an output of exactly `size` bytes; nil when the stream is not exactly that
     /// long or is not valid (the caller then goes the general way, which reports why).
-    private func decompressExactly(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], size: Int) -> Outcome? {
+    private func decompressExactly(
+        _ input: UnsafeRawBufferPointer, into output: inout [UInt8], size: Int, points: UnsafeMutablePointer<AccessPointRecorder>?
+    ) -> Outcome? {
         guard start() else { return nil }
+        points?.pointee.reset()
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.avail_in = uInt(input.count)
         var unusedBits = 0
@@ -113,6 +131,9 @@ final class Inflater {
                 // Z_BLOCK, as below: so that the padding bits of the last byte can be read.
                 let status = inflate(&stream, Z_BLOCK)
                 if stream.data_type & 192 == 192 { unusedBits = Int(stream.data_type & 7) }
+                if points != nil, status == Z_OK {
+                    notePoint(points, input: input, output: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: size + 1 - Int(stream.avail_out)))
+                }
                 if status == Z_STREAM_END { ended = true; break }
                 if status != Z_OK || stream.avail_out == 0 { break }
             }
@@ -134,8 +155,11 @@ final class Inflater {
         return true
     }
 
-    private func decompressGrowing(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int) -> Outcome {
+    private func decompressGrowing(
+        _ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int, points: UnsafeMutablePointer<AccessPointRecorder>?
+    ) -> Outcome {
         guard start() else { return .invalid("zlib could not start a decompressor") }
+        points?.pointee.reset()
         output.removeAll(keepingCapacity: true)
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.avail_in = uInt(input.count)
@@ -159,6 +183,9 @@ final class Inflater {
             if stream.data_type & 192 == 192 { unusedBits = Int(stream.data_type & 7) }
             let produced = room - Int(stream.avail_out)
             output.removeLast(room - produced)
+            if points != nil, status == Z_OK {
+                output.withUnsafeBytes { notePoint(points, input: input, output: $0) }
+            }
             switch status {
             case Z_STREAM_END:
                 if output.count > limit { return .tooLarge }

@@ -13,8 +13,12 @@ public struct BatchIterator {
     /// The torn tail that ended the last ``next()``, if any.
     public private(set) var tornTail: Damage?
 
-    init(directory: SegmentDirectory, position: SegmentPosition, tolerateTornTail: Bool) throws {
+    /// Whether and how the batches read record their access points.
+    private let accessPoints: AccessPointOptions?
+
+    init(directory: SegmentDirectory, position: SegmentPosition, tolerateTornTail: Bool, accessPoints: AccessPointOptions? = nil) throws {
         self.directory = directory
+        self.accessPoints = accessPoints
         self.position = position
         self.tolerateTornTail = tolerateTornTail
         lastSegment = try directory.segmentNumbers().last ?? 0
@@ -38,6 +42,7 @@ public struct BatchIterator {
                     path: directory.segmentPath(position.segment),
                     relativePath: SegmentDirectory.relativeSegmentPath(position.segment))
                 scanner!.seek(to: position.offset)
+                scanner!.accessPoints = accessPoints
             }
             let current = scanner!
             current.refreshSize()
@@ -45,7 +50,9 @@ public struct BatchIterator {
             var newlines: [Int] = []
             switch try current.next(into: &payload, newlines: &newlines) {
             case .batch(let offset, let length, _):
-                let batch = Batch(segment: position.segment, offset: offset, length: length, payload: payload, newlines: newlines)
+                let batch = Batch(
+                    segment: position.segment, offset: offset, length: length, payload: payload, newlines: newlines,
+                    checksum: current.lastChecksum, accessPoints: current.lastAccessPoints)
                 position.offset = offset + Int64(length)
                 recordsRead += batch.records.count
                 return batch

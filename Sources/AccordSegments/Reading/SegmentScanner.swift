@@ -10,6 +10,13 @@ final class SegmentScanner {
     private(set) var offset: Int64 = 0
     private let inflater = Inflater()
     private var memberBuffer: [UInt8] = []
+    /// When set, each member read records its access points (kept in ``lastAccessPoints`` when
+    /// its batch inflates to more than ``AccessPointOptions/minimumBatchBytes``).
+    var accessPoints: AccessPointOptions?
+    /// The access points of the member last read whole and valid (none unless ``accessPoints``).
+    private(set) var lastAccessPoints: [AccessPoint] = []
+    /// The trailer's CRC-32 of the member last read whole and valid.
+    private(set) var lastChecksum: UInt32 = 0
 
     enum Step {
         /// A valid member; its payload and newlines were left in the caller's buffers.
@@ -134,10 +141,19 @@ final class SegmentScanner {
             memberBuffer = [UInt8](repeating: 0, count: header.memberLength)
         }
         try readFully(&memberBuffer, at: position)
-        let failure = memberBuffer.withUnsafeBytes {
-            BatchMember.decodeBody($0, header: header, inflater: inflater, into: &payload, newlines: &newlines)
+        lastAccessPoints = []
+        var recorder = accessPoints.map { AccessPointRecorder(span: $0.span) }
+        let failure = memberBuffer.withUnsafeBytes { member in
+            guard recorder != nil else {
+                return BatchMember.decodeBody(member, header: header, inflater: inflater, into: &payload, newlines: &newlines)
+            }
+            return withUnsafeMutablePointer(to: &recorder!) {
+                BatchMember.decodeBody(member, header: header, inflater: inflater, into: &payload, newlines: &newlines, points: $0)
+            }
         }
         if let failure { return .failure(Problem(reason: failure)) }
+        lastChecksum = memberBuffer.withUnsafeBytes { BatchMember.readLE32($0, at: header.memberLength - 8) }
+        if let recorder, let options = accessPoints, payload.count > options.minimumBatchBytes { lastAccessPoints = recorder.points }
         return .success(header)
     }
 
@@ -167,23 +183,39 @@ final class SegmentScanner {
         return nil
     }
 
+    /// `count` bytes of the file from `position`.
+    /// - Throws: ``SegmentError`` `.io`, also when the file ends before.
+    func bytes(count: Int, at position: Int64) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        try readFully(&buffer, at: position)
+        return buffer
+    }
+
+    /// Fills `buffer` from the file at `position`.
+    /// - Throws: ``SegmentError`` `.io`, also when the file ends before.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws {
+        try readFully(into: buffer, count: buffer.count, at: position)
+    }
+
     private func readFully(_ buffer: inout [UInt8], count: Int? = nil, at position: Int64) throws {
         let wanted = count ?? buffer.count
+        try buffer.withUnsafeMutableBytes { try readFully(into: $0, count: wanted, at: position) }
+    }
+
+    private func readFully(into raw: UnsafeMutableRawBufferPointer, count wanted: Int, at position: Int64) throws {
         var done = 0
-        try buffer.withUnsafeMutableBytes { raw in
-            while done < wanted {
-                let got = pread(fd, raw.baseAddress! + done, wanted - done, off_t(position + Int64(done)))
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    throw SegmentError(.io, "Cannot read '\(relativePath)' at byte \(position + Int64(done)): \(Errno(errno)).",
-                                       path: relativePath, offset: position + Int64(done), underlying: Errno(errno))
-                }
-                if got == 0 {
-                    throw SegmentError(.io, "'\(relativePath)' became shorter while it was read (at byte \(position + Int64(done))).",
-                                       path: relativePath, offset: position + Int64(done))
-                }
-                done += got
+        while done < wanted {
+            let got = pread(fd, raw.baseAddress! + done, wanted - done, off_t(position + Int64(done)))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw SegmentError(.io, "Cannot read '\(relativePath)' at byte \(position + Int64(done)): \(Errno(errno)).",
+                                   path: relativePath, offset: position + Int64(done), underlying: Errno(errno))
             }
+            if got == 0 {
+                throw SegmentError(.io, "'\(relativePath)' became shorter while it was read (at byte \(position + Int64(done))).",
+                                   path: relativePath, offset: position + Int64(done))
+            }
+            done += got
         }
     }
 }
