@@ -16,6 +16,9 @@ import AccordSegments
 /// Memory: ``bytesPerEvent`` per event, plus the batch table (12 bytes a batch) and each
 /// distinct text once (its bytes, 8 bytes of offset and 8 of hash table).
 ///
+/// It is kept in `cache/web.index` (``LogIndexFile``, Journal/UI.md §8.1) as its ``Columns``;
+/// the id table is rebuilt when it is loaded (its hash is keyed with the process's seed).
+///
 /// Not thread-safe: ``WebJournal`` reads and extends it under its lock only.
 struct LogIndex: Sendable {
     /// Bytes of a recorded time kept: the canonical form is 20 to 30 bytes (Format.md §7.1).
@@ -52,6 +55,9 @@ struct LogIndex: Sendable {
 
     /// Events indexed.
     var count: Int { seqs.count }
+
+    /// No events.
+    init() {}
 
     /// Adds `event`, the `index`-th of the batch at `position` (which must not precede the batches
     /// already indexed). Call ``settle()`` after a run of additions, before any query.
@@ -170,6 +176,92 @@ struct LogIndex: Sendable {
             label: labels[row] == Self.noLabel ? nil : texts.string(labels[row]))
     }
 
+    // MARK: The columns as a whole (the index file)
+
+    /// Every column, as kept in the index file (``LogIndexFile``): row columns of ``count``
+    /// values each (`ids` and `times` ``timeWidth`` and 32 bytes a row), batch columns of one
+    /// value a batch, and ``order``.
+    struct Columns: Sendable {
+        var ids: [UInt8] = []
+        var batchOf: [UInt32] = []
+        var inBatch: [UInt32] = []
+        var seqs: [UInt64] = []
+        var times: [UInt8] = []
+        var timeLengths: [UInt8] = []
+        var clockMilliseconds: [Int64] = []
+        var clockCounters: [UInt32] = []
+        var sites: [UInt32] = []
+        var types: [UInt32] = []
+        var subjects: [UInt32] = []
+        var actors: [UInt32] = []
+        var labels: [UInt32] = []
+        var batchSegments: [Int32] = []
+        var batchOffsets: [Int64] = []
+        var order: [UInt32] = []
+    }
+
+    /// The columns (no copy: the arrays are shared until one side changes). Only a settled index
+    /// (``settle()`` called after the last ``add(_:batch:index:)``) is kept in a file.
+    var columns: Columns {
+        precondition(unsettled == 0, "only a settled index is kept")
+        return Columns(ids: ids, batchOf: batchOf, inBatch: inBatch, seqs: seqs, times: times, timeLengths: timeLengths,
+                       clockMilliseconds: clockMilliseconds, clockCounters: clockCounters, sites: sites, types: types,
+                       subjects: subjects, actors: actors, labels: labels, batchSegments: batchSegments,
+                       batchOffsets: batchOffsets, order: order)
+    }
+
+    /// An index of `columns` and `texts` as read from a file, checked as a whole: every row
+    /// column of one length; each row's batch the one of the row before or the next, starting
+    /// at 0 and ending at the last; its index within the batch counting from 0; the batches'
+    /// positions increasing; each time's length at most ``timeWidth``; each text id one of
+    /// `texts` (a label also ``noLabel``); ``order`` every row once, newest first. The id table is
+    /// built anew.
+    /// - Throws: ``ReadModelRejection`` naming the column and row that fails.
+    init(texts: InternedTexts, columns c: Columns) throws {
+        let n = c.seqs.count
+        let lengths: [Int] = [c.batchOf.count, c.inBatch.count, c.timeLengths.count, c.clockMilliseconds.count, c.clockCounters.count,
+                              c.sites.count, c.types.count, c.subjects.count, c.actors.count, c.labels.count, c.order.count]
+        guard n <= Int(UInt32.max) - 1, c.ids.count == n * 32, c.times.count == n * Self.timeWidth,
+              lengths.allSatisfy({ $0 == n }), c.batchSegments.count == c.batchOffsets.count
+        else { throw ReadModelRejection("The index's columns do not all hold \(n) rows.") }
+        let batches = c.batchSegments.count
+        guard (n == 0) == (batches == 0) else { throw ReadModelRejection("The index has \(n) rows but \(batches) batches.") }
+        for b in 1..<max(1, batches) {
+            let (s0, s1) = (c.batchSegments[b - 1], c.batchSegments[b])
+            guard s0 >= 0, s0 < s1 || (s0 == s1 && c.batchOffsets[b - 1] < c.batchOffsets[b]) else {
+                throw ReadModelRejection("Batch \(b) of the index does not start after the batch before it.")
+            }
+        }
+        let textCount = UInt32(texts.count)
+        for r in 0..<n {
+            let fresh = r == 0 || c.batchOf[r] != c.batchOf[r - 1]
+            guard fresh ? c.batchOf[r] == (r == 0 ? 0 : c.batchOf[r - 1] + 1) && c.inBatch[r] == 0 : c.inBatch[r] == c.inBatch[r - 1] + 1 else {
+                throw ReadModelRejection("Row \(r) of the index is not in its batch's order (batch \(c.batchOf[r]), index \(c.inBatch[r])).")
+            }
+            guard c.timeLengths[r] <= Self.timeWidth else { throw ReadModelRejection("Row \(r) of the index has a time of \(c.timeLengths[r]) bytes.") }
+            guard c.sites[r] < textCount, c.types[r] < textCount, c.subjects[r] < textCount, c.actors[r] < textCount,
+                  c.labels[r] < textCount || c.labels[r] == Self.noLabel
+            else { throw ReadModelRejection("Row \(r) of the index names a text beyond the \(textCount) kept.") }
+        }
+        guard n == 0 || Int(c.batchOf[n - 1]) == batches - 1 else { throw ReadModelRejection("The index's last row is not in its last batch.") }
+        self.texts = texts
+        (ids, batchOf, inBatch, seqs, times, timeLengths) = (c.ids, c.batchOf, c.inBatch, c.seqs, c.times, c.timeLengths)
+        (clockMilliseconds, clockCounters, sites, types, subjects, actors, labels) = (c.clockMilliseconds, c.clockCounters, c.sites, c.types, c.subjects, c.actors, c.labels)
+        (batchSegments, batchOffsets) = (c.batchSegments, c.batchOffsets)
+        var seen = [Bool](repeating: false, count: n)
+        for (at, row) in c.order.enumerated() {
+            guard Int(row) < n, !seen[Int(row)] else { throw ReadModelRejection("The index's order names row \(row) twice or beyond its rows.") }
+            seen[Int(row)] = true
+            if at > 0, newer(row, than: c.order[at - 1]) {
+                throw ReadModelRejection("The index's order is not newest first at its entry \(at).")
+            }
+        }
+        order = c.order
+        var capacity = 1024
+        while (n + 1) * 2 > capacity { capacity *= 2 }
+        rehash(capacity: capacity)
+    }
+
     // MARK: The id table
 
     private func hash(_ key: ArraySlice<UInt8>) -> Int {
@@ -224,14 +316,50 @@ struct LogIndex: Sendable {
 /// Texts kept once each, as bytes, and found by their bytes (never compared as Swift `String`):
 /// a pool of bytes, each text's start in it, and an open-addressing table of their ids.
 struct InternedTexts: Sendable {
-    private var pool: [UInt8] = []
+    private(set) var pool: [UInt8] = []
     /// Text `i` is `pool[starts[i]..<starts[i + 1]]`.
-    private var starts: [Int] = [0]
+    private(set) var starts: [Int] = [0]
     /// 0 is empty, else id + 1.
     private var slots: [UInt32] = []
 
     /// Texts kept.
     var count: Int { starts.count - 1 }
+
+    /// No texts.
+    init() {}
+
+    /// The texts of `pool` that end at `ends` (text `i` is from the end of text `i − 1`, or 0,
+    /// to `ends[i]`), as read from a file: each must be UTF-8, and no two the same bytes.
+    /// - Throws: ``ReadModelRejection`` naming the text that fails.
+    init(pool: [UInt8], ends: [UInt64]) throws {
+        var starts = [Int]()
+        starts.reserveCapacity(ends.count + 1)
+        starts.append(0)
+        for (i, end) in ends.enumerated() {
+            guard end >= UInt64(starts[i]), end <= UInt64(pool.count) else {
+                throw ReadModelRejection("Text \(i) of the index ends at \(end), outside its \(pool.count) bytes or before the text before it.")
+            }
+            starts.append(Int(end))
+        }
+        guard starts.last == pool.count else { throw ReadModelRejection("The index's texts do not end where their bytes end.") }
+        for i in 0..<ends.count {
+            let ok = pool.withUnsafeBufferPointer { all -> Bool in
+                let text = UnsafeBufferPointer(rebasing: all[starts[i]..<starts[i + 1]])
+                var ascii = true
+                for byte in text where byte >= 0x80 { ascii = false; break }
+                return ascii || String(decoding: text, as: UTF8.self).utf8.elementsEqual(text)
+            }
+            guard ok else { throw ReadModelRejection("Text \(i) of the index is not UTF-8.") }
+        }
+        self.pool = pool
+        self.starts = starts
+        var capacity = 64
+        while (count + 1) * 2 > capacity { capacity *= 2 }
+        slots = [UInt32](repeating: 0, count: capacity)
+        for id in 0..<UInt32(count) {
+            guard place(id) else { throw ReadModelRejection("Text \(id) of the index is kept twice.") }
+        }
+    }
 
     func bytes(_ id: UInt32) -> ArraySlice<UInt8> { pool[starts[Int(id)]..<starts[Int(id) + 1]] }
 
@@ -268,11 +396,18 @@ struct InternedTexts: Sendable {
         return id
     }
 
-    private mutating func place(_ id: UInt32) {
+    /// Places `id` in the table; false (and not placed) when a text of the same bytes is there.
+    @discardableResult
+    private mutating func place(_ id: UInt32) -> Bool {
         let mask = slots.count - 1
-        var slot = Self.hash(bytes(id)) & mask
-        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        let key = bytes(id)
+        var slot = Self.hash(key) & mask
+        while slots[slot] != 0 {
+            if bytes(slots[slot] - 1).elementsEqual(key) { return false }
+            slot = (slot + 1) & mask
+        }
         slots[slot] = id + 1
+        return true
     }
 
     private static func hash(_ key: ArraySlice<UInt8>) -> Int {
