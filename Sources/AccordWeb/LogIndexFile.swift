@@ -273,16 +273,21 @@ struct LogIndexFile: Sendable {
     }
 
     /// A section of `count` fixed-width integers, whose length must be exactly theirs; nothing
-    /// is allocated before that (and the bytes left) are checked.
+    /// is allocated before that (and the bytes left) are checked. The array has room for 1/16
+    /// more (at least 1,024), so that the rows indexed after the load do not reallocate every
+    /// column at once (at 1M events, a copy of 0.12 GB and twice the memory for a moment).
     private static func column<T: FixedWidthInteger>(_ count: Int, _ length: Int64, _ input: inout ReadModelDecoder, _ section: Section) throws -> [T] {
         guard Int64(count) * Int64(MemoryLayout<T>.size) == length, length <= input.remaining else {
             throw ReadModelRejection("The section '\(section.rawValue)' holds \(length) bytes, not \(count) values of \(MemoryLayout<T>.size) bytes.")
         }
-        var values = [T](repeating: 0, count: count)
-        try values.withUnsafeMutableBytes { try input.raw(into: $0) }
-        #if !_endian(little)
-        values = values.map { T(littleEndian: $0) }
-        #endif
+        let values = try [T](unsafeUninitializedCapacity: count + max(1_024, count / 16)) { buffer, initialized in
+            try input.raw(into: UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: count * MemoryLayout<T>.size))
+            initialized = count
+        }
+        #if _endian(little)
         return values
+        #else
+        return values.map { T(littleEndian: $0) }
+        #endif
     }
 }

@@ -117,13 +117,16 @@ final class WebJournal: Sendable {
             var index = LogIndex()
             var start = SegmentPosition.start
             let file = LogIndexFile(journal: journal)
+            let clock = ContinuousClock()
+            let loading = clock.now
             switch persistence == .off ? .success(nil) : file.load() {
             case .success(let loaded?):
                 index = loaded.index
                 next.facts = loaded.facts
                 start = loaded.end
                 held.rowsInFile = index.count
-                held.origin = "\(index.count) loaded from '\(LogIndexFile.relativePath)'"
+                let took = loading.duration(to: clock.now).components
+                held.origin = "\(index.count) loaded from '\(LogIndexFile.relativePath)' in \(took.seconds * 1_000 + took.attoseconds / 1_000_000_000_000_000) ms"
             case .success(nil):
                 held.origin = "built from the journal"
             case .failure(let rejection):
