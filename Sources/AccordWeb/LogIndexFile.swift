@@ -2,7 +2,9 @@ import AccordModel
 import AccordProjections
 import AccordSegments
 import AccordStore
+import Dispatch
 import Glibc
+import Synchronization
 
 /// The log's index and the facts of the web view kept in `cache/web.index` (Journal/UI.md §8.1),
 /// so that a restarted `accord ui` reads only the batches appended after it.
@@ -173,6 +175,41 @@ struct LogIndexFile: Sendable {
     }
 
     // MARK: Reading
+
+    /// A load of the file on another thread (Dispatch), so that it overlaps the build of the
+    /// state from the read model; ``wait()`` returns its result and how long it took.
+    final class Loading: Sendable {
+        private let result = Mutex<(Result<Loaded?, ReadModelRejection>, Int64)?>(nil)
+        private let done = DispatchSemaphore(value: 0)
+
+        /// Starts loading `file`.
+        init(_ file: LogIndexFile) {
+            DispatchQueue.global().async { [self] in
+                // Loaded inside the lock's closure, so that nothing but the slot refers to the
+                // columns once the waiter is told (a second reference would make its first added
+                // row copy them all).
+                result.withLock { slot in
+                    let clock = ContinuousClock()
+                    let started = clock.now
+                    let loaded = file.load()
+                    let took = started.duration(to: clock.now).components
+                    slot = (loaded, took.seconds * 1_000 + took.attoseconds / 1_000_000_000_000_000)
+                }
+                done.signal()
+            }
+        }
+
+        /// Waits for the load: its result (as ``LogIndexFile/load()``) and its milliseconds.
+        /// Taken out of this object: the caller holds the only reference to the columns.
+        func wait() -> (Result<Loaded?, ReadModelRejection>, Int64) {
+            done.wait()
+            return result.withLock { slot in
+                let taken = slot!
+                slot = nil
+                return taken
+            }
+        }
+    }
 
     /// Reads and checks the file (Journal/UI.md §8.1).
     /// - Returns: the index, nil when there is no file, or why the file cannot be used.

@@ -111,27 +111,27 @@ final class WebJournal: Sendable {
             // their file and the batches after it, or from one pass over all events. The pass
             // below folds into the state what was appended after the build (by another
             // process, meanwhile); only what lies after the end of the first pass is noted and
-            // indexed there.
+            // indexed there. The index file is loaded on another thread while the state is built.
+            let loading = persistence == .off ? nil : LogIndexFile.Loading(LogIndexFile(journal: journal))
             let built = try StateBuilder(journal: journal).build()
             next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end, series: FinanceSeries(state: built.state))
             var index = LogIndex()
             var start = SegmentPosition.start
-            let file = LogIndexFile(journal: journal)
-            let clock = ContinuousClock()
-            let loading = clock.now
-            switch persistence == .off ? .success(nil) : file.load() {
+            var (result, milliseconds) = loading?.wait() ?? (.success(nil), 0)
+            switch result {
             case .success(let loaded?):
                 index = loaded.index
                 next.facts = loaded.facts
                 start = loaded.end
                 held.rowsInFile = index.count
-                let took = loading.duration(to: clock.now).components
-                held.origin = "\(index.count) loaded from '\(LogIndexFile.relativePath)' in \(took.seconds * 1_000 + took.attoseconds / 1_000_000_000_000_000) ms"
+                held.origin = "\(index.count) loaded from '\(LogIndexFile.relativePath)' in \(milliseconds) ms"
             case .success(nil):
                 held.origin = "built from the journal"
             case .failure(let rejection):
                 held.origin = "built from the journal: '\(LogIndexFile.relativePath)' was ignored (\(rejection.reason))"
             }
+            // `index` alone refers to the loaded columns now: the rows added below must not copy them.
+            result = .success(nil)
             var all = try journal.events(from: start)
             var inBatch = 0, read = 0
             while let event = try all.next() {
