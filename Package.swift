@@ -285,7 +285,7 @@ let package = Package(
         // `accord ui` over HTTP against the built binary (Journal/UI.md).
         .testTarget(
             name: "AccordWebTests",
-            dependencies: ["AccordModel", "AccordStore", "AccordSync", "AccordProjections", "AccordWeb", "AccordTesting", "AccordCLI"]
+            dependencies: ["AccordModel", "AccordSegments", "AccordStore", "AccordSync", "AccordProjections", "AccordWeb", "AccordTesting", "AccordCLI"]
         ),
         .testTarget(
             name: "AccordMirrorTests",

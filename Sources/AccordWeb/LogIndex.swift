@@ -23,6 +23,9 @@ import AccordStore
 /// access points (at most ``accessPointBytesPerMiB`` per MiB of large batch) and each distinct
 /// text once (its bytes, 8 bytes of offset and 8 of hash table).
 ///
+/// It is kept in `cache/web.index` (``LogIndexFile``, Journal/UI.md §8.1) as its ``Columns``;
+/// the id table is rebuilt when it is loaded (its hash is keyed with the process's seed).
+///
 /// Not thread-safe: ``WebJournal`` reads and extends it under its lock only.
 struct LogIndex: Sendable {
     /// Bytes of a recorded time kept: the canonical form is 20 to 30 bytes (Format.md §7.1).
@@ -70,6 +73,9 @@ struct LogIndex: Sendable {
 
     /// Events indexed.
     var count: Int { seqs.count }
+
+    /// No events.
+    init() {}
 
     /// Where a batch is and what the index pass found of it.
     struct BatchPlace: Sendable {
@@ -230,6 +236,127 @@ struct LogIndex: Sendable {
             label: labels[row] == Self.noLabel ? nil : texts.string(labels[row]))
     }
 
+    // MARK: The columns as a whole (the index file)
+
+    /// Every column, as kept in the index file (``LogIndexFile``): row columns of ``count``
+    /// values each (`ids` and `times` ``timeWidth`` and 32 bytes a row), batch columns of one
+    /// value a batch, and ``order``.
+    struct Columns: Sendable {
+        var ids: [UInt8] = []
+        var batchOf: [UInt32] = []
+        var inBatch: [UInt32] = []
+        var seqs: [UInt64] = []
+        var times: [UInt8] = []
+        var timeLengths: [UInt8] = []
+        var clockMilliseconds: [Int64] = []
+        var clockCounters: [UInt32] = []
+        var sites: [UInt32] = []
+        var types: [UInt32] = []
+        var subjects: [UInt32] = []
+        var actors: [UInt32] = []
+        var labels: [UInt32] = []
+        var batchSegments: [Int32] = []
+        var batchOffsets: [Int64] = []
+        var order: [UInt32] = []
+        /// Where each row's record starts in its inflated batch.
+        var recordStarts: [UInt32] = []
+        /// Each batch's framing as read when indexed.
+        var batchFramings: [BatchFraming] = []
+        /// The access points of the large batches, by batch number.
+        var batchPoints: [UInt32: [AccessPoint]] = [:]
+    }
+
+    /// The columns (no copy: the arrays are shared until one side changes). Only a settled index
+    /// (``settle()`` called after the last ``add(_:batch:index:)``) is kept in a file.
+    var columns: Columns {
+        precondition(unsettled == 0, "only a settled index is kept")
+        return Columns(ids: ids, batchOf: batchOf, inBatch: inBatch, seqs: seqs, times: times, timeLengths: timeLengths,
+                       clockMilliseconds: clockMilliseconds, clockCounters: clockCounters, sites: sites, types: types,
+                       subjects: subjects, actors: actors, labels: labels, batchSegments: batchSegments,
+                       batchOffsets: batchOffsets, order: order, recordStarts: recordStarts,
+                       batchFramings: batchFramings, batchPoints: batchPoints)
+    }
+
+    /// An index of `columns` and `texts` as read from a file, checked as a whole: every row
+    /// column of one length; each row's batch the one of the row before or the next, starting
+    /// at 0 and ending at the last; its index within the batch counting from 0; the batches'
+    /// positions increasing; each time's length at most ``timeWidth``; each text id one of
+    /// `texts` (a label also ``noLabel``); ``order`` every row once, newest first; each batch's
+    /// framing possible and its rows exactly its records, their starts increasing from 0 within
+    /// its inflated size; each access point within its batch, in order, with its whole window.
+    /// The id table is built anew.
+    /// - Throws: ``ReadModelRejection`` naming the column and row that fails.
+    init(texts: InternedTexts, columns c: Columns) throws {
+        let n = c.seqs.count
+        let lengths: [Int] = [c.batchOf.count, c.inBatch.count, c.timeLengths.count, c.clockMilliseconds.count, c.clockCounters.count,
+                              c.sites.count, c.types.count, c.subjects.count, c.actors.count, c.labels.count, c.order.count]
+        guard n <= Int(UInt32.max) - 1, c.ids.count == n * 32, c.times.count == n * Self.timeWidth,
+              lengths.allSatisfy({ $0 == n }), c.recordStarts.count == n, c.batchSegments.count == c.batchOffsets.count,
+              c.batchFramings.count == c.batchSegments.count
+        else { throw ReadModelRejection("The index's columns do not all hold \(n) rows.") }
+        let batches = c.batchSegments.count
+        guard (n == 0) == (batches == 0) else { throw ReadModelRejection("The index has \(n) rows but \(batches) batches.") }
+        for b in 1..<max(1, batches) {
+            let (s0, s1) = (c.batchSegments[b - 1], c.batchSegments[b])
+            guard s0 >= 0, s0 < s1 || (s0 == s1 && c.batchOffsets[b - 1] < c.batchOffsets[b]) else {
+                throw ReadModelRejection("Batch \(b) of the index does not start after the batch before it.")
+            }
+        }
+        for (b, framing) in c.batchFramings.enumerated() where !framing.isPossible {
+            throw ReadModelRejection("Batch \(b) of the index has a framing no batch can have (\(framing.memberLength) bytes, \(framing.recordCount) records, \(framing.inflatedSize) inflated).")
+        }
+        let textCount = UInt32(texts.count)
+        var firstRows: [UInt32] = []
+        firstRows.reserveCapacity(batches + max(1_024, batches / 16))
+        for r in 0..<n {
+            let fresh = r == 0 || c.batchOf[r] != c.batchOf[r - 1]
+            guard fresh ? c.batchOf[r] == (r == 0 ? 0 : c.batchOf[r - 1] + 1) && c.inBatch[r] == 0 : c.inBatch[r] == c.inBatch[r - 1] + 1 else {
+                throw ReadModelRejection("Row \(r) of the index is not in its batch's order (batch \(c.batchOf[r]), index \(c.inBatch[r])).")
+            }
+            let framing = c.batchFramings[Int(c.batchOf[r])]
+            let last = r == n - 1 || c.batchOf[r + 1] != c.batchOf[r]
+            guard Int(c.inBatch[r]) < framing.recordCount, !last || Int(c.inBatch[r]) == framing.recordCount - 1,
+                  fresh ? c.recordStarts[r] == 0 : c.recordStarts[r] > c.recordStarts[r - 1],
+                  Int(c.recordStarts[r]) < framing.inflatedSize
+            else { throw ReadModelRejection("Row \(r) of the index does not fit its batch's framing (index \(c.inBatch[r]) of \(framing.recordCount), record at byte \(c.recordStarts[r]) of \(framing.inflatedSize)).") }
+            if fresh { firstRows.append(UInt32(r)) }
+            guard c.timeLengths[r] <= Self.timeWidth else { throw ReadModelRejection("Row \(r) of the index has a time of \(c.timeLengths[r]) bytes.") }
+            guard c.sites[r] < textCount, c.types[r] < textCount, c.subjects[r] < textCount, c.actors[r] < textCount,
+                  c.labels[r] < textCount || c.labels[r] == Self.noLabel
+            else { throw ReadModelRejection("Row \(r) of the index names a text beyond the \(textCount) kept.") }
+        }
+        guard n == 0 || Int(c.batchOf[n - 1]) == batches - 1 else { throw ReadModelRejection("The index's last row is not in its last batch.") }
+        self.texts = texts
+        (ids, batchOf, inBatch, seqs, times, timeLengths) = (c.ids, c.batchOf, c.inBatch, c.seqs, c.times, c.timeLengths)
+        (clockMilliseconds, clockCounters, sites, types, subjects, actors, labels) = (c.clockMilliseconds, c.clockCounters, c.sites, c.types, c.subjects, c.actors, c.labels)
+        (batchSegments, batchOffsets) = (c.batchSegments, c.batchOffsets)
+        for (b, points) in c.batchPoints {
+            guard Int(b) < batches else { throw ReadModelRejection("The index keeps access points of batch \(b) of \(batches).") }
+            let framing = c.batchFramings[Int(b)]
+            for (i, point) in points.enumerated() {
+                guard point.bits >= 0, point.bits < 8, point.compressedOffset >= (point.bits > 0 ? 1 : 0),
+                      point.compressedOffset <= framing.deflateLength,
+                      point.uncompressedOffset > (i == 0 ? 0 : points[i - 1].uncompressedOffset),
+                      point.uncompressedOffset <= framing.inflatedSize,
+                      point.window.count == min(point.uncompressedOffset, AccessPoint.windowBytes)
+                else { throw ReadModelRejection("Access point \(i) of batch \(b) of the index lies outside its batch or out of order.") }
+            }
+        }
+        (recordStarts, batchFramings, batchPoints, batchFirstRows) = (c.recordStarts, c.batchFramings, c.batchPoints, firstRows)
+        var seen = [Bool](repeating: false, count: n)
+        for (at, row) in c.order.enumerated() {
+            guard Int(row) < n, !seen[Int(row)] else { throw ReadModelRejection("The index's order names row \(row) twice or beyond its rows.") }
+            seen[Int(row)] = true
+            if at > 0, newer(row, than: c.order[at - 1]) {
+                throw ReadModelRejection("The index's order is not newest first at its entry \(at).")
+            }
+        }
+        order = c.order
+        var capacity = 1024
+        while (n + 1) * 2 > capacity { capacity *= 2 }
+        rehash(capacity: capacity)
+    }
+
     // MARK: The id table
 
     private func hash(_ key: ArraySlice<UInt8>) -> Int {
@@ -278,66 +405,5 @@ struct LogIndex: Sendable {
         out.reserveCapacity(bytes.count * 2)
         for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
         return String(decoding: out, as: UTF8.self)
-    }
-}
-
-/// Texts kept once each, as bytes, and found by their bytes (never compared as Swift `String`):
-/// a pool of bytes, each text's start in it, and an open-addressing table of their ids.
-struct InternedTexts: Sendable {
-    private var pool: [UInt8] = []
-    /// Text `i` is `pool[starts[i]..<starts[i + 1]]`.
-    private var starts: [Int] = [0]
-    /// 0 is empty, else id + 1.
-    private var slots: [UInt32] = []
-
-    /// Texts kept.
-    var count: Int { starts.count - 1 }
-
-    func bytes(_ id: UInt32) -> ArraySlice<UInt8> { pool[starts[Int(id)]..<starts[Int(id) + 1]] }
-
-    func string(_ id: UInt32) -> String { String(decoding: bytes(id), as: UTF8.self) }
-
-    /// Whether text `a` sorts before text `b` as bytes.
-    func precedes(_ a: UInt32, _ b: UInt32) -> Bool { bytes(a).lexicographicallyPrecedes(bytes(b)) }
-
-    /// The id of `text`, if it is kept.
-    func id(of text: String) -> UInt32? {
-        let key = Array(text.utf8)
-        guard !slots.isEmpty else { return nil }
-        let mask = slots.count - 1
-        var slot = Self.hash(key[...]) & mask
-        while slots[slot] != 0 {
-            if bytes(slots[slot] - 1).elementsEqual(key) { return slots[slot] - 1 }
-            slot = (slot + 1) & mask
-        }
-        return nil
-    }
-
-    /// The id of `text`, kept now if it was not.
-    mutating func intern(_ text: String) -> UInt32 {
-        if let id = id(of: text) { return id }
-        let id = UInt32(count)
-        pool.append(contentsOf: text.utf8)
-        starts.append(pool.count)
-        if (count + 1) * 2 > slots.count {
-            slots = [UInt32](repeating: 0, count: max(64, slots.count * 2))
-            for kept in 0..<UInt32(count) { place(kept) }
-        } else {
-            place(id)
-        }
-        return id
-    }
-
-    private mutating func place(_ id: UInt32) {
-        let mask = slots.count - 1
-        var slot = Self.hash(bytes(id)) & mask
-        while slots[slot] != 0 { slot = (slot + 1) & mask }
-        slots[slot] = id + 1
-    }
-
-    private static func hash(_ key: ArraySlice<UInt8>) -> Int {
-        var hasher = Hasher()
-        key.withUnsafeBytes { hasher.combine(bytes: $0) }
-        return hasher.finalize()
     }
 }

@@ -3,6 +3,7 @@ import AccordProjections
 import AccordSegments
 import AccordStore
 import AccordSync
+import Dispatch
 import Synchronization
 
 /// The journal as the pages see it: the state from the read model brought up to date on each
@@ -14,12 +15,29 @@ import Synchronization
 /// or write the read model at once; other processes are kept apart by the writer's `flock`.
 ///
 /// The state, ``Facts`` and the index are kept in memory with the position after the last batch
-/// they cover: the first request builds the state from the read model (and reads the facts and
-/// the index in one pass), each later one folds only the batches appended since (by this
-/// server, `accord append` or a sync). After restoring a journal from a backup, restart `accord ui`.
+/// they cover: the first request (or ``warmUp()``, which `accord ui` calls as soon as it listens)
+/// builds the state from the read model, and the facts and the index from their file
+/// (`cache/web.index`, ``LogIndexFile``) and the batches after it — or, without a usable file,
+/// from one pass over all events; each later request folds only the batches appended since (by
+/// this server, `accord append` or a sync). The file is written after a build without one, and
+/// again once ``LogIndexFile/isDue(rows:inFile:)``; after restoring a journal from a backup,
+/// restart `accord ui` (the file is then found stale and rebuilt).
 final class WebJournal: Sendable {
     let journal: EventJournal
     let writerOptions: SegmentWriter.Options
+    /// How the index file is kept.
+    let persistence: Persistence
+
+    /// How the index file (`cache/web.index`) is kept.
+    enum Persistence: Sendable {
+        /// Neither read nor written.
+        case off
+        /// Written by the request that makes it due, before it answers (tests).
+        case inline
+        /// Written on another thread from a copy of the index taken under the lock (`accord ui`):
+        /// no request waits for the write; the next one to extend the index copies its columns once.
+        case background
+    }
 
     /// The state and facts as of `end` (nil: the journal was empty).
     struct Cache: Sendable {
@@ -36,16 +54,25 @@ final class WebJournal: Sendable {
         var cache: Cache?
         var index = LogIndex()
         var indexEnd = SegmentPosition.start
+        /// Rows of the index file as this server last loaded or wrote it (nil: none).
+        var rowsInFile: Int?
+        /// A write of the index file is under way.
+        var writing = false
+        /// How the first build went, for ``warmUp()``.
+        var origin: String?
     }
 
     private let lock = Mutex(Held())
     /// Which batches the index pass keeps access points of, and how far apart (Journal/UI.md §8).
     let accessPoints: AccessPointOptions
 
-    /// - Parameter accessPoints: see ``accessPoints``; tests make them small.
-    init(journal: EventJournal, writerOptions: SegmentWriter.Options, accessPoints: AccessPointOptions = AccessPointOptions()) {
+    /// - Parameters:
+    ///   - persistence: how the index file is written (``Persistence``).
+    ///   - accessPoints: see ``accessPoints``; tests make them small.
+    init(journal: EventJournal, writerOptions: SegmentWriter.Options, persistence: Persistence = .inline, accessPoints: AccessPointOptions = AccessPointOptions()) {
         self.journal = journal
         self.writerOptions = writerOptions
+        self.persistence = persistence
         self.accessPoints = accessPoints
     }
 
@@ -70,6 +97,26 @@ final class WebJournal: Sendable {
         try lock.withLock { held in try refresh(&held) }
     }
 
+    /// Builds (or loads) and brings up to date the state, the facts and the index, as the first
+    /// request would; `accord ui` calls it right after it starts listening.
+    /// - Returns: one sentence for the operator: how many events are indexed and whether the
+    ///   index came from its file (and how many events were read after it) or from the journal
+    ///   (and why a file that was there was ignored).
+    func warmUp() throws -> String {
+        try lock.withLock { held in
+            _ = try refresh(&held)
+            return "\(held.index.count) events indexed; " + (held.origin ?? "the index was built before.")
+        }
+    }
+
+    /// The log's index brought up to date (shared with the server's until either changes).
+    func index() throws -> LogIndex {
+        try lock.withLock { held in
+            _ = try refresh(&held)
+            return held.index
+        }
+    }
+
     /// Brings the cache and the index up to date; called under the lock.
     private func refresh(_ held: inout Held) throws -> Cache {
         var next: Cache
@@ -77,22 +124,42 @@ final class WebJournal: Sendable {
             next = cache
         } else {
             // The state from the read model and the events after it; facts and the index from
-            // one pass over all events. The pass below folds into the state what was appended
-            // after the build (by another process, meanwhile); only what lies after the end of
-            // the first pass is noted and indexed there.
+            // their file and the batches after it, or from one pass over all events. The pass
+            // below folds into the state what was appended after the build (by another
+            // process, meanwhile); only what lies after the end of the first pass is noted and
+            // indexed there. The index file is loaded on another thread while the state is built.
+            let loading = persistence == .off ? nil : LogIndexFile.Loading(LogIndexFile(journal: journal))
             let built = try StateBuilder(journal: journal).build()
             next = Cache(state: built.state, facts: Facts(), end: built.coverage?.end, series: FinanceSeries(state: built.state))
             var index = LogIndex()
-            var all = try journal.events(accessPoints: accessPoints)
-            var inBatch = 0
+            var start = SegmentPosition.start
+            var (result, milliseconds) = loading?.wait() ?? (.success(nil), 0)
+            switch result {
+            case .success(let loaded?):
+                index = loaded.index
+                next.facts = loaded.facts
+                start = loaded.end
+                held.rowsInFile = index.count
+                held.origin = "\(index.count) loaded from '\(LogIndexFile.relativePath)' in \(milliseconds) ms"
+            case .success(nil):
+                held.origin = "built from the journal"
+            case .failure(let rejection):
+                held.origin = "built from the journal: '\(LogIndexFile.relativePath)' was ignored (\(rejection.reason))"
+            }
+            // `index` alone refers to the loaded columns now: the rows added below must not copy them.
+            result = .success(nil)
+            var all = try journal.events(from: start, accessPoints: accessPoints)
+            var inBatch = 0, read = 0
             var place: LogIndex.BatchPlace?
             while let event = try all.next() {
                 next.facts.note(event)
                 let (batch, record) = Self.place(all, reusing: &place)
                 index.add(event, batch: batch, index: inBatch, record: record)
                 inBatch = all.isLastOfBatch ? 0 : inBatch + 1
+                read += 1
             }
             index.settle()
+            if held.rowsInFile != nil { held.origin! += ", and \(read) read after it." } else { held.origin! += "." }
             held.index = index
             held.indexEnd = all.nextPosition
         }
@@ -120,7 +187,31 @@ final class WebJournal: Sendable {
             held.indexEnd = events.nextPosition
         }
         if folded || held.cache == nil { held.cache = next }
+        if persistence != .off, !held.writing, LogIndexFile.isDue(rows: held.index.count, inFile: held.rowsInFile) {
+            writeIndexFile(&held, facts: next.facts)
+        }
         return next
+    }
+
+    /// Writes the index file from the index and `facts` as held now; called under the lock. A
+    /// failure (a read-only journal, a full disk) is ignored: the index stays in memory, and the
+    /// next write is tried once as many rows again are added.
+    private func writeIndexFile(_ held: inout Held, facts: Facts) {
+        let (index, end) = (held.index, held.indexEnd)
+        held.rowsInFile = index.count
+        let file = LogIndexFile(journal: journal)
+        switch persistence {
+        case .off:
+            return
+        case .inline:
+            try? file.write(index, facts: facts, end: end)
+        case .background:
+            held.writing = true
+            DispatchQueue.global(qos: .utility).async { [self] in
+                try? file.write(index, facts: facts, end: end)
+                lock.withLock { $0.writing = false }
+            }
+        }
     }
 
     /// One event's summary, kept for the log.

@@ -2,6 +2,7 @@ import AccordModel
 import AccordProjections
 import AccordSegments
 import AccordStore
+import Dispatch
 import HTTPTypes
 import Hummingbird
 import HummingbirdTLS
@@ -79,13 +80,20 @@ public enum WebServer {
     ///
     /// Checks access first (``checkAccess(_:users:)``), then listens; requests are answered
     /// concurrently, but reads of the journal and appends are serialised inside the server.
+    /// As soon as it listens, it builds the state and loads (or builds) the log's index on
+    /// another thread (Journal/UI.md §8), so that the first page is served from memory; a
+    /// request that arrives meanwhile waits for it.
     /// - Parameters:
     ///   - journal: the journal to show and append to (its own site's feed).
     ///   - options: address, TLS, login, default actor, writer options.
     ///   - onListening: told the port bound and the scheme (`http` or `https`).
+    ///   - onReady: told, once the warm-up is done, one sentence saying how many events are
+    ///     indexed, where the index came from and how long it took — or why it failed (the
+    ///     server goes on; each request then tries again and shows the error).
     /// - Throws: ``AccordError`` `.badInput` when ``checkAccess(_:users:)`` refuses; NIOSSL's
     ///   error for a certificate or key that cannot be read; Hummingbird's when it cannot listen.
-    public static func run(journal: EventJournal, options: Options, onListening: @escaping @Sendable (Int, String) -> Void) async throws {
+    public static func run(journal: EventJournal, options: Options, onListening: @escaping @Sendable (Int, String) -> Void,
+                           onReady: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let users = WebUsers(journalPath: journal.path)
         let login = try checkAccess(options, users: users)
         var tls: TLSConfiguration?
@@ -94,7 +102,8 @@ public enum WebServer {
                 certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
         }
-        let site = WebSite(journal: WebJournal(journal: journal, writerOptions: options.writerOptions), users: users, login: login,
+        let web = WebJournal(journal: journal, writerOptions: options.writerOptions, persistence: .background)
+        let site = WebSite(journal: web, users: users, login: login,
                            secure: tls != nil, defaultActor: options.defaultActor)
         var logger = Logger(label: "accord.ui")
         logger.logLevel = .notice
@@ -105,8 +114,29 @@ public enum WebServer {
             router: router,
             server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "accord-ui"),
-            onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port, scheme) },
+            onServerRunning: { channel in
+                onListening(channel.localAddress?.port ?? options.port, scheme)
+                DispatchQueue.global().async { onReady(warmUp(web)) }
+            },
             logger: logger)
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+
+    /// Builds the state and the index of `web` now, and says how it went and how long it took.
+    static func warmUp(_ web: WebJournal) -> String {
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            let said = try web.warmUp()
+            let took = started.duration(to: clock.now).components
+            let milliseconds = took.seconds * 1_000 + took.attoseconds / 1_000_000_000_000_000
+            return "Ready in \(milliseconds) ms: \(said)"
+        } catch let error as AccordError {
+            return "Not ready: \(error.message) Each page will try again."
+        } catch let error as SegmentError {
+            return "Not ready: \(error.message) Each page will try again."
+        } catch {
+            return "Not ready: \(error). Each page will try again."
+        }
     }
 }

@@ -46,7 +46,7 @@ struct WebAccessPointTests {
         defer { temp.remove() }
         let (journal, events, large) = try Self.makeJournal(at: temp.child("j"))
         let web = WebJournal(journal: journal, writerOptions: .init(), accessPoints: Self.small)
-        let whole = WebJournal(journal: journal, writerOptions: .init(), accessPoints: Self.none)
+        let whole = WebJournal(journal: journal, writerOptions: .init(), persistence: .off, accessPoints: Self.none)
         let current = try web.current()
         let names = Names(state: current.state, fundingTitles: current.facts.fundingTitles)
         var compared = 0
@@ -76,7 +76,7 @@ struct WebAccessPointTests {
         let journal = try Fixtures.makeJournal(at: temp.child("j"))
         _ = try journal.openWriter().append(Fixtures.realisticDrafts(count: 10), now: Fixtures.time(0))
         let web = WebJournal(journal: journal, writerOptions: .init(), accessPoints: Self.small)
-        let whole = WebJournal(journal: journal, writerOptions: .init(), accessPoints: Self.none)
+        let whole = WebJournal(journal: journal, writerOptions: .init(), persistence: .off, accessPoints: Self.none)
         _ = try web.current()
         // Another process appends a large batch; the next request indexes it.
         let other = try EventJournal(opening: journal.path)
@@ -123,5 +123,33 @@ struct WebAccessPointTests {
         let event = events[large.lowerBound + hit]
         #expect(throws: SegmentError.self) { try web.event(event.id.hex) }
         #expect(throws: SegmentError.self) { try web.states(around: event, current: current.state) }
+    }
+
+    @Test func anIndexLoadedFromItsFileReadsLargeBatchesFromTheAccessPointsItKept() throws {
+        let temp = TemporaryDirectory("ui-access-points-file")
+        defer { temp.remove() }
+        let (journal, events, large) = try Self.makeJournal(at: temp.child("j"))
+        let built = WebJournal(journal: journal, writerOptions: .init(), accessPoints: Self.small)
+        #expect(try built.warmUp().contains("built from the journal."))
+        // This server records no points itself: the points it reads from came from the file.
+        let loaded = WebJournal(journal: journal, writerOptions: .init(), accessPoints: Self.none)
+        let said = try loaded.warmUp()
+        #expect(said.contains("loaded from 'cache/web.index'"), "\(said)")
+        try WebIndexFileTests.expectSameIndex(loaded, as: journal, accessPoints: Self.small)
+        let whole = WebJournal(journal: journal, writerOptions: .init(), persistence: .off, accessPoints: Self.none)
+        let current = try loaded.current()
+        let names = Names(state: current.state, fundingTitles: current.facts.fundingTitles)
+        var compared = 0
+        for (n, event) in events.enumerated() where n % 37 == 0 || sameBytes(event.subject.description, "funding/f-22") {
+            #expect(try loaded.readsFromAccessPoints(event.id.hex) == large.contains(n), "event \(n)")
+            let found = try #require(try loaded.event(event.id.hex))
+            let before = try #require(try whole.event(event.id.hex))
+            let kept = SubjectPages.kinds.contains(event.subject.kind)
+            #expect(EventPages.event(found, around: kept ? try loaded.states(around: event, current: current.state) : nil, names: names)
+                    == EventPages.event(before, around: kept ? try whole.states(around: event, current: current.state) : nil, names: names),
+                    "event \(n)")
+            compared += 1
+        }
+        #expect(compared > 40)
     }
 }

@@ -415,9 +415,12 @@ func shellOutput(_ command: String) throws -> String {
 final class UIServer {
     let process: Process
     let port: Int
+    /// The file its standard output goes to.
+    let output: String
 
     init(journal: String, scratch: TemporaryDirectory, options: [String] = [], scheme: String = "http") throws {
         let out = scratch.child("ui-\(UUID().uuidString.prefix(8)).out")
+        output = out
         FileManager.default.createFile(atPath: out, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: AccordExecutable.path)

@@ -54,6 +54,9 @@ struct UIServe: ParsableCommand {
                 try await WebServer.run(journal: journal, options: settings) { bound, scheme in
                     writeOut("Listening on \(scheme)://\(host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host):\(bound)\n")
                     standardOutput.flush()
+                } onReady: { said in
+                    writeOut(said + "\n")
+                    standardOutput.flush()
                 }
             } catch let error as AccordError {
                 box.accordError = error

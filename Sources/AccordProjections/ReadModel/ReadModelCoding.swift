@@ -36,9 +36,17 @@ public struct ReadModelEncoder {
     public internal(set) var history: HistoryWriter?
 
     /// Buffer size: bytes are handed to the file system in writes of this size.
-    static let bufferBytes = 1 << 20
+    public static let bufferBytes = 1 << 20
 
-    init(fd: Int32, path: String, io: any SegmentIO, at base: Int64 = 0, reserve: Int = bufferBytes + 64) {
+    /// An encoder writing to `fd` (the file at `path`, named in errors) through `io`, from byte
+    /// `base` of the file on; nothing is written until the buffer fills or ``finish()``.
+    /// - Parameters:
+    ///   - fd: a file descriptor open for writing (the caller closes it).
+    ///   - path: the file's path, for errors.
+    ///   - io: how bytes are written (``SegmentIOs/processDefault`` outside tests).
+    ///   - base: where in the file the first byte goes.
+    ///   - reserve: the buffer's initial capacity.
+    public init(fd: Int32, path: String, io: any SegmentIO, at base: Int64 = 0, reserve: Int = bufferBytes + 64) {
         self.fd = fd
         self.path = path
         self.io = io
@@ -110,10 +118,21 @@ public struct ReadModelEncoder {
         }
     }
 
-    /// Raw bytes, as they are.
-    mutating func raw(_ bytes: UnsafeBufferPointer<UInt8>) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= Self.bufferBytes { try flush() }
+    /// Raw bytes, as they are, handed on in pieces of at most the buffer's size (so that a
+    /// column of many megabytes is never copied whole into the buffer).
+    public mutating func raw(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        try raw(UnsafeRawBufferPointer(bytes))
+    }
+
+    /// Raw bytes, as they are, in pieces of at most the buffer's size.
+    public mutating func raw(_ bytes: UnsafeRawBufferPointer) throws {
+        var at = 0
+        while at < bytes.count {
+            let end = min(bytes.count, at + Self.bufferBytes)
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[at..<end]))
+            if buffer.count >= Self.bufferBytes { try flush() }
+            at = end
+        }
     }
 
     /// Hands the buffer to the file system.
@@ -178,7 +197,9 @@ public struct ReadModelDecoder {
 
     static let bufferBytes = ReadModelFile.maxTextBytes + (1 << 20)
 
-    init(fd: Int32, bodyLength: Int64) {
+    /// A decoder of the first `bodyLength` bytes of the file open at `fd` (the file less its
+    /// trailer); ``finish()`` checks the trailer after them.
+    public init(fd: Int32, bodyLength: Int64) {
         self.init(fd: fd, from: 0, to: bodyLength)
     }
 
@@ -347,6 +368,38 @@ public struct ReadModelDecoder {
         return Array(buffer[start..<(start + count)])
     }
 
+    /// Fills `target` with the next `target.count` bytes, as they are, in pieces of at most
+    /// 1 MiB (a column of fixed-width values read straight into its array).
+    /// - Throws: ``ReadModelRejection`` when the body ends first.
+    public mutating func raw(into target: UnsafeMutableRawBufferPointer) throws {
+        var done = 0
+        while done < target.count {
+            let piece = min(target.count - done, 1 << 20)
+            try ensure(piece)
+            let from = start
+            buffer.withUnsafeBytes { source in
+                (target.baseAddress! + done).copyMemory(from: source.baseAddress! + from, byteCount: piece)
+            }
+            start += piece
+            done += piece
+        }
+    }
+
+    /// Passes over the next `count` bytes (hashing them), in pieces of at most 1 MiB.
+    /// - Throws: ``ReadModelRejection`` when the body ends first.
+    public mutating func skip(_ count: Int64) throws {
+        guard count <= remaining else {
+            throw ReadModelRejection("A value of \(count) bytes at byte \(offset) runs past the \(remaining) bytes left.")
+        }
+        var left = count
+        while left > 0 {
+            let piece = Int(min(left, 1 << 20))
+            try ensure(piece)
+            start += piece
+            left -= Int64(piece)
+        }
+    }
+
     /// Checks that the whole extent was decoded and that `sha256` is the SHA-256 of its bytes.
     mutating func finishExtent(sha256: [UInt8]) throws {
         guard remaining == 0 else {
@@ -358,7 +411,8 @@ public struct ReadModelDecoder {
     }
 
     /// Checks that the whole body was decoded and that the trailer is the SHA-256 of the body.
-    mutating func finish() throws {
+    /// - Throws: ``ReadModelRejection`` naming the byte offset where either fails.
+    public mutating func finish() throws {
         guard remaining == 0 else {
             throw ReadModelRejection("The read model has \(remaining) bytes after its last value, at byte \(offset).")
         }

@@ -90,6 +90,18 @@ public struct ReadModelCoverage: Sendable, Equatable {
         self.end = end
         self.lastID = lastID
     }
+
+    /// Whether `journal` holds, at ``batch``, a valid batch ending at ``end`` whose last record
+    /// has the id ``lastID`` (check 4 of Format.md §9.4.4): false for a file that is stale (the
+    /// journal was restored from a backup, or went on separately) or was never this journal's.
+    /// Reads that one batch only.
+    public func isHeld(by journal: EventJournal) -> Bool {
+        guard var batches = try? journal.directory.batches(from: batch),
+              let found = try? batches.next(), found.end == end,
+              let last = found.records.last, let event = try? EventRecord.decode(last)
+        else { return false }
+        return sameBytes(event.id.hex, lastID)
+    }
 }
 
 /// The read model of one projection, kept in `cache/<name>.readmodel` in the journal directory
@@ -296,15 +308,8 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
                            coverage: coverage, summaryPath: path)
     }
 
-    /// Whether the journal holds, at `coverage.batch`, a valid batch ending at `coverage.end`
-    /// whose last record has the id `coverage.lastID`.
-    private func covers(_ coverage: ReadModelCoverage) -> Bool {
-        guard var batches = try? journal.directory.batches(from: coverage.batch),
-              let batch = try? batches.next(), batch.end == coverage.end,
-              let last = batch.records.last, let event = try? EventRecord.decode(last)
-        else { return false }
-        return sameBytes(event.id.hex, coverage.lastID)
-    }
+    /// ``ReadModelCoverage/isHeld(by:)`` for this journal.
+    private func covers(_ coverage: ReadModelCoverage) -> Bool { coverage.isHeld(by: journal) }
 
     /// Writes the file atomically (Format.md §9.4.5).
     /// - Returns: the file's path relative to the journal.
@@ -447,14 +452,59 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     /// Removes temporary files of this read model and its history file left by writers that
     /// were killed (their process is gone).
     private func removeAbandonedTemporaries(in folder: String) {
+        ReadModelFile.removeAbandonedTemporaries(in: folder, of: [ReadModelFile.fileName(of: Model.self), HistoryFileLayout.fileName(of: Model.self)])
+    }
+}
+
+extension ReadModelFile {
+    /// Removes the temporary files `<name>.tmp-<pid>-<random>` of the files `names` in `folder`
+    /// left by writers that were killed (their process is gone); those of live processes stay.
+    /// - Parameters:
+    ///   - folder: the `cache/` folder.
+    ///   - names: the files' names (`partnership.readmodel`, `web.index`).
+    public static func removeAbandonedTemporaries(in folder: String, of names: [String]) {
         guard let directory = opendir(folder) else { return }
         defer { closedir(directory) }
-        let prefixes = [ReadModelFile.fileName(of: Model.self) + ".tmp-", HistoryFileLayout.fileName(of: Model.self) + ".tmp-"]
+        let prefixes = names.map { $0 + ".tmp-" }
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard let prefix = prefixes.first(where: { name.hasPrefix($0) }),
                   let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }) else { continue }
             if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH { unlink(folder + "/" + name) }
         }
+    }
+
+    /// Writes a file of `cache/` as a read model is written (Format.md §9.4.5): `body` encodes
+    /// it into `<path>.tmp-<pid>-<random>` (created with `O_EXCL`, mode 0644), the trailer (the
+    /// SHA-256 of every byte before it) is added, the file is `fdatasync`ed and renamed over
+    /// `path`, then the folder is synced. A failure at any step leaves the former file in place
+    /// and removes the temporary one.
+    /// - Parameters:
+    ///   - path: the file to replace (in an existing folder).
+    ///   - io: how bytes are written.
+    ///   - body: writes every byte before the trailer.
+    /// - Throws: ``SegmentError`` `.io` / `.diskFull` when a step fails; what `body` throws.
+    public static func writeAtomically(_ path: String, io: any SegmentIO, _ body: (inout ReadModelEncoder) throws -> Void) throws {
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SegmentError(.io, "Cannot create '\(temporary)': \(Errno(errno)).", path: temporary) }
+        do {
+            var out = ReadModelEncoder(fd: fd, path: temporary, io: io)
+            try body(&out)
+            try out.finish()
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let error = Errno(errno)
+            unlink(temporary)
+            throw SegmentError(.io, "Cannot rename '\(temporary)' to '\(path)': \(error).", path: path)
+        }
+        var folder = path
+        while let last = folder.utf8.last, last != UInt8(ascii: "/") { folder.removeLast() }
+        try? FileBytes.syncDirectory(folder.isEmpty ? "." : folder)
     }
 }

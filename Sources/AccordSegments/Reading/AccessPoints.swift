@@ -19,6 +19,21 @@ public struct AccessPoint: Sendable {
     public let uncompressedOffset: Int
     /// The last ``windowBytes`` of the inflated batch before the point (fewer near its start).
     public let window: [UInt8]
+
+    /// A point as kept outside the reader that recorded it (the web view's index file,
+    /// Journal/UI.md §8.1). ``SegmentDirectory/inflate(ranges:ofBatchAt:framing:points:)``
+    /// checks it against its member before it uses it.
+    /// - Parameters:
+    ///   - compressedOffset: see ``compressedOffset``.
+    ///   - bits: see ``bits`` (0–7).
+    ///   - uncompressedOffset: see ``uncompressedOffset``.
+    ///   - window: see ``window``: `min(uncompressedOffset, windowBytes)` bytes.
+    public init(compressedOffset: Int, bits: Int, uncompressedOffset: Int, window: [UInt8]) {
+        self.compressedOffset = compressedOffset
+        self.bits = bits
+        self.uncompressedOffset = uncompressedOffset
+        self.window = window
+    }
 }
 
 /// When the reader records ``AccessPoint``s of the batches it inflates (an option of
@@ -252,5 +267,19 @@ extension SegmentDirectory {
             }
         }
         return results
+    }
+}
+
+extension BatchFraming {
+    /// Bytes of the member's DEFLATE data: ``memberLength`` less the header (30 bytes) and the
+    /// trailer (8; Format.md §4). An ``AccessPoint``'s ``AccessPoint/compressedOffset`` is at most this.
+    public var deflateLength: Int { memberLength - BatchMember.headerLength - BatchMember.trailerLength }
+
+    /// Whether a valid member can say this of itself (Format.md §4): at least the smallest
+    /// member and at most `MAX_MEMBER` bytes, at least one record, at most `MAX_BATCH` bytes
+    /// inflated. For framings kept outside the reader (Journal/UI.md §8.1).
+    public var isPossible: Bool {
+        memberLength >= BatchMember.minimumLength && memberLength <= SegmentFormat.maxMemberBytes
+            && recordCount >= 1 && inflatedSize >= recordCount && inflatedSize <= SegmentFormat.maxBatchBytes
     }
 }
