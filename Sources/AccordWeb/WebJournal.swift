@@ -117,6 +117,12 @@ final class WebJournal: Sendable {
         }
     }
 
+    /// Where the state held now ends (the position after the last batch folded), without
+    /// bringing it up to date; nil before the first build. For tests.
+    func foldedEnd() -> SegmentPosition? {
+        lock.withLock { $0.cache?.end }
+    }
+
     /// Brings the cache and the index up to date; called under the lock.
     private func refresh(_ held: inout Held) throws -> Cache {
         var next: Cache
@@ -163,30 +169,44 @@ final class WebJournal: Sendable {
             held.index = index
             held.indexEnd = all.nextPosition
         }
-        // Folded into a copy, kept only when the pass ends well: a damaged batch must not leave
-        // half of its events folded, to be folded again by the next request.
+        // Folded in place: the held cache is let go of first, so that the state is not copied
+        // (at 1M events a copy of its maps cost a page 0.2 s after each append). Each batch is
+        // read whole — its events decoded and checked — before any of it is folded, noted or
+        // indexed: a damaged batch leaves nothing of itself, the batches before it stay folded,
+        // and `end` is the position after the last batch folded, where the next request reads
+        // (and meets the damage) again.
+        held.cache = nil
+        defer { held.cache = next }
         var events = try journal.events(from: next.end ?? .start, accessPoints: accessPoints)
-        var fresh: [(event: Event, batch: LogIndex.BatchPlace, index: Int, record: Range<Int>)] = []
-        var folded = false
+        var batch: [(event: Event, place: LogIndex.BatchPlace?, index: Int, record: Range<Int>)] = []
+        var indexed = false
+        defer { if indexed { held.index.settle() } }
         var inBatch = 0
         var place: LogIndex.BatchPlace?
         while let event = try events.next() {
-            next.series.fold(event, into: &next.state)
             if (events.batchPosition ?? .start) >= held.indexEnd {
-                next.facts.note(event)
-                let (batch, record) = Self.place(events, reusing: &place)
-                fresh.append((event, batch, inBatch, record))
+                let (at, record) = Self.place(events, reusing: &place)
+                batch.append((event, at, inBatch, record))
+            } else {
+                batch.append((event, nil, inBatch, 0..<0))
             }
-            inBatch = events.isLastOfBatch ? 0 : inBatch + 1
-            folded = true
+            guard events.isLastOfBatch else {
+                inBatch += 1
+                continue
+            }
+            inBatch = 0
+            for item in batch {
+                next.series.fold(item.event, into: &next.state)
+                if let at = item.place {
+                    next.facts.note(item.event)
+                    held.index.add(item.event, batch: at, index: item.index, record: item.record)
+                    indexed = true
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+            next.end = events.nextPosition
+            if indexed { held.indexEnd = events.nextPosition }
         }
-        if folded { next.end = events.nextPosition }
-        if !fresh.isEmpty {
-            for item in fresh { held.index.add(item.event, batch: item.batch, index: item.index, record: item.record) }
-            held.index.settle()
-            held.indexEnd = events.nextPosition
-        }
-        if folded || held.cache == nil { held.cache = next }
         if persistence != .off, !held.writing, LogIndexFile.isDue(rows: held.index.count, inFile: held.rowsInFile) {
             writeIndexFile(&held, facts: next.facts)
         }

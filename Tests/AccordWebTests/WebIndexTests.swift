@@ -1,5 +1,6 @@
 import AccordModel
 import AccordProjections
+import AccordSegments
 import AccordStore
 import AccordSync
 import AccordTesting
@@ -26,6 +27,45 @@ struct WebIndexTests {
         writer.close()
         let web = WebJournal(journal: journal, writerOptions: .init())
         for query in Self.queries { try Self.expectSameLog(web, journal, query) }
+    }
+
+    @Test func aDamagedNewBatchFoldsNothingOfItselfKeepsTheBatchesBeforeItAndIsFoldedOnceWhenRepaired() throws {
+        let temp = TemporaryDirectory("ui-index-damaged-new")
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        _ = try journal.openWriter().append(Fixtures.realisticDrafts(count: 20), now: Fixtures.time(0))
+        let web = WebJournal(journal: journal, writerOptions: .init(), persistence: .off)
+        #expect(try web.current().state.stakeholders.count > 0)
+        // Three batches appended by another process after the state was built: a, b, c.
+        let writer = try EventJournal(opening: journal.path).openWriter()
+        for (n, name) in ["a", "b", "c"].enumerated() {
+            _ = try writer.append([
+                Fixtures.draft("stakeholder.registered.v1", "stakeholder/new-\(name)", #"{"name":"New \#(name)","kind":"industrial","country":"KZ"}"#),
+                Fixtures.draft("finance.committed.v1", "funding/new-\(name)", #"{"provider":"new-\#(name)","receiver":"new-\#(name)","amount":"1\#(n).00","currency":"EUR","date":"2024-01-0\#(n + 1)"}"#),
+            ], now: Fixtures.time(86_400 * Int64(n + 1)))
+        }
+        writer.close()
+        var members = try journal.directory.batches()
+        var positions: [(segment: Int, offset: Int64, length: Int)] = []
+        while let batch = try members.next() { positions.append((batch.segment, batch.offset, batch.length)) }
+        let b = positions[positions.count - 2]
+        let segment = journal.directory.path + "/" + SegmentDirectory.relativeSegmentPath(b.segment)
+        // A byte in the middle of b's compressed data (b is not the last member: not a torn tail).
+        let flipAt = Int(b.offset) + b.length / 2
+        try FileDamage.flip(segment, at: flipAt)
+        #expect(throws: (any Error).self) { try web.current() }
+        // Folded up to b, not into it: the next request reads b (and meets the damage) again.
+        #expect(web.foldedEnd() == SegmentPosition(segment: b.segment, offset: b.offset), "a kept, nothing of b")
+        #expect(throws: (any Error).self) { try web.history(of: "stakeholder/new-a", limit: 10) }
+        // Repaired: b and c are folded, each once, and the sums are the full fold's.
+        try FileDamage.flip(segment, at: flipAt)
+        let after = try web.current().state
+        #expect(["new-a", "new-b", "new-c"].allSatisfy { id in after.stakeholders.keys.contains { sameBytes($0, id) } })
+        #expect(try web.history(of: "funding/new-b", limit: 10).total == 1)
+        var full = PartnershipState()
+        var all = try journal.events()
+        while let event = try all.next() { PartnershipProjection.apply(event, to: &full) }
+        #expect(sameBytes(try after.digest(), try full.digest()), "each event folded once")
     }
 
     @Test func appendsByAnotherWriterAndBackDatedEventsFromASyncAreIndexed() throws {
