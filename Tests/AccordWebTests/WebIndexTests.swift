@@ -68,6 +68,27 @@ struct WebIndexTests {
         #expect(sameBytes(try after.digest(), try full.digest()), "each event folded once")
     }
 
+    @Test func theFormChecksADraftAgainstWhatAnotherProcessAppendedSinceThePageWasServed() throws {
+        let temp = TemporaryDirectory("ui-index-form-checks")
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        _ = try journal.openWriter().append(Fixtures.realisticDrafts(count: 20), now: Fixtures.time(0))
+        let web = WebJournal(journal: journal, writerOptions: .init(), persistence: .off)
+        _ = try web.current()
+        let commitment = Fixtures.draft("finance.committed.v1", "funding/f-late", #"{"provider":"late-bank","receiver":"late-bank","amount":"5.00","currency":"EUR","date":"2024-01-01"}"#)
+        #expect(throws: AccordError.self) { try web.append(commitment, actor: nil) }
+        // Another process registers the provider; the form's check sees it, and the event is folded once.
+        _ = try EventJournal(opening: journal.path).openWriter().append([
+            Fixtures.draft("stakeholder.registered.v1", "stakeholder/late-bank", #"{"name":"Late Bank","kind":"financial","country":"KZ"}"#),
+        ], now: Fixtures.time(86_400))
+        let event = try web.append(commitment, actor: "officer")
+        #expect(sameBytes(event.actor, "officer"))
+        var full = PartnershipState()
+        var all = try journal.events()
+        while let each = try all.next() { PartnershipProjection.apply(each, to: &full) }
+        #expect(sameBytes(try web.current().state.digest(), try full.digest()))
+    }
+
     @Test func appendsByAnotherWriterAndBackDatedEventsFromASyncAreIndexed() throws {
         let temp = TemporaryDirectory("ui-index-appends")
         defer { temp.remove() }
