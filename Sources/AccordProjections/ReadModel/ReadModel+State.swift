@@ -1,4 +1,5 @@
 import AccordModel
+import AccordParallel
 
 // The partnership state in a read-model file, field by field in the order of Format.md §9.4.3.
 // A stored property added to any of these types must be added here and to that section; the
@@ -238,42 +239,93 @@ extension Retirement: ReadModelCodable {
 }
 
 extension PartnershipState: ReadModelCodable {
-    /// The state's fields in the order of Format.md §9.4.3.
+    /// The state's fields in the order of Format.md §9.4.3 (layout 4): the first part, then —
+    /// marked with ``ReadModelEncoder/beginSecondPart()`` — the second.
     public func encode(to out: inout ReadModelEncoder) throws {
         try feeds.encode(to: &out)
         try stakeholders.encode(to: &out)
         try agreements.encode(to: &out)
         try actions.encode(to: &out)
+        try activity.encode(to: &out)
+        out.beginSecondPart()
         try fundings.encode(to: &out)
         try projects.encode(to: &out)
         try offtakes.encode(to: &out)
         try research.encode(to: &out)
         try outputs.encode(to: &out)
         try deliveries.encode(to: &out)
-        try activity.encode(to: &out)
         try participants.encode(to: &out)
         try financeSources.encode(to: &out)
         try retractions.encode(to: &out)
         try retirements.encode(to: &out)
     }
 
+    /// Both parts, one after the other, from one decoder.
     public init(from input: inout ReadModelDecoder) throws {
         self.init()
+        try decodeFirstPart(from: &input)
+        try decodeSecondPart(from: &input)
+    }
+
+    /// The first part of §9.4.3: feeds, stakeholders, agreements, actions, activity.
+    mutating func decodeFirstPart(from input: inout ReadModelDecoder) throws {
         feeds = try input.read()
         stakeholders = try input.read()
         agreements = try input.read()
         actions = try input.read()
+        activity = try input.read()
+    }
+
+    /// The second part of §9.4.3: fundings and everything after them.
+    mutating func decodeSecondPart(from input: inout ReadModelDecoder) throws {
         fundings = try input.read()
         projects = try input.read()
         offtakes = try input.read()
         research = try input.read()
         outputs = try HistoryMap(from: &input) { $0.outputs }
         deliveries = try HistoryMap(from: &input) { $0.deliveries }
-        activity = try input.read()
         participants = try input.read()
         financeSources = try input.read()
         retractions = try input.read()
         retirements = try input.read()
+    }
+
+    /// Decodes the two parts at once (Format.md §9.4.4: a reader MAY), each on its own thread,
+    /// the checksum of the whole file computed on the first part's thread before it decodes;
+    /// a failure of the first part is reported before one of the second, and both before a
+    /// wrong checksum, as a reader decoding them in order would.
+    public static func decode(parts: ReadModelParts) throws -> PartnershipState {
+        let halves = ParallelSlots.map(2) { index -> Result<(state: PartnershipState, checksum: ReadModelRejection?), any Error> in
+            Result {
+                var state = PartnershipState()
+                if index == 0 {
+                    var input = parts.decoder(parts.second)
+                    try state.decodeSecondPart(from: &input)
+                    try input.finishPart("second")
+                    return (state, nil)
+                }
+                let checksum = parts.checksumRejection()
+                var input = parts.decoder(parts.first)
+                try state.decodeFirstPart(from: &input)
+                try input.finishPart("first")
+                return (state, checksum)
+            }
+        }
+        let first = try halves[1].get()
+        let second = try halves[0].get().state
+        if let checksum = first.checksum { throw checksum }
+        var state = first.state
+        state.fundings = second.fundings
+        state.projects = second.projects
+        state.offtakes = second.offtakes
+        state.research = second.research
+        state.outputs = second.outputs
+        state.deliveries = second.deliveries
+        state.participants = second.participants
+        state.financeSources = second.financeSources
+        state.retractions = second.retractions
+        state.retirements = second.retirements
+        return state
     }
 }
 

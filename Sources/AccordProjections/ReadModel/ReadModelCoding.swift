@@ -35,6 +35,10 @@ public struct ReadModelEncoder {
     /// Format.md §9.4.2); nil for a projection that keeps none.
     public internal(set) var history: HistoryWriter?
 
+    /// Where the state's second part starts (layout 4, Format.md §9.4.2), once the model has
+    /// said so with ``beginSecondPart()``; nil for a model whose state is one part.
+    public private(set) var secondPart: Int64?
+
     /// Buffer size: bytes are handed to the file system in writes of this size.
     static let bufferBytes = 1 << 20
 
@@ -45,6 +49,13 @@ public struct ReadModelEncoder {
         self.base = base
         buffer.reserveCapacity(reserve)
     }
+
+    /// The offset in the file of the next byte written.
+    public var position: Int64 { base + written + Int64(buffer.count) }
+
+    /// Marks the next byte as the first of the state's second part (layout 4, Format.md
+    /// §9.4.2): the part a reader may decode at the same time as the first.
+    public mutating func beginSecondPart() { secondPart = position }
 
     /// One byte.
     public mutating func u8(_ value: UInt8) throws {
@@ -173,14 +184,17 @@ public struct ReadModelDecoder {
     private var fileOffset: Int64 = 0
     /// Where the body ends in the file: the file less its trailer, or the end of an extent.
     private let bodyLength: Int64
-    /// The history file whose extents the read model names (layouts 2 and 3); nil when it names none.
+    /// The history file whose extents the read model names (layouts 2 and later); nil when it names none.
     var history: HistoryFile?
+    /// Whether the bytes read are hashed (for ``finish()`` and ``finishExtent(sha256:)``); false
+    /// for the parts of a layout 4 file, whose checksum is computed apart
+    /// (``ReadModelParts``).
+    var hashing = true
 
+    /// The most the buffer grows to: one text of `MAX_READMODEL_TEXT` and its neighbours.
     static let bufferBytes = ReadModelFile.maxTextBytes + (1 << 20)
-
-    init(fd: Int32, bodyLength: Int64) {
-        self.init(fd: fd, from: 0, to: bodyLength)
-    }
+    /// The buffer's first size; it grows (up to ``bufferBytes``) only for a value longer than that.
+    static let initialBufferBytes = 1 << 18
 
     /// A decoder of the bytes from `from` to `to` of the file (a history extent, or a whole
     /// read model's body); its buffer is never larger than those bytes.
@@ -188,7 +202,7 @@ public struct ReadModelDecoder {
         self.fd = fd
         self.bodyLength = to
         fileOffset = from
-        buffer = [UInt8](repeating: 0, count: Int(max(1, min(Int64(Self.bufferBytes), to - from))))
+        buffer = [UInt8](repeating: 0, count: Int(max(1, min(Int64(Self.initialBufferBytes), to - from))))
     }
 
     /// The offset in the file of the next byte to decode.
@@ -211,6 +225,12 @@ public struct ReadModelDecoder {
             end -= start
             start = 0
         }
+        if count > buffer.count {
+            // Bounded: `count` is at most the bytes left in the body (checked above), and no value
+            // read at once is longer than one text of MAX_READMODEL_TEXT with its neighbours.
+            let grown = Int(min(Int64(max(count, min(buffer.count * 2, Self.bufferBytes))), remaining))
+            buffer.append(contentsOf: repeatElement(0, count: grown - buffer.count))
+        }
         while end - start < count {
             let want = min(buffer.count - end, Int(bodyLength - fileOffset))
             let (fd, at, filled) = (self.fd, off_t(fileOffset), end)
@@ -219,9 +239,11 @@ public struct ReadModelDecoder {
             guard got > 0 else {
                 throw ReadModelRejection("The read model could not be read at byte \(fileOffset): \(got < 0 ? Errno(errno).description : "it is shorter than it was").")
             }
-            var hasher = self.hasher
-            buffer.withUnsafeBytes { raw in hasher.update(UnsafeRawBufferPointer(rebasing: raw[filled..<(filled + got)])) }
-            self.hasher = hasher
+            if hashing {
+                var hasher = self.hasher
+                buffer.withUnsafeBytes { raw in hasher.update(UnsafeRawBufferPointer(rebasing: raw[filled..<(filled + got)])) }
+                self.hasher = hasher
+            }
             end += got
             fileOffset += Int64(got)
         }
@@ -357,15 +379,11 @@ public struct ReadModelDecoder {
         }
     }
 
-    /// Checks that the whole body was decoded and that the trailer is the SHA-256 of the body.
-    mutating func finish() throws {
+    /// Checks that the whole part was decoded: its last value ends exactly where the part does
+    /// (layout 4, Format.md §9.4.4 check 6).
+    mutating func finishPart(_ name: String) throws {
         guard remaining == 0 else {
-            throw ReadModelRejection("The read model has \(remaining) bytes after its last value, at byte \(offset).")
-        }
-        var trailer = [UInt8](repeating: 0, count: ReadModelFile.trailerBytes)
-        let got = trailer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(bodyLength)) }
-        guard got == ReadModelFile.trailerBytes, trailer == hexBytes(hasher.hex()) else {
-            throw ReadModelRejection("The read model's checksum at byte \(bodyLength) does not match its \(bodyLength) bytes.")
+            throw ReadModelRejection("The read model's \(name) part has \(remaining) bytes after its last value, at byte \(offset).")
         }
     }
 }

@@ -1,0 +1,130 @@
+import AccordModel
+import AccordProjections
+import AccordSegments
+import AccordStore
+import AccordTesting
+import Foundation
+import Testing
+
+/// The SHA-256 of `bytes`, as 32 bytes.
+private func sha256(_ bytes: [UInt8]) -> [UInt8] {
+    let hex = Array(Digest.sha256Hex(bytes).utf8)
+    return stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+}
+
+/// `bytes` with its last 32 bytes replaced by the SHA-256 of the rest: a forged file that passes
+/// the checksum.
+private func resealed(_ bytes: [UInt8]) -> [UInt8] {
+    var body = Array(bytes.dropLast(32))
+    body += sha256(body)
+    return body
+}
+
+/// The split of a layout 4 file: the `u64` before the checksum.
+private func split(of bytes: [UInt8]) -> UInt64 {
+    bytes[(bytes.count - 40)..<(bytes.count - 32)].reversed().reduce(0) { $0 << 8 | UInt64($1) }
+}
+
+/// `bytes` with its split set to `value`, resealed.
+private func withSplit(_ bytes: [UInt8], _ value: UInt64) -> [UInt8] {
+    var bytes = bytes
+    withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange((bytes.count - 40)..<(bytes.count - 32), with: $0) }
+    return resealed(bytes)
+}
+
+@Suite("The read model's layout 4: the state in two parts, decoded at once (Format.md §9.4)")
+struct ReadModelLayoutFourTests {
+    /// Both files with `u32` 3 for the layout (layout 4's bytes otherwise, with a forged name and
+    /// a correct checksum): refused by the layout check before anything else is read, not
+    /// trusted, and both files rewritten in layout 4, which the next read uses.
+    @Test func aReadModelOfLayoutThreeIsIgnoredAndRebuiltNotTrusted() throws {
+        let (_, office, full) = try ReadModelTests.journalWithReadModel()
+        let store = ReadModelStore<PartnershipState>(journal: office.journal)
+        var bytes = try FileDamage.bytes(store.path)
+        var historyBytes = try FileDamage.bytes(store.historyPath)
+        #expect(bytes[8..<12].elementsEqual([4, 0, 0, 0]))
+        #expect(historyBytes[8..<12].elementsEqual([4, 0, 0, 0]))
+        bytes.replaceSubrange(8..<12, with: [3, 0, 0, 0])
+        historyBytes.replaceSubrange(8..<12, with: [3, 0, 0, 0])
+        let name = Array("Ministry of Industry".utf8), forged = Array("Ministry of Hoaxes!!".utf8)
+        let nameAt = try #require(bytes.firstRange(of: name)).lowerBound
+        bytes.replaceSubrange(nameAt..<(nameAt + name.count), with: forged)
+        try FileDamage.write(store.path, resealed(bytes))
+        try FileDamage.write(store.historyPath, historyBytes)
+
+        let result = try StateBuilder(journal: office.journal).build()
+        #expect(result.readModelRejection?.reason.contains("layout version is 3") == true, "\(String(describing: result.readModelRejection))")
+        #expect(result.loadedEvents == nil)
+        #expect(result.state == full)
+        #expect(result.state.stakeholders["kz-miid"]?.name?.value == "Ministry of Industry")
+        #expect(try FileDamage.bytes(store.path)[8] == 4)
+        #expect(try FileDamage.bytes(store.historyPath)[8] == 4)
+        let again = try StateBuilder(journal: office.journal).build()
+        #expect(again.readModelRejection == nil)
+        #expect(again.loadedEvents == full.eventCount)
+        #expect(again.state == full)
+        #expect(try again.state.digest() == full.digest())
+    }
+
+    /// The second part starts with the fundings, where the split says; the first part ends
+    /// there; a projection of one part (`conflicts`) has an empty second part.
+    @Test func theSplitNamesWhereTheFundingsStartAndTheConflictsHaveNoSecondPart() throws {
+        let (_, office, full) = try ReadModelTests.journalWithReadModel()
+        let bytes = try FileDamage.bytes(ReadModelStore<PartnershipState>(journal: office.journal).path)
+        let at = Int(split(of: bytes))
+        // `fundings`: `u32` 1 entry, the key "eu-h2", the funding's id "eu-h2".
+        let fundings: [UInt8] = [1, 0, 0, 0, 5, 0, 0, 0] + Array("eu-h2".utf8) + [5, 0, 0, 0] + Array("eu-h2".utf8)
+        #expect(full.fundings.count == 1)
+        #expect(Array(bytes[at..<(at + fundings.count)]) == fundings)
+        // The activity counts, the first part's last value, end at the split: "kz-miid" is the
+        // greatest key and its count the last 8 bytes before it.
+        let last = Int64(try #require(full.activity["kz-miid"]))
+        #expect(Array(bytes[(at - 8)..<at]) == withUnsafeBytes(of: last.littleEndian) { Array($0) })
+
+        _ = try ReadModelStore<ConflictScanner>(journal: office.journal).current(refreshAfter: 1)
+        let conflicts = try FileDamage.bytes(ReadModelStore<ConflictScanner>(journal: office.journal).path)
+        #expect(split(of: conflicts) == UInt64(conflicts.count - 40))
+        #expect(try ReadModelStore<ConflictScanner>(journal: office.journal).current().loadedEvents == full.eventCount)
+    }
+
+    /// A split outside the file, inside the header, or one byte off the parts' boundary — under a
+    /// correct checksum — is refused and the state rebuilt; never a crash, never a wrong state.
+    @Test func aSplitThatIsNotWhereTheSecondPartStartsIsRefusedEvenUnderACorrectChecksum() throws {
+        let (_, office, full) = try ReadModelTests.journalWithReadModel()
+        let store = ReadModelStore<PartnershipState>(journal: office.journal)
+        let good = try FileDamage.bytes(store.path)
+        let history = try FileDamage.bytes(store.historyPath)
+        let real = split(of: good), size = UInt64(good.count)
+        for (value, outside) in [(0, true), (11, true), (size - 39, true), (UInt64.max, true), (12, false), (real - 1, false), (real + 1, false),
+                                 (size - 40, false)] {
+            try FileDamage.write(store.historyPath, history)
+            try FileDamage.write(store.path, withSplit(good, value))
+            let result = try StateBuilder(journal: office.journal).build()
+            let reason = result.readModelRejection?.reason ?? ""
+            #expect(result.readModelRejection != nil, "a split of \(value) was used")
+            if outside { #expect(reason.contains("split"), "split \(value): \(reason)") }
+            #expect(result.state == full, "split \(value)")
+        }
+    }
+
+    /// A byte changed in either part so that the file still decodes (an ASCII letter for
+    /// another) is caught by the checksum, which is computed alongside the decoding.
+    @Test func aChangeThatStillDecodesIsCaughtByTheChecksumInEitherPart() throws {
+        let (_, office, full) = try ReadModelTests.journalWithReadModel()
+        let store = ReadModelStore<PartnershipState>(journal: office.journal)
+        let good = try FileDamage.bytes(store.path)
+        let history = try FileDamage.bytes(store.historyPath)
+        let at = Int(split(of: good))
+        for text in ["Ministry of Industry", "lithium carbonate"] {
+            let found = try #require(good.firstRange(of: Array(text.utf8)), "\(text)")
+            #expect((found.lowerBound >= at) == (text == "lithium carbonate"), "\(text) is not in the part expected")
+            var bytes = good
+            bytes[found.upperBound - 1] ^= 0x01
+            try FileDamage.write(store.historyPath, history)
+            try FileDamage.write(store.path, bytes)
+            let result = try StateBuilder(journal: office.journal).build()
+            #expect(result.readModelRejection?.reason.contains("checksum") == true, "\(text): \(String(describing: result.readModelRejection))")
+            #expect(result.state == full)
+        }
+    }
+}
