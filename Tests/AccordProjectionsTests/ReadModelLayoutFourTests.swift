@@ -127,4 +127,43 @@ struct ReadModelLayoutFourTests {
             #expect(result.state == full)
         }
     }
+    /// Activity counts of 12,000 stakeholders (about 480 KB, more than the decoder's first
+    /// buffer of 256 KiB, so that they are read and checked in several runs): loaded, they equal
+    /// a replay's; the last two keys swapped (under a correct checksum) are refused.
+    @Test func activityCountsLongerThanTheDecodersBufferAreCheckedAcrossItsRefills() throws {
+        let temp = TemporaryDirectory()
+        let office = try Office(temp, site: "brussels")
+        let batches = (0..<3).map { batch in
+            let leads = (0..<4_000).map { "\"lead-\(batch)-\(String(repeating: "x", count: 16))-\(String(format: "%05d", $0))\"" }.joined(separator: ",")
+            return [Fixtures.draft("action.proposed.v1", "action/a\(batch)", #"{"title":"Many leads","pillar":"supply-chain-resilience","leads":[\#(leads)]}"#)]
+        }
+        for drafts in batches { try office.record(drafts) }
+        _ = try StateBuilder(journal: office.journal).writeReadModelNow()
+        let full = try StateBuilder(journal: office.journal).build(useReadModel: false).state
+        #expect(full.activity.count == 12_000)
+        let loaded = try StateBuilder(journal: office.journal).build()
+        #expect(loaded.readModelRejection == nil)
+        #expect(loaded.loadedEvents == 3)
+        #expect(loaded.state == full)
+
+        let store = ReadModelStore<PartnershipState>(journal: office.journal)
+        let good = try FileDamage.bytes(store.path)
+        let history = try FileDamage.bytes(store.historyPath)
+        let entry = { (key: String) -> [UInt8] in
+            var bytes: [UInt8] = []
+            withUnsafeBytes(of: UInt32(key.utf8.count).littleEndian) { bytes += $0 }
+            return bytes + Array(key.utf8) + [1, 0, 0, 0, 0, 0, 0, 0]
+        }
+        let pad = String(repeating: "x", count: 16)
+        let (a, b) = (entry("lead-2-\(pad)-03998"), entry("lead-2-\(pad)-03999"))
+        let at = try #require(good.firstRange(of: a + b)).lowerBound
+        #expect(at > 300_000)
+        var swapped = good
+        swapped.replaceSubrange(at..<(at + a.count + b.count), with: b + a)
+        try FileDamage.write(store.historyPath, history)
+        try FileDamage.write(store.path, resealed(swapped))
+        let refused = try StateBuilder(journal: office.journal).build()
+        #expect(refused.readModelRejection?.reason.contains("does not sort after") == true, "\(String(describing: refused.readModelRejection))")
+        #expect(refused.state == full)
+    }
 }

@@ -67,17 +67,19 @@ extension ExactDecimal: ReadModelCodable {
 
 extension CurrencySums: ReadModelCodable {
     public func encode(to out: inout ReadModelEncoder) throws { try byCurrency.encode(to: &out) }
-    /// The sums of a `map<decimal>`, added straight in (no map decoded first).
+    /// The sums of a `map<decimal>`, each as ``add(_:_:)`` would have made it from nothing,
+    /// with one look-up per currency.
     public init(from input: inout ReadModelDecoder) throws {
-        self.init()
         let count = try input.count(each: 4)
+        var sums: [String: ExactDecimal] = [:]
+        sums.reserveCapacity(Swift.min(count, 1 << 16))
         for _ in 0..<count {
             let at = input.offset
             let currency = try input.text()
             let amount = try ExactDecimal(from: &input)
-            guard byCurrency[currency] == nil else { throw ReadModelRejection("The key at byte \(at) appears twice in one map.") }
-            add(amount, currency)
+            guard sums.updateValue(.zero + amount, forKey: currency) == nil else { throw ReadModelRejection("The key at byte \(at) appears twice in one map.") }
         }
+        self.init(byCurrency: sums)
     }
 }
 
@@ -312,19 +314,19 @@ extension PartnershipState: ReadModelCodable {
             }
         }
         let first = try halves[1].get()
-        let second = try halves[0].get().state
+        let second = try halves[0].get()
         if let checksum = first.checksum { throw checksum }
         var state = first.state
-        state.fundings = second.fundings
-        state.projects = second.projects
-        state.offtakes = second.offtakes
-        state.research = second.research
-        state.outputs = second.outputs
-        state.deliveries = second.deliveries
-        state.participants = second.participants
-        state.financeSources = second.financeSources
-        state.retractions = second.retractions
-        state.retirements = second.retirements
+        state.fundings = second.state.fundings
+        state.projects = second.state.projects
+        state.offtakes = second.state.offtakes
+        state.research = second.state.research
+        state.outputs = second.state.outputs
+        state.deliveries = second.state.deliveries
+        state.participants = second.state.participants
+        state.financeSources = second.state.financeSources
+        state.retractions = second.state.retractions
+        state.retirements = second.state.retirements
         return state
     }
 }

@@ -327,34 +327,56 @@ public struct ReadModelDecoder {
         let count = try self.count(each: 4 + 8)
         var blob: [UInt8] = []
         blob.reserveCapacity(Int(min(remaining, Int64(count) * 32)))
+        // The previous key: its offset in `blob` (-1: none yet) and length.
         var previous = -1, previousLength = 0
-        for _ in 0..<count {
-            let at = offset
-            let length = Int(try u32())
+        var left = count
+        while left > 0 {
+            let runAt = offset
+            try ensure(4)
+            let length = buffer.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self))) }
             guard length <= ReadModelFile.maxTextBytes else {
-                throw ReadModelRejection("The text at byte \(at) claims \(length) bytes, beyond the limit of \(ReadModelFile.maxTextBytes).")
+                throw ReadModelRejection("The text at byte \(runAt) claims \(length) bytes, beyond the limit of \(ReadModelFile.maxTextBytes).")
             }
-            try ensure(length + 8)
-            let keyStart = blob.count + 4
-            withUnsafeBytes(of: UInt32(length).littleEndian) { blob.append(contentsOf: $0) }
-            blob.append(contentsOf: buffer[start..<(start + length + 8)])
-            start += length + 8
-            let (valid, increasing) = blob.withUnsafeBufferPointer { all -> (Bool, Bool) in
-                let key = UnsafeBufferPointer(rebasing: all[keyStart..<(keyStart + length)])
-                var ascii = true
-                for byte in key where byte >= 0x80 { ascii = false; break }
-                let valid = ascii || String(decoding: key, as: UTF8.self).utf8.elementsEqual(key)
-                guard previous >= 0 else { return (valid, true) }
-                let common = min(length, previousLength)
-                let order = common == 0 ? 0 : memcmp(all.baseAddress! + previous, key.baseAddress!, common)
-                return (valid, order < 0 || (order == 0 && previousLength < length))
+            try ensure(4 + length + 8)
+            // The run of whole entries the buffer holds (at least the one just ensured), copied
+            // at once, then checked where they were copied to.
+            let (run, runEnd) = buffer.withUnsafeBytes { raw -> (Int, Int) in
+                var at = start, run = 0
+                while run < left, at + 4 <= end {
+                    let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                    guard length <= ReadModelFile.maxTextBytes, at + 4 + length + 8 <= end else { break }
+                    at += 4 + length + 8
+                    run += 1
+                }
+                return (run, at)
             }
-            guard valid else { throw ReadModelRejection("The text at byte \(at) is not UTF-8.") }
-            guard increasing else {
-                throw ReadModelRejection("The key at byte \(at) does not sort after the key before it (a counts value's keys are in strictly increasing order of their bytes).")
+            let base = blob.count
+            buffer.withUnsafeBufferPointer { blob.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<runEnd])) }
+            start = runEnd
+            try blob.withUnsafeBufferPointer { all in
+                var at = base
+                for _ in 0..<run {
+                    let entryAt = runAt + Int64(at - base)
+                    let length = Int(UInt32(littleEndian: UnsafeRawPointer(all.baseAddress! + at).loadUnaligned(as: UInt32.self)))
+                    let key = UnsafeBufferPointer(rebasing: all[(at + 4)..<(at + 4 + length)])
+                    var ascii = true
+                    for byte in key where byte >= 0x80 { ascii = false; break }
+                    guard ascii || String(decoding: key, as: UTF8.self).utf8.elementsEqual(key) else {
+                        throw ReadModelRejection("The text at byte \(entryAt) is not UTF-8.")
+                    }
+                    if previous >= 0 {
+                        let common = min(length, previousLength)
+                        let order = common == 0 ? 0 : memcmp(all.baseAddress! + previous, key.baseAddress!, common)
+                        guard order < 0 || (order == 0 && previousLength < length) else {
+                            throw ReadModelRejection("The key at byte \(entryAt) does not sort after the key before it (a counts value's keys are in strictly increasing order of their bytes).")
+                        }
+                    }
+                    previous = at + 4
+                    previousLength = length
+                    at += 4 + length + 8
+                }
             }
-            previous = keyStart
-            previousLength = length
+            left -= run
         }
         return (blob, count)
     }
