@@ -166,4 +166,46 @@ struct ReadModelLayoutFourTests {
         #expect(refused.readModelRejection?.reason.contains("does not sort after") == true, "\(String(describing: refused.readModelRejection))")
         #expect(refused.state == full)
     }
+    /// The summary view counts research outputs, programmes and participants from the counts the
+    /// state keeps (`historyCounts`, in the summary part of the read model): with every byte of
+    /// the history file's extents zeroed, a loaded state's summary equals a replay's and the read
+    /// model is not found damaged (nothing of the history was read). Once something is
+    /// retracted the view reads the history, and leaves the retracted delivery out.
+    @Test func theSummaryCountsOutputsAndDeliveriesWithoutReadingTheHistory() throws {
+        let temp = TemporaryDirectory()
+        let office = try Office(temp, site: "brussels")
+        try office.record(register)
+        try office.record([
+            Fixtures.draft("research.project.started.v1", "research/r", #"{"title":"Recycling","partners":["eib"],"field":"materials science"}"#),
+            Fixtures.draft("research.output.published.v1", "research/r", #"{"title":"Paper","date":"2024-03-01"}"#),
+            Fixtures.draft("research.output.published.v1", "research/r", #"{"title":"Second paper","date":"2024-04-01"}"#),
+            Fixtures.draft("skills.programme.delivered.v1", "programme/t", #"{"title":"Training","provider":"eib","participants":12,"date":"2024-01-01"}"#),
+            Fixtures.draft("skills.programme.delivered.v1", "programme/t", #"{"title":"Training again","provider":"eib","participants":5,"date":"2024-02-01"}"#),
+        ])
+        let late = try office.record("skills.programme.delivered.v1", "programme/u", #"{"title":"Welding","provider":"ebrd","participants":30,"date":"2024-03-01"}"#)
+        _ = try StateBuilder(journal: office.journal).writeReadModelNow()
+        let reference = try CalendarDate(parsing: "2026-12-07")
+        let replayed = try StateBuilder(journal: office.journal).build(useReadModel: false).state
+        let expected = Views.summary(replayed, reference: reference).rows
+        #expect(expected.contains(["research projects", "1, 2 outputs"]))
+        #expect(expected.contains(["skills programmes", "2, 47 participants"]))
+
+        let store = ReadModelStore<PartnershipState>(journal: office.journal)
+        let history = try FileDamage.bytes(store.historyPath)
+        try FileDamage.write(store.historyPath, Array(history[..<28]) + [UInt8](repeating: 0, count: history.count - 28))
+        let loaded = try StateBuilder(journal: office.journal).build()
+        #expect(loaded.readModelRejection == nil)
+        #expect(loaded.loadedEvents == replayed.eventCount)
+        #expect(loaded.state.historyCounts == HistoryCounts(counting: replayed))
+        #expect(Views.summary(loaded.state, reference: reference).rows == expected)
+        #expect(FileManager.default.fileExists(atPath: store.path), "the history was read (and found damaged)")
+
+        try FileDamage.write(store.historyPath, history)
+        try office.record([retraction(of: late, "not delivered")])
+        let after = try StateBuilder(journal: office.journal).build()
+        #expect(after.loadedEvents != nil)
+        let summary = Views.summary(after.state, reference: reference).rows
+        #expect(summary.contains(["skills programmes", "1, 17 participants"]))
+        #expect(summary == Views.summary(try StateBuilder(journal: office.journal).build(useReadModel: false).state, reference: reference).rows)
+    }
 }

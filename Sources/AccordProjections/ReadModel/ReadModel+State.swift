@@ -83,6 +83,32 @@ extension CurrencySums: ReadModelCodable {
     }
 }
 
+extension HistoryCounts: ReadModelCodable {
+    /// `outputs` `map<int>`, then `programmes` `map<programme>` (Format.md §9.4.3).
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try outputs.encode(to: &out)
+        try programmes.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init()
+        outputs = try input.read()
+        programmes = try input.read()
+    }
+}
+
+extension HistoryCounts.Programme: ReadModelCodable {
+    /// deliveries `int`, participants `int`.
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try out.i64(Int64(deliveries))
+        try out.i64(Int64(participants))
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(deliveries: Int(try input.i64()), participants: Int(try input.i64()))
+    }
+}
+
 extension PartnershipState.Feed: ReadModelCodable {
     public func encode(to out: inout ReadModelEncoder) throws {
         try out.i64(Int64(events))
@@ -256,6 +282,7 @@ extension PartnershipState: ReadModelCodable {
         try research.encode(to: &out)
         try outputs.encode(to: &out)
         try deliveries.encode(to: &out)
+        try countsOfHistory.encode(to: &out)
         try participants.encode(to: &out)
         try financeSources.encode(to: &out)
         try retractions.encode(to: &out)
@@ -286,6 +313,7 @@ extension PartnershipState: ReadModelCodable {
         research = try input.read()
         outputs = try HistoryMap(from: &input) { $0.outputs }
         deliveries = try HistoryMap(from: &input) { $0.deliveries }
+        historyCounts = try HistoryCounts(from: &input)
         participants = try input.read()
         financeSources = try input.read()
         retractions = try input.read()
@@ -323,6 +351,7 @@ extension PartnershipState: ReadModelCodable {
         state.research = second.state.research
         state.outputs = second.state.outputs
         state.deliveries = second.state.deliveries
+        state.historyCounts = second.state.historyCounts
         state.participants = second.state.participants
         state.financeSources = second.state.financeSources
         state.retractions = second.state.retractions

@@ -253,8 +253,15 @@ public enum Views {
         let atFID = state.projects.values.filter { [.fid, .construction, .operational].contains($0.milestone?.value) }.count
         rows.append(["industrial projects", "\(state.projects.count) (\(atFID) at final investment decision or beyond)"])
         rows.append(["offtakes", String(state.offtakes.count)])
-        rows.append(["research projects", "\(state.research.count), \(state.outputs.count) outputs"])
-        rows.append(["skills programmes", "\(Set(state.deliveries.values.map(\.programme)).count), \(state.deliveries.values.reduce(0) { $0 + $1.participants }) participants"])
+        // Nothing retired or retracted: every output and delivery is shown, and their counts are
+        // the state's own (no history read).
+        if state.retirements == nil, state.retractions == nil, let counts = state.historyCounts {
+            rows.append(["research projects", "\(state.research.count), \(counts.outputCount) outputs"])
+            rows.append(["skills programmes", "\(counts.programmes.count), \(counts.participants) participants"])
+        } else {
+            rows.append(["research projects", "\(state.research.count), \(state.outputs.count) outputs"])
+            rows.append(["skills programmes", "\(Set(state.deliveries.values.map(\.programme)).count), \(state.deliveries.values.reduce(0) { $0 + $1.participants }) participants"])
+        }
         return Table(title: "Summary", columns: ["measure", "value"], rows: rows)
     }
 }
