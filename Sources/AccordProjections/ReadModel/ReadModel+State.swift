@@ -325,7 +325,7 @@ extension PartnershipState: ReadModelCodable {
     /// a failure of the first part is reported before one of the second, and both before a
     /// wrong checksum, as a reader decoding them in order would.
     public static func decode(parts: ReadModelParts) throws -> PartnershipState {
-        let halves = ParallelSlots.map(2) { index -> Result<(state: PartnershipState, checksum: ReadModelRejection?), any Error> in
+        var halves = ParallelSlots.map(2) { index -> Result<(state: PartnershipState, checksum: ReadModelRejection?), any Error> in
             Result {
                 var state = PartnershipState()
                 if index == 0 {
@@ -341,21 +341,25 @@ extension PartnershipState: ReadModelCodable {
                 return (state, checksum)
             }
         }
-        let first = try halves[1].get()
-        let second = try halves[0].get()
+        var first = try halves[1].get()
+        var second = try halves[0].get()
+        // The only other references to the maps: without them the fold after the load finds each
+        // map uniquely referenced and changes it in place instead of copying it whole (0019).
+        halves.removeAll()
         if let checksum = first.checksum { throw checksum }
-        var state = first.state
-        state.fundings = second.state.fundings
-        state.projects = second.state.projects
-        state.offtakes = second.state.offtakes
-        state.research = second.state.research
-        state.outputs = second.state.outputs
-        state.deliveries = second.state.deliveries
-        state.historyCounts = second.state.historyCounts
-        state.participants = second.state.participants
-        state.financeSources = second.state.financeSources
-        state.retractions = second.state.retractions
-        state.retirements = second.state.retirements
+        var state = PartnershipState()
+        swap(&state, &first.state)
+        swap(&state.fundings, &second.state.fundings)
+        swap(&state.projects, &second.state.projects)
+        swap(&state.offtakes, &second.state.offtakes)
+        swap(&state.research, &second.state.research)
+        swap(&state.outputs, &second.state.outputs)
+        swap(&state.deliveries, &second.state.deliveries)
+        swap(&state.historyCounts, &second.state.historyCounts)
+        swap(&state.participants, &second.state.participants)
+        swap(&state.financeSources, &second.state.financeSources)
+        swap(&state.retractions, &second.state.retractions)
+        swap(&state.retirements, &second.state.retirements)
         return state
     }
 }
