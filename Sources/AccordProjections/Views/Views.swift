@@ -108,14 +108,15 @@ public enum Views {
     public static func overDisbursed(_ state: PartnershipState) -> [(funding: String, currency: String, committed: ExactDecimal, disbursed: ExactDecimal)] {
         let state = visible(state)
         var flags: [(String, String, ExactDecimal, ExactDecimal)] = []
-        for funding in state.fundings.values.sorted(by: { $0.id < $1.id }) {
+        // The few flagged rows sorted, not the fundings (each a large value, copied to be sorted).
+        for funding in state.fundings.values {
             let committed = funding.total(.committed)
             let disbursed = funding.total(.disbursed)
             for currency in disbursed.currencies where committed[currency] < disbursed[currency] {
                 flags.append((funding.id, currency, committed[currency], disbursed[currency]))
             }
         }
-        return flags
+        return flags.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
     }
 
     /// Finance by funder, receiver, value chain and instrument; fundings disbursed beyond their commitment; transactions by stage; each funding.
@@ -240,17 +241,24 @@ public enum Views {
         var rows: [[String]] = []
         let sites = state.feeds.keys.sorted().map { "\($0) \(state.feeds[$0]!.events)" }.joined(separator: ", ")
         rows.append(["events", "\(state.eventCount) from \(state.feeds.count) site\(state.feeds.count == 1 ? "" : "s") (\(sites))"])
-        rows.append(["stakeholders", String(state.stakeholders.values.filter { $0.registered != nil }.count)])
+        // Counted in place: filtering would copy every matching value into an array first.
+        func count<Value>(_ values: Dictionary<String, Value>.Values, where matches: (Value) -> Bool) -> Int {
+            values.reduce(0) { matches($1) ? $0 + 1 : $0 }
+        }
+        rows.append(["stakeholders", String(count(state.stakeholders.values) { $0.registered != nil })])
         rows.append(["agreements", String(state.agreements.count)])
-        let statusCounts = ActionStatus.allCases.map { status in "\(state.actions.values.filter { $0.status?.value == status }.count) \(status.rawValue)" }
+        let statusCounts = ActionStatus.allCases.map { status in "\(count(state.actions.values) { $0.status?.value == status }) \(status.rawValue)" }
         rows.append(["actions", "\(state.actions.count): " + statusCounts.joined(separator: ", ")])
-        rows.append(["overdue actions", String(state.actions.values.filter { isOverdue($0, at: reference) }.count) + " as of \(reference)"])
+        rows.append(["overdue actions", String(count(state.actions.values) { isOverdue($0, at: reference) }) + " as of \(reference)"])
         for stage in FinanceStage.allCases {
-            let total = state.fundings.values.reduce(CurrencySums()) { $0 + $1.total(stage) }
+            var total = CurrencySums()
+            for funding in state.fundings.values {
+                for (currency, amount) in funding.total(stage).byCurrency { total.add(amount, currency) }
+            }
             rows.append(["finance \(stage.rawValue)", total.isEmpty ? "0" : total.description])
         }
         rows.append(["disbursed beyond commitment", String(overDisbursed(state).count)])
-        let atFID = state.projects.values.filter { [.fid, .construction, .operational].contains($0.milestone?.value) }.count
+        let atFID = count(state.projects.values) { [.fid, .construction, .operational].contains($0.milestone?.value) }
         rows.append(["industrial projects", "\(state.projects.count) (\(atFID) at final investment decision or beyond)"])
         rows.append(["offtakes", String(state.offtakes.count)])
         // Nothing retired or retracted: every output and delivery is shown, and their counts are
