@@ -208,4 +208,24 @@ struct ReadModelLayoutFourTests {
         #expect(summary.contains(["skills programmes", "1, 17 participants"]))
         #expect(summary == Views.summary(try StateBuilder(journal: office.journal).build(useReadModel: false).state, reference: reference).rows)
     }
+    /// `historyCounts` is derived data: every other stored property is in the state's JSON (and
+    /// so in its digest), it is not; a state decoded from that JSON has none, has the same digest,
+    /// and counts the same from its history (`countsOfHistory`).
+    @Test func theHistoryCountsAreOutsideTheJSONAndTheDigestAndCountedAgainWhenAbsent() throws {
+        let (_, office, _) = try ReadModelTests.journalWithReadModel()
+        var state = try StateBuilder(journal: office.journal).build().state
+        state.participants = state.participants ?? [:]
+        state.financeSources = state.financeSources ?? [:]
+        #expect(state.historyCounts != nil)
+        let json = try JSONEncoder().encode(state)
+        let keys = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any]).keys.sorted()
+        let stored = Mirror(reflecting: state).children.compactMap(\.label).filter { $0 != "historyCounts" }.sorted()
+        #expect(keys == stored)
+        let decoded = try JSONDecoder().decode(PartnershipState.self, from: json)
+        #expect(decoded.historyCounts == nil)
+        #expect(try decoded.digest() == state.digest())
+        #expect(decoded.countsOfHistory == state.historyCounts)
+        #expect(decoded.countsOfHistory.programmes["t"] == HistoryCounts.Programme(deliveries: 1, participants: 12))
+        #expect(decoded.countsOfHistory.outputs["r"] == 1)
+    }
 }

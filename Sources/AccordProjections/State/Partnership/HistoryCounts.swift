@@ -19,6 +19,12 @@ public struct HistoryCounts: Sendable, Equatable {
         public internal(set) var deliveries: Int
         /// Their participants, summed.
         public internal(set) var participants: Int
+
+        /// The counts of `deliveries` deliveries with `participants` participants in all.
+        public init(deliveries: Int, participants: Int) {
+            self.deliveries = deliveries
+            self.participants = participants
+        }
     }
 
     /// No outputs, no deliveries.
