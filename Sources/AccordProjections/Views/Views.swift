@@ -106,17 +106,23 @@ public enum Views {
 
     /// Fundings whose disbursements exceed their commitment, per currency.
     public static func overDisbursed(_ state: PartnershipState) -> [(funding: String, currency: String, committed: ExactDecimal, disbursed: ExactDecimal)] {
-        let state = visible(state)
+        // The flagged rows sorted, not the fundings (each a large value, copied to be sorted).
+        unsortedOverDisbursed(visible(state)).sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+    }
+
+    /// ``overDisbursed(_:)`` of a state already ``visible(_:)``, in no order.
+    static func unsortedOverDisbursed(_ state: PartnershipState) -> [(funding: String, currency: String, committed: ExactDecimal, disbursed: ExactDecimal)] {
         var flags: [(String, String, ExactDecimal, ExactDecimal)] = []
-        // The few flagged rows sorted, not the fundings (each a large value, copied to be sorted).
-        for funding in state.fundings.values {
-            let committed = funding.total(.committed)
-            let disbursed = funding.total(.disbursed)
+        let fundings = state.fundings.values
+        // Read through the subscript: iterating would copy every funding (a dozen references).
+        for index in fundings.indices {
+            guard let disbursed = fundings[index].totals[FinanceStage.disbursed.rawValue] else { continue }
+            let committed = fundings[index].totals[FinanceStage.committed.rawValue] ?? CurrencySums()
             for currency in disbursed.currencies where committed[currency] < disbursed[currency] {
-                flags.append((funding.id, currency, committed[currency], disbursed[currency]))
+                flags.append((fundings[index].id, currency, committed[currency], disbursed[currency]))
             }
         }
-        return flags.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        return flags
     }
 
     /// Finance by funder, receiver, value chain and instrument; fundings disbursed beyond their commitment; transactions by stage; each funding.
@@ -243,21 +249,30 @@ public enum Views {
         rows.append(["events", "\(state.eventCount) from \(state.feeds.count) site\(state.feeds.count == 1 ? "" : "s") (\(sites))"])
         // Counted in place: filtering would copy every matching value into an array first.
         func count<Value>(_ values: Dictionary<String, Value>.Values, where matches: (Value) -> Bool) -> Int {
-            values.reduce(0) { matches($1) ? $0 + 1 : $0 }
+            var count = 0
+            for index in values.indices where matches(values[index]) { count += 1 }
+            return count
         }
         rows.append(["stakeholders", String(count(state.stakeholders.values) { $0.registered != nil })])
         rows.append(["agreements", String(state.agreements.count)])
-        let statusCounts = ActionStatus.allCases.map { status in "\(count(state.actions.values) { $0.status?.value == status }) \(status.rawValue)" }
+        var byStatus: [ActionStatus: Int] = [:]
+        let actions = state.actions.values
+        for index in actions.indices {
+            if let status = actions[index].status?.value { byStatus[status, default: 0] += 1 }
+        }
+        let statusCounts = ActionStatus.allCases.map { status in "\(byStatus[status] ?? 0) \(status.rawValue)" }
         rows.append(["actions", "\(state.actions.count): " + statusCounts.joined(separator: ", ")])
-        rows.append(["overdue actions", String(count(state.actions.values) { isOverdue($0, at: reference) }) + " as of \(reference)"])
+        rows.append(["overdue actions", String(count(actions) { isOverdue($0, at: reference) }) + " as of \(reference)"])
+        let fundings = state.fundings.values
         for stage in FinanceStage.allCases {
             var total = CurrencySums()
-            for funding in state.fundings.values {
-                for (currency, amount) in funding.total(stage).byCurrency { total.add(amount, currency) }
+            for index in fundings.indices {
+                guard let sums = fundings[index].totals[stage.rawValue] else { continue }
+                for (currency, amount) in sums.byCurrency { total.add(amount, currency) }
             }
             rows.append(["finance \(stage.rawValue)", total.isEmpty ? "0" : total.description])
         }
-        rows.append(["disbursed beyond commitment", String(overDisbursed(state).count)])
+        rows.append(["disbursed beyond commitment", String(unsortedOverDisbursed(state).count)])
         let atFID = count(state.projects.values) { [.fid, .construction, .operational].contains($0.milestone?.value) }
         rows.append(["industrial projects", "\(state.projects.count) (\(atFID) at final investment decision or beyond)"])
         rows.append(["offtakes", String(state.offtakes.count)])
