@@ -88,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "AccordProjections",
-            dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
+            dependencies: ["AccordParallel", "AccordSegments", "AccordModel", "AccordStore"]
         ),
         .target(
             name: "AccordSync",

@@ -36,17 +36,17 @@ struct ReadModelLayoutThreeTests {
         return (store.path, store.historyPath)
     }
 
-    /// Both files exactly as layout 2 wrote them — layout 3's bytes with `u32` 2 for the layout
-    /// in the summary and in the history file (a sorted `counts` value is one order of layout 2's
-    /// `map<int>`) — with a forged name and a correct checksum: ignored, not trusted, and both
-    /// files rewritten in layout 3.
+    /// Both files with `u32` 2 for the layout in the summary and in the history file (layout 4's
+    /// bytes otherwise: a reader checks the layout before anything that follows it) with a
+    /// forged name and a correct checksum: ignored, not trusted, and both files rewritten in
+    /// the current layout (4).
     @Test func aReadModelOfLayoutTwoIsIgnoredAndRebuiltNotTrusted() throws {
         let (_, office, full) = try ReadModelTests.journalWithReadModel()
         let (summary, history) = Self.paths(office.journal)
         var bytes = try FileDamage.bytes(summary)
         var historyBytes = try FileDamage.bytes(history)
-        #expect(bytes[8..<12].elementsEqual([3, 0, 0, 0]))
-        #expect(historyBytes[8..<12].elementsEqual([3, 0, 0, 0]))
+        #expect(bytes[8..<12].elementsEqual([4, 0, 0, 0]))
+        #expect(historyBytes[8..<12].elementsEqual([4, 0, 0, 0]))
         bytes.replaceSubrange(8..<12, with: [2, 0, 0, 0])
         historyBytes.replaceSubrange(8..<12, with: [2, 0, 0, 0])
         let name = Array("Ministry of Industry".utf8), forged = Array("Ministry of Hoaxes!!".utf8)
@@ -60,9 +60,9 @@ struct ReadModelLayoutThreeTests {
         #expect(result.loadedEvents == nil)
         #expect(result.state == full)
         #expect(result.state.stakeholders["kz-miid"]?.name?.value == "Ministry of Industry")
-        // Rewritten at once, in layout 3 (both files), and used from then on.
-        #expect(try FileDamage.bytes(summary)[8] == 3)
-        #expect(try FileDamage.bytes(history)[8] == 3)
+        // Rewritten at once, in layout 4 (both files), and used from then on.
+        #expect(try FileDamage.bytes(summary)[8] == 4)
+        #expect(try FileDamage.bytes(history)[8] == 4)
         let again = try StateBuilder(journal: office.journal).build()
         #expect(again.readModelRejection == nil)
         #expect(again.loadedEvents == full.eventCount)

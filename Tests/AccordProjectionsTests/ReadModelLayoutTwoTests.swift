@@ -19,10 +19,9 @@ struct ReadModelLayoutTwoTests {
         return (store.path, store.historyPath)
     }
 
-    /// A file exactly as layout 1 wrote it (for a state without per-event history, layout 1 is
-    /// layout 3 without the history field: an empty `map<T>` and an empty `list<extent>` are
-    /// both `u32` 0, and the sorted `counts` of layout 3 are a `map<int>` in one of its orders),
-    /// with a forged name and a correct checksum: it must be ignored, not trusted.
+    /// A file as layout 1 wrote its header (layout 1 had no history field; a reader checks the
+    /// layout before anything that follows it, here layout 4's state in two parts), with a
+    /// forged name and a correct checksum: it must be ignored, not trusted.
     @Test func aReadModelOfLayoutOneIsIgnoredAndRebuiltNotTrusted() throws {
         let temp = TemporaryDirectory()
         let office = try Office(temp, site: "brussels")
@@ -34,7 +33,7 @@ struct ReadModelLayoutTwoTests {
         let field = [UInt8(1)] + Array(try FileDamage.bytes(history)[12..<28])
         let at = try #require(bytes.firstRange(of: field)).lowerBound
         bytes.removeSubrange(at..<(at + field.count))
-        #expect(bytes[8..<12].elementsEqual([3, 0, 0, 0]))
+        #expect(bytes[8..<12].elementsEqual([4, 0, 0, 0]))
         bytes.replaceSubrange(8..<12, with: [1, 0, 0, 0])
         let name = Array("Ministry of Industry".utf8), forged = Array("Ministry of Hoaxes!!".utf8)
         let nameAt = try #require(bytes.firstRange(of: name)).lowerBound
@@ -48,8 +47,8 @@ struct ReadModelLayoutTwoTests {
         #expect(result.loadedEvents == nil)
         #expect(result.state == full)
         #expect(result.state.stakeholders["kz-miid"]?.name?.value == "Ministry of Industry")
-        // Rewritten at once, in layout 3, and used from then on.
-        #expect(try FileDamage.bytes(summary)[8] == 3)
+        // Rewritten at once, in layout 4, and used from then on.
+        #expect(try FileDamage.bytes(summary)[8] == 4)
         let again = try StateBuilder(journal: office.journal).build()
         #expect(again.readModelRejection == nil)
         #expect(again.loadedEvents == full.eventCount)

@@ -74,6 +74,8 @@ struct ReadModelTests {
                 if result.loadedEvents != nil { loadedOnce = true }
                 let replayed = try StateBuilder(journal: receiver).build(useReadModel: false).state
                 #expect(result.state == replayed)
+                #expect(result.state.historyCounts == replayed.historyCounts)
+                #expect(result.state.historyCounts == HistoryCounts(counting: replayed))
                 let now = try FileDamage.bytes(builder.readModel.historyPath)
                 if let history { #expect(now.starts(with: history), "the history file was rewritten, not appended to") }
                 history = now
@@ -221,7 +223,9 @@ struct ReadModelTests {
     @Test func everyStoredPropertyIsInTheReadModel() throws {
         func labels(_ value: Any) -> [String] { Mirror(reflecting: value).children.compactMap(\.label) }
         #expect(labels(PartnershipState()) == ["stakeholders", "agreements", "actions", "fundings", "projects", "offtakes", "research", "outputs",
-                                               "deliveries", "feeds", "activity", "participants", "financeSources", "retractions", "retirements"])
+                                               "deliveries", "feeds", "activity", "participants", "financeSources", "retractions", "retirements",
+                                               "historyCounts"])
+        #expect(labels(HistoryCounts()) == ["outputs", "programmes"])
         let (_, office, state) = try Self.journalWithReadModel()
         #expect(labels(try #require(state.stakeholders["eib"])) == ["id", "name", "kind", "country", "valueChains", "iatiRef", "registered"])
         #expect(labels(try #require(state.actions["a"])) == ["id", "title", "pillar", "valueChains", "leads", "due", "status", "note", "statusDate",

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordParallel
 
 // The partnership state in a read-model file, field by field in the order of Format.md §9.4.3.
 // A stored property added to any of these types must be added here and to that section; the
@@ -66,17 +67,45 @@ extension ExactDecimal: ReadModelCodable {
 
 extension CurrencySums: ReadModelCodable {
     public func encode(to out: inout ReadModelEncoder) throws { try byCurrency.encode(to: &out) }
-    /// The sums of a `map<decimal>`, added straight in (no map decoded first).
+    /// The sums of a `map<decimal>`, each as ``add(_:_:)`` would have made it from nothing,
+    /// with one look-up per currency.
     public init(from input: inout ReadModelDecoder) throws {
-        self.init()
         let count = try input.count(each: 4)
+        var sums: [String: ExactDecimal] = [:]
+        sums.reserveCapacity(Swift.min(count, 1 << 16))
         for _ in 0..<count {
             let at = input.offset
             let currency = try input.text()
             let amount = try ExactDecimal(from: &input)
-            guard byCurrency[currency] == nil else { throw ReadModelRejection("The key at byte \(at) appears twice in one map.") }
-            add(amount, currency)
+            guard sums.updateValue(.zero + amount, forKey: currency) == nil else { throw ReadModelRejection("The key at byte \(at) appears twice in one map.") }
         }
+        self.init(byCurrency: sums)
+    }
+}
+
+extension HistoryCounts: ReadModelCodable {
+    /// `outputs` `map<int>`, then `programmes` `map<programme>` (Format.md §9.4.3).
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try outputs.encode(to: &out)
+        try programmes.encode(to: &out)
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init()
+        outputs = try input.read()
+        programmes = try input.read()
+    }
+}
+
+extension HistoryCounts.Programme: ReadModelCodable {
+    /// deliveries `int`, participants `int`.
+    public func encode(to out: inout ReadModelEncoder) throws {
+        try out.i64(Int64(deliveries))
+        try out.i64(Int64(participants))
+    }
+
+    public init(from input: inout ReadModelDecoder) throws {
+        self.init(deliveries: Int(try input.i64()), participants: Int(try input.i64()))
     }
 }
 
@@ -238,42 +267,100 @@ extension Retirement: ReadModelCodable {
 }
 
 extension PartnershipState: ReadModelCodable {
-    /// The state's fields in the order of Format.md §9.4.3.
+    /// The state's fields in the order of Format.md §9.4.3 (layout 4): the first part, then —
+    /// marked with ``ReadModelEncoder/beginSecondPart()`` — the second.
     public func encode(to out: inout ReadModelEncoder) throws {
         try feeds.encode(to: &out)
         try stakeholders.encode(to: &out)
         try agreements.encode(to: &out)
         try actions.encode(to: &out)
+        try activity.encode(to: &out)
+        out.beginSecondPart()
         try fundings.encode(to: &out)
         try projects.encode(to: &out)
         try offtakes.encode(to: &out)
         try research.encode(to: &out)
         try outputs.encode(to: &out)
         try deliveries.encode(to: &out)
-        try activity.encode(to: &out)
+        try countsOfHistory.encode(to: &out)
         try participants.encode(to: &out)
         try financeSources.encode(to: &out)
         try retractions.encode(to: &out)
         try retirements.encode(to: &out)
     }
 
+    /// Both parts, one after the other, from one decoder.
     public init(from input: inout ReadModelDecoder) throws {
         self.init()
+        try decodeFirstPart(from: &input)
+        try decodeSecondPart(from: &input)
+    }
+
+    /// The first part of §9.4.3: feeds, stakeholders, agreements, actions, activity.
+    mutating func decodeFirstPart(from input: inout ReadModelDecoder) throws {
         feeds = try input.read()
         stakeholders = try input.read()
         agreements = try input.read()
         actions = try input.read()
+        activity = try input.read()
+    }
+
+    /// The second part of §9.4.3: fundings and everything after them.
+    mutating func decodeSecondPart(from input: inout ReadModelDecoder) throws {
         fundings = try input.read()
         projects = try input.read()
         offtakes = try input.read()
         research = try input.read()
         outputs = try HistoryMap(from: &input) { $0.outputs }
         deliveries = try HistoryMap(from: &input) { $0.deliveries }
-        activity = try input.read()
+        historyCounts = try HistoryCounts(from: &input)
         participants = try input.read()
         financeSources = try input.read()
         retractions = try input.read()
         retirements = try input.read()
+    }
+
+    /// Decodes the two parts at once (Format.md §9.4.4: a reader MAY), each on its own thread,
+    /// the checksum of the whole file computed on the first part's thread before it decodes;
+    /// a failure of the first part is reported before one of the second, and both before a
+    /// wrong checksum, as a reader decoding them in order would.
+    public static func decode(parts: ReadModelParts) throws -> PartnershipState {
+        var halves = ParallelSlots.map(2) { index -> Result<(state: PartnershipState, checksum: ReadModelRejection?), any Error> in
+            Result {
+                var state = PartnershipState()
+                if index == 0 {
+                    var input = parts.decoder(parts.second)
+                    try state.decodeSecondPart(from: &input)
+                    try input.finishPart("second")
+                    return (state, nil)
+                }
+                let checksum = parts.checksumRejection()
+                var input = parts.decoder(parts.first)
+                try state.decodeFirstPart(from: &input)
+                try input.finishPart("first")
+                return (state, checksum)
+            }
+        }
+        var first = try halves[1].get()
+        var second = try halves[0].get()
+        // The only other references to the maps: without them the fold after the load finds each
+        // map uniquely referenced and changes it in place instead of copying it whole (0019).
+        halves.removeAll()
+        if let checksum = first.checksum { throw checksum }
+        var state = PartnershipState()
+        swap(&state, &first.state)
+        swap(&state.fundings, &second.state.fundings)
+        swap(&state.projects, &second.state.projects)
+        swap(&state.offtakes, &second.state.offtakes)
+        swap(&state.research, &second.state.research)
+        swap(&state.outputs, &second.state.outputs)
+        swap(&state.deliveries, &second.state.deliveries)
+        swap(&state.historyCounts, &second.state.historyCounts)
+        swap(&state.participants, &second.state.participants)
+        swap(&state.financeSources, &second.state.financeSources)
+        swap(&state.retractions, &second.state.retractions)
+        swap(&state.retirements, &second.state.retirements)
+        return state
     }
 }
 

@@ -35,6 +35,10 @@ public struct ReadModelEncoder {
     /// Format.md §9.4.2); nil for a projection that keeps none.
     public internal(set) var history: HistoryWriter?
 
+    /// Where the state's second part starts (layout 4, Format.md §9.4.2), once the model has
+    /// said so with ``beginSecondPart()``; nil for a model whose state is one part.
+    public private(set) var secondPart: Int64?
+
     /// Buffer size: bytes are handed to the file system in writes of this size.
     public static let bufferBytes = 1 << 20
 
@@ -53,6 +57,13 @@ public struct ReadModelEncoder {
         self.base = base
         buffer.reserveCapacity(reserve)
     }
+
+    /// The offset in the file of the next byte written.
+    public var position: Int64 { base + written + Int64(buffer.count) }
+
+    /// Marks the next byte as the first of the state's second part (layout 4, Format.md
+    /// §9.4.2): the part a reader may decode at the same time as the first.
+    public mutating func beginSecondPart() { secondPart = position }
 
     /// One byte.
     public mutating func u8(_ value: UInt8) throws {
@@ -192,10 +203,17 @@ public struct ReadModelDecoder {
     private var fileOffset: Int64 = 0
     /// Where the body ends in the file: the file less its trailer, or the end of an extent.
     private let bodyLength: Int64
-    /// The history file whose extents the read model names (layouts 2 and 3); nil when it names none.
+    /// The history file whose extents the read model names (layouts 2 and later); nil when it names none.
     var history: HistoryFile?
+    /// Whether the bytes read are hashed (for ``finish()`` and ``finishExtent(sha256:)``); false
+    /// for the parts of a layout 4 file, whose checksum is computed apart
+    /// (``ReadModelParts``).
+    var hashing = true
 
+    /// The most the buffer grows to: one text of `MAX_READMODEL_TEXT` and its neighbours.
     static let bufferBytes = ReadModelFile.maxTextBytes + (1 << 20)
+    /// The buffer's first size; it grows (up to ``bufferBytes``) only for a value longer than that.
+    static let initialBufferBytes = 1 << 18
 
     /// A decoder of the first `bodyLength` bytes of the file open at `fd` (the file less its
     /// trailer); ``finish()`` checks the trailer after them.
@@ -209,7 +227,7 @@ public struct ReadModelDecoder {
         self.fd = fd
         self.bodyLength = to
         fileOffset = from
-        buffer = [UInt8](repeating: 0, count: Int(max(1, min(Int64(Self.bufferBytes), to - from))))
+        buffer = [UInt8](repeating: 0, count: Int(max(1, min(Int64(Self.initialBufferBytes), to - from))))
     }
 
     /// The offset in the file of the next byte to decode.
@@ -232,6 +250,12 @@ public struct ReadModelDecoder {
             end -= start
             start = 0
         }
+        if count > buffer.count {
+            // Bounded: `count` is at most the bytes left in the body (checked above), and no value
+            // read at once is longer than one text of MAX_READMODEL_TEXT with its neighbours.
+            let grown = Int(min(Int64(max(count, min(buffer.count * 2, Self.bufferBytes))), remaining))
+            buffer.append(contentsOf: repeatElement(0, count: grown - buffer.count))
+        }
         while end - start < count {
             let want = min(buffer.count - end, Int(bodyLength - fileOffset))
             let (fd, at, filled) = (self.fd, off_t(fileOffset), end)
@@ -240,9 +264,11 @@ public struct ReadModelDecoder {
             guard got > 0 else {
                 throw ReadModelRejection("The read model could not be read at byte \(fileOffset): \(got < 0 ? Errno(errno).description : "it is shorter than it was").")
             }
-            var hasher = self.hasher
-            buffer.withUnsafeBytes { raw in hasher.update(UnsafeRawBufferPointer(rebasing: raw[filled..<(filled + got)])) }
-            self.hasher = hasher
+            if hashing {
+                var hasher = self.hasher
+                buffer.withUnsafeBytes { raw in hasher.update(UnsafeRawBufferPointer(rebasing: raw[filled..<(filled + got)])) }
+                self.hasher = hasher
+            }
             end += got
             fileOffset += Int64(got)
         }
@@ -326,34 +352,56 @@ public struct ReadModelDecoder {
         let count = try self.count(each: 4 + 8)
         var blob: [UInt8] = []
         blob.reserveCapacity(Int(min(remaining, Int64(count) * 32)))
+        // The previous key: its offset in `blob` (-1: none yet) and length.
         var previous = -1, previousLength = 0
-        for _ in 0..<count {
-            let at = offset
-            let length = Int(try u32())
+        var left = count
+        while left > 0 {
+            let runAt = offset
+            try ensure(4)
+            let length = buffer.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self))) }
             guard length <= ReadModelFile.maxTextBytes else {
-                throw ReadModelRejection("The text at byte \(at) claims \(length) bytes, beyond the limit of \(ReadModelFile.maxTextBytes).")
+                throw ReadModelRejection("The text at byte \(runAt) claims \(length) bytes, beyond the limit of \(ReadModelFile.maxTextBytes).")
             }
-            try ensure(length + 8)
-            let keyStart = blob.count + 4
-            withUnsafeBytes(of: UInt32(length).littleEndian) { blob.append(contentsOf: $0) }
-            blob.append(contentsOf: buffer[start..<(start + length + 8)])
-            start += length + 8
-            let (valid, increasing) = blob.withUnsafeBufferPointer { all -> (Bool, Bool) in
-                let key = UnsafeBufferPointer(rebasing: all[keyStart..<(keyStart + length)])
-                var ascii = true
-                for byte in key where byte >= 0x80 { ascii = false; break }
-                let valid = ascii || String(decoding: key, as: UTF8.self).utf8.elementsEqual(key)
-                guard previous >= 0 else { return (valid, true) }
-                let common = min(length, previousLength)
-                let order = common == 0 ? 0 : memcmp(all.baseAddress! + previous, key.baseAddress!, common)
-                return (valid, order < 0 || (order == 0 && previousLength < length))
+            try ensure(4 + length + 8)
+            // The run of whole entries the buffer holds (at least the one just ensured), copied
+            // at once, then checked where they were copied to.
+            let (run, runEnd) = buffer.withUnsafeBytes { raw -> (Int, Int) in
+                var at = start, run = 0
+                while run < left, at + 4 <= end {
+                    let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                    guard length <= ReadModelFile.maxTextBytes, at + 4 + length + 8 <= end else { break }
+                    at += 4 + length + 8
+                    run += 1
+                }
+                return (run, at)
             }
-            guard valid else { throw ReadModelRejection("The text at byte \(at) is not UTF-8.") }
-            guard increasing else {
-                throw ReadModelRejection("The key at byte \(at) does not sort after the key before it (a counts value's keys are in strictly increasing order of their bytes).")
+            let base = blob.count
+            buffer.withUnsafeBufferPointer { blob.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<runEnd])) }
+            start = runEnd
+            try blob.withUnsafeBufferPointer { all in
+                var at = base
+                for _ in 0..<run {
+                    let entryAt = runAt + Int64(at - base)
+                    let length = Int(UInt32(littleEndian: UnsafeRawPointer(all.baseAddress! + at).loadUnaligned(as: UInt32.self)))
+                    let key = UnsafeBufferPointer(rebasing: all[(at + 4)..<(at + 4 + length)])
+                    var ascii = true
+                    for byte in key where byte >= 0x80 { ascii = false; break }
+                    guard ascii || String(decoding: key, as: UTF8.self).utf8.elementsEqual(key) else {
+                        throw ReadModelRejection("The text at byte \(entryAt) is not UTF-8.")
+                    }
+                    if previous >= 0 {
+                        let common = min(length, previousLength)
+                        let order = common == 0 ? 0 : memcmp(all.baseAddress! + previous, key.baseAddress!, common)
+                        guard order < 0 || (order == 0 && previousLength < length) else {
+                            throw ReadModelRejection("The key at byte \(entryAt) does not sort after the key before it (a counts value's keys are in strictly increasing order of their bytes).")
+                        }
+                    }
+                    previous = at + 4
+                    previousLength = length
+                    at += 4 + length + 8
+                }
             }
-            previous = keyStart
-            previousLength = length
+            left -= run
         }
         return (blob, count)
     }
@@ -410,7 +458,8 @@ public struct ReadModelDecoder {
         }
     }
 
-    /// Checks that the whole body was decoded and that the trailer is the SHA-256 of the body.
+    /// Checks that the whole body was decoded and that the trailer is the SHA-256 of the body
+    /// (a file whose checksum the decoder computes as it reads: the web view's index file).
     /// - Throws: ``ReadModelRejection`` naming the byte offset where either fails.
     public mutating func finish() throws {
         guard remaining == 0 else {
@@ -418,8 +467,16 @@ public struct ReadModelDecoder {
         }
         var trailer = [UInt8](repeating: 0, count: ReadModelFile.trailerBytes)
         let got = trailer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(bodyLength)) }
-        guard got == ReadModelFile.trailerBytes, trailer == hexBytes(hasher.hex()) else {
+        guard hashing, got == ReadModelFile.trailerBytes, trailer == hexBytes(hasher.hex()) else {
             throw ReadModelRejection("The read model's checksum at byte \(bodyLength) does not match its \(bodyLength) bytes.")
+        }
+    }
+
+    /// Checks that the whole part was decoded: its last value ends exactly where the part does
+    /// (layout 4, Format.md §9.4.4 check 6).
+    mutating func finishPart(_ name: String) throws {
+        guard remaining == 0 else {
+            throw ReadModelRejection("The read model's \(name) part has \(remaining) bytes after its last value, at byte \(offset).")
         }
     }
 }
@@ -439,86 +496,4 @@ func hexBytes(_ hex: String) -> [UInt8] {
         }
     }
     return bytes
-}
-
-/// A value that a read-model file holds (Format.md §9.4.3): encoded by hand, field by field, in
-/// the order the spec gives; never through `Codable`.
-public protocol ReadModelCodable {
-    /// Writes the value.
-    func encode(to out: inout ReadModelEncoder) throws
-    /// Reads a value written by ``encode(to:)``.
-    init(from input: inout ReadModelDecoder) throws
-}
-
-extension String: ReadModelCodable {
-    public func encode(to out: inout ReadModelEncoder) throws { try out.text(self) }
-    public init(from input: inout ReadModelDecoder) throws { self = try input.text() }
-}
-
-extension Int: ReadModelCodable {
-    public func encode(to out: inout ReadModelEncoder) throws { try out.i64(Int64(self)) }
-    public init(from input: inout ReadModelDecoder) throws { self = Int(try input.i64()) }
-}
-
-extension UInt64: ReadModelCodable {
-    public func encode(to out: inout ReadModelEncoder) throws { try out.u64(self) }
-    public init(from input: inout ReadModelDecoder) throws { self = try input.u64() }
-}
-
-extension Optional: ReadModelCodable where Wrapped: ReadModelCodable {
-    public func encode(to out: inout ReadModelEncoder) throws {
-        if let value = self {
-            try out.u8(1)
-            try value.encode(to: &out)
-        } else {
-            try out.u8(0)
-        }
-    }
-
-    public init(from input: inout ReadModelDecoder) throws {
-        let at = input.offset
-        switch try input.u8() {
-        case 0: self = nil
-        case 1: self = try Wrapped(from: &input)
-        case let other: throw ReadModelRejection("The presence byte at \(at) is \(other), not 0 or 1.")
-        }
-    }
-}
-
-extension Array: ReadModelCodable where Element: ReadModelCodable {
-    public func encode(to out: inout ReadModelEncoder) throws {
-        try out.count(count)
-        for element in self { try element.encode(to: &out) }
-    }
-
-    public init(from input: inout ReadModelDecoder) throws {
-        let count = try input.count()
-        self = []
-        for _ in 0..<count { append(try Element(from: &input)) }
-    }
-}
-
-extension Dictionary: ReadModelCodable where Key == String, Value: ReadModelCodable {
-    public func encode(to out: inout ReadModelEncoder) throws {
-        try out.count(count)
-        for (key, value) in self {
-            try out.text(key)
-            try value.encode(to: &out)
-        }
-    }
-
-    public init(from input: inout ReadModelDecoder) throws {
-        let count = try input.count(each: 4)
-        self = [:]
-        // Bounded whatever the count claims; most maps of a state are smaller.
-        reserveCapacity(Swift.min(count, 1 << 16))
-        for _ in 0..<count {
-            let at = input.offset
-            let key = try input.text()
-            let value = try Value(from: &input)
-            guard updateValue(value, forKey: key) == nil else {
-                throw ReadModelRejection("The key at byte \(at) appears twice in one map.")
-            }
-        }
-    }
 }

@@ -20,6 +20,17 @@ public protocol PersistedProjection: ReadModelCodable, Sendable {
     /// Whether the model keeps per-event history in a history file beside its read model
     /// (`cache/<name>.history`, Format.md §9.4.2); false unless it says so.
     static var keepsHistory: Bool { get }
+    /// The state from the two parts of a layout 4 file (Format.md §9.4.2), its checksum checked
+    /// (§9.4.4 checks 6 and 7).
+    ///
+    /// By default the state is one part, the first, read with ``ReadModelCodable/init(from:)``;
+    /// a model whose ``ReadModelCodable/encode(to:)`` marks a second part
+    /// (``ReadModelEncoder/beginSecondPart()``) decodes both, and may do so at once.
+    /// - Parameter parts: where the parts lie in the open file, and its trailer.
+    /// - Returns: the model.
+    /// - Throws: ``ReadModelRejection`` when a value does not decode, a part does not end where
+    ///   it should, or the checksum differs.
+    static func decode(parts: ReadModelParts) throws -> Self
 }
 
 extension PersistedProjection {
@@ -58,9 +69,12 @@ public enum ReadModelFile {
     public static let magic: [UInt8] = Array("ACCORDRM".utf8)
     /// The version of the file layout (§9.4.2), after the magic bytes, and of the history file's.
     /// Version 2 kept the per-event history in a history file of its own; version 3 keeps the
-    /// activity counts as a `counts` value (sorted, decoded only when read). A file of layout 1
-    /// or 2 is ignored and rebuilt.
-    public static let formatVersion: UInt32 = 3
+    /// activity counts as a `counts` value (sorted, decoded only when read); version 4 writes the
+    /// state in two parts, the second's offset before the checksum, so that a reader decodes them
+    /// at once. A file of layout 1, 2 or 3 is ignored and rebuilt.
+    public static let formatVersion: UInt32 = 4
+    /// The smallest file a reader looks into: the magic, the layout, the split and the checksum.
+    public static let minimumBytes: Int64 = 8 + 4 + 8 + 32
     /// `MAX_READMODEL_TEXT`: the most bytes one text of a read model may hold.
     public static let maxTextBytes = 1_048_576
     /// `MAX_READMODEL_FILE`: the largest read-model file a reader opens.
@@ -235,12 +249,11 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         var status = stat()
         guard fstat(fd, &status) == 0 else { return .failure(ReadModelRejection("It cannot be examined: \(Errno(errno)).")) }
         let size = Int64(status.st_size)
-        guard size >= Int64(ReadModelFile.magic.count + 4 + ReadModelFile.trailerBytes), size <= ReadModelFile.maxFileBytes else {
+        guard size >= ReadModelFile.minimumBytes, size <= ReadModelFile.maxFileBytes else {
             return .failure(ReadModelRejection("Its size, \(size) bytes, is outside what a read model can be."))
         }
-        var input = ReadModelDecoder(fd: fd, bodyLength: size - Int64(ReadModelFile.trailerBytes))
         do {
-            return .success(try decode(&input))
+            return .success(try decode(fd: fd, size: size))
         } catch let rejection as ReadModelRejection {
             return .failure(rejection)
         } catch {
@@ -248,14 +261,28 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         }
     }
 
-    private func decode(_ input: inout ReadModelDecoder) throws -> Loaded {
-        guard try input.raw(ReadModelFile.magic.count) == ReadModelFile.magic else {
+    private func decode(fd: Int32, size: Int64) throws -> Loaded {
+        // Check 2 first: the magic and the layout, before anything else is read.
+        var lead = ReadModelDecoder(fd: fd, from: 0, to: 12)
+        lead.hashing = false
+        guard try lead.raw(ReadModelFile.magic.count) == ReadModelFile.magic else {
             throw ReadModelRejection("It does not start with 'ACCORDRM' (an older snapshot, or not a read model).")
         }
-        let format = try input.u32()
+        let format = try lead.u32()
         guard format == ReadModelFile.formatVersion else {
             throw ReadModelRejection("Its layout version is \(format); this program reads version \(ReadModelFile.formatVersion).")
         }
+        // Layout 4: the split (where the state's second part starts) and the checksum, at the end.
+        let splitAt = size - 8 - Int64(ReadModelFile.trailerBytes)
+        var tail = ReadModelDecoder(fd: fd, from: splitAt, to: size)
+        tail.hashing = false
+        let split = try tail.u64()
+        let trailer = try tail.raw(ReadModelFile.trailerBytes)
+        guard split >= 12, split <= UInt64(splitAt) else {
+            throw ReadModelRejection("Its split at byte \(splitAt), \(split), lies outside the \(splitAt) bytes before it.")
+        }
+        var input = ReadModelDecoder(fd: fd, from: 12, to: Int64(split))
+        input.hashing = false
         let name = try input.text()
         guard sameBytes(name, Model.readModelName) else { throw ReadModelRejection("It holds the read model '\(name.prefix(64))', not '\(Model.readModelName)'.") }
         let version = try input.u32()
@@ -282,8 +309,9 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
             throw ReadModelRejection("Its presence byte of a history file at byte \(historyAt) is wrong for the '\(Model.readModelName)' projection.")
         }
         if let identity { input.history = try openHistory(identity: identity, coverage: coverage) }
-        let model = try Model(from: &input)
-        try input.finish()
+        let parts = ReadModelParts(fd: fd, history: input.history, first: input.offset..<Int64(split), second: Int64(split)..<splitAt,
+                                   checked: size - Int64(ReadModelFile.trailerBytes), trailer: trailer)
+        let model = try Model.decode(parts: parts)
         guard model.agrees(with: vector) else { throw ReadModelRejection("Its version vector does not match its state.") }
         return Loaded(model: model, vector: vector, coverage: coverage, history: input.history)
     }
@@ -391,6 +419,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
                 try out.u8(0)
             }
             try model.encode(to: &out)
+            try out.u64(UInt64(out.secondPart ?? out.position))
             try history?.writer.sync()
             try out.finish()
             close(fd)

@@ -187,8 +187,8 @@ public struct CommandValidator {
         case "agreement": return state.agreements[id] != nil
         case "project": return projects.contains(id) || state.projects[id] != nil
         case "offtake": return state.offtakes[id] != nil
-        case "research": return research.contains(id) || state.research[id] != nil || state.outputs.values.contains { sameBytes($0.research, id) }
-        case "programme": return state.deliveries.values.contains { sameBytes($0.programme, id) }
+        case "research": return research.contains(id) || state.research[id] != nil || state.countsOfHistory.outputs.keys.contains { sameBytes($0, id) }
+        case "programme": return state.countsOfHistory.programmes.keys.contains { sameBytes($0, id) }
         default: return false
         }
     }

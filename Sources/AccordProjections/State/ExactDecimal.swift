@@ -146,6 +146,9 @@ public struct CurrencySums: Hashable, Sendable, Codable {
     /// No sums.
     public init() {}
 
+    /// The sums `byCurrency` (a read model's, decoded; Format.md §9.4.3).
+    init(byCurrency: [String: ExactDecimal]) { self.byCurrency = byCurrency }
+
     /// Adds `amount` to the sum of `currency` (an ISO 4217 code).
     public mutating func add(_ amount: ExactDecimal, _ currency: String) {
         byCurrency[currency, default: .zero] += amount

@@ -106,13 +106,20 @@ public enum Views {
 
     /// Fundings whose disbursements exceed their commitment, per currency.
     public static func overDisbursed(_ state: PartnershipState) -> [(funding: String, currency: String, committed: ExactDecimal, disbursed: ExactDecimal)] {
-        let state = visible(state)
+        // The flagged rows sorted, not the fundings (each a large value, copied to be sorted).
+        unsortedOverDisbursed(visible(state)).sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+    }
+
+    /// ``overDisbursed(_:)`` of a state already ``visible(_:)``, in no order.
+    static func unsortedOverDisbursed(_ state: PartnershipState) -> [(funding: String, currency: String, committed: ExactDecimal, disbursed: ExactDecimal)] {
         var flags: [(String, String, ExactDecimal, ExactDecimal)] = []
-        for funding in state.fundings.values.sorted(by: { $0.id < $1.id }) {
-            let committed = funding.total(.committed)
-            let disbursed = funding.total(.disbursed)
+        let fundings = state.fundings.values
+        // Read through the subscript: iterating would copy every funding (a dozen references).
+        for index in fundings.indices {
+            guard let disbursed = fundings[index].totals[FinanceStage.disbursed.rawValue] else { continue }
+            let committed = fundings[index].totals[FinanceStage.committed.rawValue] ?? CurrencySums()
             for currency in disbursed.currencies where committed[currency] < disbursed[currency] {
-                flags.append((funding.id, currency, committed[currency], disbursed[currency]))
+                flags.append((fundings[index].id, currency, committed[currency], disbursed[currency]))
             }
         }
         return flags
@@ -240,21 +247,44 @@ public enum Views {
         var rows: [[String]] = []
         let sites = state.feeds.keys.sorted().map { "\($0) \(state.feeds[$0]!.events)" }.joined(separator: ", ")
         rows.append(["events", "\(state.eventCount) from \(state.feeds.count) site\(state.feeds.count == 1 ? "" : "s") (\(sites))"])
-        rows.append(["stakeholders", String(state.stakeholders.values.filter { $0.registered != nil }.count)])
+        // Counted in place: filtering would copy every matching value into an array first.
+        func count<Value>(_ values: Dictionary<String, Value>.Values, where matches: (Value) -> Bool) -> Int {
+            var count = 0
+            for index in values.indices where matches(values[index]) { count += 1 }
+            return count
+        }
+        rows.append(["stakeholders", String(count(state.stakeholders.values) { $0.registered != nil })])
         rows.append(["agreements", String(state.agreements.count)])
-        let statusCounts = ActionStatus.allCases.map { status in "\(state.actions.values.filter { $0.status?.value == status }.count) \(status.rawValue)" }
+        var byStatus: [ActionStatus: Int] = [:]
+        let actions = state.actions.values
+        for index in actions.indices {
+            if let status = actions[index].status?.value { byStatus[status, default: 0] += 1 }
+        }
+        let statusCounts = ActionStatus.allCases.map { status in "\(byStatus[status] ?? 0) \(status.rawValue)" }
         rows.append(["actions", "\(state.actions.count): " + statusCounts.joined(separator: ", ")])
-        rows.append(["overdue actions", String(state.actions.values.filter { isOverdue($0, at: reference) }.count) + " as of \(reference)"])
+        rows.append(["overdue actions", String(count(actions) { isOverdue($0, at: reference) }) + " as of \(reference)"])
+        let fundings = state.fundings.values
         for stage in FinanceStage.allCases {
-            let total = state.fundings.values.reduce(CurrencySums()) { $0 + $1.total(stage) }
+            var total = CurrencySums()
+            for index in fundings.indices {
+                guard let sums = fundings[index].totals[stage.rawValue] else { continue }
+                for (currency, amount) in sums.byCurrency { total.add(amount, currency) }
+            }
             rows.append(["finance \(stage.rawValue)", total.isEmpty ? "0" : total.description])
         }
-        rows.append(["disbursed beyond commitment", String(overDisbursed(state).count)])
-        let atFID = state.projects.values.filter { [.fid, .construction, .operational].contains($0.milestone?.value) }.count
+        rows.append(["disbursed beyond commitment", String(unsortedOverDisbursed(state).count)])
+        let atFID = count(state.projects.values) { [.fid, .construction, .operational].contains($0.milestone?.value) }
         rows.append(["industrial projects", "\(state.projects.count) (\(atFID) at final investment decision or beyond)"])
         rows.append(["offtakes", String(state.offtakes.count)])
-        rows.append(["research projects", "\(state.research.count), \(state.outputs.count) outputs"])
-        rows.append(["skills programmes", "\(Set(state.deliveries.values.map(\.programme)).count), \(state.deliveries.values.reduce(0) { $0 + $1.participants }) participants"])
+        // Nothing retired or retracted: every output and delivery is shown, and their counts are
+        // the state's own (no history read).
+        if state.retirements == nil, state.retractions == nil, let counts = state.historyCounts {
+            rows.append(["research projects", "\(state.research.count), \(counts.outputCount) outputs"])
+            rows.append(["skills programmes", "\(counts.programmes.count), \(counts.participants) participants"])
+        } else {
+            rows.append(["research projects", "\(state.research.count), \(state.outputs.count) outputs"])
+            rows.append(["skills programmes", "\(Set(state.deliveries.values.map(\.programme)).count), \(state.deliveries.values.reduce(0) { $0 + $1.participants }) participants"])
+        }
         return Table(title: "Summary", columns: ["measure", "value"], rows: rows)
     }
 }

@@ -49,8 +49,31 @@ public struct PartnershipState: Codable, Sendable, Equatable {
     /// A subject is retired while it has one. Nil until a retirement is folded.
     public var retirements: [String: [String: Retirement]]?
 
+    /// Counts of ``outputs`` and ``deliveries`` kept as they are folded (and in the read model's
+    /// summary), so that the summary view and the command checks need not read the history;
+    /// nil for a state decoded from JSON, whose counts are then taken from the history. Derived
+    /// from the two maps: not part of the digest (§9.2, ``CodingKeys``) nor of equality.
+    public internal(set) var historyCounts: HistoryCounts?
+
     /// The state of a partnership with no events.
-    public init() {}
+    public init() { historyCounts = HistoryCounts() }
+
+    /// The stored properties of the state's JSON and digest (§9.2): all but ``historyCounts``.
+    enum CodingKeys: String, CodingKey {
+        case stakeholders, agreements, actions, fundings, projects, offtakes, research, outputs, deliveries, feeds, activity, participants,
+             financeSources, retractions, retirements
+    }
+
+    /// Equal when every stored property but ``historyCounts`` (derived from two of them) is.
+    public static func == (a: PartnershipState, b: PartnershipState) -> Bool {
+        a.stakeholders == b.stakeholders && a.agreements == b.agreements && a.actions == b.actions && a.fundings == b.fundings
+            && a.projects == b.projects && a.offtakes == b.offtakes && a.research == b.research && a.outputs == b.outputs
+            && a.deliveries == b.deliveries && a.feeds == b.feeds && a.activity == b.activity && a.participants == b.participants
+            && a.financeSources == b.financeSources && a.retractions == b.retractions && a.retirements == b.retirements
+    }
+
+    /// ``historyCounts``, counted from the history when the state does not keep them.
+    public var countsOfHistory: HistoryCounts { historyCounts ?? HistoryCounts(counting: self) }
 
     /// One site's feed as folded: count and last event.
     public struct Feed: Codable, Sendable, Equatable {

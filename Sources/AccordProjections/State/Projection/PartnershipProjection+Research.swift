@@ -18,7 +18,9 @@ extension PartnershipProjection {
     static func applyOutput(_ change: Change, to state: inout PartnershipState) {
         let fields = change.fields
         guard let title = fields.string("title"), let date = fields.string("date") else { return }
-        state.outputs[change.event.id.hex] = ResearchOutput(research: change.id, title: title, date: date, url: fields.string("url"))
+        let output = ResearchOutput(research: change.id, title: title, date: date, url: fields.string("url"))
+        state.outputs[change.event.id.hex] = output
+        state.historyCounts?.count(output)
     }
 
     /// `skills.programme.delivered.v1`: one delivery, keyed by the event id; an event without
@@ -28,7 +30,9 @@ extension PartnershipProjection {
         guard let title = fields.string("title"), let provider = fields.string("provider"), let date = fields.string("date"),
               case .number(let literal)? = change.data["participants"], let participants = Int(literal),
               (0...999_999_999).contains(participants) else { return }
-        state.deliveries[change.event.id.hex] = ProgrammeDelivery(programme: change.id, title: title, provider: provider, participants: participants, date: date)
+        let delivery = ProgrammeDelivery(programme: change.id, title: title, provider: provider, participants: participants, date: date)
+        state.deliveries[change.event.id.hex] = delivery
+        state.historyCounts?.count(delivery)
     }
 }
 

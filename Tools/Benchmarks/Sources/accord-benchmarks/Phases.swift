@@ -50,6 +50,7 @@ enum Phases {
         case "replay-floor": figures = try replayFloor(arguments)
         case "append1-all": figures = try appendOneAll(arguments)
         case "state-accord": figures = try stateAccord(arguments)
+        case "state-summary": figures = try stateSummary(arguments)
         case "readmodel-write": figures = try writeReadModel(arguments)
         case "readmodel-write-incremental": figures = try writeReadModelIncremental(arguments)
         case "report-render": figures = try renderReport(arguments)
@@ -341,6 +342,24 @@ enum Phases {
         if useReadModel, result?.loadedEvents == nil { throw BenchError.failed("no valid read model: \(result?.readModelRejection?.reason ?? "none")") }
         return ["seconds": time, "replayed": Double(result?.replayed ?? 0), "events": Double(result?.state.eventCount ?? 0),
                 "loaded": Double(result?.loadedEvents ?? 0)]
+    }
+
+    /// What `accord state` (its default view, the summary) does after the build: the state built
+    /// from the read model and the summary table made, timed together; `buildSeconds` the build
+    /// alone.
+    static func stateSummary(_ a: Arguments) throws -> Figures {
+        let journal = try EventJournal(opening: try a.string("journal"))
+        var builder = StateBuilder(journal: journal)
+        builder.refreshAfter = nil
+        let reference = try CalendarDate(parsing: "2026-12-07")
+        var result: StateBuilder.Result?
+        var build = 0.0, rows = 0
+        let time = try seconds {
+            build = try seconds { result = try builder.build(useReadModel: true) }
+            rows = Views.summary(result!.state, reference: reference).rows.count
+        }
+        if result?.loadedEvents == nil { throw BenchError.failed("no valid read model: \(result?.readModelRejection?.reason ?? "none")") }
+        return ["seconds": time, "buildSeconds": build, "rows": Double(rows), "replayed": Double(result?.replayed ?? 0)]
     }
 
     /// `accord report --html` from the read model (issue 18's ≤ 300 ms per page at 1M events):
