@@ -82,6 +82,12 @@ public enum ReadModelFile {
     /// `READMODEL_REFRESH_EVENTS`: a read that folded at least this many events (beyond a valid
     /// file, or from the start without one) writes the file; an ignored file is rewritten at once.
     public static let refreshEvents = 10_000
+    /// `READMODEL_CHUNK_EVENTS`: a fold of more events than this (a rebuild from scratch, or a
+    /// read model far behind the journal) writes the read model after each such run of whole
+    /// batches and loads it back, so that the history entries it folded are on disk and the
+    /// model holds only their extents (Format.md §9.4.5): its memory does not grow with the
+    /// journal.
+    public static let chunkEvents = 100_000
     /// The trailer: the SHA-256 of every byte before it.
     public static let trailerBytes = 32
 
@@ -191,9 +197,15 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     /// - Parameters:
     ///   - useFile: false: replay everything, neither read nor write the file.
     ///   - refreshAfter: rewrite after this many events folded beyond a valid file; nil: never write.
+    ///   - chunkEvents: when writing, also write (and load back) after each run of whole batches
+    ///     of at least this many events folded, so that a long fold keeps only the history
+    ///     entries of one run in memory (``ReadModelFile/chunkEvents``; nil: only at the end).
+    ///     A chunk that cannot be written (a read-only journal) ends the chunking: the fold goes
+    ///     on in memory.
     /// - Throws: ``SegmentError`` or ``AccordError`` for a damaged journal.
     /// - Complexity: O(file + events after it).
-    public func current(useFile: Bool = true, refreshAfter: Int? = ReadModelFile.refreshEvents) throws -> Current {
+    public func current(useFile: Bool = true, refreshAfter: Int? = ReadModelFile.refreshEvents,
+                        chunkEvents: Int? = ReadModelFile.chunkEvents) throws -> Current {
         var loaded: Loaded?
         var rejection: ReadModelRejection?
         if useFile {
@@ -207,22 +219,46 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         loaded?.model = Model()
         var vector = loaded?.vector ?? [:]
         var coverage = loaded?.coverage
+        var history = loaded?.history
+        var chunk = useFile && refreshAfter != nil && Model.keepsHistory ? chunkEvents.map { max($0, 1) } : nil
         var events = try journal.events(from: coverage?.end ?? .start)
-        var replayed = 0
+        var replayed = 0, sinceWrite = 0
+        var lastChunk: String?
         while let event = try events.next() {
             model.fold(event)
             Self.count(event, in: &vector)
             replayed += 1
+            sinceWrite += 1
             if events.isLastOfBatch, let start = events.batchPosition {
-                coverage = ReadModelCoverage(batch: start, end: events.nextPosition, lastID: event.id.hex)
+                let covered = ReadModelCoverage(batch: start, end: events.nextPosition, lastID: event.id.hex)
+                coverage = covered
+                if let size = chunk, sinceWrite >= size {
+                    // Written and loaded back: the entries folded so far go to the history file,
+                    // and the model loaded holds only their extents. The loaded model is the
+                    // only reference to its maps, so the fold goes on without copying them.
+                    if let path = try? write(model, vector: vector, coverage: covered, continuing: history),
+                       case .success(var again?) = load(), again.coverage == covered {
+                        model = again.model
+                        again.model = Model()
+                        history = again.history
+                        lastChunk = path
+                    } else {
+                        chunk = nil
+                        lastChunk = nil
+                    }
+                    sinceWrite = 0
+                }
             }
         }
         var current = Current(model: model, vector: vector, coverage: coverage, replayed: replayed,
                               loadedEvents: loaded.map { found in found.vector.values.reduce(0) { $0 + $1.events } }, rejection: rejection)
         current.tornTail = events.tornTail
-        current.history = loaded?.history
+        current.history = history
         if useFile, let refreshAfter, let coverage, rejection != nil || replayed >= max(refreshAfter, 1) {
-            current.wrote = try? write(model, vector: vector, coverage: coverage, continuing: loaded?.history)
+            // Written already when the last chunk ended the fold.
+            current.wrote = sinceWrite == 0 && lastChunk != nil ? lastChunk : try? write(model, vector: vector, coverage: coverage, continuing: history)
+        } else {
+            current.wrote = lastChunk
         }
         return current
     }
