@@ -264,17 +264,10 @@ struct LogIndexFile: Sendable {
         guard layout == Self.layoutVersion else {
             throw ReadModelRejection("Its layout version is \(layout); this program reads version \(Self.layoutVersion).")
         }
-        let partnership = try input.text(), site = try input.text()
-        guard sameBytes(partnership, journal.partnership), sameBytes(site, journal.site.rawValue) else {
-            throw ReadModelRejection("It belongs to the journal of site '\(site.prefix(64))' of partnership '\(partnership.prefix(64))', not this one.")
-        }
-        let at = input.offset
-        let batch = SegmentPosition(segment: Int(try input.u32()), offset: try input.i64())
-        let end = SegmentPosition(segment: Int(try input.u32()), offset: try input.i64())
-        let coverage = ReadModelCoverage(batch: batch, end: end, lastID: try input.text())
-        guard coverage.isHeld(by: journal) else {
-            throw ReadModelRejection("It covers a batch at \(batch) (byte \(at) of the file) that this journal does not hold as recorded.")
-        }
+        try input.journal(journal)
+        let (coverage, at) = try input.coverage()
+        guard coverage.isHeld(by: journal) else { throw ReadModelRejection.stale(coverage, at: at) }
+        let (batch, end) = (coverage.batch, coverage.end)
         let rows = Int(try input.u32()), batches = Int(try input.u32()), textCount = Int(try input.u32())
         let pointCount = Int(try input.u32())
         var memberLengths: [UInt32] = [], recordCounts: [UInt32] = [], checksums: [UInt32] = [], inflatedSizes: [UInt32] = []

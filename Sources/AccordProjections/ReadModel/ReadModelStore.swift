@@ -95,6 +95,34 @@ public enum ReadModelFile {
     public static func fileName<Model: PersistedProjection>(of model: Model.Type) -> String { model.readModelName + ".readmodel" }
 }
 
+extension ReadModelDecoder {
+    /// Reads the journal's `PARTNERSHIP` and `SITE` texts (Format.md §9.4.2; the web view's
+    /// index file too, Journal/UI.md §8.1) and refuses a file of another journal.
+    /// - Throws: ``ReadModelRejection`` naming the partnership and site found.
+    public mutating func journal(_ journal: EventJournal) throws {
+        let partnership = try text(), site = try text()
+        guard sameBytes(partnership, journal.partnership), sameBytes(site, journal.site.rawValue) else {
+            throw ReadModelRejection("It belongs to the journal of site '\(site.prefix(64))' of partnership '\(partnership.prefix(64))', not this one.")
+        }
+    }
+
+    /// Reads the batch covered (`u32` segment, `i64` offset), where it ends (the same) and its
+    /// last event's id (`text`), and where in the file they start, for ``ReadModelRejection/stale(_:at:)``.
+    public mutating func coverage() throws -> (coverage: ReadModelCoverage, at: Int64) {
+        let at = offset
+        let batch = SegmentPosition(segment: Int(try u32()), offset: try i64())
+        let end = SegmentPosition(segment: Int(try u32()), offset: try i64())
+        return (ReadModelCoverage(batch: batch, end: end, lastID: try text()), at)
+    }
+}
+
+extension ReadModelRejection {
+    /// A file whose covered batch the journal does not hold (``ReadModelCoverage/isHeld(by:)``).
+    public static func stale(_ coverage: ReadModelCoverage, at offset: Int64) -> ReadModelRejection {
+        ReadModelRejection("It covers a batch at \(coverage.batch) (byte \(offset) of the file) that this journal does not hold as recorded.")
+    }
+}
+
 /// The last batch a read model covers: where it starts and ends, and its last event's id.
 public struct ReadModelCoverage: Sendable, Equatable {
     /// Where the batch starts.
@@ -325,18 +353,10 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         guard version == Model.readModelVersion else {
             throw ReadModelRejection("It was made by version \(version) of the '\(name)' projection; this program computes version \(Model.readModelVersion).")
         }
-        let partnership = try input.text(), site = try input.text()
-        guard sameBytes(partnership, journal.partnership), sameBytes(site, journal.site.rawValue) else {
-            throw ReadModelRejection("It belongs to the journal of site '\(site.prefix(64))' of partnership '\(partnership.prefix(64))', not this one.")
-        }
-        let at = input.offset
-        let batch = SegmentPosition(segment: Int(try input.u32()), offset: try input.i64())
-        let end = SegmentPosition(segment: Int(try input.u32()), offset: try input.i64())
-        let coverage = ReadModelCoverage(batch: batch, end: end, lastID: try input.text())
+        try input.journal(journal)
+        let (coverage, at) = try input.coverage()
         let vector = try [String: PartnershipState.Feed](from: &input)
-        guard covers(coverage) else {
-            throw ReadModelRejection("It covers a batch at \(coverage.batch) (byte \(at) of the file) that this journal does not hold as recorded.")
-        }
+        guard covers(coverage) else { throw ReadModelRejection.stale(coverage, at: at) }
         let historyAt = input.offset
         let presence = try input.u8()
         guard presence <= 1 else { throw ReadModelRejection("The presence byte at \(historyAt) is \(presence), not 0 or 1.") }
