@@ -237,14 +237,13 @@ struct LogIndexFile: Sendable {
     /// Reads and checks the file (Journal/UI.md §8.1).
     /// - Returns: the index, nil when there is no file, or why the file cannot be used.
     func load() -> Result<Loaded?, ReadModelRejection> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            return errno == ENOENT ? .success(nil) : .failure(ReadModelRejection("It cannot be opened: \(Errno(errno))."))
+        let fd: Int32, size: Int64
+        switch ReadModelFile.openRegular(path) {
+        case .success(let opened?): (fd, size) = opened
+        case .success(nil): return .success(nil)
+        case .failure(let rejection): return .failure(rejection)
         }
         defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { return .failure(ReadModelRejection("It cannot be examined: \(Errno(errno)).")) }
-        let size = Int64(status.st_size)
         guard size >= Int64(Self.magic.count + 4 + Self.trailerBytes), size <= Self.maxFileBytes else {
             return .failure(ReadModelRejection("Its size, \(size) bytes, is outside what an index file can be."))
         }

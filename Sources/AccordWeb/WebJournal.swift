@@ -207,6 +207,11 @@ final class WebJournal: Sendable {
             next.end = events.nextPosition
             if indexed { held.indexEnd = events.nextPosition }
         }
+        // Settled before the index file is written from it (the write needs a settled index).
+        if indexed {
+            held.index.settle()
+            indexed = false
+        }
         if persistence != .off, !held.writing, LogIndexFile.isDue(rows: held.index.count, inFile: held.rowsInFile) {
             writeIndexFile(&held, facts: next.facts)
         }

@@ -88,6 +88,18 @@ struct ReadModelTests {
         }
     }
 
+    @Test func aFIFOInPlaceOfTheReadModelOrItsHistoryIsIgnoredWithoutBlocking() throws {
+        let (_, office, full) = try Self.journalWithReadModel()
+        let store = ReadModelStore<PartnershipState>(journal: office.journal)
+        // Opening a FIFO for reading would wait for a writer: every command would hang.
+        for path in [store.historyPath, store.path] {
+            #expect(unlink(path) == 0 && mkfifo(path, 0o644) == 0)
+            let result = try StateBuilder(journal: office.journal).build()
+            #expect(result.readModelRejection?.reason.contains("not a regular file") == true, "\(path): \(String(describing: result.readModelRejection))")
+            #expect(result.state == full)
+        }
+    }
+
     @Test func aRichStateSurvivesTheRoundTripExactly() throws {
         let (_, office, full) = try Self.journalWithReadModel()
         let result = try StateBuilder(journal: office.journal).build()

@@ -141,6 +141,35 @@ struct WebIndexFileTests {
         try Self.expectIgnoredAndRebuilt(journal, file: other, because: "layout version is 2")
     }
 
+    @Test func anIndexThatGrewByEnoughRowsWhileTheServerRanIsWrittenAgainAndLoadsAsAFreshBuild() throws {
+        let temp = TemporaryDirectory("ui-file-rewrite")
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        _ = try journal.openWriter().append(Fixtures.realisticDrafts(count: 30), now: Fixtures.time())
+        let web = WebJournal(journal: journal, writerOptions: .init())
+        #expect(try web.warmUp().contains("built from the journal."))
+        #expect(try LogIndexFile(journal: journal).load().get()?.index.count == 30)
+        // Another process appends enough for the file to be due again; the next request extends
+        // the index and writes it (inline here), from the index as extended.
+        let more = LogIndexFile.refreshRows
+        _ = try EventJournal(opening: journal.path).openWriter().append(Fixtures.realisticDrafts(count: more, startingAt: 30), now: Fixtures.time(86_400))
+        #expect(try web.current().state.eventCount == 30 + more)
+        #expect(try LogIndexFile(journal: journal).load().get()?.index.count == 30 + more)
+        try Self.expectSameIndex(WebJournal(journal: journal, writerOptions: .init()), as: journal)
+    }
+
+    @Test func aFIFOInPlaceOfTheIndexFileIsIgnoredWithoutBlocking() throws {
+        let temp = TemporaryDirectory("ui-file-fifo")
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        _ = try journal.openWriter().append(Fixtures.realisticDrafts(count: 30), now: Fixtures.time())
+        #expect(mkdir(journal.path + "/cache", 0o755) == 0 || errno == EEXIST)
+        #expect(mkfifo(LogIndexFile(journal: journal).path, 0o644) == 0)
+        // Opening a FIFO for reading would wait for a writer: the server would never be ready.
+        let said = try WebJournal(journal: journal, writerOptions: .init()).warmUp()
+        #expect(said.contains("was ignored (It is not a regular file.)"), "\(said)")
+    }
+
     @Test func aWriteThatFailsAtAnyStepLeavesTheFormerFileAndNoTemporaryFile() throws {
         let temp = TemporaryDirectory("ui-file-failing")
         defer { temp.remove() }

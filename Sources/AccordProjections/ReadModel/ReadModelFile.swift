@@ -145,4 +145,27 @@ extension ReadModelFile {
         while let last = folder.utf8.last, last != UInt8(ascii: "/") { folder.removeLast() }
         try? FileBytes.syncDirectory(folder.isEmpty ? "." : folder)
     }
+
+    /// Opens `path` for reading, and keeps it only when it is a regular file: opened with
+    /// `O_NONBLOCK`, so that a FIFO or a device put in its place neither blocks the reader nor
+    /// is read (a derived file is checked before it is trusted, Format.md §9.4.4).
+    /// - Returns: the descriptor (the caller closes it) and the file's size; nil when there is
+    ///   no file.
+    public static func openRegular(_ path: String) -> Result<(fd: Int32, size: Int64)?, ReadModelRejection> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            return errno == ENOENT ? .success(nil) : .failure(ReadModelRejection("It cannot be opened: \(Errno(errno))."))
+        }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            let error = Errno(errno)
+            close(fd)
+            return .failure(ReadModelRejection("It cannot be examined: \(error)."))
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            return .failure(ReadModelRejection("It is not a regular file."))
+        }
+        return .success((fd, Int64(status.st_size)))
+    }
 }

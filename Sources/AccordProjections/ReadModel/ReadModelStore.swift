@@ -214,14 +214,13 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     /// Reads and checks the file (Format.md §9.4.4).
     /// - Returns: the model, nil when there is no file, or why the file cannot be used.
     public func load() -> Result<Loaded?, ReadModelRejection> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            return errno == ENOENT ? .success(nil) : .failure(ReadModelRejection("It cannot be opened: \(Errno(errno))."))
+        let fd: Int32, size: Int64
+        switch ReadModelFile.openRegular(path) {
+        case .success(let opened?): (fd, size) = opened
+        case .success(nil): return .success(nil)
+        case .failure(let rejection): return .failure(rejection)
         }
         defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { return .failure(ReadModelRejection("It cannot be examined: \(Errno(errno)).")) }
-        let size = Int64(status.st_size)
         guard size >= ReadModelFile.minimumBytes, size <= ReadModelFile.maxFileBytes else {
             return .failure(ReadModelRejection("Its size, \(size) bytes, is outside what a read model can be."))
         }
@@ -285,8 +284,12 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     /// model names (a history file replaced since, or missing, fails).
     private func openHistory(identity: [UInt8], coverage: ReadModelCoverage) throws -> HistoryFile {
         let relative = ReadModelFile.folder + "/" + HistoryFileLayout.fileName(of: Model.self)
-        let fd = open(historyPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ReadModelRejection("Its history file '\(relative)' cannot be opened: \(Errno(errno)).") }
+        let fd: Int32
+        switch ReadModelFile.openRegular(historyPath) {
+        case .success(let opened?): fd = opened.fd
+        case .success(nil): throw ReadModelRejection("Its history file '\(relative)' cannot be opened: \(Errno(ENOENT)).")
+        case .failure(let rejection): throw ReadModelRejection("Its history file '\(relative)': \(rejection.reason)")
+        }
         var status = stat()
         var header = [UInt8](repeating: 0, count: Int(HistoryFileLayout.headerBytes))
         let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, 0) }
