@@ -96,6 +96,7 @@ struct CommandValidationTests {
             try check.check([Fixtures.draft("finance.committed.v1", "funding/x", money("1.00", "EUR", provider: "ghost"))])
         }
         #expect(error?.message.contains("Stakeholder 'ghost' is not registered") == true)
+        #expect(error?.field == "data.provider", "the field that holds the reference, for the form")
         #expect(error?.line == 1)
         #expect(throws: AccordError.self) { try check.check([register[0]]) }  // registered twice
     }

@@ -171,6 +171,12 @@ struct WebUITests {
         let unknown = try http(server.port, "POST", "/record/action.completed.v1", cookie: session, form: [("csrf", csrf), ("subject", "action/nothing")])
         #expect(unknown.status == 422 && unknown.text.contains(#"id="error-subject""#))
         #expect(try Self.segments(journal) == before)
+        // A stakeholder that is not registered goes beside the field that names it.
+        let ghost = try http(server.port, "POST", "/record/finance.disbursed.v1", cookie: session, form: [
+            ("csrf", csrf), ("subject", "eib-h2"), ("provider", "nobody"), ("receiver", "kz-miid"),
+            ("amount", "12.50"), ("currency", "EUR"), ("date", "2024-06-30")])
+        #expect(ghost.status == 422 && ghost.text.contains(#"<p id="error-provider" class="error">"#) && !ghost.text.contains(#"id="error-form""#))
+        #expect(try Self.segments(journal) == before)
     }
 
     @Test func postWithoutOrWithAWrongCSRFTokenIsForbiddenAndWritesNothing() throws {

@@ -70,10 +70,12 @@ public struct CommandValidator {
         let fields = Fields(data)
         // `unspecified` in a single-stakeholder field is what an import writes when its source
         // names no organisation; a transaction of such a funding may name it too (§9.6).
-        let single = Fields.singleStakeholderKeys.compactMap { fields.string($0) }.filter { !sameBytes($0, Catalogue.unspecifiedStakeholder) }
-        let listed = Fields.listedStakeholderKeys.flatMap { fields.strings($0) ?? [] }
-        for reference in single + listed where !stakeholderExists(reference) {
-            throw AccordError(.badInput, "Stakeholder '\(reference)' is not registered; register it with stakeholder.registered.v1 first.", field: "data")
+        let single = Fields.singleStakeholderKeys.compactMap { key in fields.string(key).map { (key, $0) } }
+            .filter { !sameBytes($0.1, Catalogue.unspecifiedStakeholder) }
+        let listed = Fields.listedStakeholderKeys.flatMap { key in (fields.strings(key) ?? []).map { (key, $0) } }
+        // The field named is the one that holds the reference (the web form shows the error beside it).
+        for (key, reference) in single + listed where !stakeholderExists(reference) {
+            throw AccordError(.badInput, "Stakeholder '\(reference)' is not registered; register it with stakeholder.registered.v1 first.", field: "data." + key)
         }
         if let action = fields.string("action"), draft.subject.kind == "funding", status(of: action) == nil {
             throw AccordError(.badInput, "Action '\(action)' does not exist; propose it with action.proposed.v1 first.", field: "data.action")
