@@ -248,6 +248,7 @@ struct LogIndexFile: Sendable {
             return .failure(ReadModelRejection("Its size, \(size) bytes, is outside what an index file can be."))
         }
         var input = ReadModelDecoder(fd: fd, bodyLength: size - Int64(Self.trailerBytes))
+        input.fileName = "The index file"
         do {
             return .success(try decode(&input))
         } catch let rejection as ReadModelRejection {

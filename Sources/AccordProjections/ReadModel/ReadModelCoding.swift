@@ -209,6 +209,9 @@ public struct ReadModelDecoder {
     /// for the parts of a layout 4 file, whose checksum is computed apart
     /// (``ReadModelParts``).
     var hashing = true
+    /// What the file is called in errors: "The read model", or "The index file" for the web
+    /// view's (Journal/UI.md §8.1).
+    public var fileName = "The read model"
 
     /// The most the buffer grows to: one text of `MAX_READMODEL_TEXT` and its neighbours.
     static let bufferBytes = ReadModelFile.maxTextBytes + (1 << 20)
@@ -240,7 +243,7 @@ public struct ReadModelDecoder {
     private mutating func ensure(_ count: Int) throws {
         if end - start >= count { return }
         guard Int64(count) <= remaining else {
-            throw ReadModelRejection("The read model ends at byte \(bodyLength), inside a value that starts at byte \(offset).")
+            throw ReadModelRejection("\(fileName) ends at byte \(bodyLength) (before its checksum), inside a value that starts at byte \(offset).")
         }
         if start > 0 {
             let (from, length) = (start, end - start)
@@ -262,7 +265,7 @@ public struct ReadModelDecoder {
             let got = buffer.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress! + filled, want, at) }
             if got < 0, errno == EINTR { continue }
             guard got > 0 else {
-                throw ReadModelRejection("The read model could not be read at byte \(fileOffset): \(got < 0 ? Errno(errno).description : "it is shorter than it was").")
+                throw ReadModelRejection("\(fileName) could not be read at byte \(fileOffset): \(got < 0 ? Errno(errno).description : "it is shorter than it was").")
             }
             if hashing {
                 var hasher = self.hasher
@@ -463,12 +466,12 @@ public struct ReadModelDecoder {
     /// - Throws: ``ReadModelRejection`` naming the byte offset where either fails.
     public mutating func finish() throws {
         guard remaining == 0 else {
-            throw ReadModelRejection("The read model has \(remaining) bytes after its last value, at byte \(offset).")
+            throw ReadModelRejection("\(fileName) has \(remaining) bytes after its last value, at byte \(offset).")
         }
         var trailer = [UInt8](repeating: 0, count: ReadModelFile.trailerBytes)
         let got = trailer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(bodyLength)) }
         guard hashing, got == ReadModelFile.trailerBytes, trailer == hexBytes(hasher.hex()) else {
-            throw ReadModelRejection("The read model's checksum at byte \(bodyLength) does not match its \(bodyLength) bytes.")
+            throw ReadModelRejection("\(fileName)'s checksum at byte \(bodyLength) does not match its \(bodyLength) bytes.")
         }
     }
 
