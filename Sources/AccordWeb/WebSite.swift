@@ -194,6 +194,10 @@ struct WebSite: Sendable {
     }
 
     func events(_ request: Request, _ visitor: Visitor) throws -> Response {
+        // A query that is not URL-encoded UTF-8 is refused, as a form is, not read as no filter.
+        if let text = request.uri.query, FormData(urlEncoded: Array(text.utf8)) == nil {
+            return plain(.badRequest, "The query is not URL-encoded UTF-8.")
+        }
         let filter = EventPages.Filter(query(request))
         let current = try journal.current()
         let log = try journal.log(filter, pageSize: EventPages.pageSize)

@@ -44,6 +44,8 @@ struct WebUITests {
         // the next request, and counted once, in the totals and in the log.
         let rows = { (page: HTTPReply) in page.text.components(separatedBy: "<tr data-event-id=").count - 1 }
         #expect(rows(try http(server.port, "GET", "/events?type=finance.disbursed.v1")) == 1)
+        // A search that is not UTF-8 is refused, not read as no filter (which showed the whole log).
+        #expect(try http(server.port, "GET", "/events?q=%ff%fe").status == 400)
         try append(journal, "finance.disbursed.v1", "funding/kz-grant", #"{"provider":"kz-miid","receiver":"eib","amount":"1.10","currency":"KZT","date":"2024-06-01"}"#)
         for _ in 0..<2 {
             #expect(Self.totals(in: try http(server.port, "GET", "/").text)["KZT disbursed"] == "1.10")
