@@ -1,5 +1,6 @@
 import AccordModel
 import AccordProjections
+import AccordSegments
 
 /// The dashboard `/` (Journal/UI.md §2): totals, charts over time (the kept ``FinanceSeries``,
 /// drawn by ``SVGChart/financeOverTime(_:currency:)`` as the status report draws them, §3),
@@ -10,11 +11,16 @@ enum Dashboard {
     /// The measures shown per currency, in order.
     static let measures: [FinanceStage] = [.committed, .disbursed, .spent]
 
-    static func page(state full: PartnershipState, series: FinanceSeries, today: CalendarDate, facts: WebJournal.Facts, exchanges: [String: String], ownSite: String) -> String {
+    static func page(state full: PartnershipState, series: FinanceSeries, today: CalendarDate, facts: WebJournal.Facts, exchanges: [String: String], ownSite: String,
+                     tornTail: Damage? = nil) -> String {
         let state = Views.visible(full)
         let names = Names(state: full, fundingTitles: facts.fundingTitles)
         let lastTimes = facts.lastTimes
         var out = "<h1>Dashboard</h1>\n"
+        if let tornTail {
+            // As `accord state` notes it: its events are not counted anywhere on these pages.
+            out += "<p id=\"torn-tail\" role=\"status\"><strong>Note:</strong> \(HTML.escape(tornTail.description)) Its events are not shown; if no append is under way, run <code>accord verify</code>.</p>\n"
+        }
         out += "<p>\(HTML.grouped(full.eventCount)) events from \(HTML.grouped(full.feeds.count)) offices; \(HTML.grouped(state.stakeholders.count)) stakeholders, \(HTML.grouped(state.fundings.count)) fundings, \(HTML.grouped(state.actions.count)) roadmap actions, \(HTML.grouped(state.projects.count)) projects. Today is \(today).</p>\n"
 
         // Totals per currency and measure, exact.

@@ -46,6 +46,9 @@ final class WebJournal: Sendable {
         var end: SegmentPosition?
         /// The finance charts' sums, kept with the state (Journal/UI.md §3).
         var series: FinanceSeries
+        /// An incomplete or damaged last batch that ended the last pass (not folded; a writer
+        /// may be appending it now), for the dashboard's note; nil when the journal ends well.
+        var tornTail: Damage? = nil
     }
 
     /// What the lock guards: the cache, and the index with the position after the last batch it
@@ -207,6 +210,7 @@ final class WebJournal: Sendable {
             next.end = events.nextPosition
             if indexed { held.indexEnd = events.nextPosition }
         }
+        next.tornTail = events.tornTail
         // Settled before the index file is written from it (the write needs a settled index).
         if indexed {
             held.index.settle()

@@ -185,7 +185,7 @@ struct WebSite: Sendable {
     func dashboard(_ visitor: Visitor) throws -> Response {
         let current = try journal.current()
         let body = Dashboard.page(state: current.state, series: current.series, today: Timestamp.now().date, facts: current.facts, exchanges: journal.lastExchanges(),
-                                  ownSite: journal.journal.site.rawValue)
+                                  ownSite: journal.journal.site.rawValue, tornTail: current.tornTail)
         return html("Dashboard", body, visitor)
     }
 

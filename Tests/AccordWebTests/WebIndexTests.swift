@@ -89,6 +89,35 @@ struct WebIndexTests {
         #expect(sameBytes(try web.current().state.digest(), try full.digest()))
     }
 
+    @Test func aTornLastBatchIsNotedOnTheDashboardAsAccordStateNotesIt() throws {
+        let temp = TemporaryDirectory("ui-index-torn")
+        defer { temp.remove() }
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let writer = try journal.openWriter()
+        _ = try writer.append(Fixtures.realisticDrafts(count: 20), now: Fixtures.time(0))
+        _ = try writer.append(Fixtures.realisticDrafts(count: 5, startingAt: 20), now: Fixtures.time(86_400))
+        writer.close()
+        var batches = try journal.directory.batches()
+        var last: Batch?
+        while let batch = try batches.next() { last = batch }
+        let torn = try #require(last)
+        // The last batch cut in its middle, as a writer killed in its write leaves it.
+        let segment = journal.directory.path + "/" + SegmentDirectory.relativeSegmentPath(torn.segment)
+        let whole = try FileDamage.bytes(segment)
+        #expect(truncate(segment, off_t(torn.offset) + off_t(torn.length / 2)) == 0)
+        let web = WebJournal(journal: journal, writerOptions: .init(), persistence: .off)
+        let current = try web.current()
+        #expect(current.state.eventCount == 20)
+        let noted = try #require(current.tornTail)
+        let page = Dashboard.page(state: current.state, series: current.series, today: try CalendarDate(parsing: "2026-12-07"), facts: current.facts,
+                                  exchanges: [:], ownSite: "brussels", tornTail: current.tornTail)
+        #expect(page.contains(#"<p id="torn-tail" role="status">"#) && page.contains(HTML.escape(noted.description)))
+        // The batch whole again (the write finished): it is folded, and the note is gone.
+        try FileDamage.write(segment, whole)
+        let after = try web.current()
+        #expect(after.tornTail == nil && after.state.eventCount == 25)
+    }
+
     @Test func appendsByAnotherWriterAndBackDatedEventsFromASyncAreIndexed() throws {
         let temp = TemporaryDirectory("ui-index-appends")
         defer { temp.remove() }
