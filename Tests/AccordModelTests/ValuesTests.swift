@@ -112,4 +112,24 @@ struct ValuesTests {
         #expect(Base64.decode("QQ") == nil)
         #expect(Base64.decode("QR==") == nil)  // non-zero padding bits
     }
+
+    @Test func bytewiseTextFindsEqualBytesWhateverTheStringIsMadeOfAndKeepsNFCAndNFDApart() {
+        let long = "participating-org/XM-DAC-41114/caf\u{E9}-\u{41A}\u{430}\u{437}\u{430}\u{445}\u{441}\u{442}\u{430}\u{43D}"
+        let bytes = Array(long.utf8)
+        let spellings = [
+            long,
+            String(decoding: bytes, as: UTF8.self),
+            String(("x" + long).dropFirst()),
+            long.map { String($0) }.joined(),
+            String(long.unicodeScalars),
+        ]
+        var set = Set<BytewiseText>()
+        for spelling in spellings { set.insert(BytewiseText(spelling)) }
+        #expect(set.count == 1)
+        for short in ["caf\u{E9}", "a", ""] { #expect(Set([BytewiseText(short), BytewiseText(String(decoding: Array(short.utf8), as: UTF8.self))]).count == 1) }
+        #expect(Set([BytewiseText("caf\u{E9}"), BytewiseText("cafe\u{301}")]).count == 2)
+        let decomposed = "participating-org/XM-DAC-41114/cafe\u{301}-\u{41A}\u{430}\u{437}\u{430}\u{445}\u{441}\u{442}\u{430}\u{43D}"
+        #expect(decomposed == long)  // Swift's String equates them; BytewiseText must not
+        #expect(!set.contains(BytewiseText(decomposed)))
+    }
 }

@@ -39,6 +39,7 @@ public final class ImportWriter {
     public func flush() throws {
         guard !batch.isEmpty else { return }
         _ = try writer.append(batch.map(\.draft))
+        known.reserveCapacity(known.count + batch.count)
         for event in batch { known.insert(BytewiseText(event.identity)) }
         new += batch.count
         batches += 1

@@ -21,10 +21,12 @@ public struct BytewiseText: Hashable, Comparable, Sendable, CustomStringConverti
     /// Equal when the UTF-8 bytes are equal.
     public static func == (a: Self, b: Self) -> Bool { sameBytes(a.text, b.text) }
 
-    /// Hashes the UTF-8 bytes.
+    /// Hashes the UTF-8 bytes, in one call (a `combine` per byte was a tenth of an IATI import's
+    /// time). Equal bytes give equal input to the hasher whatever the string's storage: a string
+    /// that is not contiguous UTF-8 is made so on a copy first.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(text.utf8.count)
-        for byte in text.utf8 { hasher.combine(byte) }
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// UTF-8 byte order (the order of code points).
