@@ -173,6 +173,31 @@ struct RecordDecoderTests {
         #expect(EventRecord.decodeAll(records).map { try? $0.get().id } == records.map { try? EventRecord.decodeByReencoding($0).id })
     }
 
+    @Test func decodingALargeBatchOnSeveralThreadsGivesEachRecordsOwnResultInOrder() throws {
+        // decodeAll writes each chunk's results in place in one array: a record's result must
+        // land at its own index, across chunk boundaries (the damaged ones sit on both sides of
+        // them and at the very end), and a failure there must be that record's own.
+        var g = Generator(state: 16)
+        let count = 3 * EventRecord.decodeChunk + 7
+        var records: [[UInt8]] = []
+        for _ in 0..<count { records.append(try Self.record(&g)) }
+        let damagedAt = [0, EventRecord.decodeChunk - 1, EventRecord.decodeChunk, 2 * EventRecord.decodeChunk + 1, count - 1]
+        for index in damagedAt { records[index][10] ^= 0x01 }  // a digit of the id: it no longer matches
+        let decoded = EventRecord.decodeAll(records)
+        #expect(decoded.count == count)
+        for (index, (record, result)) in zip(records, decoded).enumerated() {
+            switch (result, Result { try EventRecord.decode(record) }) {
+            case (.success(let event), .success(let alone)):
+                #expect(event.id == alone.id && event.record == record, "record \(index)")
+            case (.failure(let error), .failure(let alone)):
+                #expect("\(error)" == "\(alone)", "record \(index)")
+            default:
+                Issue.record("record \(index): decoded alone and in a batch, it gives different outcomes")
+            }
+            #expect(((try? result.get()) == nil) == damagedAt.contains(index), "record \(index)")
+        }
+    }
+
     @Test(arguments: [61, 62, 63])
     func nestingIsLimitedAtTheParsersDepth(levels: Int) throws {
         var g = Generator(state: UInt64(levels))
