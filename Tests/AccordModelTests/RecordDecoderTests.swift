@@ -198,6 +198,32 @@ struct RecordDecoderTests {
         }
     }
 
+    @Test func theLastIDIsReusedForPrevOnlyWhenAllItsDigitsAreTheSame() throws {
+        // The decoder remembers the last record's id and reuses it for the next record's `prev`
+        // when the 64 digits are the same bytes: a `prev` that differs in its first or last
+        // digit (a fork, re-hashed so that only the decoding decides) must get its own value.
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let records = try journal.openWriter().append(Fixtures.realisticDrafts(count: 40), now: Fixtures.time()).map(\.record)
+        var memo = CanonicalRecordDecoder.Memo()
+        for (n, record) in records.enumerated() {
+            let decoded = try EventRecord.decode(record, memo: &memo)
+            #expect(decoded.prev == (try EventRecord.decodeByReencoding(record)).prev, "record \(n)")
+            guard n + 1 < records.count else { break }
+            for digit in [0, 63] {
+                var canonical = Self.canonical(of: records[n + 1])
+                let text = String(decoding: canonical, as: UTF8.self)
+                let prevAt = text.utf8.count - (text.components(separatedBy: "\"prev\":\"").last?.utf8.count ?? 0)
+                canonical[prevAt + digit] = canonical[prevAt + digit] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+                let forked = Self.rehashed(canonical)
+                var copy = memo
+                let forkedEvent = try EventRecord.decode(forked, memo: &copy)
+                #expect(forkedEvent.prev == (try EventRecord.decodeByReencoding(forked)).prev && forkedEvent.prev != decoded.id,
+                        "record \(n + 1), digit \(digit) of prev changed")
+            }
+        }
+    }
+
     @Test(arguments: [61, 62, 63])
     func nestingIsLimitedAtTheParsersDepth(levels: Int) throws {
         var g = Generator(state: UInt64(levels))
