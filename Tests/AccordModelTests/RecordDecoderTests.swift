@@ -173,6 +173,57 @@ struct RecordDecoderTests {
         #expect(EventRecord.decodeAll(records).map { try? $0.get().id } == records.map { try? EventRecord.decodeByReencoding($0).id })
     }
 
+    @Test func decodingALargeBatchOnSeveralThreadsGivesEachRecordsOwnResultInOrder() throws {
+        // decodeAll writes each chunk's results in place in one array: a record's result must
+        // land at its own index, across chunk boundaries (the damaged ones sit on both sides of
+        // them and at the very end), and a failure there must be that record's own.
+        var g = Generator(state: 16)
+        let count = 3 * EventRecord.decodeChunk + 7
+        var records: [[UInt8]] = []
+        for _ in 0..<count { records.append(try Self.record(&g)) }
+        let damagedAt = [0, EventRecord.decodeChunk - 1, EventRecord.decodeChunk, 2 * EventRecord.decodeChunk + 1, count - 1]
+        for index in damagedAt { records[index][10] ^= 0x01 }  // a digit of the id: it no longer matches
+        let decoded = EventRecord.decodeAll(records)
+        #expect(decoded.count == count)
+        for (index, (record, result)) in zip(records, decoded).enumerated() {
+            switch (result, Result { try EventRecord.decode(record) }) {
+            case (.success(let event), .success(let alone)):
+                #expect(event.id == alone.id && event.record == record, "record \(index)")
+            case (.failure(let error), .failure(let alone)):
+                #expect("\(error)" == "\(alone)", "record \(index)")
+            default:
+                Issue.record("record \(index): decoded alone and in a batch, it gives different outcomes")
+            }
+            #expect(((try? result.get()) == nil) == damagedAt.contains(index), "record \(index)")
+        }
+    }
+
+    @Test func theLastIDIsReusedForPrevOnlyWhenAllItsDigitsAreTheSame() throws {
+        // The decoder remembers the last record's id and reuses it for the next record's `prev`
+        // when the 64 digits are the same bytes: a `prev` that differs in its first or last
+        // digit (a fork, re-hashed so that only the decoding decides) must get its own value.
+        let temp = TemporaryDirectory()
+        let journal = try Fixtures.makeJournal(at: temp.child("j"))
+        let records = try journal.openWriter().append(Fixtures.realisticDrafts(count: 40), now: Fixtures.time()).map(\.record)
+        var memo = CanonicalRecordDecoder.Memo()
+        for (n, record) in records.enumerated() {
+            let decoded = try EventRecord.decode(record, memo: &memo)
+            #expect(decoded.prev == (try EventRecord.decodeByReencoding(record)).prev, "record \(n)")
+            guard n + 1 < records.count else { break }
+            for digit in [0, 63] {
+                var canonical = Self.canonical(of: records[n + 1])
+                let text = String(decoding: canonical, as: UTF8.self)
+                let prevAt = text.utf8.count - (text.components(separatedBy: "\"prev\":\"").last?.utf8.count ?? 0)
+                canonical[prevAt + digit] = canonical[prevAt + digit] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+                let forked = Self.rehashed(canonical)
+                var copy = memo
+                let forkedEvent = try EventRecord.decode(forked, memo: &copy)
+                #expect(forkedEvent.prev == (try EventRecord.decodeByReencoding(forked)).prev && forkedEvent.prev != decoded.id,
+                        "record \(n + 1), digit \(digit) of prev changed")
+            }
+        }
+    }
+
     @Test(arguments: [61, 62, 63])
     func nestingIsLimitedAtTheParsersDepth(levels: Int) throws {
         var g = Generator(state: UInt64(levels))

@@ -86,6 +86,41 @@ struct EventJournalTests {
         #expect(EventRecord.decodeAll(events.map(\.record)).map { try? $0.get().id } == events.map(\.id))
     }
 
+    @Test func damageInTheMiddleOfALongJournalIsReportedAtItsTurnThoughLaterBatchesAreReadAhead() throws {
+        // Large batches are decoded ahead on other threads, one batch (and the read of the one
+        // after it) ahead of the events handed out: a damaged record, then a damaged member
+        // right after it, must each surface exactly at their turn, with every event before
+        // them returned, and the records after the damaged one still returned.
+        let temp = TemporaryDirectory()
+        let source = try Fixtures.makeJournal(at: temp.child("source"))
+        let events = try source.openWriter().append(Fixtures.realisticDrafts(count: 600), now: Fixtures.time())
+        var records = events.map(\.record)
+        records[249] = Array(String(decoding: records[249], as: UTF8.self).replacingOccurrences(of: "\"seq\":250", with: "\"seq\":251").utf8)
+        let damaged = try SegmentDirectory.create(at: temp.child("damaged"))
+        let writer = try SegmentWriter(directory: damaged)
+        var positions: [SegmentPosition] = []
+        for batch in 0..<6 { positions.append(try writer.append(Array(records[(batch * 100)..<((batch + 1) * 100)]))) }
+        // The fourth batch's compressed data: its CRC-32 no longer matches, and valid batches follow.
+        try FileDamage.flip(damaged.path + "/segments/00000001.gz", at: Int(positions[3].offset) + 200)
+        let journal = try EventJournal.create(at: temp.child("j"), site: SiteID("brussels"), seed: Fixtures.seed("brussels"))
+        try FileManager.default.removeItem(atPath: journal.path + "/segments")
+        try FileManager.default.copyItem(atPath: damaged.path + "/segments", toPath: journal.path + "/segments")
+        var read = try journal.events()
+        var seqs: [UInt64] = []
+        let badRecord = #expect(throws: AccordError.self) {
+            while let event = try read.next() { seqs.append(event.seq.rawValue) }
+        }
+        #expect(seqs == Array(1...249))
+        #expect(badRecord?.message.contains("record 50 of the batch at byte \(positions[2].offset)") == true)
+        seqs = []
+        let badMember = #expect(throws: SegmentError.self) {
+            while let event = try read.next() { seqs.append(event.seq.rawValue) }
+        }
+        #expect(seqs == Array(251...300))
+        #expect(badMember?.code == .corrupt)
+        #expect(read.nextPosition == positions[3])
+    }
+
     @Test func aReopenedWriterContinuesTheChain() throws {
         let temp = TemporaryDirectory()
         let journal = try Fixtures.makeJournal(at: temp.child("j"))

@@ -46,7 +46,26 @@ struct CanonicalRecordDecoder {
         fileprivate var site: (text: [UInt8], value: SiteID)?
         fileprivate var seen: (site: SiteID, text: [UInt8], value: [SiteID: SequenceNumber])?
         fileprivate var actor: (text: [UInt8], value: String)?
+        /// The last accepted record's id, with its 64 digits: the next event of a chain names it
+        /// as `prev`, and the same digits give the same id without parsing them again.
+        fileprivate var lastID: (digits: HexDigits, value: EventID)?
         init() {}
+    }
+
+    /// 64 bytes of hex digits, held by value (nothing allocated per record).
+    struct HexDigits: Equatable {
+        private var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+
+        /// The 64 bytes at `base`.
+        init(_ base: UnsafeRawPointer) {
+            func word(_ n: Int) -> UInt64 { base.loadUnaligned(fromByteOffset: 8 * n, as: UInt64.self) }
+            words = (word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7))
+        }
+
+        static func == (a: Self, b: Self) -> Bool {
+            (a.words.0 ^ b.words.0) | (a.words.1 ^ b.words.1) | (a.words.2 ^ b.words.2) | (a.words.3 ^ b.words.3)
+                | (a.words.4 ^ b.words.4) | (a.words.5 ^ b.words.5) | (a.words.6 ^ b.words.6) | (a.words.7 ^ b.words.7) == 0
+        }
     }
 
     /// The event stored in `record`, or nil when the record is not a valid canonical event.
@@ -96,7 +115,7 @@ struct CanonicalRecordDecoder {
         if literal("null") {
             prev = nil
         } else {
-            guard byte(0x22), let digest = hexDigest(), byte(0x22) else { return nil }
+            guard byte(0x22), let digest = previousID(memo: memo), byte(0x22) else { return nil }
             prev = digest
         }
         guard (prev == nil) == (seq == 1),
@@ -126,6 +145,8 @@ struct CanonicalRecordDecoder {
         guard hasher.finalize().withUnsafeBytes({ EventID(digestBytes: $0) }) == id,
               let subjectValue = Subject(kind: subject.kind, id: subject.id)
         else { return nil }
+        // The id's digits (after `{"id":"`) are checked lower-case hex and its hash.
+        memo.lastID = (HexDigits(bytes.baseAddress! + 7), id)
         guard buildsData else {
             return Event(
                 id: id, site: siteID, seq: SequenceNumber(seq), prev: prev, time: time, hlc: hlc, seen: seen,
@@ -242,6 +263,16 @@ struct CanonicalRecordDecoder {
         if memo.types.count == 16 { memo.types.removeFirst() }
         memo.types.append((Array(text), value))
         return value
+    }
+
+    /// `prev`'s 64 digits as an ``EventID``: the last record's id when they are its digits,
+    /// byte for byte (an accepted id's digits are valid, so the same bytes give the same id).
+    private mutating func previousID(memo: Memo) -> EventID? {
+        if let last = memo.lastID, index + 64 <= bytes.count, HexDigits(bytes.baseAddress! + index) == last.digits {
+            index += 64
+            return last.value
+        }
+        return hexDigest()
     }
 
     /// 64 lower-case hex digits, as an ``EventID``.

@@ -20,16 +20,11 @@ extension EventRecord {
             var memo = CanonicalRecordDecoder.Memo()
             return records.map { record in Result { try decode(record, memo: &memo) } }
         }
-        let chunks = (records.count + decodeChunk - 1) / decodeChunk
-        let parts = ParallelSlots.map(chunks, alongside: alongside) { part in
-            let range = (part * decodeChunk)..<min(records.count, (part + 1) * decodeChunk)
-            var memo = CanonicalRecordDecoder.Memo()
-            return records[range].map { record in Result { try decode(record, memo: &memo) } }
+        // Each chunk's results are written in place in the one result array (no per-chunk
+        // arrays to copy and release afterwards on this thread alone).
+        return ParallelSlots.map(records.count, run: decodeChunk, alongside: alongside, state: { CanonicalRecordDecoder.Memo() }) { index, memo in
+            Result { try decode(records[index], memo: &memo) }
         }
-        var all: [Result<Event, Error>] = []
-        all.reserveCapacity(records.count)
-        for part in parts { all.append(contentsOf: part) }
-        return all
     }
 
     /// ``decodeAll(_:alongside:)``, under the name it had when it alone left `data` unbuilt (for
