@@ -30,13 +30,16 @@ public struct StatusReport: Sendable {
     /// How many rows a long table shows before it is summarised (the rest counted, not listed).
     public static let tableRowLimit = 25
 
-    /// A stakeholder's registered name, or its id when it has none (never an empty label).
-    func name(_ id: String) -> String {
-        if let name = visibleState.stakeholders[id]?.name?.value, !name.isEmpty { return name }
+    /// A stakeholder's registered name in `state` (the visible state), or its id when it has
+    /// none (never an empty label). A lookup: the visible state is made once per report, not per
+    /// name (issue 18).
+    static func name(_ id: String, in state: PartnershipState) -> String {
+        if let name = state.stakeholders[id]?.name?.value, !name.isEmpty { return name }
         return id
     }
 
-    /// The state without retired subjects and retracted events, as every view shows it.
+    /// The state without retired subjects and retracted events, as every view shows it; made
+    /// once per report and passed to each part (it copies the state when anything is retired).
     var visibleState: PartnershipState { Views.visible(state) }
 
     /// The value chain a funding is reported under: its own `valueChain`; else the one value chain
@@ -54,9 +57,9 @@ public struct StatusReport: Sendable {
         sums.isEmpty ? "0" : sums.currencies.map { "\(SVGChart.grouped(sums[$0])) \($0)" }.joined(separator: " + ")
     }
 
-    /// Committed and disbursed per group (value chain, funder …) and currency, largest first.
-    func financeBars(_ key: (Funding) -> String, label: (String) -> String, limit: Int) -> [(currency: String, bars: [SVGChart.Bar], others: Int)] {
-        let state = visibleState
+    /// Committed and disbursed per group (value chain, funder …) and currency, largest first,
+    /// of the visible `state`.
+    static func financeBars(_ state: PartnershipState, _ key: (Funding) -> String, label: (String) -> String, limit: Int) -> [(currency: String, bars: [SVGChart.Bar], others: Int)] {
         var result: [(currency: String, bars: [SVGChart.Bar], others: Int)] = []
         for currency in Views.currencies(state) {
             var sums: [String: (committed: ExactDecimal, disbursed: ExactDecimal)] = [:]
@@ -79,9 +82,8 @@ public struct StatusReport: Sendable {
         return result
     }
 
-    /// Actions by pillar and status, as bars.
-    func actionBars() -> [SVGChart.Bar] {
-        let state = visibleState
+    /// Actions by pillar and status in the visible `state`, as bars.
+    static func actionBars(_ state: PartnershipState) -> [SVGChart.Bar] {
         var bars: [SVGChart.Bar] = []
         for pillar in Catalogue.pillars {
             let actions = state.actions.values.filter { $0.pillar?.value == pillar }
@@ -93,9 +95,9 @@ public struct StatusReport: Sendable {
         return bars
     }
 
-    /// Projects by milestone, as bars.
-    func pipelineBars() -> [SVGChart.Bar] {
-        let projects = visibleState.projects.values
+    /// Projects by milestone in the visible `state`, as bars.
+    static func pipelineBars(_ state: PartnershipState) -> [SVGChart.Bar] {
+        let projects = state.projects.values
         return (["(none)"] + Milestone.allCases.map(\.rawValue)).compactMap { milestone in
             let n = projects.filter { ($0.milestone?.value.rawValue ?? "(none)") == milestone }.count
             return milestone == "(none)" && n == 0 ? nil : SVGChart.Bar(label: milestone, value: ExactDecimal(units: Int128(n), scale: 0), text: SVGChart.grouped(String(n)))
@@ -124,10 +126,10 @@ public struct StatusReport: Sendable {
         return cut
     }
 
-    /// The headline figures, amounts grouped, the funders' and value chains' counts added.
-    func headline() -> Table {
-        var table = Views.summary(state, reference: reference)
-        let state = visibleState
+    /// The headline figures, amounts grouped, the funders' and value chains' counts added;
+    /// `state` is the visible state.
+    func headline(_ state: PartnershipState) -> Table {
+        var table = Views.summary(self.state, reference: reference)
         for (index, row) in table.rows.enumerated() {
             if row[0].hasPrefix("finance "), let stage = FinanceStage(rawValue: String(row[0].dropFirst(8))) {
                 table.rows[index][1] = Self.text(state.fundings.values.reduce(CurrencySums()) { $0 + $1.total(stage) })
@@ -140,9 +142,9 @@ public struct StatusReport: Sendable {
         return table
     }
 
-    /// Every section of the report, in order.
-    func sections() -> [Section] {
-        let state = visibleState
+    /// Every section of the report, in order; `state` is the visible state.
+    func sections(_ state: PartnershipState) -> [Section] {
+        func name(_ id: String) -> String { Self.name(id, in: state) }
         var sections: [Section] = []
 
         // The same series and chart as the web view's dashboard (Journal/UI.md §3).
@@ -164,7 +166,7 @@ public struct StatusReport: Sendable {
 
         var chains = Section(id: "finance-by-value-chain", title: "Finance by value chain")
         chains.intro = "A funding without a value chain of its own is shown under its action's or its receiver's one value chain, else as not stated."
-        for group in financeBars({ Self.valueChain(of: $0, in: state) }, label: { $0 }, limit: 12) {
+        for group in Self.financeBars(state, { Self.valueChain(of: $0, in: state) }, label: { $0 }, limit: 12) {
             chains.charts.append(SVGChart.bars(title: "Finance by value chain, \(group.currency)", bars: group.bars))
             chains.chartLists.append((group.currency, group.bars))
         }
@@ -172,7 +174,7 @@ public struct StatusReport: Sendable {
         sections.append(chains)
 
         var funders = Section(id: "finance-by-funder", title: "Finance by funder")
-        let funderBars = financeBars({ $0.provider.value }, label: name, limit: 10)
+        let funderBars = Self.financeBars(state, { $0.provider.value }, label: name, limit: 10)
         funders.intro = "Funders by name, the ten largest commitments per currency."
         for group in funderBars {
             let more = group.others > 0 ? " (\(group.others) more funders not shown)" : ""
@@ -183,7 +185,7 @@ public struct StatusReport: Sendable {
         sections.append(funders)
 
         var roadmap = Section(id: "roadmap", title: "Roadmap")
-        let bars = actionBars()
+        let bars = Self.actionBars(state)
         roadmap.charts = [SVGChart.bars(title: "Actions by pillar and status", bars: bars)]
         roadmap.chartLists = [("actions", bars)]
         let actionTables = Views.actions(state, reference: reference)
@@ -213,7 +215,7 @@ public struct StatusReport: Sendable {
         sections.append(stakeholders)
 
         var pipeline = Section(id: "pipeline", title: "Industrial pipeline")
-        let pipelineBars = pipelineBars()
+        let pipelineBars = Self.pipelineBars(state)
         pipeline.charts = [SVGChart.bars(title: "Projects by milestone", bars: pipelineBars)]
         pipeline.chartLists = [("projects", pipelineBars)]
         let industry = Views.industry(state)
@@ -265,8 +267,9 @@ public struct StatusReport: Sendable {
         <p>Status as of \(reference). Figures are exact; sums are per currency and never converted.</p>
 
         """
-        out += "<section id=\"headline\">\n<h2>Headline figures</h2>\n" + htmlTable(headline()) + "</section>\n"
-        for section in sections() {
+        let shown = visibleState
+        out += "<section id=\"headline\">\n<h2>Headline figures</h2>\n" + htmlTable(headline(shown)) + "</section>\n"
+        for section in sections(shown) {
             out += "<section class=\"\(section.charts.isEmpty ? "tables" : "chart")\" id=\"\(section.id)\">\n<h2>\(escape(section.title))</h2>\n"
             if !section.intro.isEmpty { out += "<p>\(escape(section.intro))</p>\n" }
             out += section.charts.joined()
@@ -292,8 +295,9 @@ public struct StatusReport: Sendable {
     /// The report as Markdown (tables and lists; charts as bar lists).
     public func markdown() -> String {
         var out = "# \(title)\n\nStatus as of \(reference). Figures are exact; sums are per currency and never converted.\n\n## Headline figures\n\n"
-        out += markdownTable(headline())
-        for section in sections() {
+        let shown = visibleState
+        out += markdownTable(headline(shown))
+        for section in sections(shown) {
             out += "\n## \(section.title)\n\n"
             if !section.intro.isEmpty { out += section.intro + "\n\n" }
             for group in section.chartLists {

@@ -31,13 +31,12 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
     /// - Returns: nil when `text` is not such a string or exceeds the limits above.
     public init?(_ text: String) {
         guard DecimalText.isValid(text, allowNegative: true) else { return nil }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        let integerDigits = parts[0].filter(\.isNumber).count
-        let fractionDigits = parts.count > 1 ? parts[1].count : 0
-        guard integerDigits <= Self.maxIntegerDigits, fractionDigits <= Self.maxScale else { return nil }
+        // The digits are counted in the one pass over the bytes (valid text is ASCII: `-`,
+        // digits and at most one point), not by splitting and filtering Characters: a status
+        // report parses every transaction's amount (issue 18).
         var negative = false
         var units: Int128 = 0
-        var scale = 0
+        var integerDigits = 0, scale = 0
         var afterPoint = false
         for byte in text.utf8 {
             switch byte {
@@ -45,9 +44,10 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
             case UInt8(ascii: "."): afterPoint = true
             default:
                 units = units * 10 + Int128(byte - 0x30)
-                if afterPoint { scale += 1 }
+                if afterPoint { scale += 1 } else { integerDigits += 1 }
             }
         }
+        guard integerDigits <= Self.maxIntegerDigits, scale <= Self.maxScale else { return nil }
         self.init(units: negative ? -units : units, scale: scale)
     }
 

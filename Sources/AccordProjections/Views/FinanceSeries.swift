@@ -123,36 +123,54 @@ public struct FinanceSeries: Sendable, Equatable {
     // MARK: - Counting
 
     /// What funding `id` counts in the series of `state`: nothing when it is unknown or retired.
+    ///
+    /// One pass over the ledger that copies no entry (a status report counts every transaction
+    /// of the journal, issue 18); a second only when the funding has imported items, which need
+    /// their copies known before any is counted.
     static func counted(funding id: String, in state: PartnershipState) -> (dated: [Counted], undated: Int) {
         let subject = "funding/" + id
         guard let funding = state.fundings[id], !state.isRetired(subject) else { return ([], 0) }
         let ledger = funding.ledger.entries
+        let anyRetraction = state.retractions != nil
+        func isRetracted(_ eventID: String) -> Bool { anyRetraction && state.isRetracted(eventID, subject: subject) }
+        // Imported items: the retracted ones, and one copy of each of the others, the one with
+        // the smallest event id (all copies carry the same figures, Decision 0005; the choice
+        // only makes the result independent of order).
         var retractedItems = Set<String>()
-        var live: [(id: String, entry: FinanceEntry)] = []
-        for (eventID, entry) in ledger {
-            if state.isRetracted(eventID, subject: subject) {
-                if let source = entry.source { retractedItems.insert(source) }
+        var itemCopy: [String: String] = [:]
+        for index in ledger.indices {
+            guard let source = ledger[index].value.source else { continue }
+            let eventID = ledger[index].key
+            if isRetracted(eventID) {
+                retractedItems.insert(source)
+            } else if let kept = itemCopy[source], !eventID.utf8.lexicographicallyPrecedes(kept.utf8) {
+                continue
             } else {
-                live.append((eventID, entry))
+                itemCopy[source] = eventID
             }
         }
-        // One copy of each imported item: the one with the smallest event id (all copies carry
-        // the same figures, Decision 0005; the choice only makes the result independent of order).
-        var itemCopy: [String: String] = [:]
-        for (eventID, entry) in live {
-            guard let source = entry.source else { continue }
-            if let kept = itemCopy[source], !eventID.utf8.lexicographicallyPrecedes(kept.utf8) { continue }
-            itemCopy[source] = eventID
-        }
         var dated: [Counted] = []
+        dated.reserveCapacity(ledger.count)
         var undated = 0
-        for (eventID, entry) in live {
+        var keys: [(stage: FinanceStage, currency: String, key: Key)] = []
+        for index in ledger.indices {
+            let eventID = ledger[index].key
+            let entry = ledger[index].value
+            guard !isRetracted(eventID) else { continue }
             if let source = entry.source {
                 guard !retractedItems.contains(source), let kept = itemCopy[source], sameBytes(kept, eventID) else { continue }
             }
             guard let stage = FinanceStage(rawValue: entry.stage), let amount = ExactDecimal(entry.amount) else { continue }
             guard let text = entry.date, let date = Self.date(text) else { undated += 1; continue }
-            dated.append(Counted(key: Key(currency: Array(entry.currency.utf8), stage: stage), date: date, amount: amount))
+            // The key of the few stage-and-currency pairs a funding has, made once each.
+            let key: Key
+            if let known = keys.first(where: { $0.stage == stage && sameBytes($0.currency, entry.currency) }) {
+                key = known.key
+            } else {
+                key = Key(currency: Array(entry.currency.utf8), stage: stage)
+                keys.append((stage, entry.currency, key))
+            }
+            dated.append(Counted(key: key, date: date, amount: amount))
         }
         return (dated, undated)
     }
@@ -165,14 +183,20 @@ public struct FinanceSeries: Sendable, Equatable {
 
     private mutating func add(_ counted: (dated: [Counted], undated: Int), funding id: String, sign: Int) {
         for item in counted.dated {
-            var sum = days[item.key]?[item.date] ?? DaySum()
-            sum.add(item.amount, sign: sign)
-            days[item.key, default: [:]][item.date] = sum.isEmpty ? nil : sum
-            if days[item.key]?.isEmpty == true { days[item.key] = nil }
+            if Self.add(item.amount, sign: sign, on: item.date, to: &days[item.key, default: [:]]) { days[item.key] = nil }
         }
         if counted.undated != 0 {
             let total = (undatedByFunding[id] ?? 0) + sign * counted.undated
             undatedByFunding[id] = total == 0 ? nil : total
         }
+    }
+
+    /// Adds `amount` × `sign` to the sum of `date` in place (a copy of the day's sum would copy
+    /// its counts of scales too), removing the day when nothing is left in it.
+    /// - Returns: whether the series has no day left.
+    private static func add(_ amount: ExactDecimal, sign: Int, on date: CalendarDate, to byDate: inout [CalendarDate: DaySum]) -> Bool {
+        byDate[date, default: DaySum()].add(amount, sign: sign)
+        if byDate[date]!.isEmpty { byDate[date] = nil }
+        return byDate.isEmpty
     }
 }

@@ -58,11 +58,17 @@ extension Views {
     /// correct (`corrects`), and those corrected by another; nil when there are none.
     public static func financeCorrections(_ state: PartnershipState) -> Table? {
         var rows: [[String]] = []
+        let anyRetraction = state.retractions != nil
         for funding in state.fundings.values {
             let subject = "funding/" + funding.id
+            // The ledger read once (not merged with what was folded since on every pass), and
+            // passed over only for what it can note: with no retraction in the state and no
+            // entry that corrects another, a funding has nothing to note (issue 18).
+            let ledger = funding.ledger.entries
             var correctedBy: [String: [String]] = [:]
-            for (id, entry) in funding.ledger { if let target = entry.corrects { correctedBy[target, default: []].append(id) } }
-            for (id, entry) in funding.ledger {
+            for (id, entry) in ledger { if let target = entry.corrects { correctedBy[target, default: []].append(id) } }
+            guard anyRetraction || !correctedBy.isEmpty else { continue }
+            for (id, entry) in ledger {
                 var notes: [String] = []
                 if state.isRetracted(id, subject: subject), let retraction = state.retractions?[Retraction.key(event: id, subject: subject)]?.value {
                     notes.append("retracted \(retraction.date): \(retraction.reason)")

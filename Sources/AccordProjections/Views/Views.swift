@@ -219,23 +219,26 @@ public enum Views {
     /// programmes with their deliveries and participants.
     public static func research(_ state: PartnershipState) -> [Table] {
         let state = visible(state)
-        let outputsByProject = Dictionary(grouping: state.outputs.values, by: \.research)
+        // Each history read once: with events folded since the read model, every read of a
+        // history map merges its file's entries with them (issue 18).
+        let outputs = state.outputs.entries, deliveries = state.deliveries.entries
+        let outputsByProject = Dictionary(grouping: outputs.values, by: \.research)
         let projects = state.research.values.sorted { $0.id < $1.id }.map { r in
             [r.id, r.title?.value ?? "", (r.partners?.value ?? []).joined(separator: " "), r.field?.value ?? "",
              [r.budget?.value, r.currency?.value].compactMap { $0 }.joined(separator: " "), String(outputsByProject[r.id]?.count ?? 0)]
         }
-        let outputs = state.outputs.values.sorted { ($0.date, $0.research, $0.title) < ($1.date, $1.research, $1.title) }.map { [$0.date, $0.research, $0.title, $0.url ?? ""] }
-        let byProgramme = Dictionary(grouping: state.deliveries.values, by: \.programme)
+        let outputRows = outputs.values.sorted { ($0.date, $0.research, $0.title) < ($1.date, $1.research, $1.title) }.map { [$0.date, $0.research, $0.title, $0.url ?? ""] }
+        let byProgramme = Dictionary(grouping: deliveries.values, by: \.programme)
         let programmes = byProgramme.keys.sorted().map { id -> [String] in
             let deliveries = byProgramme[id]!.sorted { $0.date < $1.date }
             return [id, deliveries.last!.title, deliveries.last!.provider, String(deliveries.count), String(deliveries.reduce(0) { $0 + $1.participants })]
         }
-        let participants = state.deliveries.values.reduce(0) { $0 + $1.participants }
+        let participants = deliveries.values.reduce(0) { $0 + $1.participants }
         return [
             Table(title: "Research projects (\(projects.count))", columns: ["research", "title", "partners", "field", "budget", "outputs"], numeric: [5], integers: [5], rows: projects),
-            Table(title: "Research outputs (\(outputs.count))", columns: ["date", "research", "title", "url"], rows: outputs),
+            Table(title: "Research outputs (\(outputRows.count))", columns: ["date", "research", "title", "url"], rows: outputRows),
             Table(title: "Skills programmes", columns: ["programme", "title", "provider", "deliveries", "participants"], numeric: [3, 4], integers: [3, 4], rows: programmes,
-                  totals: programmes.isEmpty ? nil : ["total", "", "", String(state.deliveries.count), String(participants)]),
+                  totals: programmes.isEmpty ? nil : ["total", "", "", String(deliveries.count), String(participants)]),
         ]
     }
 
