@@ -116,4 +116,35 @@ struct ViewTests {
         let owning = Table(title: "T", columns: ["table", "n"], numeric: [1], integers: [1], rows: [["mine", "2"]])
         #expect(owning.jsonLines(titled: true).map { String(decoding: $0, as: UTF8.self) } == [#"{"n":2,"table":"mine"}"#])
     }
+
+    @Test func aProgrammesTitleIsThatOfItsLatestDeliveryAndOfTwoOnOneDateTheOneWhoseIdIsLastInByteOrder() throws {
+        let temp = TemporaryDirectory()
+        let office = try Office(temp, site: "brussels")
+        var events = try office.record(register)
+        // 40 programmes, each delivered twice on its last date under two titles (and once
+        // earlier): with the hash order of the dictionary deciding, all 40 would come out as
+        // the byte-order rule says only by a chance of one in 2^40.
+        var drafts: [EventDraft] = []
+        for n in 0..<40 {
+            for (title, date) in [("early", "2024-01-01"), ("first", "2024-06-01"), ("second", "2024-06-01")] {
+                drafts.append(Fixtures.draft("skills.programme.delivered.v1", "programme/p-\(n)",
+                                             #"{"title":"\#(title) \#(n)","provider":"eib","participants":5,"date":"\#(date)"}"#))
+            }
+        }
+        events += try office.record(drafts)
+        var lastByProgramme: [String: Event] = [:]
+        for event in events where event.type.rawValue == "skills.programme.delivered.v1" && event.data["date"]?.stringValue == "2024-06-01" {
+            let programme = event.subject.id
+            if let other = lastByProgramme[programme], !other.id.hex.utf8.lexicographicallyPrecedes(event.id.hex.utf8) { continue }
+            lastByProgramme[programme] = event
+        }
+        try expectState(given: events) { state in
+            let table = try #require(Views.research(state).first { $0.title == "Skills programmes" })
+            #expect(table.rows.count == 40)
+            for row in table.rows {
+                #expect(row[1] == lastByProgramme[row[0]]?.data["title"]?.stringValue, "programme \(row[0])")
+                #expect(row[3] == "3" && row[4] == "15")
+            }
+        }
+    }
 }

@@ -228,10 +228,16 @@ public enum Views {
              [r.budget?.value, r.currency?.value].compactMap { $0 }.joined(separator: " "), String(outputsByProject[r.id]?.count ?? 0)]
         }
         let outputRows = outputs.values.sorted { ($0.date, $0.research, $0.title) < ($1.date, $1.research, $1.title) }.map { [$0.date, $0.research, $0.title, $0.url ?? ""] }
-        let byProgramme = Dictionary(grouping: deliveries.values, by: \.programme)
+        let byProgramme = Dictionary(grouping: deliveries, by: \.value.programme)
         let programmes = byProgramme.keys.sorted().map { id -> [String] in
-            let deliveries = byProgramme[id]!.sorted { $0.date < $1.date }
-            return [id, deliveries.last!.title, deliveries.last!.provider, String(deliveries.count), String(deliveries.reduce(0) { $0 + $1.participants })]
+            // The latest delivery's title and provider; of deliveries on the same date, the one
+            // whose event id is last in byte order, not whichever the dictionary yields last
+            // (its order changes from process to process).
+            let deliveries = byProgramme[id]!.sorted {
+                $0.value.date != $1.value.date ? $0.value.date < $1.value.date : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8)
+            }
+            let latest = deliveries.last!.value
+            return [id, latest.title, latest.provider, String(deliveries.count), String(deliveries.reduce(0) { $0 + $1.value.participants })]
         }
         let participants = deliveries.values.reduce(0) { $0 + $1.participants }
         return [
