@@ -77,7 +77,7 @@ struct DecodedReplicationTests {
         var stored: [[UInt8]] = []
         var read = try brussels.events()
         while let event = try read.next() {
-            if event.site == SiteID("astana") { stored.append(event.record) }
+            if event.site.rawValue == "astana" { stored.append(event.record) }
         }
         #expect(stored == records)
     }
