@@ -288,7 +288,27 @@ public final class EventWriter {
         guard !records.isEmpty else { return 0 }
         // Checked in full, but their payloads are not built: they are copied, never read here.
         let events = try EventRecord.decodeAll(records).map { try $0.get() }
-        let site = events[0].site
+        return try appendReplicated(decoded: events[...], allowOwnSite: allowOwnSite)
+    }
+
+    /// ``appendReplicated(_:allowOwnSite:)`` for records that the caller decoded already
+    /// (``EventRecord/decodeAll(_:alongside:)``, whose events carry their stored bytes in
+    /// ``Event/record``): every check after the decode is the same — one site, an unbroken chain
+    /// that continues the feed here, no fork with what is stored, the key events against the
+    /// feed's key history, and the last signature under the key in force — and nothing is
+    /// written unless all pass. The sync session hands over the events that ``SyncGate``
+    /// decoded, so that a push is not decoded twice (issue 16).
+    /// - Parameters:
+    ///   - events: decoded events of one stretch of one feed, in sequence order; only an
+    ///     ``Event`` that a decoder made from its ``Event/record`` may be passed (the bytes
+    ///     written are `record`, the checks read the decoded fields).
+    ///   - allowOwnSite: as for ``appendReplicated(_:allowOwnSite:)``.
+    /// - Returns: how many events were new.
+    /// - Throws: as ``appendReplicated(_:allowOwnSite:)``, except that no decode fails here.
+    @discardableResult
+    package func appendReplicated(decoded events: ArraySlice<Event>, allowOwnSite: Bool = false) throws -> Int {
+        guard let firstIndex = events.indices.first else { return 0 }
+        let site = events[firstIndex].site
         guard site != journal.site || allowOwnSite else {
             throw AccordError(.badInput, "Events of this journal's own site '\(site)' are appended by this site only, not copied in.")
         }
@@ -306,9 +326,10 @@ public final class EventWriter {
         }
         let head = heads[site]
         // The stretch is in sequence order: the known events are a prefix.
-        let knownCount = events.prefix { $0.seq <= (head?.seq ?? SequenceNumber(0)) }.count
-        let known = events[..<knownCount]
-        let fresh = events[knownCount...]
+        let headSeq = head?.seq ?? SequenceNumber(0)
+        let split = events.indices.first { events[$0].seq > headSeq } ?? events.endIndex
+        let known = events[..<split]
+        let fresh = events[split...]
         if let lastKnown = known.last {
             // Ids chain through `prev`: if the last overlapping event matches, all before it do.
             let matches = lastKnown.seq == head?.seq ? lastKnown.id == head?.id : false
@@ -347,7 +368,7 @@ public final class EventWriter {
         for index in fresh.indices { clock.observe(fresh[index].hlc) }
         heads[site] = (last.seq, last.id)
         eventCount += fresh.count
-        cache.add(batch: position, end: writer.end, events: knownCount == 0 ? events : Array(fresh))
+        cache.add(batch: position, end: writer.end, events: fresh)
         cacheFile.save(cache)
         return fresh.count
     }

@@ -76,15 +76,20 @@ public struct HeadsCache: Codable, Sendable, Equatable {
 
     /// Folds one batch's events into the cache.
     mutating func add(batch: SegmentPosition, end: SegmentPosition, events: [Event]) {
+        add(batch: batch, end: end, events: events[...])
+    }
+
+    /// ``add(batch:end:events:)`` for a stretch of events (a replicated batch, not copied out).
+    mutating func add(batch: SegmentPosition, end: SegmentPosition, events: ArraySlice<Event>) {
         var clock = HybridTimestamp(milliseconds: clockMilliseconds, counter: clockCounter)
-        var index = 0
+        var index = events.startIndex
         // A run of one site's events (a batch is usually one run) updates its feed once.
         // Fields are read in place: copying an `Event` retains every one of its references.
-        while index < events.count {
+        while index < events.endIndex {
             let site = events[index].site
             var checkpoints = feeds.removeValue(forKey: site)?.checkpoints ?? []
             var last = index
-            while index < events.count, events[index].site == site {
+            while index < events.endIndex, events[index].site == site {
                 let seq = events[index].seq
                 if checkpoints.last.map({ seq.rawValue >= $0.seq.rawValue + Self.checkpointEvery }) ?? true {
                     checkpoints.append(Checkpoint(seq: seq, batch: batch))

@@ -126,15 +126,17 @@ extension Bundle {
         if gate {
             _ = try SyncGate.admit(events: events, histories: try journal.keyHistories(), heads: try journal.versionVector().entries.mapValues(\.seq))
         }
-        var last: [SiteID: Event] = [:]
-        for event in events {
-            if let previous = last[event.site], event.seq != previous.seq.next || event.prev != previous.id {
-                throw AccordError(.badInput, "The bundle's events of site '\(event.site)' do not chain at \(event.seq). Nothing was applied.")
+        // Each site's last event so far, by its index in `events` (an `Event` is not copied).
+        var last: [SiteID: Int] = [:]
+        for index in events.indices {
+            let site = events[index].site
+            if let previous = last[site], events[index].seq != events[previous].seq.next || events[index].prev != events[previous].id {
+                throw AccordError(.badInput, "The bundle's events of site '\(site)' do not chain at \(events[index].seq). Nothing was applied.")
             }
-            last[event.site] = event
+            last[site] = index
         }
         for (site, span) in brings {
-            guard let event = last[site], event.seq == span.last, event.id == span.lastID, event.signature != nil else {
+            guard let index = last[site], events[index].seq == span.last, events[index].id == span.lastID, events[index].signature != nil else {
                 throw AccordError(.badInput, "The bundle's header says it brings '\(site)' up to \(span.last), but its events do not end there with a signed event. Nothing was applied.")
             }
         }

@@ -55,7 +55,39 @@ public struct Bundle: Sendable {
     /// What it brings, by site.
     public var brings: [SiteID: Span]
     /// The event records, per site in sequence order.
-    public var records: [[UInt8]]
+    public var records: [[UInt8]] {
+        didSet { envelopes = nil }
+    }
+
+    /// What ``encoded()`` and ``split(maxBytes:)`` read of an event record: its place and
+    /// whether it carries a signature.
+    struct Envelope: Sendable {
+        let site: SiteID
+        let seq: SequenceNumber
+        let id: EventID
+        let signed: Bool
+
+        init(_ event: Event) {
+            site = event.site
+            seq = event.seq
+            id = event.id
+            signed = event.signature != nil
+        }
+    }
+
+    /// The envelopes of ``records``, in order, when the bundle was made from events decoded
+    /// already (``make(from:beyond:)`` reads them from the journal, every record checked there):
+    /// ``split(maxBytes:)`` and ``encoded()`` then do not decode every record again (issue 16).
+    /// Dropped whenever ``records`` changes; nil means: decode.
+    private var envelopes: [Envelope]?
+
+    /// The envelope of every record, in order: ``envelopes``, else each record decoded (checked
+    /// in full; its data is not built).
+    /// - Throws: ``AccordError`` for the first record that is not an event.
+    private func recordEnvelopes() throws -> [Envelope] {
+        if let envelopes, envelopes.count == records.count { return envelopes }
+        return try EventRecord.decodeAll(records).map { Envelope(try $0.get()) }
+    }
     /// The key the header is signed with when the bundle is encoded: the source site's
     /// (``make(from:beyond:)`` loads it from the journal).
     public var signingKey: SiteKey?
@@ -91,13 +123,17 @@ public struct Bundle: Sendable {
         let requires = base
         var brings: [SiteID: Span] = [:]
         var records: [[UInt8]] = []
+        var envelopes: [Envelope] = []
         for site in bySite.keys.sorted() {
             let feed = bySite[site]!
             brings[site] = Span(first: feed.first!.seq, last: feed.last!.seq, lastID: feed.last!.id)
             records += feed.map(\.record)
+            envelopes += feed.map(Envelope.init)
         }
-        return Bundle(partnership: journal.partnership, source: journal.site.rawValue, created: Timestamp.now().text,
-                      requires: requires, brings: brings, records: records, signingKey: try journal.signingKey())
+        var bundle = Bundle(partnership: journal.partnership, source: journal.site.rawValue, created: Timestamp.now().text,
+                            requires: requires, brings: brings, records: records, signingKey: try journal.signingKey())
+        bundle.envelopes = envelopes
+        return bundle
     }
 
     /// The header's members but `sig`, canonically encoded: what the signature signs, after
@@ -142,17 +178,16 @@ public struct Bundle: Sendable {
     public func encoded() throws -> [UInt8] {
         var batches: [[[UInt8]]] = [[try header()]]
         var current: [[UInt8]] = []
-        var currentSite: String?
-        // Only the envelopes are needed (site, signature): checked in full, data not built.
-        for (record, decoded) in zip(records, EventRecord.decodeAll(records)) {
-            let event = try decoded.get()
-            if currentSite != event.site.rawValue, !current.isEmpty {
+        var currentSite: SiteID?
+        // Only the envelopes are needed (site, signature).
+        for (record, event) in zip(records, try recordEnvelopes()) {
+            if currentSite != event.site, !current.isEmpty {
                 batches.append(current)
                 current = []
             }
-            currentSite = event.site.rawValue
+            currentSite = event.site
             current.append(record)
-            if event.signature != nil || current.count >= 10_000 {
+            if event.signed || current.count >= 10_000 {
                 batches.append(current)
                 current = []
             }
@@ -168,22 +203,26 @@ public struct Bundle: Sendable {
     public func split(maxBytes: Int) throws -> [Bundle] {
         var parts: [Bundle] = []
         var current: [[UInt8]] = []
+        var currentEnvelopes: [Envelope] = []
         var spans: [SiteID: Span] = [:]
         var size = 0
         func flush() {
             guard !current.isEmpty else { return }
-            parts.append(Bundle(partnership: partnership, source: source, created: created, requires: requires, brings: spans, records: current, signingKey: signingKey))
+            var part = Bundle(partnership: partnership, source: source, created: created, requires: requires, brings: spans, records: current, signingKey: signingKey)
+            part.envelopes = currentEnvelopes
+            parts.append(part)
             current = []
+            currentEnvelopes = []
             spans = [:]
             size = 0
         }
-        // Only the envelopes are needed (site, seq, id, signature): checked in full, data not built.
-        for (record, decoded) in zip(records, EventRecord.decodeAll(records)) {
-            let event = try decoded.get()
+        // Only the envelopes are needed (site, seq, id, signature).
+        for (record, event) in zip(records, try recordEnvelopes()) {
             current.append(record)
+            currentEnvelopes.append(event)
             spans[event.site] = Span(first: spans[event.site]?.first ?? event.seq, last: event.seq, lastID: event.id)
             size += record.count + 1
-            if event.signature != nil, size >= maxBytes { flush() }
+            if event.signed, size >= maxBytes { flush() }
         }
         flush()
         return parts

@@ -99,18 +99,22 @@ public enum SyncGate {
     /// ``admit(_:histories:heads:now:source:)`` for records already decoded
     /// (``decode(_:source:)``), in the order received.
     public static func admit(events: [Event], histories: [SiteID: KeyHistory], heads: [SiteID: SequenceNumber] = [:], now: Timestamp = .now()) throws -> Admitted {
-        var bySiteID: [SiteID: [EventID: Event]] = [:]
-        var signedEvents: [Event] = []
+        // Events are carried by their index in `events`, never copied until they are admitted:
+        // copying an `Event` retains each of its references, and a push holds tens of
+        // thousands of them (issue 16).
+        var bySiteID: [SiteID: [EventID: Int]] = [:]
+        var signedEvents: [Int] = []
         var seqsBySite: [SiteID: Set<SequenceNumber>] = [:]
         var total = 0
-        for event in events {
-            guard histories[event.site] != nil else {
-                throw AccordError(.untrusted, "Received events of site '\(event.site)', which this journal does not trust; add its key with 'accord peer add \(event.site) --key …'. Nothing was written.")
+        for index in events.indices {
+            let site = events[index].site
+            guard histories[site] != nil else {
+                throw AccordError(.untrusted, "Received events of site '\(site)', which this journal does not trust; add its key with 'accord peer add \(site) --key …'. Nothing was written.")
             }
-            if event.signature != nil { signedEvents.append(event) }
-            if bySiteID[event.site]?[event.id] == nil { total += 1 }
-            bySiteID[event.site, default: [:]][event.id] = event
-            seqsBySite[event.site, default: []].insert(event.seq)
+            if events[index].signature != nil { signedEvents.append(index) }
+            if bySiteID[site]?[events[index].id] == nil { total += 1 }
+            bySiteID[site, default: [:]][events[index].id] = index
+            seqsBySite[site, default: []].insert(events[index].seq)
         }
         // How far each feed is known without a gap: the journal's head, then the input's events.
         var knownThrough: [SiteID: SequenceNumber] = [:]
@@ -125,8 +129,9 @@ public enum SyncGate {
         var histories = histories
         var uncheckable: [SiteID: SequenceNumber] = [:]
         for site in seqsBySite.keys.sorted() {
-            let keyEvents = signedEvents.filter { $0.site == site && KeyHistory.isKeyEvent($0) }.sorted { $0.seq < $1.seq }
-            for event in keyEvents {
+            let keyEvents = signedEvents.filter { events[$0].site == site && KeyHistory.isKeyEvent(events[$0]) }.sorted { events[$0].seq < events[$1].seq }
+            for index in keyEvents {
+                let event = events[index]
                 do {
                     try histories[site]!.record(event)
                 } catch let error as AccordError {
@@ -138,17 +143,17 @@ public enum SyncGate {
                 }
             }
         }
-        var signed: [Event] = []
+        var signed: [Int] = []
         var revokedStarts: [(Event, KeyHistory.Revocation)] = []
-        for event in signedEvents {
-            if let stop = uncheckable[event.site], event.seq >= stop { continue }
-            switch histories[event.site]!.check(event) {
+        for index in signedEvents {
+            if let stop = uncheckable[events[index].site], events[index].seq >= stop { continue }
+            switch histories[events[index].site]!.check(events[index]) {
             case .valid:
-                signed.append(event)
+                signed.append(index)
             case .revoked(let revocation):
-                revokedStarts.append((event, revocation))
+                revokedStarts.append((events[index], revocation))
             case .invalid(let why):
-                guard isCertain(event) else { continue }
+                guard isCertain(events[index]) else { continue }
                 throw AccordError(.untrusted, "Refused: \(why). Nothing was written.")
             }
         }
@@ -157,18 +162,19 @@ public enum SyncGate {
         var covered = 0
         var visited = Set<EventID>()
         let latest = now.milliseconds + maxClockLeadMilliseconds
-        for start in signed where !visited.contains(start.id) {
-            var current: Event? = start
-            while let event = current, visited.insert(event.id).inserted {
+        for start in signed where !visited.contains(events[start].id) {
+            var current: Int? = start
+            while let index = current, visited.insert(events[index].id).inserted {
+                let site = events[index].site, seq = events[index].seq
                 covered += 1
-                if event.hlc.milliseconds > latest {
-                    throw AccordError(.badInput, "Event \(event.seq) of site '\(event.site)' carries the clock reading \(event.hlc), more than \(maxClockLeadMilliseconds / 86_400_000) days ahead of this office's clock (\(now.milliseconds) ms): that site's clock is wrong, or the event was made to drag every office's clock ahead. Check the clocks of both offices; the site must set its clock right (SyncProtocol.md §9). Nothing was written.", field: "hlc")
+                if events[index].hlc.milliseconds > latest {
+                    throw AccordError(.badInput, "Event \(seq) of site '\(site)' carries the clock reading \(events[index].hlc), more than \(maxClockLeadMilliseconds / 86_400_000) days ahead of this office's clock (\(now.milliseconds) ms): that site's clock is wrong, or the event was made to drag every office's clock ahead. Check the clocks of both offices; the site must set its clock right (SyncProtocol.md §9). Nothing was written.", field: "hlc")
                 }
-                if let other = bySite[event.site]?[event.seq], other.id != event.id {
-                    throw SyncError(.fork, "Fork in feed '\(event.site)' at \(event.seq): the input itself holds two different signed events there. Nothing was written.")
+                if let other = bySite[site]?[seq], other.id != events[index].id {
+                    throw SyncError(.fork, "Fork in feed '\(site)' at \(seq): the input itself holds two different signed events there. Nothing was written.")
                 }
-                bySite[event.site, default: [:]][event.seq] = event
-                current = event.prev.flatMap { bySiteID[event.site]?[$0] }.flatMap { $0.seq.next == event.seq ? $0 : nil }
+                bySite[site, default: [:]][seq] = events[index]
+                current = events[index].prev.flatMap { bySiteID[site]?[$0] }.flatMap { events[$0].seq.next == seq ? $0 : nil }
             }
         }
         // What a revoked key signed and no valid signature covers: kept apart, with the reason.
@@ -179,7 +185,7 @@ public enum SyncGate {
             var current: Event? = start
             while let event = current, visited.insert(event.id).inserted {
                 stretch.append(event)
-                current = event.prev.flatMap { bySiteID[event.site]?[$0] }.flatMap { $0.seq.next == event.seq ? $0 : nil }
+                current = event.prev.flatMap { bySiteID[event.site]?[$0] }.flatMap { events[$0].seq.next == event.seq ? events[$0] : nil }
             }
             guard !stretch.isEmpty else { continue }
             covered += stretch.count

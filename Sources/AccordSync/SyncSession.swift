@@ -177,19 +177,25 @@ public final class SyncSession {
     /// One feed: the incoming events, then the pending runs the head reaches, against the head
     /// here (SyncProtocol.md §3.2, §3.3). A pending run is read only when the head reaches it or
     /// new events overlap it.
-    private func merge(site: SiteID, incoming: [Event]) throws -> SyncSummary {
+    ///
+    /// Events are carried in place (sorted once, then sliced by index) rather than filtered,
+    /// mapped and appended into new arrays: each copy of an `Event` retains all its references,
+    /// and that copying was a third of the time of a large push (issue 16).
+    private func merge(site: SiteID, incoming: consuming [Event]) throws -> SyncSummary {
         var summary = SyncSummary()
         let history = try writer.keyHistories()[site]
         let key = history?.current
-        let sorted = incoming.sorted { $0.seq < $1.seq }
+        var sorted = consume incoming
+        sorted.sort { $0.seq < $1.seq }
         let oldHead = writer.heads[site]
         let oldHeadSeq = oldHead?.seq ?? SequenceNumber(0)
-        let known = sorted.filter { $0.seq <= oldHeadSeq }
-        let fresh = sorted.filter { $0.seq > oldHeadSeq }
+        let split = sorted.firstIndex { $0.seq > oldHeadSeq } ?? sorted.endIndex
+        let known = sorted[..<split]
+        let fresh = sorted[split...]
         if !known.isEmpty {
             // Ids chain through `prev`: a contiguous run ending at the head with the head's id
             // matches everything before it; anything else is compared with what is stored.
-            let contiguous = zip(known, known.dropFirst()).allSatisfy { $1.seq == $0.seq.next && $1.prev == $0.id }
+            let contiguous = known.indices.dropFirst().allSatisfy { known[$0].seq == known[$0 - 1].seq.next && known[$0].prev == known[$0 - 1].id }
             let matchesHead = contiguous && known.last!.seq == oldHeadSeq && known.last!.id == oldHead?.id
             if !matchesHead {
                 let stored = try writer.storedIDs(of: site, in: known.first!.seq...known.last!.seq)
@@ -215,7 +221,7 @@ public final class SyncSession {
         var stored = pending.runs(of: site)
         if !legacy.isEmpty, let key {
             var dropped = 0
-            for run in Self.coveredRuns(of: legacy.sorted { $0.seq < $1.seq }, verifyingWith: key, notCovered: &dropped) {
+            for run in Self.coveredRuns(of: legacy.sorted { $0.seq < $1.seq }[...], verifyingWith: key, notCovered: &dropped) {
                 guard !stored.contains(where: { $0.first <= run.last!.seq && run[0].seq <= $0.last }) else { continue }
                 guard Self.fits(run, beside: stored, limits: pendingLimits) else { continue }
                 stored.append(try pending.add(run, of: site))
@@ -244,8 +250,8 @@ public final class SyncSession {
             } else {
                 break
             }
-            let part = Array(candidate.drop { $0.seq < next })
-            if part[0].prev != head?.id {
+            let part = candidate.drop { $0.seq < next }
+            if part.first!.prev != head?.id {
                 // It does not link to the event before it here: another branch of the feed,
                 // covered by the site's signature (every run ends with one): a fork at the head.
                 let forkSeq = head?.seq ?? next
@@ -256,7 +262,7 @@ public final class SyncSession {
                 return summary + (try quarantineFork(site: site, seq: forkSeq, theirs: theirs, key: key))
             }
             summary.appended += try writeRun(part, of: site)
-            for event in part where wanted.contains(event.seq) { idsAt[event.seq] = event.id }
+            for index in part.indices where wanted.contains(part[index].seq) { idsAt[part[index].seq] = part[index].id }
             if let fromPending { try pending.remove(fromPending, of: site) }
             head = writer.heads[site]
         }
@@ -333,24 +339,24 @@ public final class SyncSession {
     /// Splits events of one feed (in `seq` order) into chained stretches, each cut after its last
     /// signed event (whose signature verifies under `key`, when one is given): the part a
     /// signature covers. What is cut off is counted in `notCovered`.
-    private static func coveredRuns(of events: [Event], verifyingWith key: SitePublicKey?, notCovered: inout Int) -> [[Event]] {
+    private static func coveredRuns(of events: ArraySlice<Event>, verifyingWith key: SitePublicKey?, notCovered: inout Int) -> [[Event]] {
         var runs: [[Event]] = []
-        var current: [Event] = []
-        func close() {
-            let signed = current.lastIndex { event in
-                guard let signature = event.signature else { return false }
-                return key.map { $0.verifies(signature, forBatchEndingAt: event.id) } ?? true
+        // The stretch being gathered is `events[start..<end]`: indices, copied out once when kept.
+        var start = events.startIndex
+        func close(at end: Int) {
+            let signed = (start..<end).last { index in
+                guard let signature = events[index].signature else { return false }
+                return key.map { $0.verifies(signature, forBatchEndingAt: events[index].id) } ?? true
             }
-            let kept = signed.map { $0 + 1 } ?? 0
-            notCovered += current.count - kept
-            if kept > 0 { runs.append(Array(current[..<kept])) }
-            current = []
+            let keptEnd = signed.map { $0 + 1 } ?? start
+            notCovered += end - keptEnd
+            if keptEnd > start { runs.append(Array(events[start..<keptEnd])) }
+            start = end
         }
-        for event in events {
-            if let last = current.last, !(event.seq == last.seq.next && event.prev == last.id) { close() }
-            current.append(event)
+        for index in events.indices.dropFirst() {
+            if !(events[index].seq == events[index - 1].seq.next && events[index].prev == events[index - 1].id) { close(at: index) }
         }
-        close()
+        close(at: events.endIndex)
         return runs
     }
 
@@ -384,27 +390,41 @@ public final class SyncSession {
 
     /// Writes one chained run that continues the feed here and ends with a signed event, as
     /// durable batches that each end with a signed event and stay well under the batch limit.
-    private func writeRun(_ run: [Event], of site: SiteID) throws -> Int {
+    ///
+    /// The events were decoded and checked by ``SyncGate``: the writer gets them as they are
+    /// (``EventWriter/appendReplicated(decoded:allowOwnSite:)``), a slice of `run` per batch,
+    /// and checks the chain, its continuation here and the last signature again, without
+    /// decoding the records a second time (issue 16).
+    private func writeRun(_ run: ArraySlice<Event>, of site: SiteID) throws -> Int {
         var appended = 0
-        var chunk: [Event] = []
+        let own = site == journal.site
+        // The chunk not yet written is `run[start..<index]`; `lastSigned` its last signed event.
+        var start = run.startIndex
+        var lastSigned: Int?
         var bytes = 0
-        for event in run {
+        for index in run.indices {
+            let size = run[index].record.count + 1
             // Before a chunk could pass the batch limit, write it up to its last signed event.
-            if bytes + event.record.count + 1 > chunkBytes * 3, let lastSigned = chunk.lastIndex(where: { $0.signature != nil }) {
-                appended += try writer.appendReplicated(chunk[...lastSigned].map(\.record), allowOwnSite: site == journal.site)
-                chunk.removeFirst(lastSigned + 1)
-                bytes = chunk.reduce(0) { $0 + $1.record.count + 1 }
-            }
-            chunk.append(event)
-            bytes += event.record.count + 1
-            if event.signature != nil, bytes >= chunkBytes {
-                appended += try writer.appendReplicated(chunk.map(\.record), allowOwnSite: site == journal.site)
-                chunk = []
+            if bytes + size > chunkBytes * 3, let signed = lastSigned {
+                appended += try writer.appendReplicated(decoded: run[start...signed], allowOwnSite: own)
+                start = signed + 1
+                lastSigned = nil
                 bytes = 0
+                for rest in start..<index { bytes += run[rest].record.count + 1 }
+            }
+            bytes += size
+            if run[index].signature != nil {
+                lastSigned = index
+                if bytes >= chunkBytes {
+                    appended += try writer.appendReplicated(decoded: run[start...index], allowOwnSite: own)
+                    start = index + 1
+                    lastSigned = nil
+                    bytes = 0
+                }
             }
         }
-        if let lastSigned = chunk.lastIndex(where: { $0.signature != nil }) {
-            appended += try writer.appendReplicated(chunk[...lastSigned].map(\.record), allowOwnSite: site == journal.site)
+        if let signed = lastSigned {
+            appended += try writer.appendReplicated(decoded: run[start...signed], allowOwnSite: own)
         }
         return appended
     }
