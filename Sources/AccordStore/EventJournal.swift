@@ -1,5 +1,4 @@
 import AccordModel
-import AccordParallel
 import AccordSegments
 import Glibc
 
@@ -300,71 +299,26 @@ public struct EventJournal: Sendable {
 
 /// Iterates a journal's events in stored order.
 ///
-/// While one batch is decoded, the next is read and inflated on another thread; and while the
-/// caller is handed the events of a large batch, the next large batch is decoded on other
-/// threads (and the one after it read). Whatever these reads find (a batch, the end, a torn
-/// tail, an error) and whatever a record's decoding finds is reported only when its turn comes,
-/// exactly as if the batches were read and decoded one after the other.
-///
-/// An iterator and its copies share the journal's open segment file: advance only one of them.
+/// While one batch is decoded, the next is read and inflated on another thread; whatever that
+/// read finds (a batch, the end, a torn tail, an error) is reported only when its turn comes,
+/// exactly as if the batches were read one after the other.
 public struct EventIterator {
-    /// A batch read (or the end, a torn tail, an error), with the iterator's position and torn
-    /// tail as they were right after reading it.
-    private typealias Read = (batch: Result<Batch?, Error>, next: SegmentPosition, tornTail: Damage?)
-
     private var batches: BatchIterator
     /// The current batch's records, decoded ahead (on several threads for large batches);
     /// errors are thrown only when their record's turn comes, as if decoded one by one.
     private var pending: [Result<Event, Error>] = []
     private var pendingIndex = 0
     private var batch: Batch?
-    /// The batch after the current one, read while the current one was decoded.
-    private var readAhead: Read?
-    /// The batch after the current one (when large), being decoded on other threads while the
-    /// current one's events are handed out; ``batches`` is the work's until it is waited for.
-    private var decodingAhead: (read: Read, batch: Batch, work: BackgroundWork<DecodedAhead>)?
+    /// The batch after the current one, read while the current one was decoded, with the
+    /// iterator's position and torn tail as they were right after reading it.
+    private var readAhead: (batch: Result<Batch?, Error>, next: SegmentPosition, tornTail: Damage?)?
     /// Where the batch after the current one starts (the iterator may have read further).
     private var afterCurrent: SegmentPosition
     private var currentTornTail: Damage?
 
-    /// What decoding a batch ahead gives: its events (nil once moved out), and the batch
-    /// iterator and read-ahead after reading the batch after it alongside.
-    private struct DecodedAhead {
-        var events: [Result<Event, Error>]?
-        let batches: BatchIterator
-        let readAhead: Read?
-    }
-
     init(batches: BatchIterator) {
         self.batches = batches
         afterCurrent = batches.nextPosition
-    }
-
-    /// The next batch from `batches`, with their position and torn tail after reading it.
-    private static func read(_ batches: inout BatchIterator) -> Read {
-        (Result { try batches.next() }, batches.nextPosition, batches.tornTail)
-    }
-
-    /// A read made ahead, unless it found nothing: at the end of the journal it is not kept,
-    /// so that a later ``next()`` reads again and sees later appends (`--follow`).
-    private static func kept(_ read: Read?) -> Read? {
-        if case .success(nil) = read?.batch { return nil }
-        return read
-    }
-
-    /// When the batch read ahead is large, starts decoding it on other threads (reading the
-    /// batch after it alongside) while the current batch's events are handed out.
-    private mutating func decodeAhead() {
-        guard let read = readAhead, case .success(let next?) = read.batch,
-              next.records.count >= EventRecord.parallelDecodeThreshold
-        else { return }
-        readAhead = nil
-        var batches = self.batches
-        decodingAhead = (read, next, BackgroundWork {
-            var ahead: Read?
-            let events = EventRecord.decodeAll(next.records) { ahead = Self.read(&batches) }
-            return DecodedAhead(events: events, batches: batches, readAhead: Self.kept(ahead))
-        })
     }
 
     /// What is left in ``pending`` where an event was moved out.
@@ -399,41 +353,26 @@ public struct EventIterator {
     ///   that is not a valid event, naming its segment, byte offset and position in the batch.
     public mutating func next() throws -> Event? {
         while pendingIndex == pending.count {
-            if let ahead = decodingAhead {
-                decodingAhead = nil
-                afterCurrent = ahead.read.next
-                currentTornTail = ahead.read.tornTail
-                batch = ahead.batch
-                pendingIndex = 0
-                let done = ahead.work.withResult { result in
-                    // Moved out, not copied (a copy would retain all that every event holds).
-                    defer { result.events = nil }
-                    return (events: result.events, batches: result.batches, readAhead: result.readAhead)
+            let read = readAhead ?? (Result { try batches.next() }, batches.nextPosition, batches.tornTail)
+            readAhead = nil
+            afterCurrent = read.next
+            currentTornTail = read.tornTail
+            guard let next = try read.batch.get() else { return nil }
+            batch = next
+            pendingIndex = 0
+            if next.records.count >= EventRecord.parallelDecodeThreshold {
+                // Read the next batch while this one is decoded. At the end of the journal the
+                // read finds nothing and is not kept, so that `--follow` sees later appends.
+                var batches = self.batches
+                var ahead: (batch: Result<Batch?, Error>, next: SegmentPosition, tornTail: Damage?)?
+                pending = EventRecord.decodeAll(next.records) {
+                    ahead = (Result { try batches.next() }, batches.nextPosition, batches.tornTail)
                 }
-                // A copy of this iterator that got here first took the events: decode them again.
-                pending = done.events ?? EventRecord.decodeAll(ahead.batch.records)
-                batches = done.batches
-                readAhead = done.readAhead
+                self.batches = batches
+                if case .success(nil) = ahead?.batch {} else { readAhead = ahead }
             } else {
-                let read = readAhead ?? Self.read(&batches)
-                readAhead = nil
-                afterCurrent = read.next
-                currentTornTail = read.tornTail
-                guard let next = try read.batch.get() else { return nil }
-                batch = next
-                pendingIndex = 0
-                if next.records.count >= EventRecord.parallelDecodeThreshold {
-                    // Read the next batch while this one is decoded.
-                    var batches = self.batches
-                    var ahead: Read?
-                    pending = EventRecord.decodeAll(next.records) { ahead = Self.read(&batches) }
-                    self.batches = batches
-                    readAhead = Self.kept(ahead)
-                } else {
-                    pending = EventRecord.decodeAll(next.records)
-                }
+                pending = EventRecord.decodeAll(next.records)
             }
-            decodeAhead()
         }
         // Moved out of the batch's array, not copied (a copy retains every reference the
         // event holds, and the array would release them all again later).
