@@ -28,22 +28,7 @@ package enum ParallelSlots {
     package static func map<Value>(
         _ count: Int, alongside: (() -> Void)? = nil, _ task: (Int) -> Value
     ) -> [Value] {
-        precondition(count >= 0, "a negative number of tasks")
-        return withoutActuallyEscaping(task) { task in
-            [Value](unsafeUninitializedCapacity: count) { buffer, initialized in
-                let work = Work(slots: buffer.baseAddress, task: task, alongside: alongside)
-                let first = alongside == nil ? 0 : 1
-                DispatchQueue.concurrentPerform(iterations: count + first) { iteration in
-                    if iteration < first {
-                        work.alongside?()
-                    } else {
-                        let index = iteration - first
-                        (work.slots! + index).initialize(to: work.task(index))
-                    }
-                }
-                initialized = count
-            }
-        }
+        map(count, run: 1, alongside: alongside, state: {}) { index, _ in task(index) }
     }
 
     /// The results of `task` for `0..<count`, in index order, computed in runs of `run`
@@ -97,13 +82,6 @@ package enum ParallelSlots {
         let run: Int
         let state: () -> State
         let task: (Int, inout State) -> Value
-        let alongside: (() -> Void)?
-    }
-
-    /// What the threads share: read-only, except that each task initializes its own slot.
-    private struct Work<Value>: @unchecked Sendable {
-        let slots: UnsafeMutablePointer<Value>?
-        let task: (Int) -> Value
         let alongside: (() -> Void)?
     }
 }

@@ -104,7 +104,7 @@ public final class EventWriter {
             observe?(event)
             batch.append(event)
             if events.isLastOfBatch, let start = events.batchPosition {
-                cache.add(batch: start, end: events.nextPosition, events: batch)
+                cache.add(batch: start, end: events.nextPosition, events: batch[...])
                 replayed = true
                 batch = []
             }
@@ -241,7 +241,7 @@ public final class EventWriter {
         self.clock = clock
         heads[journal.site] = head
         eventCount += events.count
-        cache.add(batch: position, end: writer.end, events: events)
+        cache.add(batch: position, end: writer.end, events: events[...])
         cacheFile.save(cache)
         return events
     }
@@ -260,14 +260,8 @@ public final class EventWriter {
             }
         }
         guard drafts.count >= 64 else { return drafts.map(one) }
-        let chunk = 128
-        let parts = ParallelSlots.map((drafts.count + chunk - 1) / chunk) { part in
-            drafts[(part * chunk)..<min(drafts.count, (part + 1) * chunk)].map(one)
-        }
-        var all: [Result<Result<[UInt8], Error>, Error>] = []
-        all.reserveCapacity(drafts.count)
-        for part in parts { all.append(contentsOf: part) }
-        return all
+        // Runs of 128 drafts on every core, each result written in place.
+        return ParallelSlots.map(drafts.count, run: 128, state: {}) { index, _ in one(drafts[index]) }
     }
 
     /// Appends another site's events verbatim, as received from that site (the core of sync).

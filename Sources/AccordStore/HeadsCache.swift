@@ -74,12 +74,8 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         HeadsCache(end: .start, lastBatch: nil, lastID: nil, events: 0, clockMilliseconds: 0, clockCounter: 0, feeds: [:], keyBatches: [])
     }
 
-    /// Folds one batch's events into the cache.
-    mutating func add(batch: SegmentPosition, end: SegmentPosition, events: [Event]) {
-        add(batch: batch, end: end, events: events[...])
-    }
-
-    /// ``add(batch:end:events:)`` for a stretch of events (a replicated batch, not copied out).
+    /// Folds one batch's events into the cache (a slice: a replicated batch's new events are
+    /// not copied out).
     mutating func add(batch: SegmentPosition, end: SegmentPosition, events: ArraySlice<Event>) {
         var clock = HybridTimestamp(milliseconds: clockMilliseconds, counter: clockCounter)
         var index = events.startIndex
@@ -141,7 +137,7 @@ public struct HeadsCache: Codable, Sendable, Equatable {
         while let event = try events.next() {
             batch.append(event)
             if events.isLastOfBatch, let start = events.batchPosition {
-                cache.add(batch: start, end: events.nextPosition, events: batch)
+                cache.add(batch: start, end: events.nextPosition, events: batch[...])
                 batch = []
             }
         }
