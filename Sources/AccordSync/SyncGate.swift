@@ -18,8 +18,12 @@ public enum SyncGate {
 
     /// What passed the gate.
     public struct Admitted: Sendable {
-        /// The covered events, by site and sequence number.
-        public var bySite: [SiteID: [SequenceNumber: Event]]
+        /// The covered events of each site, in `seq` order, each `seq` once.
+        public var feeds: [SiteID: [Event]]
+        /// The covered events, by site and sequence number (``feeds`` as maps).
+        public var bySite: [SiteID: [SequenceNumber: Event]] {
+            feeds.mapValues { Dictionary(uniqueKeysWithValues: $0.map { ($0.seq, $0) }) }
+        }
         /// Records dropped because no valid signature chain covers them.
         public var notCovered: Int
         /// Signed stretches whose signature verifies only under a key that its site revoked for
@@ -99,6 +103,13 @@ public enum SyncGate {
     /// ``admit(_:histories:heads:now:source:)`` for records already decoded
     /// (``decode(_:source:)``), in the order received.
     public static func admit(events: [Event], histories: [SiteID: KeyHistory], heads: [SiteID: SequenceNumber] = [:], now: Timestamp = .now()) throws -> Admitted {
+        if let admitted = admitChains(events, histories: histories, heads: heads, now: now) { return admitted }
+        return try admitAnyOrder(events, histories: histories, heads: heads, now: now)
+    }
+
+    /// ``admit(events:histories:heads:now:)`` for any input: every event indexed by id and
+    /// place, coverage walked back from each signed event through `prev` links.
+    package static func admitAnyOrder(_ events: [Event], histories: [SiteID: KeyHistory], heads: [SiteID: SequenceNumber] = [:], now: Timestamp = .now()) throws -> Admitted {
         // Events are carried by their index in `events`, never copied until they are admitted:
         // copying an `Event` retains each of its references, and a push holds tens of
         // thousands of them (issue 16).
@@ -192,6 +203,6 @@ public enum SyncGate {
             stretch.reverse()
             revoked.append(RevokedStretch(site: start.site, records: stretch.map(\.record), first: stretch[0].seq, last: start.seq, revocation: revocation))
         }
-        return Admitted(bySite: bySite, notCovered: total - covered, revoked: revoked)
+        return Admitted(feeds: bySite.mapValues { $0.values.sorted { $0.seq < $1.seq } }, notCovered: total - covered, revoked: revoked)
     }
 }

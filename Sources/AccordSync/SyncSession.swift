@@ -109,7 +109,7 @@ public final class SyncSession {
         summary.received = records.count
         // The gate (SyncProtocol.md §3.1): only what a valid signature chain covers goes on.
         let admitted = try SyncGate.admit(events: events ?? SyncGate.decode(records), histories: try writer.keyHistories(), heads: writer.heads.mapValues(\.seq))
-        let bySite = admitted.bySite
+        let feeds = admitted.feeds
         summary.notKept += admitted.notCovered
         for stretch in admitted.revoked {
             // The site's own events before its revocation, sent again, are already here: the
@@ -126,14 +126,15 @@ public final class SyncSession {
             let place = kept.map { " (kept in '\($0)')" } ?? " (not kept: the quarantine already holds \(RevokedQuarantine.maxFilesPerSite) such files for this site)"
             summary.revoked.append(stretch.reason + place)
         }
-        if let own = bySite[journal.site], !journal.isRestoreHeld {
+        if let own = feeds[journal.site], !journal.isRestoreHeld {
             let headSeq = writer.head?.seq ?? SequenceNumber(0)
-            if let beyond = own.keys.filter({ $0 > headSeq }).max() {
+            // In `seq` order: the last is the furthest.
+            if let beyond = own.last?.seq, beyond > headSeq {
                 throw ownFeedRefusal(own, beyond: beyond)
             }
         }
-        for site in bySite.keys.sorted() {
-            summary = summary + (try merge(site: site, incoming: Array(bySite[site]!.values)))
+        for site in feeds.keys.sorted() {
+            summary = summary + (try merge(site: site, incoming: feeds[site]!))
         }
         summary.pending = try pending.count()
         summary.received -= summary.overlap
@@ -165,10 +166,10 @@ public final class SyncSession {
     /// The refusal of §3.1 rule 5: a peer holds more of this site's own feed than this journal.
     /// When the input also holds a *different* event at this journal's head, the journal has
     /// appended past the backup it was restored from, and `accord restored` cannot help: say so.
-    func ownFeedRefusal(_ own: [SequenceNumber: Event], beyond: SequenceNumber) -> AccordError {
+    func ownFeedRefusal(_ own: [Event], beyond: SequenceNumber) -> AccordError {
         let head = writer.head
         let headSeq = head?.seq ?? SequenceNumber(0)
-        if let head, let theirs = own[head.seq], theirs.id != head.id {
+        if let head, let theirs = own.first(where: { $0.seq == head.seq }), theirs.id != head.id {
             return AccordError(.damaged, "A peer holds events of this site '\(journal.site)' beyond this journal's own (up to \(beyond), here \(headSeq)), and another event at \(headSeq) than this journal's: this journal was restored from an older copy and then appended past it, so its own events after the backup conflict with the ones its peers hold ('accord restored' and a sync would end in a fork). Keep the peers' version: set this journal aside, create a new journal for '\(journal.site)' with the same keys, trust the peers, run 'accord restored' there and sync to pull the feed back, then record again what the set-aside journal added after the backup (SyncProtocol.md §6.2). Nothing was written.")
         }
         return AccordError(.damaged, "A peer holds events of this site '\(journal.site)' beyond this journal's own (up to \(beyond), here \(headSeq)): this journal was restored from an older copy. Run 'accord restored', then sync again to pull your own feed back before appending. Nothing was written.")
