@@ -311,7 +311,8 @@ public struct Bundle: Sendable {
     ///   scratch file.
     public static func parse(bytes: [UInt8], limit: Int = 1 << 30, checkingAgainst journal: EventJournal? = nil) throws -> Bundle {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("accord-bundle-\(UUID().uuidString)").path
-        try FileBytes.writeNew(scratch, bytes: bytes, mode: 0o600)
+        // Read back at once and removed: nothing to keep across a crash, so not synced.
+        try FileBytes.writeNew(scratch, bytes: bytes, mode: 0o600, durable: false)
         defer { unlink(scratch) }
         do {
             return try read(scratch, limit: Int64(limit), checkingAgainst: journal)

@@ -29,16 +29,19 @@ public enum FileBytes {
     ///
     /// A file this call created is removed again when a later step fails (a full disk, a failed
     /// `fsync`), so a failure leaves nothing behind; a file that existed is never touched.
-    /// - Parameter mode: permission bits, e.g. `0o600` for a private key.
+    /// - Parameters:
+    ///   - mode: permission bits, e.g. `0o600` for a private key.
+    ///   - durable: false for a scratch file that is read back and removed at once (a received
+    ///     bundle): neither it nor its directory is synced.
     /// - Throws: ``SegmentError`` `.io` when the file exists, or cannot be created, written or
     ///   synced; `.diskFull` when the disk is full.
-    public static func writeNew(_ path: String, bytes: [UInt8], mode: mode_t) throws {
+    public static func writeNew(_ path: String, bytes: [UInt8], mode: mode_t, durable: Bool = true) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SegmentError(.io, "Cannot create '\(path)': \(Errno(errno)).", path: path, underlying: Errno(errno)) }
         do {
             _ = fchmod(fd, mode)  // the umask must not widen or narrow what was asked for
             try writeAll(fd, bytes, path: path)
-            guard fsync(fd) == 0 else {
+            guard !durable || fsync(fd) == 0 else {
                 let error = Errno(errno)
                 throw SegmentError(error.rawValue == ENOSPC ? .diskFull : .io, "Cannot sync '\(path)': \(error).", path: path, underlying: error)
             }
@@ -48,7 +51,7 @@ public enum FileBytes {
             throw error
         }
         close(fd)
-        try syncDirectory(parent(of: path))
+        if durable { try syncDirectory(parent(of: path)) }
     }
 
     /// Replaces `path` with `bytes` atomically: write a temporary file, sync it, rename it over
