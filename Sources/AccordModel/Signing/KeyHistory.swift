@@ -99,6 +99,11 @@ public struct KeyHistory: Sendable {
     }
 
     /// Whether `event` is a key event (its type starts with `key.`).
+    ///
+    /// Inlinable, so that asking it of an event in an array reads the type in place: a call
+    /// across modules copied the whole `Event` (retaining each of its references) for every
+    /// event of a push, twice (issue 16).
+    @inlinable
     public static func isKeyEvent(_ event: Event) -> Bool { event.type.rawValue.utf8.starts(with: "key.".utf8) }
 
     /// The SHA-256 of a public key's 32 raw bytes, lower-case hex (Trust.md "The digest rule").
