@@ -19,53 +19,57 @@ extension SyncGate {
     package static func admitChains(_ events: [Event], histories: [SiteID: KeyHistory], heads: [SiteID: SequenceNumber], now: Timestamp) -> Admitted? {
         // Each site's stretch: the indices of its events, in input order; sites in order of
         // first appearance (few per input: a linear search is cheaper than hashing each event).
-        var stretches: [(site: SiteID, history: KeyHistory, indices: [Int])] = []
+        // Kept in separate arrays: reading one field of an array of tuples copied the tuple.
+        var sites: [SiteID] = [], keys: [KeyHistory] = [], stretches: [[Int]] = []
         var current = -1
         for index in events.indices {
-            if current < 0 || stretches[current].site != events[index].site {
-                current = stretches.firstIndex { $0.site == events[index].site } ?? -1
+            if current < 0 || sites[current] != events[index].site {
+                current = sites.firstIndex(of: events[index].site) ?? -1
                 if current < 0 {
                     guard let history = histories[events[index].site] else { return nil }
-                    stretches.append((events[index].site, history, []))
-                    current = stretches.count - 1
+                    sites.append(events[index].site)
+                    keys.append(history)
+                    stretches.append([])
+                    current = sites.count - 1
                 }
             }
-            if let last = stretches[current].indices.last {
+            if let last = stretches[current].last {
                 guard events[index].seq == events[last].seq.next, events[index].prev == events[last].id else { return nil }
             }
             guard !KeyHistory.isKeyEvent(events[index]) else { return nil }
-            stretches[current].indices.append(index)
+            stretches[current].append(index)
         }
         var feeds: [SiteID: [Event]] = [:]
         var covered = 0
         let latest = now.milliseconds + maxClockLeadMilliseconds
-        for stretch in stretches {
-            let first = events[stretch.indices[0]].seq, last = events[stretch.indices[stretch.indices.count - 1]].seq
-            let head = heads[stretch.site] ?? SequenceNumber(0)
+        for (number, stretch) in stretches.enumerated() {
+            let first = events[stretch[0]].seq, last = events[stretch[stretch.count - 1]].seq
+            let head = heads[sites[number]] ?? SequenceNumber(0)
             // How far the feed is known without a gap: through the stretch if it reaches the
             // head's next event, else only through the head (the general walk's `knownThrough`).
             let knownThrough = first <= head.next && head < last ? last : head
             var lastValid = -1
-            for position in stretch.indices.indices where events[stretch.indices[position]].signature != nil {
-                switch stretch.history.check(events[stretch.indices[position]]) {
+            for position in stretch.indices where events[stretch[position]].signature != nil {
+                switch keys[number].check(events[stretch[position]]) {
                 case .valid:
                     lastValid = position
                 case .revoked:
                     return nil
                 case .invalid:
                     // Refused where every event before it is known; else left uncovered.
-                    if events[stretch.indices[position]].seq <= knownThrough.next { return nil }
+                    if events[stretch[position]].seq <= knownThrough.next { return nil }
                 }
             }
             guard lastValid >= 0 else { continue }
-            var feed: [Event] = []
-            feed.reserveCapacity(lastValid + 1)
-            for index in stretch.indices[...lastValid] {
-                guard events[index].hlc.milliseconds <= latest else { return nil }
-                feed.append(events[index])
+            for index in stretch[...lastValid] where events[index].hlc.milliseconds > latest { return nil }
+            covered += lastValid + 1
+            if sites.count == 1, lastValid == events.count - 1 {
+                // The whole input is one covered stretch (a push of one feed): the feed is the
+                // input itself, shared rather than copied event by event.
+                feeds[sites[number]] = events
+            } else {
+                feeds[sites[number]] = stretch[...lastValid].map { events[$0] }
             }
-            covered += feed.count
-            feeds[stretch.site] = feed
         }
         return Admitted(feeds: feeds, notCovered: events.count - covered, revoked: [])
     }

@@ -187,7 +187,11 @@ public final class SyncSession {
         let history = try writer.keyHistories()[site]
         let key = history?.current
         var sorted = consume incoming
-        sorted.sort { $0.seq < $1.seq }
+        // Sorted only when it is not (the gate gives each feed in `seq` order): sorting an array
+        // that the caller still holds copied every event first.
+        if !sorted.indices.dropFirst().allSatisfy({ sorted[$0 - 1].seq < sorted[$0].seq }) {
+            sorted.sort { $0.seq < $1.seq }
+        }
         let oldHead = writer.heads[site]
         let oldHeadSeq = oldHead?.seq ?? SequenceNumber(0)
         let split = sorted.firstIndex { $0.seq > oldHeadSeq } ?? sorted.endIndex
