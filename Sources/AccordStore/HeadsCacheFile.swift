@@ -40,6 +40,11 @@ final class HeadsCacheFile {
 
     /// Writes `cache` (not synced). Failures are ignored: the cache is only a shortcut.
     func save(_ cache: HeadsCache) {
+        // The writer has just written (or replayed up to) the batch the cache names: later
+        // opens in this process need not read it back to believe the cache.
+        if let lastBatch = cache.lastBatch, let lastID = cache.lastID {
+            VerifiedLastBatch(journal, lastBatch: lastBatch, end: cache.end, lastID: lastID).note()
+        }
         if fd >= 0 {
             let bytes = Self.fileBytes(cache, minimum: length)
             if writeAll(fd, bytes, at: 0) {

@@ -1,0 +1,87 @@
+import AccordModel
+import AccordSegments
+import Glibc
+import Synchronization
+
+/// A last batch that this process found where a heads cache says it is (or wrote there), with
+/// the state its segment file had then (``HeadsCache/matches(_:)``).
+///
+/// The state is what `stat(2)` says of the file — device, inode, size, modification and
+/// change times to the nanosecond — taken *before* the batch was read or right after it was
+/// written, so that any write to the file since (an append, a truncation, a replacement)
+/// makes the memory useless and the batch is read again. It is a memory of this process only,
+/// never written anywhere.
+package struct VerifiedLastBatch: Hashable {
+    /// At most this many remembered batches; the memory is emptied when it is full (a server
+    /// adds one per push).
+    static let capacity = 64
+
+    private static let memory = Mutex<[VerifiedLastBatch: FileState]>([:])
+
+    /// What `stat(2)` says of a file, as far as a change to it shows.
+    struct FileState: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64
+        var modified: timespec, changed: timespec
+
+        init?(path: [UInt8]) {
+            var info = stat()
+            let status = path.withUnsafeBufferPointer { bytes in
+                String(decoding: bytes, as: UTF8.self).withCString { stat($0, &info) }
+            }
+            guard status == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = info.st_mtim
+            changed = info.st_ctim
+        }
+
+        static func == (a: Self, b: Self) -> Bool {
+            a.device == b.device && a.inode == b.inode && a.size == b.size
+                && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+                && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+        }
+    }
+
+    /// The segment file's path, as bytes.
+    let segment: [UInt8]
+    let lastBatch: SegmentPosition
+    let end: SegmentPosition
+    let lastID: EventID
+    /// The file's state now (nil when it cannot be read).
+    private let state: FileState?
+
+    package init(_ journal: EventJournal, lastBatch: SegmentPosition, end: SegmentPosition, lastID: EventID) {
+        segment = Array((journal.directory.path + "/" + SegmentDirectory.relativeSegmentPath(lastBatch.segment)).utf8)
+        self.lastBatch = lastBatch
+        self.end = end
+        self.lastID = lastID
+        state = FileState(path: segment)
+    }
+
+    package static func == (a: Self, b: Self) -> Bool {
+        a.segment == b.segment && a.lastBatch == b.lastBatch && a.end == b.end && a.lastID == b.lastID
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(segment)
+        hasher.combine(lastBatch)
+        hasher.combine(end)
+        hasher.combine(lastID)
+    }
+
+    /// Whether this process found or wrote this batch while its file was in the state it is in now.
+    package var isKnown: Bool {
+        guard let state else { return false }
+        return Self.memory.withLock { $0[self] == state }
+    }
+
+    /// Remembers the batch with the file's state taken at ``init(_:lastBatch:end:lastID:)``.
+    func note() {
+        guard let state else { return }
+        Self.memory.withLock { memory in
+            if memory.count >= Self.capacity { memory.removeAll() }
+            memory[self] = state
+        }
+    }
+}
