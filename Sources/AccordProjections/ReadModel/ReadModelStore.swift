@@ -214,7 +214,9 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
                     // them.
                     model = Model()
                     history = nil
+                    ReadModelFile.returnFreedMemory()
                     readingBack?(model.historyEntriesInMemory)
+                    defer { ReadModelFile.returnFreedMemory() }
                     switch load() {
                     case .success(var again?):
                         if again.coverage != covered {
