@@ -167,7 +167,11 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     ///     of at least this many events folded, so that a long fold keeps only the history
     ///     entries of one run in memory (``ReadModelFile/chunkEvents``; nil: only at the end).
     ///     A chunk that cannot be written (a read-only journal) ends the chunking: the fold goes
-    ///     on in memory.
+    ///     on in memory. Once a chunk is written, the state folded is released before the file
+    ///     is read back (the two are never in memory together); a file read back that covers
+    ///     another batch (another writer's) is folded on from, and when none can be read back
+    ///     the fold starts again from the journal's start, in memory (Format.md §9.4.5).
+    ///     ``Current/writes`` lists every write.
     /// - Throws: ``SegmentError`` or ``AccordError`` for a damaged journal.
     /// - Complexity: O(file + events after it).
     public func current(useFile: Bool = true, refreshAfter: Int? = ReadModelFile.refreshEvents,
