@@ -70,6 +70,8 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        // glibc's <malloc.h> (malloc_trim), for the read model's long fold (Format.md §9.4.5).
+        .systemLibrary(name: "CMalloc"),
         .target(name: "AccordParallel"),
         .target(
             name: "AccordSegments",
@@ -88,7 +90,7 @@ let package = Package(
         ),
         .target(
             name: "AccordProjections",
-            dependencies: ["AccordParallel", "AccordSegments", "AccordModel", "AccordStore"]
+            dependencies: ["AccordParallel", "AccordSegments", "AccordModel", "AccordStore", "CMalloc"]
         ),
         .target(
             name: "AccordSync",

@@ -3,6 +3,7 @@ import AccordProjections
 import AccordSegments
 import AccordStore
 import AccordTesting
+import Foundation
 import Testing
 
 /// A long fold written to disk a run of batches at a time (`READMODEL_CHUNK_EVENTS`, Format.md
@@ -72,5 +73,146 @@ struct ReadModelChunkTests {
         var events = try journal.events()
         for _ in 0..<200 { before.fold(try #require(try events.next())) }
         #expect(kept.model == before)
+    }
+
+    /// Every history entry of a state: its fundings' ledgers, its outputs and deliveries.
+    static func historyEntries(_ state: PartnershipState) -> Int {
+        state.fundings.values.reduce(state.outputs.count + state.deliveries.count) { $0 + $1.ledger.count }
+    }
+
+    /// Records what a rebuild holds each time it reads a chunk back (called on the fold's thread).
+    final class ReadBacks: @unchecked Sendable {
+        private let lock = NSLock()
+        private var held: [Int] = []
+        var action: (@Sendable (Int) -> Void)?
+        func record(_ entries: Int) {
+            lock.lock()
+            held.append(entries)
+            let count = held.count
+            lock.unlock()
+            action?(count)
+        }
+        var entries: [Int] {
+            lock.lock()
+            defer { lock.unlock() }
+            return held
+        }
+    }
+
+    @Test(arguments: [25, 50, 100])
+    func aRebuildHoldsAtMostOneChunkOfHistoryAndReleasesItBeforeReadingTheChunkBack(chunk: Int) throws {
+        let temp = TemporaryDirectory("readmodel-chunks-held")
+        defer { temp.remove() }
+        let journal = try Self.journal(at: temp.child("j"), batches: 30)
+        let full = try Self.fold(journal)
+        var store = ReadModelStore<PartnershipState>(journal: journal)
+        let readBacks = ReadBacks()
+        store.readingBack = { readBacks.record($0) }
+        let built = try store.current(chunkEvents: chunk)
+        #expect(built.model == full)
+        // A chunk ends at the first batch end (batches of 10) at or past `chunk` events; the
+        // last chunk is the last write.
+        let ends = Array(stride(from: (chunk + 9) / 10 * 10, through: 300, by: (chunk + 9) / 10 * 10))
+        #expect(built.writes.map(\.events) == ends + (ends.last == 300 ? [] : [300]))
+        // At most one chunk's entries (one per event at most) in memory at a time, and every
+        // entry written once.
+        #expect(built.writes.allSatisfy { $0.historyEntries <= (chunk + 9) / 10 * 10 })
+        #expect(built.writes.reduce(0) { $0 + $1.historyEntries } == Self.historyEntries(full))
+        // When a chunk is read back, the fold no longer holds its entries (nor the state they
+        // came with): the two are never in memory together.
+        #expect(readBacks.entries.count == ends.count)
+        #expect(readBacks.entries.allSatisfy { $0 == 0 })
+    }
+
+    @Test func aChunkRemovedBeforeItIsReadBackIsFoldedAgainFromTheStart() throws {
+        let temp = TemporaryDirectory("readmodel-chunks-removed")
+        defer { temp.remove() }
+        let journal = try Self.journal(at: temp.child("j"), batches: 30)
+        let full = try Self.fold(journal)
+        var store = ReadModelStore<PartnershipState>(journal: journal)
+        let path = store.path
+        let readBacks = ReadBacks()
+        readBacks.action = { count in if count == 2 { unlink(path) } }
+        store.readingBack = { readBacks.record($0) }
+        let built = try store.current(refreshAfter: 1, chunkEvents: 50)
+        // The second chunk vanished before it was read back: nothing of the fold was left, so it
+        // started again, in memory, and wrote the whole state at the end.
+        #expect(readBacks.entries.count == 2)
+        #expect(built.model == full && built.replayed == 300 && built.wrote != nil)
+        #expect(built.writes.map(\.events) == [50, 100, 300])
+        store.readingBack = nil
+        let loaded = try store.current(chunkEvents: 50)
+        #expect(loaded.replayed == 0 && loaded.loadedEvents == 300 && loaded.model == full)
+    }
+
+    @Test(arguments: [false, true])
+    func aChunkReplacedByAnotherWritersReadModelIsFoldedOnFromThatOne(ahead: Bool) throws {
+        let temp = TemporaryDirectory("readmodel-chunks-replaced")
+        defer { temp.remove() }
+        // Another writer's read model, of the first 40 or 120 events, saved aside.
+        let journal = try Self.journal(at: temp.child("j"), batches: ahead ? 12 : 4)
+        let store0 = ReadModelStore<PartnershipState>(journal: journal)
+        #expect(try store0.current(refreshAfter: 1).wrote != nil)
+        let saved = temp.child("saved")
+        try FileManager.default.createDirectory(atPath: saved, withIntermediateDirectories: true)
+        for file in [store0.path, store0.historyPath] {
+            try FileManager.default.copyItem(atPath: file, toPath: saved + "/" + (file as NSString).lastPathComponent)
+        }
+        let writer = try journal.openWriter()
+        for n in (ahead ? 12 : 4)..<30 {
+            _ = try writer.append(Fixtures.realisticDrafts(count: 10, startingAt: n * 10), now: Fixtures.time(Int64(n) * 86_400))
+        }
+        writer.close()
+        unlink(store0.path)
+        unlink(store0.historyPath)
+        let full = try Self.fold(journal)
+        // At the second read-back (after 100 events), the other writer's files are put in place.
+        var store = ReadModelStore<PartnershipState>(journal: journal)
+        let (history, summary) = (store.historyPath, store.path)
+        let readBacks = ReadBacks()
+        readBacks.action = { count in
+            guard count == 2 else { return }
+            rename(saved + "/partnership.history", history)
+            rename(saved + "/partnership.readmodel", summary)
+        }
+        store.readingBack = { readBacks.record($0) }
+        let built = try store.current(refreshAfter: 1, chunkEvents: 50)
+        #expect(built.model == full && built.wrote != nil)
+        #expect(built.writes.first?.events == 50 && built.writes.last?.events == 300)
+        #expect(sameBytes(try built.model.digest(), try full.digest()))
+        store.readingBack = nil
+        let loaded = try store.current(chunkEvents: 50)
+        #expect(loaded.replayed == 0 && loaded.loadedEvents == 300 && loaded.model == full)
+        #expect(Views.transactionsByStage(loaded.model) == Views.transactionsByStage(full))
+    }
+
+    @Test(arguments: [0, 1, 100, 5_000, 20_000])
+    func aChunkWriteCutOffAtAnyByteLeavesTheChunkBeforeItAndTheNextReadIsExact(bytes: Int) throws {
+        let temp = TemporaryDirectory("readmodel-chunks-cut")
+        defer { temp.remove() }
+        let journal = try Self.journal(at: temp.child("j"), batches: 30)
+        let full = try Self.fold(journal)
+        var store = ReadModelStore<PartnershipState>(journal: journal)
+        let io = FaultInjectingIO()
+        store.io = io
+        // From the second read-back on (100 events on disk), every write stops after `bytes`
+        // bytes, as if the process were killed there: the third chunk and the last write fail.
+        let readBacks = ReadBacks()
+        readBacks.action = { count in if count == 2 { io.set(.failWrites(afterBytes: bytes, errno: EIO)) } }
+        store.readingBack = { readBacks.record($0) }
+        let built = try store.current(refreshAfter: 1, chunkEvents: 50)
+        #expect(built.model == full && built.wrote == nil)
+        #expect(built.writes.map(\.events) == [50, 100])
+        // On disk: the second chunk, whole, whatever the cut left after it.
+        io.set(.none)
+        store.readingBack = nil
+        guard case .success(let kept?) = store.load() else {
+            Issue.record("the second chunk is not on disk")
+            return
+        }
+        #expect(kept.vector.values.reduce(0) { $0 + $1.events } == 100)
+        let next = try store.current(chunkEvents: 50)
+        #expect(next.loadedEvents == 100 && next.replayed == 200 && next.model == full)
+        #expect(sameBytes(try next.model.digest(), try full.digest()))
     }
 }

@@ -146,18 +146,35 @@ public struct HistoryExtent: Sendable, Equatable {
     public var length: Int64
     /// The entries in it.
     public var count: Int
-    /// The SHA-256 of its bytes.
-    public var sha256: [UInt8]
+    /// The SHA-256 of its bytes, kept inline (four words, the bytes in order): a rebuild's
+    /// model holds one extent per map per chunk, tens of thousands at a million events, and an
+    /// array each would be one more allocation each.
+    private var digest: (UInt64, UInt64, UInt64, UInt64)
+
+    /// The SHA-256 of its bytes (32 bytes).
+    public var sha256: [UInt8] {
+        get { withUnsafeBytes(of: digest) { Array($0) } }
+        set {
+            precondition(newValue.count == 32, "A SHA-256 is 32 bytes.")
+            withUnsafeMutableBytes(of: &digest) { $0.copyBytes(from: newValue) }
+        }
+    }
 
     func encode(to out: inout ReadModelEncoder) throws {
         try out.u64(UInt64(offset))
         try out.u64(UInt64(length))
         try out.u32(UInt32(count))
-        try out.raw(sha256)
+        try withUnsafeBytes(of: digest) { try out.raw($0) }
     }
 
     init(offset: Int64, length: Int64, count: Int, sha256: [UInt8]) {
-        (self.offset, self.length, self.count, self.sha256) = (offset, length, count, sha256)
+        (self.offset, self.length, self.count, self.digest) = (offset, length, count, (0, 0, 0, 0))
+        self.sha256 = sha256
+    }
+
+    /// Equal when every field is.
+    public static func == (a: HistoryExtent, b: HistoryExtent) -> Bool {
+        a.offset == b.offset && a.length == b.length && a.count == b.count && a.digest == b.digest
     }
 
     init(from input: inout ReadModelDecoder) throws {

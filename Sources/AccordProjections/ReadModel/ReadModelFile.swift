@@ -1,6 +1,7 @@
 import AccordModel
 import AccordSegments
 import AccordStore
+import CMalloc
 import Glibc
 
 /// The constants of read-model files (Format.md §9.4, *Limits*).
@@ -32,6 +33,16 @@ public enum ReadModelFile {
     public static let chunkEvents = 100_000
     /// The trailer: the SHA-256 of every byte before it.
     public static let trailerBytes = 32
+
+    /// Hands the memory the allocator holds free back to the system (glibc's `malloc_trim(0)`):
+    /// a long fold calls it when it has released a chunk's state and after it has read the
+    /// chunk back, so that the pages those freed are not counted in the process's memory while
+    /// the next chunk is folded. Without it, glibc keeps them (in the arena of the thread that
+    /// allocated them: the second part of a read model is decoded on a thread of its own), and
+    /// a rebuild's resident memory stays well above what it holds.
+    static func returnFreedMemory() {
+        _ = malloc_trim(0)
+    }
 
     /// The file name of `Model`'s read model: `<name>.readmodel`.
     public static func fileName<Model: PersistedProjection>(of model: Model.Type) -> String { model.readModelName + ".readmodel" }

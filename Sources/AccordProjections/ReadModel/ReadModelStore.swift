@@ -31,11 +31,16 @@ public protocol PersistedProjection: ReadModelCodable, Sendable {
     /// - Throws: ``ReadModelRejection`` when a value does not decode, a part does not end where
     ///   it should, or the checksum differs.
     static func decode(parts: ReadModelParts) throws -> Self
+    /// How many per-event history entries the model holds in memory: those folded since its
+    /// read model was written or loaded, which the next write appends to the history file
+    /// (Format.md §9.4.5); 0 unless the model keeps history.
+    var historyEntriesInMemory: Int { get }
 }
 
 extension PersistedProjection {
     public func agrees(with vector: [String: PartnershipState.Feed]) -> Bool { true }
     public static var keepsHistory: Bool { false }
+    public var historyEntriesInMemory: Int { 0 }
 }
 
 extension PartnershipState: PersistedProjection {
@@ -50,6 +55,11 @@ extension PartnershipState: PersistedProjection {
     /// True: fundings' ledgers, research outputs and programme deliveries are kept in
     /// `cache/partnership.history` and read only when asked for.
     public static var keepsHistory: Bool { true }
+    /// The entries folded into the fundings' ledgers, the outputs and the deliveries since the
+    /// read model was loaded (or all of them, without one). O(fundings).
+    public var historyEntriesInMemory: Int {
+        fundings.values.reduce(outputs.overlay.count + deliveries.overlay.count) { $0 + $1.ledger.overlay.count }
+    }
 }
 
 extension ConflictScanner: PersistedProjection {
@@ -124,7 +134,26 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         public var tornTail: Damage?
         /// The history file of the read model that was loaded, which a write appends to.
         var history: HistoryFile?
+        /// The files this call wrote, in order: each chunk of a long fold, then the last
+        /// (Format.md §9.4.5); empty when it wrote none.
+        public var writes: [Write] = []
     }
+
+    /// One write of the read model by ``current(useFile:refreshAfter:chunkEvents:)``.
+    public struct Write: Sendable, Equatable {
+        /// Events the file covers.
+        public var events: Int
+        /// History entries the model held in memory when it was written (appended to the
+        /// history file by this write).
+        public var historyEntries: Int
+        /// How long the write took (monotonic clock), from creating its files to the rename.
+        public var seconds: Double
+    }
+
+    /// Called, in tests, each time a long fold reads back the chunk it has just written, with
+    /// the history entries the fold still holds in memory at that moment (none: the entries of
+    /// the chunk are released before the file is read back, Format.md §9.4.5).
+    package var readingBack: (@Sendable (_ historyEntriesHeld: Int) -> Void)?
 
     /// The model covering every complete batch of the journal: the file plus the events after
     /// it, or a full replay when there is no usable file; writes the file when at least
@@ -138,7 +167,11 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     ///     of at least this many events folded, so that a long fold keeps only the history
     ///     entries of one run in memory (``ReadModelFile/chunkEvents``; nil: only at the end).
     ///     A chunk that cannot be written (a read-only journal) ends the chunking: the fold goes
-    ///     on in memory.
+    ///     on in memory. Once a chunk is written, the state folded is released before the file
+    ///     is read back (the two are never in memory together); a file read back that covers
+    ///     another batch (another writer's) is folded on from, and when none can be read back
+    ///     the fold starts again from the journal's start, in memory (Format.md §9.4.5).
+    ///     ``Current/writes`` lists every write.
     /// - Throws: ``SegmentError`` or ``AccordError`` for a damaged journal.
     /// - Complexity: O(file + events after it).
     public func current(useFile: Bool = true, refreshAfter: Int? = ReadModelFile.refreshEvents,
@@ -161,6 +194,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         var events = try journal.events(from: coverage?.end ?? .start)
         var replayed = 0, sinceWrite = 0
         var lastChunk: String?
+        var writes: [Write] = []
         while let event = try events.next() {
             model.fold(event)
             Self.count(event, in: &vector)
@@ -170,20 +204,44 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
                 let covered = ReadModelCoverage(batch: start, end: events.nextPosition, lastID: event.id.hex)
                 coverage = covered
                 if let size = chunk, sinceWrite >= size {
-                    // Written and loaded back: the entries folded so far go to the history file,
-                    // and the model loaded holds only their extents. The loaded model is the
-                    // only reference to its maps, so the fold goes on without copying them.
-                    if let path = try? write(model, vector: vector, coverage: covered, continuing: history),
-                       case .success(var again?) = load(), again.coverage == covered {
+                    sinceWrite = 0
+                    guard let path = try? timedWrite(model, vector: vector, coverage: covered, continuing: history, into: &writes) else {
+                        // Not written (a read-only journal): the fold goes on in memory.
+                        chunk = nil
+                        lastChunk = nil
+                        continue
+                    }
+                    // Written: the model folded so far, with the chunk's history entries, is
+                    // released before the file is read back, so that the two never share the
+                    // memory; the model read back holds the history's extents, not its entries,
+                    // and is the only reference to its maps, so the fold goes on without copying
+                    // them.
+                    model = Model()
+                    history = nil
+                    ReadModelFile.returnFreedMemory()
+                    readingBack?(model.historyEntriesInMemory)
+                    defer { ReadModelFile.returnFreedMemory() }
+                    switch load() {
+                    case .success(var again?):
+                        if again.coverage != covered {
+                            // Another writer's read model replaced this one since: it passed every
+                            // check, so it is this journal's state up to what it covers, and the
+                            // fold goes on from there.
+                            vector = again.vector
+                            coverage = again.coverage
+                            events = try journal.events(from: again.coverage.end)
+                        }
                         model = again.model
                         again.model = Model()
                         history = again.history
                         lastChunk = path
-                    } else {
-                        chunk = nil
-                        lastChunk = nil
+                    case .success(nil), .failure:
+                        // The file written is gone or no longer passes its checks (removed or
+                        // damaged since): nothing folded is left, so the fold starts again from
+                        // the journal's start, in memory.
+                        (vector, coverage, loaded, chunk, lastChunk, replayed) = ([:], nil, nil, nil, nil, 0)
+                        events = try journal.events(from: .start)
                     }
-                    sinceWrite = 0
                 }
             }
         }
@@ -193,11 +251,26 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         current.history = history
         if useFile, let refreshAfter, let coverage, rejection != nil || replayed >= max(refreshAfter, 1) {
             // Written already when the last chunk ended the fold.
-            current.wrote = sinceWrite == 0 && lastChunk != nil ? lastChunk : try? write(model, vector: vector, coverage: coverage, continuing: history)
+            current.wrote = sinceWrite == 0 && lastChunk != nil ? lastChunk
+                : try? timedWrite(model, vector: vector, coverage: coverage, continuing: history, into: &writes)
         } else {
             current.wrote = lastChunk
         }
+        current.writes = writes
         return current
+    }
+
+    /// ``write(_:vector:coverage:continuing:)``, recorded in `writes` when it succeeds.
+    private func timedWrite(_ model: Model, vector: [String: PartnershipState.Feed], coverage: ReadModelCoverage, continuing: HistoryFile?,
+                            into writes: inout [Write]) throws -> String {
+        let held = model.historyEntriesInMemory
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        let path = try write(model, vector: vector, coverage: coverage, continuing: continuing)
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        let seconds = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+        writes.append(Write(events: vector.values.reduce(0) { $0 + $1.events }, historyEntries: held, seconds: seconds))
+        return path
     }
 
     /// Counts `event` in `vector`: its site's events, last sequence number and id.

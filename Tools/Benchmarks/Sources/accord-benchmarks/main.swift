@@ -141,6 +141,10 @@ do {
 for n in sorted {
     guard let runs = bySize[n] else { continue }
     log("read model \(n)")
+    // First the rebuild from scratch that `accord state` makes on a journal without a read model
+    // (chunked, §9.4.5): the row with the issue's target; then the in-memory fold written in one
+    // go, which the rows after it load.
+    let rebuild = try runPhase("readmodel-rebuild", ["--journal", runs.journal], scratch: scratch)
     let write = try runPhase("readmodel-write", ["--journal", runs.journal], scratch: scratch)
     let load = try runPhase("state-accord", ["--journal", runs.journal, "--readmodel", "yes"], scratch: scratch)
     let replay = try runPhase("state-accord", ["--journal", runs.journal, "--readmodel", "no"], scratch: scratch)
@@ -148,11 +152,17 @@ for n in sorted {
     rows.append(Row(measure: "read model, \(n) events: loading it / replaying what it covers (s)", accord: "\(f3(load["seconds"])) / \(f3(replay["seconds"]))",
                     peers: "(summary \(f1(write["bytes"] / 1_048_576)) MiB; history \(f1(write["historyBytes"] / 1_048_576)) MiB, read only when needed)", ratio: "loading \(f2(replay["seconds"] / load["seconds"]))× faster",
                     target: "loading cheaper", met: verdict(load["seconds"] < replay["seconds"])))
+    rows.append(Row(measure: "rebuilding the read model from scratch, \(n) events, as `accord state` does (s: slowest write; whole rebuild; peak RSS of the phase, MiB)",
+                    accord: "\(f3(rebuild["slowestWrite"])); \(f2(rebuild["seconds"])); \(f0(rebuild.peakMiB))",
+                    peers: "(\(f0(rebuild["writes"])) writes of \(f0(rebuild["chunk"]))-event chunks, \(f2(rebuild["writeSeconds"])) s in all; at most \(f0(rebuild["mostEntries"])) history entries held)", ratio: "–",
+                    target: n >= 1_000_000 ? "≤ 1 s a write, ≤ 64 MiB" : "–",
+                    met: n >= 1_000_000 ? verdict(rebuild["slowestWrite"] <= 1 && rebuild.peakMiB <= 64) : "–"))
+    // Not a path of `accord`: the whole journal folded in memory (every history entry held),
+    // then written in one go; kept for the write's own time and memory.
     let own = write.peakMiB - write["peakBeforeMiB"]
-    rows.append(Row(measure: "writing the read model, \(n) events (s; peak RSS of the phase / added by the write, MiB)", accord: "\(f3(write["seconds"])); \(f0(write.peakMiB)) / \(f0(own))",
-                    peers: "–", ratio: "–", target: n >= 1_000_000 ? "≤ 1 s, ≤ 64 MiB" : "–",
-                    met: n >= 1_000_000 ? verdict(write["seconds"] <= 1 && write.peakMiB <= 64) : "–"))
-    rssRows.append(("read model \(n): loading / replaying / writing", "\(f0(load.peakMiB)) / \(f0(replay.peakMiB)) / \(f0(write.peakMiB)) MiB"))
+    rows.append(Row(measure: "writing the read model of an in-memory fold in one go, \(n) events (s; peak RSS of the phase / added by the write, MiB)", accord: "\(f3(write["seconds"])); \(f0(write.peakMiB)) / \(f0(own))",
+                    peers: "–", ratio: "–", target: "–", met: "–"))
+    rssRows.append(("read model \(n): loading / replaying / rebuilding (chunked) / writing an in-memory fold", "\(f0(load.peakMiB)) / \(f0(replay.peakMiB)) / \(f0(rebuild.peakMiB)) / \(f0(write.peakMiB)) MiB"))
 }
 
 // State at the largest size: full replay, and from the read model after 1,000 more events.
