@@ -222,8 +222,26 @@ public enum Catalogue {
     }()
 
     /// Checks an event's type, subject and data against the catalogue.
+    ///
+    /// A draft is first checked over the bytes of its names and values against the catalogue
+    /// compiled into flat tables (`CatalogueTable`), which allocates nothing; a draft that check
+    /// does not accept is checked again by ``validateReference(type:subject:data:)``, which gives
+    /// the verdict and names the first error, in the order of its checks.
+    /// - Parameters:
+    ///   - type: the event type's name (Format.md §7.5).
+    ///   - subject: the subject; its kind must be the type's.
+    ///   - data: the event's `data`.
     /// - Throws: ``AccordError`` `.badInput` naming the field (`type`, `subject`, `data.amount` …).
     public static func validate(type: String, subject: Subject, data: JSONObject) throws {
+        if CatalogueTable.shared.accepts(type: type, subjectKind: subject.kind, data: data) { return }
+        try validateReference(type: type, subject: subject, data: data)
+    }
+
+    /// The catalogue check as written first, over `String` lookups and `JSONValue` walks: the
+    /// reference ``validate(type:subject:data:)`` falls back on for every draft its byte check
+    /// does not accept, and that the tests hold the byte check to.
+    /// - Throws: as ``validate(type:subject:data:)``.
+    package static func validateReference(type: String, subject: Subject, data: JSONObject) throws {
         guard let entry = entries[type] else {
             let known = entries.keys.sorted().joined(separator: ", ")
             throw AccordError(.badInput, "Field 'type': unknown event type '\(type.prefix(80))'. Known types: \(known).", field: "type")
