@@ -386,3 +386,12 @@ struct CatalogueTable: @unchecked Sendable {  // immutable after `build()`, its 
         return true
     }
 }
+
+extension Catalogue {
+    /// True when the byte check alone accepts the draft (`CatalogueTable`); false when it
+    /// refuses it or leaves it to ``validateReference(type:subject:data:)``. For the tests that
+    /// hold the two checks together.
+    package static func acceptsOverBytes(type: String, subject: Subject, data: JSONObject) -> Bool {
+        CatalogueTable.shared.accepts(type: type, subjectKind: subject.kind, data: data)
+    }
+}
