@@ -4,7 +4,13 @@ import Crypto
 public enum Digest {
     /// The SHA-256 of `bytes`, 64 lower-case hex digits.
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
-        EventID(digest: SHA256.hash(data: bytes)).hex
+        sha256(bytes).hex
+    }
+
+    /// The SHA-256 of `bytes`, held as an ``EventID`` (32 bytes; ``EventID/appendHex(to:)``
+    /// writes its hex without a `String`).
+    package static func sha256(_ bytes: [UInt8]) -> EventID {
+        EventID(digest: SHA256.hash(data: bytes))
     }
 
     /// A SHA-256 computed over bytes as they arrive, for bodies checked while they are read
