@@ -365,14 +365,12 @@ struct CatalogueTable: @unchecked Sendable {  // immutable after `build()`, its 
         return true
     }
 
-    /// `url`. The reference tests the scheme with `String.hasPrefix`, by characters: a prefix
-    /// followed by a combining mark is not a prefix there, so only an ASCII byte (or the end)
-    /// after it is accepted here.
+    /// `url`: the scheme, the length, no space or control character (Format.md §7.5).
     private static func isURL(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         guard text.count <= Catalogue.maxURLBytes else { return false }
         func starts(_ scheme: StaticString) -> Bool {
             let count = scheme.utf8CodeUnitCount
-            return text.count >= count && memcmp(scheme.utf8Start, text.baseAddress!, count) == 0 && (text.count == count || text[count] < 0x80)
+            return text.count >= count && memcmp(scheme.utf8Start, text.baseAddress!, count) == 0
         }
         guard starts("https://") || starts("http://") else { return false }
         for byte in text where byte <= 0x20 || byte == 0x7F { return false }

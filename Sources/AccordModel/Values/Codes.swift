@@ -40,4 +40,15 @@ public enum Codes {
         "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
         "EU",
     ]
+
+    /// True when `code` is one of ``countries`` byte for byte. `Set<String>.contains` matches
+    /// canonically equivalent text too (`"\u{212A}Z"`, a Kelvin sign and Z, is `KZ` there), but
+    /// codes are compared as bytes (Format.md, Conventions): every listed code is ASCII upper-case
+    /// letters, and an all-ASCII text is canonically equivalent only to itself.
+    public static func isCountry(_ code: String) -> Bool { isUpperASCII(code) && countries.contains(code) }
+
+    /// True when `code` is one of ``currencies`` byte for byte (as ``isCountry(_:)``).
+    public static func isCurrency(_ code: String) -> Bool { isUpperASCII(code) && currencies.contains(code) }
+
+    private static func isUpperASCII(_ code: String) -> Bool { code.utf8.allSatisfy { (0x41...0x5A).contains($0) } }
 }

@@ -58,7 +58,7 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible {
         guard DecimalText.isValid(decimal, allowNegative: true) else {
             throw AccordError(.badInput, "Field 'amount' is '\(decimal.prefix(40))', not a decimal string: write digits with an optional '-' and '.', at most 18 before the point and 9 after, e.g. \"1234567.89\".", field: "amount")
         }
-        guard Codes.currencies.contains(currency) else {
+        guard Codes.isCurrency(currency) else {
             throw AccordError(.badInput, "Field 'currency' is '\(currency.prefix(12))', not an ISO 4217 currency code (e.g. EUR, KZT, USD).", field: "currency")
         }
         self.decimal = decimal
