@@ -216,6 +216,45 @@ struct CatalogueByteCheckTests {
         }
     }
 
+    /// A fixed-seed generator (SplitMix64), so that a failure names a case that can be replayed.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func randomlyDamagedRealisticDraftsGetTheSameVerdictFieldAndMessage() {
+        var random = SplitMix(state: 16)
+        let drafts = Fixtures.realisticDrafts(count: 500)
+        let types = Self.types
+        let pool: [JSONValue] = Self.damaged(.money) + Self.damaged(.narratives(limit: 4096)) + Self.damaged(.activityDates)
+            + Self.damaged(.oneOf(Catalogue.valueChains)) + types.flatMap { ($0.entry.required + $0.entry.optional).map { Self.sample($0.1) } }
+        let names = types.flatMap { ($0.entry.required + $0.entry.optional).map(\.0) } + ["source", "extra", "Name", "name\u{301}", ""]
+        for round in 0..<6_000 {
+            var draft = drafts[Int(random.next() % UInt64(drafts.count))]
+            var type = draft.type.rawValue
+            var subject = draft.subject
+            var members = draft.data.members
+            for _ in 0..<(1 + Int(random.next() % 3)) {
+                switch random.next() % 6 {
+                case 0 where !members.isEmpty: members[Int(random.next() % UInt64(members.count))].value = pool[Int(random.next() % UInt64(pool.count))]
+                case 1 where !members.isEmpty: members[Int(random.next() % UInt64(members.count))].key = names[Int(random.next() % UInt64(names.count))]
+                case 2 where !members.isEmpty: members.remove(at: Int(random.next() % UInt64(members.count)))
+                case 3: members.append((key: names[Int(random.next() % UInt64(names.count))], value: pool[Int(random.next() % UInt64(pool.count))]))
+                case 4: type = types[Int(random.next() % UInt64(types.count))].entry.type
+                default: subject = types[Int(random.next() % UInt64(types.count))].subject
+                }
+            }
+            draft = EventDraft(type: EventType(type), subject: subject, data: JSONObject(members))
+            Self.expectAgreement(type: type, subject: subject, data: draft.data, "random case \(round): \(type) \(subject) \(draft.data)")
+        }
+    }
+
     @Test func textInEitherNormalisationIsCheckedTheSameByBothChecks() {
         let entry = Catalogue.entries["stakeholder.registered.v1"]!
         let subject = (try? Subject("stakeholder/s"))!
