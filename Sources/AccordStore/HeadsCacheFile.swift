@@ -29,10 +29,10 @@ final class HeadsCacheFile {
     /// The bytes of a file holding `cache`, padded to at least `minimum` bytes.
     static func fileBytes(_ cache: HeadsCache, minimum: Int = 0) -> [UInt8] {
         var out = cache.jsonBytes()
-        let digest = Digest.sha256Hex(out)
+        let digest = Digest.sha256(out)
         out.append(0x0a)
         out.append(contentsOf: HeadsCache.checksumPrefix)
-        out.append(contentsOf: digest.utf8)
+        digest.appendHex(to: &out)
         out.append(0x0a)
         if out.count < minimum { out.append(contentsOf: repeatElement(0x20, count: minimum - out.count)) }
         return out

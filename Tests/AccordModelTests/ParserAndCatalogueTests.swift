@@ -55,6 +55,30 @@ struct ParserAndCatalogueTests {
         #expect(error?.field == field, "\(String(describing: error))")
     }
 
+    /// Codes and URL schemes are compared as bytes (Format.md, Conventions; §7.5): a Kelvin sign
+    /// (U+212A) is canonically equivalent to `K`, so `Set<String>` took "\u{212A}Z" for `KZ`;
+    /// and `hasPrefix` compares characters, so a scheme followed by a combining mark was no
+    /// prefix, though Format.md's `url` allows any byte from 0x80 after it.
+    @Test func codesAndURLSchemesAreComparedAsBytes() throws {
+        let kelvinCountry = #expect(throws: AccordError.self) {
+            try Catalogue.validate(type: "stakeholder.registered.v1", subject: try Subject("stakeholder/x"),
+                                   data: JSONObject([("name", .string("A")), ("kind", .string("government")), ("country", .string("\u{212A}Z"))]))
+        }
+        #expect(kelvinCountry?.field == "data.country")
+        let kelvinCurrency = #expect(throws: AccordError.self) {
+            try Catalogue.validate(type: "finance.committed.v1", subject: try Subject("funding/x"),
+                                   data: JSONObject([("provider", .string("a")), ("receiver", .string("b")), ("amount", .string("1.00")),
+                                                     ("currency", .string("\u{212A}ZT")), ("date", .string("2023-01-01"))]))
+        }
+        #expect(kelvinCurrency?.field == "data.currency")
+        #expect(throws: AccordError.self) { try Amount(decimal: "1.00", currency: "\u{212A}ZT") }
+        #expect(!Codes.isCountry("\u{212A}Z") && Codes.isCountry("KZ") && !Codes.isCurrency("\u{212A}ZT") && Codes.isCurrency("KZT"))
+        for url in ["https://\u{301}x.example", "http://\u{20DD}", "https://"] {
+            try Catalogue.validate(type: "research.output.published.v1", subject: try Subject("research/r"),
+                                   data: JSONObject([("title", .string("T")), ("date", .string("2023-01-01")), ("url", .string(url))]))
+        }
+    }
+
     @Test func everyRealisticFixtureEventIsValid() throws {
         for draft in Fixtures.realisticDrafts(count: 20) {
             try Catalogue.validate(type: draft.type.rawValue, subject: draft.subject, data: draft.data)

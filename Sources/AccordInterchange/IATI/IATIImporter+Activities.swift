@@ -141,7 +141,7 @@ extension IATIImporter {
         guard let currency = transaction.currency ?? defaultCurrency else {
             return refuse("no currency: neither value/@currency nor the activity's @default-currency is given.")
         }
-        guard Codes.currencies.contains(currency) else { return refuse("the currency '\(currency.prefix(12))' is not an ISO 4217 code.") }
+        guard Codes.isCurrency(currency) else { return refuse("the currency '\(currency.prefix(12))' is not an ISO 4217 code.") }
         guard let date = transaction.date ?? transaction.valueDate else {
             return refuse("no date: neither transaction-date/@iso-date nor value/@value-date is given.")
         }

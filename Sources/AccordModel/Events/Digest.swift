@@ -4,7 +4,15 @@ import Crypto
 public enum Digest {
     /// The SHA-256 of `bytes`, 64 lower-case hex digits.
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
-        EventID(digest: SHA256.hash(data: bytes)).hex
+        sha256(bytes).hex
+    }
+
+    /// The SHA-256 of `bytes`, held as an ``EventID`` (32 bytes; ``EventID/appendHex(to:)``
+    /// writes its hex without a `String`).
+    package static func sha256(_ bytes: [UInt8]) -> EventID {
+        // Through the digest's bytes: `EventID(digest:)` iterates a generic sequence, which for
+        // swift-crypto's digest type ran through witness tables and type metadata on each call.
+        SHA256.hash(data: bytes).withUnsafeBytes { EventID(digestBytes: $0) }
     }
 
     /// A SHA-256 computed over bytes as they arrive, for bodies checked while they are read
@@ -23,7 +31,7 @@ public enum Digest {
 
         /// The SHA-256 of everything added, 64 lower-case hex digits.
         public func hex() -> String {
-            EventID(digest: hasher.finalize()).hex
+            hasher.finalize().withUnsafeBytes { EventID(digestBytes: $0) }.hex
         }
     }
 }

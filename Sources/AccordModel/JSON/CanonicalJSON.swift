@@ -171,7 +171,8 @@ public enum CanonicalJSON {
         return Array(literal.utf8).withUnsafeBufferPointer { isCanonicalInteger(bytes: $0) }
     }
 
-    private static func isCanonicalInteger(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// ``isCanonicalInteger(_:)`` over a literal's UTF-8 bytes.
+    static func isCanonicalInteger(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var start = 0
         if bytes.count > 0, bytes[0] == 0x2D { start = 1 }
         let digits = bytes.count - start

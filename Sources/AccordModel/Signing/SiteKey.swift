@@ -41,7 +41,8 @@ public struct SiteKey: Sendable {
 
     /// Signs the batch that ends with the event `id` (Format.md §7.4): 64 bytes.
     public func signature(forBatchEndingAt id: EventID) throws -> [UInt8] {
-        Array(try privateKey.signature(for: SitePublicKey.message(forBatchEndingAt: id)))
+        // Data's bytes copied in one go (Array(Data) copies them one by one, generically).
+        try privateKey.signature(for: SitePublicKey.message(forBatchEndingAt: id)).withUnsafeBytes { Array($0) }
     }
 }
 
@@ -131,7 +132,11 @@ public struct SitePublicKey: Sendable, Equatable {
 
     /// The signed message (Format.md §7.4): the ASCII bytes `accord-batch-v1:` and the id's hex.
     static func message(forBatchEndingAt id: EventID) -> [UInt8] {
-        Array(("accord-batch-v1:" + id.hex).utf8)
+        var message: [UInt8] = []
+        message.reserveCapacity(80)
+        CanonicalJSON.appendASCII("accord-batch-v1:", to: &message)
+        id.appendHex(to: &message)
+        return message
     }
 }
 

@@ -40,4 +40,22 @@ public enum Codes {
         "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
         "EU",
     ]
+
+    /// Whether `code` is one of ``countries``, byte for byte (Format.md §7.5, *country*).
+    ///
+    /// `Set<String>.contains` matches canonically equivalent text too (`"\u{212A}Z"`, a Kelvin
+    /// sign and Z, is `KZ` there), but codes are compared as bytes (Format.md, Conventions): every
+    /// listed code is ASCII upper-case letters, and an all-ASCII text is canonically equivalent
+    /// only to itself, so the set is asked only about such text.
+    /// - Parameter code: the text of a `country` field.
+    /// - Returns: true for a listed code (`KZ`, `EU`); false for anything else.
+    public static func isCountry(_ code: String) -> Bool { isUpperASCII(code) && countries.contains(code) }
+
+    /// Whether `code` is one of ``currencies``, byte for byte (Format.md §7.5, *currency*), as
+    /// ``isCountry(_:)``.
+    /// - Parameter code: the text of a `currency` field.
+    /// - Returns: true for a listed code (`KZT`, `EUR`); false for anything else.
+    public static func isCurrency(_ code: String) -> Bool { isUpperASCII(code) && currencies.contains(code) }
+
+    private static func isUpperASCII(_ code: String) -> Bool { code.utf8.allSatisfy { (0x41...0x5A).contains($0) } }
 }

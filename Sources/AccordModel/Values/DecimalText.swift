@@ -12,17 +12,24 @@ public enum DecimalText {
 
     /// True when `text` matches the grammar; `allowNegative` admits a leading `-` (a correction).
     public static func isValid(_ text: String, allowNegative: Bool) -> Bool {
-        var bytes = Substring(text).utf8[...]
-        if bytes.first == UInt8(ascii: "-") {
+        if let checked = text.utf8.withContiguousStorageIfAvailable({ isValid(bytes: $0, allowNegative: allowNegative) }) { return checked }
+        return Array(text.utf8).withUnsafeBufferPointer { isValid(bytes: $0, allowNegative: allowNegative) }
+    }
+
+    /// ``isValid(_:allowNegative:)`` over the text's UTF-8 bytes (the catalogue's byte check).
+    package static func isValid(bytes: UnsafeBufferPointer<UInt8>, allowNegative: Bool) -> Bool {
+        var start = 0
+        if bytes.count > 0, bytes[0] == UInt8(ascii: "-") {
             guard allowNegative else { return false }
-            bytes = bytes.dropFirst()
+            start = 1
         }
-        guard let first = bytes.first, (0x30...0x39).contains(first) else { return false }
+        guard start < bytes.count, (0x30...0x39).contains(bytes[start]) else { return false }
         var digits = 0
         var seenPoint = false
         var digitsAfterPoint = 0
         var previous: UInt8 = 0
-        for (position, byte) in bytes.enumerated() {
+        for position in 0..<(bytes.count - start) {
+            let byte = bytes[start + position]
             if byte == UInt8(ascii: ".") {
                 guard !seenPoint, position > 0 else { return false }
                 seenPoint = true
@@ -51,7 +58,7 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible {
         guard DecimalText.isValid(decimal, allowNegative: true) else {
             throw AccordError(.badInput, "Field 'amount' is '\(decimal.prefix(40))', not a decimal string: write digits with an optional '-' and '.', at most 18 before the point and 9 after, e.g. \"1234567.89\".", field: "amount")
         }
-        guard Codes.currencies.contains(currency) else {
+        guard Codes.isCurrency(currency) else {
             throw AccordError(.badInput, "Field 'currency' is '\(currency.prefix(12))', not an ISO 4217 currency code (e.g. EUR, KZT, USD).", field: "currency")
         }
         self.decimal = decimal

@@ -20,6 +20,22 @@ public enum Slug {
         }
         return !previousDash  // no dash at the end
     }
+
+    /// ``isValid(_:)`` over UTF-8 bytes (the catalogue's byte check).
+    package static func isValid(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty, bytes.count <= maxLength, bytes[0] != 0x2D else { return false }
+        var previousDash = false
+        for byte in bytes {
+            switch byte {
+            case 0x61...0x7A, 0x30...0x39: previousDash = false
+            case 0x2D:
+                if previousDash { return false }
+                previousDash = true
+            default: return false
+            }
+        }
+        return !previousDash  // no dash at the end
+    }
 }
 
 /// The name of a site (an office): a slug such as `brussels` or `astana`. Each site is the only

@@ -233,7 +233,16 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     /// Parses `YYYY-MM-DD`.
     /// - Throws: ``AccordError`` `.badInput` naming `field`.
     public init(parsing text: String, field: String = "date") throws {
-        let b = Array(text.utf8)
+        let parts = text.utf8.withContiguousStorageIfAvailable { Self.components(of: $0) } ?? Array(text.utf8).withUnsafeBufferPointer { Self.components(of: $0) }
+        guard let (y, m, d) = parts else {
+            throw AccordError(.badInput, "Field '\(field)' is '\(text.prefix(40))', not a date: write YYYY-MM-DD (e.g. 2022-11-07).", field: field)
+        }
+        self.init(year: y, month: m, day: d)
+    }
+
+    /// The year, month and day of `YYYY-MM-DD` written in `b`, or nil unless it is a valid date
+    /// (``init(parsing:field:)``; the catalogue's byte check).
+    package static func components(of b: UnsafeBufferPointer<UInt8>) -> (year: Int, month: Int, day: Int)? {
         func digits(_ r: Range<Int>) -> Int? {
             var v = 0
             for i in r {
@@ -244,10 +253,8 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         }
         guard b.count == 10, b[4] == 0x2D, b[7] == 0x2D, let y = digits(0..<4), let m = digits(5..<7), let d = digits(8..<10),
               (1...12).contains(m), d >= 1, d <= Self.daysInMonth(year: y, month: m)
-        else {
-            throw AccordError(.badInput, "Field '\(field)' is '\(text.prefix(40))', not a date: write YYYY-MM-DD (e.g. 2022-11-07).", field: field)
-        }
-        self.init(year: y, month: m, day: d)
+        else { return nil }
+        return (y, m, d)
     }
 
     /// The date as `YYYY-MM-DD` (ISO 8601 calendar date).
