@@ -1,4 +1,3 @@
-import AccordParallel
 import Glibc
 
 /// A standalone file of batches in the journal's member format (Format.md §4): what a bundle is
@@ -7,44 +6,22 @@ import Glibc
 public enum MemberFile {
     /// Encodes `batches` (each a non-empty list of records) as consecutive gzip members.
     ///
-    /// Members are independent DEFLATE streams, so a run of batches (at most ``windowBatches``
-    /// of them, or ``windowBytes`` of records) is compressed at once, one member per task on
-    /// every core, each with a compressor of its own: the bytes are exactly those of one
-    /// compressor used for each member in turn. A large push was made on one core before
-    /// (issue 16: 30,000 events, three members, 0.15 s of `deflate` at level 6).
+    /// A member of at least 64 KiB is compressed in two halves at once on two threads, as the
+    /// segment writer compresses a batch (Format.md §4, "Compression"): each member's bytes
+    /// depend on its records alone, so a file is exactly its batches' members made one by one.
+    /// A large push was compressed on one core before (issue 16: 30,000 events, 0.15 s of
+    /// `deflate` at level 6).
     /// - Throws: ``SegmentError`` `.invalidRecord` for an empty batch or record, or a newline
     ///   (the first such batch, in order).
     public static func encode(_ batches: [[[UInt8]]], compressionLevel: Int32 = 6) throws -> [UInt8] {
+        let first = Deflater(level: compressionLevel), second = Deflater(level: compressionLevel)
         var out: [UInt8] = []
-        var start = 0
-        while start < batches.count {
-            var end = start, bytes = 0
-            repeat {
-                bytes += batches[end].reduce(0) { $0 + $1.count + 1 }
-                end += 1
-            } while end < batches.count && end - start < windowBatches && bytes < windowBytes
-            let payloads = try (start..<end).map { try payload(of: batches[$0], index: $0) }
-            if payloads.count == 1 || bytes < BatchMember.parallelThreshold {
-                let deflater = Deflater(level: compressionLevel)
-                for (offset, payload) in payloads.enumerated() {
-                    out += try payload.withUnsafeBytes { try BatchMember.encode(payload: $0, recordCount: batches[start + offset].count, deflater: deflater) }
-                }
-            } else {
-                let members = ParallelSlots.map(payloads.count) { offset in
-                    Result { try payloads[offset].withUnsafeBytes { try BatchMember.encode(payload: $0, recordCount: batches[start + offset].count, deflater: Deflater(level: compressionLevel)) } }
-                }
-                for member in members { out += try member.get() }
-            }
-            start = end
+        for (index, records) in batches.enumerated() {
+            let payload = try payload(of: records, index: index)
+            out += try payload.withUnsafeBytes { try BatchMember.encode(payload: $0, recordCount: records.count, deflater: first, second: second) }
         }
         return out
     }
-
-    /// How many batches ``encode(_:compressionLevel:)`` compresses at once, at most.
-    static let windowBatches = 64
-    /// How many bytes of records ``encode(_:compressionLevel:)`` holds uncompressed at once, about
-    /// (a window is closed once it reaches them): 32 MiB.
-    static let windowBytes = 32 << 20
 
     /// One batch's records, each followed by `\n`: a member's payload.
     private static func payload(of records: [[UInt8]], index: Int) throws -> [UInt8] {

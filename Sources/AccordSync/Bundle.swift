@@ -110,25 +110,36 @@ public struct Bundle: Sendable {
     /// - Throws: ``SegmentError`` for a failed read of the journal; ``AccordError`` `.notFound`
     ///   when the journal's private key is missing.
     public static func make(from journal: EventJournal, beyond base: VersionVector = VersionVector()) throws -> Bundle {
-        var bySite: [SiteID: [Event]] = [:]
+        // Each site's records and envelopes, sites in order of first appearance (few: a linear
+        // search, not a hash of each event); an `Event` is not kept, only what the bundle needs.
+        var sites: [SiteID] = [], feeds: [(records: [[UInt8]], envelopes: [Envelope])] = []
+        var current = -1
         var events = try journal.events(from: journal.deltaStart(lacking: base))
         while let event = try events.next() {
             // The receiver's last known event overlaps, so that it can compare ids (a fork).
             guard event.seq >= max(base.seq(event.site), SequenceNumber(1)) else { continue }
-            bySite[event.site, default: []].append(event)
-        }
-        for (site, feed) in bySite where feed.count == 1 && feed[0].seq == base.seq(site) && base.entries[site]?.id == feed[0].id {
-            bySite[site] = nil  // only the overlap, and it matches: nothing to bring
+            if current < 0 || sites[current] != event.site {
+                current = sites.firstIndex(of: event.site) ?? -1
+                if current < 0 {
+                    sites.append(event.site)
+                    feeds.append(([], []))
+                    current = sites.count - 1
+                }
+            }
+            feeds[current].records.append(event.record)
+            feeds[current].envelopes.append(Envelope(event))
         }
         let requires = base
         var brings: [SiteID: Span] = [:]
         var records: [[UInt8]] = []
         var envelopes: [Envelope] = []
-        for site in bySite.keys.sorted() {
-            let feed = bySite[site]!
-            brings[site] = Span(first: feed.first!.seq, last: feed.last!.seq, lastID: feed.last!.id)
-            records += feed.map(\.record)
-            envelopes += feed.map(Envelope.init)
+        for number in sites.indices.sorted(by: { sites[$0] < sites[$1] }) {
+            let site = sites[number], feed = feeds[number].envelopes
+            // Only the overlap, and it matches: nothing to bring.
+            if feed.count == 1, feed[0].seq == base.seq(site), base.entries[site]?.id == feed[0].id { continue }
+            brings[site] = Span(first: feed[0].seq, last: feed[feed.count - 1].seq, lastID: feed[feed.count - 1].id)
+            records += feeds[number].records
+            envelopes += feed
         }
         var bundle = Bundle(partnership: journal.partnership, source: journal.site.rawValue, created: Timestamp.now().text,
                             requires: requires, brings: brings, records: records, signingKey: try journal.signingKey())
