@@ -216,20 +216,8 @@ struct CatalogueByteCheckTests {
         }
     }
 
-    /// A fixed-seed generator (SplitMix64), so that a failure names a case that can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func randomlyDamagedRealisticDraftsGetTheSameVerdictFieldAndMessage() {
-        var random = SplitMix(state: 16)
+        var random = SeededRandom(seed: 16)
         let drafts = Fixtures.realisticDrafts(count: 500)
         let types = Self.types
         let pool: [JSONValue] = Self.damaged(.money) + Self.damaged(.narratives(limit: 4096)) + Self.damaged(.activityDates)

@@ -6,19 +6,8 @@ public enum Slug {
 
     /// True when `text` is a slug.
     public static func isValid(_ text: some StringProtocol) -> Bool {
-        let bytes = text.utf8
-        guard !bytes.isEmpty, bytes.count <= maxLength, bytes.first != 0x2D else { return false }
-        var previousDash = false
-        for byte in bytes {
-            switch byte {
-            case 0x61...0x7A, 0x30...0x39: previousDash = false
-            case 0x2D:
-                if previousDash { return false }
-                previousDash = true
-            default: return false
-            }
-        }
-        return !previousDash  // no dash at the end
+        var text = String(text)
+        return text.withUTF8 { isValid(bytes: $0) }
     }
 
     /// ``isValid(_:)`` over UTF-8 bytes (the catalogue's byte check).
