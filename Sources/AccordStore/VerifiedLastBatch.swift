@@ -1,7 +1,7 @@
 import AccordModel
 import AccordSegments
+import Foundation
 import Glibc
-import Synchronization
 
 /// A last batch that this process found where a heads cache says it is (or wrote there), with
 /// the state its segment file had then (``HeadsCache/matches(_:)``).
@@ -16,7 +16,10 @@ package struct VerifiedLastBatch: Hashable {
     /// adds one per push).
     static let capacity = 64
 
-    private static let memory = Mutex<[VerifiedLastBatch: FileState]>([:])
+    /// Guarded by ``lock`` (an `NSLock`, a pthread mutex that ThreadSanitizer sees; it does not
+    /// see the futex under `Synchronization.Mutex` and reports its guarded accesses as races).
+    nonisolated(unsafe) private static var memory: [VerifiedLastBatch: FileState] = [:]
+    private static let lock = NSLock()
 
     /// What `stat(2)` says of a file, as far as a change to it shows.
     struct FileState: Equatable {
@@ -73,15 +76,15 @@ package struct VerifiedLastBatch: Hashable {
     /// Whether this process found or wrote this batch while its file was in the state it is in now.
     package var isKnown: Bool {
         guard let state else { return false }
-        return Self.memory.withLock { $0[self] == state }
+        return Self.lock.withLock { Self.memory[self] == state }
     }
 
     /// Remembers the batch with the file's state taken at ``init(_:lastBatch:end:lastID:)``.
     func note() {
         guard let state else { return }
-        Self.memory.withLock { memory in
-            if memory.count >= Self.capacity { memory.removeAll() }
-            memory[self] = state
+        Self.lock.withLock {
+            if Self.memory.count >= Self.capacity { Self.memory.removeAll() }
+            Self.memory[self] = state
         }
     }
 }
