@@ -194,9 +194,24 @@ public final class PostgresMirror {
         init(_ iterator: EventIterator) { self.iterator = iterator }
     }
 
+    /// The events of one transaction, held once: the transaction takes them to fold them
+    /// (``PostgresMirror/foldEvents(_:at:)``), and each is freed as soon as it is folded.
+    /// Only one task uses it at a time (its read-ahead, then its transaction).
+    final class EventList: @unchecked Sendable {
+        var events: [Event] = []
+
+        /// The events, which this list no longer holds.
+        func take() -> [Event] {
+            defer { events = [] }
+            return events
+        }
+    }
+
     /// One transaction's events, read from the journal, and their `COPY` text for `events`.
     struct Chunk: Sendable {
-        var events: [Event] = []
+        let list = EventList()
+        /// The events, until the transaction takes them to fold them.
+        var events: [Event] { list.events }
         /// The lines of ``events`` for `COPY events`, in order.
         var copy = ByteBuffer()
         /// Whether it ended at a limit (more events may follow at once).
@@ -211,8 +226,8 @@ public final class PostgresMirror {
         while let event = try source.iterator.next() {
             appendEventLine(event, partnership: partnership, to: &chunk.copy)
             bytes += event.record.count
-            chunk.events.append(event)
-            if chunk.events.count >= limit || bytes >= MirrorSchema.bytesPerTransaction { chunk.full = true; break }
+            chunk.list.events.append(event)
+            if chunk.list.events.count >= limit || bytes >= MirrorSchema.bytesPerTransaction { chunk.full = true; break }
         }
         return chunk
     }
@@ -259,7 +274,7 @@ public final class PostgresMirror {
                 // rows (Mirror.md §3, step 5 and 6).
                 let (logger, target) = (self.logger, self.target)
                 async let copied: Void = Self.copyEvents(copy, on: connection, logger: logger, target: target)
-                foldEvents(chunk.events, at: fresh)
+                foldEvents(chunk.list, at: fresh)
                 if !everyRow { for kind in MirrorSchema.viewKinds { writes += fold.changes(kind: kind) } }
                 _ = fold.takeTouched()
                 try await copied
@@ -344,14 +359,21 @@ public final class PostgresMirror {
         return (fresh, behind, moved)
     }
 
-    /// Folds `events[indexes]` in order, in place (no event is copied), and notes how far
-    /// each feed is folded.
-    private func foldEvents(_ events: [Event], at indexes: [Int]) {
-        events.withUnsafeBufferPointer { events in
-            for index in indexes {
-                fold.apply(events[index])
-                folded[events[index].site.rawValue] = events[index].seq.rawValue
+    /// Takes the events of `list` and folds those at `indexes` (increasing), in order, and
+    /// notes how far each feed is folded. Each event is moved out of the list, not copied, and
+    /// freed once folded, with the payload tree the fold parsed: what a transaction holds in
+    /// memory shrinks as it folds.
+    private func foldEvents(_ list: EventList, at indexes: [Int]) {
+        var events = list.take()
+        events.reverse()
+        var position = 0, next = 0
+        while let event = events.popLast() {
+            if next < indexes.count, indexes[next] == position {
+                fold.apply(event)
+                folded[event.site.rawValue] = event.seq.rawValue
+                next += 1
             }
+            position += 1
         }
     }
 
