@@ -16,7 +16,7 @@ extension PostgresMirror {
         line.text(event.subject.description)
         line.plain(event.time.text)
         line.plain(event.hlc.text)
-        let data = payload(of: event.record)
+        let data = payload(of: event.record, signed: event.signature != nil)
         if let data, !contains(data, nulEscape) { line.raw(data) } else { line.plain(nil) }
         line.raw(event.record)
         line.text(partnership)
@@ -24,15 +24,33 @@ extension PostgresMirror {
         buffer.writeInteger(UInt8(0x0a))
     }
 
-    /// The bytes of `data` in a stored record: canonical records end with `"data":{…}` and an
-    /// optional `,"sig":"…"` (Format.md §7.2), and no string can hold `,"data":{` unescaped.
-    static func payload(of record: [UInt8]) -> ArraySlice<UInt8>? {
+    /// The bytes of `data` in a stored record: canonical records end with `"data":{…}` and, when
+    /// `signed`, `,"sig":"…"` (Format.md §7.2); no string can hold `,"data":{` unescaped, and
+    /// the envelope's `data` is the first. The payload ends before the last `,"sig":"` of a
+    /// signed record (a base64 signature holds no quote), not the first: a payload may have a
+    /// member named `sig` after an object of its own.
+    static func payload(of record: [UInt8], signed: Bool) -> ArraySlice<UInt8>? {
         guard let start = firstIndex(of: dataMarker, anchor: dataMarker.count - 1, in: record[...]) else { return nil }
         let from = start + dataMarker.count - 1
         var end = record.count - 1
-        if let sig = firstIndex(of: sigMarker, anchor: 0, in: record[from...]) { end = sig + 1 }
+        if signed {
+            guard let sig = lastIndex(of: sigMarker, in: record[from...]) else { return nil }
+            end = sig + 1
+        }
         guard end > from, record[end - 1] == UInt8(ascii: "}") else { return nil }
         return record[from..<end]
+    }
+
+    /// The index of the last `needle` in `haystack`, looked for from its end (a signature is
+    /// the last hundred bytes or so of a record).
+    fileprivate static func lastIndex(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+        var start = haystack.endIndex - needle.count
+        while start >= haystack.startIndex {
+            if haystack[start] == needle[0], haystack[start..<(start + needle.count)].elementsEqual(needle) { return start }
+            start -= 1
+        }
+        return nil
     }
 
     /// The index of the first `needle` in `haystack`. Each candidate is found by `memchr` of

@@ -48,8 +48,17 @@ struct CopyTextTests {
 
     @Test func thePayloadOfARecordIsItsDataObjectUpToTheSignature() {
         let record = Array(#"{"hlc":"1:0","data":{"name":"EIB","n":{"k":"}"}},"sig":"abc"}"#.utf8)
-        #expect(PostgresMirror.payload(of: record).map { Array($0) } == Array(#"{"name":"EIB","n":{"k":"}"}}"#.utf8))
-        #expect(PostgresMirror.payload(of: Array(#"{"hlc":"1:0","data":{}}"#.utf8)).map { Array($0) } == Array("{}".utf8))
-        #expect(PostgresMirror.payload(of: Array(#"{"hlc":"1:0"}"#.utf8)) == nil)
+        #expect(PostgresMirror.payload(of: record, signed: true).map { Array($0) } == Array(#"{"name":"EIB","n":{"k":"}"}}"#.utf8))
+        #expect(PostgresMirror.payload(of: Array(#"{"hlc":"1:0","data":{}}"#.utf8), signed: false).map { Array($0) } == Array("{}".utf8))
+        #expect(PostgresMirror.payload(of: Array(#"{"hlc":"1:0"}"#.utf8), signed: false) == nil)
+    }
+
+    @Test func aPayloadWithAMemberNamedSigAfterAnObjectIsWholeInSignedAndUnsignedRecords() {
+        // Members are sorted: "sig" follows "limits", an object, so the payload holds `},"sig":"`.
+        let data = #"{"limits":{"max":"5"},"sig":"not the signature"}"#
+        let signed = Array((#"{"hlc":"1:0","data":"# + data + #","sig":"c2lnbmF0dXJl"}"#).utf8)
+        let unsigned = Array((#"{"hlc":"1:0","data":"# + data + "}").utf8)
+        #expect(PostgresMirror.payload(of: signed, signed: true).map { Array($0) } == Array(data.utf8))
+        #expect(PostgresMirror.payload(of: unsigned, signed: false).map { Array($0) } == Array(data.utf8))
     }
 }
