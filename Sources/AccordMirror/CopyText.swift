@@ -4,6 +4,12 @@
 struct CopyLine {
     private(set) var bytes: [UInt8] = []
 
+    /// An empty line with room for `capacity` bytes.
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    /// An empty line.
+    init() {}
+
     /// Appends a text field (nil: NULL).
     mutating func text(_ value: String?) {
         separate()
@@ -56,10 +62,17 @@ struct CopyLine {
 
     private static func escape(_ value: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         var start = 0
-        for index in 0..<value.count {
+        var index = 0
+        let count = value.count
+        while index < count {
+            // Eight bytes at a time while none of them is one to escape (most runs of text).
+            if index + 8 <= count, !Self.mayNeedEscape(UnsafeRawPointer(value.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+                index += 8
+                continue
+            }
             let byte = value[index]
             // Every byte to escape is below 0x5d and one of these four; most bytes are above.
-            guard byte <= 0x5c, byte == 0x5c || byte == 0x09 || byte == 0x0a || byte == 0x0d else { continue }
+            guard byte <= 0x5c, byte == 0x5c || byte == 0x09 || byte == 0x0a || byte == 0x0d else { index += 1; continue }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: value[start..<index]))
             out.append(0x5c)
             switch byte {
@@ -68,9 +81,24 @@ struct CopyLine {
             case 0x0d: out.append(0x72)
             default: out.append(0x5c)
             }
-            start = index + 1
+            index += 1
+            start = index
         }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: value[start..<value.count]))
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: value[start..<count]))
+    }
+
+    /// Whether any of the eight bytes of `word` may be a backslash, tab, newline or carriage
+    /// return (never false when one is; may be true when none is, then the bytes are looked at
+    /// one by one).
+    @inline(__always)
+    private static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasByte(_ byte: UInt64) -> Bool {
+            let x = word ^ (ones &* byte)
+            return (x &- ones) & ~x & highs != 0
+        }
+        return hasByte(0x5c) || hasByte(0x09) || hasByte(0x0a) || hasByte(0x0d)
     }
 }
 

@@ -135,9 +135,15 @@ public final class PostgresMirror {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 try await connection.query("INSERT INTO mirror_schema (version, generation) VALUES (\(MirrorSchema.version), 0)", logger: logger)
-            } else if try await self.schemaVersion(on: connection) == 1 {
+            } else {
+                var migration: [String] = []
+                switch try await self.schemaVersion(on: connection) {
                 // Version 1 kept no partnership: its rows become this journal's (Mirror.md §4).
-                for statement in MirrorSchema.migrationFromVersion1(partnership: journal.partnership) {
+                case 1: migration = MirrorSchema.migrationFromVersion1(partnership: journal.partnership)
+                case 2: migration = MirrorSchema.migrationFromVersion2
+                default: break
+                }
+                for statement in migration {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
             }
@@ -188,9 +194,24 @@ public final class PostgresMirror {
         init(_ iterator: EventIterator) { self.iterator = iterator }
     }
 
+    /// The events of one transaction, held once: the transaction takes them to fold them
+    /// (``PostgresMirror/foldEvents(_:at:)``), and each is freed as soon as it is folded.
+    /// Only one task uses it at a time (its read-ahead, then its transaction).
+    final class EventList: @unchecked Sendable {
+        var events: [Event] = []
+
+        /// The events, which this list no longer holds.
+        func take() -> [Event] {
+            defer { events = [] }
+            return events
+        }
+    }
+
     /// One transaction's events, read from the journal, and their `COPY` text for `events`.
     struct Chunk: Sendable {
-        var events: [Event] = []
+        let list = EventList()
+        /// The events, until the transaction takes them to fold them.
+        var events: [Event] { list.events }
         /// The lines of ``events`` for `COPY events`, in order.
         var copy = ByteBuffer()
         /// Whether it ended at a limit (more events may follow at once).
@@ -205,8 +226,8 @@ public final class PostgresMirror {
         while let event = try source.iterator.next() {
             appendEventLine(event, partnership: partnership, to: &chunk.copy)
             bytes += event.record.count
-            chunk.events.append(event)
-            if chunk.events.count >= limit || bytes >= MirrorSchema.bytesPerTransaction { chunk.full = true; break }
+            chunk.list.events.append(event)
+            if chunk.list.events.count >= limit || bytes >= MirrorSchema.bytesPerTransaction { chunk.full = true; break }
         }
         return chunk
     }
@@ -237,27 +258,7 @@ public final class PostgresMirror {
             }
             try await readBack(checkpoints, on: connection)
 
-            var fresh: [Int] = []
-            var behind: [Event] = []
-            var moved: [String: (seq: UInt64, lastID: String)] = [:]
-            for index in chunk.events.indices {
-                let event = chunk.events[index]
-                let site = event.site.rawValue
-                let known = moved[site] ?? checkpoints[site]
-                if let known, event.seq.rawValue <= known.seq {
-                    if event.seq.rawValue == known.seq, event.id.hex != known.lastID {
-                        throw Self.fork(target: target, partnership: partnership, site: site, seq: known.seq, held: known.lastID, journal: event.id.short)
-                    }
-                    behind.append(event)
-                    continue
-                }
-                let expected = (known?.seq ?? 0) + 1
-                guard event.seq.rawValue == expected, event.prev?.hex == known?.lastID else {
-                    throw MirrorError(.fork, "Event '\(event.id.short)' of partnership '\(partnership)' site '\(site)' has sequence \(event.seq) and follows '\(event.prev?.short ?? "nothing")', but the database \(target) holds that feed up to \(known?.seq ?? 0) ('\(known?.lastID.prefix(12) ?? "")'). Run 'accord verify'; mirror into another database if the feeds forked.")
-                }
-                fresh.append(index)
-                moved[site] = (event.seq.rawValue, event.id.hex)
-            }
+            let (fresh, behind, moved) = try Self.classify(chunk.events, checkpoints: checkpoints, target: target, partnership: partnership)
             try await checkBehind(behind, on: connection)
             summary.alreadyMirrored += behind.count
 
@@ -267,18 +268,13 @@ public final class PostgresMirror {
             if !fresh.isEmpty {
                 var copy = chunk.copy
                 if fresh.count != chunk.events.count {
-                    copy = ByteBuffer()
-                    for index in fresh { Self.appendEventLine(chunk.events[index], partnership: partnership, to: &copy) }
+                    copy = Self.eventLines(chunk.events, at: fresh, partnership: partnership)
                 }
                 // The server adds the events while this task folds them and makes the view
                 // rows (Mirror.md §3, step 5 and 6).
                 let (logger, target) = (self.logger, self.target)
                 async let copied: Void = Self.copyEvents(copy, on: connection, logger: logger, target: target)
-                for index in fresh {
-                    let event = chunk.events[index]
-                    fold.apply(event)
-                    folded[event.site.rawValue] = event.seq.rawValue
-                }
+                foldEvents(chunk.list, at: fresh)
                 if !everyRow { for kind in MirrorSchema.viewKinds { writes += fold.changes(kind: kind) } }
                 _ = fold.takeTouched()
                 try await copied
@@ -317,6 +313,77 @@ public final class PostgresMirror {
         }
         generation = committedGeneration
         summary.transactions += 1
+    }
+
+    /// An event of the journal at or behind its feed's checkpoint: where it is and its id.
+    struct Behind {
+        var site: String
+        var seq: UInt64
+        var id: EventID
+    }
+
+    /// Sorts the events of a transaction (Mirror.md §3, step 4): the indexes of those beyond
+    /// their feed's checkpoint (`fresh`, each the next of its feed), those at or behind it
+    /// (`behind`, to be compared with the database's), and where each feed's checkpoint moves.
+    /// Synchronous, and reading the events in place: no event is copied.
+    /// - Throws: ``MirrorError`` `.fork` when an event is not the next of its feed, or the
+    ///   event at the checkpoint is not the one the database holds there.
+    static func classify(_ events: [Event], checkpoints: [String: (seq: UInt64, lastID: String)], target: MirrorTarget, partnership: String) throws
+        -> (fresh: [Int], behind: [Behind], moved: [String: (seq: UInt64, lastID: String)])
+    {
+        var fresh: [Int] = []
+        fresh.reserveCapacity(events.count)
+        var behind: [Behind] = []
+        var moved: [String: (seq: UInt64, lastID: String)] = [:]
+        try events.withUnsafeBufferPointer { events in
+            for index in events.indices {
+                let site = events[index].site.rawValue
+                let seq = events[index].seq.rawValue
+                let known = moved[site] ?? checkpoints[site]
+                if let known, seq <= known.seq {
+                    if seq == known.seq, events[index].id.hex != known.lastID {
+                        throw fork(target: target, partnership: partnership, site: site, seq: known.seq, held: known.lastID, journal: events[index].id.short)
+                    }
+                    behind.append(Behind(site: site, seq: seq, id: events[index].id))
+                    continue
+                }
+                let expected = (known?.seq ?? 0) + 1
+                guard seq == expected, events[index].prev?.hex == known?.lastID else {
+                    let prev = events[index].prev?.short ?? "nothing"
+                    throw MirrorError(.fork, "Event '\(events[index].id.short)' of partnership '\(partnership)' site '\(site)' has sequence \(seq) and follows '\(prev)', but the database \(target) holds that feed up to \(known?.seq ?? 0) ('\(known?.lastID.prefix(12) ?? "")'). Run 'accord verify'; mirror into another database if the feeds forked.")
+                }
+                fresh.append(index)
+                moved[site] = (seq, events[index].id.hex)
+            }
+        }
+        return (fresh, behind, moved)
+    }
+
+    /// Takes the events of `list` and folds those at `indexes` (increasing), in order, and
+    /// notes how far each feed is folded. Each event is moved out of the list, not copied, and
+    /// freed once folded, with the payload tree the fold parsed: what a transaction holds in
+    /// memory shrinks as it folds.
+    private func foldEvents(_ list: EventList, at indexes: [Int]) {
+        var events = list.take()
+        events.reverse()
+        var position = 0, next = 0
+        while let event = events.popLast() {
+            if next < indexes.count, indexes[next] == position {
+                fold.apply(event)
+                folded[event.site.rawValue] = event.seq.rawValue
+                next += 1
+            }
+            position += 1
+        }
+    }
+
+    /// The `COPY` lines of `events[indexes]`, in order.
+    static func eventLines(_ events: [Event], at indexes: [Int], partnership: String) -> ByteBuffer {
+        var copy = ByteBuffer()
+        events.withUnsafeBufferPointer { events in
+            for index in indexes { appendEventLine(events[index], partnership: partnership, to: &copy) }
+        }
+        return copy
     }
 
     /// `COPY events FROM STDIN` of `lines`; an id already there breaks its key, and the whole
@@ -369,12 +436,12 @@ public final class PostgresMirror {
     /// Checks that the events of the journal at or behind their feed's checkpoint are the ones
     /// the database holds there (by id), so that a journal of another office that shares a site
     /// name (or a forked feed) is refused rather than skipped.
-    private func checkBehind(_ behind: [Event], on connection: PostgresConnection) async throws {
+    private func checkBehind(_ behind: [Behind], on connection: PostgresConnection) async throws {
         guard !behind.isEmpty else { return }
         var bindings = PostgresBindings()
         bindings.append(partnership)
-        bindings.append(behind.map(\.site.rawValue))
-        bindings.append(behind.map { Int64($0.seq.rawValue) })
+        bindings.append(behind.map(\.site))
+        bindings.append(behind.map { Int64($0.seq) })
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
             SELECT e.site, e.seq, e.id FROM events e JOIN unnest($2::text[], $3::bigint[]) AS k(site, seq)
             ON e.site = k.site AND e.seq = k.seq WHERE e.partnership = $1
@@ -382,9 +449,9 @@ public final class PostgresMirror {
         var held: [String: [Int64: String]] = [:]
         for try await (site, seq, id) in rows.decode((String, Int64, String).self) { held[site, default: [:]][seq] = id }
         for event in behind {
-            let id = held[event.site.rawValue]?[Int64(event.seq.rawValue)] ?? ""
+            let id = held[event.site]?[Int64(event.seq)] ?? ""
             guard id == event.id.hex else {
-                throw Self.fork(target: target, partnership: partnership, site: event.site.rawValue, seq: event.seq.rawValue, held: id, journal: event.id.short)
+                throw Self.fork(target: target, partnership: partnership, site: event.site, seq: event.seq, held: id, journal: event.id.short)
             }
         }
     }

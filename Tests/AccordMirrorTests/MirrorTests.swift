@@ -434,18 +434,51 @@ struct MirrorTests {
         ]
         try await PostgresForTests.run(version1Keys.flatMap { table, key in
             ["ALTER TABLE \(table) DROP COLUMN partnership", "ALTER TABLE \(table) ADD PRIMARY KEY (\(key))"]
-        } + ["ALTER TABLE events ADD UNIQUE (site, seq)", "UPDATE mirror_schema SET version = 1"], on: target)
+        } + ["ALTER TABLE events ADD UNIQUE (site, seq)", "UPDATE mirror_schema SET version = 1",
+             // Version 1's indexes of events, as version 2 kept them.
+             "DROP INDEX events_time", "CREATE INDEX events_subject ON events (subject)", "CREATE INDEX events_type_time ON events (type, time)"],
+            on: target)
         #expect(try await PostgresForTests.value("SELECT count(*)::text FROM information_schema.columns WHERE column_name = 'partnership'", on: target) == "0")
 
         let eib = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}"#
         #expect(try accord(["append", "--from", "-"], journal: journal, input: eib + "\n").status == 0)
         try mirror(journal, into: url)
-        #expect(try await PostgresForTests.value("SELECT version::text FROM mirror_schema", on: target) == "2")
+        #expect(try await PostgresForTests.value("SELECT version::text FROM mirror_schema", on: target) == String(MirrorSchema.version))
         let (fresh, freshURL) = try await PostgresForTests.freshDatabase("migrate_fresh")
         try mirror(journal, into: freshURL)
         #expect(try await Self.schema(target) == Self.schema(fresh))
         #expect(try await PostgresForTests.dump(target) == PostgresForTests.dump(fresh))
         #expect(try await PostgresForTests.value("SELECT string_agg(DISTINCT partnership, ' ') FROM events", on: target) == "eu-kz-2022")
+    }
+
+    @Test func aVersion2DatabaseLosesItsSubjectAndTypeIndexesKeepsEveryRowAndTheNextMirrorResumes() async throws {
+        let temp = TemporaryDirectory("mirror-migrate2")
+        let journal = temp.child("journal")
+        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
+        let (target, url) = try await PostgresForTests.freshDatabase("migrate2")
+        try mirror(journal, into: url)
+        let mirrored = try #require(try await PostgresForTests.value("SELECT count(*)::text FROM events", on: target))
+        // Back to version 2: its two B-tree indexes on events, no BRIN index on time.
+        try await PostgresForTests.run([
+            "DROP INDEX IF EXISTS events_time",
+            "CREATE INDEX IF NOT EXISTS events_subject ON events (subject)",
+            "CREATE INDEX IF NOT EXISTS events_type_time ON events (type, time)",
+            "UPDATE mirror_schema SET version = 2",
+        ], on: target)
+
+        let eib = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}"#
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: eib + "\n").status == 0)
+        let result = try accord(["mirror", "--postgres", url], journal: journal)
+        #expect(result.status == 0, "\(result.stderr)")
+        // It resumed at the checkpoints: one event added, none twice.
+        #expect(result.output.contains("Mirrored 1 new events"), "\(result.output)")
+        #expect(try await PostgresForTests.value("SELECT version::text FROM mirror_schema", on: target) == "3")
+        #expect(try await PostgresForTests.value("SELECT (count(*) - 1)::text FROM events", on: target) == mirrored)
+        #expect(try await PostgresForTests.value("SELECT count(*)::text FROM pg_indexes WHERE indexname IN ('events_subject', 'events_type_time')", on: target) == "0")
+        let (fresh, freshURL) = try await PostgresForTests.freshDatabase("migrate2_fresh")
+        try mirror(journal, into: freshURL)
+        #expect(try await Self.schema(target) == Self.schema(fresh))
+        #expect(try await PostgresForTests.dump(target) == PostgresForTests.dump(fresh))
     }
 
     /// The SQL of Mirror.md §7 that follows the comment line starting with `comment`.

@@ -30,7 +30,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @Flag(help: "Keep mirroring new events as the journal grows, until SIGINT or SIGTERM.")
     var follow = false
     @Option(help: ArgumentHelp("Events per transaction.", valueName: "n"))
-    var eventsPerTransaction: Int = 20_000
+    var eventsPerTransaction: Int = MirrorSchema.eventsPerTransaction
     @Flag(help: "Print a line after each transaction.")
     var verbose = false
 
