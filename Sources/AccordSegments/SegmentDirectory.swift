@@ -7,6 +7,8 @@ import Glibc
 public struct SegmentDirectory: Sendable {
     /// The directory's path as given.
     public let path: String
+    /// A batch read by one reader, kept for the next (``BatchHandoff``); shared by copies.
+    package let handoff = BatchHandoff()
 
     /// Opens an existing journal directory for reading.
     /// - Parameter path: the journal directory.

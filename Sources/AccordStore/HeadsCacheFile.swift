@@ -40,6 +40,7 @@ final class HeadsCacheFile {
 
     /// Writes `cache` (not synced). Failures are ignored: the cache is only a shortcut.
     func save(_ cache: HeadsCache) {
+        journal.directory.handoff.drop()
         // The writer has just written (or replayed up to) the batch the cache names: later
         // opens in this process need not read it back to believe the cache.
         if let lastBatch = cache.lastBatch, let lastID = cache.lastID {

@@ -21,45 +21,22 @@ package struct VerifiedLastBatch: Hashable {
     nonisolated(unsafe) private static var memory: [VerifiedLastBatch: FileState] = [:]
     private static let lock = NSLock()
 
-    /// What `stat(2)` says of a file, as far as a change to it shows.
-    struct FileState: Equatable {
-        var device: UInt64, inode: UInt64, size: Int64
-        var modified: timespec, changed: timespec
-
-        init?(path: [UInt8]) {
-            var info = stat()
-            let status = path.withUnsafeBufferPointer { bytes in
-                String(decoding: bytes, as: UTF8.self).withCString { stat($0, &info) }
-            }
-            guard status == 0 else { return nil }
-            device = UInt64(info.st_dev)
-            inode = UInt64(info.st_ino)
-            size = Int64(info.st_size)
-            modified = info.st_mtim
-            changed = info.st_ctim
-        }
-
-        static func == (a: Self, b: Self) -> Bool {
-            a.device == b.device && a.inode == b.inode && a.size == b.size
-                && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
-                && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
-        }
-    }
+    typealias FileState = SegmentFileState
 
     /// The segment file's path, as bytes.
     let segment: [UInt8]
     let lastBatch: SegmentPosition
     let end: SegmentPosition
     let lastID: EventID
-    /// The file's state now (nil when it cannot be read).
-    private let state: FileState?
+    /// The file's state when this value was made (nil when it cannot be read).
+    package let state: SegmentFileState?
 
     package init(_ journal: EventJournal, lastBatch: SegmentPosition, end: SegmentPosition, lastID: EventID) {
         segment = Array((journal.directory.path + "/" + SegmentDirectory.relativeSegmentPath(lastBatch.segment)).utf8)
         self.lastBatch = lastBatch
         self.end = end
         self.lastID = lastID
-        state = FileState(path: segment)
+        state = FileState(path: String(decoding: segment, as: UTF8.self))
     }
 
     package static func == (a: Self, b: Self) -> Bool {

@@ -73,6 +73,13 @@ public struct Bundle: Sendable {
             id = event.id
             signed = event.signature != nil
         }
+
+        init(_ place: EventRecord.Place) {
+            site = place.site
+            seq = place.seq
+            id = place.id
+            signed = place.signed
+        }
     }
 
     /// The envelopes of ``records``, in order, when the bundle was made from events decoded
@@ -111,23 +118,30 @@ public struct Bundle: Sendable {
     ///   when the journal's private key is missing.
     public static func make(from journal: EventJournal, beyond base: VersionVector = VersionVector()) throws -> Bundle {
         // Each site's records and envelopes, sites in order of first appearance (few: a linear
-        // search, not a hash of each event); an `Event` is not kept, only what the bundle needs.
+        // search, not a hash of each event). No `Event` is built: each record's place is read
+        // from its envelope's fixed prefix (`EventRecord.place(of:site:)`), and only a record of
+        // another shape is decoded in full (which names what is wrong with it). The records
+        // were checked when this journal wrote or admitted them; the receiver checks each one.
         var sites: [SiteID] = [], feeds: [(records: [[UInt8]], envelopes: [Envelope])] = []
         var current = -1
-        var events = try journal.events(from: journal.deltaStart(lacking: base))
-        while let event = try events.next() {
-            // The receiver's last known event overlaps, so that it can compare ids (a fork).
-            guard event.seq >= max(base.seq(event.site), SequenceNumber(1)) else { continue }
-            if current < 0 || sites[current] != event.site {
-                current = sites.firstIndex(of: event.site) ?? -1
-                if current < 0 {
-                    sites.append(event.site)
-                    feeds.append(([], []))
-                    current = sites.count - 1
+        var batches = try journal.directory.batches(from: journal.deltaStart(lacking: base))
+        while let batch = try batches.next() {
+            for record in batch.records {
+                let place = record.withUnsafeBytes { EventRecord.place(of: $0, site: current < 0 ? nil : sites[current]) }
+                let envelope = try place.map(Envelope.init) ?? Envelope(try EventRecord.decode(record))
+                // The receiver's last known event overlaps, so that it can compare ids (a fork).
+                guard envelope.seq >= max(base.seq(envelope.site), SequenceNumber(1)) else { continue }
+                if current < 0 || sites[current] != envelope.site {
+                    current = sites.firstIndex(of: envelope.site) ?? -1
+                    if current < 0 {
+                        sites.append(envelope.site)
+                        feeds.append(([], []))
+                        current = sites.count - 1
+                    }
                 }
+                feeds[current].records.append(Array(record))
+                feeds[current].envelopes.append(envelope)
             }
-            feeds[current].records.append(event.record)
-            feeds[current].envelopes.append(Envelope(event))
         }
         let requires = base
         var brings: [SiteID: Span] = [:]

@@ -31,7 +31,7 @@ enum BatchMember {
     static let magic: [UInt8] = [0x1f, 0x8b, 0x08, 0x06]
 
     /// Fixed header bytes 0..<20; the version is filled in at 16.
-    private static func fixedHeader(version: UInt16) -> [UInt8] {
+    static func fixedHeader(version: UInt16) -> [UInt8] {
         [
             0x1f, 0x8b, 0x08, 0x06, 0, 0, 0, 0, 0x00, 0xff,
             16, 0, UInt8(ascii: "A"), UInt8(ascii: "J"), 12, 0,

