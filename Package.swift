@@ -101,7 +101,7 @@ let package = Package(
         ),
         .target(
             name: "AccordSync",
-            dependencies: ["AccordSegments", "AccordModel", "AccordStore"]
+            dependencies: ["AccordParallel", "AccordSegments", "AccordModel", "AccordStore"]
         ),
         // Checkpoints, Merkle proofs and witnessing (Journal/Trust.md): RFC 6962 trees over the
         // feeds, C2SP signed notes, checkpoints, cosignatures and tlog-proof receipts.

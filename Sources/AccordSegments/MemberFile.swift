@@ -35,14 +35,16 @@ public enum MemberFile {
                 bytes += next
                 end += 1
             }
-            let payloads = try (start..<end).map { try payload(of: batches[$0], index: $0) }
-            let cores = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 64))
-            let members = ParallelSlots.map(payloads.count, run: (payloads.count + cores - 1) / cores, state: {
+            // Each task joins its batches' records into a payload (checking them) and compresses
+            // it; the first failure in batch order is the one thrown.
+            let count = end - start, cores = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 64))
+            let members = ParallelSlots.map(count, run: (count + cores - 1) / cores, state: {
                 Result { try WholeBufferDeflater(level: compressionLevel) }
-            }) { index, compressor in
+            }) { offset, compressor in
                 Result<[UInt8], Error> {
-                    try payloads[index].withUnsafeBytes {
-                        try BatchMember.encode(payload: $0, recordCount: batches[start + index].count, compressor: try compressor.get())
+                    let index = start + offset
+                    return try payload(of: batches[index], index: index).withUnsafeBytes {
+                        try BatchMember.encode(payload: $0, recordCount: batches[index].count, compressor: try compressor.get())
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordParallel
 import AccordSegments
 import AccordStore
 import Foundation
@@ -294,7 +295,10 @@ public struct Bundle: Sendable {
             throw refusal
         }
         guard var bundle else { throw AccordError(.badInput, "'\(path)' is not an Accord bundle: it holds no batch.") }
-        try bundle.takeRecords(batches.dropFirst().map { $0.records.map { Array($0) } }, name: "'\(path)'")
+        // Each batch's records copied out of it at once on every core (a 30,000-event push
+        // copied 12.5 MB into 30,000 arrays on one thread before its events were decoded).
+        let events = batches.dropFirst()
+        try bundle.takeRecords(ParallelSlots.map(events.count) { events[events.startIndex + $0].records.map { Array($0) } }, name: "'\(path)'")
         // A header signed by a key the source's own key events in the bundle reveal (Trust.md
         // "Transport", bundles): checked now, before anything of the bundle is kept.
         if deferred != nil, let journal { try bundle.checkHeader(against: journal) }
