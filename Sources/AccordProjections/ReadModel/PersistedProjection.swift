@@ -32,12 +32,18 @@ public protocol PersistedProjection: ReadModelCodable, Sendable {
     /// read model was written or loaded, which the next write appends to the history file
     /// (Format.md §9.4.5); 0 unless the model keeps history.
     var historyEntriesInMemory: Int { get }
+    /// How many per-event history entries the model has folded since it was made or decoded:
+    /// at least ``historyEntriesInMemory``, and kept as the fold goes, so that reading it costs
+    /// nothing (a long fold checks it after every batch against `READMODEL_CHUNK_ENTRIES`,
+    /// Format.md §9.4.5); 0 unless the model keeps history.
+    var historyEntriesFolded: Int { get }
 }
 
 extension PersistedProjection {
     public func agrees(with vector: [String: PartnershipState.Feed]) -> Bool { true }
     public static var keepsHistory: Bool { false }
     public var historyEntriesInMemory: Int { 0 }
+    public var historyEntriesFolded: Int { 0 }
 }
 
 extension PartnershipState: PersistedProjection {

@@ -31,6 +31,11 @@ public enum ReadModelFile {
     /// model holds only their extents (Format.md §9.4.5): its memory does not grow with the
     /// journal.
     public static let chunkEvents = 100_000
+    /// `READMODEL_CHUNK_ENTRIES`: a fold that has folded this many history entries (ledger
+    /// entries, outputs, deliveries) since its model was made or read back writes a chunk at the
+    /// end of the batch, whatever the events folded (Format.md §9.4.5): the entries a chunk holds
+    /// in memory are bounded by this (plus one batch's), not by the journal's mix of events.
+    public static let chunkEntries = 25_000
     /// The trailer: the SHA-256 of every byte before it.
     public static let trailerBytes = 32
 
