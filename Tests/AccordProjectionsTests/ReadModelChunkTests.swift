@@ -169,6 +169,70 @@ struct ReadModelChunkTests {
         #expect(loaded.model.historyEntriesFolded == 0 && loaded.model == full)
     }
 
+    @Test func packingTheHistoryKeepsEveryEntryEncodedAndChangesNothingOfTheState() throws {
+        let temp = TemporaryDirectory("readmodel-pack")
+        defer { temp.remove() }
+        let journal = try Self.journal(at: temp.child("j"), batches: 30)
+        let full = try Self.fold(journal)
+        var packed = full
+        packed.packHistory()
+        // No entry is held as a value any more, and none is lost.
+        #expect(packed.outputs.unpackedCount == 0 && packed.deliveries.unpackedCount == 0)
+        #expect(packed.fundings.values.allSatisfy { $0.ledger.unpackedCount == 0 })
+        #expect(full.deliveries.unpackedCount > 0 && full.fundings.values.contains { $0.ledger.unpackedCount > 0 })
+        #expect(packed.historyEntriesInMemory == full.historyEntriesInMemory)
+        #expect(packed == full)
+        #expect(sameBytes(try packed.digest(), try full.digest()))
+        #expect(packed.outputs.count == full.outputs.count && packed.deliveries.count == full.deliveries.count)
+        for (id, funding) in full.fundings {
+            for (key, entry) in funding.ledger { #expect(packed.fundings[id]?.ledger[key] == entry) }
+        }
+        #expect(Views.research(packed) == Views.research(full))
+        #expect(Views.transactionsByStage(packed) == Views.transactionsByStage(full))
+        // Folded on from the packed state: an entry set later replaces a packed one with its key,
+        // and the state stays the fold's.
+        var events = try journal.events()
+        var again = PartnershipState()
+        var n = 0
+        while let event = try events.next() {
+            again.fold(event)
+            n += 1
+            if n % 7 == 0 { again.packHistory() }
+        }
+        #expect(again == full)
+        #expect(sameBytes(try again.digest(), try full.digest()))
+        let keys = Array(packed.deliveries.keys.prefix(2))
+        try #require(keys.count == 2)
+        let (key, other) = (keys[0], try #require(packed.deliveries[keys[1]]))
+        #expect(packed.deliveries[key] != other)
+        var replaced = packed.deliveries
+        replaced[key] = other
+        #expect(replaced[key] == other && replaced.count == packed.deliveries.count && replaced.entries[key] == other)
+    }
+
+    @Test(arguments: [1, 4, 30])
+    func aRebuildThatPacksItsHistoryWritesAndLoadsBackTheSameState(pack: Int) throws {
+        let temp = TemporaryDirectory("readmodel-chunks-packed")
+        defer { temp.remove() }
+        let journal = try Self.journal(at: temp.child("j"), batches: 30)
+        let full = try Self.fold(journal)
+        var store = ReadModelStore<PartnershipState>(journal: journal)
+        store.packEntries = pack
+        let built = try store.current(refreshAfter: 1, chunkEvents: nil, chunkEntries: 40)
+        #expect(built.model == full)
+        #expect(sameBytes(try built.model.digest(), try full.digest()))
+        #expect(built.writes.count > 1)
+        #expect(built.writes.reduce(0) { $0 + $1.historyEntries } == Self.historyEntries(full))
+        let loaded = try store.current(chunkEvents: nil, chunkEntries: 40)
+        #expect(loaded.replayed == 0 && loaded.model == full)
+        #expect(Views.research(loaded.model) == Views.research(full))
+        #expect(Views.transactionsByStage(loaded.model) == Views.transactionsByStage(full))
+        let writer = try journal.openWriter()
+        _ = try writer.append(Fixtures.realisticDrafts(count: 10, startingAt: 300), now: Fixtures.time(31 * 86_400))
+        writer.close()
+        #expect(try store.current(chunkEvents: nil, chunkEntries: 40).model == (try Self.fold(journal)))
+    }
+
     @Test func aChunkRemovedBeforeItIsReadBackIsFoldedAgainFromTheStart() throws {
         let temp = TemporaryDirectory("readmodel-chunks-removed")
         defer { temp.remove() }

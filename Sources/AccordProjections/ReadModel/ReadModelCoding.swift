@@ -35,6 +35,10 @@ public struct ReadModelEncoder {
     /// Format.md §9.4.2); nil for a projection that keeps none.
     public internal(set) var history: HistoryWriter?
 
+    /// Whether the encoder keeps every byte in memory rather than writing a file
+    /// (``init(collecting:)``).
+    private var collecting = false
+
     /// Where the state's second part starts (layout 4, Format.md §9.4.2), once the model has
     /// said so with ``beginSecondPart()``; nil for a model whose state is one part.
     public private(set) var secondPart: Int64?
@@ -60,10 +64,25 @@ public struct ReadModelEncoder {
         buffer.reserveCapacity(min(reserve, Self.bufferBytes))
     }
 
+    /// An encoder that writes no file: it keeps every byte, after `bytes`, for
+    /// ``takeCollected()`` (history entries a long fold keeps packed, ``HistoryMap/pack()``).
+    init(collecting bytes: [UInt8]) {
+        (fd, path, io, base) = (-1, "", SystemSegmentIO(), 0)
+        buffer = bytes
+        collecting = true
+    }
+
+    /// The bytes an encoder made with ``init(collecting:)`` holds; it holds none after.
+    mutating func takeCollected() -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &buffer)
+        return taken
+    }
+
     /// Makes room for `count` more bytes: hands the buffer on first when they would take it
     /// past ``bufferBytes``.
     private mutating func room(_ count: Int) throws {
-        if buffer.count + count > Self.bufferBytes { try flush() }
+        if !collecting, buffer.count + count > Self.bufferBytes { try flush() }
     }
 
     /// The offset in the file of the next byte written.
@@ -137,6 +156,10 @@ public struct ReadModelEncoder {
 
     /// Raw bytes, as they are, in pieces of at most the buffer's size.
     public mutating func raw(_ bytes: UnsafeRawBufferPointer) throws {
+        if collecting {
+            buffer.append(contentsOf: bytes)
+            return
+        }
         var at = 0
         while at < bytes.count {
             if buffer.count == Self.bufferBytes { try flush() }

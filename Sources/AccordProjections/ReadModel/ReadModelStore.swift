@@ -87,6 +87,10 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     /// the chunk are released before the file is read back, Format.md §9.4.5).
     package var readingBack: (@Sendable (_ historyEntriesHeld: Int) -> Void)?
 
+    /// A chunked fold packs the history entries it holds after each run of this many entries
+    /// folded (``ReadModelFile/packEntries``; tests make it small).
+    package var packEntries = ReadModelFile.packEntries
+
     /// The model covering every complete batch of the journal: the file plus the events after
     /// it, or a full replay when there is no usable file; writes the file when at least
     /// `refreshAfter` events were folded (beyond the file, or from the start when there was
@@ -107,7 +111,9 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     ///   - chunkEntries: when writing, also write a chunk at the end of a batch once the model has
     ///     folded this many history entries since it was made or read back
     ///     (``PersistedProjection/historyEntriesFolded``, ``ReadModelFile/chunkEntries``; nil:
-    ///     not by entries), so that the entries held are bounded whatever the events are.
+    ///     not by entries), so that the entries held are bounded whatever the events are. Until
+    ///     a chunk is written, its entries are packed (``PersistedProjection/packHistory()``)
+    ///     after each run of ``packEntries`` of them, so that most are held encoded.
     /// - Throws: ``SegmentError`` or ``AccordError`` for a damaged journal.
     /// - Complexity: O(file + events after it).
     public func current(useFile: Bool = true, refreshAfter: Int? = ReadModelFile.refreshEvents,
@@ -129,7 +135,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         var chunking = useFile && refreshAfter != nil && Model.keepsHistory && (chunkEvents != nil || chunkEntries != nil)
         let (eventBound, entryBound) = (chunkEvents.map { max($0, 1) } ?? .max, chunkEntries.map { max($0, 1) } ?? .max)
         var events = try journal.events(from: coverage?.end ?? .start)
-        var replayed = 0, sinceWrite = 0
+        var replayed = 0, sinceWrite = 0, packedAt = 0
         var lastChunk: String?
         var writes: [Write] = []
         while let event = try events.next() {
@@ -140,8 +146,15 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
             if events.isLastOfBatch, let start = events.batchPosition {
                 let covered = ReadModelCoverage(batch: start, end: events.nextPosition, lastID: event.id.hex)
                 coverage = covered
+                if chunking, sinceWrite < eventBound, model.historyEntriesFolded < entryBound,
+                   model.historyEntriesFolded >= packedAt + max(packEntries, 1) {
+                    // Entries held until the chunk is written are kept encoded (§9.4.5).
+                    model.packHistory()
+                    packedAt = model.historyEntriesFolded
+                }
                 if chunking, sinceWrite >= eventBound || model.historyEntriesFolded >= entryBound {
                     sinceWrite = 0
+                    packedAt = 0
                     // The journal's reader (its inflated batches, the batch read ahead) is let go
                     // before the write, so that it does not add to the write's memory; the fold
                     // goes on from where the chunk ends with a new one.
@@ -159,6 +172,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
                     // them.
                     model = Model()
                     history = nil
+                    if lastChunk == nil { ReadModelFile.mapLargeBlocks() }
                     ReadModelFile.returnFreedMemory()
                     readingBack?(model.historyEntriesInMemory)
                     defer { ReadModelFile.returnFreedMemory() }
