@@ -88,26 +88,24 @@ public struct HistoryMap<Value: ReadModelCodable & Codable & Equatable & Sendabl
     /// Moves the overlay's entries into ``packed``, encoded, and empties the overlay: the same
     /// entries, in about half the memory. An entry that cannot be encoded (a text beyond
     /// `MAX_READMODEL_TEXT`) leaves the overlay as it was.
+    ///
+    /// The overlay is encoded apart, then appended to ``packed`` grown to exactly what it then
+    /// holds: an array grown by appending keeps up to as much again free (and, while it grows,
+    /// both its old and new storage).
     mutating func pack() {
         guard !overlay.isEmpty else { return }
-        var bytes: [UInt8] = []
-        swap(&bytes, &packed)
-        let mark = bytes.count
-        var out = ReadModelEncoder(collecting: bytes)
-        var failed = false
+        var out = ReadModelEncoder(collecting: [])
         do {
             for (key, value) in overlay {
                 try out.text(key)
                 try value.encode(to: &out)
             }
         } catch {
-            failed = true
-        }
-        packed = out.takeCollected()
-        if failed {
-            packed.removeSubrange(mark...)
             return
         }
+        let bytes = out.takeCollected()
+        packed.reserveCapacity(packed.count + bytes.count)
+        packed.append(contentsOf: bytes)
         packedCount += overlay.count
         overlay = [:]
     }

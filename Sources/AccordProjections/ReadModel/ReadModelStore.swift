@@ -159,6 +159,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
                     // before the write, so that it does not add to the write's memory; the fold
                     // goes on from where the chunk ends with a new one.
                     events = try journal.events(from: covered.end)
+                    ReadModelFile.returnFreedMemory()
                     guard let path = try? timedWrite(model, vector: vector, coverage: covered, continuing: history, into: &writes) else {
                         // Not written (a read-only journal): the fold goes on in memory.
                         chunking = false
