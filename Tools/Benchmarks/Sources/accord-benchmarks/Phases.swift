@@ -397,7 +397,8 @@ enum Phases {
     /// The read model rebuilt from scratch as `accord state` rebuilds it on a journal without
     /// one (Format.md §9.4.5): `cache/partnership.*` removed, then one `current()` that folds the
     /// whole journal, writing (and reading back) a chunk every `READMODEL_CHUNK_EVENTS` events
-    /// (or `--chunk`). Timed whole; every write is timed too (the slowest and their sum).
+    /// (or `--chunk`) or `READMODEL_CHUNK_ENTRIES` history entries (or `--chunk-entries`),
+    /// whichever comes first. Timed whole; every write is timed too (the slowest and their sum).
     static func rebuildReadModel(_ a: Arguments) throws -> Figures {
         let journal = try EventJournal(opening: try a.string("journal"))
         let store = ReadModelStore<PartnershipState>(journal: journal)
