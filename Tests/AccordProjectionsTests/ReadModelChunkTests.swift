@@ -124,6 +124,115 @@ struct ReadModelChunkTests {
         #expect(readBacks.entries.allSatisfy { $0 == 0 })
     }
 
+    @Test(arguments: [5, 15, 40])
+    func aRebuildWritesAChunkOnceItHasFoldedTheBoundOfHistoryEntriesWhateverTheEvents(bound: Int) throws {
+        let temp = TemporaryDirectory("readmodel-chunks-entries")
+        defer { temp.remove() }
+        let journal = try Self.journal(at: temp.child("j"), batches: 30)
+        let full = try Self.fold(journal)
+        var store = ReadModelStore<PartnershipState>(journal: journal)
+        let readBacks = ReadBacks()
+        store.readingBack = { readBacks.record($0) }
+        // No bound by events: only the entries folded end a chunk (READMODEL_CHUNK_ENTRIES);
+        // the rest after the last chunk is written too (refreshAfter: 1).
+        let built = try store.current(refreshAfter: 1, chunkEvents: nil, chunkEntries: bound)
+        #expect(built.model == full && built.model.historyCounts == full.historyCounts)
+        #expect(sameBytes(try built.model.digest(), try full.digest()))
+        // A chunk ends at the first batch end at or past `bound` entries: before that batch the
+        // model held fewer, and a batch of 10 events adds at most 10.
+        #expect(built.writes.count >= Self.historyEntries(full) / (bound + 9))
+        #expect(built.writes.count > 1)
+        #expect(built.writes.allSatisfy { $0.historyEntries < bound + 10 })
+        #expect(built.writes.reduce(0) { $0 + $1.historyEntries } == Self.historyEntries(full))
+        #expect(readBacks.entries.allSatisfy { $0 == 0 })
+        // Loaded back, and folded on from, as any read model.
+        let loaded = try store.current(chunkEvents: nil, chunkEntries: bound)
+        #expect(loaded.replayed == 0 && loaded.model == full)
+        let writer = try journal.openWriter()
+        _ = try writer.append(Fixtures.realisticDrafts(count: 10, startingAt: 300), now: Fixtures.time(31 * 86_400))
+        writer.close()
+        #expect(try store.current(chunkEvents: nil, chunkEntries: bound).model == (try Self.fold(journal)))
+    }
+
+    @Test func theCountOfEntriesFoldedStartsAtNothingForAModelReadBackAndCountsEveryEntry() throws {
+        let temp = TemporaryDirectory("readmodel-chunks-counted")
+        defer { temp.remove() }
+        let journal = try Self.journal(at: temp.child("j"), batches: 5)
+        let full = try Self.fold(journal)
+        #expect(full.historyEntriesFolded == Self.historyEntries(full) && full.historyEntriesFolded > 0)
+        let store = ReadModelStore<PartnershipState>(journal: journal)
+        _ = try store.current(refreshAfter: 1)
+        guard case .success(let loaded?) = store.load() else {
+            Issue.record("no read model was written")
+            return
+        }
+        #expect(loaded.model.historyEntriesFolded == 0 && loaded.model == full)
+    }
+
+    @Test func packingTheHistoryKeepsEveryEntryEncodedAndChangesNothingOfTheState() throws {
+        let temp = TemporaryDirectory("readmodel-pack")
+        defer { temp.remove() }
+        let journal = try Self.journal(at: temp.child("j"), batches: 30)
+        let full = try Self.fold(journal)
+        var packed = full
+        packed.packHistory()
+        // No entry is held as a value any more, and none is lost.
+        #expect(packed.outputs.unpackedCount == 0 && packed.deliveries.unpackedCount == 0)
+        #expect(packed.fundings.values.allSatisfy { $0.ledger.unpackedCount == 0 })
+        #expect(full.deliveries.unpackedCount > 0 && full.fundings.values.contains { $0.ledger.unpackedCount > 0 })
+        #expect(packed.historyEntriesInMemory == full.historyEntriesInMemory)
+        #expect(packed == full)
+        #expect(sameBytes(try packed.digest(), try full.digest()))
+        #expect(packed.outputs.count == full.outputs.count && packed.deliveries.count == full.deliveries.count)
+        for (id, funding) in full.fundings {
+            for (key, entry) in funding.ledger { #expect(packed.fundings[id]?.ledger[key] == entry) }
+        }
+        #expect(Views.research(packed) == Views.research(full))
+        #expect(Views.transactionsByStage(packed) == Views.transactionsByStage(full))
+        // Folded on from the packed state: an entry set later replaces a packed one with its key,
+        // and the state stays the fold's.
+        var events = try journal.events()
+        var again = PartnershipState()
+        var n = 0
+        while let event = try events.next() {
+            again.fold(event)
+            n += 1
+            if n % 7 == 0 { again.packHistory() }
+        }
+        #expect(again == full)
+        #expect(sameBytes(try again.digest(), try full.digest()))
+        let keys = Array(packed.deliveries.keys.prefix(2))
+        try #require(keys.count == 2)
+        let (key, other) = (keys[0], try #require(packed.deliveries[keys[1]]))
+        #expect(packed.deliveries[key] != other)
+        var replaced = packed.deliveries
+        replaced[key] = other
+        #expect(replaced[key] == other && replaced.count == packed.deliveries.count && replaced.entries[key] == other)
+    }
+
+    @Test(arguments: [1, 4, 30])
+    func aRebuildThatPacksItsHistoryWritesAndLoadsBackTheSameState(pack: Int) throws {
+        let temp = TemporaryDirectory("readmodel-chunks-packed")
+        defer { temp.remove() }
+        let journal = try Self.journal(at: temp.child("j"), batches: 30)
+        let full = try Self.fold(journal)
+        var store = ReadModelStore<PartnershipState>(journal: journal)
+        store.packEntries = pack
+        let built = try store.current(refreshAfter: 1, chunkEvents: nil, chunkEntries: 40)
+        #expect(built.model == full)
+        #expect(sameBytes(try built.model.digest(), try full.digest()))
+        #expect(built.writes.count > 1)
+        #expect(built.writes.reduce(0) { $0 + $1.historyEntries } == Self.historyEntries(full))
+        let loaded = try store.current(chunkEvents: nil, chunkEntries: 40)
+        #expect(loaded.replayed == 0 && loaded.model == full)
+        #expect(Views.research(loaded.model) == Views.research(full))
+        #expect(Views.transactionsByStage(loaded.model) == Views.transactionsByStage(full))
+        let writer = try journal.openWriter()
+        _ = try writer.append(Fixtures.realisticDrafts(count: 10, startingAt: 300), now: Fixtures.time(31 * 86_400))
+        writer.close()
+        #expect(try store.current(chunkEvents: nil, chunkEntries: 40).model == (try Self.fold(journal)))
+    }
+
     @Test func aChunkRemovedBeforeItIsReadBackIsFoldedAgainFromTheStart() throws {
         let temp = TemporaryDirectory("readmodel-chunks-removed")
         defer { temp.remove() }
@@ -214,5 +323,57 @@ struct ReadModelChunkTests {
         let next = try store.current(chunkEvents: 50)
         #expect(next.loadedEvents == 100 && next.replayed == 200 && next.model == full)
         #expect(sameBytes(try next.model.digest(), try full.digest()))
+    }
+}
+
+/// The read model's writer holds at most one buffer of ``ReadModelEncoder/bufferBytes`` per file
+/// it writes: a long value is handed on in pieces, never gathered whole (Format.md §9.4.5).
+@Suite("The read model: the writer's buffer")
+struct ReadModelEncoderBufferTests {
+    /// Writes through the system calls and remembers the largest write.
+    final class Recording: SegmentIO, @unchecked Sendable {
+        private let lock = NSLock()
+        private var largest = 0
+        func write(fd: Int32, bytes: UnsafeRawBufferPointer, at offset: Int64) -> Int {
+            lock.lock()
+            largest = max(largest, bytes.count)
+            lock.unlock()
+            return SystemSegmentIO().write(fd: fd, bytes: bytes, at: offset)
+        }
+        func sync(fd: Int32) -> Int32 { SystemSegmentIO().sync(fd: fd) }
+        func truncate(fd: Int32, to length: Int64) -> Int32 { SystemSegmentIO().truncate(fd: fd, to: length) }
+        var largestWrite: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return largest
+        }
+    }
+
+    @Test(arguments: [0, 1, ReadModelEncoder.bufferBytes - 3, ReadModelEncoder.bufferBytes])
+    func aTextOfTheLargestSizeIsHandedOnInPiecesOfAtMostOneBuffer(before: Int) throws {
+        let temp = TemporaryDirectory("readmodel-encoder-buffer")
+        defer { temp.remove() }
+        let path = temp.child("f")
+        let io = Recording()
+        let long = String(repeating: "ä", count: ReadModelFile.maxTextBytes / 2)
+        let filler = [UInt8](repeating: 7, count: before)
+        try ReadModelFile.writeAtomically(path, io: io) { out in
+            try out.raw(filler)
+            try out.text(long)
+            try out.u32(0xA1B2_C3D4)
+            try out.text("end")
+        }
+        #expect(io.largestWrite <= ReadModelEncoder.bufferBytes)
+        // The bytes are those written, in order, the checksum last.
+        let bytes = try #require(FileManager.default.contents(atPath: path)).map { $0 }
+        var expected = filler
+        withUnsafeBytes(of: UInt32(long.utf8.count).littleEndian) { expected += $0 }
+        expected += Array(long.utf8)
+        withUnsafeBytes(of: UInt32(0xA1B2_C3D4).littleEndian) { expected += $0 }
+        withUnsafeBytes(of: UInt32(3).littleEndian) { expected += $0 }
+        expected += Array("end".utf8)
+        #expect(bytes.count == expected.count + 32)
+        #expect(Array(bytes.prefix(expected.count)) == expected)
+        #expect(Digest.sha256Hex(expected) == bytes.suffix(32).map { String(format: "%02x", $0) }.joined())
     }
 }

@@ -219,7 +219,7 @@ struct ReadModelLayoutFourTests {
         #expect(state.historyCounts != nil)
         let json = try JSONEncoder().encode(state)
         let keys = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any]).keys.sorted()
-        let stored = Mirror(reflecting: state).children.compactMap(\.label).filter { $0 != "historyCounts" }.sorted()
+        let stored = Mirror(reflecting: state).children.compactMap(\.label).filter { $0 != "historyCounts" && $0 != "historyEntriesFolded" }.sorted()
         #expect(keys == stored)
         let decoded = try JSONDecoder().decode(PartnershipState.self, from: json)
         #expect(decoded.historyCounts == nil)

@@ -412,6 +412,7 @@ struct FormatSpecTests {
             "MAX_READMODEL_FILE": Int(ReadModelFile.maxFileBytes),
             "READMODEL_REFRESH_EVENTS": ReadModelFile.refreshEvents,
             "READMODEL_CHUNK_EVENTS": ReadModelFile.chunkEvents,
+            "READMODEL_CHUNK_ENTRIES": ReadModelFile.chunkEntries,
             "MAX_KEY_EVENTS": KeyHistory.maxKeyEventsPerFeed,
         ]
         let spec = String(decoding: try FileDamage.bytes(Fixtures.repositoryRoot + "/Journal/Format.md"), as: UTF8.self)

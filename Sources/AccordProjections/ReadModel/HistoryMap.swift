@@ -22,6 +22,13 @@ public struct HistoryMap<Value: ReadModelCodable & Codable & Equatable & Sendabl
     var overlay: [String: Value]
     /// The entries kept in a history file, read lazily; nil when there are none.
     var base: HistoryBase<Value>?
+    /// Entries folded before the last ``pack()``, in the order they were packed, encoded as an
+    /// extent of the history file holds them (a key `text`, then the value; Format.md §9.4.2),
+    /// so that a long fold keeps them in about half the memory until it writes them. An entry
+    /// replaces an earlier packed one with the same key, and an ``overlay`` entry a packed one.
+    var packed: [UInt8] = []
+    /// How many entries ``packed`` holds.
+    var packedCount = 0
 
     /// An empty map.
     public init() { overlay = [:] }
@@ -37,15 +44,18 @@ public struct HistoryMap<Value: ReadModelCodable & Codable & Equatable & Sendabl
     /// Every entry, the base read (and checked) first if it was not yet.
     /// - Complexity: O(entries) the first time the base is read, then O(overlay).
     public var entries: [String: Value] {
-        guard let base else { return overlay }
-        if overlay.isEmpty { return base.entries() }
-        return base.entries().merging(overlay) { $1 }
+        guard base != nil || packedCount > 0 else { return overlay }
+        var all = base?.entries() ?? [:]
+        if packedCount > 0 { all.merge(unpacked()) { $1 } }
+        if overlay.isEmpty { return all }
+        return all.merging(overlay) { $1 }
     }
 
     /// The entry with `key`, or nil; setting one never reads the base.
     public subscript(key: String) -> Value? {
         get {
             if let value = overlay[key] { return value }
+            if packedCount > 0, let value = unpacked()[key] { return value }
             return base?.entries()[key]
         }
         set {
@@ -63,7 +73,7 @@ public struct HistoryMap<Value: ReadModelCodable & Codable & Equatable & Sendabl
     /// The number of entries (reads the base).
     public var count: Int { entries.count }
     /// Whether there is no entry (reads the base unless the overlay has one).
-    public var isEmpty: Bool { overlay.isEmpty && (base?.entries().isEmpty ?? true) }
+    public var isEmpty: Bool { overlay.isEmpty && packedCount == 0 && (base?.entries().isEmpty ?? true) }
     /// The keys (event ids), in no order.
     public var keys: Dictionary<String, Value>.Keys { entries.keys }
     /// The values, in no order.
@@ -71,6 +81,51 @@ public struct HistoryMap<Value: ReadModelCodable & Codable & Equatable & Sendabl
 
     /// Iterates every entry, in no order.
     public func makeIterator() -> Dictionary<String, Value>.Iterator { entries.makeIterator() }
+
+    /// Entries held in memory as values (not packed), for tests of ``pack()``.
+    package var unpackedCount: Int { overlay.count }
+
+    /// Moves the overlay's entries into ``packed``, encoded, and empties the overlay: the same
+    /// entries, in about half the memory. An entry that cannot be encoded (a text beyond
+    /// `MAX_READMODEL_TEXT`) leaves the overlay as it was.
+    ///
+    /// The overlay is encoded apart, then appended to ``packed`` grown to exactly what it then
+    /// holds: an array grown by appending keeps up to as much again free (and, while it grows,
+    /// both its old and new storage).
+    mutating func pack() {
+        guard !overlay.isEmpty else { return }
+        var out = ReadModelEncoder(collecting: [])
+        do {
+            for (key, value) in overlay {
+                try out.text(key)
+                try value.encode(to: &out)
+            }
+        } catch {
+            return
+        }
+        let bytes = out.takeCollected()
+        packed.reserveCapacity(packed.count + bytes.count)
+        packed.append(contentsOf: bytes)
+        packedCount += overlay.count
+        overlay = [:]
+    }
+
+    /// The packed entries, decoded (a later one replacing an earlier one with the same key).
+    private func unpacked() -> [String: Value] {
+        var all: [String: Value] = [:]
+        guard packedCount > 0 else { return all }
+        all.reserveCapacity(packedCount)
+        var input = ReadModelDecoder(bytes: packed)
+        do {
+            for _ in 0..<packedCount {
+                let key = try input.text()
+                all[key] = try Value(from: &input)
+            }
+        } catch {
+            preconditionFailure("History entries packed in memory do not decode (\(error)).")
+        }
+        return all
+    }
 
     /// The entries for which `isIncluded` holds, in memory.
     public func filter(_ isIncluded: ((key: String, value: Value)) throws -> Bool) rethrows -> HistoryMap<Value> {
@@ -98,13 +153,15 @@ extension HistoryMap {
     public func encode(to out: inout ReadModelEncoder) throws {
         guard let history = out.history else { throw ReadModelRejection("A history map can only be written with a history file.") }
         var extents: [HistoryExtent] = []
-        var fresh = overlay
-        if let base, base.file === history.continues, !base.file.isDamaged {
-            extents = base.extents
+        if base == nil || (base?.file === history.continues && base?.file.isDamaged == false) {
+            // The packed entries as they are, then the overlay's: an overlay entry comes after
+            // a packed one with the same key, and so replaces it when read (§9.4.2).
+            extents = base?.extents ?? []
+            if packedCount > 0 || !overlay.isEmpty { extents.append(try history.append(packed: packed, count: packedCount, overlay)) }
         } else {
-            fresh = entries
+            let fresh = entries
+            if !fresh.isEmpty { extents.append(try history.append(packed: [], count: 0, fresh)) }
         }
-        if !fresh.isEmpty { extents.append(try history.append(fresh)) }
         try out.count(extents.count)
         for extent in extents { try extent.encode(to: &out) }
     }
@@ -297,15 +354,17 @@ public final class HistoryWriter {
         (self.fd, self.path, self.io, self.continues, self.end) = (fd, path, io, continues, end)
     }
 
-    /// Appends `entries` (key `text`, then the value) as one extent.
-    func append<Value: ReadModelCodable>(_ entries: [String: Value]) throws -> HistoryExtent {
+    /// Appends `packed` (`count` entries already encoded, ``HistoryMap/pack()``) and then
+    /// `entries` (key `text`, then the value) as one extent.
+    func append<Value: ReadModelCodable>(packed: [UInt8], count: Int, _ entries: [String: Value]) throws -> HistoryExtent {
         var out = ReadModelEncoder(fd: fd, path: path, io: io, at: end, reserve: 1 << 16)
+        try out.raw(packed)
         for (key, value) in entries {
             try out.text(key)
             try value.encode(to: &out)
         }
         let (length, sha256) = try out.finishExtent()
-        let extent = HistoryExtent(offset: end, length: length, count: entries.count, sha256: sha256)
+        let extent = HistoryExtent(offset: end, length: length, count: count + entries.count, sha256: sha256)
         end += length
         return extent
     }

@@ -32,12 +32,23 @@ public protocol PersistedProjection: ReadModelCodable, Sendable {
     /// read model was written or loaded, which the next write appends to the history file
     /// (Format.md §9.4.5); 0 unless the model keeps history.
     var historyEntriesInMemory: Int { get }
+    /// How many per-event history entries the model has folded since it was made or decoded:
+    /// at least ``historyEntriesInMemory``, and kept as the fold goes, so that reading it costs
+    /// nothing (a long fold checks it after every batch against `READMODEL_CHUNK_ENTRIES`,
+    /// Format.md §9.4.5); 0 unless the model keeps history.
+    var historyEntriesFolded: Int { get }
+    /// Keeps the history entries held in memory encoded, as the history file will hold them
+    /// (about half the memory), until they are written; the state is unchanged. A long fold
+    /// calls it now and then (Format.md §9.4.5); nothing by default.
+    mutating func packHistory()
 }
 
 extension PersistedProjection {
     public func agrees(with vector: [String: PartnershipState.Feed]) -> Bool { true }
     public static var keepsHistory: Bool { false }
     public var historyEntriesInMemory: Int { 0 }
+    public var historyEntriesFolded: Int { 0 }
+    public mutating func packHistory() {}
 }
 
 extension PartnershipState: PersistedProjection {
@@ -55,7 +66,17 @@ extension PartnershipState: PersistedProjection {
     /// The entries folded into the fundings' ledgers, the outputs and the deliveries since the
     /// read model was loaded (or all of them, without one). O(fundings).
     public var historyEntriesInMemory: Int {
-        fundings.values.reduce(outputs.overlay.count + deliveries.overlay.count) { $0 + $1.ledger.overlay.count }
+        fundings.values.reduce(outputs.overlay.count + outputs.packedCount + deliveries.overlay.count + deliveries.packedCount) {
+            $0 + $1.ledger.overlay.count + $1.ledger.packedCount
+        }
+    }
+    /// Packs the outputs', the deliveries' and every funding's ledger's entries held in memory
+    /// (``HistoryMap/pack()``). O(fundings + entries packed).
+    public mutating func packHistory() {
+        outputs.pack()
+        deliveries.pack()
+        let unpacked = fundings.compactMap { $0.value.ledger.overlay.isEmpty ? nil : $0.key }
+        for id in unpacked { fundings[id]?.ledger.pack() }
     }
 }
 

@@ -324,7 +324,23 @@ extension PartnershipState: ReadModelCodable {
     /// the checksum of the whole file computed on the first part's thread before it decodes;
     /// a failure of the first part is reported before one of the second, and both before a
     /// wrong checksum, as a reader decoding them in order would.
+    ///
+    /// A long fold reading back the chunk it has just written decodes them one after the other
+    /// on its own thread instead (``ReadModelParts/concurrently`` false): what it decodes then
+    /// stays in the one allocator arena the fold uses, which keeps the freed memory of a chunk
+    /// from lingering in another thread's arena while the next chunk is folded.
     public static func decode(parts: ReadModelParts) throws -> PartnershipState {
+        guard parts.concurrently else {
+            var state = PartnershipState()
+            var first = parts.decoder(parts.first)
+            try state.decodeFirstPart(from: &first)
+            try first.finishPart("first")
+            var second = parts.decoder(parts.second)
+            try state.decodeSecondPart(from: &second)
+            try second.finishPart("second")
+            if let checksum = parts.checksumRejection() { throw checksum }
+            return state
+        }
         var halves = ParallelSlots.map(2) { index -> Result<(state: PartnershipState, checksum: ReadModelRejection?), any Error> in
             Result {
                 var state = PartnershipState()

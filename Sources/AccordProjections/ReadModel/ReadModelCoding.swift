@@ -35,12 +35,18 @@ public struct ReadModelEncoder {
     /// Format.md §9.4.2); nil for a projection that keeps none.
     public internal(set) var history: HistoryWriter?
 
+    /// Whether the encoder keeps every byte in memory rather than writing a file
+    /// (``init(collecting:)``).
+    private var collecting = false
+
     /// Where the state's second part starts (layout 4, Format.md §9.4.2), once the model has
     /// said so with ``beginSecondPart()``; nil for a model whose state is one part.
     public private(set) var secondPart: Int64?
 
-    /// Buffer size: bytes are handed to the file system in writes of this size.
-    public static let bufferBytes = 1 << 20
+    /// Buffer size: bytes are handed to the file system in writes of at most this size, and the
+    /// buffer never holds more (a value longer than what is left is handed on in pieces), so
+    /// that a write of a read model holds at most this much per file it writes.
+    public static let bufferBytes = 1 << 18
 
     /// An encoder writing to `fd` (the file at `path`, named in errors) through `io`, from byte
     /// `base` of the file on; nothing is written until the buffer fills or ``finish()``.
@@ -50,12 +56,33 @@ public struct ReadModelEncoder {
     ///   - io: how bytes are written (``SegmentIOs/processDefault`` outside tests).
     ///   - base: where in the file the first byte goes.
     ///   - reserve: the buffer's initial capacity.
-    public init(fd: Int32, path: String, io: any SegmentIO, at base: Int64 = 0, reserve: Int = bufferBytes + 64) {
+    public init(fd: Int32, path: String, io: any SegmentIO, at base: Int64 = 0, reserve: Int = bufferBytes) {
         self.fd = fd
         self.path = path
         self.io = io
         self.base = base
-        buffer.reserveCapacity(reserve)
+        buffer.reserveCapacity(min(reserve, Self.bufferBytes))
+    }
+
+    /// An encoder that writes no file: it keeps every byte, after `bytes`, for
+    /// ``takeCollected()`` (history entries a long fold keeps packed, ``HistoryMap/pack()``).
+    init(collecting bytes: [UInt8]) {
+        (fd, path, io, base) = (-1, "", SystemSegmentIO(), 0)
+        buffer = bytes
+        collecting = true
+    }
+
+    /// The bytes an encoder made with ``init(collecting:)`` holds; it holds none after.
+    mutating func takeCollected() -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &buffer)
+        return taken
+    }
+
+    /// Makes room for `count` more bytes: hands the buffer on first when they would take it
+    /// past ``bufferBytes``.
+    private mutating func room(_ count: Int) throws {
+        if !collecting, buffer.count + count > Self.bufferBytes { try flush() }
     }
 
     /// The offset in the file of the next byte written.
@@ -67,20 +94,20 @@ public struct ReadModelEncoder {
 
     /// One byte.
     public mutating func u8(_ value: UInt8) throws {
+        try room(1)
         buffer.append(value)
-        if buffer.count >= Self.bufferBytes { try flush() }
     }
 
     /// A 32-bit unsigned integer, little-endian.
     public mutating func u32(_ value: UInt32) throws {
+        try room(4)
         withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
-        if buffer.count >= Self.bufferBytes { try flush() }
     }
 
     /// A 64-bit unsigned integer, little-endian.
     public mutating func u64(_ value: UInt64) throws {
+        try room(8)
         withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
-        if buffer.count >= Self.bufferBytes { try flush() }
     }
 
     /// A 64-bit signed integer, two's complement, little-endian.
@@ -108,25 +135,17 @@ public struct ReadModelEncoder {
             throw ReadModelRejection("A text of \(count) bytes exceeds the read model's limit of \(ReadModelFile.maxTextBytes).")
         }
         try u32(UInt32(count))
-        value.withUTF8 { buffer.append(contentsOf: $0) }
-        if buffer.count >= Self.bufferBytes { try flush() }
+        try value.withUTF8 { try raw(UnsafeRawBufferPointer($0)) }
     }
 
     /// Raw bytes, as they are.
     public mutating func raw(_ bytes: [UInt8]) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= Self.bufferBytes { try flush() }
+        try bytes.withUnsafeBytes { try raw($0) }
     }
 
     /// Raw bytes of an array, as they are (a `counts` value's entries written back).
     mutating func raw(_ bytes: ArraySlice<UInt8>) throws {
-        var at = bytes.startIndex
-        while at < bytes.endIndex {
-            let end = min(bytes.endIndex, at + Self.bufferBytes)
-            buffer.append(contentsOf: bytes[at..<end])
-            if buffer.count >= Self.bufferBytes { try flush() }
-            at = end
-        }
+        try bytes.withUnsafeBytes { try raw($0) }
     }
 
     /// Raw bytes, as they are, handed on in pieces of at most the buffer's size (so that a
@@ -137,11 +156,15 @@ public struct ReadModelEncoder {
 
     /// Raw bytes, as they are, in pieces of at most the buffer's size.
     public mutating func raw(_ bytes: UnsafeRawBufferPointer) throws {
+        if collecting {
+            buffer.append(contentsOf: bytes)
+            return
+        }
         var at = 0
         while at < bytes.count {
-            let end = min(bytes.count, at + Self.bufferBytes)
+            if buffer.count == Self.bufferBytes { try flush() }
+            let end = min(bytes.count, at + Self.bufferBytes - buffer.count)
             buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[at..<end]))
-            if buffer.count >= Self.bufferBytes { try flush() }
             at = end
         }
     }

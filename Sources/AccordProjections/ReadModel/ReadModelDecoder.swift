@@ -47,6 +47,17 @@ public struct ReadModelDecoder {
         buffer = [UInt8](repeating: 0, count: Int(max(1, min(Int64(Self.initialBufferBytes), to - from))))
     }
 
+    /// A decoder of `bytes` in memory (history entries a long fold keeps packed,
+    /// ``HistoryMap/pack()``), hashing none; offsets count from the first of them.
+    init(bytes: [UInt8]) {
+        fd = -1
+        bodyLength = Int64(bytes.count)
+        fileOffset = Int64(bytes.count)
+        buffer = bytes
+        end = bytes.count
+        hashing = false
+    }
+
     /// The offset in the file of the next byte to decode.
     public var offset: Int64 { fileOffset - Int64(end - start) }
 

@@ -31,6 +31,16 @@ public enum ReadModelFile {
     /// model holds only their extents (Format.md §9.4.5): its memory does not grow with the
     /// journal.
     public static let chunkEvents = 100_000
+    /// `READMODEL_CHUNK_ENTRIES`: a fold that has folded this many history entries (ledger
+    /// entries, outputs, deliveries) since its model was made or read back writes a chunk at the
+    /// end of the batch, whatever the events folded (Format.md §9.4.5): the entries a chunk holds
+    /// in memory are bounded by this (plus one batch's), not by the journal's mix of events.
+    public static let chunkEntries = 25_000
+    /// A long fold packs the history entries it holds (``PersistedProjection/packHistory()``)
+    /// at the end of the first batch after each run of this many entries folded, so that at
+    /// most about this many are held as values (the rest encoded, about half the memory) until
+    /// the chunk is written. Not a property of any file.
+    public static let packEntries = 2_000
     /// The trailer: the SHA-256 of every byte before it.
     public static let trailerBytes = 32
 
@@ -42,6 +52,22 @@ public enum ReadModelFile {
     /// a rebuild's resident memory stays well above what it holds.
     static func returnFreedMemory() {
         _ = malloc_trim(0)
+    }
+
+    /// The size from which glibc's allocator maps a block on its own (`M_MMAP_THRESHOLD`) once a
+    /// long fold has written its first chunk: 256 KiB, the writer's buffer
+    /// (``ReadModelEncoder/bufferBytes``).
+    static let mappedBlockBytes: Int32 = 1 << 18
+
+    /// Has glibc map every block of ``mappedBlockBytes`` or more on its own, for the rest of the
+    /// process (`mallopt(M_MMAP_THRESHOLD, …)`); called by a long fold when it writes its first
+    /// chunk. Left alone, glibc raises that threshold each time such a block is freed (up to
+    /// 32 MiB), so that the large blocks of a chunk read back — each map's storage, the
+    /// decoders' buffers — come from the heap, and what they leave there when the next chunk
+    /// frees them is not handed back between the chunks. Mapped, they are returned to the
+    /// system when freed. The cost: a `mmap` and `munmap` per such block.
+    static func mapLargeBlocks() {
+        _ = mallopt(M_MMAP_THRESHOLD, mappedBlockBytes)
     }
 
     /// The file name of `Model`'s read model: `<name>.readmodel`.

@@ -23,6 +23,9 @@ public struct ReadModelParts: Sendable {
     let checked: Int64
     /// The file's last 32 bytes.
     let trailer: [UInt8]
+    /// Whether a projection may decode the parts at the same time, on threads of their own
+    /// (true but for a long fold reading back its own chunk, Format.md §9.4.5).
+    var concurrently = true
 
     /// A decoder of the bytes of `part` (``first`` or ``second``), that does not hash them: the
     /// checksum is ``checksumRejection()``'s.

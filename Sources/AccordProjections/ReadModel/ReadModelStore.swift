@@ -71,7 +71,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         public var writes: [Write] = []
     }
 
-    /// One write of the read model by ``current(useFile:refreshAfter:chunkEvents:)``.
+    /// One write of the read model by ``current(useFile:refreshAfter:chunkEvents:chunkEntries:)``.
     public struct Write: Sendable, Equatable {
         /// Events the file covers.
         public var events: Int
@@ -87,6 +87,10 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     /// the chunk are released before the file is read back, Format.md §9.4.5).
     package var readingBack: (@Sendable (_ historyEntriesHeld: Int) -> Void)?
 
+    /// A chunked fold packs the history entries it holds after each run of this many entries
+    /// folded (``ReadModelFile/packEntries``; tests make it small).
+    package var packEntries = ReadModelFile.packEntries
+
     /// The model covering every complete batch of the journal: the file plus the events after
     /// it, or a full replay when there is no usable file; writes the file when at least
     /// `refreshAfter` events were folded (beyond the file, or from the start when there was
@@ -97,17 +101,23 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
     ///   - refreshAfter: rewrite after this many events folded beyond a valid file; nil: never write.
     ///   - chunkEvents: when writing, also write (and load back) after each run of whole batches
     ///     of at least this many events folded, so that a long fold keeps only the history
-    ///     entries of one run in memory (``ReadModelFile/chunkEvents``; nil: only at the end).
+    ///     entries of one run in memory (``ReadModelFile/chunkEvents``; nil: not by events).
     ///     A chunk that cannot be written (a read-only journal) ends the chunking: the fold goes
-    ///     on in memory. Once a chunk is written, the state folded is released before the file
-    ///     is read back (the two are never in memory together); a file read back that covers
-    ///     another batch (another writer's) is folded on from, and when none can be read back
-    ///     the fold starts again from the journal's start, in memory (Format.md §9.4.5).
-    ///     ``Current/writes`` lists every write.
+    ///     on in memory. Once a chunk is written, the state folded and the journal's reader are
+    ///     released before the file is read back (the two states are never in memory together);
+    ///     a file read back that covers another batch (another writer's) is folded on from, and
+    ///     when none can be read back the fold starts again from the journal's start, in memory
+    ///     (Format.md §9.4.5). ``Current/writes`` lists every write.
+    ///   - chunkEntries: when writing, also write a chunk at the end of a batch once the model has
+    ///     folded this many history entries since it was made or read back
+    ///     (``PersistedProjection/historyEntriesFolded``, ``ReadModelFile/chunkEntries``; nil:
+    ///     not by entries), so that the entries held are bounded whatever the events are. Until
+    ///     a chunk is written, its entries are packed (``PersistedProjection/packHistory()``)
+    ///     after each run of ``packEntries`` of them, so that most are held encoded.
     /// - Throws: ``SegmentError`` or ``AccordError`` for a damaged journal.
     /// - Complexity: O(file + events after it).
     public func current(useFile: Bool = true, refreshAfter: Int? = ReadModelFile.refreshEvents,
-                        chunkEvents: Int? = ReadModelFile.chunkEvents) throws -> Current {
+                        chunkEvents: Int? = ReadModelFile.chunkEvents, chunkEntries: Int? = ReadModelFile.chunkEntries) throws -> Current {
         var loaded: Loaded?
         var rejection: ReadModelRejection?
         if useFile {
@@ -122,9 +132,10 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         var vector = loaded?.vector ?? [:]
         var coverage = loaded?.coverage
         var history = loaded?.history
-        var chunk = useFile && refreshAfter != nil && Model.keepsHistory ? chunkEvents.map { max($0, 1) } : nil
+        var chunking = useFile && refreshAfter != nil && Model.keepsHistory && (chunkEvents != nil || chunkEntries != nil)
+        let (eventBound, entryBound) = (chunkEvents.map { max($0, 1) } ?? .max, chunkEntries.map { max($0, 1) } ?? .max)
         var events = try journal.events(from: coverage?.end ?? .start)
-        var replayed = 0, sinceWrite = 0
+        var replayed = 0, sinceWrite = 0, packedAt = 0
         var lastChunk: String?
         var writes: [Write] = []
         while let event = try events.next() {
@@ -135,11 +146,23 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
             if events.isLastOfBatch, let start = events.batchPosition {
                 let covered = ReadModelCoverage(batch: start, end: events.nextPosition, lastID: event.id.hex)
                 coverage = covered
-                if let size = chunk, sinceWrite >= size {
+                if chunking, sinceWrite < eventBound, model.historyEntriesFolded < entryBound,
+                   model.historyEntriesFolded >= packedAt + max(packEntries, 1) {
+                    // Entries held until the chunk is written are kept encoded (§9.4.5).
+                    model.packHistory()
+                    packedAt = model.historyEntriesFolded
+                }
+                if chunking, sinceWrite >= eventBound || model.historyEntriesFolded >= entryBound {
                     sinceWrite = 0
+                    packedAt = 0
+                    // The journal's reader (its inflated batches, the batch read ahead) is let go
+                    // before the write, so that it does not add to the write's memory; the fold
+                    // goes on from where the chunk ends with a new one.
+                    events = try journal.events(from: covered.end)
+                    ReadModelFile.returnFreedMemory()
                     guard let path = try? timedWrite(model, vector: vector, coverage: covered, continuing: history, into: &writes) else {
                         // Not written (a read-only journal): the fold goes on in memory.
-                        chunk = nil
+                        chunking = false
                         lastChunk = nil
                         continue
                     }
@@ -150,10 +173,11 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
                     // them.
                     model = Model()
                     history = nil
+                    if lastChunk == nil { ReadModelFile.mapLargeBlocks() }
                     ReadModelFile.returnFreedMemory()
                     readingBack?(model.historyEntriesInMemory)
                     defer { ReadModelFile.returnFreedMemory() }
-                    switch load() {
+                    switch load(concurrently: false) {
                     case .success(var again?):
                         if again.coverage != covered {
                             // Another writer's read model replaced this one since: it passed every
@@ -171,7 +195,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
                         // The file written is gone or no longer passes its checks (removed or
                         // damaged since): nothing folded is left, so the fold starts again from
                         // the journal's start, in memory.
-                        (vector, coverage, loaded, chunk, lastChunk, replayed) = ([:], nil, nil, nil, nil, 0)
+                        (vector, coverage, loaded, chunking, lastChunk, replayed) = ([:], nil, nil, false, nil, 0)
                         events = try journal.events(from: .start)
                     }
                 }
@@ -218,7 +242,11 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
 
     /// Reads and checks the file (Format.md §9.4.4).
     /// - Returns: the model, nil when there is no file, or why the file cannot be used.
-    public func load() -> Result<Loaded?, ReadModelRejection> {
+    public func load() -> Result<Loaded?, ReadModelRejection> { load(concurrently: true) }
+
+    /// ``load()``; `concurrently` false: the state's parts are decoded one after the other on
+    /// this thread (``ReadModelParts/concurrently``).
+    func load(concurrently: Bool) -> Result<Loaded?, ReadModelRejection> {
         let fd: Int32, size: Int64
         switch ReadModelFile.openRegular(path) {
         case .success(let opened?): (fd, size) = opened
@@ -230,7 +258,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
             return .failure(ReadModelRejection("Its size, \(size) bytes, is outside what a read model can be."))
         }
         do {
-            return .success(try decode(fd: fd, size: size))
+            return .success(try decode(fd: fd, size: size, concurrently: concurrently))
         } catch let rejection as ReadModelRejection {
             return .failure(rejection)
         } catch {
@@ -238,7 +266,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         }
     }
 
-    private func decode(fd: Int32, size: Int64) throws -> Loaded {
+    private func decode(fd: Int32, size: Int64, concurrently: Bool) throws -> Loaded {
         // Check 2 first: the magic and the layout, before anything else is read.
         var lead = ReadModelDecoder(fd: fd, from: 0, to: 12)
         lead.hashing = false
@@ -279,7 +307,7 @@ public struct ReadModelStore<Model: PersistedProjection>: Sendable {
         }
         if let identity { input.history = try openHistory(identity: identity, coverage: coverage) }
         let parts = ReadModelParts(fd: fd, history: input.history, first: input.offset..<Int64(split), second: Int64(split)..<splitAt,
-                                   checked: size - Int64(ReadModelFile.trailerBytes), trailer: trailer)
+                                   checked: size - Int64(ReadModelFile.trailerBytes), trailer: trailer, concurrently: concurrently)
         let model = try Model.decode(parts: parts)
         guard model.agrees(with: vector) else { throw ReadModelRejection("Its version vector does not match its state.") }
         return Loaded(model: model, vector: vector, coverage: coverage, history: input.history)

@@ -55,6 +55,12 @@ public struct PartnershipState: Codable, Sendable, Equatable {
     /// from the two maps: not part of the digest (§9.2, ``CodingKeys``) nor of equality.
     public internal(set) var historyCounts: HistoryCounts?
 
+    /// History entries (ledger entries, outputs, deliveries) this value has folded since it was
+    /// made or decoded: how many a read model written now appends, at most (Format.md §9.4.5,
+    /// `READMODEL_CHUNK_ENTRIES`). Kept as the fold goes, so that a long fold can check it after
+    /// every batch; not part of the state (its JSON, digest or equality).
+    public internal(set) var historyEntriesFolded = 0
+
     /// The state of a partnership with no events.
     public init() { historyCounts = HistoryCounts() }
 

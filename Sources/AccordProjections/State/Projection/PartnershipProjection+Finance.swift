@@ -23,6 +23,7 @@ extension PartnershipProjection {
         let source = fields.string(Catalogue.sourceField).map(sourceKey)
         funding.ledger[change.event.id.hex] = FinanceEntry(
             stage: stage, amount: amountText, currency: currency, date: fields.string("date"), corrects: fields.string("corrects"), source: source)
+        state.historyEntriesFolded += 1
         let retracted = state.isRetracted(change.event.id.hex, subject: change.event.subject.description)
         let firstOfItem = countsSource(of: change, funding: id, in: &state)
         if !retracted, firstOfItem {

@@ -21,6 +21,7 @@ extension PartnershipProjection {
         let output = ResearchOutput(research: change.id, title: title, date: date, url: fields.string("url"))
         state.outputs[change.event.id.hex] = output
         state.historyCounts?.count(output)
+        state.historyEntriesFolded += 1
     }
 
     /// `skills.programme.delivered.v1`: one delivery, keyed by the event id; an event without
@@ -33,6 +34,7 @@ extension PartnershipProjection {
         let delivery = ProgrammeDelivery(programme: change.id, title: title, provider: provider, participants: participants, date: date)
         state.deliveries[change.event.id.hex] = delivery
         state.historyCounts?.count(delivery)
+        state.historyEntriesFolded += 1
     }
 }
 

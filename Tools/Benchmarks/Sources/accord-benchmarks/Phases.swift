@@ -397,15 +397,17 @@ enum Phases {
     /// The read model rebuilt from scratch as `accord state` rebuilds it on a journal without
     /// one (Format.md §9.4.5): `cache/partnership.*` removed, then one `current()` that folds the
     /// whole journal, writing (and reading back) a chunk every `READMODEL_CHUNK_EVENTS` events
-    /// (or `--chunk`). Timed whole; every write is timed too (the slowest and their sum).
+    /// (or `--chunk`) or `READMODEL_CHUNK_ENTRIES` history entries (or `--chunk-entries`),
+    /// whichever comes first. Timed whole; every write is timed too (the slowest and their sum).
     static func rebuildReadModel(_ a: Arguments) throws -> Figures {
         let journal = try EventJournal(opening: try a.string("journal"))
         let store = ReadModelStore<PartnershipState>(journal: journal)
         unlink(store.path)
         unlink(store.historyPath)
         let chunk = try a.int("chunk", default: ReadModelFile.chunkEvents)
+        let entries = try a.int("chunk-entries", default: ReadModelFile.chunkEntries)
         var current: ReadModelStore<PartnershipState>.Current?
-        let time = try seconds { current = try store.current(chunkEvents: chunk) }
+        let time = try seconds { current = try store.current(chunkEvents: chunk, chunkEntries: entries) }
         guard let current, current.wrote != nil, let last = current.writes.last, last.events == current.model.eventCount else {
             throw BenchError.failed("the rebuild wrote no read model covering every event")
         }
@@ -415,7 +417,8 @@ enum Phases {
         return ["seconds": time, "events": Double(current.model.eventCount), "writes": Double(current.writes.count),
                 "writeSeconds": current.writes.reduce(0) { $0 + $1.seconds }, "slowestWrite": current.writes.map(\.seconds).max() ?? 0,
                 "lastWrite": last.seconds, "mostEntries": Double(current.writes.map(\.historyEntries).max() ?? 0),
-                "bytes": Double(status.st_size), "historyBytes": Double(history.st_size), "chunk": Double(chunk)]
+                "bytes": Double(status.st_size), "historyBytes": Double(history.st_size), "chunk": Double(chunk),
+                "chunkEntries": Double(entries)]
     }
 
     /// Layout 2 (Format.md §9.4.5): the read model loaded and the events after it folded
