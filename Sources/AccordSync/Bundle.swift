@@ -62,26 +62,7 @@ public struct Bundle: Sendable {
 
     /// What ``encoded()`` and ``split(maxBytes:)`` read of an event record: its place and
     /// whether it carries a signature.
-    struct Envelope: Sendable {
-        let site: SiteID
-        let seq: SequenceNumber
-        let id: EventID
-        let signed: Bool
-
-        init(_ event: Event) {
-            site = event.site
-            seq = event.seq
-            id = event.id
-            signed = event.signature != nil
-        }
-
-        init(_ place: EventRecord.Place) {
-            site = place.site
-            seq = place.seq
-            id = place.id
-            signed = place.signed
-        }
-    }
+    typealias Envelope = EventRecord.Place
 
     /// The envelopes of ``records``, in order, when the bundle was made from events decoded
     /// already (``make(from:beyond:)`` reads them from the journal, every record checked there):
@@ -129,7 +110,7 @@ public struct Bundle: Sendable {
         while let batch = try batches.next() {
             for record in batch.records {
                 let place = record.withUnsafeBytes { EventRecord.place(of: $0, site: current < 0 ? nil : sites[current]) }
-                let envelope = try place.map(Envelope.init) ?? Envelope(try EventRecord.decode(record))
+                let envelope = try place ?? Envelope(try EventRecord.decode(record))
                 // The receiver's last known event overlaps, so that it can compare ids (a fork).
                 guard envelope.seq >= max(base.seq(envelope.site), SequenceNumber(1)) else { continue }
                 if current < 0 || sites[current] != envelope.site {

@@ -6,6 +6,15 @@ extension EventRecord {
         package let seq: SequenceNumber
         package let id: EventID
         package let signed: Bool
+
+        package init(site: SiteID, seq: SequenceNumber, id: EventID, signed: Bool) {
+            (self.site, self.seq, self.id, self.signed) = (site, seq, id, signed)
+        }
+
+        /// A decoded event's place.
+        package init(_ event: Event) {
+            self.init(site: event.site, seq: event.seq, id: event.id, signed: event.signature != nil)
+        }
     }
 
     /// The place of a stored record read from its first bytes and its last ones alone:

@@ -15,8 +15,6 @@ import CLibDeflate
 /// Not thread-safe: one per thread.
 final class WholeBufferDeflater {
     private let compressor: OpaquePointer
-    /// libdeflate's level, 1 (fastest) to 12 (smallest).
-    let level: Int32
 
     /// - Parameter level: libdeflate's compression level, 1 to 12 (6 is its default).
     /// - Throws: ``SegmentError`` `.io` when libdeflate cannot make a compressor (a level out
@@ -26,7 +24,6 @@ final class WholeBufferDeflater {
             throw SegmentError(.io, "libdeflate could not start a compressor at level \(level).")
         }
         self.compressor = compressor
-        self.level = level
     }
 
     deinit { libdeflate_free_compressor(compressor) }
@@ -49,8 +46,7 @@ final class WholeBufferDeflater {
 
 extension BatchMember {
     /// Builds the member for `payload` (the records, each followed by `\n`) in one buffer,
-    /// compressed whole by `compressor`, with the CRC-32 of the payload taken by libdeflate
-    /// (the same polynomial as zlib's, Format.md Conventions).
+    /// compressed whole by `compressor`.
     /// - Throws: ``SegmentError`` `.io` from the compressor.
     static func encode(payload: UnsafeRawBufferPointer, recordCount: Int, compressor: WholeBufferDeflater) throws -> [UInt8] {
         let bound = compressor.bound(payload.count)
@@ -68,7 +64,7 @@ extension BatchMember {
             let hcrc = crc32(of: UnsafeRawBufferPointer(rebasing: raw[0..<28]))
             raw[28] = UInt8(truncatingIfNeeded: hcrc)
             raw[29] = UInt8(truncatingIfNeeded: hcrc >> 8)
-            store(libdeflate_crc32(0, payload.baseAddress, payload.count), at: headerLength + compressed)
+            store(crc32(of: payload), at: headerLength + compressed)
             store(UInt32(truncatingIfNeeded: payload.count), at: headerLength + compressed + 4)
             initialized = length
         }

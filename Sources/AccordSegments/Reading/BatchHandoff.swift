@@ -41,10 +41,7 @@ package final class BatchHandoff: @unchecked Sendable {
     private var held: (segment: Int, state: SegmentFileState, batch: Batch)?
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Batches handed over so far (tests read it).
-    package private(set) var handedOver: Int {
-        get { locked { handed } }
-        set { locked { handed = newValue } }
-    }
+    package var handedOver: Int { locked { handed } }
     private var handed = 0
 
     init() { pthread_mutex_init(mutex, nil) }
