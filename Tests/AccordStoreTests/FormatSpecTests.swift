@@ -393,6 +393,7 @@ struct FormatSpecTests {
             "MAX_RECORD": SegmentFormat.maxRecordBytes,
             "MAX_BATCH": SegmentFormat.maxBatchBytes,
             "MAX_MEMBER": SegmentFormat.maxMemberBytes,
+            "LITERALS_BELOW": SegmentFormat.literalsBelow,
             "MAX_SLUG": Slug.maxLength,
             "MAX_SUBJECT_KIND": Subject.maxKindLength,
             "MAX_SUBJECT": Subject.maxKindLength + 1 + Slug.maxLength,
@@ -469,10 +470,11 @@ struct FormatSpecTests {
         let journal = try journal(temp, batches: [[records[0], records[1]], [records[2]]])
         let segment = try FileDamage.bytes(journal.path + "/segments/00000001.gz")
         let ends = try batchEnds(of: journal.path)
-        #expect(segment.count == 931 && ends.first == 469)
+        // Both batches are under LITERALS_BELOW: literal codes, 2 bytes over each batch's length.
+        #expect(segment.count == 1484 && ends.first == 863)
         #expect(spec.contains("1 segment, 2 batches, 3 events, \(segment.count) bytes."))
         #expect(spec.contains("two members, \(segment.count) bytes: the batch of two at offset 0 (\(ends[0]) bytes)"))
-        for line in xxd(segment[469..<517], from: 469) + xxd(segment[(segment.count - 8)...], from: segment.count - 8) {
+        for line in xxd(segment[863..<911], from: 863) + xxd(segment[(segment.count - 8)...], from: segment.count - 8) {
             #expect(spec.contains(line + "\n"), "Format.md's worked example lacks the line '\(line)'")
         }
     }

@@ -48,9 +48,12 @@ enum BatchMember {
     /// halves are compressed at once on two threads: the first ends with a sync flush (byte
     /// aligned, not final), the second starts with the first's last 32 KiB as its preset
     /// dictionary and ends the stream. Joined, they are one raw DEFLATE stream (Format.md §4,
-    /// "Compression"), as `pigz` makes them; readers see no difference.
+    /// "Compression"), as `pigz` makes them; readers see no difference. A payload of fewer than
+    /// `literalsBelow` bytes is not compressed: it is written as literals in one fixed-Huffman
+    /// block (``LiteralBlock``, Decision 0025).
     static func encode(
-        payload: UnsafeRawBufferPointer, recordCount: Int, deflater: Deflater, second: Deflater? = nil
+        payload: UnsafeRawBufferPointer, recordCount: Int, deflater: Deflater, second: Deflater? = nil,
+        literalsBelow: Int = SegmentFormat.literalsBelow
     ) throws -> [UInt8] {
         var member = fixedHeader(version: SegmentFormat.version)
         member.reserveCapacity(payload.count / 2 + 64)
@@ -58,7 +61,10 @@ enum BatchMember {
         appendLE32(UInt32(recordCount), to: &member)
         member.append(contentsOf: [0, 0])  // HCRC, patched below
         let crc: UInt32
-        if let second, payload.count >= parallelThreshold {
+        if payload.count < literalsBelow {
+            LiteralBlock.append(payload, to: &member)
+            crc = crc32(of: payload)
+        } else if let second, payload.count >= parallelThreshold {
             let middle = payload.count / 2
             // Each thread also takes the CRC-32 of its half; the two are combined below
             // (`crc32_combine`), so the whole batch is not read a third time on one core.

@@ -27,6 +27,12 @@ public enum SegmentFormat {
     /// `memberLength` against it before it allocates or reads the member; a member that declares
     /// more is not valid (damage, Format.md §6). Writers never produce one.
     public static let maxMemberBytes = maxBatchBytes + (maxBatchBytes >> 6) + 1024
+    /// A batch smaller than this, in bytes uncompressed with every newline, is written by
+    /// ``SegmentWriter`` as literals in one fixed-Huffman DEFLATE block, not compressed
+    /// (Format.md §4, "Compression", `LITERALS_BELOW`; Decision 0025): deflating it would cost a
+    /// single durable append more time than it saves bytes. Not checked by readers, to whom it is
+    /// one valid DEFLATE stream like any other.
+    public static let literalsBelow = 1024
 
     /// Segment file name for a segment number: eight decimal digits and `.gz` (Format.md §3).
     public static func segmentName(_ number: Int) -> String {

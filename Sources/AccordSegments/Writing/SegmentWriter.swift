@@ -4,7 +4,9 @@ import Glibc
 ///
 /// Opening takes the exclusive lock (Format.md §5) and recovers the tail (§6). ``append(_:)``
 /// writes one batch as one gzip member with one `pwrite` and one `fdatasync`, and returns only
-/// once the batch is durable. If the write or the sync fails, the segment is truncated back to
+/// once the batch is durable. A batch of fewer than ``Options/literalsBelow`` bytes is not
+/// compressed (its DEFLATE data is one block of literals); a larger one is, at
+/// ``Options/compressionLevel``. If the write or the sync fails, the segment is truncated back to
 /// its previous length, so no partial member stays in front of later batches.
 ///
 /// ```swift
@@ -25,6 +27,11 @@ public final class SegmentWriter {
         /// Compress batches of 64 KiB or more in two halves on two threads (Format.md §4,
         /// "Compression"). Default true.
         public var parallelCompression = true
+        /// Batches of fewer bytes than this (uncompressed, with every newline) are written as
+        /// literals in one fixed-Huffman block, not compressed at ``compressionLevel``
+        /// (Format.md §4, "Compression"; Decision 0025). Default ``SegmentFormat/literalsBelow``;
+        /// 0 compresses every batch.
+        public var literalsBelow = SegmentFormat.literalsBelow
         /// The system calls used on segment files; tests substitute faulty ones.
         public var io: any SegmentIO = SegmentIOs.processDefault
         /// Called under the lock, before recovery: a position up to which the caller knows the
@@ -130,7 +137,8 @@ public final class SegmentWriter {
             throw SegmentError(.invalidRecord, "The batch is \(payload.count) bytes; a batch may hold at most \(SegmentFormat.maxBatchBytes). Split it.")
         }
         let member = try payload.withUnsafeBytes {
-            try BatchMember.encode(payload: $0, recordCount: records.count, deflater: deflater, second: secondDeflater)
+            try BatchMember.encode(
+                payload: $0, recordCount: records.count, deflater: deflater, second: secondDeflater, literalsBelow: options.literalsBelow)
         }
         return try write(member: member)
     }
