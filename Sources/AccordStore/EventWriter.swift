@@ -242,7 +242,8 @@ public final class EventWriter {
         heads[journal.site] = head
         eventCount += events.count
         cache.add(batch: position, end: writer.end, events: events[...])
-        cacheFile.save(cache)
+        // The batch was just written to the writer's open segment: its state by fstat.
+        cacheFile.save(cache, segmentState: writer.segmentFileState)
         return events
     }
 
@@ -363,7 +364,7 @@ public final class EventWriter {
         heads[site] = (last.seq, last.id)
         eventCount += fresh.count
         cache.add(batch: position, end: writer.end, events: fresh)
-        cacheFile.save(cache)
+        cacheFile.save(cache, segmentState: writer.segmentFileState)
         return fresh.count
     }
 

@@ -1,4 +1,5 @@
 import AccordModel
+import AccordSegments
 import Glibc
 
 /// The writer's `cache/heads.json`, kept open and rewritten in place after every append.
@@ -39,12 +40,15 @@ final class HeadsCacheFile {
     }
 
     /// Writes `cache` (not synced). Failures are ignored: the cache is only a shortcut.
-    func save(_ cache: HeadsCache) {
+    /// - Parameter segmentState: the state of the segment file holding the cache's last batch,
+    ///   when the caller just wrote that batch there (``SegmentWriter/segmentFileState``); nil to
+    ///   `stat` the file.
+    func save(_ cache: HeadsCache, segmentState: SegmentFileState? = nil) {
         journal.directory.handoff.drop()
         // The writer has just written (or replayed up to) the batch the cache names: later
         // opens in this process need not read it back to believe the cache.
         if let lastBatch = cache.lastBatch, let lastID = cache.lastID {
-            VerifiedLastBatch(journal, lastBatch: lastBatch, end: cache.end, lastID: lastID).note()
+            VerifiedLastBatch(journal, lastBatch: lastBatch, end: cache.end, lastID: lastID, state: segmentState).note()
         }
         if fd >= 0 {
             let bytes = Self.fileBytes(cache, minimum: length)

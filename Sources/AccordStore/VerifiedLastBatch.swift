@@ -31,12 +31,14 @@ package struct VerifiedLastBatch: Hashable {
     /// The file's state when this value was made (nil when it cannot be read).
     package let state: SegmentFileState?
 
-    package init(_ journal: EventJournal, lastBatch: SegmentPosition, end: SegmentPosition, lastID: EventID) {
+    /// - Parameter known: the segment file's state when the caller has it (the writer, from its
+    ///   open file, right after writing the batch); nil to `stat` the file's path.
+    package init(_ journal: EventJournal, lastBatch: SegmentPosition, end: SegmentPosition, lastID: EventID, state known: SegmentFileState? = nil) {
         segment = Array((journal.directory.path + "/" + SegmentDirectory.relativeSegmentPath(lastBatch.segment)).utf8)
         self.lastBatch = lastBatch
         self.end = end
         self.lastID = lastID
-        state = FileState(path: String(decoding: segment, as: UTF8.self))
+        state = known ?? FileState(path: String(decoding: segment, as: UTF8.self))
     }
 
     package static func == (a: Self, b: Self) -> Bool {

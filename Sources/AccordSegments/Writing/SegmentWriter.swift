@@ -97,6 +97,13 @@ public final class SegmentWriter {
     /// The position just past the last batch.
     public var end: SegmentPosition { SegmentPosition(segment: max(segmentNumber, 1), offset: segmentLength) }
 
+    /// The state of the segment file the last batch was appended to, by `fstat` of the open file
+    /// (what `stat` of its path gives, without the path lookup: a single append paid one); nil
+    /// before the first segment or when it cannot be read.
+    package var segmentFileState: SegmentFileState? {
+        segmentFD >= 0 ? SegmentFileState(fd: segmentFD) : nil
+    }
+
     /// Appends one batch durably and atomically: afterwards the batch is wholly on disk, or the
     /// segment is as it was.
     /// - Parameter records: the records, each non-empty, without newlines, valid UTF-8 is not
