@@ -117,9 +117,15 @@ public final class SegmentWriter {
         try appendRecords(records)
     }
 
-    /// ``append(_:)`` for records as byte arrays, the type `EventWriter` passes: specialised
-    /// here, where the generic method, called from other modules, is not (its witness-table
-    /// calls per record were a twentieth of a single append's CPU beyond write + `fdatasync`).
+    /// Appends one batch of byte-array records durably and atomically, as the generic
+    /// ``append(_:)`` does.
+    ///
+    /// The type `EventWriter` passes, specialised here, where the generic method, called from
+    /// other modules, is not: its witness-table calls per record were a twentieth of a single
+    /// append's CPU beyond `write` + `fdatasync`. Format.md §4–§5.
+    /// - Parameter records: as for ``append(_:)``.
+    /// - Returns: the position of the new batch.
+    /// - Throws: ``SegmentError``, as ``append(_:)``.
     @discardableResult
     public func append(_ records: [[UInt8]]) throws -> SegmentPosition {
         try appendRecords(records)
