@@ -83,8 +83,9 @@ public final class PostgresMirror {
                 if !chunk.events.isEmpty {
                     let full = chunk.full
                     // The next transaction's events are read, decoded and turned into COPY text
-                    // while this one commits (at most two transactions' events in memory).
-                    async let ahead = Self.prepare(from: source, events: limit, partnership: partnership)
+                    // while this one commits (at most two transactions' events in memory), on a
+                    // thread of the blocking pool.
+                    async let ahead = Self.offCooperativePool { try Self.prepare(from: source, events: limit, partnership: partnership) }
                     try await commit(chunk, on: connection)
                     progress?(summary)
                     chunk = try await ahead
@@ -141,6 +142,7 @@ public final class PostgresMirror {
                 // Version 1 kept no partnership: its rows become this journal's (Mirror.md §4).
                 case 1: migration = MirrorSchema.migrationFromVersion1(partnership: journal.partnership)
                 case 2: migration = MirrorSchema.migrationFromVersion2
+                case 3: migration = MirrorSchema.migrationFromVersion3
                 default: break
                 }
                 for statement in migration {
@@ -270,13 +272,19 @@ public final class PostgresMirror {
                 if fresh.count != chunk.events.count {
                     copy = Self.eventLines(chunk.events, at: fresh, partnership: partnership)
                 }
-                // The server adds the events while this task folds them and makes the view
-                // rows (Mirror.md §3, step 5 and 6).
+                // The server adds the events while a thread of the blocking pool folds them and
+                // makes the view rows (Mirror.md §3, step 5 and 6): the cooperative pool stays
+                // free to stream the COPY.
                 let (logger, target) = (self.logger, self.target)
                 async let copied: Void = Self.copyEvents(copy, on: connection, logger: logger, target: target)
-                foldEvents(chunk.list, at: fresh)
-                if !everyRow { for kind in MirrorSchema.viewKinds { writes += fold.changes(kind: kind) } }
-                _ = fold.takeTouched()
+                let mirror = Exclusive(self)
+                writes = try await Self.offCooperativePool {
+                    mirror.value.foldEvents(chunk.list, at: fresh)
+                    var writes: [MirrorFold.TableChange] = []
+                    if !everyRow { for kind in MirrorSchema.viewKinds { writes += mirror.value.fold.changes(kind: kind) } }
+                    _ = mirror.value.fold.takeTouched()
+                    return Exclusive(writes)
+                }.value
                 try await copied
                 for (site, position) in moved {
                     try await connection.query("""
