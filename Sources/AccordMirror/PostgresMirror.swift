@@ -83,12 +83,23 @@ public final class PostgresMirror {
                 if !chunk.events.isEmpty {
                     let full = chunk.full
                     // The next transaction's events are read, decoded and turned into COPY text
-                    // while this one commits (at most two transactions' events in memory), on a
-                    // thread of the blocking pool.
-                    async let ahead = Self.offCooperativePool { try Self.prepare(from: source, events: limit, partnership: partnership) }
-                    try await commit(chunk, on: connection)
+                    // on a thread of the blocking pool while this one commits (at most two
+                    // transactions' events in memory): from the moment this one's events are
+                    // folded, so that reading ahead does not take the cores from the fold and
+                    // the server while they take the COPY, but overlaps the view rows.
+                    var ahead: Task<Chunk, any Error>?
+                    func readAhead() {
+                        ahead = Task { try await Self.offCooperativePool { try Self.prepare(from: source, events: limit, partnership: partnership) } }
+                    }
+                    do {
+                        try await commit(chunk, on: connection, afterFold: readAhead)
+                    } catch {
+                        _ = try? await ahead?.value
+                        throw error
+                    }
                     progress?(summary)
-                    chunk = try await ahead
+                    if ahead == nil { readAhead() }
+                    chunk = try await ahead!.value
                     if full, !shouldStop() { continue }
                 }
                 guard follow, !shouldStop() else { break }
@@ -234,11 +245,11 @@ public final class PostgresMirror {
         return chunk
     }
 
-    /// One transaction (``commitOnce(_:on:)``); when it fails, the fold is dropped, so that a
+    /// One transaction (``commitOnce(_:on:afterFold:)``); when it fails, the fold is dropped, so that a
     /// later transaction folds again what the database holds.
-    private func commit(_ chunk: Chunk, on connection: PostgresConnection) async throws {
+    private func commit(_ chunk: Chunk, on connection: PostgresConnection, afterFold: () -> Void) async throws {
         do {
-            try await commitOnce(chunk, on: connection)
+            try await commitOnce(chunk, on: connection, afterFold: afterFold)
         } catch {
             fold = MirrorFold()
             folded = [:]
@@ -249,7 +260,8 @@ public final class PostgresMirror {
 
     /// One transaction: catch up with the database, add the events of `chunk` it lacks, rewrite
     /// the view rows of the subjects they touch, move the checkpoints.
-    private func commitOnce(_ chunk: Chunk, on connection: PostgresConnection) async throws {
+    /// `afterFold` is called once the events of `chunk` are folded, if they are.
+    private func commitOnce(_ chunk: Chunk, on connection: PostgresConnection, afterFold: () -> Void) async throws {
         var committedGeneration: Int64 = 0
         try await transaction(on: connection) {
             try await connection.query("SELECT pg_advisory_xact_lock(\(MirrorSchema.lockKey))", logger: logger)
@@ -285,6 +297,7 @@ public final class PostgresMirror {
                     _ = mirror.value.fold.takeTouched()
                     return Exclusive(writes)
                 }.value
+                afterFold()
                 try await copied
                 for (site, position) in moved {
                     try await connection.query("""
