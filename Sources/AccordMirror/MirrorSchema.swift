@@ -8,9 +8,10 @@ public enum MirrorSchema {
     /// `mirror_schema.version` is greater is refused; raise this whenever a table or column
     /// changes, and give the older version a migration.
     /// Version 2 keys every table by partnership; version 3 leaves out the B-tree indexes of
-    /// `events` on `subject` and on `(type, time)` and has a BRIN index on `time` instead
-    /// (Mirror.md §4 tells what changed from each).
-    public static let version = 3
+    /// `events` on `subject` and on `(type, time)` and has a BRIN index on `time` instead;
+    /// version 4 keys `events` by `(id, partnership)` rather than `(partnership, id)` (Mirror.md
+    /// §4 tells what changed from each).
+    public static let version = 4
 
     /// The advisory lock every mirror transaction takes first (`pg_advisory_xact_lock`), so
     /// that mirrors of several offices into one database write one at a time (Mirror.md §3).
@@ -54,7 +55,7 @@ public enum MirrorSchema {
           data jsonb,
           record text NOT NULL,
           partnership text NOT NULL,
-          PRIMARY KEY (partnership, id),
+          PRIMARY KEY (id, partnership),
           UNIQUE (partnership, site, seq)
         )
         """,
@@ -252,12 +253,23 @@ public enum MirrorSchema {
     /// transaction with the mirror's lock held: the B-tree indexes of `events` on `subject` and
     /// on `(type, time)` are dropped (each event cost the server an entry in both, a third of
     /// what adding it cost), the BRIN index on `time` is created, the version becomes 3. No row
-    /// changes. The result has the tables, columns, keys and indexes of a new version-3 database.
+    /// changes. Then version 3 → 4 follows (``migrationFromVersion3``).
     static let migrationFromVersion2: [String] = [
         "DROP INDEX IF EXISTS events_subject",
         "DROP INDEX IF EXISTS events_type_time",
         "CREATE INDEX events_time ON events USING brin (time)",
         "UPDATE mirror_schema SET version = 3",
+    ] + migrationFromVersion3
+
+    /// The statements that bring a version-3 database to version 4 (Mirror.md §4), run in one
+    /// transaction with the mirror's lock held: the key of `events` is built again on
+    /// `(id, partnership)`. Every new event's id is a random hash, so with the id first one
+    /// comparison of text decides almost every step down the index, where the partnership
+    /// first, the same in every row, cost a second one each time. No row changes. The result
+    /// has the tables, columns, keys and indexes of a new version-4 database.
+    static let migrationFromVersion3: [String] = [
+        "ALTER TABLE events DROP CONSTRAINT events_pkey, ADD PRIMARY KEY (id, partnership)",
+        "UPDATE mirror_schema SET version = 4",
     ]
 
     /// A view table: its name, its columns in COPY order, the kind of subject its rows belong

@@ -83,11 +83,23 @@ public final class PostgresMirror {
                 if !chunk.events.isEmpty {
                     let full = chunk.full
                     // The next transaction's events are read, decoded and turned into COPY text
-                    // while this one commits (at most two transactions' events in memory).
-                    async let ahead = Self.prepare(from: source, events: limit, partnership: partnership)
-                    try await commit(chunk, on: connection)
+                    // on a thread of the blocking pool while this one commits (at most two
+                    // transactions' events in memory): from the moment this one's events are
+                    // folded, so that reading ahead does not take the cores from the fold and
+                    // the server while they take the COPY, but overlaps the view rows.
+                    var ahead: Task<Chunk, any Error>?
+                    func readAhead() {
+                        ahead = Task { try await Self.offCooperativePool { try Self.prepare(from: source, events: limit, partnership: partnership) } }
+                    }
+                    do {
+                        try await commit(chunk, on: connection, afterFold: readAhead)
+                    } catch {
+                        _ = try? await ahead?.value
+                        throw error
+                    }
                     progress?(summary)
-                    chunk = try await ahead
+                    if ahead == nil { readAhead() }
+                    chunk = try await ahead!.value
                     if full, !shouldStop() { continue }
                 }
                 guard follow, !shouldStop() else { break }
@@ -141,6 +153,7 @@ public final class PostgresMirror {
                 // Version 1 kept no partnership: its rows become this journal's (Mirror.md §4).
                 case 1: migration = MirrorSchema.migrationFromVersion1(partnership: journal.partnership)
                 case 2: migration = MirrorSchema.migrationFromVersion2
+                case 3: migration = MirrorSchema.migrationFromVersion3
                 default: break
                 }
                 for statement in migration {
@@ -232,11 +245,11 @@ public final class PostgresMirror {
         return chunk
     }
 
-    /// One transaction (``commitOnce(_:on:)``); when it fails, the fold is dropped, so that a
+    /// One transaction (``commitOnce(_:on:afterFold:)``); when it fails, the fold is dropped, so that a
     /// later transaction folds again what the database holds.
-    private func commit(_ chunk: Chunk, on connection: PostgresConnection) async throws {
+    private func commit(_ chunk: Chunk, on connection: PostgresConnection, afterFold: () -> Void) async throws {
         do {
-            try await commitOnce(chunk, on: connection)
+            try await commitOnce(chunk, on: connection, afterFold: afterFold)
         } catch {
             fold = MirrorFold()
             folded = [:]
@@ -247,7 +260,8 @@ public final class PostgresMirror {
 
     /// One transaction: catch up with the database, add the events of `chunk` it lacks, rewrite
     /// the view rows of the subjects they touch, move the checkpoints.
-    private func commitOnce(_ chunk: Chunk, on connection: PostgresConnection) async throws {
+    /// `afterFold` is called once the events of `chunk` are folded, if they are.
+    private func commitOnce(_ chunk: Chunk, on connection: PostgresConnection, afterFold: () -> Void) async throws {
         var committedGeneration: Int64 = 0
         try await transaction(on: connection) {
             try await connection.query("SELECT pg_advisory_xact_lock(\(MirrorSchema.lockKey))", logger: logger)
@@ -270,13 +284,20 @@ public final class PostgresMirror {
                 if fresh.count != chunk.events.count {
                     copy = Self.eventLines(chunk.events, at: fresh, partnership: partnership)
                 }
-                // The server adds the events while this task folds them and makes the view
-                // rows (Mirror.md §3, step 5 and 6).
+                // The server adds the events while a thread of the blocking pool folds them and
+                // makes the view rows (Mirror.md §3, step 5 and 6): the cooperative pool stays
+                // free to stream the COPY.
                 let (logger, target) = (self.logger, self.target)
                 async let copied: Void = Self.copyEvents(copy, on: connection, logger: logger, target: target)
-                foldEvents(chunk.list, at: fresh)
-                if !everyRow { for kind in MirrorSchema.viewKinds { writes += fold.changes(kind: kind) } }
-                _ = fold.takeTouched()
+                let mirror = Exclusive(self)
+                writes = try await Self.offCooperativePool {
+                    mirror.value.foldEvents(chunk.list, at: fresh)
+                    var writes: [MirrorFold.TableChange] = []
+                    if !everyRow { for kind in MirrorSchema.viewKinds { writes += mirror.value.fold.changes(kind: kind) } }
+                    _ = mirror.value.fold.takeTouched()
+                    return Exclusive(writes)
+                }.value
+                afterFold()
                 try await copied
                 for (site, position) in moved {
                     try await connection.query("""
