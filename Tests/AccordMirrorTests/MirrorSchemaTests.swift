@@ -23,12 +23,37 @@ struct MirrorSchemaTests {
         ]
     }
 
-    @Test func aVersion1DatabaseIsMigratedToTheTablesOfANewOneAndItsRowsBecomeTheJournalsPartnerships() async throws {
-        let temp = TemporaryDirectory("mirror-migrate")
+    /// A copy of the sample journal, mirrored into a new database named after `name`.
+    static func mirroredSample(_ temp: TemporaryDirectory, _ name: String) async throws -> (journal: String, target: MirrorTarget, url: String) {
         let journal = temp.child("journal")
         try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
-        let (target, url) = try await PostgresForTests.freshDatabase("migrate")
+        let (target, url) = try await PostgresForTests.freshDatabase(name)
         try mirror(journal, into: url)
+        return (journal, target, url)
+    }
+
+    /// Appends one event to `journal` and mirrors it into `url` (a database an older version
+    /// holds), expecting the migration to resume at the checkpoints: one event added, none twice.
+    static func appendOneAndMirrorAgain(_ journal: String, into url: String) throws {
+        let eib = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}"#
+        #expect(try accord(["append", "--from", "-"], journal: journal, input: eib + "\n").status == 0)
+        let result = try accord(["mirror", "--postgres", url], journal: journal)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output.contains("Mirrored 1 new events"), "\(result.output)")
+    }
+
+    /// Expects `target` to have the tables, keys, indexes and rows of a new database that
+    /// `journal` is mirrored into.
+    static func expectSameAsANewMirror(_ target: MirrorTarget, of journal: String, _ name: String) async throws {
+        let (fresh, freshURL) = try await PostgresForTests.freshDatabase(name)
+        try mirror(journal, into: freshURL)
+        #expect(try await schema(target) == schema(fresh))
+        #expect(try await PostgresForTests.dump(target) == PostgresForTests.dump(fresh))
+    }
+
+    @Test func aVersion1DatabaseIsMigratedToTheTablesOfANewOneAndItsRowsBecomeTheJournalsPartnerships() async throws {
+        let temp = TemporaryDirectory("mirror-migrate")
+        let (journal, target, url) = try await Self.mirroredSample(temp, "migrate")
         // Back to version 1: no partnership anywhere, keys by site and id alone.
         let version1Keys: [(String, String)] = [
             ("mirror_checkpoints", "site"), ("events", "id"), ("stakeholders", "id"), ("agreements", "id"), ("actions", "id"),
@@ -48,19 +73,13 @@ struct MirrorSchemaTests {
         #expect(try accord(["append", "--from", "-"], journal: journal, input: eib + "\n").status == 0)
         try mirror(journal, into: url)
         #expect(try await PostgresForTests.value("SELECT version::text FROM mirror_schema", on: target) == String(MirrorSchema.version))
-        let (fresh, freshURL) = try await PostgresForTests.freshDatabase("migrate_fresh")
-        try mirror(journal, into: freshURL)
-        #expect(try await Self.schema(target) == Self.schema(fresh))
-        #expect(try await PostgresForTests.dump(target) == PostgresForTests.dump(fresh))
+        try await Self.expectSameAsANewMirror(target, of: journal, "migrate_fresh")
         #expect(try await PostgresForTests.value("SELECT string_agg(DISTINCT partnership, ' ') FROM events", on: target) == "eu-kz-2022")
     }
 
     @Test func aVersion2DatabaseLosesItsSubjectAndTypeIndexesKeepsEveryRowAndTheNextMirrorResumes() async throws {
         let temp = TemporaryDirectory("mirror-migrate2")
-        let journal = temp.child("journal")
-        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
-        let (target, url) = try await PostgresForTests.freshDatabase("migrate2")
-        try mirror(journal, into: url)
+        let (journal, target, url) = try await Self.mirroredSample(temp, "migrate2")
         let mirrored = try #require(try await PostgresForTests.value("SELECT count(*)::text FROM events", on: target))
         // Back to version 2: its two B-tree indexes on events, no BRIN index on time.
         try await PostgresForTests.run([
@@ -70,27 +89,16 @@ struct MirrorSchemaTests {
             "UPDATE mirror_schema SET version = 2",
         ], on: target)
 
-        let eib = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}"#
-        #expect(try accord(["append", "--from", "-"], journal: journal, input: eib + "\n").status == 0)
-        let result = try accord(["mirror", "--postgres", url], journal: journal)
-        #expect(result.status == 0, "\(result.stderr)")
-        // It resumed at the checkpoints: one event added, none twice.
-        #expect(result.output.contains("Mirrored 1 new events"), "\(result.output)")
+        try Self.appendOneAndMirrorAgain(journal, into: url)
         #expect(try await PostgresForTests.value("SELECT version::text FROM mirror_schema", on: target) == String(MirrorSchema.version))
         #expect(try await PostgresForTests.value("SELECT (count(*) - 1)::text FROM events", on: target) == mirrored)
         #expect(try await PostgresForTests.value("SELECT count(*)::text FROM pg_indexes WHERE indexname IN ('events_subject', 'events_type_time')", on: target) == "0")
-        let (fresh, freshURL) = try await PostgresForTests.freshDatabase("migrate2_fresh")
-        try mirror(journal, into: freshURL)
-        #expect(try await Self.schema(target) == Self.schema(fresh))
-        #expect(try await PostgresForTests.dump(target) == PostgresForTests.dump(fresh))
+        try await Self.expectSameAsANewMirror(target, of: journal, "migrate2_fresh")
     }
 
     @Test func aVersion3DatabaseIsKeyedByIdFirstKeepsEveryRowAndTheNextMirrorResumes() async throws {
         let temp = TemporaryDirectory("mirror-migrate3")
-        let journal = temp.child("journal")
-        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Journal/sample", toPath: journal)
-        let (target, url) = try await PostgresForTests.freshDatabase("migrate3")
-        try mirror(journal, into: url)
+        let (journal, target, url) = try await Self.mirroredSample(temp, "migrate3")
         let mirrored = try #require(try await PostgresForTests.value("SELECT count(*)::text FROM events", on: target))
         // Back to version 3: events keyed by partnership first.
         try await PostgresForTests.run([
@@ -100,19 +108,11 @@ struct MirrorSchemaTests {
         let key = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'events_pkey'"
         #expect(try await PostgresForTests.value(key, on: target) == "PRIMARY KEY (partnership, id)")
 
-        let eib = #"{"type":"stakeholder.registered.v1","subject":"stakeholder/test-eib","data":{"name":"European Investment Bank","kind":"financial","country":"EU"}}"#
-        #expect(try accord(["append", "--from", "-"], journal: journal, input: eib + "\n").status == 0)
-        let result = try accord(["mirror", "--postgres", url], journal: journal)
-        #expect(result.status == 0, "\(result.stderr)")
-        // It resumed at the checkpoints: one event added, none twice.
-        #expect(result.output.contains("Mirrored 1 new events"), "\(result.output)")
+        try Self.appendOneAndMirrorAgain(journal, into: url)
         #expect(try await PostgresForTests.value("SELECT version::text FROM mirror_schema", on: target) == "4")
         #expect(try await PostgresForTests.value(key, on: target) == "PRIMARY KEY (id, partnership)")
         #expect(try await PostgresForTests.value("SELECT (count(*) - 1)::text FROM events", on: target) == mirrored)
-        let (fresh, freshURL) = try await PostgresForTests.freshDatabase("migrate3_fresh")
-        try mirror(journal, into: freshURL)
-        #expect(try await Self.schema(target) == Self.schema(fresh))
-        #expect(try await PostgresForTests.dump(target) == PostgresForTests.dump(fresh))
+        try await Self.expectSameAsANewMirror(target, of: journal, "migrate3_fresh")
     }
 
     @Test func aNewerSchemaIsRefusedWithoutWritingAnything() async throws {
