@@ -142,7 +142,7 @@ func crash(server: MirrorTarget, scratch: String) async throws -> Int32 {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // A random moment within the window (see below).
+        // A random moment within the window (above).
         let delay = UInt64(Double(random.next() % 1_000_000) / 1_000_000 * window * 1_000_000)
         usleep(UInt32(min(delay, 60_000_000)))
         Glibc.kill(process.processIdentifier, SIGKILL)
